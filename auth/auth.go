@@ -1,0 +1,123 @@
+// Package auth hashes passwords and signs session tokens.
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/jonboulle/clockwork"
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/bullpen/bullpen/game"
+)
+
+// Bcrypt hashes passwords with bcrypt (salted, slow by design).
+type Bcrypt struct{ Cost int }
+
+var _ game.Passwords = Bcrypt{}
+
+// Hash returns the bcrypt hash of password.
+func (b Bcrypt) Hash(password string) (string, error) {
+	cost := b.Cost
+	if cost == 0 {
+		cost = bcrypt.DefaultCost
+	}
+	h, err := bcrypt.GenerateFromPassword([]byte(password), cost)
+	return string(h), err
+}
+
+// Compare returns nil when password matches hash.
+func (Bcrypt) Compare(hash, password string) error {
+	return bcrypt.CompareHashAndPassword([]byte(hash), []byte(password))
+}
+
+// TokenTTL is how long a session token is valid.
+const TokenTTL = 30 * 24 * time.Hour
+
+// Tokens issues and verifies HS256-signed session tokens.
+type Tokens struct {
+	secret []byte
+	clock  clockwork.Clock
+	ttl    time.Duration
+}
+
+// NewTokens returns Tokens signing with secret.
+func NewTokens(secret []byte, clock clockwork.Clock, ttl time.Duration) *Tokens {
+	return &Tokens{secret: secret, clock: clock, ttl: ttl}
+}
+
+const issuer = "bullpen"
+
+// Issue returns a token for a user.
+func (t *Tokens) Issue(userID int64) (string, error) {
+	now := t.clock.Now()
+	claims := jwt.RegisteredClaims{
+		Issuer:    issuer,
+		Subject:   strconv.FormatInt(userID, 10),
+		IssuedAt:  jwt.NewNumericDate(now),
+		ExpiresAt: jwt.NewNumericDate(now.Add(t.ttl)),
+	}
+	return jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(t.secret)
+}
+
+// ErrBadToken is returned for a token that is malformed, forged or expired.
+var ErrBadToken = errors.New("invalid or expired token")
+
+// Verify returns the user id a valid token was issued to.
+func (t *Tokens) Verify(token string) (int64, error) {
+	var claims jwt.RegisteredClaims
+	_, err := jwt.ParseWithClaims(token, &claims, func(*jwt.Token) (any, error) { return t.secret, nil },
+		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
+		jwt.WithIssuer(issuer),
+		jwt.WithExpirationRequired(),
+		jwt.WithTimeFunc(t.clock.Now),
+	)
+	if err != nil {
+		return 0, ErrBadToken
+	}
+	id, err := strconv.ParseInt(claims.Subject, 10, 64)
+	if err != nil || id < 1 {
+		return 0, ErrBadToken
+	}
+	return id, nil
+}
+
+const secretKey = "token_secret"
+
+// LoadSecret returns given when it is set; otherwise the secret kept in
+// the store, generating and storing one on first start. Several instances
+// starting at once agree: the first write wins and the others read it.
+func LoadSecret(ctx context.Context, store game.Store, given string) ([]byte, error) {
+	if given != "" {
+		if len(given) < 16 {
+			return nil, fmt.Errorf("secret must be at least 16 characters")
+		}
+		return []byte(given), nil
+	}
+	var secret string
+	err := store.Update(ctx, func(tx game.Tx) error {
+		s, err := tx.Setting(ctx, secretKey)
+		if err == nil {
+			secret = s
+			return nil
+		} else if game.ErrorCode(err) != game.ENOTFOUND {
+			return err
+		}
+		var b [32]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			return err
+		}
+		secret = hex.EncodeToString(b[:])
+		return tx.SetSetting(ctx, secretKey, secret)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("load token secret: %w", err)
+	}
+	return []byte(secret), nil
+}

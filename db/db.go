@@ -1,0 +1,243 @@
+// Package db stores the game in SQLite (embedded, the default) or
+// PostgreSQL through sqlx, with embedded migrations applied by goose.
+package db
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/jonboulle/clockwork"
+	"github.com/pressly/goose/v3"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/bullpen/bullpen/game"
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// Dialect names the database engine.
+type Dialect string
+
+const (
+	SQLite   Dialect = "sqlite"
+	Postgres Dialect = "postgres"
+)
+
+// Store implements game.Store over sqlx.
+type Store struct {
+	queries
+	db      *sqlx.DB
+	dialect Dialect
+	clock   clockwork.Clock
+	log     *slog.Logger
+
+	// writeMu serialises write transactions on SQLite, which has a single
+	// writer anyway: waiting here is cheaper than spinning on SQLITE_BUSY.
+	// Correctness does not rest on it: every room write locks its row.
+	writeMu sync.Mutex
+
+	mu       sync.Mutex
+	onCommit []func(rooms map[int64]int64)
+}
+
+var _ game.Store = (*Store)(nil)
+
+// Open connects to dsn ("sqlite:PATH", "sqlite::memory:" or a postgres://
+// URL) and applies every pending migration.
+func Open(ctx context.Context, dsn string, clock clockwork.Clock, log *slog.Logger) (*Store, error) {
+	var (
+		db      *sqlx.DB
+		dialect Dialect
+		err     error
+	)
+	switch {
+	case strings.HasPrefix(dsn, "sqlite:"):
+		dialect = SQLite
+		db, err = openSQLite(strings.TrimPrefix(dsn, "sqlite:"))
+	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
+		return nil, fmt.Errorf("db: PostgreSQL is not supported by this build yet; use sqlite:PATH")
+	default:
+		return nil, fmt.Errorf("db: %q is not a database URL: use sqlite:PATH, sqlite::memory: or postgres://", dsn)
+	}
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{db: db, dialect: dialect, clock: clock, log: log}
+	s.queries = queries{ext: db, dialect: dialect}
+	if err := s.migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func openSQLite(path string) (*sqlx.DB, error) {
+	if path == "" {
+		return nil, errors.New("db: sqlite: needs a path, e.g. sqlite:bullpen.db")
+	}
+	memory := path == ":memory:"
+	params := "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+	var dsn string
+	if memory {
+		dsn = "file::memory:?" + params
+	} else {
+		dsn = "file:" + path + "?" + params + "&_pragma=journal_mode(WAL)"
+	}
+	db, err := sqlx.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("db: open %s: %w", path, err)
+	}
+	if memory {
+		// Each connection to :memory: is its own database: keep one.
+		db.SetMaxOpenConns(1)
+	} else {
+		db.SetMaxOpenConns(8)
+	}
+	db.SetMaxIdleConns(8)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	if err := db.Ping(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("db: open %s: %w", path, err)
+	}
+	return db, nil
+}
+
+func (s *Store) migrate(ctx context.Context) error {
+	dir, gd := "migrations/sqlite", goose.DialectSQLite3
+	if s.dialect == Postgres {
+		dir, gd = "migrations/postgres", goose.DialectPostgres
+	}
+	fsys, err := fs.Sub(migrations, dir)
+	if err != nil {
+		return err
+	}
+	p, err := goose.NewProvider(gd, s.db.DB, fsys)
+	if err != nil {
+		return fmt.Errorf("db: migrations: %w", err)
+	}
+	res, err := p.Up(ctx)
+	if err != nil {
+		return fmt.Errorf("db: migrate: %w", err)
+	}
+	for _, r := range res {
+		s.log.Info("migration applied", "version", r.Source.Version, "path", r.Source.Path, "duration", r.Duration)
+	}
+	return nil
+}
+
+// Ready reports whether the database answers and no migration is pending.
+func (s *Store) Ready(ctx context.Context) error {
+	if err := s.db.PingContext(ctx); err != nil {
+		return err
+	}
+	dir, gd := "migrations/sqlite", goose.DialectSQLite3
+	if s.dialect == Postgres {
+		dir, gd = "migrations/postgres", goose.DialectPostgres
+	}
+	fsys, _ := fs.Sub(migrations, dir)
+	p, err := goose.NewProvider(gd, s.db.DB, fsys)
+	if err != nil {
+		return err
+	}
+	pending, err := p.HasPending(ctx)
+	if err != nil {
+		return err
+	}
+	if pending {
+		return errors.New("migrations pending")
+	}
+	return nil
+}
+
+// Dialect reports the engine in use.
+func (s *Store) Dialect() Dialect { return s.dialect }
+
+// DB exposes the connection pool (for tests and metrics).
+func (s *Store) DB() *sqlx.DB { return s.db }
+
+// Close closes the connection pool.
+func (s *Store) Close() error { return s.db.Close() }
+
+// OnCommit registers fn to be called after every commit that appended
+// events, with the highest sequence written per room.
+func (s *Store) OnCommit(fn func(rooms map[int64]int64)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.onCommit = append(s.onCommit, fn)
+}
+
+// Update runs fn in a write transaction; see game.Store.
+func (s *Store) Update(ctx context.Context, fn func(tx game.Tx) error) error {
+	if s.dialect == SQLite {
+		s.writeMu.Lock()
+		defer s.writeMu.Unlock()
+	}
+	sqltx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return formatError(err)
+	}
+	tx := &Tx{queries: queries{ext: sqltx, dialect: s.dialect}, tx: sqltx, now: s.clock.Now().UTC().Truncate(time.Millisecond), rooms: map[int64]int64{}}
+	if err := fn(tx); err != nil {
+		_ = sqltx.Rollback()
+		return formatError(err)
+	}
+	if err := sqltx.Commit(); err != nil {
+		return formatError(err)
+	}
+	if len(tx.rooms) > 0 {
+		s.mu.Lock()
+		hooks := s.onCommit
+		s.mu.Unlock()
+		for _, h := range hooks {
+			h(tx.rooms)
+		}
+	}
+	return nil
+}
+
+// Tx is one write transaction.
+type Tx struct {
+	queries
+	tx    *sqlx.Tx
+	now   time.Time
+	rooms map[int64]int64
+}
+
+var _ game.Tx = (*Tx)(nil)
+
+// Now is the time of this transaction.
+func (tx *Tx) Now() time.Time { return tx.now }
+
+// formatError maps driver errors to domain errors where the client can act
+// on them; everything else stays internal.
+func formatError(err error) error {
+	if err == nil {
+		return nil
+	}
+	var ge *game.Error
+	if errors.As(err, &ge) {
+		return err
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() {
+		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+			return &game.Error{Code: game.ECONFLICT, Message: "already exists"}
+		}
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return &game.Error{Code: game.ENOTFOUND, Message: "not found"}
+	}
+	return err
+}

@@ -1,0 +1,449 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/shopspring/decimal"
+
+	"github.com/bullpen/bullpen/game"
+)
+
+// queries implements game.Queries over the pool or a transaction.
+type queries struct {
+	ext     sqlx.ExtContext
+	dialect Dialect
+}
+
+func (q queries) rebind(query string) string {
+	if q.dialect == Postgres {
+		return sqlx.Rebind(sqlx.DOLLAR, query)
+	}
+	return query
+}
+
+func (q queries) get(ctx context.Context, dest any, what, query string, args ...any) error {
+	err := sqlx.GetContext(ctx, q.ext, dest, q.rebind(query), args...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return &game.Error{Code: game.ENOTFOUND, Message: what + " not found"}
+	}
+	return err
+}
+
+func (q queries) sel(ctx context.Context, dest any, query string, args ...any) error {
+	return sqlx.SelectContext(ctx, q.ext, dest, q.rebind(query), args...)
+}
+
+func (q queries) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return q.ext.ExecContext(ctx, q.rebind(query), args...)
+}
+
+func (q queries) insertID(ctx context.Context, query string, args ...any) (int64, error) {
+	var id int64
+	err := sqlx.GetContext(ctx, q.ext, &id, q.rebind(query+" RETURNING id"), args...)
+	return id, err
+}
+
+// Users
+
+const userCols = `id, username, display_name, password_hash, created_at`
+
+func (q queries) UserByID(ctx context.Context, id int64) (*game.User, error) {
+	var u game.User
+	return &u, q.get(ctx, &u, "user", `SELECT `+userCols+` FROM users WHERE id = ?`, id)
+}
+
+func (q queries) UserByUsername(ctx context.Context, username string) (*game.User, error) {
+	var u game.User
+	return &u, q.get(ctx, &u, "user", `SELECT `+userCols+` FROM users WHERE lower(username) = lower(?)`, username)
+}
+
+func (q queries) UsersByIDs(ctx context.Context, ids []int64) ([]*game.User, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	query, args, err := sqlx.In(`SELECT `+userCols+` FROM users WHERE id IN (?)`, ids)
+	if err != nil {
+		return nil, err
+	}
+	var us []*game.User
+	return us, q.sel(ctx, &us, query, args...)
+}
+
+func (q queries) InsertUser(ctx context.Context, u *game.User) (err error) {
+	u.ID, err = q.insertID(ctx, `INSERT INTO users (username, display_name, password_hash, created_at) VALUES (?, ?, ?, ?)`,
+		u.Username, u.DisplayName, u.PasswordHash, u.CreatedAt)
+	return err
+}
+
+// Bull pens
+
+const bullPenCols = `id, name, description, owner_id, state, starts_at, ends_at, starting_cash, commission,
+	allow_short_selling, allowed_symbols, max_participants, visibility, trade_visibility, invite_code,
+	last_sequence, created_at`
+
+type bullPenRow struct {
+	game.BullPen
+	Allowed sql.NullString `db:"allowed_symbols"`
+}
+
+func (r *bullPenRow) domain() *game.BullPen {
+	b := r.BullPen
+	if r.Allowed.Valid {
+		b.AllowedSymbols = []string{}
+		if r.Allowed.String != "" {
+			b.AllowedSymbols = strings.Split(r.Allowed.String, ",")
+		}
+	}
+	b.StartsAt, b.EndsAt, b.CreatedAt = b.StartsAt.UTC(), b.EndsAt.UTC(), b.CreatedAt.UTC()
+	return &b
+}
+
+func bullPens(rows []*bullPenRow) []*game.BullPen {
+	out := make([]*game.BullPen, len(rows))
+	for i, r := range rows {
+		out[i] = r.domain()
+	}
+	return out
+}
+
+func (q queries) BullPen(ctx context.Context, id int64) (*game.BullPen, error) {
+	var r bullPenRow
+	if err := q.get(ctx, &r, "bull pen", `SELECT `+bullPenCols+` FROM bull_pens WHERE id = ?`, id); err != nil {
+		return nil, err
+	}
+	return r.domain(), nil
+}
+
+func (q queries) BullPens(ctx context.Context, f game.BullPenFilter) ([]*game.BullPen, int, error) {
+	where := []string{`(visibility = 'PUBLIC' OR owner_id = ? OR id IN (SELECT bull_pen_id FROM participants WHERE user_id = ?))`}
+	args := []any{f.ViewerID, f.ViewerID}
+	if f.State != nil {
+		where = append(where, `state = ?`)
+		args = append(args, string(*f.State))
+	}
+	cond := strings.Join(where, " AND ")
+	var total int
+	if err := q.get(ctx, &total, "count", `SELECT count(*) FROM bull_pens WHERE `+cond, args...); err != nil {
+		return nil, 0, err
+	}
+	if f.BeforeID > 0 {
+		cond += ` AND id < ?`
+		args = append(args, f.BeforeID)
+	}
+	args = append(args, f.Limit)
+	var rows []*bullPenRow
+	if err := q.sel(ctx, &rows, `SELECT `+bullPenCols+` FROM bull_pens WHERE `+cond+` ORDER BY id DESC LIMIT ?`, args...); err != nil {
+		return nil, 0, err
+	}
+	return bullPens(rows), total, nil
+}
+
+func (q queries) LiveBullPens(ctx context.Context) ([]*game.BullPen, error) {
+	var rows []*bullPenRow
+	err := q.sel(ctx, &rows, `SELECT `+bullPenCols+` FROM bull_pens WHERE state IN ('SCHEDULED', 'ACTIVE', 'PAUSED') ORDER BY id`)
+	return bullPens(rows), err
+}
+
+func (tx *Tx) LockBullPen(ctx context.Context, id int64) (*game.BullPen, error) {
+	lock := ""
+	if tx.dialect == Postgres {
+		lock = " FOR UPDATE"
+	}
+	var r bullPenRow
+	if err := tx.get(ctx, &r, "bull pen", `SELECT `+bullPenCols+` FROM bull_pens WHERE id = ?`+lock, id); err != nil {
+		return nil, err
+	}
+	return r.domain(), nil
+}
+
+func (q queries) InsertBullPen(ctx context.Context, b *game.BullPen) (err error) {
+	var allowed sql.NullString
+	if b.AllowedSymbols != nil {
+		allowed = sql.NullString{String: strings.Join(b.AllowedSymbols, ","), Valid: true}
+	}
+	b.ID, err = q.insertID(ctx, `INSERT INTO bull_pens (name, description, owner_id, state, starts_at, ends_at, starting_cash,
+		commission, allow_short_selling, allowed_symbols, max_participants, visibility, trade_visibility, invite_code,
+		last_sequence, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?)`,
+		b.Name, b.Description, b.OwnerID, string(b.State), b.StartsAt, b.EndsAt, b.StartingCash, b.Commission,
+		b.AllowShortSelling, allowed, b.MaxParticipants, string(b.Visibility), string(b.TradeVisibility), b.InviteCode, b.CreatedAt)
+	return err
+}
+
+func (q queries) MoveBullPen(ctx context.Context, id int64, from, to game.RoomState, startsAt, endsAt time.Time) (bool, error) {
+	res, err := q.exec(ctx, `UPDATE bull_pens SET state = ?, starts_at = ?, ends_at = ? WHERE id = ? AND state = ?`,
+		string(to), startsAt, endsAt, id, string(from))
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+// Participants
+
+const participantCols = `id, bull_pen_id, user_id, cash, joined_at`
+
+func (q queries) Participant(ctx context.Context, id int64) (*game.Participant, error) {
+	var p game.Participant
+	return &p, q.get(ctx, &p, "participant", `SELECT `+participantCols+` FROM participants WHERE id = ?`, id)
+}
+
+func (q queries) ParticipantByUser(ctx context.Context, bullPenID, userID int64) (*game.Participant, error) {
+	var p game.Participant
+	return &p, q.get(ctx, &p, "participant", `SELECT `+participantCols+` FROM participants WHERE bull_pen_id = ? AND user_id = ?`, bullPenID, userID)
+}
+
+func (q queries) Participants(ctx context.Context, bullPenID int64) ([]*game.Participant, error) {
+	var ps []*game.Participant
+	return ps, q.sel(ctx, &ps, `SELECT `+participantCols+` FROM participants WHERE bull_pen_id = ? ORDER BY id`, bullPenID)
+}
+
+func (q queries) ParticipantCount(ctx context.Context, bullPenID int64) (int, error) {
+	var n int
+	return n, q.get(ctx, &n, "count", `SELECT count(*) FROM participants WHERE bull_pen_id = ?`, bullPenID)
+}
+
+func (q queries) InsertParticipant(ctx context.Context, p *game.Participant) (err error) {
+	p.ID, err = q.insertID(ctx, `INSERT INTO participants (bull_pen_id, user_id, cash, joined_at) VALUES (?, ?, ?, ?)`,
+		p.BullPenID, p.UserID, p.Cash, p.JoinedAt)
+	return err
+}
+
+func (q queries) SetCash(ctx context.Context, participantID int64, cash decimal.Decimal) error {
+	_, err := q.exec(ctx, `UPDATE participants SET cash = ? WHERE id = ?`, cash, participantID)
+	return err
+}
+
+// Positions
+
+const positionCols = `participant_id, symbol, quantity, cost_basis, realized_pnl, updated_at`
+
+func (q queries) Positions(ctx context.Context, participantID int64) ([]*game.Position, error) {
+	var ps []*game.Position
+	return ps, q.sel(ctx, &ps, `SELECT `+positionCols+` FROM positions WHERE participant_id = ? ORDER BY symbol`, participantID)
+}
+
+func (q queries) PositionsByRoom(ctx context.Context, bullPenID int64) ([]*game.Position, error) {
+	var ps []*game.Position
+	return ps, q.sel(ctx, &ps, `SELECT `+positionCols+` FROM positions
+		WHERE participant_id IN (SELECT id FROM participants WHERE bull_pen_id = ?) ORDER BY participant_id, symbol`, bullPenID)
+}
+
+func (q queries) SavePosition(ctx context.Context, p *game.Position) error {
+	_, err := q.exec(ctx, `INSERT INTO positions (participant_id, symbol, quantity, cost_basis, realized_pnl, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (participant_id, symbol) DO UPDATE SET quantity = excluded.quantity, cost_basis = excluded.cost_basis,
+		realized_pnl = excluded.realized_pnl, updated_at = excluded.updated_at`,
+		p.ParticipantID, p.Symbol, p.Quantity, p.CostBasis, p.RealizedPnL, p.UpdatedAt)
+	return err
+}
+
+// Orders
+
+const orderCols = `id, bull_pen_id, participant_id, client_order_id, symbol, side, type, quantity, limit_price,
+	stop_price, triggered, status, filled_quantity, filled_price, commission, reserved, reject_reason, reject_message,
+	created_at, updated_at, filled_at`
+
+func (q queries) Order(ctx context.Context, id int64) (*game.Order, error) {
+	var o game.Order
+	return &o, q.get(ctx, &o, "order", `SELECT `+orderCols+` FROM orders WHERE id = ?`, id)
+}
+
+func (q queries) OrderByClientID(ctx context.Context, participantID int64, clientOrderID string) (*game.Order, error) {
+	var o game.Order
+	return &o, q.get(ctx, &o, "order", `SELECT `+orderCols+` FROM orders WHERE participant_id = ? AND client_order_id = ?`, participantID, clientOrderID)
+}
+
+func (q queries) Orders(ctx context.Context, f game.OrderFilter) ([]*game.Order, int, error) {
+	cond, args := `bull_pen_id = ?`, []any{f.BullPenID}
+	if f.ParticipantID > 0 {
+		cond += ` AND participant_id = ?`
+		args = append(args, f.ParticipantID)
+	}
+	if f.Status != nil {
+		cond += ` AND status = ?`
+		args = append(args, string(*f.Status))
+	}
+	var total int
+	if err := q.get(ctx, &total, "count", `SELECT count(*) FROM orders WHERE `+cond, args...); err != nil {
+		return nil, 0, err
+	}
+	if f.BeforeID > 0 {
+		cond += ` AND id < ?`
+		args = append(args, f.BeforeID)
+	}
+	args = append(args, f.Limit)
+	var os []*game.Order
+	return os, total, q.sel(ctx, &os, `SELECT `+orderCols+` FROM orders WHERE `+cond+` ORDER BY id DESC LIMIT ?`, args...)
+}
+
+func (q queries) OpenOrders(ctx context.Context, participantID int64) ([]*game.Order, error) {
+	var os []*game.Order
+	return os, q.sel(ctx, &os, `SELECT `+orderCols+` FROM orders WHERE participant_id = ? AND status = 'OPEN' ORDER BY id`, participantID)
+}
+
+func (q queries) OpenOrdersBySymbol(ctx context.Context, symbol string) ([]*game.Order, error) {
+	var os []*game.Order
+	return os, q.sel(ctx, &os, `SELECT `+orderCols+` FROM orders WHERE symbol = ? AND status = 'OPEN'
+		AND bull_pen_id IN (SELECT id FROM bull_pens WHERE state = 'ACTIVE') ORDER BY id`, symbol)
+}
+
+func (q queries) OpenOrdersByRoom(ctx context.Context, bullPenID int64) ([]*game.Order, error) {
+	var os []*game.Order
+	return os, q.sel(ctx, &os, `SELECT `+orderCols+` FROM orders WHERE bull_pen_id = ? AND status = 'OPEN' ORDER BY id`, bullPenID)
+}
+
+func (q queries) InsertOrder(ctx context.Context, o *game.Order) (err error) {
+	o.ID, err = q.insertID(ctx, `INSERT INTO orders (bull_pen_id, participant_id, client_order_id, symbol, side, type, quantity,
+		limit_price, stop_price, triggered, status, filled_quantity, filled_price, commission, reserved, reject_reason,
+		reject_message, created_at, updated_at, filled_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		o.BullPenID, o.ParticipantID, o.ClientOrderID, o.Symbol, string(o.Side), string(o.Type), o.Quantity,
+		o.LimitPrice, o.StopPrice, o.Triggered, string(o.Status), o.FilledQuantity, o.FilledPrice, o.Commission,
+		o.Reserved, o.RejectReason, o.RejectMessage, o.CreatedAt, o.UpdatedAt, o.FilledAt)
+	return err
+}
+
+func (q queries) UpdateOrder(ctx context.Context, o *game.Order) error {
+	_, err := q.exec(ctx, `UPDATE orders SET triggered = ?, status = ?, filled_quantity = ?, filled_price = ?,
+		commission = ?, reserved = ?, reject_reason = ?, reject_message = ?, updated_at = ?, filled_at = ? WHERE id = ?`,
+		o.Triggered, string(o.Status), o.FilledQuantity, o.FilledPrice, o.Commission, o.Reserved, o.RejectReason,
+		o.RejectMessage, o.UpdatedAt, o.FilledAt, o.ID)
+	return err
+}
+
+// Leaderboard
+
+const entryCols = `rank, participant_id, user_id, portfolio_value, cash, total_return, return_percent`
+
+func (q queries) LatestSnapshot(ctx context.Context, bullPenID int64) (*game.LeaderboardSnapshot, error) {
+	ss, err := q.Snapshots(ctx, bullPenID, 1)
+	if err != nil {
+		return nil, err
+	}
+	if len(ss) == 0 {
+		return nil, &game.Error{Code: game.ENOTFOUND, Message: "no leaderboard yet"}
+	}
+	return ss[0], nil
+}
+
+func (q queries) Snapshots(ctx context.Context, bullPenID int64, limit int) ([]*game.LeaderboardSnapshot, error) {
+	var ss []*game.LeaderboardSnapshot
+	if err := q.sel(ctx, &ss, `SELECT id, bull_pen_id, taken_at, final FROM leaderboard_snapshots
+		WHERE bull_pen_id = ? ORDER BY id DESC LIMIT ?`, bullPenID, limit); err != nil {
+		return nil, err
+	}
+	for _, s := range ss {
+		s.TakenAt = s.TakenAt.UTC()
+		s.Entries = []game.LeaderboardEntry{}
+		if err := q.sel(ctx, &s.Entries, `SELECT `+entryCols+` FROM leaderboard_entries WHERE snapshot_id = ?
+			ORDER BY rank, participant_id`, s.ID); err != nil {
+			return nil, err
+		}
+	}
+	return ss, nil
+}
+
+func (q queries) InsertSnapshot(ctx context.Context, s *game.LeaderboardSnapshot) (err error) {
+	s.ID, err = q.insertID(ctx, `INSERT INTO leaderboard_snapshots (bull_pen_id, taken_at, final) VALUES (?, ?, ?)`,
+		s.BullPenID, s.TakenAt, s.Final)
+	if err != nil {
+		return err
+	}
+	for _, e := range s.Entries {
+		if _, err := q.exec(ctx, `INSERT INTO leaderboard_entries (snapshot_id, `+entryCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			s.ID, e.Rank, e.ParticipantID, e.UserID, e.PortfolioValue, e.Cash, e.TotalReturn, e.ReturnPercent); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Quotes
+
+func (q queries) Quote(ctx context.Context, symbol string) (*game.Quote, error) {
+	var qu game.Quote
+	if err := q.get(ctx, &qu, "quote", `SELECT symbol, price, open, at FROM quotes WHERE symbol = ?`, symbol); err != nil {
+		return nil, err
+	}
+	qu.At = qu.At.UTC()
+	return &qu, nil
+}
+
+func (q queries) Quotes(ctx context.Context) ([]*game.Quote, error) {
+	var qs []*game.Quote
+	err := q.sel(ctx, &qs, `SELECT symbol, price, open, at FROM quotes ORDER BY symbol`)
+	for _, qu := range qs {
+		qu.At = qu.At.UTC()
+	}
+	return qs, err
+}
+
+func (q queries) SaveQuote(ctx context.Context, qu *game.Quote) error {
+	_, err := q.exec(ctx, `INSERT INTO quotes (symbol, price, open, at) VALUES (?, ?, ?, ?)
+		ON CONFLICT (symbol) DO UPDATE SET price = excluded.price, at = excluded.at`, qu.Symbol, qu.Price, qu.Open, qu.At)
+	return err
+}
+
+// Settings
+
+func (q queries) Setting(ctx context.Context, key string) (string, error) {
+	var v string
+	return v, q.get(ctx, &v, "setting", `SELECT value FROM settings WHERE key = ?`, key)
+}
+
+func (q queries) SetSetting(ctx context.Context, key, value string) error {
+	_, err := q.exec(ctx, `INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, key, value)
+	return err
+}
+
+// Events
+
+type eventRow struct {
+	BullPenID     int64     `db:"bull_pen_id"`
+	Sequence      int64     `db:"sequence"`
+	Kind          string    `db:"kind"`
+	ParticipantID *int64    `db:"participant_id"`
+	OccurredAt    time.Time `db:"occurred_at"`
+	Payload       []byte    `db:"payload"`
+}
+
+func (q queries) Events(ctx context.Context, bullPenID, after int64, limit int) ([]*game.Event, error) {
+	var rows []eventRow
+	if err := q.sel(ctx, &rows, `SELECT bull_pen_id, sequence, kind, participant_id, occurred_at, payload FROM events
+		WHERE bull_pen_id = ? AND sequence > ? ORDER BY sequence LIMIT ?`, bullPenID, after, limit); err != nil {
+		return nil, err
+	}
+	out := make([]*game.Event, len(rows))
+	for i, r := range rows {
+		out[i] = &game.Event{BullPenID: r.BullPenID, Sequence: r.Sequence, Kind: game.EventKind(r.Kind),
+			ParticipantID: r.ParticipantID, OccurredAt: r.OccurredAt.UTC(), Payload: json.RawMessage(r.Payload)}
+	}
+	return out, nil
+}
+
+// AppendEvent takes the room's next sequence in this transaction and
+// stores the event under it.
+func (tx *Tx) AppendEvent(ctx context.Context, bullPenID int64, kind game.EventKind, participantID *int64, payload any) (*game.Event, error) {
+	body, err := json.Marshal(payload)
+	if err != nil {
+		return nil, fmt.Errorf("event payload: %w", err)
+	}
+	var seq int64
+	if err := sqlx.GetContext(ctx, tx.ext, &seq, tx.rebind(`UPDATE bull_pens SET last_sequence = last_sequence + 1 WHERE id = ? RETURNING last_sequence`), bullPenID); err != nil {
+		return nil, fmt.Errorf("next sequence of room %d: %w", bullPenID, err)
+	}
+	ev := &game.Event{BullPenID: bullPenID, Sequence: seq, Kind: kind, ParticipantID: participantID, OccurredAt: tx.now, Payload: body}
+	if _, err := tx.exec(ctx, `INSERT INTO events (bull_pen_id, sequence, kind, participant_id, occurred_at, payload) VALUES (?, ?, ?, ?, ?, ?)`,
+		bullPenID, seq, string(kind), participantID, tx.now, string(body)); err != nil {
+		return nil, err
+	}
+	tx.rooms[bullPenID] = seq
+	return ev, nil
+}

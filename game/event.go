@@ -1,0 +1,70 @@
+package game
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// EventKind names what an event in a room's log reports.
+type EventKind string
+
+const (
+	EventOrder       EventKind = "ORDER"
+	EventPosition    EventKind = "POSITION"
+	EventLeaderboard EventKind = "LEADERBOARD"
+	EventRoomState   EventKind = "ROOM_STATE"
+)
+
+// OrderEventKind is what happened to an order.
+type OrderEventKind string
+
+const (
+	OrderAccepted  OrderEventKind = "ACCEPTED"
+	OrderFilled    OrderEventKind = "FILLED"
+	OrderRejected  OrderEventKind = "REJECTED"
+	OrderCancelled OrderEventKind = "CANCELLED"
+	OrderExpired   OrderEventKind = "EXPIRED"
+)
+
+// Event is one entry in a room's log. Sequence increases by exactly one for
+// each event of the room. Payload is the JSON of one of the *Payload types,
+// frozen as it was when the event happened.
+type Event struct {
+	BullPenID int64     `db:"bull_pen_id"`
+	Sequence  int64     `db:"sequence"`
+	Kind      EventKind `db:"kind"`
+	// ParticipantID is the participant an order or position event is about;
+	// nil for room-wide events. Visibility rules read it.
+	ParticipantID *int64          `db:"participant_id"`
+	OccurredAt    time.Time       `db:"occurred_at"`
+	Payload       json.RawMessage `db:"payload"`
+}
+
+// OrderPayload is the body of an ORDER event.
+type OrderPayload struct {
+	Kind  OrderEventKind `json:"kind"`
+	Order Order          `json:"order"`
+}
+
+// PositionPayload is the body of a POSITION event.
+type PositionPayload struct {
+	ParticipantID int64    `json:"participantId"`
+	Position      Position `json:"position"`
+}
+
+// LeaderboardPayload is the body of a LEADERBOARD event.
+type LeaderboardPayload struct {
+	Snapshot LeaderboardSnapshot `json:"snapshot"`
+}
+
+// RoomStatePayload is the body of a ROOM_STATE event.
+type RoomStatePayload struct {
+	PreviousState    RoomState    `json:"previousState"`
+	State            RoomState    `json:"state"`
+	Trigger          StateTrigger `json:"trigger"`
+	ActorID          *int64       `json:"actorId,omitempty"`
+	StartsAt         time.Time    `json:"startsAt"`
+	EndsAt           time.Time    `json:"endsAt"`
+	ElapsedSeconds   int64        `json:"elapsedSeconds"`
+	RemainingSeconds int64        `json:"remainingSeconds"`
+}

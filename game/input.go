@@ -1,0 +1,34 @@
+package game
+
+import (
+	"time"
+
+	"github.com/shopspring/decimal"
+)
+
+// CreateBullPenInput is what a host gives to open a room.
+type CreateBullPenInput struct {
+	Name              string           `json:"name"`
+	Description       *string          `json:"description"`
+	StartsAt          *time.Time       `json:"startsAt"`
+	EndsAt            time.Time        `json:"endsAt"`
+	StartingCash      *decimal.Decimal `json:"startingCash"`
+	Commission        *decimal.Decimal `json:"commission"`
+	AllowShortSelling *bool            `json:"allowShortSelling"`
+	AllowedSymbols    []string         `json:"allowedSymbols"`
+	MaxParticipants   *int             `json:"maxParticipants"`
+	Visibility        *Visibility      `json:"visibility"`
+	TradeVisibility   *TradeVisibility `json:"tradeVisibility"`
+}
+
+// PlaceOrderInput is a participant's order as sent.
+type PlaceOrderInput struct {
+	BullPenID     int64            `json:"bullPenId"`
+	Symbol        string           `json:"symbol"`
+	Side          Side             `json:"side"`
+	Type          *OrderType       `json:"type"`
+	Quantity      int64            `json:"quantity"`
+	LimitPrice    *decimal.Decimal `json:"limitPrice"`
+	StopPrice     *decimal.Decimal `json:"stopPrice"`
+	ClientOrderID *string          `json:"clientOrderId"`
+}

@@ -1,0 +1,376 @@
+package game
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/shopspring/decimal"
+)
+
+// CanMove reports whether a room may go from one state to another.
+func CanMove(from, to RoomState) bool {
+	switch from {
+	case Scheduled:
+		return to == Active || to == Cancelled
+	case Active:
+		return to == Paused || to == Ended
+	case Paused:
+		return to == Active || to == Ended
+	}
+	return false
+}
+
+var maxCash = decimal.New(1, 12)
+
+// CreateBullPen opens a room owned by owner. It starts SCHEDULED.
+//
+// Errors: UNAUTHENTICATED without an owner; BAD_USER_INPUT naming the
+// field for a bad name, times, cash, commission, symbols or limits.
+func (s *Service) CreateBullPen(ctx context.Context, owner *User, in CreateBullPenInput) (*BullPen, error) {
+	if owner == nil {
+		return nil, Errorf(EUNAUTHENTICATED, "sign in to create a bull pen")
+	}
+	now := s.clock.Now().UTC().Truncate(time.Millisecond)
+	b := &BullPen{
+		Name: strings.TrimSpace(in.Name), OwnerID: owner.ID, State: Scheduled,
+		StartingCash: decimal.New(100000, 0), Commission: decimal.Zero,
+		Visibility: Public, TradeVisibility: TradesPrivate, MaxParticipants: in.MaxParticipants,
+	}
+	if b.Name == "" || utf8.RuneCountInString(b.Name) > 100 {
+		return nil, Invalid("name", "must be 1 to 100 characters")
+	}
+	if in.Description != nil {
+		b.Description = strings.TrimSpace(*in.Description)
+		if utf8.RuneCountInString(b.Description) > 2000 {
+			return nil, Invalid("description", "must be at most 2000 characters")
+		}
+	}
+	b.StartsAt = now
+	if in.StartsAt != nil {
+		b.StartsAt = in.StartsAt.UTC().Truncate(time.Millisecond)
+	}
+	b.EndsAt = in.EndsAt.UTC().Truncate(time.Millisecond)
+	if !b.EndsAt.After(b.StartsAt) {
+		return nil, Invalid("endsAt", "must be after startsAt")
+	}
+	if !b.EndsAt.After(now) {
+		return nil, Invalid("endsAt", "must be in the future")
+	}
+	if in.StartingCash != nil {
+		b.StartingCash = *in.StartingCash
+	}
+	if !b.StartingCash.IsPositive() || !b.StartingCash.Equal(b.StartingCash.Truncate(2)) || b.StartingCash.GreaterThan(maxCash) {
+		return nil, Invalid("startingCash", "must be a positive amount with at most 2 decimal places, at most %s", maxCash.String())
+	}
+	if in.Commission != nil {
+		b.Commission = *in.Commission
+	}
+	if b.Commission.IsNegative() || !b.Commission.Equal(b.Commission.Truncate(4)) || b.Commission.GreaterThan(b.StartingCash) {
+		return nil, Invalid("commission", "must be 0 or more, with at most 4 decimal places, and below startingCash")
+	}
+	if in.AllowShortSelling != nil {
+		b.AllowShortSelling = *in.AllowShortSelling
+	}
+	if in.AllowedSymbols != nil {
+		b.AllowedSymbols = []string{}
+		for _, sym := range in.AllowedSymbols {
+			sym = strings.ToUpper(strings.TrimSpace(sym))
+			if _, ok := s.symbols[sym]; !ok {
+				return nil, Invalid("allowedSymbols", "%q is not a known instrument", sym)
+			}
+			if !slices.Contains(b.AllowedSymbols, sym) {
+				b.AllowedSymbols = append(b.AllowedSymbols, sym)
+			}
+		}
+		if len(b.AllowedSymbols) == 0 {
+			return nil, Invalid("allowedSymbols", "must name at least one symbol, or be left out to allow every instrument")
+		}
+		slices.Sort(b.AllowedSymbols)
+	}
+	if b.MaxParticipants != nil && (*b.MaxParticipants < 1 || *b.MaxParticipants > 100000) {
+		return nil, Invalid("maxParticipants", "must be between 1 and 100000")
+	}
+	if in.Visibility != nil {
+		b.Visibility = *in.Visibility
+	}
+	if in.TradeVisibility != nil {
+		b.TradeVisibility = *in.TradeVisibility
+	}
+	b.InviteCode = newInviteCode()
+	err := s.store.Update(ctx, func(tx Tx) error {
+		b.CreatedAt = tx.Now()
+		return tx.InsertBullPen(ctx, b)
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.nudgeScheduler()
+	return b, nil
+}
+
+func newInviteCode() string {
+	var b [5]byte
+	_, _ = rand.Read(b[:])
+	return base32.StdEncoding.EncodeToString(b[:])
+}
+
+// JoinBullPen seats user in a room with the starting cash. Joining twice
+// returns the same seat.
+//
+// Errors: UNAUTHENTICATED; NOT_FOUND for an unknown room; FORBIDDEN for a
+// PRIVATE room without the right invite code; CONFLICT when the room has
+// ended, was cancelled or is full.
+func (s *Service) JoinBullPen(ctx context.Context, user *User, roomID int64, inviteCode *string) (*Participant, error) {
+	if user == nil {
+		return nil, Errorf(EUNAUTHENTICATED, "sign in to join a bull pen")
+	}
+	var p *Participant
+	err := s.store.Update(ctx, func(tx Tx) error {
+		room, err := tx.LockBullPen(ctx, roomID)
+		if err != nil {
+			return err
+		}
+		if existing, err := tx.ParticipantByUser(ctx, roomID, user.ID); err == nil {
+			p = existing
+			return nil
+		} else if ErrorCode(err) != ENOTFOUND {
+			return err
+		}
+		if room.State == Ended || room.State == Cancelled {
+			return Errorf(ECONFLICT, "bull pen %d is %s: it can no longer be joined", room.ID, room.State)
+		}
+		if room.Visibility == Private && room.OwnerID != user.ID && (inviteCode == nil || *inviteCode != room.InviteCode) {
+			return Errorf(EFORBIDDEN, "bull pen %d is private: a valid inviteCode is needed to join", room.ID)
+		}
+		if room.MaxParticipants != nil {
+			n, err := tx.ParticipantCount(ctx, roomID)
+			if err != nil {
+				return err
+			}
+			if n >= *room.MaxParticipants {
+				return Errorf(ECONFLICT, "bull pen %d is full (%d participants)", room.ID, *room.MaxParticipants)
+			}
+		}
+		p = &Participant{BullPenID: roomID, UserID: user.ID, Cash: room.StartingCash, JoinedAt: tx.Now()}
+		return tx.InsertParticipant(ctx, p)
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.markDirty(roomID)
+	return p, nil
+}
+
+// Move changes a room's state by hand. actor must own the room.
+//
+// Errors: UNAUTHENTICATED; NOT_FOUND; FORBIDDEN for anyone but the owner;
+// CONFLICT naming the current state when the state machine forbids it.
+func (s *Service) Move(ctx context.Context, actor *User, roomID int64, to RoomState) (*BullPen, error) {
+	if actor == nil {
+		return nil, Errorf(EUNAUTHENTICATED, "sign in to manage a bull pen")
+	}
+	var room *BullPen
+	err := s.store.Update(ctx, func(tx Tx) error {
+		var err error
+		room, err = s.move(ctx, tx, actor, roomID, to, Manual)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.afterMove(room)
+	return room, nil
+}
+
+func (s *Service) afterMove(room *BullPen) {
+	s.markDirty(room.ID)
+	s.nudgeScheduler()
+}
+
+var verbs = map[RoomState]string{Active: "start or resume", Paused: "pause", Ended: "end", Cancelled: "cancel"}
+
+// move runs one transition in tx. For the schedule it returns (nil, nil)
+// when the move is not (or no longer) due: another instance made it.
+func (s *Service) move(ctx context.Context, tx Tx, actor *User, roomID int64, to RoomState, trigger StateTrigger) (*BullPen, error) {
+	room, err := tx.LockBullPen(ctx, roomID)
+	if err != nil {
+		return nil, err
+	}
+	now := tx.Now()
+	if trigger == Manual && room.OwnerID != actor.ID {
+		return nil, Errorf(EFORBIDDEN, "only the owner of bull pen %d may %s it", room.ID, verbs[to])
+	}
+	if !CanMove(room.State, to) {
+		if trigger == Schedule {
+			return nil, nil
+		}
+		return nil, Errorf(ECONFLICT, "cannot %s bull pen %d: it is %s", verbs[to], room.ID, room.State)
+	}
+	if trigger == Schedule {
+		due := (to == Active && room.State == Scheduled && !now.Before(room.StartsAt)) ||
+			(to == Ended && !now.Before(room.EndsAt))
+		if !due {
+			return nil, nil
+		}
+	}
+	from := room.State
+	startsAt, endsAt := room.StartsAt, room.EndsAt
+	if trigger == Manual && to == Active && from == Scheduled && now.Before(startsAt) {
+		startsAt = now
+	}
+	if trigger == Manual && to == Ended && now.Before(endsAt) {
+		endsAt = now
+	}
+	moved, err := tx.MoveBullPen(ctx, room.ID, from, to, startsAt, endsAt)
+	if err != nil {
+		return nil, err
+	}
+	if !moved {
+		if trigger == Schedule {
+			return nil, nil
+		}
+		return nil, Errorf(ECONFLICT, "cannot %s bull pen %d: its state changed", verbs[to], room.ID)
+	}
+	room.State, room.StartsAt, room.EndsAt = to, startsAt, endsAt
+	payload := RoomStatePayload{
+		PreviousState: from, State: to, Trigger: trigger, StartsAt: startsAt, EndsAt: endsAt,
+		ElapsedSeconds: elapsed(room, now), RemainingSeconds: remaining(room, now),
+	}
+	if actor != nil {
+		payload.ActorID = &actor.ID
+	}
+	if _, err := tx.AppendEvent(ctx, room.ID, EventRoomState, nil, payload); err != nil {
+		return nil, err
+	}
+	if to == Ended || to == Cancelled {
+		open, err := tx.OpenOrdersByRoom(ctx, room.ID)
+		if err != nil {
+			return nil, err
+		}
+		for _, o := range open {
+			if err := s.finishOrder(ctx, tx, o, Expired, OrderExpired); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if to == Ended {
+		if _, err := s.snapshot(ctx, tx, room, true); err != nil {
+			return nil, err
+		}
+	}
+	room.LastSequence, err = lastSequence(ctx, tx, room.ID)
+	return room, err
+}
+
+func lastSequence(ctx context.Context, tx Tx, roomID int64) (int64, error) {
+	b, err := tx.BullPen(ctx, roomID)
+	if err != nil {
+		return 0, err
+	}
+	return b.LastSequence, nil
+}
+
+func elapsed(b *BullPen, now time.Time) int64 {
+	end := now
+	if end.After(b.EndsAt) {
+		end = b.EndsAt
+	}
+	if end.Before(b.StartsAt) {
+		return 0
+	}
+	return int64(end.Sub(b.StartsAt) / time.Second)
+}
+
+func remaining(b *BullPen, now time.Time) int64 {
+	if !now.Before(b.EndsAt) {
+		return 0
+	}
+	if b.State == Ended || b.State == Cancelled {
+		return 0
+	}
+	return int64(b.EndsAt.Sub(now) / time.Second)
+}
+
+// AdvanceDue makes every move the clock has made due (start at startsAt,
+// end at endsAt), including those that came due while the server was
+// down. It returns the earliest future time a move is due, or zero.
+func (s *Service) AdvanceDue(ctx context.Context) (time.Time, error) {
+	for {
+		rooms, err := s.store.LiveBullPens(ctx)
+		if err != nil {
+			return time.Time{}, err
+		}
+		now := s.clock.Now()
+		var next time.Time
+		movedAny := false
+		for _, r := range rooms {
+			var to RoomState
+			switch {
+			case r.State == Scheduled && !now.Before(r.StartsAt):
+				to = Active
+			case (r.State == Active || r.State == Paused) && !now.Before(r.EndsAt):
+				to = Ended
+			default:
+				due := r.EndsAt
+				if r.State == Scheduled {
+					due = r.StartsAt
+				}
+				if next.IsZero() || due.Before(next) {
+					next = due
+				}
+				continue
+			}
+			var moved *BullPen
+			err := s.store.Update(ctx, func(tx Tx) error {
+				var err error
+				moved, err = s.move(ctx, tx, nil, r.ID, to, Schedule)
+				return err
+			})
+			if err != nil {
+				s.log.Error("scheduled move failed", "room", r.ID, "to", to, "err", err)
+				continue
+			}
+			if moved != nil {
+				movedAny = true
+				s.markDirty(moved.ID)
+				s.log.Info("room moved by schedule", "room", r.ID, "state", to)
+			}
+		}
+		if !movedAny {
+			return next, nil
+		}
+	}
+}
+
+// RunScheduler moves rooms at their startsAt and endsAt until ctx is done.
+// It sleeps until the earliest due time (at most a minute, so rooms made
+// by other instances are seen), and wakes early when rooms change here.
+func (s *Service) RunScheduler(ctx context.Context) error {
+	for {
+		next, err := s.AdvanceDue(ctx)
+		if err != nil && ctx.Err() == nil {
+			s.log.Error("scheduler", "err", err)
+		}
+		wait := time.Minute
+		if !next.IsZero() {
+			if d := next.Sub(s.clock.Now()); d < wait {
+				wait = max(d, 0)
+			}
+		}
+		timer := s.clock.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return nil
+		case <-timer.Chan():
+		case <-s.wake:
+			timer.Stop()
+		}
+	}
+}
+

@@ -1,0 +1,192 @@
+package game
+
+import (
+	"context"
+	"log/slog"
+	"regexp"
+	"strings"
+	"sync"
+	"unicode/utf8"
+
+	"github.com/jonboulle/clockwork"
+	"github.com/shopspring/decimal"
+)
+
+// Passwords hashes and checks passwords.
+type Passwords interface {
+	Hash(password string) (string, error)
+	// Compare returns nil when password matches hash.
+	Compare(hash, password string) error
+}
+
+// Config wires a Service.
+type Config struct {
+	Store Store
+	Clock clockwork.Clock
+	Log   *slog.Logger
+	// Instruments maps every tradable symbol to its name.
+	Instruments map[string]string
+	// ManualMarket is true when prices come only from SetQuote.
+	ManualMarket bool
+	// Admins holds the lower-cased usernames with the admin role.
+	Admins    map[string]bool
+	Passwords Passwords
+}
+
+// Service runs the game: every state change goes through it.
+type Service struct {
+	store     Store
+	clock     clockwork.Clock
+	log       *slog.Logger
+	symbols   map[string]string
+	manual    bool
+	admins    map[string]bool
+	passwords Passwords
+
+	// wake nudges the scheduler when rooms change.
+	wake chan struct{}
+
+	mu    sync.Mutex
+	dirty map[int64]bool // rooms whose leaderboard is stale
+
+	quoteMu        sync.Mutex
+	quoteListeners []func(Quote)
+}
+
+// NewService returns a Service.
+func NewService(c Config) *Service {
+	if c.Log == nil {
+		c.Log = slog.New(slog.DiscardHandler)
+	}
+	admins := map[string]bool{}
+	for u := range c.Admins {
+		admins[strings.ToLower(u)] = true
+	}
+	return &Service{
+		store: c.Store, clock: c.Clock, log: c.Log, symbols: c.Instruments, manual: c.ManualMarket,
+		admins: admins, passwords: c.Passwords, wake: make(chan struct{}, 1), dirty: map[int64]bool{},
+	}
+}
+
+// Store returns the service's store (for read-only resolvers).
+func (s *Service) Store() Store { return s.store }
+
+// Clock returns the service's clock.
+func (s *Service) Clock() clockwork.Clock { return s.clock }
+
+// IsAdmin reports whether u holds the admin role.
+func (s *Service) IsAdmin(u *User) bool { return u != nil && s.admins[strings.ToLower(u.Username)] }
+
+// InstrumentName returns the name of symbol and whether it is tradable.
+func (s *Service) InstrumentName(symbol string) (string, bool) {
+	n, ok := s.symbols[symbol]
+	return n, ok
+}
+
+// OnQuote registers fn to be called with every new price.
+func (s *Service) OnQuote(fn func(Quote)) {
+	s.quoteMu.Lock()
+	defer s.quoteMu.Unlock()
+	s.quoteListeners = append(s.quoteListeners, fn)
+}
+
+func (s *Service) markDirty(roomID int64) {
+	s.mu.Lock()
+	s.dirty[roomID] = true
+	s.mu.Unlock()
+}
+
+func (s *Service) nudgeScheduler() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+var usernameRE = regexp.MustCompile(`^[A-Za-z0-9_.-]{3,32}$`)
+
+// SignUp creates an account.
+//
+// Errors: BAD_USER_INPUT for a malformed username, password or display
+// name; CONFLICT when the username is taken.
+func (s *Service) SignUp(ctx context.Context, username, password string, displayName *string) (*User, error) {
+	username = strings.TrimSpace(username)
+	if !usernameRE.MatchString(username) {
+		return nil, Invalid("username", "must be 3 to 32 letters, digits, '.', '_' or '-'")
+	}
+	if n := len(password); n < 8 || n > 72 {
+		return nil, Invalid("password", "must be 8 to 72 bytes long")
+	}
+	name := username
+	if displayName != nil {
+		name = strings.TrimSpace(*displayName)
+		if name == "" || utf8.RuneCountInString(name) > 64 {
+			return nil, Invalid("displayName", "must be 1 to 64 characters")
+		}
+	}
+	hash, err := s.passwords.Hash(password)
+	if err != nil {
+		return nil, err
+	}
+	u := &User{Username: username, DisplayName: name, PasswordHash: hash}
+	err = s.store.Update(ctx, func(tx Tx) error {
+		if _, err := tx.UserByUsername(ctx, username); err == nil {
+			return Errorf(ECONFLICT, "username %q is taken", username)
+		} else if ErrorCode(err) != ENOTFOUND {
+			return err
+		}
+		u.CreatedAt = tx.Now()
+		return tx.InsertUser(ctx, u)
+	})
+	if ErrorCode(err) == ECONFLICT {
+		return nil, Errorf(ECONFLICT, "username %q is taken", username)
+	} else if err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+// SignIn checks a username and password.
+//
+// Errors: UNAUTHENTICATED when they do not match an account.
+func (s *Service) SignIn(ctx context.Context, username, password string) (*User, error) {
+	u, err := s.store.UserByUsername(ctx, strings.TrimSpace(username))
+	if ErrorCode(err) == ENOTFOUND {
+		// Spend the same time as a real check so timing does not tell
+		// which usernames exist.
+		_ = s.passwords.Compare(dummyHash(s.passwords), password)
+		return nil, Errorf(EUNAUTHENTICATED, "invalid username or password")
+	} else if err != nil {
+		return nil, err
+	}
+	if s.passwords.Compare(u.PasswordHash, password) != nil {
+		return nil, Errorf(EUNAUTHENTICATED, "invalid username or password")
+	}
+	return u, nil
+}
+
+var (
+	dummyOnce sync.Once
+	dummy     string
+)
+
+func dummyHash(p Passwords) string {
+	dummyOnce.Do(func() { dummy, _ = p.Hash("not a real password") })
+	return dummy
+}
+
+// maxPrice bounds prices and cash to keep numbers sane.
+var maxPrice = decimal.New(1, 9)
+
+func validPrice(field string, d decimal.Decimal) error {
+	if !d.IsPositive() {
+		return Invalid(field, "must be greater than 0, got %s", d.String())
+	}
+	if !d.Equal(d.Truncate(4)) {
+		return Invalid(field, "must have at most 4 decimal places, got %s", d.String())
+	}
+	if d.GreaterThan(maxPrice) {
+		return Invalid(field, "must be at most %s", maxPrice.String())
+	}
+	return nil
+}

@@ -1,0 +1,109 @@
+package game
+
+import (
+	"context"
+	"time"
+
+	"github.com/shopspring/decimal"
+)
+
+// Queries reads the game's state. Both the store and a transaction provide
+// them; inside a transaction they see the transaction's own writes.
+//
+// Lookups of a single row return a NOT_FOUND *Error when there is none.
+type Queries interface {
+	UserByID(ctx context.Context, id int64) (*User, error)
+	UserByUsername(ctx context.Context, username string) (*User, error)
+	UsersByIDs(ctx context.Context, ids []int64) ([]*User, error)
+
+	BullPen(ctx context.Context, id int64) (*BullPen, error)
+	// BullPens lists rooms newest first: public ones and those of viewer
+	// (owned or joined), optionally in one state, with ids below beforeID
+	// when it is > 0. It returns at most limit rooms and the total count.
+	BullPens(ctx context.Context, f BullPenFilter) ([]*BullPen, int, error)
+	// LiveBullPens lists every room that is SCHEDULED, ACTIVE or PAUSED.
+	LiveBullPens(ctx context.Context) ([]*BullPen, error)
+
+	Participant(ctx context.Context, id int64) (*Participant, error)
+	ParticipantByUser(ctx context.Context, bullPenID, userID int64) (*Participant, error)
+	Participants(ctx context.Context, bullPenID int64) ([]*Participant, error)
+	ParticipantCount(ctx context.Context, bullPenID int64) (int, error)
+
+	Positions(ctx context.Context, participantID int64) ([]*Position, error)
+	PositionsByRoom(ctx context.Context, bullPenID int64) ([]*Position, error)
+
+	Order(ctx context.Context, id int64) (*Order, error)
+	OrderByClientID(ctx context.Context, participantID int64, clientOrderID string) (*Order, error)
+	// Orders lists orders newest first with the filter, and the total count.
+	Orders(ctx context.Context, f OrderFilter) ([]*Order, int, error)
+	// OpenOrders lists a participant's OPEN orders.
+	OpenOrders(ctx context.Context, participantID int64) ([]*Order, error)
+	// OpenOrdersBySymbol lists OPEN orders on symbol in ACTIVE rooms.
+	OpenOrdersBySymbol(ctx context.Context, symbol string) ([]*Order, error)
+	// OpenOrdersByRoom lists every OPEN order of a room.
+	OpenOrdersByRoom(ctx context.Context, bullPenID int64) ([]*Order, error)
+
+	LatestSnapshot(ctx context.Context, bullPenID int64) (*LeaderboardSnapshot, error)
+	Snapshots(ctx context.Context, bullPenID int64, limit int) ([]*LeaderboardSnapshot, error)
+
+	Quote(ctx context.Context, symbol string) (*Quote, error)
+	Quotes(ctx context.Context) ([]*Quote, error)
+
+	// Events returns the room's events with sequence > after, oldest first,
+	// at most limit.
+	Events(ctx context.Context, bullPenID, after int64, limit int) ([]*Event, error)
+
+	Setting(ctx context.Context, key string) (string, error)
+}
+
+// Tx is one write transaction. Every row it writes carries Now().
+type Tx interface {
+	Queries
+	Now() time.Time
+
+	// LockBullPen reads a room and holds it for this transaction: writers
+	// of one room serialise here.
+	LockBullPen(ctx context.Context, id int64) (*BullPen, error)
+
+	InsertUser(ctx context.Context, u *User) error
+	InsertBullPen(ctx context.Context, b *BullPen) error
+	// MoveBullPen sets the room's state to `to` only if it is `from`, and its
+	// times; it reports whether the row moved.
+	MoveBullPen(ctx context.Context, id int64, from, to RoomState, startsAt, endsAt time.Time) (bool, error)
+	InsertParticipant(ctx context.Context, p *Participant) error
+	SetCash(ctx context.Context, participantID int64, cash decimal.Decimal) error
+	SavePosition(ctx context.Context, p *Position) error
+	InsertOrder(ctx context.Context, o *Order) error
+	UpdateOrder(ctx context.Context, o *Order) error
+	InsertSnapshot(ctx context.Context, s *LeaderboardSnapshot) error
+	SaveQuote(ctx context.Context, q *Quote) error
+	SetSetting(ctx context.Context, key, value string) error
+	// AppendEvent numbers the event with the room's next sequence and
+	// stores it. payload is marshalled to JSON.
+	AppendEvent(ctx context.Context, bullPenID int64, kind EventKind, participantID *int64, payload any) (*Event, error)
+}
+
+// Store is the game's storage.
+type Store interface {
+	Queries
+	// Update runs fn in one write transaction and commits it when fn
+	// returns nil. Events appended in it are announced only after commit.
+	Update(ctx context.Context, fn func(tx Tx) error) error
+}
+
+// BullPenFilter selects rooms for BullPens.
+type BullPenFilter struct {
+	ViewerID int64 // 0 for anonymous
+	State    *RoomState
+	BeforeID int64
+	Limit    int
+}
+
+// OrderFilter selects orders for Orders.
+type OrderFilter struct {
+	BullPenID     int64
+	ParticipantID int64 // 0: every participant
+	Status        *OrderStatus
+	BeforeID      int64
+	Limit         int
+}

@@ -1,0 +1,194 @@
+// Package game holds the rules of a Bullpen trading competition: rooms and
+// their state machine, orders and how they fill, positions and portfolio
+// maths, and the leaderboard. It has no SQL, HTTP or GraphQL in it; storage
+// and delivery are interfaces it declares and adapters implement.
+package game
+
+import (
+	"time"
+
+	"github.com/shopspring/decimal"
+)
+
+// RoomState is where a bull pen is in its life.
+type RoomState string
+
+const (
+	Scheduled RoomState = "SCHEDULED"
+	Active    RoomState = "ACTIVE"
+	Paused    RoomState = "PAUSED"
+	Ended     RoomState = "ENDED"
+	Cancelled RoomState = "CANCELLED"
+)
+
+// Visibility says who may find and join a room.
+type Visibility string
+
+const (
+	Public  Visibility = "PUBLIC"
+	Private Visibility = "PRIVATE"
+)
+
+// TradeVisibility says who sees a participant's order and position events.
+type TradeVisibility string
+
+const (
+	TradesPrivate TradeVisibility = "PRIVATE"
+	TradesPublic  TradeVisibility = "PUBLIC"
+)
+
+// Side is BUY or SELL.
+type Side string
+
+const (
+	Buy  Side = "BUY"
+	Sell Side = "SELL"
+)
+
+// OrderType is how an order is priced.
+type OrderType string
+
+const (
+	Market    OrderType = "MARKET"
+	Limit     OrderType = "LIMIT"
+	Stop      OrderType = "STOP"
+	StopLimit OrderType = "STOP_LIMIT"
+)
+
+// OrderStatus is where an order is in its life.
+type OrderStatus string
+
+const (
+	Open          OrderStatus = "OPEN"
+	Filled        OrderStatus = "FILLED"
+	OrderCanceled OrderStatus = "CANCELLED"
+	Rejected      OrderStatus = "REJECTED"
+	Expired       OrderStatus = "EXPIRED"
+)
+
+// StateTrigger says what moved a room.
+type StateTrigger string
+
+const (
+	Manual   StateTrigger = "MANUAL"
+	Schedule StateTrigger = "SCHEDULE"
+)
+
+// Stable reject reasons stored on rejected orders.
+const (
+	RejectRoomNotActive       = "ROOM_NOT_ACTIVE"
+	RejectUnknownSymbol       = "UNKNOWN_SYMBOL"
+	RejectSymbolNotAllowed    = "SYMBOL_NOT_ALLOWED"
+	RejectNoPrice             = "NO_PRICE"
+	RejectInsufficientFunds   = "INSUFFICIENT_BUYING_POWER"
+	RejectInsufficientShares  = "INSUFFICIENT_SHARES"
+	RejectShortSellingBlocked = "SHORT_SELLING_NOT_ALLOWED"
+)
+
+// User is a person with an account.
+type User struct {
+	ID           int64     `db:"id"`
+	Username     string    `db:"username"`
+	DisplayName  string    `db:"display_name"`
+	PasswordHash string    `db:"password_hash" json:"-"`
+	CreatedAt    time.Time `db:"created_at"`
+}
+
+// BullPen is a trade room: one competition.
+type BullPen struct {
+	ID                int64           `db:"id"`
+	Name              string          `db:"name"`
+	Description       string          `db:"description"`
+	OwnerID           int64           `db:"owner_id"`
+	State             RoomState       `db:"state"`
+	StartsAt          time.Time       `db:"starts_at"`
+	EndsAt            time.Time       `db:"ends_at"`
+	StartingCash      decimal.Decimal `db:"starting_cash"`
+	Commission        decimal.Decimal `db:"commission"`
+	AllowShortSelling bool            `db:"allow_short_selling"`
+	AllowedSymbols    []string        `db:"-"`
+	MaxParticipants   *int            `db:"max_participants"`
+	Visibility        Visibility      `db:"visibility"`
+	TradeVisibility   TradeVisibility `db:"trade_visibility"`
+	InviteCode        string          `db:"invite_code"`
+	LastSequence      int64           `db:"last_sequence"`
+	CreatedAt         time.Time       `db:"created_at"`
+}
+
+// Participant is a user's seat in a room: their cash and positions.
+type Participant struct {
+	ID        int64           `db:"id"`
+	BullPenID int64           `db:"bull_pen_id"`
+	UserID    int64           `db:"user_id"`
+	Cash      decimal.Decimal `db:"cash"`
+	JoinedAt  time.Time       `db:"joined_at"`
+}
+
+// Position is a participant's holding of one symbol. Quantity is negative
+// for a short. CostBasis is the exact cost of the shares still open (always
+// >= 0); RealizedPnL accumulates the profit of every closed share.
+type Position struct {
+	ParticipantID int64           `db:"participant_id" json:"participantId"`
+	Symbol        string          `db:"symbol" json:"symbol"`
+	Quantity      int64           `db:"quantity" json:"quantity"`
+	CostBasis     decimal.Decimal `db:"cost_basis" json:"costBasis"`
+	RealizedPnL   decimal.Decimal `db:"realized_pnl" json:"realizedPnl"`
+	UpdatedAt     time.Time       `db:"updated_at" json:"updatedAt"`
+	// MarketPrice is the last known price (not stored with the row).
+	MarketPrice decimal.Decimal `db:"-" json:"marketPrice"`
+}
+
+// Order is a participant's instruction to trade.
+type Order struct {
+	ID             int64            `db:"id" json:"id"`
+	BullPenID      int64            `db:"bull_pen_id" json:"bullPenId"`
+	ParticipantID  int64            `db:"participant_id" json:"participantId"`
+	ClientOrderID  *string          `db:"client_order_id" json:"clientOrderId,omitempty"`
+	Symbol         string           `db:"symbol" json:"symbol"`
+	Side           Side             `db:"side" json:"side"`
+	Type           OrderType        `db:"type" json:"type"`
+	Quantity       int64            `db:"quantity" json:"quantity"`
+	LimitPrice     *decimal.Decimal `db:"limit_price" json:"limitPrice,omitempty"`
+	StopPrice      *decimal.Decimal `db:"stop_price" json:"stopPrice,omitempty"`
+	Triggered      bool             `db:"triggered" json:"triggered"`
+	Status         OrderStatus      `db:"status" json:"status"`
+	FilledQuantity int64            `db:"filled_quantity" json:"filledQuantity"`
+	FilledPrice    *decimal.Decimal `db:"filled_price" json:"filledPrice,omitempty"`
+	Commission     decimal.Decimal  `db:"commission" json:"commission"`
+	Reserved       decimal.Decimal  `db:"reserved" json:"-"`
+	RejectReason   *string          `db:"reject_reason" json:"rejectReason,omitempty"`
+	RejectMessage  *string          `db:"reject_message" json:"rejectMessage,omitempty"`
+	CreatedAt      time.Time        `db:"created_at" json:"createdAt"`
+	UpdatedAt      time.Time        `db:"updated_at" json:"updatedAt"`
+	FilledAt       *time.Time       `db:"filled_at" json:"filledAt,omitempty"`
+}
+
+// LeaderboardSnapshot is the ranking of a room at one moment.
+type LeaderboardSnapshot struct {
+	ID        int64              `db:"id" json:"id"`
+	BullPenID int64              `db:"bull_pen_id" json:"bullPenId"`
+	TakenAt   time.Time          `db:"taken_at" json:"takenAt"`
+	Final     bool               `db:"final" json:"final"`
+	Entries   []LeaderboardEntry `db:"-" json:"entries"`
+}
+
+// LeaderboardEntry is one participant's line in a snapshot.
+type LeaderboardEntry struct {
+	Rank           int             `db:"rank" json:"rank"`
+	ParticipantID  int64           `db:"participant_id" json:"participantId"`
+	UserID         int64           `db:"user_id" json:"userId"`
+	PortfolioValue decimal.Decimal `db:"portfolio_value" json:"portfolioValue"`
+	Cash           decimal.Decimal `db:"cash" json:"cash"`
+	TotalReturn    decimal.Decimal `db:"total_return" json:"totalReturn"`
+	ReturnPercent  decimal.Decimal `db:"return_percent" json:"returnPercent"`
+}
+
+// Quote is the last price of a symbol.
+type Quote struct {
+	Symbol string          `db:"symbol"`
+	Price  decimal.Decimal `db:"price"`
+	// Open is the first price of the symbol seen by this market (the
+	// reference for change and changePercent).
+	Open decimal.Decimal `db:"open"`
+	At   time.Time       `db:"at"`
+}

@@ -1,0 +1,54 @@
+package graph
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/bullpen/bullpen/game"
+)
+
+// ErrorPresenter maps every error to a client-safe GraphQL error with
+// extensions.code: domain errors keep their code and message; anything
+// else is logged and shown as INTERNAL_SERVER_ERROR without detail.
+func ErrorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
+	return func(ctx context.Context, err error) *gqlerror.Error {
+		gqlErr := graphql.DefaultErrorPresenter(ctx, err)
+		var ge *game.Error
+		if errors.As(err, &ge) {
+			gqlErr.Message = ge.Message
+			gqlErr.Extensions = map[string]any{"code": ge.Code}
+			if ge.Field != "" {
+				gqlErr.Extensions["field"] = ge.Field
+			}
+			return gqlErr
+		}
+		var parsed *gqlerror.Error
+		if errors.As(err, &parsed) && parsed.Err == nil {
+			// Parse and validation errors from gqlgen itself: their text
+			// describes the query, never our internals.
+			if gqlErr.Extensions == nil || gqlErr.Extensions["code"] == nil {
+				if gqlErr.Extensions == nil {
+					gqlErr.Extensions = map[string]any{}
+				}
+				gqlErr.Extensions["code"] = game.EINVALID
+			}
+			return gqlErr
+		}
+		log.ErrorContext(ctx, "internal error", "err", err, "path", gqlErr.Path.String())
+		gqlErr.Message = "internal error"
+		gqlErr.Extensions = map[string]any{"code": game.EINTERNAL}
+		return gqlErr
+	}
+}
+
+// Recover turns a panic in a resolver into an internal error.
+func Recover(log *slog.Logger) graphql.RecoverFunc {
+	return func(ctx context.Context, p any) error {
+		log.ErrorContext(ctx, "panic in resolver", "panic", p)
+		return errors.New("panic")
+	}
+}

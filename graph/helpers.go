@@ -1,0 +1,129 @@
+package graph
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/bullpen/bullpen/game"
+	"github.com/bullpen/bullpen/graph/model"
+)
+
+// page bounds a `first` argument.
+func page(first *int, def, most int) (int, error) {
+	if first == nil {
+		return def, nil
+	}
+	if *first < 1 || *first > most {
+		return 0, game.Invalid("first", "must be between 1 and %d", most)
+	}
+	return *first, nil
+}
+
+func cursor(kind string, id int64) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(kind + ":" + strconv.FormatInt(id, 10)))
+}
+
+// parseCursor reads an `after` cursor of kind; nil means from the start.
+func parseCursor(kind string, after *string) (int64, error) {
+	if after == nil || *after == "" {
+		return 0, nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(*after)
+	if err == nil {
+		if rest, ok := strings.CutPrefix(string(b), kind+":"); ok {
+			if id, err := strconv.ParseInt(rest, 10, 64); err == nil && id > 0 {
+				return id, nil
+			}
+		}
+	}
+	return 0, game.Invalid("after", "is not a cursor from this list")
+}
+
+// room loads a room the caller may see in full, with how they relate to it.
+func (r *Resolver) roomFor(ctx context.Context, id int64) (*game.BullPen, game.Viewer, error) {
+	user, err := currentUser(ctx)
+	if err != nil {
+		return nil, game.Viewer{}, err
+	}
+	room, err := r.Svc.Store().BullPen(ctx, id)
+	if err != nil {
+		return nil, game.Viewer{}, err
+	}
+	v, err := r.Svc.ViewerOf(ctx, user, room)
+	return room, v, err
+}
+
+// viewerOf is how the caller relates to room.
+func (r *Resolver) viewerOf(ctx context.Context, room *game.BullPen) (game.Viewer, error) {
+	user, err := currentUser(ctx)
+	if err != nil {
+		return game.Viewer{}, err
+	}
+	return r.Svc.ViewerOf(ctx, user, room)
+}
+
+// modelEvent turns a stored event into its GraphQL type.
+func (r *Resolver) modelEvent(ctx context.Context, ev *game.Event) (model.BullPenEvent, error) {
+	seq := int(ev.Sequence)
+	switch ev.Kind {
+	case game.EventOrder:
+		var p game.OrderPayload
+		if err := json.Unmarshal(ev.Payload, &p); err != nil {
+			return nil, fmt.Errorf("event %d/%d: %w", ev.BullPenID, ev.Sequence, err)
+		}
+		return &model.OrderEvent{Sequence: seq, BullPenID: ev.BullPenID, OccurredAt: ev.OccurredAt, Kind: p.Kind, Order: p.Order}, nil
+	case game.EventPosition:
+		var p game.PositionPayload
+		if err := json.Unmarshal(ev.Payload, &p); err != nil {
+			return nil, fmt.Errorf("event %d/%d: %w", ev.BullPenID, ev.Sequence, err)
+		}
+		return &model.PositionEvent{Sequence: seq, BullPenID: ev.BullPenID, OccurredAt: ev.OccurredAt, Position: p.Position, ParticipantID: p.ParticipantID}, nil
+	case game.EventLeaderboard:
+		var p game.LeaderboardPayload
+		if err := json.Unmarshal(ev.Payload, &p); err != nil {
+			return nil, fmt.Errorf("event %d/%d: %w", ev.BullPenID, ev.Sequence, err)
+		}
+		return &model.LeaderboardEvent{Sequence: seq, BullPenID: ev.BullPenID, OccurredAt: ev.OccurredAt, Snapshot: p.Snapshot}, nil
+	case game.EventRoomState:
+		var p game.RoomStatePayload
+		if err := json.Unmarshal(ev.Payload, &p); err != nil {
+			return nil, fmt.Errorf("event %d/%d: %w", ev.BullPenID, ev.Sequence, err)
+		}
+		e := &model.RoomStateEvent{Sequence: seq, BullPenID: ev.BullPenID, OccurredAt: ev.OccurredAt,
+			PreviousState: p.PreviousState, State: p.State, Trigger: p.Trigger, StartsAt: p.StartsAt, EndsAt: p.EndsAt,
+			ElapsedSeconds: int(p.ElapsedSeconds), RemainingSeconds: int(p.RemainingSeconds)}
+		if p.ActorID != nil {
+			u, err := r.Svc.Store().UserByID(ctx, *p.ActorID)
+			if err != nil {
+				return nil, err
+			}
+			e.Actor = u
+		}
+		return e, nil
+	}
+	return nil, fmt.Errorf("event %d/%d: unknown kind %q", ev.BullPenID, ev.Sequence, ev.Kind)
+}
+
+func (r *Resolver) authPayload(u *game.User) (*model.AuthPayload, error) {
+	token, err := r.Tokens.Issue(u.ID)
+	if err != nil {
+		return nil, err
+	}
+	return &model.AuthPayload{Token: token, User: *u}, nil
+}
+
+func normalizeSymbol(s string) string { return strings.ToUpper(strings.TrimSpace(s)) }
+
+var errSubscriptionsUnavailable = game.Errorf(game.EINVALID, "subscriptions need a WebSocket or SSE connection to /query")
+
+func (r *mutationResolver) move(ctx context.Context, id int64, to game.RoomState) (*game.BullPen, error) {
+	u, err := requireUser(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.Svc.Move(ctx, u, id, to)
+}

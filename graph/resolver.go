@@ -1,0 +1,17 @@
+// Package graph is Bullpen's GraphQL layer: gqlgen's generated executor and
+// thin resolvers that call the game service.
+package graph
+
+import (
+	"github.com/bullpen/bullpen/auth"
+	"github.com/bullpen/bullpen/game"
+	"github.com/bullpen/bullpen/market"
+)
+
+
+// Resolver holds what every resolver needs.
+type Resolver struct {
+	Svc         *game.Service
+	Tokens      *auth.Tokens
+	Catalogue   []market.Instrument
+}

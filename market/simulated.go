@@ -1,0 +1,107 @@
+package market
+
+import (
+	"context"
+	"math/rand/v2"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+	"github.com/shopspring/decimal"
+)
+
+// pcgStream is the fixed second PCG seed word; the first is the user's seed.
+const pcgStream = 0x9E3779B97F4A7C15
+
+var (
+	minPrice = decimal.New(1, -2) // 0.01
+	bpDenom  = int32(-4)          // shifting by -4 divides by 10000 exactly
+)
+
+// simulated is a seeded random walk over the catalogue.
+type simulated struct {
+	clock    clockwork.Clock
+	seed     int64
+	interval time.Duration
+}
+
+// NewSimulated returns a seeded random walk over the catalogue: first, at Run
+// start, it emits one tick per instrument at its Reference price (at
+// clock.Now()); then every interval (measured with clock) it emits one tick
+// per instrument, each moving the price by a small random step. Same seed =>
+// same sequence of prices. Each step is an integer number of basis points in
+// -50..+50 (the sum of two uniform draws in -25..+25, so biased toward zero);
+// new price = price * (10000+bp) / 10000 rounded to 2 decimals, never below
+// 0.01. interval <= 0 means DefaultInterval (one second).
+//
+// Every Run starts the walk afresh from the references and the seed, so Run
+// may be called more than once (even concurrently) with identical results.
+func NewSimulated(clock clockwork.Clock, seed int64, interval time.Duration) Feed {
+	if clock == nil {
+		clock = clockwork.NewRealClock()
+	}
+	if interval <= 0 {
+		interval = DefaultInterval
+	}
+	return &simulated{clock: clock, seed: seed, interval: interval}
+}
+
+func (s *simulated) Name() string              { return NameSimulated }
+func (s *simulated) Instruments() []Instrument { return Catalogue() }
+
+// stepBP draws one price step in basis points, in -50..+50, triangular.
+func stepBP(r *rand.Rand) int64 {
+	return int64(r.IntN(51)-25) + int64(r.IntN(51)-25)
+}
+
+// walk applies a basis-point step to price, exactly, rounded to cents.
+func walk(price decimal.Decimal, bp int64) decimal.Decimal {
+	p := price.Mul(decimal.NewFromInt(10000 + bp)).Shift(bpDenom).Round(2)
+	if p.LessThan(minPrice) {
+		return minPrice
+	}
+	return p
+}
+
+func (s *simulated) Run(ctx context.Context, emit func(context.Context, Tick) error) error {
+	ins := Catalogue()
+	prices := make([]decimal.Decimal, len(ins))
+	for i, in := range ins {
+		prices[i] = in.Reference.Round(2)
+	}
+	r := rand.New(rand.NewPCG(uint64(s.seed), pcgStream))
+
+	// The ticker is anchored at Run start so the cadence does not drift with
+	// the time spent emitting.
+	ticker := s.clock.NewTicker(s.interval)
+	defer ticker.Stop()
+
+	emitBatch := func() error {
+		at := s.clock.Now()
+		for i, in := range ins {
+			if ctx.Err() != nil {
+				return nil
+			}
+			if err := emit(ctx, Tick{Symbol: in.Symbol, Price: prices[i], At: at}); err != nil {
+				return runEnd(ctx, err)
+			}
+		}
+		return nil
+	}
+
+	if err := emitBatch(); err != nil || ctx.Err() != nil {
+		return err
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-ticker.Chan():
+		}
+		for i := range prices {
+			prices[i] = walk(prices[i], stepBP(r))
+		}
+		if err := emitBatch(); err != nil || ctx.Err() != nil {
+			return err
+		}
+	}
+}

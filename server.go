@@ -1,0 +1,227 @@
+// Command bullpen is a GraphQL server for real-time paper-trading
+// competitions. See README.md.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql/playground"
+	"github.com/jonboulle/clockwork"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/bullpen/bullpen/auth"
+	"github.com/bullpen/bullpen/db"
+	"github.com/bullpen/bullpen/game"
+	"github.com/bullpen/bullpen/graph"
+	"github.com/bullpen/bullpen/market"
+)
+
+//go:generate go run github.com/99designs/gqlgen generate --config gqlgen.yml
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, nil); err != nil {
+		fmt.Fprintln(os.Stderr, "bullpen:", err)
+		os.Exit(1)
+	}
+}
+
+// config is what flags and environment set.
+type config struct {
+	addr, db, market, admins, secret string
+	seed                             int64
+	bcryptCost                       int
+}
+
+func parseConfig(args []string, getenv func(string) string) (config, error) {
+	env := func(key, def string) string {
+		if v := getenv(key); v != "" {
+			return v
+		}
+		return def
+	}
+	var c config
+	fs := flag.NewFlagSet("bullpen", flag.ContinueOnError)
+	fs.StringVar(&c.addr, "addr", env("BULLPEN_ADDR", ":8080"), "listen address (BULLPEN_ADDR)")
+	fs.StringVar(&c.db, "db", env("BULLPEN_DB", "sqlite:bullpen.db"), "database: sqlite:PATH, sqlite::memory: or a postgres:// URL (BULLPEN_DB)")
+	fs.StringVar(&c.market, "market", env("BULLPEN_MARKET", "simulated"), "price feed: simulated, manual or replay:FILE.csv (BULLPEN_MARKET)")
+	fs.StringVar(&c.admins, "admins", env("BULLPEN_ADMINS", ""), "comma-separated usernames with the admin role (BULLPEN_ADMINS)")
+	fs.StringVar(&c.secret, "secret", env("BULLPEN_SECRET", ""), "key that signs session tokens; generated once and kept in the database when empty (BULLPEN_SECRET)")
+	fs.Int64Var(&c.seed, "seed", 0, "seed of the simulated market; 0 picks one from the clock")
+	fs.IntVar(&c.bcryptCost, "bcrypt-cost", 0, "bcrypt cost of password hashes (default 10; lower only for tests)")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	return c, nil
+}
+
+// hooks lets tests reach inside a running server.
+type hooks struct {
+	clock   clockwork.Clock
+	started func(addr string, svc *game.Service)
+}
+
+// run starts the server and blocks until ctx is done, then shuts down:
+// stop accepting, finish requests, stop background work, close the
+// database, in that order.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer, h *hooks) error {
+	c, err := parseConfig(args, getenv)
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(stdout, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	clock := clockwork.NewRealClock()
+	if h != nil && h.clock != nil {
+		clock = h.clock
+	}
+	ln, err := net.Listen("tcp", c.addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", c.addr, err)
+	}
+	defer ln.Close()
+
+	store, err := db.Open(ctx, c.db, clock, log)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	secret, err := auth.LoadSecret(ctx, store, c.secret)
+	if err != nil {
+		return err
+	}
+	seed := c.seed
+	if seed == 0 {
+		seed = clock.Now().UnixNano()
+	}
+	feed, err := market.Parse(c.market, clock, seed)
+	if err != nil {
+		return err
+	}
+	instruments := feed.Instruments()
+	symbols := make(map[string]string, len(instruments))
+	for _, in := range instruments {
+		symbols[in.Symbol] = in.Name
+	}
+	admins := map[string]bool{}
+	for _, a := range strings.Split(c.admins, ",") {
+		if a = strings.TrimSpace(a); a != "" {
+			admins[a] = true
+		}
+	}
+	svc := game.NewService(game.Config{
+		Store: store, Clock: clock, Log: log, Instruments: symbols, ManualMarket: feed.Name() == market.NameManual,
+		Admins: admins, Passwords: auth.Bcrypt{Cost: c.bcryptCost},
+	})
+	tokens := auth.NewTokens(secret, clock, auth.TokenTTL)
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	resolver := &graph.Resolver{Svc: svc, Tokens: tokens, Catalogue: instruments}
+	mux := http.NewServeMux()
+	mux.Handle("/query", graph.NewHandler(resolver, log, reg))
+	mux.Handle("GET /{$}", playground.Handler("Bullpen", "/query"))
+	mux.HandleFunc("GET /schema.graphql", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = io.WriteString(w, graph.SDL())
+	})
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, "ok\n")
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := store.Ready(ctx); err != nil {
+			log.Warn("not ready", "err", err)
+			http.Error(w, "not ready", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = io.WriteString(w, "ready\n")
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+
+	// Background work: each goroutine stops when work is cancelled.
+	work, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWork()
+	var wg sync.WaitGroup
+	goRun := func(name string, fn func(context.Context) error) {
+		wg.Go(func() {
+			if err := fn(work); err != nil && work.Err() == nil {
+				log.Error("background task failed", "task", name, "err", err)
+			}
+		})
+	}
+	goRun("scheduler", svc.RunScheduler)
+	goRun("leaderboards", svc.RunLeaderboards)
+	goRun("market", func(ctx context.Context) error {
+		return feed.Run(ctx, func(ctx context.Context, t market.Tick) error {
+			if _, err := svc.Tick(ctx, t.Symbol, t.Price); err != nil && ctx.Err() == nil {
+				log.Error("tick", "symbol", t.Symbol, "err", err)
+			}
+			return nil
+		})
+	})
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	log.Info("bullpen listening", "addr", ln.Addr().String(), "db", redactDSN(c.db), "market", feed.Name(), "graphiql", "http://"+displayAddr(ln.Addr())+"/")
+	if h != nil && h.started != nil {
+		h.started(ln.Addr().String(), svc)
+	}
+
+	select {
+	case <-ctx.Done():
+	case err := <-serveErr:
+		stopWork()
+		wg.Wait()
+		return err
+	}
+	log.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err = srv.Shutdown(shutdownCtx)
+	<-serveErr
+	stopWork()
+	wg.Wait()
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+func displayAddr(a net.Addr) string {
+	if t, ok := a.(*net.TCPAddr); ok && (t.IP == nil || t.IP.IsUnspecified()) {
+		return fmt.Sprintf("localhost:%d", t.Port)
+	}
+	return a.String()
+}
+
+// redactDSN hides a password in a database URL before it is logged.
+func redactDSN(dsn string) string {
+	if i := strings.Index(dsn, "://"); i >= 0 {
+		if j := strings.Index(dsn[i+3:], "@"); j >= 0 {
+			return dsn[:i+3] + "…" + dsn[i+3+j:]
+		}
+	}
+	return dsn
+}
