@@ -373,4 +373,3 @@ func (s *Service) RunScheduler(ctx context.Context) error {
 		}
 	}
 }
-

@@ -8,10 +8,9 @@ import (
 	"github.com/bullpen/bullpen/market"
 )
 
-
 // Resolver holds what every resolver needs.
 type Resolver struct {
-	Svc         *game.Service
-	Tokens      *auth.Tokens
-	Catalogue   []market.Instrument
+	Svc       *game.Service
+	Tokens    *auth.Tokens
+	Catalogue []market.Instrument
 }
