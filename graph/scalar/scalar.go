@@ -71,7 +71,7 @@ func UnmarshalTime(v any) (time.Time, error) {
 
 // FormatDecimal renders d exactly, with at least two decimal places.
 func FormatDecimal(d decimal.Decimal) string {
-	if d.Exponent() >= -2 {
+	if d.Equal(d.Truncate(2)) {
 		return d.StringFixed(2)
 	}
 	return d.String()

@@ -1,0 +1,164 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+
+	"github.com/bullpen/bullpen/game"
+)
+
+var t0 = time.Date(2026, 3, 2, 14, 30, 0, 0, time.UTC)
+
+// testServer is the whole binary running in-process on a free port.
+type testServer struct {
+	t     testing.TB
+	url   string
+	clock *clockwork.FakeClock
+	svc   *game.Service
+	dbURL string
+}
+
+// startServer runs the server with a fake clock and a manual market until
+// the test ends, and checks that it shut down cleanly.
+func startServer(t testing.TB, extra ...string) *testServer {
+	t.Helper()
+	dbURL := "sqlite:" + filepath.Join(t.TempDir(), "bullpen.db")
+	ts := &testServer{t: t, clock: clockwork.NewFakeClockAt(t0), dbURL: dbURL}
+	ready := make(chan struct{})
+	ctx, cancel := context.WithCancel(context.Background())
+	args := append([]string{"-addr", "127.0.0.1:0", "-db", dbURL, "-market", "manual", "-admins", "admin", "-bcrypt-cost", "4"}, extra...)
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, args, func(string) string { return "" }, io.Discard, &hooks{
+			clock: ts.clock,
+			started: func(addr string, svc *game.Service) {
+				ts.url, ts.svc = "http://"+addr, svc
+				close(ready)
+			},
+		})
+	}()
+	select {
+	case <-ready:
+	case err := <-done:
+		t.Fatalf("server did not start: %v", err)
+	}
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("server stopped with %v", err)
+			}
+		case <-time.After(15 * time.Second):
+			t.Error("server did not shut down")
+		}
+	})
+	return ts
+}
+
+// with returns a copy of ts that reports to t (for subtests).
+func (ts *testServer) with(t testing.TB) *testServer {
+	c := *ts
+	c.t = t
+	return &c
+}
+
+type gqlError struct {
+	Message    string         `json:"message"`
+	Extensions map[string]any `json:"extensions"`
+}
+
+type gqlResponse struct {
+	Data   json.RawMessage `json:"data"`
+	Errors []gqlError      `json:"errors"`
+}
+
+// do posts one operation; it fails the test on transport errors only.
+func (ts *testServer) do(token, query string, vars map[string]any) gqlResponse {
+	ts.t.Helper()
+	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
+	req, _ := http.NewRequest(http.MethodPost, ts.url+"/query", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		ts.t.Fatalf("POST /query: %v", err)
+	}
+	defer resp.Body.Close()
+	var out gqlResponse
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		ts.t.Fatalf("decode: %v", err)
+	}
+	return out
+}
+
+// must runs an operation that must succeed and decodes data into v.
+func (ts *testServer) must(token, query string, vars map[string]any, v any) {
+	ts.t.Helper()
+	r := ts.do(token, query, vars)
+	if len(r.Errors) > 0 {
+		ts.t.Fatalf("%s: errors %+v", firstLine(query), r.Errors)
+	}
+	if v != nil {
+		if err := json.Unmarshal(r.Data, v); err != nil {
+			ts.t.Fatalf("decode %s: %v", r.Data, err)
+		}
+	}
+}
+
+// fails runs an operation that must fail with code.
+func (ts *testServer) fails(token, query string, vars map[string]any, code string) gqlError {
+	ts.t.Helper()
+	r := ts.do(token, query, vars)
+	if len(r.Errors) == 0 {
+		ts.t.Fatalf("%s: succeeded with %s, want %s", firstLine(query), r.Data, code)
+	}
+	if got := r.Errors[0].Extensions["code"]; got != code {
+		ts.t.Fatalf("%s: code %v (%s), want %s", firstLine(query), got, r.Errors[0].Message, code)
+	}
+	return r.Errors[0]
+}
+
+func firstLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexByte(s, '\n'); i > 0 {
+		return s[:i]
+	}
+	return s
+}
+
+func (ts *testServer) signUp(name string) string {
+	ts.t.Helper()
+	var out struct {
+		SignUp struct{ Token string } `json:"signUp"`
+	}
+	ts.must("", `mutation($u: String!) { signUp(input: {username: $u, password: "password123"}) { token } }`, map[string]any{"u": name}, &out)
+	return out.SignUp.Token
+}
+
+// eventually polls cond (which reads state a background goroutine
+// changes) until it holds or a bound passes.
+func eventually(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+func fmtTime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+
