@@ -161,4 +161,3 @@ func eventually(t testing.TB, what string, cond func() bool) {
 }
 
 func fmtTime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
-

@@ -53,7 +53,11 @@ func TestPlaceOrderMalformedStoresNothing(t *testing.T) {
 		{"NegativePrice", limit(buy(room.ID, "AAPL", 1), "-1"), "limitPrice"},
 		{"FiveDecimals", limit(buy(room.ID, "AAPL", 1), "10.00001"), "limitPrice"},
 		{"StopFiveDecimals", stop(sell(room.ID, "AAPL", 1), "10.12345"), "stopPrice"},
-		{"ClientOrderIDTooLong", func() game.PlaceOrderInput { in := buy(room.ID, "AAPL", 1); in.ClientOrderID = ptr(string(long)); return in }(), "clientOrderId"},
+		{"ClientOrderIDTooLong", func() game.PlaceOrderInput {
+			in := buy(room.ID, "AAPL", 1)
+			in.ClientOrderID = ptr(string(long))
+			return in
+		}(), "clientOrderId"},
 		{"MalformedSymbol", buy(room.ID, "$$$", 1), "symbol"},
 		{"MarketWithLimitPrice", func() game.PlaceOrderInput { in := buy(room.ID, "AAPL", 1); in.LimitPrice = decp("5"); return in }(), "limitPrice"},
 	}

@@ -229,4 +229,3 @@ func assertCode(t testing.TB, err error, code string) {
 		t.Fatalf("error code = %q (%v), want %q", got, err, code)
 	}
 }
-
