@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"sync"
-	"time"
 	"testing"
+	"time"
 
 	"github.com/shopspring/decimal"
 
