@@ -28,6 +28,8 @@ import (
 	"github.com/bullpen/bullpen/db"
 	"github.com/bullpen/bullpen/game"
 	"github.com/bullpen/bullpen/graph"
+	"github.com/bullpen/bullpen/graph/realtime"
+	"github.com/bullpen/bullpen/hub"
 	"github.com/bullpen/bullpen/market"
 )
 
@@ -45,8 +47,10 @@ func main() {
 // config is what flags and environment set.
 type config struct {
 	addr, db, market, admins, secret string
+	allowedOrigins                   string
 	seed                             int64
 	bcryptCost                       int
+	wsInitTimeout, keepAlive         time.Duration
 }
 
 func parseConfig(args []string, getenv func(string) string) (config, error) {
@@ -63,6 +67,9 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	fs.StringVar(&c.market, "market", env("BULLPEN_MARKET", "simulated"), "price feed: simulated, manual or replay:FILE.csv (BULLPEN_MARKET)")
 	fs.StringVar(&c.admins, "admins", env("BULLPEN_ADMINS", ""), "comma-separated usernames with the admin role (BULLPEN_ADMINS)")
 	fs.StringVar(&c.secret, "secret", env("BULLPEN_SECRET", ""), "key that signs session tokens; generated once and kept in the database when empty (BULLPEN_SECRET)")
+	fs.StringVar(&c.allowedOrigins, "allowed-origins", env("BULLPEN_ALLOWED_ORIGINS", ""), "comma-separated extra browser origins allowed to open WebSockets, e.g. https://game.example.com; * for any (BULLPEN_ALLOWED_ORIGINS)")
+	fs.DurationVar(&c.wsInitTimeout, "ws-init-timeout", 10*time.Second, "close WebSockets that send no connection_init within this time")
+	fs.DurationVar(&c.keepAlive, "keepalive", 15*time.Second, "interval of WebSocket and SSE keep-alive pings")
 	fs.Int64Var(&c.seed, "seed", 0, "seed of the simulated market; 0 picks one from the clock")
 	fs.IntVar(&c.bcryptCost, "bcrypt-cost", 0, "bcrypt cost of password hashes (default 10; lower only for tests)")
 	if err := fs.Parse(args); err != nil {
@@ -135,9 +142,25 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	resolver := &graph.Resolver{Svc: svc, Tokens: tokens, Catalogue: instruments}
+	events := hub.New(store, clock, log)
+	defer events.Close()
+	store.OnCommit(events.Notify)
+	quotes := hub.NewQuotes(hub.DefaultQueueSize)
+	svc.OnQuote(quotes.Publish)
+
+	resolver := &graph.Resolver{Svc: svc, Tokens: tokens, Catalogue: instruments, Hub: events, Quotes: quotes}
+	var origins []string
+	for _, o := range strings.Split(c.allowedOrigins, ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			origins = append(origins, o)
+		}
+	}
+	query := graph.NewHandler(resolver, graph.Options{AllowedOrigins: origins, Clock: clock, Log: log, Registerer: reg,
+		Configure: func(ws *realtime.WebSocket, sse *realtime.SSE) {
+			ws.InitTimeout, ws.KeepAlive, sse.KeepAlive = c.wsInitTimeout, c.keepAlive, c.keepAlive
+		}})
 	mux := http.NewServeMux()
-	mux.Handle("/query", graph.NewHandler(resolver, log, reg))
+	mux.Handle("/query", query)
 	mux.Handle("GET /{$}", playground.Handler("Bullpen", "/query"))
 	mux.HandleFunc("GET /schema.graphql", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -159,6 +182,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	// On shutdown, complete every subscription and close sockets with 1001
+	// while the server stops accepting and drains requests.
+	shutdownCtx, cancelShutdown := context.WithCancel(context.Background())
+	defer cancelShutdown()
+	srv.RegisterOnShutdown(func() { query.Shutdown(shutdownCtx) })
 
 	// Background work: each goroutine stops when work is cancelled.
 	work, stopWork := context.WithCancel(context.WithoutCancel(ctx))
@@ -197,12 +225,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return err
 	}
 	log.Info("shutting down")
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	drainCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	err = srv.Shutdown(shutdownCtx)
+	err = srv.Shutdown(drainCtx)
+	query.Shutdown(drainCtx) // also waits for the sockets the server no longer tracks
 	<-serveErr
 	stopWork()
 	wg.Wait()
+	events.Close()
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}

@@ -23,6 +23,8 @@ type Error struct {
 	Message string
 	// Field names the offending input field for BAD_USER_INPUT, if any.
 	Field string
+	// Extra holds more extensions for the client (e.g. where to resume).
+	Extra map[string]any
 }
 
 func (e *Error) Error() string { return fmt.Sprintf("%s: %s", e.Code, e.Message) }

@@ -24,6 +24,9 @@ func ErrorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 			if ge.Field != "" {
 				gqlErr.Extensions["field"] = ge.Field
 			}
+			for k, v := range ge.Extra {
+				gqlErr.Extensions[k] = v
+			}
 			return gqlErr
 		}
 		var parsed *gqlerror.Error

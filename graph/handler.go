@@ -11,19 +11,56 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/jonboulle/clockwork"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/vektah/gqlparser/v2/ast"
 
 	"github.com/bullpen/bullpen/game"
+	"github.com/bullpen/bullpen/graph/realtime"
 )
 
 // MaxComplexity bounds how much work one operation may ask for.
 const MaxComplexity = 5000
 
-// NewHandler returns the /query handler: GraphQL over HTTP POST and GET,
-// with authentication from the Authorization header.
-func NewHandler(r *Resolver, log *slog.Logger, reg prometheus.Registerer) http.Handler {
+// Options tune the /query handler.
+type Options struct {
+	// AllowedOrigins are extra browser origins (scheme://host[:port], or
+	// "*") that may open WebSockets, beyond the same host and localhost.
+	AllowedOrigins []string
+	Clock          clockwork.Clock
+	Log            *slog.Logger
+	Registerer     prometheus.Registerer
+	// Configure, if set, adjusts the transports (tests shorten timeouts).
+	Configure func(ws *realtime.WebSocket, sse *realtime.SSE)
+}
+
+// Handler serves /query: GraphQL over HTTP POST and GET, WebSocket (both
+// protocols) and SSE, with authentication from the Authorization header or
+// the WebSocket connection_init payload.
+type Handler struct {
+	http.Handler
+	WS  *realtime.WebSocket
+	SSE *realtime.SSE
+}
+
+// Shutdown completes every subscription and closes every socket (1001).
+func (h *Handler) Shutdown(ctx context.Context) {
+	h.SSE.Shutdown(ctx)
+	h.WS.Shutdown(ctx)
+}
+
+// NewHandler returns the /query handler.
+func NewHandler(r *Resolver, o Options) *Handler {
+	log, reg := o.Log, o.Registerer
 	srv := handler.New(NewExecutableSchema(Config{Resolvers: r}))
+	ws := realtime.NewWebSocket(r.initConnection, o.Clock, log)
+	ws.CheckOrigin = realtime.SameOriginOrLocalhost(o.AllowedOrigins)
+	sse := realtime.NewSSE(o.Clock, log)
+	if o.Configure != nil {
+		o.Configure(ws, sse)
+	}
+	srv.AddTransport(sse)
+	srv.AddTransport(ws)
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
@@ -36,7 +73,40 @@ func NewHandler(r *Resolver, log *slog.Logger, reg prometheus.Registerer) http.H
 	if reg != nil {
 		srv.Use(newMetrics(reg))
 	}
-	return Authenticate(r.Tokens, r.Svc.Store(), srv)
+	return &Handler{Handler: Authenticate(r.Tokens, r.Svc.Store(), srv), WS: ws, SSE: sse}
+}
+
+// initConnection authenticates a WebSocket from its connection_init
+// payload: {"authorization": "Bearer <token>"} or {"authToken": "<token>"}
+// (a "headers" object with Authorization works too). No token keeps the
+// connection anonymous (or as the upgrade request's Authorization header
+// said); a bad one is refused.
+func (r *Resolver) initConnection(ctx context.Context, payload map[string]any) (context.Context, error) {
+	token := ""
+	for _, key := range []string{"authorization", "Authorization", "authToken", "token"} {
+		if v, ok := payload[key].(string); ok && v != "" {
+			token = BearerToken(v)
+			break
+		}
+	}
+	if h, ok := payload["headers"].(map[string]any); ok && token == "" {
+		for _, key := range []string{"authorization", "Authorization"} {
+			if v, ok := h[key].(string); ok && v != "" {
+				token = BearerToken(v)
+			}
+		}
+	}
+	if token == "" {
+		if _, err := currentUser(ctx); err != nil {
+			return nil, err
+		}
+		return ctx, nil
+	}
+	ctx = WithToken(ctx, r.Tokens, r.Svc.Store(), token)
+	if _, err := currentUser(ctx); err != nil {
+		return nil, err
+	}
+	return ctx, nil
 }
 
 // metrics counts operations and their errors by code.

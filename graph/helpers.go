@@ -118,8 +118,6 @@ func (r *Resolver) authPayload(u *game.User) (*model.AuthPayload, error) {
 
 func normalizeSymbol(s string) string { return strings.ToUpper(strings.TrimSpace(s)) }
 
-var errSubscriptionsUnavailable = game.Errorf(game.EINVALID, "subscriptions need a WebSocket or SSE connection to /query")
-
 func (r *mutationResolver) move(ctx context.Context, id int64, to game.RoomState) (*game.BullPen, error) {
 	u, err := requireUser(ctx)
 	if err != nil {

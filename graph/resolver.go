@@ -5,6 +5,7 @@ package graph
 import (
 	"github.com/bullpen/bullpen/auth"
 	"github.com/bullpen/bullpen/game"
+	"github.com/bullpen/bullpen/hub"
 	"github.com/bullpen/bullpen/market"
 )
 
@@ -13,4 +14,6 @@ type Resolver struct {
 	Svc       *game.Service
 	Tokens    *auth.Tokens
 	Catalogue []market.Instrument
+	Hub       *hub.Hub
+	Quotes    *hub.Quotes
 }

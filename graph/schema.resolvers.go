@@ -480,32 +480,48 @@ func (r *quoteResolver) ChangePercent(ctx context.Context, obj *game.Quote) (*de
 
 // OrderUpdates is the resolver for the orderUpdates field.
 func (r *subscriptionResolver) OrderUpdates(ctx context.Context, bullPenID int64) (<-chan *model.OrderEvent, error) {
-	return nil, errSubscriptionsUnavailable
+	ch, err := r.roomStream(ctx, bullPenID, nil, true, game.EventOrder)
+	if err != nil {
+		return nil, err
+	}
+	return typed[*model.OrderEvent](ctx, ch), nil
 }
 
 // PositionUpdates is the resolver for the positionUpdates field.
 func (r *subscriptionResolver) PositionUpdates(ctx context.Context, bullPenID int64) (<-chan *model.PositionEvent, error) {
-	return nil, errSubscriptionsUnavailable
+	ch, err := r.roomStream(ctx, bullPenID, nil, true, game.EventPosition)
+	if err != nil {
+		return nil, err
+	}
+	return typed[*model.PositionEvent](ctx, ch), nil
 }
 
 // LeaderboardUpdates is the resolver for the leaderboardUpdates field.
 func (r *subscriptionResolver) LeaderboardUpdates(ctx context.Context, bullPenID int64) (<-chan *model.LeaderboardEvent, error) {
-	return nil, errSubscriptionsUnavailable
+	ch, err := r.roomStream(ctx, bullPenID, nil, false, game.EventLeaderboard)
+	if err != nil {
+		return nil, err
+	}
+	return typed[*model.LeaderboardEvent](ctx, ch), nil
 }
 
 // RoomStateChanged is the resolver for the roomStateChanged field.
 func (r *subscriptionResolver) RoomStateChanged(ctx context.Context, bullPenID int64) (<-chan *model.RoomStateEvent, error) {
-	return nil, errSubscriptionsUnavailable
+	ch, err := r.roomStream(ctx, bullPenID, nil, false, game.EventRoomState)
+	if err != nil {
+		return nil, err
+	}
+	return typed[*model.RoomStateEvent](ctx, ch), nil
 }
 
 // BullPenEvents is the resolver for the bullPenEvents field.
 func (r *subscriptionResolver) BullPenEvents(ctx context.Context, bullPenID int64, afterSequence *int) (<-chan model.BullPenEvent, error) {
-	return nil, errSubscriptionsUnavailable
+	return r.roomStream(ctx, bullPenID, afterSequence, false)
 }
 
 // Quotes is the resolver for the quotes field.
 func (r *subscriptionResolver) Quotes(ctx context.Context, symbols []string) (<-chan *game.Quote, error) {
-	return nil, errSubscriptionsUnavailable
+	return r.quoteStream(ctx, symbols)
 }
 
 // BullPen returns BullPenResolver implementation.

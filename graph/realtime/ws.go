@@ -1,0 +1,510 @@
+package realtime
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/gorilla/websocket"
+	"github.com/jonboulle/clockwork"
+)
+
+// Subprotocols.
+const (
+	ProtocolTransportWS = "graphql-transport-ws" // graphql-ws library
+	ProtocolLegacyWS    = "graphql-ws"           // subscriptions-transport-ws
+)
+
+// Close codes of graphql-transport-ws (also used for the legacy protocol).
+const (
+	CloseInvalidMessage      = 4400
+	CloseUnauthorized        = 4401
+	CloseForbidden           = 4403
+	CloseSubprotocol         = 4406
+	CloseInitTimeout         = 4408
+	CloseSubscriberExists    = 4409
+	CloseTooManyInitRequests = 4429
+	CloseGoingAway           = websocket.CloseGoingAway // 1001, on shutdown
+)
+
+// InitFunc authenticates a connection from its connection_init payload.
+// It returns the context operations run in; an error closes the socket
+// with 4403.
+type InitFunc func(ctx context.Context, payload map[string]any) (context.Context, error)
+
+// WebSocket is a gqlgen transport for both GraphQL WebSocket protocols.
+type WebSocket struct {
+	Init InitFunc
+	// InitTimeout closes a connection that sends no connection_init.
+	InitTimeout time.Duration
+	// KeepAlive is the interval of server pings (protocol and WebSocket).
+	KeepAlive time.Duration
+	// WriteTimeout bounds one write; a peer that stalls longer is cut off.
+	WriteTimeout time.Duration
+	// MaxMessageSize bounds one incoming message (bytes).
+	MaxMessageSize int64
+	// SendQueue bounds the messages waiting for one connection's writer.
+	SendQueue int
+	// CheckOrigin decides whether a browser page may connect.
+	CheckOrigin func(r *http.Request) bool
+	Clock       clockwork.Clock
+	Log         *slog.Logger
+
+	mu       sync.Mutex
+	conns    map[*wsConn]struct{}
+	shutdown bool
+}
+
+// NewWebSocket returns a transport with sensible defaults.
+func NewWebSocket(init InitFunc, clock clockwork.Clock, log *slog.Logger) *WebSocket {
+	return &WebSocket{
+		Init: init, InitTimeout: 10 * time.Second, KeepAlive: 15 * time.Second, WriteTimeout: 10 * time.Second,
+		MaxMessageSize: 64 << 10, SendQueue: 64, CheckOrigin: SameOriginOrLocalhost(nil),
+		Clock: clock, Log: log, conns: map[*wsConn]struct{}{},
+	}
+}
+
+var _ graphql.Transport = (*WebSocket)(nil)
+
+// Supports reports whether r asks for a WebSocket upgrade.
+func (t *WebSocket) Supports(r *http.Request) bool {
+	return r.Method == http.MethodGet && strings.EqualFold(r.Header.Get("Upgrade"), "websocket")
+}
+
+// SameOriginOrLocalhost allows requests without an Origin header (not a
+// browser), pages of the same host, pages served from localhost, and the
+// extra origins given (scheme://host[:port], or "*" for any).
+func SameOriginOrLocalhost(allowed []string) func(r *http.Request) bool {
+	return func(r *http.Request) bool {
+		origin := r.Header.Get("Origin")
+		if origin == "" {
+			return true
+		}
+		u, err := url.Parse(origin)
+		if err != nil || u.Host == "" {
+			return false
+		}
+		if strings.EqualFold(u.Host, r.Host) {
+			return true
+		}
+		switch h := u.Hostname(); h {
+		case "localhost", "127.0.0.1", "::1":
+			return true
+		}
+		for _, a := range allowed {
+			if a == "*" || strings.EqualFold(strings.TrimRight(a, "/"), u.Scheme+"://"+u.Host) {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+// Do upgrades the request and serves the connection until it closes.
+func (t *WebSocket) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
+	up := websocket.Upgrader{
+		Subprotocols:    []string{ProtocolTransportWS, ProtocolLegacyWS},
+		CheckOrigin:     t.CheckOrigin,
+		ReadBufferSize:  4096,
+		WriteBufferSize: 4096,
+	}
+	ws, err := up.Upgrade(w, r, nil)
+	if err != nil {
+		return // the upgrader has answered with an HTTP error
+	}
+	c := &wsConn{t: t, ws: ws, exec: exec, log: t.Log, protocol: ws.Subprotocol(), headers: r.Header,
+		out: make(chan []byte, t.SendQueue), ops: map[string]*opEntry{}, closed: make(chan struct{})}
+	c.ctx, c.cancel = context.WithCancel(context.WithoutCancel(r.Context()))
+	if c.protocol == "" {
+		c.closeWith(CloseSubprotocol, "Subprotocol not acceptable: use graphql-transport-ws or graphql-ws")
+		c.finish()
+		return
+	}
+	if !t.track(c) {
+		c.closeWith(CloseGoingAway, "server shutting down")
+		c.finish()
+		return
+	}
+	defer t.untrack(c)
+	c.serve()
+}
+
+func (t *WebSocket) track(c *wsConn) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.shutdown {
+		return false
+	}
+	t.conns[c] = struct{}{}
+	return true
+}
+
+func (t *WebSocket) untrack(c *wsConn) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	delete(t.conns, c)
+}
+
+// Shutdown completes every subscription, closes every socket with 1001 and
+// waits (until ctx is done) for the connections to finish.
+func (t *WebSocket) Shutdown(ctx context.Context) {
+	t.mu.Lock()
+	t.shutdown = true
+	conns := make([]*wsConn, 0, len(t.conns))
+	for c := range t.conns {
+		conns = append(conns, c)
+	}
+	t.mu.Unlock()
+	for _, c := range conns {
+		c.goAway()
+	}
+	for _, c := range conns {
+		select {
+		case <-c.closed:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// Connections reports how many sockets are open.
+func (t *WebSocket) Connections() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.conns)
+}
+
+type wsConn struct {
+	t        *WebSocket
+	ws       *websocket.Conn
+	exec     graphql.GraphExecutor
+	log      *slog.Logger
+	protocol string
+	headers  http.Header
+
+	ctx    context.Context // operations run under it
+	cancel context.CancelFunc
+	out    chan []byte
+	wg     sync.WaitGroup // operations and the writer
+
+	mu          sync.Mutex
+	initialized bool
+	initCtx     context.Context
+	ops         map[string]*opEntry
+
+	closeOnce sync.Once
+	closed    chan struct{}
+}
+
+type opEntry struct{ cancel context.CancelFunc }
+
+type wsMessage struct {
+	ID      string          `json:"id,omitempty"`
+	Type    string          `json:"type"`
+	Payload json.RawMessage `json:"payload,omitempty"`
+}
+
+func (c *wsConn) legacy() bool { return c.protocol == ProtocolLegacyWS }
+
+// serve reads messages until the connection ends.
+func (c *wsConn) serve() {
+	defer c.finish()
+	c.ws.SetReadLimit(c.t.MaxMessageSize)
+	pongWait := 2*c.t.KeepAlive + c.t.WriteTimeout
+	_ = c.ws.SetReadDeadline(time.Now().Add(pongWait))
+	c.ws.SetPongHandler(func(string) error { return c.ws.SetReadDeadline(time.Now().Add(pongWait)) })
+
+	c.wg.Add(1)
+	go c.writer()
+
+	initTimer := c.t.Clock.NewTimer(c.t.InitTimeout)
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		select {
+		case <-initTimer.Chan():
+			c.mu.Lock()
+			ok := c.initialized
+			c.mu.Unlock()
+			if !ok {
+				c.closeWith(CloseInitTimeout, "Connection initialisation timeout")
+			}
+		case <-c.ctx.Done():
+			initTimer.Stop()
+		}
+	}()
+
+	for {
+		_, data, err := c.ws.ReadMessage()
+		if err != nil {
+			if errors.Is(err, websocket.ErrReadLimit) {
+				c.closeWith(websocket.CloseMessageTooBig, "message too big")
+			}
+			return
+		}
+		_ = c.ws.SetReadDeadline(time.Now().Add(pongWait))
+		var m wsMessage
+		if err := json.Unmarshal(data, &m); err != nil || m.Type == "" {
+			c.closeWith(CloseInvalidMessage, "Invalid message received")
+			return
+		}
+		if !c.handle(m) {
+			return
+		}
+	}
+}
+
+// handle processes one message; false ends the connection.
+func (c *wsConn) handle(m wsMessage) bool {
+	switch m.Type {
+	case "connection_init":
+		c.mu.Lock()
+		already := c.initialized
+		c.initialized = true
+		c.mu.Unlock()
+		if already {
+			c.closeWith(CloseTooManyInitRequests, "Too many initialisation requests")
+			return false
+		}
+		var payload map[string]any
+		if len(m.Payload) > 0 && string(m.Payload) != "null" {
+			if err := json.Unmarshal(m.Payload, &payload); err != nil {
+				c.closeWith(CloseInvalidMessage, "Invalid message received: connection_init payload must be an object")
+				return false
+			}
+		}
+		ctx, err := c.t.Init(c.ctx, payload)
+		if err != nil {
+			if c.legacy() {
+				c.send(wsMessage{Type: "connection_error", Payload: mustJSON(map[string]any{"message": "Forbidden"})})
+			}
+			c.closeWith(CloseForbidden, "Forbidden")
+			return false
+		}
+		c.mu.Lock()
+		c.initCtx = ctx
+		c.mu.Unlock()
+		c.send(wsMessage{Type: "connection_ack"})
+		if c.legacy() {
+			c.send(wsMessage{Type: "ka"})
+		}
+	case "ping":
+		if c.legacy() {
+			return c.invalid()
+		}
+		c.send(wsMessage{Type: "pong", Payload: m.Payload})
+	case "pong":
+		if c.legacy() {
+			return c.invalid()
+		}
+	case "subscribe", "start":
+		if (m.Type == "subscribe") == c.legacy() {
+			return c.invalid()
+		}
+		if m.ID == "" {
+			return c.invalid()
+		}
+		c.mu.Lock()
+		ctx, ok := c.initCtx, c.initialized && c.initCtx != nil
+		_, dup := c.ops[m.ID]
+		c.mu.Unlock()
+		if !ok {
+			c.closeWith(CloseUnauthorized, "Unauthorized")
+			return false
+		}
+		if dup {
+			c.closeWith(CloseSubscriberExists, fmt.Sprintf("Subscriber for %s already exists", m.ID))
+			return false
+		}
+		var params graphql.RawParams
+		if err := json.Unmarshal(m.Payload, &params); err != nil || params.Query == "" {
+			return c.invalid()
+		}
+		params.Headers = c.headers
+		now := graphql.Now()
+		params.ReadTime = graphql.TraceTiming{Start: now, End: now}
+		c.start(ctx, m.ID, &params)
+	case "complete", "stop":
+		if (m.Type == "complete") == c.legacy() {
+			return c.invalid()
+		}
+		c.mu.Lock()
+		e, ok := c.ops[m.ID]
+		delete(c.ops, m.ID)
+		c.mu.Unlock()
+		if ok {
+			e.cancel()
+		}
+	case "connection_terminate":
+		if !c.legacy() {
+			return c.invalid()
+		}
+		c.closeWith(websocket.CloseNormalClosure, "")
+		return false
+	default:
+		return c.invalid()
+	}
+	return true
+}
+
+func (c *wsConn) invalid() bool {
+	c.closeWith(CloseInvalidMessage, "Invalid message received")
+	return false
+}
+
+// start runs an operation in its own goroutine.
+func (c *wsConn) start(parent context.Context, id string, params *graphql.RawParams) {
+	ctx, cancel := context.WithCancel(parent)
+	entry := &opEntry{cancel: cancel}
+	c.mu.Lock()
+	c.ops[id] = entry
+	c.mu.Unlock()
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		defer cancel()
+		op := operation{exec: c.exec, log: c.log, params: params}
+		dataType := "next"
+		if c.legacy() {
+			dataType = "data"
+		}
+		errs := op.run(ctx, func(resp *graphql.Response) bool {
+			return c.send(wsMessage{ID: id, Type: dataType, Payload: mustJSON(resp)})
+		})
+		c.mu.Lock()
+		mine := c.ops[id] == entry
+		if mine {
+			delete(c.ops, id)
+		}
+		c.mu.Unlock()
+		if !mine || c.ctx.Err() != nil {
+			return // the client completed it, or the connection is gone
+		}
+		if len(errs) > 0 {
+			if c.legacy() {
+				// subscriptions-transport-ws expects a data message with
+				// errors, then complete.
+				c.send(wsMessage{ID: id, Type: "data", Payload: mustJSON(&graphql.Response{Errors: errs})})
+				c.send(wsMessage{ID: id, Type: "complete"})
+				return
+			}
+			c.send(wsMessage{ID: id, Type: "error", Payload: mustJSON(errs)})
+			return
+		}
+		c.send(wsMessage{ID: id, Type: "complete"})
+	}()
+}
+
+// send queues a message for the writer, waiting while the queue is full;
+// it reports false once the connection is closing.
+func (c *wsConn) send(m wsMessage) bool {
+	b := mustJSON(m)
+	select {
+	case c.out <- b:
+		return true
+	case <-c.ctx.Done():
+		return false
+	}
+}
+
+// writer owns every write to the socket; each has a deadline.
+func (c *wsConn) writer() {
+	defer c.wg.Done()
+	ticker := c.t.Clock.NewTicker(c.t.KeepAlive)
+	defer ticker.Stop()
+	ka := mustJSON(wsMessage{Type: "ping"})
+	if c.legacy() {
+		ka = mustJSON(wsMessage{Type: "ka"})
+	}
+	write := func(b []byte) bool {
+		_ = c.ws.SetWriteDeadline(time.Now().Add(c.t.WriteTimeout))
+		if err := c.ws.WriteMessage(websocket.TextMessage, b); err != nil {
+			c.closeWith(websocket.CloseGoingAway, "write failed")
+			return false
+		}
+		return true
+	}
+	for {
+		select {
+		case <-c.ctx.Done():
+			return
+		case b := <-c.out:
+			if b == nil {
+				c.closeWith(CloseGoingAway, "server shutting down")
+				return
+			}
+			if !write(b) {
+				return
+			}
+		case <-ticker.Chan():
+			if err := c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(c.t.WriteTimeout)); err != nil {
+				c.closeWith(websocket.CloseGoingAway, "ping failed")
+				return
+			}
+			c.mu.Lock()
+			ok := c.initialized
+			c.mu.Unlock()
+			if ok && !write(ka) {
+				return
+			}
+		}
+	}
+}
+
+// goAway completes every operation and closes the socket with 1001.
+func (c *wsConn) goAway() {
+	c.mu.Lock()
+	ids := make([]string, 0, len(c.ops))
+	for id, e := range c.ops {
+		ids = append(ids, id)
+		e.cancel()
+	}
+	c.ops = map[string]*opEntry{}
+	c.mu.Unlock()
+	for _, id := range ids {
+		select {
+		case c.out <- mustJSON(wsMessage{ID: id, Type: "complete"}):
+		default:
+		}
+	}
+	// The writer closes the socket once it has flushed what is queued; if
+	// the queue is full the peer is not reading anyway.
+	select {
+	case c.out <- nil:
+	default:
+		c.closeWith(CloseGoingAway, "server shutting down")
+	}
+}
+
+// closeWith sends a close frame and tears the connection down once.
+func (c *wsConn) closeWith(code int, reason string) {
+	c.closeOnce.Do(func() {
+		msg := websocket.FormatCloseMessage(code, reason)
+		_ = c.ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
+		c.cancel()
+		_ = c.ws.Close()
+	})
+}
+
+// finish ends every operation and waits for the connection's goroutines.
+func (c *wsConn) finish() {
+	c.closeWith(websocket.CloseNormalClosure, "")
+	c.wg.Wait()
+	close(c.closed)
+}
+
+func mustJSON(v any) json.RawMessage {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}

@@ -1,0 +1,145 @@
+package graph
+
+import (
+	"context"
+	"errors"
+
+	"github.com/bullpen/bullpen/game"
+	"github.com/bullpen/bullpen/graph/model"
+	"github.com/bullpen/bullpen/graph/realtime"
+	"github.com/bullpen/bullpen/hub"
+)
+
+// roomStream subscribes the caller to a room's events of the given kinds
+// that they may see, converted to GraphQL events. trades says the
+// subscription carries orders or positions, which only the owner and
+// members may subscribe to.
+func (r *Resolver) roomStream(ctx context.Context, roomID int64, after *int, trades bool, kinds ...game.EventKind) (<-chan model.BullPenEvent, error) {
+	room, v, err := r.roomFor(ctx, roomID)
+	if err != nil {
+		return nil, err
+	}
+	if !v.SeesRoom(room) {
+		return nil, game.Errorf(game.EFORBIDDEN, "bull pen %d is private: join it to follow its events", room.ID)
+	}
+	if trades && !v.Owner && !v.Member() {
+		return nil, game.Errorf(game.EFORBIDDEN, "join bull pen %d to follow orders and positions", room.ID)
+	}
+	var from *int64
+	if after != nil {
+		if *after < 0 {
+			return nil, game.Invalid("afterSequence", "must be 0 or more")
+		}
+		n := int64(*after)
+		from = &n
+	}
+	items, err := r.Hub.Subscribe(ctx, room.ID, from, func(ev *game.Event) bool {
+		if len(kinds) > 0 && !containsKind(kinds, ev.Kind) {
+			return false
+		}
+		return v.Sees(room, ev)
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make(chan model.BullPenEvent)
+	go func() {
+		defer close(out)
+		for it := range items {
+			if it.Err != nil {
+				realtime.ReportError(ctx, streamError(it.Err))
+				return
+			}
+			m, err := r.modelEvent(ctx, it.Event)
+			if err != nil {
+				realtime.ReportError(ctx, err)
+				return
+			}
+			select {
+			case out <- m:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return out, nil
+}
+
+func containsKind(kinds []game.EventKind, k game.EventKind) bool {
+	for _, x := range kinds {
+		if x == k {
+			return true
+		}
+	}
+	return false
+}
+
+// streamError tells a dropped subscriber how to resume.
+func streamError(err error) error {
+	var d *hub.DroppedError
+	if errors.As(err, &d) {
+		return &game.Error{Code: game.ERATELIMITED, Message: d.Error(),
+			Extra: map[string]any{"reason": "SLOW_CONSUMER", "afterSequence": d.Delivered}}
+	}
+	return err
+}
+
+// typed narrows a stream of events to one concrete type.
+func typed[T any](ctx context.Context, in <-chan model.BullPenEvent) <-chan T {
+	out := make(chan T)
+	go func() {
+		defer close(out)
+		for ev := range in {
+			t, ok := ev.(T)
+			if !ok {
+				continue
+			}
+			select {
+			case out <- t:
+			case <-ctx.Done():
+				// Drain so the producer can finish.
+				for range in {
+				}
+				return
+			}
+		}
+	}()
+	return out
+}
+
+// quoteStream streams prices of symbols (all when empty).
+func (r *Resolver) quoteStream(ctx context.Context, symbols []string) (<-chan *game.Quote, error) {
+	var want []string
+	if len(symbols) > 0 {
+		want = []string{}
+		for _, s := range symbols {
+			s = normalizeSymbol(s)
+			if _, ok := r.Svc.InstrumentName(s); !ok {
+				return nil, game.Invalid("symbols", "%q is not a known instrument", s)
+			}
+			want = append(want, s)
+		}
+	}
+	queue, dropped := r.Quotes.Subscribe(ctx, want)
+	out := make(chan *game.Quote)
+	go func() {
+		defer close(out)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-dropped:
+				realtime.ReportError(ctx, &game.Error{Code: game.ERATELIMITED, Message: "subscriber too slow: quotes were dropped; subscribe again",
+					Extra: map[string]any{"reason": "SLOW_CONSUMER"}})
+				return
+			case q := <-queue:
+				select {
+				case out <- &q:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}
+	}()
+	return out, nil
+}

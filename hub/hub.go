@@ -1,0 +1,359 @@
+// Package hub fans a room's committed events out to its subscribers. It
+// reads the event log once per event for all subscribers of a room (never
+// once per subscriber), and never waits on a subscriber: each has a
+// bounded queue and is dropped, with an error it can act on, when the
+// queue is full.
+package hub
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+
+	"github.com/bullpen/bullpen/game"
+)
+
+// Log is what the hub reads: the rooms' committed event log.
+type Log interface {
+	BullPen(ctx context.Context, id int64) (*game.BullPen, error)
+	// Events returns events of a room with sequence > after, oldest first.
+	Events(ctx context.Context, bullPenID, after int64, limit int) ([]*game.Event, error)
+}
+
+// Defaults.
+const (
+	DefaultQueueSize = 256
+	// DefaultPoll is how often a room with subscribers re-reads its log
+	// when no commit signal came: a lost signal costs latency, never an
+	// event (and other instances' commits are seen).
+	DefaultPoll = 2 * time.Second
+	pageSize    = 500
+)
+
+// ErrSlowConsumer is reported to a subscriber whose queue overflowed.
+var ErrSlowConsumer = errors.New("subscriber too slow")
+
+// DroppedError tells a dropped subscriber where to resume.
+type DroppedError struct {
+	BullPenID int64
+	// Delivered is the last sequence delivered: resume with
+	// afterSequence = Delivered.
+	Delivered int64
+	Reason    error
+}
+
+func (e *DroppedError) Error() string {
+	return fmt.Sprintf("%v: events of bull pen %d were dropped after sequence %d; resubscribe with afterSequence: %d",
+		e.Reason, e.BullPenID, e.Delivered, e.Delivered)
+}
+
+func (e *DroppedError) Unwrap() error { return e.Reason }
+
+// Hub owns one pump goroutine per room that has subscribers.
+type Hub struct {
+	log       Log
+	clock     clockwork.Clock
+	logger    *slog.Logger
+	queueSize int
+	poll      time.Duration
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu    sync.Mutex
+	rooms map[int64]*room
+}
+
+// Option configures a Hub.
+type Option func(*Hub)
+
+// WithQueueSize sets each subscriber's queue bound.
+func WithQueueSize(n int) Option { return func(h *Hub) { h.queueSize = n } }
+
+// WithPoll sets how often rooms re-read the log without a signal.
+func WithPoll(d time.Duration) Option { return func(h *Hub) { h.poll = d } }
+
+// New returns a running hub; Close stops it.
+func New(log Log, clock clockwork.Clock, logger *slog.Logger, opts ...Option) *Hub {
+	ctx, cancel := context.WithCancel(context.Background())
+	h := &Hub{log: log, clock: clock, logger: logger, queueSize: DefaultQueueSize, poll: DefaultPoll,
+		ctx: ctx, cancel: cancel, rooms: map[int64]*room{}}
+	for _, o := range opts {
+		o(h)
+	}
+	return h
+}
+
+// Close stops every pump and ends every subscription; it waits for the
+// hub's goroutines to return.
+func (h *Hub) Close() {
+	h.cancel()
+	h.wg.Wait()
+}
+
+// Notify tells the hub that rooms advanced to the given sequences. It
+// never blocks: it is called right after commits.
+func (h *Hub) Notify(rooms map[int64]int64) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for id := range rooms {
+		if r, ok := h.rooms[id]; ok {
+			select {
+			case r.wake <- struct{}{}:
+			default:
+			}
+		}
+	}
+}
+
+// room is the fan-out point of one bull pen.
+type room struct {
+	id   int64
+	wake chan struct{}
+	stop context.CancelFunc
+
+	mu   sync.Mutex
+	last int64 // highest sequence offered to subscribers
+	subs map[*sub]struct{}
+}
+
+// sub is one subscriber's bounded queue.
+type sub struct {
+	queue   chan *game.Event
+	dropped chan struct{}
+	once    sync.Once
+}
+
+func (s *sub) drop() { s.once.Do(func() { close(s.dropped) }) }
+
+// offer enqueues ev without waiting; a full queue drops the subscriber.
+func (s *sub) offer(ev *game.Event) bool {
+	select {
+	case s.queue <- ev:
+		return true
+	default:
+		s.drop()
+		return false
+	}
+}
+
+// Filter decides which events a subscriber receives.
+type Filter func(*game.Event) bool
+
+// Item is what a subscription delivers: an event, or the error that ended
+// the subscription (the channel closes after it).
+type Item struct {
+	Event *game.Event
+	Err   error
+}
+
+// Subscribe streams the room's events that filter accepts, in sequence
+// order, until ctx is done. With after set it first replays the stored
+// events above it, then continues live, with no gap and no duplicate.
+// Without it the stream starts with the next event. The returned channel
+// closes when the stream ends; a subscriber that falls behind gets a final
+// Item with a *DroppedError.
+func (h *Hub) Subscribe(ctx context.Context, roomID int64, after *int64, filter Filter) (<-chan Item, error) {
+	s := &sub{queue: make(chan *game.Event, h.queueSize), dropped: make(chan struct{})}
+	r, hw, err := h.join(roomID, s)
+	if err != nil {
+		return nil, err
+	}
+	if after != nil {
+		hw = *after
+	}
+	out := make(chan Item)
+	h.wg.Add(1)
+	go func() {
+		defer h.wg.Done()
+		defer close(out)
+		defer h.leave(r, s)
+		h.stream(ctx, r, s, hw, filter, out)
+	}()
+	return out, nil
+}
+
+// stream replays from the log above hw, then forwards live events, filling
+// any gap from the log so the output has every sequence exactly once.
+func (h *Hub) stream(ctx context.Context, r *room, s *sub, hw int64, filter Filter, out chan<- Item) {
+	emit := func(ev *game.Event) bool {
+		hw = ev.Sequence
+		if filter != nil && !filter(ev) {
+			return true
+		}
+		select {
+		case out <- Item{Event: ev}:
+			return true
+		case <-ctx.Done():
+			return false
+		case <-h.ctx.Done():
+			return false
+		}
+	}
+	fail := func(err error) {
+		select {
+		case out <- Item{Err: err}:
+		case <-ctx.Done():
+		case <-h.ctx.Done():
+		}
+	}
+	// catchUp emits stored events above hw up to until (0: all stored).
+	catchUp := func(until int64) bool {
+		for {
+			evs, err := h.log.Events(ctx, r.id, hw, pageSize)
+			if err != nil {
+				if ctx.Err() == nil {
+					h.logger.Error("hub: read log", "room", r.id, "err", err)
+					fail(err)
+				}
+				return false
+			}
+			for _, ev := range evs {
+				if until > 0 && ev.Sequence > until {
+					return true
+				}
+				if !emit(ev) {
+					return false
+				}
+			}
+			if len(evs) < pageSize {
+				return true
+			}
+		}
+	}
+	if !catchUp(0) {
+		return
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-h.ctx.Done():
+			return
+		case <-s.dropped:
+			// Deliver what is already queued, then say where to resume.
+			for {
+				select {
+				case ev := <-s.queue:
+					if ev.Sequence > hw && (ev.Sequence == hw+1 || catchUp(ev.Sequence-1)) && !emit(ev) {
+						return
+					}
+					continue
+				default:
+				}
+				break
+			}
+			fail(&DroppedError{BullPenID: r.id, Delivered: hw, Reason: ErrSlowConsumer})
+			return
+		case ev := <-s.queue:
+			if ev.Sequence <= hw {
+				continue // already replayed
+			}
+			if ev.Sequence > hw+1 && !catchUp(ev.Sequence-1) {
+				return
+			}
+			if ev.Sequence > hw && !emit(ev) {
+				return
+			}
+		}
+	}
+}
+
+// join adds s to a room, starting the room's pump if needed, and returns
+// the highest sequence already offered there.
+func (h *Hub) join(roomID int64, s *sub) (*room, int64, error) {
+	add := func(r *room) int64 {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		r.subs[s] = struct{}{}
+		return r.last
+	}
+	h.mu.Lock()
+	if r, ok := h.rooms[roomID]; ok {
+		defer h.mu.Unlock()
+		return r, add(r), nil
+	}
+	h.mu.Unlock()
+	// Read the room outside the lock: Notify must never wait on the database.
+	b, err := h.log.BullPen(h.ctx, roomID)
+	if err != nil {
+		return nil, 0, err
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.ctx.Err() != nil {
+		return nil, 0, errors.New("hub closed")
+	}
+	if r, ok := h.rooms[roomID]; ok {
+		return r, add(r), nil
+	}
+	ctx, cancel := context.WithCancel(h.ctx)
+	r := &room{id: roomID, wake: make(chan struct{}, 1), stop: cancel, last: b.LastSequence, subs: map[*sub]struct{}{}}
+	h.rooms[roomID] = r
+	h.wg.Add(1)
+	go func() {
+		defer h.wg.Done()
+		h.pump(ctx, r)
+	}()
+	return r, add(r), nil
+}
+
+// leave unregisters s, stopping the room's pump with its last subscriber.
+func (h *Hub) leave(r *room, s *sub) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	r.mu.Lock()
+	delete(r.subs, s)
+	empty := len(r.subs) == 0
+	r.mu.Unlock()
+	if empty && h.rooms[r.id] == r {
+		delete(h.rooms, r.id)
+		r.stop()
+	}
+}
+
+// pump reads the room's new events once and offers each to every
+// subscriber.
+func (h *Hub) pump(ctx context.Context, r *room) {
+	ticker := h.clock.NewTicker(h.poll)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-r.wake:
+		case <-ticker.Chan():
+		}
+		for {
+			r.mu.Lock()
+			last := r.last
+			r.mu.Unlock()
+			evs, err := h.log.Events(ctx, r.id, last, pageSize)
+			if err != nil {
+				if ctx.Err() == nil {
+					h.logger.Error("hub: read log", "room", r.id, "err", err)
+				}
+				break
+			}
+			for _, ev := range evs {
+				r.mu.Lock()
+				r.last = ev.Sequence
+				for s := range r.subs {
+					if !s.offer(ev) {
+						delete(r.subs, s)
+					}
+				}
+				r.mu.Unlock()
+			}
+			if len(evs) < pageSize {
+				break
+			}
+		}
+	}
+}
