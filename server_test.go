@@ -4,17 +4,33 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/jonboulle/clockwork"
+	"go.uber.org/goleak"
 
 	"github.com/bullpen/bullpen/game"
 )
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	http.DefaultClient.CloseIdleConnections()
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintln(os.Stderr, "goroutines left after the tests:", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
 
 var t0 = time.Date(2026, 3, 2, 14, 30, 0, 0, time.UTC)
 
@@ -25,6 +41,7 @@ type testServer struct {
 	clock *clockwork.FakeClock
 	svc   *game.Service
 	dbURL string
+	stop  func() // shuts the server down and waits; safe to call twice
 }
 
 // startServer runs the server with a fake clock and a manual market until
@@ -51,17 +68,21 @@ func startServer(t testing.TB, extra ...string) *testServer {
 	case err := <-done:
 		t.Fatalf("server did not start: %v", err)
 	}
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("server stopped with %v", err)
+	var once sync.Once
+	ts.stop = func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("server stopped with %v", err)
+				}
+			case <-time.After(15 * time.Second):
+				t.Error("server did not shut down")
 			}
-		case <-time.After(15 * time.Second):
-			t.Error("server did not shut down")
-		}
-	})
+		})
+	}
+	t.Cleanup(ts.stop)
 	return ts
 }
 

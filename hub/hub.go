@@ -1,8 +1,9 @@
 // Package hub fans a room's committed events out to its subscribers. It
 // reads the event log once per event for all subscribers of a room (never
-// once per subscriber), and never waits on a subscriber: each has a
-// bounded queue and is dropped, with an error it can act on, when the
-// queue is full.
+// once per subscriber) into a bounded ring, and never waits on a
+// subscriber: each reads the ring at its own pace, and one that falls more
+// than the ring's size behind is dropped with an error saying where to
+// resume.
 package hub
 
 import (
@@ -27,7 +28,7 @@ type Log interface {
 
 // Defaults.
 const (
-	DefaultQueueSize = 256
+	DefaultQueueSize = 1024
 	// DefaultPoll is how often a room with subscribers re-reads its log
 	// when no commit signal came: a lost signal costs latency, never an
 	// event (and other instances' commits are seen).
@@ -112,34 +113,54 @@ func (h *Hub) Notify(rooms map[int64]int64) {
 	}
 }
 
-// room is the fan-out point of one bull pen.
+// room is the fan-out point of one bull pen: the pump appends each new
+// event once to a bounded ring, and every subscriber reads the ring at its
+// own pace through its own cursor.
 type room struct {
 	id   int64
 	wake chan struct{}
 	stop context.CancelFunc
 
 	mu   sync.Mutex
-	last int64 // highest sequence offered to subscribers
+	ring []*game.Event // the newest events, oldest first, at most cap
+	cap  int
+	last int64 // highest sequence appended
 	subs map[*sub]struct{}
 }
 
-// sub is one subscriber's bounded queue.
-type sub struct {
-	queue   chan *game.Event
-	dropped chan struct{}
-	once    sync.Once
+// since copies the ring's events above hw. ok is false when the event
+// after hw has already left the ring.
+func (r *room) since(hw int64) (evs []*game.Event, ok bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if hw >= r.last {
+		return nil, true
+	}
+	if len(r.ring) == 0 || r.ring[0].Sequence > hw+1 {
+		return nil, false
+	}
+	i := int(hw + 1 - r.ring[0].Sequence)
+	return append([]*game.Event(nil), r.ring[i:]...), true
 }
 
-func (s *sub) drop() { s.once.Do(func() { close(s.dropped) }) }
+func (r *room) append(ev *game.Event) {
+	if len(r.ring) == r.cap {
+		copy(r.ring, r.ring[1:])
+		r.ring = r.ring[:len(r.ring)-1]
+	}
+	r.ring = append(r.ring, ev)
+	r.last = ev.Sequence
+}
 
-// offer enqueues ev without waiting; a full queue drops the subscriber.
-func (s *sub) offer(ev *game.Event) bool {
+// sub is one subscriber: it is woken when the room has news.
+type sub struct {
+	notify chan struct{}
+}
+
+func (s *sub) wake() {
 	select {
-	case s.queue <- ev:
-		return true
+	case s.notify <- struct{}{}:
 	default:
-		s.drop()
-		return false
 	}
 }
 
@@ -157,10 +178,10 @@ type Item struct {
 // order, until ctx is done. With after set it first replays the stored
 // events above it, then continues live, with no gap and no duplicate.
 // Without it the stream starts with the next event. The returned channel
-// closes when the stream ends; a subscriber that falls behind gets a final
-// Item with a *DroppedError.
+// closes when the stream ends. A live subscriber that falls more than the
+// queue size behind gets a final Item with a *DroppedError.
 func (h *Hub) Subscribe(ctx context.Context, roomID int64, after *int64, filter Filter) (<-chan Item, error) {
-	s := &sub{queue: make(chan *game.Event, h.queueSize), dropped: make(chan struct{})}
+	s := &sub{notify: make(chan struct{}, 1)}
 	r, hw, err := h.join(roomID, s)
 	if err != nil {
 		return nil, err
@@ -179,8 +200,7 @@ func (h *Hub) Subscribe(ctx context.Context, roomID int64, after *int64, filter 
 	return out, nil
 }
 
-// stream replays from the log above hw, then forwards live events, filling
-// any gap from the log so the output has every sequence exactly once.
+// stream replays from the log above hw, then follows the room's ring.
 func (h *Hub) stream(ctx context.Context, r *room, s *sub, hw int64, filter Filter, out chan<- Item) {
 	emit := func(ev *game.Event) bool {
 		hw = ev.Sequence
@@ -203,64 +223,49 @@ func (h *Hub) stream(ctx context.Context, r *room, s *sub, hw int64, filter Filt
 		case <-h.ctx.Done():
 		}
 	}
-	// catchUp emits stored events above hw up to until (0: all stored).
-	catchUp := func(until int64) bool {
-		for {
-			evs, err := h.log.Events(ctx, r.id, hw, pageSize)
-			if err != nil {
-				if ctx.Err() == nil {
-					h.logger.Error("hub: read log", "room", r.id, "err", err)
-					fail(err)
-				}
-				return false
+	// Replay: read the log until the ring holds what comes next.
+	for {
+		if _, ok := r.since(hw); ok {
+			break
+		}
+		evs, err := h.log.Events(ctx, r.id, hw, pageSize)
+		if err != nil {
+			if ctx.Err() == nil && h.ctx.Err() == nil {
+				h.logger.Error("hub: read log", "room", r.id, "err", err)
+				fail(err)
 			}
-			for _, ev := range evs {
-				if until > 0 && ev.Sequence > until {
-					return true
-				}
-				if !emit(ev) {
-					return false
-				}
-			}
-			if len(evs) < pageSize {
-				return true
+			return
+		}
+		if len(evs) == 0 {
+			break // committed events the pump has not read yet
+		}
+		for _, ev := range evs {
+			if !emit(ev) {
+				return
 			}
 		}
 	}
-	if !catchUp(0) {
-		return
-	}
+	// Live: every event above hw comes from the ring.
 	for {
+		evs, ok := r.since(hw)
+		if !ok {
+			fail(&DroppedError{BullPenID: r.id, Delivered: hw, Reason: ErrSlowConsumer})
+			return
+		}
+		for _, ev := range evs {
+			if !emit(ev) {
+				return
+			}
+		}
+		if len(evs) > 0 {
+			continue
+		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-h.ctx.Done():
 			return
-		case <-s.dropped:
-			// Deliver what is already queued, then say where to resume.
-			for {
-				select {
-				case ev := <-s.queue:
-					if ev.Sequence > hw && (ev.Sequence == hw+1 || catchUp(ev.Sequence-1)) && !emit(ev) {
-						return
-					}
-					continue
-				default:
-				}
-				break
-			}
-			fail(&DroppedError{BullPenID: r.id, Delivered: hw, Reason: ErrSlowConsumer})
-			return
-		case ev := <-s.queue:
-			if ev.Sequence <= hw {
-				continue // already replayed
-			}
-			if ev.Sequence > hw+1 && !catchUp(ev.Sequence-1) {
-				return
-			}
-			if ev.Sequence > hw && !emit(ev) {
-				return
-			}
+		case <-s.notify:
 		}
 	}
 }
@@ -294,7 +299,7 @@ func (h *Hub) join(roomID int64, s *sub) (*room, int64, error) {
 		return r, add(r), nil
 	}
 	ctx, cancel := context.WithCancel(h.ctx)
-	r := &room{id: roomID, wake: make(chan struct{}, 1), stop: cancel, last: b.LastSequence, subs: map[*sub]struct{}{}}
+	r := &room{id: roomID, wake: make(chan struct{}, 1), stop: cancel, last: b.LastSequence, cap: h.queueSize, subs: map[*sub]struct{}{}}
 	h.rooms[roomID] = r
 	h.wg.Add(1)
 	go func() {
@@ -318,8 +323,8 @@ func (h *Hub) leave(r *room, s *sub) {
 	}
 }
 
-// pump reads the room's new events once and offers each to every
-// subscriber.
+// pump reads the room's new events from the log once, appends them to the
+// ring and wakes every subscriber. It never waits for a subscriber.
 func (h *Hub) pump(ctx context.Context, r *room) {
 	ticker := h.clock.NewTicker(h.poll)
 	defer ticker.Stop()
@@ -341,15 +346,17 @@ func (h *Hub) pump(ctx context.Context, r *room) {
 				}
 				break
 			}
+			r.mu.Lock()
 			for _, ev := range evs {
-				r.mu.Lock()
-				r.last = ev.Sequence
-				for s := range r.subs {
-					if !s.offer(ev) {
-						delete(r.subs, s)
-					}
-				}
-				r.mu.Unlock()
+				r.append(ev)
+			}
+			subs := make([]*sub, 0, len(r.subs))
+			for s := range r.subs {
+				subs = append(subs, s)
+			}
+			r.mu.Unlock()
+			for _, s := range subs {
+				s.wake()
 			}
 			if len(evs) < pageSize {
 				break

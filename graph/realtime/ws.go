@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -121,7 +123,7 @@ func (t *WebSocket) Do(w http.ResponseWriter, r *http.Request, exec graphql.Grap
 		return // the upgrader has answered with an HTTP error
 	}
 	c := &wsConn{t: t, ws: ws, exec: exec, log: t.Log, protocol: ws.Subprotocol(), headers: r.Header,
-		out: make(chan []byte, t.SendQueue), ops: map[string]*opEntry{}, closed: make(chan struct{})}
+		out: make(chan frame, t.SendQueue), ops: map[string]*opEntry{}, closed: make(chan struct{}), writerDone: make(chan struct{})}
 	c.ctx, c.cancel = context.WithCancel(context.WithoutCancel(r.Context()))
 	if c.protocol == "" {
 		c.closeWith(CloseSubprotocol, "Subprotocol not acceptable: use graphql-transport-ws or graphql-ws")
@@ -192,19 +194,33 @@ type wsConn struct {
 
 	ctx    context.Context // operations run under it
 	cancel context.CancelFunc
-	out    chan []byte
+	out    chan frame
 	wg     sync.WaitGroup // operations and the writer
+
+	// closing is set when a close frame is queued behind messages that
+	// must go out first; writerDone closes when the writer has stopped.
+	closing    atomic.Bool
+	writerDone chan struct{}
 
 	mu          sync.Mutex
 	initialized bool
 	initCtx     context.Context
 	ops         map[string]*opEntry
 
-	closeOnce sync.Once
-	closed    chan struct{}
+	closeOnce  sync.Once
+	goAwayOnce sync.Once
+	closed     chan struct{}
 }
 
 type opEntry struct{ cancel context.CancelFunc }
+
+// frame is one queued write: a message, or a close after what precedes it.
+type frame struct {
+	data   []byte
+	close  bool
+	code   int
+	reason string
+}
 
 type wsMessage struct {
 	ID      string          `json:"id,omitempty"`
@@ -250,6 +266,9 @@ func (c *wsConn) serve() {
 			}
 			return
 		}
+		if c.ctx.Err() != nil {
+			return // closing: drop what arrives
+		}
 		_ = c.ws.SetReadDeadline(time.Now().Add(pongWait))
 		var m wsMessage
 		if err := json.Unmarshal(data, &m); err != nil || m.Type == "" {
@@ -286,7 +305,7 @@ func (c *wsConn) handle(m wsMessage) bool {
 			if c.legacy() {
 				c.send(wsMessage{Type: "connection_error", Payload: mustJSON(map[string]any{"message": "Forbidden"})})
 			}
-			c.closeWith(CloseForbidden, "Forbidden")
+			c.closeAfterFlush(CloseForbidden, "Forbidden")
 			return false
 		}
 		c.mu.Lock()
@@ -406,9 +425,8 @@ func (c *wsConn) start(parent context.Context, id string, params *graphql.RawPar
 // send queues a message for the writer, waiting while the queue is full;
 // it reports false once the connection is closing.
 func (c *wsConn) send(m wsMessage) bool {
-	b := mustJSON(m)
 	select {
-	case c.out <- b:
+	case c.out <- frame{data: mustJSON(m)}:
 		return true
 	case <-c.ctx.Done():
 		return false
@@ -418,6 +436,7 @@ func (c *wsConn) send(m wsMessage) bool {
 // writer owns every write to the socket; each has a deadline.
 func (c *wsConn) writer() {
 	defer c.wg.Done()
+	defer close(c.writerDone)
 	ticker := c.t.Clock.NewTicker(c.t.KeepAlive)
 	defer ticker.Stop()
 	ka := mustJSON(wsMessage{Type: "ping"})
@@ -436,12 +455,12 @@ func (c *wsConn) writer() {
 		select {
 		case <-c.ctx.Done():
 			return
-		case b := <-c.out:
-			if b == nil {
-				c.closeWith(CloseGoingAway, "server shutting down")
+		case f := <-c.out:
+			if f.close {
+				c.closeWith(f.code, f.reason)
 				return
 			}
-			if !write(b) {
+			if !write(f.data) {
 				return
 			}
 		case <-ticker.Chan():
@@ -461,6 +480,10 @@ func (c *wsConn) writer() {
 
 // goAway completes every operation and closes the socket with 1001.
 func (c *wsConn) goAway() {
+	c.goAwayOnce.Do(c.doGoAway)
+}
+
+func (c *wsConn) doGoAway() {
 	c.mu.Lock()
 	ids := make([]string, 0, len(c.ops))
 	for id, e := range c.ops {
@@ -471,32 +494,52 @@ func (c *wsConn) goAway() {
 	c.mu.Unlock()
 	for _, id := range ids {
 		select {
-		case c.out <- mustJSON(wsMessage{ID: id, Type: "complete"}):
+		case c.out <- frame{data: mustJSON(wsMessage{ID: id, Type: "complete"})}:
 		default:
 		}
 	}
-	// The writer closes the socket once it has flushed what is queued; if
-	// the queue is full the peer is not reading anyway.
+	c.closeAfterFlush(CloseGoingAway, "server shutting down")
+}
+
+// closeAfterFlush closes the socket once the writer has sent what is
+// queued; if the queue is full the peer is not reading, so it closes now.
+func (c *wsConn) closeAfterFlush(code int, reason string) {
+	c.closing.Store(true)
 	select {
-	case c.out <- nil:
+	case c.out <- frame{close: true, code: code, reason: reason}:
 	default:
-		c.closeWith(CloseGoingAway, "server shutting down")
+		c.closeWith(code, reason)
 	}
 }
 
 // closeWith sends a close frame and tears the connection down once.
+// The TCP connection itself is closed by finish, once the reader is done,
+// so the close frame is not lost to a reset while the peer still writes.
 func (c *wsConn) closeWith(code int, reason string) {
 	c.closeOnce.Do(func() {
 		msg := websocket.FormatCloseMessage(code, reason)
 		_ = c.ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
 		c.cancel()
-		_ = c.ws.Close()
+		// Unblock the reader if it is waiting for a message.
+		_ = c.ws.NetConn().SetReadDeadline(time.Now().Add(time.Second))
 	})
 }
 
 // finish ends every operation and waits for the connection's goroutines.
 func (c *wsConn) finish() {
+	if c.closing.Load() {
+		timer := time.NewTimer(c.t.WriteTimeout)
+		select {
+		case <-c.writerDone:
+		case <-timer.C:
+		}
+		timer.Stop()
+	}
 	c.closeWith(websocket.CloseNormalClosure, "")
+	// Read (and drop) what the peer still sends, up to its own close or
+	// the deadline set by closeWith, then close the TCP connection.
+	_, _ = io.Copy(io.Discard, c.ws.NetConn())
+	_ = c.ws.Close()
 	c.wg.Wait()
 	close(c.closed)
 }
