@@ -34,9 +34,9 @@ func UnmarshalID64(v any) (int64, error) {
 	case string:
 		s = v
 	case int:
-		return int64(v), nil
+		s = strconv.Itoa(v)
 	case int64:
-		return v, nil
+		s = strconv.FormatInt(v, 10)
 	case json.Number:
 		s = v.String()
 	default:

@@ -1,0 +1,114 @@
+package auth_test
+
+import (
+	"context"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/jonboulle/clockwork"
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/bullpen/bullpen/auth"
+	"github.com/bullpen/bullpen/db"
+)
+
+func TestBcrypt(t *testing.T) {
+	p := auth.Bcrypt{Cost: bcrypt.MinCost}
+	h1, err := p.Hash("correct horse")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h2, _ := p.Hash("correct horse")
+	if h1 == h2 {
+		t.Error("two hashes of one password are equal: no salt")
+	}
+	if strings.Contains(h1, "correct horse") {
+		t.Error("hash contains the password")
+	}
+	if err := p.Compare(h1, "correct horse"); err != nil {
+		t.Errorf("right password refused: %v", err)
+	}
+	if err := p.Compare(h1, "wrong horse"); err == nil {
+		t.Error("wrong password accepted")
+	}
+}
+
+func TestTokens(t *testing.T) {
+	clock := clockwork.NewFakeClockAt(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	tokens := auth.NewTokens([]byte("0123456789abcdef0123"), clock, time.Hour)
+	tok, err := tokens.Issue(42)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Run("Valid", func(t *testing.T) {
+		id, err := tokens.Verify(tok)
+		if err != nil || id != 42 {
+			t.Fatalf("Verify = %d, %v", id, err)
+		}
+	})
+	t.Run("OtherSecret", func(t *testing.T) {
+		other := auth.NewTokens([]byte("another secret, long enough"), clock, time.Hour)
+		if _, err := other.Verify(tok); err != auth.ErrBadToken {
+			t.Errorf("err = %v", err)
+		}
+	})
+	t.Run("Tampered", func(t *testing.T) {
+		if _, err := tokens.Verify(tok[:len(tok)-2] + "xx"); err != auth.ErrBadToken {
+			t.Errorf("err = %v", err)
+		}
+	})
+	t.Run("AlgNone", func(t *testing.T) {
+		none, _ := jwt.NewWithClaims(jwt.SigningMethodNone, jwt.RegisteredClaims{Subject: "42", Issuer: "bullpen",
+			ExpiresAt: jwt.NewNumericDate(clock.Now().Add(time.Hour))}).SignedString(jwt.UnsafeAllowNoneSignatureType)
+		if _, err := tokens.Verify(none); err != auth.ErrBadToken {
+			t.Errorf("alg=none accepted: %v", err)
+		}
+	})
+	t.Run("Expired", func(t *testing.T) {
+		clock.Advance(time.Hour + time.Second)
+		if _, err := tokens.Verify(tok); err != auth.ErrBadToken {
+			t.Errorf("err = %v", err)
+		}
+	})
+	t.Run("Garbage", func(t *testing.T) {
+		if _, err := tokens.Verify("garbage"); err != auth.ErrBadToken {
+			t.Errorf("err = %v", err)
+		}
+	})
+}
+
+func TestLoadSecret(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "s.db")
+	clock := clockwork.NewFakeClock()
+	open := func() *db.Store {
+		s, err := db.Open(ctx, "sqlite:"+path, clock, slog.New(slog.DiscardHandler))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	s := open()
+	first, err := auth.LoadSecret(ctx, s, "")
+	if err != nil || len(first) < 32 {
+		t.Fatalf("generated %q, %v", first, err)
+	}
+	s.Close()
+	s = open()
+	defer s.Close()
+	again, err := auth.LoadSecret(ctx, s, "")
+	if err != nil || string(again) != string(first) {
+		t.Errorf("secret not kept across restarts")
+	}
+	given, err := auth.LoadSecret(ctx, s, "a-given-secret-of-some-length")
+	if err != nil || string(given) != "a-given-secret-of-some-length" {
+		t.Errorf("given secret not used: %q %v", given, err)
+	}
+	if _, err := auth.LoadSecret(ctx, s, "short"); err == nil {
+		t.Error("short secret accepted")
+	}
+}

@@ -1,0 +1,98 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// sseStream reads "event:"/"data:" pairs from a graphql-sse response.
+type sseStream struct {
+	t    *testing.T
+	resp *http.Response
+	sc   *bufio.Scanner
+}
+
+func (ts *testServer) subscribeSSE(t *testing.T, token, query string, vars map[string]any) *sseStream {
+	t.Helper()
+	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, ts.url+"/query", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "text/event-stream")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { resp.Body.Close() })
+	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/event-stream") {
+		t.Fatalf("content type %q", ct)
+	}
+	return &sseStream{t: t, resp: resp, sc: bufio.NewScanner(resp.Body)}
+}
+
+// next returns the next event's name and data.
+func (s *sseStream) next() (string, string) {
+	s.t.Helper()
+	var event, data string
+	got := make(chan bool, 1)
+	go func() {
+		for s.sc.Scan() {
+			line := s.sc.Text()
+			switch {
+			case strings.HasPrefix(line, "event: "):
+				event = strings.TrimPrefix(line, "event: ")
+			case strings.HasPrefix(line, "data: "):
+				data = strings.TrimPrefix(line, "data: ")
+			case line == "" && event != "":
+				got <- true
+				return
+			}
+		}
+		got <- false
+	}()
+	select {
+	case ok := <-got:
+		if !ok {
+			s.t.Fatalf("stream ended: %v", s.sc.Err())
+		}
+	case <-time.After(10 * time.Second):
+		s.t.Fatal("no event within 10s")
+	}
+	return event, data
+}
+
+func TestSSESubscription(t *testing.T) {
+	ts := startServer(t)
+	room := ts.activeRoom(t)
+	s := ts.subscribeSSE(t, room.owner, `subscription($id: ID!) { orderUpdates(bullPenId: $id) { sequence kind order { symbol status } } }`, map[string]any{"id": room.id})
+	ts.must(room.alice, `mutation($id: ID!) { placeOrder(input: {bullPenId: $id, symbol: "AAPL", side: BUY, quantity: 2}) { id } }`, map[string]any{"id": room.id}, nil)
+	ev, data := s.next()
+	if ev != "next" || !strings.Contains(data, `"kind":"FILLED"`) || !strings.Contains(data, `"symbol":"AAPL"`) {
+		t.Fatalf("got %s %s", ev, data)
+	}
+	// Shutdown completes the stream.
+	go ts.stop()
+	if ev, _ := s.next(); ev != "complete" {
+		t.Fatalf("on shutdown got %s, want complete", ev)
+	}
+}
+
+func TestSSEForbiddenSubscription(t *testing.T) {
+	ts := startServer(t)
+	room := ts.activeRoom(t)
+	s := ts.subscribeSSE(t, "", `subscription($id: ID!) { positionUpdates(bullPenId: $id) { sequence } }`, map[string]any{"id": room.id})
+	ev, data := s.next()
+	if ev != "next" || !strings.Contains(data, `"code":"FORBIDDEN"`) {
+		t.Fatalf("got %s %s, want next with FORBIDDEN", ev, data)
+	}
+	if ev, _ := s.next(); ev != "complete" {
+		t.Fatalf("got %s, want complete", ev)
+	}
+}
