@@ -28,7 +28,7 @@ type fixture struct {
 	room  int64
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	clock := clockwork.NewFakeClockAt(time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC))
@@ -58,7 +58,7 @@ func newFixture(t *testing.T) *fixture {
 }
 
 // appendEvents commits n events to the room, one transaction each.
-func (f *fixture) appendEvents(t *testing.T, n int) {
+func (f *fixture) appendEvents(t testing.TB, n int) {
 	t.Helper()
 	for range n {
 		err := f.store.Update(f.ctx, func(tx game.Tx) error {
