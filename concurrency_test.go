@@ -11,6 +11,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"github.com/bullpen/bullpen/db/dbtest"
 	"github.com/bullpen/bullpen/game"
 )
 
@@ -20,7 +21,12 @@ import (
 // fills to the cent, reservations covered, positions equal to the fills,
 // a gap-free sequence, and exactly the events each order's life produced.
 func TestConcurrentOrdersKeepTheBooks(t *testing.T) {
-	ts := startServer(t)
+	for _, backend := range dbtest.Backends() {
+		t.Run(backend, func(t *testing.T) { raceOrders(t, startServerOn(t, dbtest.Open(t, backend))) })
+	}
+}
+
+func raceOrders(t *testing.T, ts *testServer) {
 	admin, owner := ts.signUp("admin"), ts.signUp("owner")
 	const players, ordersEach = 6, 40
 	tokens := make([]string, players)

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bullpen/bullpen/db/dbtest"
 	"github.com/bullpen/bullpen/game"
 )
 
@@ -15,7 +16,12 @@ import (
 // room, market and limit orders, a pause, the end by the clock and the
 // final leaderboard.
 func TestWholeGame(t *testing.T) {
-	ts := startServer(t)
+	for _, backend := range dbtest.Backends() {
+		t.Run(backend, func(t *testing.T) { playWholeGame(t, startServerOn(t, dbtest.Open(t, backend))) })
+	}
+}
+
+func playWholeGame(t *testing.T, ts *testServer) {
 	admin, alice, bob := ts.signUp("admin"), ts.signUp("alice"), ts.signUp("bob")
 
 	ts.must(admin, `mutation { a: setQuote(symbol: "AAPL", price: "190.00") { price } m: setQuote(symbol: "MSFT", price: "400") { price } }`, nil, nil)

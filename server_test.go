@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -17,6 +16,7 @@ import (
 	"github.com/jonboulle/clockwork"
 	"go.uber.org/goleak"
 
+	"github.com/bullpen/bullpen/db/dbtest"
 	"github.com/bullpen/bullpen/game"
 )
 
@@ -48,7 +48,12 @@ type testServer struct {
 // the test ends, and checks that it shut down cleanly.
 func startServer(t testing.TB, extra ...string) *testServer {
 	t.Helper()
-	dbURL := "sqlite:" + filepath.Join(t.TempDir(), "bullpen.db")
+	return startServerOn(t, dbtest.SQLite(t), extra...)
+}
+
+// startServerOn runs the server on the given database.
+func startServerOn(t testing.TB, dbURL string, extra ...string) *testServer {
+	t.Helper()
 	ts := &testServer{t: t, clock: clockwork.NewFakeClockAt(t0), dbURL: dbURL}
 	ready := make(chan struct{})
 	ctx, cancel := context.WithCancel(context.Background())

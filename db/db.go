@@ -14,6 +14,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 	"github.com/jmoiron/sqlx"
 	"github.com/jonboulle/clockwork"
 	"github.com/pressly/goose/v3"
@@ -66,7 +68,8 @@ func Open(ctx context.Context, dsn string, clock clockwork.Clock, log *slog.Logg
 		dialect = SQLite
 		db, err = openSQLite(strings.TrimPrefix(dsn, "sqlite:"))
 	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
-		return nil, fmt.Errorf("db: PostgreSQL is not supported by this build yet; use sqlite:PATH")
+		dialect = Postgres
+		db, err = openPostgres(ctx, dsn)
 	default:
 		return nil, fmt.Errorf("db: %q is not a database URL: use sqlite:PATH, sqlite::memory: or postgres://", dsn)
 	}
@@ -109,6 +112,23 @@ func openSQLite(path string) (*sqlx.DB, error) {
 	if err := db.Ping(); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("db: open %s: %w", path, err)
+	}
+	return db, nil
+}
+
+func openPostgres(ctx context.Context, dsn string) (*sqlx.DB, error) {
+	db, err := sqlx.Open("pgx", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("db: open postgres: %w", err)
+	}
+	db.SetMaxOpenConns(20)
+	db.SetMaxIdleConns(20)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := db.PingContext(pingCtx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("db: connect to postgres: %w", err)
 	}
 	return db, nil
 }
@@ -228,6 +248,10 @@ func formatError(err error) error {
 	var ge *game.Error
 	if errors.As(err, &ge) {
 		return err
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "23505" {
+		return &game.Error{Code: game.ECONFLICT, Message: "already exists"}
 	}
 	var se *sqlite.Error
 	if errors.As(err, &se) {
