@@ -18,7 +18,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/99designs/gqlgen/graphql/playground"
 	"github.com/jonboulle/clockwork"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -31,6 +30,7 @@ import (
 	"github.com/bullpen/bullpen/graph/realtime"
 	"github.com/bullpen/bullpen/hub"
 	"github.com/bullpen/bullpen/market"
+	"github.com/bullpen/bullpen/web"
 )
 
 //go:generate go run github.com/99designs/gqlgen generate --config gqlgen.yml
@@ -43,6 +43,9 @@ func main() {
 		os.Exit(1)
 	}
 }
+
+// marketLeaderKey is the advisory lock the price feed's leader holds.
+const marketLeaderKey = 0x42554c4c50454e // "BULLPEN"
 
 // config is what flags and environment set.
 type config struct {
@@ -146,7 +149,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	defer events.Close()
 	store.OnCommit(events.Notify)
 	quotes := hub.NewQuotes(hub.DefaultQueueSize)
-	svc.OnQuote(quotes.Publish)
+	if store.Dialect() == db.SQLite {
+		svc.OnQuote(quotes.Publish)
+	} // on PostgreSQL every instance, this one too, hears prices through NOTIFY
 
 	resolver := &graph.Resolver{Svc: svc, Tokens: tokens, Catalogue: instruments, Hub: events, Quotes: quotes}
 	var origins []string
@@ -161,7 +166,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		}})
 	mux := http.NewServeMux()
 	mux.Handle("/query", query)
-	mux.Handle("GET /{$}", playground.Handler("Bullpen", "/query"))
+	mux.Handle("/", web.Handler()) // GraphiQL, every asset embedded
 	mux.HandleFunc("GET /schema.graphql", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = io.WriteString(w, graph.SDL())
@@ -201,13 +206,36 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	goRun("scheduler", svc.RunScheduler)
 	goRun("leaderboards", svc.RunLeaderboards)
-	goRun("market", func(ctx context.Context) error {
+	goRun("listener", func(ctx context.Context) error {
+		return store.Listen(ctx, db.Listener{
+			Rooms: func(rooms map[int64]int64) {
+				if rooms == nil {
+					events.NotifyAll()
+				} else {
+					events.Notify(rooms)
+				}
+			},
+			Quote: func(symbol string) {
+				if q, err := store.Quote(ctx, symbol); err == nil {
+					quotes.Publish(*q)
+				}
+			},
+		})
+	})
+	runFeed := func(ctx context.Context) error {
 		return feed.Run(ctx, func(ctx context.Context, t market.Tick) error {
 			if _, err := svc.Tick(ctx, t.Symbol, t.Price); err != nil && ctx.Err() == nil {
 				log.Error("tick", "symbol", t.Symbol, "err", err)
 			}
 			return nil
 		})
+	}
+	goRun("market", func(ctx context.Context) error {
+		if feed.Name() == market.NameManual {
+			return runFeed(ctx)
+		}
+		// One instance produces prices; the others hear them.
+		return store.Leader(ctx, marketLeaderKey, 2*time.Second, runFeed)
 	})
 
 	serveErr := make(chan error, 1)

@@ -71,7 +71,12 @@ func (s *sseStream) next() (string, string) {
 func TestSSESubscription(t *testing.T) {
 	ts := startServer(t)
 	room := ts.activeRoom(t)
-	s := ts.subscribeSSE(t, room.owner, `subscription($id: ID!) { orderUpdates(bullPenId: $id) { sequence kind order { symbol status } } }`, map[string]any{"id": room.id})
+	// Resume from a known sequence: a live-only subscription could start
+	// after the order below commits.
+	var last struct{ BullPen struct{ LastSequence int } }
+	ts.must(room.owner, `query($id: ID!) { bullPen(id: $id) { lastSequence } }`, map[string]any{"id": room.id}, &last)
+	s := ts.subscribeSSE(t, room.owner, `subscription($id: ID!, $after: Int) { bullPenEvents(bullPenId: $id, afterSequence: $after) {
+		__typename sequence ... on OrderEvent { kind order { symbol status } } } }`, map[string]any{"id": room.id, "after": last.BullPen.LastSequence})
 	ts.must(room.alice, `mutation($id: ID!) { placeOrder(input: {bullPenId: $id, symbol: "AAPL", side: BUY, quantity: 2}) { id } }`, map[string]any{"id": room.id}, nil)
 	ev, data := s.next()
 	if ev != "next" || !strings.Contains(data, `"kind":"FILLED"`) || !strings.Contains(data, `"symbol":"AAPL"`) {
@@ -79,8 +84,14 @@ func TestSSESubscription(t *testing.T) {
 	}
 	// Shutdown completes the stream.
 	go ts.stop()
-	if ev, _ := s.next(); ev != "complete" {
-		t.Fatalf("on shutdown got %s, want complete", ev)
+	for {
+		ev, data := s.next()
+		if ev == "complete" {
+			break
+		}
+		if ev != "next" || !strings.Contains(data, "PositionEvent") && !strings.Contains(data, "LeaderboardEvent") {
+			t.Fatalf("got %s %s, want the remaining events and complete", ev, data)
+		}
 	}
 }
 

@@ -248,8 +248,13 @@ func TestWebSocketRefusals(t *testing.T) {
 			t.Fatal(err)
 		}
 		c.init(map[string]any{"authToken": room.owner})
+		// Live-only subscriptions start "from now", and nothing tells a
+		// client when that is: resume from the room's lastSequence instead.
+		var last struct{ BullPen struct{ LastSequence int } }
+		ts.must(room.owner, `query($id: ID!) { bullPen(id: $id) { lastSequence } }`, map[string]any{"id": room.id}, &last)
 		c.send(map[string]any{"id": "a", "type": "start", "payload": map[string]any{
-			"query": `subscription($id: ID!) { orderUpdates(bullPenId: $id) { kind order { symbol } } }`, "variables": map[string]any{"id": room.id}}})
+			"query":     `subscription($id: ID!, $after: Int) { bullPenEvents(bullPenId: $id, afterSequence: $after) { ... on OrderEvent { kind order { symbol } } } }`,
+			"variables": map[string]any{"id": room.id, "after": last.BullPen.LastSequence}}})
 		ts.must(room.alice, `mutation($id: ID!) { placeOrder(input: {bullPenId: $id, symbol: "AAPL", side: BUY, quantity: 1}) { id } }`, map[string]any{"id": room.id}, nil)
 		if m := c.next(); m.Type != "data" || m.ID != "a" || !strings.Contains(string(m.Payload), `"kind":"FILLED"`) {
 			t.Fatalf("got %s %s", m.Type, m.Payload)

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -40,6 +41,7 @@ const (
 type Store struct {
 	queries
 	db      *sqlx.DB
+	dsn     string
 	dialect Dialect
 	clock   clockwork.Clock
 	log     *slog.Logger
@@ -76,7 +78,7 @@ func Open(ctx context.Context, dsn string, clock clockwork.Clock, log *slog.Logg
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{db: db, dialect: dialect, clock: clock, log: log}
+	s := &Store{db: db, dsn: dsn, dialect: dialect, clock: clock, log: log}
 	s.queries = queries{ext: db, dialect: dialect}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
@@ -102,13 +104,17 @@ func openSQLite(path string) (*sqlx.DB, error) {
 		return nil, fmt.Errorf("db: open %s: %w", path, err)
 	}
 	if memory {
-		// Each connection to :memory: is its own database: keep one.
+		// Each connection to :memory: is its own database: keep exactly
+		// one, forever.
 		db.SetMaxOpenConns(1)
+		db.SetMaxIdleConns(1)
+		db.SetConnMaxIdleTime(0)
+		db.SetConnMaxLifetime(0)
 	} else {
 		db.SetMaxOpenConns(8)
+		db.SetMaxIdleConns(8)
+		db.SetConnMaxIdleTime(5 * time.Minute)
 	}
-	db.SetMaxIdleConns(8)
-	db.SetConnMaxIdleTime(5 * time.Minute)
 	if err := db.Ping(); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("db: open %s: %w", path, err)
@@ -208,9 +214,21 @@ func (s *Store) Update(ctx context.Context, fn func(tx game.Tx) error) error {
 		return formatError(err)
 	}
 	tx := &Tx{queries: queries{ext: sqltx, dialect: s.dialect}, tx: sqltx, now: s.clock.Now().UTC().Truncate(time.Millisecond), rooms: map[int64]int64{}}
+	defer func() {
+		if p := recover(); p != nil {
+			_ = sqltx.Rollback() // never leave the write lock held
+			panic(p)
+		}
+	}()
 	if err := fn(tx); err != nil {
 		_ = sqltx.Rollback()
 		return formatError(err)
+	}
+	for room := range tx.rooms {
+		if err := tx.notify(ctx, eventsChannel, strconv.FormatInt(room, 10)); err != nil {
+			_ = sqltx.Rollback()
+			return formatError(err)
+		}
 	}
 	if err := sqltx.Commit(); err != nil {
 		return formatError(err)

@@ -28,8 +28,23 @@ func (q queries) rebind(query string) string {
 	return query
 }
 
+// utc stores every time in UTC, whatever zone the caller's value is in.
+func utc(args []any) []any {
+	for i, a := range args {
+		switch v := a.(type) {
+		case time.Time:
+			args[i] = v.UTC()
+		case *time.Time:
+			if v != nil {
+				args[i] = v.UTC()
+			}
+		}
+	}
+	return args
+}
+
 func (q queries) get(ctx context.Context, dest any, what, query string, args ...any) error {
-	err := sqlx.GetContext(ctx, q.ext, dest, q.rebind(query), args...)
+	err := sqlx.GetContext(ctx, q.ext, dest, q.rebind(query), utc(args)...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return &game.Error{Code: game.ENOTFOUND, Message: what + " not found"}
 	}
@@ -37,16 +52,16 @@ func (q queries) get(ctx context.Context, dest any, what, query string, args ...
 }
 
 func (q queries) sel(ctx context.Context, dest any, query string, args ...any) error {
-	return sqlx.SelectContext(ctx, q.ext, dest, q.rebind(query), args...)
+	return sqlx.SelectContext(ctx, q.ext, dest, q.rebind(query), utc(args)...)
 }
 
 func (q queries) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	return q.ext.ExecContext(ctx, q.rebind(query), args...)
+	return q.ext.ExecContext(ctx, q.rebind(query), utc(args)...)
 }
 
 func (q queries) insertID(ctx context.Context, query string, args ...any) (int64, error) {
 	var id int64
-	err := sqlx.GetContext(ctx, q.ext, &id, q.rebind(query+" RETURNING id"), args...)
+	err := sqlx.GetContext(ctx, q.ext, &id, q.rebind(query+" RETURNING id"), utc(args)...)
 	return id, err
 }
 
@@ -385,8 +400,11 @@ func (q queries) Quotes(ctx context.Context) ([]*game.Quote, error) {
 	return qs, err
 }
 
-func (q queries) SaveQuote(ctx context.Context, qu *game.Quote) error {
-	_, err := q.exec(ctx, `INSERT INTO quotes (symbol, price, open, at) VALUES (?, ?, ?, ?)
+func (tx *Tx) SaveQuote(ctx context.Context, qu *game.Quote) error {
+	if err := tx.notify(ctx, quotesChannel, qu.Symbol); err != nil {
+		return err
+	}
+	_, err := tx.exec(ctx, `INSERT INTO quotes (symbol, price, open, at) VALUES (?, ?, ?, ?)
 		ON CONFLICT (symbol) DO UPDATE SET price = excluded.price, at = excluded.at`, qu.Symbol, qu.Price, qu.Open, qu.At)
 	return err
 }

@@ -113,6 +113,18 @@ func (h *Hub) Notify(rooms map[int64]int64) {
 	}
 }
 
+// NotifyAll wakes every room: signals may have been lost.
+func (h *Hub) NotifyAll() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, r := range h.rooms {
+		select {
+		case r.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
 // room is the fan-out point of one bull pen: the pump appends each new
 // event once to a bounded ring, and every subscriber reads the ring at its
 // own pace through its own cursor.

@@ -1,6 +1,7 @@
 package realtime
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -344,7 +345,9 @@ func (c *wsConn) handle(m wsMessage) bool {
 			return false
 		}
 		var params graphql.RawParams
-		if err := json.Unmarshal(m.Payload, &params); err != nil || params.Query == "" {
+		dec := json.NewDecoder(bytes.NewReader(m.Payload))
+		dec.UseNumber() // keep integers exact for gqlgen's scalars
+		if err := dec.Decode(&params); err != nil || params.Query == "" {
 			return c.invalid()
 		}
 		params.Headers = c.headers

@@ -1,0 +1,39 @@
+// Monaco runs its language services in web workers; this registers the
+// Vite-bundled workers (requires worker.format "es" in vite.config.js).
+import 'graphiql/setup-workers/vite';
+import 'graphiql/style.css';
+
+import { StrictMode } from 'react';
+import { createRoot } from 'react-dom/client';
+import { GraphiQL } from 'graphiql';
+import { createBullpenFetcher } from './fetcher.js';
+
+const DEFAULT_QUERY = `# Sign up or sign in, then put the token in the Headers pane:
+# {"Authorization": "Bearer <token>"}
+{
+  instruments {
+    symbol
+    name
+    price
+  }
+}
+`;
+
+// ?query=… and ?variables=… (URL-encoded) prefill the editors, e.g. for links
+// and tests; without them GraphiQL restores its saved tabs or the default.
+const params = new URLSearchParams(window.location.search);
+const initialQuery = params.get('query') ?? undefined;
+const initialVariables = params.get('variables') ?? undefined;
+
+const fetcher = createBullpenFetcher(window.location);
+
+createRoot(document.getElementById('graphiql')).render(
+  <StrictMode>
+    <GraphiQL
+      fetcher={fetcher}
+      defaultQuery={DEFAULT_QUERY}
+      initialQuery={initialQuery}
+      initialVariables={initialVariables}
+    />
+  </StrictMode>,
+);
