@@ -97,15 +97,15 @@ func raceOrders(t *testing.T, ts *testServer) {
 	if t.Failed() {
 		return
 	}
-	checkBooks(t, ts, roomID)
+	var id int64
+	fmt.Sscan(roomID, &id)
+	checkBooks(t, ts.svc.Store(), id)
 }
 
-func checkBooks(t *testing.T, ts *testServer, roomIDs string) {
+// checkBooks checks a room's books and event log once trading has stopped.
+func checkBooks(t *testing.T, store game.Queries, roomID int64) {
 	t.Helper()
 	ctx := context.Background()
-	store := ts.svc.Store()
-	var roomID int64
-	fmt.Sscan(roomIDs, &roomID)
 	room, err := store.BullPen(ctx, roomID)
 	if err != nil {
 		t.Fatal(err)

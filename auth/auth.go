@@ -100,22 +100,19 @@ func LoadSecret(ctx context.Context, store game.Store, given string) ([]byte, er
 		}
 		return []byte(given), nil
 	}
-	var secret string
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return nil, err
+	}
+	// Several instances may start at once: the first write wins and every
+	// instance reads the one stored.
 	err := store.Update(ctx, func(tx game.Tx) error {
-		s, err := tx.Setting(ctx, secretKey)
-		if err == nil {
-			secret = s
-			return nil
-		} else if game.ErrorCode(err) != game.ENOTFOUND {
-			return err
-		}
-		var b [32]byte
-		if _, err := rand.Read(b[:]); err != nil {
-			return err
-		}
-		secret = hex.EncodeToString(b[:])
-		return tx.SetSetting(ctx, secretKey, secret)
+		return tx.InitSetting(ctx, secretKey, hex.EncodeToString(b[:]))
 	})
+	if err != nil {
+		return nil, fmt.Errorf("store token secret: %w", err)
+	}
+	secret, err := store.Setting(ctx, secretKey)
 	if err != nil {
 		return nil, fmt.Errorf("load token secret: %w", err)
 	}

@@ -416,6 +416,11 @@ func (q queries) Setting(ctx context.Context, key string) (string, error) {
 	return v, q.get(ctx, &v, "setting", `SELECT value FROM settings WHERE key = ?`, key)
 }
 
+func (q queries) InitSetting(ctx context.Context, key, value string) error {
+	_, err := q.exec(ctx, `INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING`, key, value)
+	return err
+}
+
 func (q queries) SetSetting(ctx context.Context, key, value string) error {
 	_, err := q.exec(ctx, `INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, key, value)
 	return err

@@ -78,6 +78,8 @@ type Tx interface {
 	InsertSnapshot(ctx context.Context, s *LeaderboardSnapshot) error
 	SaveQuote(ctx context.Context, q *Quote) error
 	SetSetting(ctx context.Context, key, value string) error
+	// InitSetting stores value under key unless the key has one already.
+	InitSetting(ctx context.Context, key, value string) error
 	// AppendEvent numbers the event with the room's next sequence and
 	// stores it. payload is marshalled to JSON.
 	AppendEvent(ctx context.Context, bullPenID int64, kind EventKind, participantID *int64, payload any) (*Event, error)
