@@ -161,6 +161,41 @@ func TestTwoInstancesShareOnePostgres(t *testing.T) {
 		t.Fatalf("start: %+v", r.Errors)
 	}
 
+	// A price set on a is streamed by b.
+	qc, _, err := b.dialWS(t, "graphql-transport-ws", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	qc.init(nil)
+	qc.send(map[string]any{"id": "q", "type": "subscribe", "payload": map[string]any{"query": `subscription { quotes(symbols: ["MSFT"]) { symbol price } }`}})
+	// The subscription is live once a price set after it arrives: retry the
+	// (idempotent) price until one does.
+	got := make(chan string, 1)
+	go func() {
+		m := qc.next()
+		got <- string(m.Payload)
+	}()
+	select {
+	case <-got:
+		t.Fatal("a quote arrived before any was set")
+	default:
+	}
+	for i := 0; ; i++ {
+		a.must(admin, `mutation { setQuote(symbol: "MSFT", price: "51.25") { price } }`, nil, nil)
+		select {
+		case p := <-got:
+			if !strings.Contains(p, `"price":"51.25"`) {
+				t.Fatalf("quote on b: %s", p)
+			}
+		case <-time.After(200 * time.Millisecond):
+			if i < 50 {
+				continue
+			}
+			t.Fatal("b never streamed the price set on a")
+		}
+		break
+	}
+
 	onA := a.record(t, owner, roomID) // dies with a
 	onB := b.record(t, owner, roomID) // must see everything
 
