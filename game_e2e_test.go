@@ -204,7 +204,7 @@ func TestEndpoints(t *testing.T) {
 		{"/healthz", "ok"},
 		{"/readyz", "ready"},
 		{"/schema.graphql", "type BullPen"},
-		{"/metrics", "go_goroutines"},
+		{"/metrics", "bullpen_websocket_connections"},
 		{"/", "<html"},
 	} {
 		t.Run(strings.Trim(tc.path, "/"), func(t *testing.T) {

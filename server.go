@@ -164,6 +164,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		Configure: func(ws *realtime.WebSocket, sse *realtime.SSE) {
 			ws.InitTimeout, ws.KeepAlive, sse.KeepAlive = c.wsInitTimeout, c.keepAlive, c.keepAlive
 		}})
+	reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "bullpen_subscriptions", Help: "Open room event subscriptions."},
+			func() float64 { return float64(events.Stats().Subscribers) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "bullpen_subscribed_rooms", Help: "Rooms with subscribers on this instance."},
+			func() float64 { return float64(events.Stats().Rooms) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "bullpen_events_fanned_out_total", Help: "Events read from the log and fanned out."},
+			func() float64 { return float64(events.Stats().Events) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "bullpen_slow_subscribers_dropped_total", Help: "Subscribers dropped for falling behind."},
+			func() float64 { return float64(events.Stats().Dropped) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "bullpen_websocket_connections", Help: "Open WebSocket connections."},
+			func() float64 { return float64(query.WS.Connections()) }),
+	)
 	mux := http.NewServeMux()
 	mux.Handle("/query", query)
 	mux.Handle("/", web.Handler()) // GraphiQL, every asset embedded

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jonboulle/clockwork"
@@ -69,6 +70,24 @@ type Hub struct {
 
 	mu    sync.Mutex
 	rooms map[int64]*room
+
+	subscribers, fannedOut, dropped atomic.Int64
+}
+
+// Stats are the hub's counters, for metrics.
+type Stats struct {
+	Rooms       int   // rooms with subscribers here
+	Subscribers int64 // open subscriptions
+	Events      int64 // events read from the log and fanned out, ever
+	Dropped     int64 // subscribers dropped for falling behind, ever
+}
+
+// Stats reports the hub's counters.
+func (h *Hub) Stats() Stats {
+	h.mu.Lock()
+	rooms := len(h.rooms)
+	h.mu.Unlock()
+	return Stats{Rooms: rooms, Subscribers: h.subscribers.Load(), Events: h.fannedOut.Load(), Dropped: h.dropped.Load()}
 }
 
 // Option configures a Hub.
@@ -202,9 +221,11 @@ func (h *Hub) Subscribe(ctx context.Context, roomID int64, after *int64, filter 
 		hw = *after
 	}
 	out := make(chan Item)
+	h.subscribers.Add(1)
 	h.wg.Add(1)
 	go func() {
 		defer h.wg.Done()
+		defer h.subscribers.Add(-1)
 		defer close(out)
 		defer h.leave(r, s)
 		h.stream(ctx, r, s, hw, filter, out)
@@ -261,6 +282,7 @@ func (h *Hub) stream(ctx context.Context, r *room, s *sub, hw int64, filter Filt
 	for {
 		evs, ok := r.since(hw)
 		if !ok {
+			h.dropped.Add(1)
 			fail(&DroppedError{BullPenID: r.id, Delivered: hw, Reason: ErrSlowConsumer})
 			return
 		}
@@ -358,6 +380,7 @@ func (h *Hub) pump(ctx context.Context, r *room) {
 				}
 				break
 			}
+			h.fannedOut.Add(int64(len(evs)))
 			r.mu.Lock()
 			for _, ev := range evs {
 				r.append(ev)
