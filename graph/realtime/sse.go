@@ -27,19 +27,17 @@ type SSE struct {
 	Clock     clockwork.Clock
 	Log       *slog.Logger
 
-	mu       sync.Mutex
-	streams  map[*sseStream]struct{}
-	shutdown bool
+	streams tracker[*sseStream]
 }
 
 type sseStream struct {
-	cancel context.CancelFunc
-	done   chan struct{}
+	cancel   context.CancelFunc
+	finished chan struct{}
 }
 
 // NewSSE returns an SSE transport.
 func NewSSE(clock clockwork.Clock, log *slog.Logger) *SSE {
-	return &SSE{KeepAlive: 15 * time.Second, MaxBody: 64 << 10, Clock: clock, Log: log, streams: map[*sseStream]struct{}{}}
+	return &SSE{KeepAlive: 15 * time.Second, MaxBody: 64 << 10, Clock: clock, Log: log}
 }
 
 var _ graphql.Transport = (*SSE)(nil)
@@ -93,13 +91,13 @@ func (t *SSE) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecu
 	}
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
-	s := &sseStream{cancel: cancel, done: make(chan struct{})}
-	defer close(s.done)
-	if !t.track(s) {
+	s := &sseStream{cancel: cancel, finished: make(chan struct{})}
+	defer close(s.finished)
+	if !t.streams.add(s) {
 		http.Error(w, "server shutting down", http.StatusServiceUnavailable)
 		return
 	}
-	defer t.untrack(s)
+	defer t.streams.remove(s)
 
 	w.Header().Set("Content-Type", "text/event-stream; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-cache")
@@ -161,39 +159,8 @@ func (t *SSE) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecu
 	}
 }
 
-func (t *SSE) track(s *sseStream) bool {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.shutdown {
-		return false
-	}
-	t.streams[s] = struct{}{}
-	return true
-}
-
-func (t *SSE) untrack(s *sseStream) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	delete(t.streams, s)
-}
+func (s *sseStream) stop()                 { s.cancel() }
+func (s *sseStream) done() <-chan struct{} { return s.finished }
 
 // Shutdown completes every stream and waits (until ctx is done) for them.
-func (t *SSE) Shutdown(ctx context.Context) {
-	t.mu.Lock()
-	t.shutdown = true
-	streams := make([]*sseStream, 0, len(t.streams))
-	for s := range t.streams {
-		streams = append(streams, s)
-	}
-	t.mu.Unlock()
-	for _, s := range streams {
-		s.cancel()
-	}
-	for _, s := range streams {
-		select {
-		case <-s.done:
-		case <-ctx.Done():
-			return
-		}
-	}
-}
+func (t *SSE) Shutdown(ctx context.Context) { t.streams.stopAll(ctx) }

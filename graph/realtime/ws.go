@@ -61,9 +61,7 @@ type WebSocket struct {
 	Clock       clockwork.Clock
 	Log         *slog.Logger
 
-	mu       sync.Mutex
-	conns    map[*wsConn]struct{}
-	shutdown bool
+	conns tracker[*wsConn]
 }
 
 // NewWebSocket returns a transport with sensible defaults.
@@ -71,7 +69,7 @@ func NewWebSocket(init InitFunc, clock clockwork.Clock, log *slog.Logger) *WebSo
 	return &WebSocket{
 		Init: init, InitTimeout: 10 * time.Second, KeepAlive: 15 * time.Second, WriteTimeout: 10 * time.Second,
 		MaxMessageSize: 64 << 10, SendQueue: 64, CheckOrigin: SameOriginOrLocalhost(nil),
-		Clock: clock, Log: log, conns: map[*wsConn]struct{}{},
+		Clock: clock, Log: log,
 	}
 }
 
@@ -131,59 +129,24 @@ func (t *WebSocket) Do(w http.ResponseWriter, r *http.Request, exec graphql.Grap
 		c.finish()
 		return
 	}
-	if !t.track(c) {
+	if !t.conns.add(c) {
 		c.closeWith(CloseGoingAway, "server shutting down")
 		c.finish()
 		return
 	}
-	defer t.untrack(c)
+	defer t.conns.remove(c)
 	c.serve()
-}
-
-func (t *WebSocket) track(c *wsConn) bool {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.shutdown {
-		return false
-	}
-	t.conns[c] = struct{}{}
-	return true
-}
-
-func (t *WebSocket) untrack(c *wsConn) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	delete(t.conns, c)
 }
 
 // Shutdown completes every subscription, closes every socket with 1001 and
 // waits (until ctx is done) for the connections to finish.
-func (t *WebSocket) Shutdown(ctx context.Context) {
-	t.mu.Lock()
-	t.shutdown = true
-	conns := make([]*wsConn, 0, len(t.conns))
-	for c := range t.conns {
-		conns = append(conns, c)
-	}
-	t.mu.Unlock()
-	for _, c := range conns {
-		c.goAway()
-	}
-	for _, c := range conns {
-		select {
-		case <-c.closed:
-		case <-ctx.Done():
-			return
-		}
-	}
-}
+func (t *WebSocket) Shutdown(ctx context.Context) { t.conns.stopAll(ctx) }
 
 // Connections reports how many sockets are open.
-func (t *WebSocket) Connections() int {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return len(t.conns)
-}
+func (t *WebSocket) Connections() int { return t.conns.len() }
+
+func (c *wsConn) stop()                 { c.goAway() }
+func (c *wsConn) done() <-chan struct{} { return c.closed }
 
 type wsConn struct {
 	t        *WebSocket

@@ -1,0 +1,70 @@
+package realtime
+
+import (
+	"context"
+	"sync"
+)
+
+// stream is a live connection or event stream that shutdown must end.
+type stream interface {
+	comparable
+	// stop asks the stream to complete its operations and close.
+	stop()
+	// done is closed once the stream has finished.
+	done() <-chan struct{}
+}
+
+// tracker keeps the live streams of a transport so shutdown can end them.
+type tracker[S stream] struct {
+	mu       sync.Mutex
+	live     map[S]struct{}
+	shutdown bool
+}
+
+// add registers s; it reports false once shutdown has begun.
+func (t *tracker[S]) add(s S) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.shutdown {
+		return false
+	}
+	if t.live == nil {
+		t.live = map[S]struct{}{}
+	}
+	t.live[s] = struct{}{}
+	return true
+}
+
+func (t *tracker[S]) remove(s S) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	delete(t.live, s)
+}
+
+func (t *tracker[S]) len() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.live)
+}
+
+// stopAll refuses new streams, stops every live one and waits (until ctx
+// is done) for them to finish.
+func (t *tracker[S]) stopAll(ctx context.Context) {
+	t.mu.Lock()
+	t.shutdown = true
+	all := make([]S, 0, len(t.live))
+	for s := range t.live {
+		all = append(all, s)
+	}
+	t.mu.Unlock()
+	for _, s := range all {
+		s.stop()
+	}
+	for _, s := range all {
+		select {
+		case <-s.done():
+		case <-ctx.Done():
+			return
+		}
+	}
+}
