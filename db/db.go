@@ -15,8 +15,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/jmoiron/sqlx"
 	"github.com/jonboulle/clockwork"
 	"github.com/pressly/goose/v3"
@@ -123,10 +125,11 @@ func openSQLite(path string) (*sqlx.DB, error) {
 }
 
 func openPostgres(ctx context.Context, dsn string) (*sqlx.DB, error) {
-	db, err := sqlx.Open("pgx", dsn)
+	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("db: open postgres: %w", err)
 	}
+	db := sqlx.NewDb(stdlib.OpenDB(*cfg, stdlib.OptionAfterConnect(scanTimesInUTC)), "pgx")
 	db.SetMaxOpenConns(20)
 	db.SetMaxIdleConns(20)
 	db.SetConnMaxIdleTime(5 * time.Minute)
@@ -137,6 +140,17 @@ func openPostgres(ctx context.Context, dsn string) (*sqlx.DB, error) {
 		return nil, fmt.Errorf("db: connect to postgres: %w", err)
 	}
 	return db, nil
+}
+
+// scanTimesInUTC makes TIMESTAMPTZ values come back in UTC, as they do from
+// SQLite, rather than in the process's local zone.
+func scanTimesInUTC(_ context.Context, conn *pgx.Conn) error {
+	conn.TypeMap().RegisterType(&pgtype.Type{
+		Name:  "timestamptz",
+		OID:   pgtype.TimestamptzOID,
+		Codec: &pgtype.TimestamptzCodec{ScanLocation: time.UTC},
+	})
+	return nil
 }
 
 func (s *Store) migrate(ctx context.Context) error {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -12,9 +13,11 @@ import (
 	"time"
 
 	"github.com/jonboulle/clockwork"
+	"github.com/shopspring/decimal"
 	"go.uber.org/goleak"
 
 	"github.com/bullpen/bullpen/db"
+	"github.com/bullpen/bullpen/db/dbtest"
 	"github.com/bullpen/bullpen/game"
 )
 
@@ -22,7 +25,51 @@ import (
 // unclosed pool, a hook still running).
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// Open, migrations, readiness
+// TestStore runs every test that is not about one engine against each
+// backend of dbtest.Backends, one subtest per case. The PostgreSQL half
+// skips, once, when no server answers (see dbtest.Postgres).
+func TestStore(t *testing.T) {
+	cases := []struct {
+		name string
+		fn   func(t *testing.T, backend string)
+	}{
+		{"ReadyFailsAfterClose", testReadyFailsAfterClose},
+		{"ReadyReportsPendingMigrations", testReadyReportsPendingMigrations},
+		{"ForeignKeysEnforced", testForeignKeysEnforced},
+		{"TxNowIsTruncatedClockTime", testTxNowIsTruncatedClockTime},
+		{"UpdateRollsBackWhenFnFails", testUpdateRollsBackWhenFnFails},
+		{"UpdateRecoversFromPanicInFn", testUpdateRecoversFromPanicInFn},
+		{"Users", testUsers},
+		{"BullPenRoundTrip", testBullPenRoundTrip},
+		{"BullPensFilter", testBullPensFilter},
+		{"LiveBullPens", testLiveBullPens},
+		{"MoveBullPen", testMoveBullPen},
+		{"Participants", testParticipants},
+		{"Positions", testPositions},
+		{"OrderRoundTrip", testOrderRoundTrip},
+		{"OrderClientIDUnique", testOrderClientIDUnique},
+		{"OrdersFilter", testOrdersFilter},
+		{"OpenOrders", testOpenOrders},
+		{"Snapshots", testSnapshots},
+		{"Quotes", testQuotes},
+		{"Settings", testSettings},
+		{"Events", testEvents},
+		{"ConcurrentAppendEventSequences", testConcurrentAppendEventSequences},
+		{"TimesComeBackUTC", testTimesComeBackUTC},
+		{"TimesInOtherZones", testTimesInOtherZones},
+	}
+	for _, backend := range dbtest.Backends() {
+		t.Run(backend, func(t *testing.T) {
+			// Skip the whole backend with one message when it is not there.
+			dbtest.Open(t, backend)
+			for _, c := range cases {
+				t.Run(c.name, func(t *testing.T) { c.fn(t, backend) })
+			}
+		})
+	}
+}
+
+// Open, migrations, readiness (SQLite; see postgres_test.go for PostgreSQL)
 
 func TestOpenMigratesFreshFileAndReopenKeepsData(t *testing.T) {
 	ctx := context.Background()
@@ -112,8 +159,8 @@ func TestOpenMemory(t *testing.T) {
 	eqTime(t, "CreatedAt", got.CreatedAt, txNow)
 }
 
-func TestReadyFailsAfterClose(t *testing.T) {
-	s, err := db.Open(context.Background(), "sqlite:"+filepath.Join(t.TempDir(), "x.db"), clockwork.NewFakeClockAt(clockStart), discardLogger())
+func testReadyFailsAfterClose(t *testing.T, backend string) {
+	s, err := db.Open(context.Background(), dbtest.Open(t, backend), clockwork.NewFakeClockAt(clockStart), discardLogger())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,20 +172,35 @@ func TestReadyFailsAfterClose(t *testing.T) {
 	}
 }
 
-func TestForeignKeysEnforced(t *testing.T) {
-	s := mustOpen(t)
+func testReadyReportsPendingMigrations(t *testing.T, backend string) {
+	ctx := context.Background()
+	s := mustOpen(t, backend)
+	if err := s.Ready(ctx); err != nil {
+		t.Fatalf("Ready after Open: %v", err)
+	}
+	// Forget that migration 1 ran, as if the binary were newer than the schema.
+	if _, err := s.DB().ExecContext(ctx, `DELETE FROM goose_db_version WHERE version_id = 1`); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Ready(ctx); err == nil {
+		t.Error("Ready with a pending migration = nil, want an error")
+	}
+}
+
+func testForeignKeysEnforced(t *testing.T, backend string) {
+	s := mustOpen(t, backend)
 	err := s.Update(context.Background(), func(tx game.Tx) error {
 		return tx.InsertParticipant(context.Background(), &game.Participant{BullPenID: 404, UserID: 404, Cash: dec("1"), JoinedAt: txNow})
 	})
 	if err == nil {
-		t.Fatal("participant of a missing room and user was stored: foreign_keys pragma is off")
+		t.Fatal("participant of a missing room and user was stored: foreign keys are not enforced (SQLite: foreign_keys pragma is off)")
 	}
 }
 
 // Transactions
 
-func TestTxNowIsTruncatedClockTime(t *testing.T) {
-	s, clock := mustOpenClock(t)
+func testTxNowIsTruncatedClockTime(t *testing.T, backend string) {
+	s, clock := mustOpenClock(t, backend)
 	var first, second time.Time
 	mustUpdate(t, s, func(tx game.Tx) error { first = tx.Now(); return nil })
 	clock.Advance(1500*time.Millisecond + 999*time.Microsecond)
@@ -147,9 +209,9 @@ func TestTxNowIsTruncatedClockTime(t *testing.T) {
 	eqTime(t, "second Now", second, time.Date(2025, 3, 14, 9, 30, 16, 624000000, time.UTC))
 }
 
-func TestUpdateRollsBackWhenFnFails(t *testing.T) {
+func testUpdateRollsBackWhenFnFails(t *testing.T, backend string) {
 	ctx := context.Background()
-	s := mustOpen(t)
+	s := mustOpen(t, backend)
 	owner := addUser(t, s, "owner")
 	room := addRoom(t, s, owner.ID, game.Active, game.Public)
 	mustUpdate(t, s, func(tx game.Tx) error {
@@ -226,9 +288,9 @@ func TestUpdateRollsBackWhenFnFails(t *testing.T) {
 	eq(t, "sequence after rollbacks", ev.Sequence, int64(2))
 }
 
-func TestUpdateRecoversFromPanicInFn(t *testing.T) {
+func testUpdateRecoversFromPanicInFn(t *testing.T, backend string) {
 	ctx := context.Background()
-	s := mustOpen(t)
+	s := mustOpen(t, backend)
 	func() {
 		defer func() {
 			if recover() == nil {
@@ -255,9 +317,9 @@ func TestUpdateRecoversFromPanicInFn(t *testing.T) {
 
 // Users
 
-func TestUsers(t *testing.T) {
+func testUsers(t *testing.T, backend string) {
 	ctx := context.Background()
-	s := mustOpen(t)
+	s := mustOpen(t, backend)
 	alice := &game.User{Username: "Alice", DisplayName: "Alice A.", PasswordHash: "$2a$10$abc", CreatedAt: ms(-time.Hour)}
 	bob := &game.User{Username: "bob", DisplayName: "Bob", PasswordHash: "h2", CreatedAt: ms(0)}
 	mustUpdate(t, s, func(tx game.Tx) error {
@@ -348,9 +410,9 @@ func TestUsers(t *testing.T) {
 
 // Bull pens
 
-func TestBullPenRoundTrip(t *testing.T) {
+func testBullPenRoundTrip(t *testing.T, backend string) {
 	ctx := context.Background()
-	s := mustOpen(t)
+	s := mustOpen(t, backend)
 	owner := addUser(t, s, "owner")
 	for _, tc := range []struct {
 		name    string
@@ -400,9 +462,9 @@ func TestBullPenRoundTrip(t *testing.T) {
 	})
 }
 
-func TestBullPensFilter(t *testing.T) {
+func testBullPensFilter(t *testing.T, backend string) {
 	ctx := context.Background()
-	s := mustOpen(t)
+	s := mustOpen(t, backend)
 	u1 := addUser(t, s, "u1")
 	u2 := addUser(t, s, "u2")
 	u3 := addUser(t, s, "u3")
@@ -458,9 +520,9 @@ func TestBullPensFilter(t *testing.T) {
 	})
 }
 
-func TestLiveBullPens(t *testing.T) {
+func testLiveBullPens(t *testing.T, backend string) {
 	ctx := context.Background()
-	s := mustOpen(t)
+	s := mustOpen(t, backend)
 	u := addUser(t, s, "u")
 	var want []int64
 	for _, st := range []game.RoomState{game.Ended, game.Active, game.Scheduled, game.Cancelled, game.Paused, game.Active} {
@@ -479,9 +541,9 @@ func TestLiveBullPens(t *testing.T) {
 	}
 }
 
-func TestMoveBullPen(t *testing.T) {
+func testMoveBullPen(t *testing.T, backend string) {
 	ctx := context.Background()
-	s := mustOpen(t)
+	s := mustOpen(t, backend)
 	u := addUser(t, s, "u")
 	newStart, newEnd := ms(2*time.Minute), ms(90*time.Minute)
 	for _, tc := range []struct {
@@ -525,9 +587,9 @@ func TestMoveBullPen(t *testing.T) {
 
 // Participants and positions
 
-func TestParticipants(t *testing.T) {
+func testParticipants(t *testing.T, backend string) {
 	ctx := context.Background()
-	s := mustOpen(t)
+	s := mustOpen(t, backend)
 	owner := addUser(t, s, "owner")
 	a := addUser(t, s, "a")
 	b := addUser(t, s, "b")
@@ -616,9 +678,9 @@ func TestParticipants(t *testing.T) {
 	}
 }
 
-func TestPositions(t *testing.T) {
+func testPositions(t *testing.T, backend string) {
 	ctx := context.Background()
-	s := mustOpen(t)
+	s := mustOpen(t, backend)
 	owner := addUser(t, s, "owner")
 	a := addUser(t, s, "a")
 	b := addUser(t, s, "b")
@@ -700,9 +762,9 @@ func TestPositions(t *testing.T) {
 
 // Orders
 
-func TestOrderRoundTrip(t *testing.T) {
+func testOrderRoundTrip(t *testing.T, backend string) {
 	ctx := context.Background()
-	s := mustOpen(t)
+	s := mustOpen(t, backend)
 	owner := addUser(t, s, "owner")
 	room := addRoom(t, s, owner.ID, game.Active, game.Public)
 	p := addParticipant(t, s, room.ID, owner.ID)
@@ -788,9 +850,9 @@ func TestOrderRoundTrip(t *testing.T) {
 	})
 }
 
-func TestOrderClientIDUnique(t *testing.T) {
+func testOrderClientIDUnique(t *testing.T, backend string) {
 	ctx := context.Background()
-	s := mustOpen(t)
+	s := mustOpen(t, backend)
 	owner := addUser(t, s, "owner")
 	other := addUser(t, s, "other")
 	room := addRoom(t, s, owner.ID, game.Active, game.Public)
@@ -827,9 +889,9 @@ func TestOrderClientIDUnique(t *testing.T) {
 	eq(t, "total", total, 5)
 }
 
-func TestOrdersFilter(t *testing.T) {
+func testOrdersFilter(t *testing.T, backend string) {
 	ctx := context.Background()
-	s := mustOpen(t)
+	s := mustOpen(t, backend)
 	ua := addUser(t, s, "a")
 	ub := addUser(t, s, "b")
 	room := addRoom(t, s, ua.ID, game.Active, game.Public)
@@ -884,9 +946,9 @@ func TestOrdersFilter(t *testing.T) {
 	})
 }
 
-func TestOpenOrders(t *testing.T) {
+func testOpenOrders(t *testing.T, backend string) {
 	ctx := context.Background()
-	s := mustOpen(t)
+	s := mustOpen(t, backend)
 	ua := addUser(t, s, "a")
 	ub := addUser(t, s, "b")
 	active := addRoom(t, s, ua.ID, game.Active, game.Public)
@@ -953,9 +1015,9 @@ func TestOpenOrders(t *testing.T) {
 
 // Leaderboard snapshots
 
-func TestSnapshots(t *testing.T) {
+func testSnapshots(t *testing.T, backend string) {
 	ctx := context.Background()
-	s := mustOpen(t)
+	s := mustOpen(t, backend)
 	ua := addUser(t, s, "a")
 	ub := addUser(t, s, "b")
 	room := addRoom(t, s, ua.ID, game.Active, game.Public)
@@ -1067,9 +1129,9 @@ func TestSnapshots(t *testing.T) {
 
 // Quotes and settings
 
-func TestQuotes(t *testing.T) {
+func testQuotes(t *testing.T, backend string) {
 	ctx := context.Background()
-	s := mustOpen(t)
+	s := mustOpen(t, backend)
 	save := func(t *testing.T, q *game.Quote) {
 		t.Helper()
 		mustUpdate(t, s, func(tx game.Tx) error { return tx.SaveQuote(ctx, q) })
@@ -1118,9 +1180,9 @@ func TestQuotes(t *testing.T) {
 	})
 }
 
-func TestSettings(t *testing.T) {
+func testSettings(t *testing.T, backend string) {
 	ctx := context.Background()
-	s := mustOpen(t)
+	s := mustOpen(t, backend)
 	_, err := s.Setting(ctx, "jwt_secret")
 	wantCode(t, "missing setting", err, game.ENOTFOUND)
 	for _, v := range []string{"first", "second", ""} {
@@ -1137,9 +1199,9 @@ func TestSettings(t *testing.T) {
 
 // Events
 
-func TestEvents(t *testing.T) {
+func testEvents(t *testing.T, backend string) {
 	ctx := context.Background()
-	s, clock := mustOpenClock(t)
+	s, clock := mustOpenClock(t, backend)
 	owner := addUser(t, s, "owner")
 	roomA := addRoom(t, s, owner.ID, game.Active, game.Public)
 	roomB := addRoom(t, s, owner.ID, game.Active, game.Public)
@@ -1318,7 +1380,7 @@ func TestEvents(t *testing.T) {
 				eq(t, what+"Kind", ev.Kind, w.Kind)
 				eq(t, what+"ParticipantID", fmtPtr(ev.ParticipantID), fmtPtr(w.ParticipantID))
 				eqTime(t, what+"OccurredAt", ev.OccurredAt, w.OccurredAt)
-				eq(t, what+"Payload", string(ev.Payload), string(w.Payload))
+				eqPayload(t, s.Dialect(), what+"Payload", ev.Payload, w.Payload)
 			}
 			if tc.room != 999 {
 				b, err := s.BullPen(ctx, tc.room)
@@ -1329,6 +1391,43 @@ func TestEvents(t *testing.T) {
 			}
 		})
 	}
+	t.Run("escaped text and numbers beyond float64 round-trip exactly", func(t *testing.T) {
+		roomC := addRoom(t, s, owner.ID, game.Active, game.Public)
+		payload := map[string]any{
+			"text":  "<b>\"Q&A\"</b> \\ ünïcode 😀\n\t\u2028",
+			"huge":  uint64(math.MaxUint64),
+			"exact": json.Number("123456789012345678901234567890.123456789"),
+			"money": dec("-0.000000000000000001"),
+			"list":  []any{nil, true, false, "", map[string]any{}},
+		}
+		body, err := json.Marshal(payload)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mustUpdate(t, s, func(tx game.Tx) error {
+			_, err := tx.AppendEvent(ctx, roomC.ID, game.EventOrder, nil, payload)
+			return err
+		})
+		takeCalls()
+		evs, err := s.Events(ctx, roomC.ID, 0, 10)
+		if err != nil || len(evs) != 1 {
+			t.Fatalf("Events = %v, %v", evs, err)
+		}
+		eqPayload(t, s.Dialect(), "Payload", evs[0].Payload, body)
+		var back struct {
+			Text  string          `json:"text"`
+			Huge  uint64          `json:"huge"`
+			Exact json.Number     `json:"exact"`
+			Money decimal.Decimal `json:"money"`
+		}
+		if err := json.Unmarshal(evs[0].Payload, &back); err != nil {
+			t.Fatal(err)
+		}
+		eq(t, "text", back.Text, payload["text"].(string))
+		eq(t, "huge", back.Huge, uint64(math.MaxUint64))
+		eq(t, "exact", back.Exact.String(), "123456789012345678901234567890.123456789")
+		eqDecExact(t, "money", back.Money, dec("-0.000000000000000001"))
+	})
 	t.Run("payload decodes back to the struct", func(t *testing.T) {
 		evs, err := s.Events(ctx, roomA.ID, 0, 1)
 		if err != nil || len(evs) != 1 {
@@ -1365,10 +1464,10 @@ func maps(m map[int64]int64) map[int64]int64 {
 	return out
 }
 
-func TestConcurrentAppendEventSequences(t *testing.T) {
+func testConcurrentAppendEventSequences(t *testing.T, backend string) {
 	const workers, perWorker = 8, 25
 	ctx := context.Background()
-	s := mustOpen(t)
+	s := mustOpen(t, backend)
 	owner := addUser(t, s, "owner")
 	room := addRoom(t, s, owner.ID, game.Active, game.Public)
 	bystander := addRoom(t, s, owner.ID, game.Active, game.Public)
@@ -1456,9 +1555,9 @@ func TestConcurrentAppendEventSequences(t *testing.T) {
 
 // Times
 
-func TestTimesComeBackUTC(t *testing.T) {
+func testTimesComeBackUTC(t *testing.T, backend string) {
 	ctx := context.Background()
-	s := mustOpen(t)
+	s := mustOpen(t, backend)
 	// Sub-second digits at millisecond precision, on both sides of a day.
 	at := time.Date(2024, 12, 31, 23, 59, 59, 999000000, time.UTC)
 	u := &game.User{Username: "u", CreatedAt: at}
@@ -1536,11 +1635,11 @@ func derefTime(p *time.Time) time.Time {
 	return *p
 }
 
-// TestTimesInOtherZones writes times that are not in UTC, as a caller that
+// testTimesInOtherZones writes times that are not in UTC, as a caller that
 // forgot to convert (or parsed an RFC 3339 offset) would.
-func TestTimesInOtherZones(t *testing.T) {
+func testTimesInOtherZones(t *testing.T, backend string) {
 	ctx := context.Background()
-	s := mustOpen(t)
+	s := mustOpen(t, backend)
 	for _, loc := range []*time.Location{time.FixedZone("", -3*3600), time.FixedZone("X", 3600), time.FixedZone("CET", 3600)} {
 		t.Run(fmt.Sprintf("zone %q", loc.String()), func(t *testing.T) {
 			at := time.Date(2025, 1, 2, 3, 4, 5, 6000000, loc)
@@ -1559,7 +1658,7 @@ func TestTimesInOtherZones(t *testing.T) {
 
 func TestDecimalsStoredAsExactText(t *testing.T) {
 	ctx := context.Background()
-	s := mustOpen(t)
+	s := mustOpen(t, sqliteBackend)
 	owner := addUser(t, s, "owner")
 	room := addRoom(t, s, owner.ID, game.Active, game.Public)
 	for i, tc := range []struct{ in, wantText string }{
@@ -1587,4 +1686,28 @@ func TestDecimalsStoredAsExactText(t *testing.T) {
 			eq(t, "Cash.String()", got.Cash.String(), dec(tc.in).String())
 		})
 	}
+}
+
+// On SQLite, a single-instance engine, Listen just waits and Leader just runs.
+func TestSQLiteListenWaitsAndLeaderRuns(t *testing.T) {
+	s := mustOpen(t, sqliteBackend)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- s.Listen(ctx, db.Listener{
+			Rooms: func(map[int64]int64) { t.Error("Rooms called on SQLite") },
+			Quote: func(string) { t.Error("Quote called on SQLite") },
+		})
+	}()
+	cancel()
+	if err := recv(t, done, "Listen to return after cancel"); err != nil {
+		t.Errorf("Listen = %v, want nil", err)
+	}
+
+	runs := 0
+	err := s.Leader(context.Background(), 1, time.Second, func(context.Context) error { runs++; return errBoom })
+	if !errors.Is(err, errBoom) {
+		t.Errorf("Leader = %v, want fn's error %v", err, errBoom)
+	}
+	eq(t, "fn runs", runs, 1)
 }

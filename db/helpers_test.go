@@ -1,12 +1,14 @@
 package db_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"path/filepath"
+	"reflect"
 	"testing"
 	"time"
 
@@ -14,6 +16,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/bullpen/bullpen/db"
+	"github.com/bullpen/bullpen/db/dbtest"
 	"github.com/bullpen/bullpen/game"
 )
 
@@ -29,10 +32,26 @@ func ms(d time.Duration) time.Time { return txNow.Add(d).Truncate(time.Milliseco
 
 func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
+// Backend names, as dbtest.Backends lists them.
+const (
+	sqliteBackend   = "sqlite"
+	postgresBackend = "postgres"
+)
+
+// waitTimeout bounds every wait on another goroutine or connection: generous,
+// since it only matters when something is broken.
+const waitTimeout = 20 * time.Second
+
 // openDSN opens dsn with a fake clock and closes the store when tb ends.
 func openDSN(tb testing.TB, dsn string) (*db.Store, *clockwork.FakeClock) {
 	tb.Helper()
 	clock := clockwork.NewFakeClockAt(clockStart)
+	return openWithClock(tb, dsn, clock), clock
+}
+
+// openWithClock opens dsn with clock and closes the store when tb ends.
+func openWithClock(tb testing.TB, dsn string, clock clockwork.Clock) *db.Store {
+	tb.Helper()
 	s, err := db.Open(context.Background(), dsn, clock, discardLogger())
 	if err != nil {
 		tb.Fatalf("db.Open(%q): %v", dsn, err)
@@ -42,19 +61,20 @@ func openDSN(tb testing.TB, dsn string) (*db.Store, *clockwork.FakeClock) {
 			tb.Errorf("Close: %v", err)
 		}
 	})
-	return s, clock
+	return s
 }
 
-// mustOpenClock opens a store on a fresh SQLite file in tb's temp dir.
-func mustOpenClock(tb testing.TB) (*db.Store, *clockwork.FakeClock) {
+// mustOpenClock opens a store on a fresh database of the backend ("sqlite"
+// or "postgres", see dbtest.Backends).
+func mustOpenClock(tb testing.TB, backend string) (*db.Store, *clockwork.FakeClock) {
 	tb.Helper()
-	return openDSN(tb, "sqlite:"+filepath.Join(tb.TempDir(), "bullpen.db"))
+	return openDSN(tb, dbtest.Open(tb, backend))
 }
 
-// mustOpen opens a store on a fresh SQLite file in tb's temp dir.
-func mustOpen(tb testing.TB) *db.Store {
+// mustOpen opens a store on a fresh database of the backend.
+func mustOpen(tb testing.TB, backend string) *db.Store {
 	tb.Helper()
-	s, _ := mustOpenClock(tb)
+	s, _ := mustOpenClock(tb, backend)
 	return s
 }
 
@@ -282,3 +302,55 @@ func addOrder(tb testing.TB, s game.Store, p *game.Participant, symbol string, s
 }
 
 var errBoom = errors.New("boom: caller gave up")
+
+// eqPayload fails unless got is the stored form of the JSON want. SQLite
+// keeps the text as written; PostgreSQL stores JSONB, which keeps the value
+// but not the text (keys are reordered and spaced), so there the two are
+// compared as JSON values, numbers as their exact text.
+func eqPayload(tb testing.TB, dialect db.Dialect, what string, got, want []byte) {
+	tb.Helper()
+	if dialect == db.SQLite {
+		if string(got) != string(want) {
+			tb.Errorf("%s = %s, want %s", what, got, want)
+		}
+		return
+	}
+	g, err := decodeJSON(got)
+	if err != nil {
+		tb.Errorf("%s = %s: %v", what, got, err)
+		return
+	}
+	w, err := decodeJSON(want)
+	if err != nil {
+		tb.Fatalf("%s: want %s: %v", what, want, err)
+	}
+	if !reflect.DeepEqual(g, w) {
+		tb.Errorf("%s = %s, want the JSON value %s", what, got, want)
+	}
+}
+
+// decodeJSON decodes one JSON value, keeping numbers as json.Number.
+func decodeJSON(b []byte) (any, error) {
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
+	var v any
+	if err := d.Decode(&v); err != nil {
+		return nil, err
+	}
+	if d.More() {
+		return nil, errors.New("trailing data after the JSON value")
+	}
+	return v, nil
+}
+
+// recv waits for a value on ch, failing tb after waitTimeout.
+func recv[T any](tb testing.TB, ch <-chan T, what string) T {
+	tb.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(waitTimeout):
+		tb.Fatalf("timed out after %v waiting for %s", waitTimeout, what)
+		panic("unreachable")
+	}
+}

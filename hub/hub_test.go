@@ -189,7 +189,7 @@ func TestLostSignalIsCaughtUpByPolling(t *testing.T) {
 
 func TestSlowSubscriberIsDroppedWithoutSlowingOthers(t *testing.T) {
 	f := newFixture(t)
-	h := newHub(t, f, hub.WithQueueSize(64))
+	h := newHub(t, f, hub.WithQueueSize(128))
 	ctx, cancel := context.WithCancel(f.ctx)
 	defer cancel()
 	slow, err := h.Subscribe(ctx, f.room, nil, nil)
@@ -209,14 +209,14 @@ func TestSlowSubscriberIsDroppedWithoutSlowingOthers(t *testing.T) {
 				break
 			}
 			seqs = append(seqs, it.Event.Sequence)
-			if len(seqs) == 200 {
+			if len(seqs) == 400 {
 				break
 			}
 		}
 		done <- seqs
 	}()
-	f.appendEvents(t, 200) // nobody reads `slow`
-	if seqs := <-done; !consecutive(seqs, 1) || len(seqs) != 200 {
+	f.appendEvents(t, 400) // nobody reads `slow`
+	if seqs := <-done; !consecutive(seqs, 1) || len(seqs) != 400 {
 		t.Fatalf("fast subscriber got %d events", len(seqs))
 	}
 	// The slow one gets what was queued, then an error saying where to resume.
@@ -234,7 +234,7 @@ func TestSlowSubscriberIsDroppedWithoutSlowingOthers(t *testing.T) {
 		}
 		last = it.Event.Sequence
 	}
-	if dropped == nil || dropped.Delivered != last || last >= 200 {
+	if dropped == nil || dropped.Delivered != last || last >= 400 {
 		t.Fatalf("dropped = %v after delivering %d", dropped, last)
 	}
 	if !errors.Is(dropped, hub.ErrSlowConsumer) {
