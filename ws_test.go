@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -227,6 +228,21 @@ func TestWebSocketRefusals(t *testing.T) {
 		c.send(map[string]any{"type": "ping"})
 		if m := c.next(); m.Type != "pong" {
 			t.Fatalf("ping answered with %s", m.Type)
+		}
+	})
+	t.Run("TooManyOperations", func(t *testing.T) {
+		c, _, err := ts.dialWS(t, "graphql-transport-ws", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.init(nil)
+		for i := range 200 {
+			c.send(sub(fmt.Sprint("q", i), quotes))
+		}
+		c.send(sub("one-too-many", quotes))
+		m := c.next()
+		if m.Type != "error" || m.ID != "one-too-many" || !strings.Contains(string(m.Payload), "RATE_LIMITED") {
+			t.Fatalf("got %s %s %s, want error RATE_LIMITED", m.ID, m.Type, m.Payload)
 		}
 	})
 	t.Run("LegacyProtocolBadToken", func(t *testing.T) {

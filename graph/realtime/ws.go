@@ -56,6 +56,8 @@ type WebSocket struct {
 	MaxMessageSize int64
 	// SendQueue bounds the messages waiting for one connection's writer.
 	SendQueue int
+	// MaxOperations bounds the operations one connection runs at once.
+	MaxOperations int
 	// CheckOrigin decides whether a browser page may connect.
 	CheckOrigin func(r *http.Request) bool
 	Clock       clockwork.Clock
@@ -68,7 +70,7 @@ type WebSocket struct {
 func NewWebSocket(init InitFunc, clock clockwork.Clock, log *slog.Logger) *WebSocket {
 	return &WebSocket{
 		Init: init, InitTimeout: 10 * time.Second, KeepAlive: 15 * time.Second, WriteTimeout: 10 * time.Second,
-		MaxMessageSize: 64 << 10, SendQueue: 64, CheckOrigin: SameOriginOrLocalhost(nil),
+		MaxMessageSize: 64 << 10, SendQueue: 64, MaxOperations: 200, CheckOrigin: SameOriginOrLocalhost(nil),
 		Clock: clock, Log: log,
 	}
 }
@@ -298,6 +300,7 @@ func (c *wsConn) handle(m wsMessage) bool {
 		c.mu.Lock()
 		ctx, ok := c.initCtx, c.initialized && c.initCtx != nil
 		_, dup := c.ops[m.ID]
+		full := len(c.ops) >= c.t.MaxOperations
 		c.mu.Unlock()
 		if !ok {
 			c.closeWith(CloseUnauthorized, "Unauthorized")
@@ -306,6 +309,16 @@ func (c *wsConn) handle(m wsMessage) bool {
 		if dup {
 			c.closeWith(CloseSubscriberExists, fmt.Sprintf("Subscriber for %s already exists", m.ID))
 			return false
+		}
+		if full {
+			errs := []map[string]any{{"message": fmt.Sprintf("at most %d operations may run on one connection", c.t.MaxOperations),
+				"extensions": map[string]any{"code": "RATE_LIMITED"}}}
+			if c.legacy() {
+				c.send(wsMessage{ID: m.ID, Type: "error", Payload: mustJSON(errs[0])})
+			} else {
+				c.send(wsMessage{ID: m.ID, Type: "error", Payload: mustJSON(errs)})
+			}
+			return true
 		}
 		var params graphql.RawParams
 		dec := json.NewDecoder(bytes.NewReader(m.Payload))
