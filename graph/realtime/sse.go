@@ -62,11 +62,16 @@ func (t *SSE) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecu
 	if r.Method == http.MethodGet {
 		q := r.URL.Query()
 		params.Query, params.OperationName = q.Get("query"), q.Get("operationName")
+		decode := func(v string, into any) error {
+			dec := json.NewDecoder(strings.NewReader(v))
+			dec.UseNumber() // keep integers exact for gqlgen's scalars
+			return dec.Decode(into)
+		}
 		if v := q.Get("variables"); v != "" {
-			err = json.Unmarshal([]byte(v), &params.Variables)
+			err = decode(v, &params.Variables)
 		}
 		if v := q.Get("extensions"); err == nil && v != "" {
-			err = json.Unmarshal([]byte(v), &params.Extensions)
+			err = decode(v, &params.Extensions)
 		}
 	} else {
 		dec := json.NewDecoder(io.LimitReader(r.Body, t.MaxBody))
