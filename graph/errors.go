@@ -32,13 +32,16 @@ func ErrorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 		var parsed *gqlerror.Error
 		if errors.As(err, &parsed) && parsed.Err == nil {
 			// Parse and validation errors from gqlgen itself: their text
-			// describes the query, never our internals.
-			if gqlErr.Extensions == nil || gqlErr.Extensions["code"] == nil {
-				if gqlErr.Extensions == nil {
-					gqlErr.Extensions = map[string]any{}
-				}
-				gqlErr.Extensions["code"] = game.EINVALID
+			// describes the query, never our internals. The contract's
+			// code is BAD_USER_INPUT; gqlgen's own (GRAPHQL_PARSE_FAILED,
+			// GRAPHQL_VALIDATION_FAILED) stays in extensions.reason.
+			if gqlErr.Extensions == nil {
+				gqlErr.Extensions = map[string]any{}
 			}
+			if c, ok := gqlErr.Extensions["code"].(string); ok && c != game.EINVALID {
+				gqlErr.Extensions["reason"] = c
+			}
+			gqlErr.Extensions["code"] = game.EINVALID
 			return gqlErr
 		}
 		log.ErrorContext(ctx, "internal error", "err", err, "path", gqlErr.Path.String())
