@@ -387,3 +387,27 @@ func TestRunLeaderboardsCoalescesAndStops(t *testing.T) {
 		t.Fatal("RunLeaderboards did not stop")
 	}
 }
+
+func TestSignInAttemptsAreLimited(t *testing.T) {
+	h := newHarness(t)
+	h.user("alice")
+	for i := range 10 {
+		_, err := h.svc.SignIn(h.ctx, "alice", "wrong password")
+		if game.ErrorCode(err) != game.EUNAUTHENTICATED {
+			t.Fatalf("attempt %d: %v, want UNAUTHENTICATED", i+1, err)
+		}
+	}
+	_, err := h.svc.SignIn(h.ctx, "ALICE", "password123")
+	assertCode(t, err, game.ERATELIMITED)
+	// Another username is not affected.
+	h.user("bob")
+	if _, err := h.svc.SignIn(h.ctx, "bob", "password123"); err != nil {
+		t.Fatalf("bob: %v", err)
+	}
+	h.clock.Advance(6 * time.Second)
+	if u, err := h.svc.SignIn(h.ctx, "alice", "password123"); err != nil || u.Username != "alice" {
+		t.Fatalf("after waiting: %v, %v", u, err)
+	}
+	_, err = h.svc.SignIn(h.ctx, "alice", "password123")
+	assertCode(t, err, game.ERATELIMITED)
+}

@@ -2,6 +2,7 @@ package game
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"regexp"
 	"strings"
@@ -51,6 +52,8 @@ type Service struct {
 
 	quoteMu        sync.Mutex
 	quoteListeners []func(Quote)
+
+	signIns attempts
 }
 
 // NewService returns a Service.
@@ -148,9 +151,15 @@ func (s *Service) SignUp(ctx context.Context, username, password string, display
 
 // SignIn checks a username and password.
 //
-// Errors: UNAUTHENTICATED when they do not match an account.
+// Errors: UNAUTHENTICATED when they do not match an account;
+// RATE_LIMITED after too many attempts for one username.
 func (s *Service) SignIn(ctx context.Context, username, password string) (*User, error) {
-	u, err := s.store.UserByUsername(ctx, strings.TrimSpace(username))
+	username = strings.TrimSpace(username)
+	if ok, wait := s.signIns.allow(username, s.clock.Now()); !ok {
+		return nil, &Error{Code: ERATELIMITED, Message: fmt.Sprintf("too many sign-in attempts for %q: try again in %d seconds", username, int(wait.Seconds())+1),
+			Extra: map[string]any{"retryAfterSeconds": int(wait.Seconds()) + 1}}
+	}
+	u, err := s.store.UserByUsername(ctx, username)
 	if ErrorCode(err) == ENOTFOUND {
 		// Spend the same time as a real check so timing does not tell
 		// which usernames exist.
