@@ -297,3 +297,28 @@ func formatError(err error) error {
 	}
 	return err
 }
+
+// Migrations lists the versions of the embedded migrations for d, in order.
+func Migrations(d Dialect) ([]int64, error) {
+	dir := "migrations/sqlite"
+	if d == Postgres {
+		dir = "migrations/postgres"
+	}
+	entries, err := fs.ReadDir(migrations, dir)
+	if err != nil {
+		return nil, err
+	}
+	var out []int64
+	for _, e := range entries {
+		num, _, ok := strings.Cut(e.Name(), "_")
+		if !ok {
+			continue
+		}
+		v, err := strconv.ParseInt(num, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("migration %s: %w", e.Name(), err)
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}

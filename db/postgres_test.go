@@ -72,8 +72,13 @@ func TestPostgresOpenMigratesAndReopenAppliesNothing(t *testing.T) {
 		versions = append(versions, v.Version)
 	}
 	// goose records version 0 when it creates its table, then each migration once.
-	if !slices.Equal(versions, []int64{0, 1}) {
-		t.Errorf("applied migration versions = %v, want [0 1]", versions)
+	want, err := db.Migrations(db.Postgres)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = append([]int64{0}, want...)
+	if !slices.Equal(versions, want) {
+		t.Errorf("applied migration versions = %v, want %v", versions, want)
 	}
 	got, err := s2.UserByUsername(ctx, "ALICE")
 	if err != nil {
