@@ -269,7 +269,7 @@ func (r *participantResolver) BullPen(ctx context.Context, obj *game.Participant
 
 // BuyingPower is the resolver for the buyingPower field.
 func (r *participantResolver) BuyingPower(ctx context.Context, obj *game.Participant) (*decimal.Decimal, error) {
-	v, err := r.Svc.Value(ctx, obj)
+	v, err := r.valuationOf(ctx, obj)
 	if err != nil {
 		return nil, err
 	}
@@ -278,7 +278,7 @@ func (r *participantResolver) BuyingPower(ctx context.Context, obj *game.Partici
 
 // Positions is the resolver for the positions field.
 func (r *participantResolver) Positions(ctx context.Context, obj *game.Participant) ([]*game.Position, error) {
-	v, err := r.Svc.Value(ctx, obj)
+	v, err := r.valuationOf(ctx, obj)
 	if err != nil {
 		return nil, err
 	}
@@ -287,7 +287,7 @@ func (r *participantResolver) Positions(ctx context.Context, obj *game.Participa
 
 // PortfolioValue is the resolver for the portfolioValue field.
 func (r *participantResolver) PortfolioValue(ctx context.Context, obj *game.Participant) (*decimal.Decimal, error) {
-	v, err := r.Svc.Value(ctx, obj)
+	v, err := r.valuationOf(ctx, obj)
 	if err != nil {
 		return nil, err
 	}
@@ -296,7 +296,7 @@ func (r *participantResolver) PortfolioValue(ctx context.Context, obj *game.Part
 
 // TotalReturn is the resolver for the totalReturn field.
 func (r *participantResolver) TotalReturn(ctx context.Context, obj *game.Participant) (*decimal.Decimal, error) {
-	v, err := r.Svc.Value(ctx, obj)
+	v, err := r.valuationOf(ctx, obj)
 	if err != nil {
 		return nil, err
 	}
@@ -305,7 +305,7 @@ func (r *participantResolver) TotalReturn(ctx context.Context, obj *game.Partici
 
 // ReturnPercent is the resolver for the returnPercent field.
 func (r *participantResolver) ReturnPercent(ctx context.Context, obj *game.Participant) (*decimal.Decimal, error) {
-	v, err := r.Svc.Value(ctx, obj)
+	v, err := r.valuationOf(ctx, obj)
 	if err != nil {
 		return nil, err
 	}
