@@ -74,9 +74,6 @@ func NewService(c Config) *Service {
 // Store returns the service's store (for read-only resolvers).
 func (s *Service) Store() Store { return s.store }
 
-// Clock returns the service's clock.
-func (s *Service) Clock() clockwork.Clock { return s.clock }
-
 // IsAdmin reports whether u holds the admin role.
 func (s *Service) IsAdmin(u *User) bool { return u != nil && s.admins[strings.ToLower(u.Username)] }
 
