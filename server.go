@@ -44,8 +44,9 @@ func main() {
 	}
 }
 
-// marketLeaderKey is the advisory lock the price feed's leader holds.
-const marketLeaderKey = 0x42554c4c50454e // "BULLPEN"
+// leaderKey is the advisory lock the instance that runs the price feed and
+// the periodic snapshots holds.
+const leaderKey = 0x42554c4c50454e // "BULLPEN"
 
 // config is what flags and environment set.
 type config struct {
@@ -242,12 +243,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 			return nil
 		})
 	}
-	goRun("market", func(ctx context.Context) error {
-		if feed.Name() == market.NameManual {
-			return runFeed(ctx)
-		}
-		// One instance produces prices; the others hear them.
-		return store.Leader(ctx, marketLeaderKey, 2*time.Second, runFeed)
+	// Clock-driven singletons: with several instances on PostgreSQL one
+	// leader (an advisory lock) produces prices and takes the periodic
+	// leaderboard snapshots; another takes over when it dies.
+	svc.SetPeriodicSnapshots(false)
+	goRun("leader", func(ctx context.Context) error {
+		return store.Leader(ctx, leaderKey, 2*time.Second, func(ctx context.Context) error {
+			svc.SetPeriodicSnapshots(true)
+			defer svc.SetPeriodicSnapshots(false)
+			if err := runFeed(ctx); err != nil {
+				return err
+			}
+			<-ctx.Done() // a replay has ended: stay leader, replay nothing twice
+			return nil
+		})
 	})
 
 	serveErr := make(chan error, 1)

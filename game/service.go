@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"github.com/jonboulle/clockwork"
@@ -54,6 +55,8 @@ type Service struct {
 	quoteListeners []func(Quote)
 
 	signIns attempts
+
+	noPeriodic atomic.Bool // see SetPeriodicSnapshots
 }
 
 // NewService returns a Service.

@@ -160,9 +160,16 @@ func (s *Service) RefreshLeaderboards(ctx context.Context, periodic bool) error 
 	return nil
 }
 
+// SetPeriodicSnapshots says whether this instance takes the periodic
+// snapshots of ACTIVE rooms: with several instances only the leader does,
+// so a room gets one every ActiveSnapshotEvery intervals, not one per
+// instance. It is on by default.
+func (s *Service) SetPeriodicSnapshots(on bool) { s.noPeriodic.Store(!on) }
+
 // RunLeaderboards refreshes leaderboards every LeaderboardInterval until
 // ctx is done: stale rooms at once (so fills show within about a second),
-// every ACTIVE room every ActiveSnapshotEvery intervals.
+// and every ACTIVE room every ActiveSnapshotEvery intervals (see
+// SetPeriodicSnapshots).
 func (s *Service) RunLeaderboards(ctx context.Context) error {
 	ticker := s.clock.NewTicker(LeaderboardInterval)
 	defer ticker.Stop()
@@ -172,7 +179,8 @@ func (s *Service) RunLeaderboards(ctx context.Context) error {
 			return nil
 		case <-ticker.Chan():
 		}
-		if err := s.RefreshLeaderboards(ctx, n%ActiveSnapshotEvery == 0); err != nil && ctx.Err() == nil {
+		periodic := n%ActiveSnapshotEvery == 0 && !s.noPeriodic.Load()
+		if err := s.RefreshLeaderboards(ctx, periodic); err != nil && ctx.Err() == nil {
 			s.log.Error("leaderboards", "err", err)
 		}
 	}
