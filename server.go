@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/shopspring/decimal"
 
 	"github.com/bullpen/bullpen/auth"
 	"github.com/bullpen/bullpen/db"
@@ -126,6 +127,19 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	feed, err := market.Parse(c.market, clock, seed)
 	if err != nil {
 		return err
+	}
+	if r, ok := feed.(market.Resumer); ok {
+		// A feed taking over from another instance (or a restart) goes on
+		// from the last prices rather than jumping back to references.
+		r.ResumeFrom(func(ctx context.Context) map[string]decimal.Decimal {
+			known := map[string]decimal.Decimal{}
+			if qs, err := store.Quotes(ctx); err == nil {
+				for _, q := range qs {
+					known[q.Symbol] = q.Price
+				}
+			}
+			return known
+		})
 	}
 	instruments := feed.Instruments()
 	symbols := make(map[string]string, len(instruments))

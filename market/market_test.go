@@ -622,3 +622,32 @@ func TestReplayBadFiles(t *testing.T) {
 		})
 	}
 }
+
+func TestSimulatedResumesFromKnownPrices(t *testing.T) {
+	clock := clockwork.NewFakeClock()
+	feed := NewSimulated(clock, 7, time.Second)
+	feed.(Resumer).ResumeFrom(func(context.Context) map[string]decimal.Decimal {
+		return map[string]decimal.Decimal{"AAPL": decimal.RequireFromString("123.45")}
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	first := map[string]decimal.Decimal{}
+	err := feed.Run(ctx, func(_ context.Context, tk Tick) error {
+		first[tk.Symbol] = tk.Price
+		if len(first) == len(Catalogue()) {
+			cancel()
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := first["AAPL"]; !got.Equal(decimal.RequireFromString("123.45")) {
+		t.Errorf("AAPL starts at %s, want the known 123.45", got)
+	}
+	for _, in := range Catalogue() {
+		if in.Symbol != "AAPL" && !first[in.Symbol].Equal(in.Reference) {
+			t.Errorf("%s starts at %s, want its reference %s", in.Symbol, first[in.Symbol], in.Reference)
+		}
+	}
+}

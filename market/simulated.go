@@ -22,7 +22,21 @@ type simulated struct {
 	clock    clockwork.Clock
 	seed     int64
 	interval time.Duration
+	start    func(context.Context) map[string]decimal.Decimal
 }
+
+// Resumer is a feed that can continue from the prices already known (for
+// example when another instance's feed stopped) instead of its references.
+type Resumer interface {
+	// ResumeFrom sets where each Run starts: fn's prices, where it has one
+	// for a symbol, else the reference.
+	ResumeFrom(fn func(context.Context) map[string]decimal.Decimal)
+}
+
+var _ Resumer = (*simulated)(nil)
+
+// ResumeFrom implements Resumer.
+func (s *simulated) ResumeFrom(fn func(context.Context) map[string]decimal.Decimal) { s.start = fn }
 
 // NewSimulated returns a seeded random walk over the catalogue: first, at Run
 // start, it emits one tick per instrument at its Reference price (at
@@ -65,8 +79,15 @@ func walk(price decimal.Decimal, bp int64) decimal.Decimal {
 func (s *simulated) Run(ctx context.Context, emit func(context.Context, Tick) error) error {
 	ins := Catalogue()
 	prices := make([]decimal.Decimal, len(ins))
+	var known map[string]decimal.Decimal
+	if s.start != nil {
+		known = s.start(ctx)
+	}
 	for i, in := range ins {
 		prices[i] = in.Reference.Round(2)
+		if p, ok := known[in.Symbol]; ok && p.IsPositive() {
+			prices[i] = p
+		}
 	}
 	r := rand.New(rand.NewPCG(uint64(s.seed), pcgStream))
 
