@@ -13,7 +13,7 @@ import (
 
 // wsClient is a raw graphql-transport-ws (or legacy) client for tests.
 type wsClient struct {
-	t    *testing.T
+	t    testing.TB
 	conn *websocket.Conn
 }
 
@@ -23,7 +23,7 @@ type wsMsg struct {
 	Payload json.RawMessage `json:"payload,omitempty"`
 }
 
-func (ts *testServer) dialWS(t *testing.T, protocol string, header http.Header) (*wsClient, *http.Response, error) {
+func (ts *testServer) dialWS(t testing.TB, protocol string, header http.Header) (*wsClient, *http.Response, error) {
 	t.Helper()
 	d := websocket.Dialer{Subprotocols: []string{protocol}, HandshakeTimeout: 5 * time.Second}
 	if protocol == "" {
@@ -86,7 +86,7 @@ type roomSetup struct {
 	admin, owner, alice string
 }
 
-func (ts *testServer) activeRoom(t *testing.T) roomSetup {
+func (ts *testServer) activeRoom(t testing.TB) roomSetup {
 	t.Helper()
 	s := roomSetup{admin: ts.signUp("admin"), owner: ts.signUp("owner"), alice: ts.signUp("alice")}
 	ts.must(s.admin, `mutation { setQuote(symbol: "AAPL", price: "100") { price } }`, nil, nil)
