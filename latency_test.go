@@ -66,4 +66,3 @@ func BenchmarkWebSocketDelivery(b *testing.B) {
 		})
 	}
 }
-
