@@ -3,6 +3,8 @@
 package graph
 
 import (
+	"sync"
+
 	"github.com/bullpen/bullpen/auth"
 	"github.com/bullpen/bullpen/game"
 	"github.com/bullpen/bullpen/hub"
@@ -16,4 +18,7 @@ type Resolver struct {
 	Catalogue []market.Instrument
 	Hub       *hub.Hub
 	Quotes    *hub.Quotes
+
+	eventsOnce sync.Once
+	events     *eventCache
 }

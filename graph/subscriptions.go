@@ -50,7 +50,7 @@ func (r *Resolver) roomStream(ctx context.Context, roomID int64, after *int, tra
 				realtime.ReportError(ctx, streamError(it.Err))
 				return
 			}
-			m, err := r.modelEvent(ctx, it.Event)
+			m, err := r.cachedModelEvent(ctx, it.Event)
 			if err != nil {
 				realtime.ReportError(ctx, err)
 				return
