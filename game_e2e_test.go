@@ -267,3 +267,11 @@ func TestErrorsAreCleanAndCoded(t *testing.T) {
 		})
 	}
 }
+
+func TestOversizedRequestIsRefused(t *testing.T) {
+	ts := startServer(t)
+	r := ts.do("", `{ me { id } } #`+strings.Repeat("x", 2<<20), nil)
+	if len(r.Errors) == 0 || r.Errors[0].Extensions["code"] != game.EINVALID || !strings.Contains(r.Errors[0].Message, "too large") {
+		t.Fatalf("2 MiB request: %+v", r.Errors)
+	}
+}

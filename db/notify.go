@@ -96,13 +96,15 @@ func (tx *Tx) notify(ctx context.Context, channel, payload string) error {
 
 // Leader runs fn while this instance holds the advisory lock key, so that
 // exactly one instance does the work; another takes over within about
-// retry of the holder's death. On SQLite fn just runs.
+// retry of the holder's death. The holder checks its lock's connection four
+// times per retry and stops fn when it is gone, so two leaders overlap for
+// at most a quarter of retry. On SQLite fn just runs.
 func (s *Store) Leader(ctx context.Context, key int64, retry time.Duration, fn func(ctx context.Context) error) error {
 	if s.dialect != Postgres {
 		return fn(ctx)
 	}
 	for {
-		err := s.leadOnce(ctx, key, retry, fn)
+		err := s.leadOnce(ctx, key, max(retry/4, 10*time.Millisecond), fn)
 		if ctx.Err() != nil {
 			return nil
 		}

@@ -19,8 +19,12 @@ import (
 	"github.com/bullpen/bullpen/graph/realtime"
 )
 
-// MaxComplexity bounds how much work one operation may ask for.
-const MaxComplexity = 5000
+// MaxComplexity bounds how much work one operation may ask for;
+// MaxRequestBytes bounds an HTTP request body.
+const (
+	MaxComplexity   = 5000
+	MaxRequestBytes = 1 << 20
+)
 
 // Options tune the /query handler.
 type Options struct {
@@ -74,7 +78,11 @@ func NewHandler(r *Resolver, o Options) *Handler {
 	if reg != nil {
 		srv.Use(newMetrics(reg))
 	}
-	return &Handler{Handler: Authenticate(r.Tokens, r.Svc.Store(), srv), WS: ws, SSE: sse}
+	limited := http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		req.Body = http.MaxBytesReader(w, req.Body, MaxRequestBytes)
+		srv.ServeHTTP(w, req)
+	})
+	return &Handler{Handler: Authenticate(r.Tokens, r.Svc.Store(), limited), WS: ws, SSE: sse}
 }
 
 // initConnection authenticates a WebSocket from its connection_init
