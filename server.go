@@ -89,7 +89,7 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 // hooks lets tests reach inside a running server.
 type hooks struct {
 	clock   clockwork.Clock
-	started func(addr string, svc *game.Service)
+	started func(addr string, svc *game.Service, query *graph.Handler, events *hub.Hub)
 }
 
 // run starts the server and blocks until ctx is done, then shuts down:
@@ -190,6 +190,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 			func() float64 { return float64(events.Stats().Dropped) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "bullpen_websocket_connections", Help: "Open WebSocket connections."},
 			func() float64 { return float64(query.WS.Connections()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "bullpen_shared_subscriptions", Help: "Executions shared by identical anonymous subscriptions."},
+			func() float64 { return float64(query.Share.Streams()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "bullpen_shared_subscription_followers", Help: "Subscriptions following a shared execution."},
+			func() float64 { return float64(query.Share.Followers()) }),
 	)
 	mux := http.NewServeMux()
 	mux.Handle("/query", query)
@@ -277,7 +281,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	go func() { serveErr <- srv.Serve(ln) }()
 	log.Info("bullpen listening", "addr", ln.Addr().String(), "db", redactDSN(c.db), "market", feed.Name(), "graphiql", "http://"+displayAddr(ln.Addr())+"/")
 	if h != nil && h.started != nil {
-		h.started(ln.Addr().String(), svc)
+		h.started(ln.Addr().String(), svc, query, events)
 	}
 
 	select {

@@ -18,6 +18,8 @@ import (
 
 	"github.com/bullpen/bullpen/db/dbtest"
 	"github.com/bullpen/bullpen/game"
+	"github.com/bullpen/bullpen/graph"
+	"github.com/bullpen/bullpen/hub"
 )
 
 func TestMain(m *testing.M) {
@@ -42,6 +44,9 @@ type testServer struct {
 	svc   *game.Service
 	dbURL string
 	stop  func() // shuts the server down and waits; safe to call twice
+
+	query  *graph.Handler
+	events *hub.Hub
 }
 
 // startServer runs the server with a fake clock and a manual market until
@@ -62,8 +67,8 @@ func startServerOn(t testing.TB, dbURL string, extra ...string) *testServer {
 	go func() {
 		done <- run(ctx, args, func(string) string { return "" }, io.Discard, &hooks{
 			clock: ts.clock,
-			started: func(addr string, svc *game.Service) {
-				ts.url, ts.svc = "http://"+addr, svc
+			started: func(addr string, svc *game.Service, query *graph.Handler, events *hub.Hub) {
+				ts.url, ts.svc, ts.query, ts.events = "http://"+addr, svc, query, events
 				close(ready)
 			},
 		})

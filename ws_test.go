@@ -282,3 +282,51 @@ func TestWebSocketRefusals(t *testing.T) {
 		}
 	})
 }
+
+// TestAnonymousSpectatorsShareOneExecution: many anonymous spectators of
+// one room's leaderboard cost one hub subscription and one execution, and
+// every one of them receives each snapshot.
+func TestAnonymousSpectatorsShareOneExecution(t *testing.T) {
+	ts := startServer(t)
+	room := ts.activeRoom(t)
+	const n = 40
+	query := `subscription($id: ID!) { leaderboardUpdates(bullPenId: $id) { sequence snapshot { entries { rank } } } }`
+	var clients []*wsClient
+	for i := range n {
+		c, _, err := ts.dialWS(t, "graphql-transport-ws", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.init(nil)
+		c.send(map[string]any{"id": fmt.Sprint("lb", i), "type": "subscribe", "payload": map[string]any{"query": query, "variables": map[string]any{"id": room.id}}})
+		clients = append(clients, c)
+	}
+	// A signed-in member's identical subscription runs on its own.
+	member, _, err := ts.dialWS(t, "graphql-transport-ws", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	member.init(map[string]any{"authorization": "Bearer " + room.alice})
+	member.send(map[string]any{"id": "m", "type": "subscribe", "payload": map[string]any{"query": query, "variables": map[string]any{"id": room.id}}})
+	eventually(t, "the spectators to follow one execution", func() bool {
+		return ts.query.Share.Followers() == n && ts.events.Stats().Subscribers == 2
+	})
+	if got := ts.query.Share.Streams(); got != 1 {
+		t.Fatalf("%d shared executions, want 1", got)
+	}
+	if err := ts.svc.RefreshLeaderboards(t.Context(), true); err != nil {
+		t.Fatal(err)
+	}
+	for i, c := range append(clients, member) {
+		if m := c.next(); m.Type != "next" || !strings.Contains(string(m.Payload), `"leaderboardUpdates":{"sequence":`) {
+			t.Fatalf("client %d got %s %s", i, m.Type, m.Payload)
+		}
+	}
+	// Leaving stops the shared execution with its last follower.
+	for _, c := range clients {
+		c.conn.Close()
+	}
+	eventually(t, "the shared execution to stop", func() bool {
+		return ts.query.Share.Streams() == 0 && ts.events.Stats().Subscribers == 1
+	})
+}

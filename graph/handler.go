@@ -43,14 +43,17 @@ type Options struct {
 // the WebSocket connection_init payload.
 type Handler struct {
 	http.Handler
-	WS  *realtime.WebSocket
-	SSE *realtime.SSE
+	WS    *realtime.WebSocket
+	SSE   *realtime.SSE
+	Share *realtime.Sharing
 }
 
-// Shutdown completes every subscription and closes every socket (1001).
+// Shutdown completes every subscription, closes every socket (1001) and
+// waits for shared executions to stop.
 func (h *Handler) Shutdown(ctx context.Context) {
 	h.SSE.Shutdown(ctx)
 	h.WS.Shutdown(ctx)
+	h.Share.Wait(ctx)
 }
 
 // NewHandler returns the /query handler.
@@ -60,6 +63,8 @@ func NewHandler(r *Resolver, o Options) *Handler {
 	ws := realtime.NewWebSocket(r.initConnection, o.Clock, log)
 	ws.CheckOrigin = realtime.SameOriginOrLocalhost(o.AllowedOrigins)
 	sse := realtime.NewSSE(o.Clock, log)
+	share := realtime.NewSharing(shareKey)
+	ws.Share, sse.Share = share, share
 	if o.Configure != nil {
 		o.Configure(ws, sse)
 	}
@@ -82,7 +87,7 @@ func NewHandler(r *Resolver, o Options) *Handler {
 		req.Body = http.MaxBytesReader(w, req.Body, MaxRequestBytes)
 		srv.ServeHTTP(w, req)
 	})
-	return &Handler{Handler: Authenticate(r.Tokens, r.Svc.Store(), limited), WS: ws, SSE: sse}
+	return &Handler{Handler: Authenticate(r.Tokens, r.Svc.Store(), limited), WS: ws, SSE: sse, Share: share}
 }
 
 // initConnection authenticates a WebSocket from its connection_init

@@ -12,11 +12,13 @@ package realtime
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"sync"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 )
 
@@ -67,23 +69,36 @@ func present(ctx context.Context, exec graphql.GraphExecutor, errs []error) gqle
 }
 
 // operation runs one GraphQL operation and calls send for each response.
-// It returns the errors that ended it early (already presented), if any.
 type operation struct {
 	exec   graphql.GraphExecutor
 	log    *slog.Logger
 	params *graphql.RawParams
+	share  *Sharing // nil: never share
 }
 
-// run executes op until ctx is done or the stream ends. send returns false
-// when the transport can take no more. It returns errors that should end
-// the operation as an error (request errors, or a stream's reported error).
-func (op operation) run(ctx context.Context, send func(*graphql.Response) bool) gqlerror.List {
+// run executes op until ctx is done or the stream ends. send gets each
+// response, already encoded, and returns false when the transport can take
+// no more. run returns errors that should end the operation as an error
+// (request errors, or a stream's reported error), already presented.
+func (op operation) run(ctx context.Context, send func(json.RawMessage) bool) gqlerror.List {
 	ctx = graphql.StartOperationTrace(ctx)
 	rc, gerr := op.exec.CreateOperationContext(ctx, op.params)
 	if gerr != nil {
 		return op.exec.DispatchError(graphql.WithOperationContext(ctx, rc), gerr).Errors
 	}
 	ctx = graphql.WithOperationContext(ctx, rc)
+	if op.share != nil && rc.Operation != nil && rc.Operation.Operation == ast.Subscription {
+		if key, ok := op.share.key(ctx, rc); ok {
+			return op.share.follow(ctx, key, func(ctx context.Context, emit func(json.RawMessage) bool) gqlerror.List {
+				return op.execute(ctx, rc, emit)
+			}, send)
+		}
+	}
+	return op.execute(ctx, rc, send)
+}
+
+// execute runs a prepared operation through gqlgen's executor.
+func (op operation) execute(ctx context.Context, rc *graphql.OperationContext, send func(json.RawMessage) bool) gqlerror.List {
 	ctx, sink := withErrorSink(ctx)
 	var (
 		ended gqlerror.List
@@ -104,12 +119,12 @@ func (op operation) run(ctx context.Context, send func(*graphql.Response) bool) 
 			}
 			// A subscription refused at the start (its resolver returned an
 			// error) is an operation error, not a stream of one result.
-			if first && rc.Operation != nil && rc.Operation.Operation == "subscription" && len(resp.Errors) > 0 && isNull(resp.Data) {
+			if first && rc.Operation != nil && rc.Operation.Operation == ast.Subscription && len(resp.Errors) > 0 && isNull(resp.Data) {
 				ended = resp.Errors
 				return
 			}
 			first = false
-			if !send(resp) {
+			if !send(mustJSON(resp)) {
 				return
 			}
 		}

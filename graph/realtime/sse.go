@@ -24,6 +24,8 @@ import (
 type SSE struct {
 	KeepAlive time.Duration
 	MaxBody   int64
+	// Share, if set, lets identical subscriptions share one execution.
+	Share *Sharing
 	Clock     clockwork.Clock
 	Log       *slog.Logger
 
@@ -150,9 +152,9 @@ func (t *SSE) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecu
 			}
 		}
 	})
-	op := operation{exec: exec, log: t.Log, params: params}
-	errs := op.run(ctx, func(resp *graphql.Response) bool {
-		return write("next", mustJSON(resp))
+	op := operation{exec: exec, log: t.Log, params: params, share: t.Share}
+	errs := op.run(ctx, func(payload json.RawMessage) bool {
+		return write("next", payload)
 	})
 	close(kaDone)
 	wg.Wait()

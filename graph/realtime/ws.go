@@ -58,6 +58,8 @@ type WebSocket struct {
 	SendQueue int
 	// MaxOperations bounds the operations one connection runs at once.
 	MaxOperations int
+	// Share, if set, lets identical subscriptions share one execution.
+	Share *Sharing
 	// CheckOrigin decides whether a browser page may connect.
 	CheckOrigin func(r *http.Request) bool
 	Clock       clockwork.Clock
@@ -369,13 +371,13 @@ func (c *wsConn) start(parent context.Context, id string, params *graphql.RawPar
 	go func() {
 		defer c.wg.Done()
 		defer cancel()
-		op := operation{exec: c.exec, log: c.log, params: params}
+		op := operation{exec: c.exec, log: c.log, params: params, share: c.t.Share}
 		dataType := "next"
 		if c.legacy() {
 			dataType = "data"
 		}
-		errs := op.run(ctx, func(resp *graphql.Response) bool {
-			return c.send(wsMessage{ID: id, Type: dataType, Payload: mustJSON(resp)})
+		errs := op.run(ctx, func(payload json.RawMessage) bool {
+			return c.send(wsMessage{ID: id, Type: dataType, Payload: payload})
 		})
 		c.mu.Lock()
 		mine := c.ops[id] == entry
