@@ -26,8 +26,8 @@ type SSE struct {
 	MaxBody   int64
 	// Share, if set, lets identical subscriptions share one execution.
 	Share *Sharing
-	Clock     clockwork.Clock
-	Log       *slog.Logger
+	Clock clockwork.Clock
+	Log   *slog.Logger
 
 	streams tracker[*sseStream]
 }
