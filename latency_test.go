@@ -9,60 +9,73 @@ import (
 	"time"
 )
 
-// BenchmarkWebSocketDelivery measures how long an order's FILLED event
-// takes from the mutation's start to each of n WebSocket subscribers
-// (graphql-transport-ws, bullPenEvents), through the whole server on
-// SQLite. Run: go test -run XXX -bench WebSocketDelivery -benchtime 20x .
+// BenchmarkWebSocketDelivery measures how long a change takes from the
+// start of its mutation to each of n WebSocket subscribers
+// (graphql-transport-ws), through the whole server on SQLite, with the
+// server and the clients on the same cores. "member" subscribers are the
+// signed-in owner, each running its own execution; "spectator" subscribers
+// are anonymous and share one. Run:
+//
+//	go test -run XXX -bench WebSocketDelivery -benchtime 20x .
 func BenchmarkWebSocketDelivery(b *testing.B) {
-	for _, n := range []int{1, 100, 1000} {
-		b.Run(fmt.Sprint(n, "subscribers"), func(b *testing.B) {
-			ts := startServer(b)
-			room := ts.activeRoom(b)
-			var last struct{ BullPen struct{ LastSequence int } }
-			ts.must(room.owner, `query($id: ID!) { bullPen(id: $id) { lastSequence } }`, map[string]any{"id": room.id}, &last)
-			arrived := make(chan time.Time, n*4)
-			var wg sync.WaitGroup
-			for i := range n {
-				c, _, err := ts.dialWS(b, "graphql-transport-ws", nil)
-				if err != nil {
-					b.Fatal(err)
+	for _, who := range []string{"member", "spectator"} {
+		for _, n := range []int{1, 100, 1000} {
+			b.Run(fmt.Sprint(who, "/", n), func(b *testing.B) { benchDelivery(b, who == "spectator", n) })
+		}
+	}
+}
+
+func benchDelivery(b *testing.B, anonymous bool, n int) {
+	ts := startServer(b)
+	room := ts.activeRoom(b)
+	arrived := make(chan time.Time, n*4)
+	var wg sync.WaitGroup
+	for i := range n {
+		c, _, err := ts.dialWS(b, "graphql-transport-ws", nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if anonymous {
+			c.init(nil)
+		} else {
+			c.init(map[string]any{"authorization": "Bearer " + room.owner})
+		}
+		c.send(map[string]any{"id": fmt.Sprint(i), "type": "subscribe", "payload": map[string]any{
+			"query":     `subscription($id: ID!) { roomStateChanged(bullPenId: $id) { sequence state trigger actor { username } } }`,
+			"variables": map[string]any{"id": room.id}}})
+		wg.Go(func() {
+			for {
+				var m wsMsg
+				if err := c.conn.ReadJSON(&m); err != nil {
+					return
 				}
-				c.init(map[string]any{"authorization": "Bearer " + room.owner})
-				c.send(map[string]any{"id": fmt.Sprint(i), "type": "subscribe", "payload": map[string]any{
-					"query": `subscription($id: ID!, $after: Int) { bullPenEvents(bullPenId: $id, afterSequence: $after) {
-						__typename sequence ... on OrderEvent { kind } } }`,
-					"variables": map[string]any{"id": room.id, "after": last.BullPen.LastSequence}}})
-				wg.Go(func() {
-					for {
-						var m wsMsg
-						if err := c.conn.ReadJSON(&m); err != nil {
-							return
-						}
-						if m.Type == "next" && strings.Contains(string(m.Payload), `"kind":"FILLED"`) {
-							arrived <- time.Now()
-						}
-					}
-				})
-			}
-			var lat []time.Duration
-			for i := 0; b.Loop(); i++ {
-				side := []string{"BUY", "SELL"}[i%2]
-				start := time.Now()
-				ts.must(room.alice, `mutation($id: ID!, $s: OrderSide!) { placeOrder(input: {bullPenId: $id, symbol: "AAPL", side: $s, quantity: 1}) { id } }`,
-					map[string]any{"id": room.id, "s": side}, nil)
-				for range n {
-					lat = append(lat, (<-arrived).Sub(start))
+				if m.Type == "next" && strings.Contains(string(m.Payload), `"trigger":"MANUAL"`) {
+					arrived <- time.Now()
 				}
 			}
-			b.StopTimer()
-			slices.Sort(lat)
-			if len(lat) > 0 {
-				b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-us")
-				b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-us")
-				b.ReportMetric(float64(lat[len(lat)-1].Microseconds()), "max-us")
-			}
-			ts.stop()
-			wg.Wait()
 		})
 	}
+	eventually(b, "every subscription to be live", func() bool {
+		if anonymous {
+			return ts.query.Share.Followers() == n
+		}
+		return ts.events.Stats().Subscribers == int64(n)
+	})
+	var lat []time.Duration
+	for i := 0; b.Loop(); i++ {
+		mutation := []string{"pauseBullPen", "resumeBullPen"}[i%2]
+		start := time.Now()
+		ts.must(room.owner, `mutation($id: ID!) { `+mutation+`(id: $id) { state } }`, map[string]any{"id": room.id}, nil)
+		for range n {
+			lat = append(lat, (<-arrived).Sub(start))
+		}
+	}
+	b.StopTimer()
+	slices.Sort(lat)
+	if len(lat) > 0 {
+		b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-us")
+		b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-us")
+	}
+	ts.stop()
+	wg.Wait()
 }
