@@ -31,7 +31,7 @@ type Sharing struct {
 
 // NewSharing returns a Sharing that shares what key allows.
 func NewSharing(key KeyFunc) *Sharing {
-	return &Sharing{Key: key, FollowerQueue: 256, streams: map[string]*sharedStream{}}
+	return &Sharing{Key: key, FollowerQueue: 1024, streams: map[string]*sharedStream{}}
 }
 
 func (s *Sharing) key(ctx context.Context, rc *graphql.OperationContext) (string, bool) {
