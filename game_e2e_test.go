@@ -275,3 +275,57 @@ func TestOversizedRequestIsRefused(t *testing.T) {
 		t.Fatalf("2 MiB request: %+v", r.Errors)
 	}
 }
+
+func TestCORS(t *testing.T) {
+	ts := startServer(t)
+	preflight := func(origin string) *http.Response {
+		req, _ := http.NewRequest(http.MethodOptions, ts.url+"/query", nil)
+		req.Header.Set("Origin", origin)
+		req.Header.Set("Access-Control-Request-Method", "POST")
+		req.Header.Set("Access-Control-Request-Headers", "authorization, content-type")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	t.Run("LocalDevServer", func(t *testing.T) {
+		resp := preflight("http://localhost:5173")
+		if resp.StatusCode != http.StatusNoContent || resp.Header.Get("Access-Control-Allow-Origin") != "http://localhost:5173" ||
+			!strings.Contains(strings.ToLower(resp.Header.Get("Access-Control-Allow-Headers")), "authorization") {
+			t.Errorf("preflight = %d %v", resp.StatusCode, resp.Header)
+		}
+		req, _ := http.NewRequest(http.MethodPost, ts.url+"/query", strings.NewReader(`{"query":"{ me { id } }"}`))
+		req.Header.Set("Origin", "http://localhost:5173")
+		req.Header.Set("Content-Type", "application/json")
+		post, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		post.Body.Close()
+		if post.Header.Get("Access-Control-Allow-Origin") != "http://localhost:5173" {
+			t.Errorf("POST lacks Access-Control-Allow-Origin: %v", post.Header)
+		}
+	})
+	t.Run("ForeignOrigin", func(t *testing.T) {
+		resp := preflight("https://evil.example")
+		if resp.Header.Get("Access-Control-Allow-Origin") != "" {
+			t.Errorf("a foreign origin was allowed: %v", resp.Header)
+		}
+	})
+	t.Run("AllowedByFlag", func(t *testing.T) {
+		ts := startServer(t, "-allowed-origins", "https://game.example.com")
+		req, _ := http.NewRequest(http.MethodOptions, ts.url+"/query", nil)
+		req.Header.Set("Origin", "https://game.example.com")
+		req.Header.Set("Access-Control-Request-Method", "POST")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.Header.Get("Access-Control-Allow-Origin") != "https://game.example.com" {
+			t.Errorf("configured origin not allowed: %v", resp.Header)
+		}
+	})
+}

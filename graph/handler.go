@@ -87,7 +87,8 @@ func NewHandler(r *Resolver, o Options) *Handler {
 		req.Body = http.MaxBytesReader(w, req.Body, MaxRequestBytes)
 		srv.ServeHTTP(w, req)
 	})
-	return &Handler{Handler: Authenticate(r.Tokens, r.Svc.Store(), limited), WS: ws, SSE: sse, Share: share}
+	h := CORS(ws.CheckOrigin, Authenticate(r.Tokens, r.Svc.Store(), limited))
+	return &Handler{Handler: h, WS: ws, SSE: sse, Share: share}
 }
 
 // initConnection authenticates a WebSocket from its connection_init

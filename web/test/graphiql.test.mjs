@@ -310,3 +310,37 @@ test('a subscription runs over WebSocket with the Headers pane token', async () 
     await context.close();
   }
 });
+
+// A frontend on another origin (here the page is served from 127.0.0.1 and
+// calls localhost: a different origin to the browser, as a dev server on
+// :5173 would be) may call /query with fetch and open a WebSocket: real
+// Chromium enforces CORS, which Node clients do not.
+test('a browser app on another local origin can fetch /query (CORS) and subscribe', async () => {
+  const other = baseURL.replace('127.0.0.1', 'localhost');
+  if (other === baseURL) return; // BULLPEN_URL already uses localhost: nothing to cross
+  const context = await browser.newContext();
+  try {
+    const page = await context.newPage();
+    await page.goto(baseURL + '/schema.graphql');
+    const result = await page.evaluate(async (url) => {
+      const r = await fetch(url + '/query', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', Authorization: 'Bearer not-a-token' },
+        body: JSON.stringify({ query: '{ instruments { symbol } }' }),
+      });
+      const body = await r.json();
+      const ws = await new Promise((resolve) => {
+        const sock = new WebSocket(url.replace('http', 'ws') + '/query', 'graphql-transport-ws');
+        sock.onopen = () => sock.send(JSON.stringify({ type: 'connection_init' }));
+        sock.onmessage = (e) => { resolve(JSON.parse(e.data).type); sock.close(); };
+        sock.onerror = () => resolve('error');
+      });
+      return { status: r.status, symbols: (body.data?.instruments ?? []).length, ws };
+    }, other);
+    assert.equal(result.status, 200);
+    assert.ok(result.symbols >= 28, JSON.stringify(result));
+    assert.equal(result.ws, 'connection_ack');
+  } finally {
+    await context.close();
+  }
+});
