@@ -10,8 +10,12 @@ import (
 	"github.com/shopspring/decimal"
 )
 
-// MaxQuantity bounds the shares of one order.
-const MaxQuantity = 1_000_000_000
+// MaxQuantity bounds the shares of one order; MaxPosition bounds a
+// position, long or short, so that it fits GraphQL's 32-bit Int.
+const (
+	MaxQuantity = 1_000_000_000
+	MaxPosition = 2_000_000_000
+)
 
 // ShortMarginRate is the share of a short position's market value that
 // must stay in cash: the sale proceeds plus 50%, as under Reg T's initial
@@ -209,6 +213,9 @@ func (a *account) checkFill(o *Order, price decimal.Decimal) *rejection {
 	}
 	cash := a.p.Cash.Add(CashDelta(o.Side, o.Quantity, price, commission))
 	after, _ := ApplyFill(pos, o.Side, o.Quantity, price)
+	if after.Quantity > MaxPosition || after.Quantity < -MaxPosition {
+		return &rejection{RejectPositionLimit, fmt.Sprintf("a position may hold at most %d shares of %s", int64(MaxPosition), o.Symbol)}
+	}
 	a.prices[o.Symbol] = price
 	left := cash.Sub(a.reserved(o.ID)).Sub(a.margin(&after))
 	if cash.IsNegative() || left.IsNegative() {

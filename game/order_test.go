@@ -399,3 +399,19 @@ func TestOrdersNeedMembership(t *testing.T) {
 	_, err = h.svc.PlaceOrder(h.ctx, alice, buy(room.ID+100, "AAPL", 1))
 	assertCode(t, err, game.ENOTFOUND)
 }
+
+func TestPositionLimit(t *testing.T) {
+	h := newHarness(t)
+	owner, alice := h.user("owner"), h.user("alice")
+	room := h.activeRoom(owner, func(in *game.CreateBullPenInput) { in.StartingCash = decp("1000000") }, alice)
+	h.price("AAPL", "0.0001")
+	for range 2 {
+		if o := h.order(alice, buy(room.ID, "AAPL", game.MaxQuantity)); o.Status != game.Filled {
+			t.Fatalf("buy = %s %v", o.Status, o.RejectMessage)
+		}
+	}
+	o := h.order(alice, buy(room.ID, "AAPL", 1))
+	if o.Status != game.Rejected || *o.RejectReason != game.RejectPositionLimit {
+		t.Fatalf("buy past the limit = %s %v, want REJECTED POSITION_LIMIT", o.Status, o.RejectReason)
+	}
+}

@@ -76,13 +76,13 @@ const (
 
 // Stable reject reasons stored on rejected orders.
 const (
-	RejectRoomNotActive       = "ROOM_NOT_ACTIVE"
-	RejectUnknownSymbol       = "UNKNOWN_SYMBOL"
-	RejectSymbolNotAllowed    = "SYMBOL_NOT_ALLOWED"
-	RejectNoPrice             = "NO_PRICE"
-	RejectInsufficientFunds   = "INSUFFICIENT_BUYING_POWER"
-	RejectInsufficientShares  = "INSUFFICIENT_SHARES"
-	RejectShortSellingBlocked = "SHORT_SELLING_NOT_ALLOWED"
+	RejectRoomNotActive      = "ROOM_NOT_ACTIVE"
+	RejectUnknownSymbol      = "UNKNOWN_SYMBOL"
+	RejectSymbolNotAllowed   = "SYMBOL_NOT_ALLOWED"
+	RejectNoPrice            = "NO_PRICE"
+	RejectInsufficientFunds  = "INSUFFICIENT_BUYING_POWER"
+	RejectInsufficientShares = "INSUFFICIENT_SHARES"
+	RejectPositionLimit      = "POSITION_LIMIT"
 )
 
 // User is a person with an account.

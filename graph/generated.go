@@ -1625,7 +1625,7 @@ type Order {
   filledQuantity: Int!
   filledPrice: Decimal
   commission: Decimal!
-  "A stable code (ROOM_NOT_ACTIVE, UNKNOWN_SYMBOL, SYMBOL_NOT_ALLOWED, NO_PRICE, INSUFFICIENT_BUYING_POWER, INSUFFICIENT_SHARES)."
+  "A stable code (ROOM_NOT_ACTIVE, UNKNOWN_SYMBOL, SYMBOL_NOT_ALLOWED, NO_PRICE, INSUFFICIENT_BUYING_POWER, INSUFFICIENT_SHARES, POSITION_LIMIT)."
   rejectReason: String
   rejectMessage: String
   createdAt: Time!
