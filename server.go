@@ -147,10 +147,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		symbols[in.Symbol] = in.Name
 	}
 	admins := map[string]bool{}
-	for _, a := range strings.Split(c.admins, ",") {
-		if a = strings.TrimSpace(a); a != "" {
-			admins[a] = true
-		}
+	for _, a := range splitList(c.admins) {
+		admins[a] = true
 	}
 	svc := game.NewService(game.Config{
 		Store: store, Clock: clock, Log: log, Instruments: symbols, ManualMarket: feed.Name() == market.NameManual,
@@ -169,32 +167,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	} // on PostgreSQL every instance, this one too, hears prices through NOTIFY
 
 	resolver := &graph.Resolver{Svc: svc, Tokens: tokens, Catalogue: instruments, Hub: events, Quotes: quotes}
-	var origins []string
-	for _, o := range strings.Split(c.allowedOrigins, ",") {
-		if o = strings.TrimSpace(o); o != "" {
-			origins = append(origins, o)
-		}
-	}
-	query := graph.NewHandler(resolver, graph.Options{AllowedOrigins: origins, Clock: clock, Log: log, Registerer: reg,
+	query := graph.NewHandler(resolver, graph.Options{AllowedOrigins: splitList(c.allowedOrigins), Clock: clock, Log: log, Registerer: reg,
 		Configure: func(ws *realtime.WebSocket, sse *realtime.SSE) {
 			ws.InitTimeout, ws.KeepAlive, sse.KeepAlive = c.wsInitTimeout, c.keepAlive, c.keepAlive
 		}})
-	reg.MustRegister(
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "bullpen_subscriptions", Help: "Open room event subscriptions."},
-			func() float64 { return float64(events.Stats().Subscribers) }),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "bullpen_subscribed_rooms", Help: "Rooms with subscribers on this instance."},
-			func() float64 { return float64(events.Stats().Rooms) }),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "bullpen_events_fanned_out_total", Help: "Events read from the log and fanned out."},
-			func() float64 { return float64(events.Stats().Events) }),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "bullpen_slow_subscribers_dropped_total", Help: "Subscribers dropped for falling behind."},
-			func() float64 { return float64(events.Stats().Dropped) }),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "bullpen_websocket_connections", Help: "Open WebSocket connections."},
-			func() float64 { return float64(query.WS.Connections()) }),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "bullpen_shared_subscriptions", Help: "Executions shared by identical anonymous subscriptions."},
-			func() float64 { return float64(query.Share.Streams()) }),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "bullpen_shared_subscription_followers", Help: "Subscriptions following a shared execution."},
-			func() float64 { return float64(query.Share.Followers()) }),
-	)
+	registerMetrics(reg, events, query)
 	mux := http.NewServeMux()
 	mux.Handle("/query", query)
 	mux.Handle("/", web.Handler()) // GraphiQL, every asset embedded
@@ -304,6 +281,37 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		err = nil
 	}
 	return err
+}
+
+// registerMetrics exposes the real-time layer's gauges and counters.
+func registerMetrics(reg *prometheus.Registry, events *hub.Hub, query *graph.Handler) {
+	reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "bullpen_subscriptions", Help: "Open room event subscriptions."},
+			func() float64 { return float64(events.Stats().Subscribers) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "bullpen_subscribed_rooms", Help: "Rooms with subscribers on this instance."},
+			func() float64 { return float64(events.Stats().Rooms) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "bullpen_events_fanned_out_total", Help: "Events read from the log and fanned out."},
+			func() float64 { return float64(events.Stats().Events) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "bullpen_slow_subscribers_dropped_total", Help: "Subscribers dropped for falling behind."},
+			func() float64 { return float64(events.Stats().Dropped) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "bullpen_websocket_connections", Help: "Open WebSocket connections."},
+			func() float64 { return float64(query.WS.Connections()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "bullpen_shared_subscriptions", Help: "Executions shared by identical anonymous subscriptions."},
+			func() float64 { return float64(query.Share.Streams()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "bullpen_shared_subscription_followers", Help: "Subscriptions following a shared execution."},
+			func() float64 { return float64(query.Share.Followers()) }),
+	)
+}
+
+// splitList reads a comma-separated flag value.
+func splitList(s string) []string {
+	var out []string
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 func displayAddr(a net.Addr) string {
