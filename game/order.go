@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -341,7 +342,7 @@ func (s *Service) execute(ctx context.Context, tx Tx, room *BullPen, p *Particip
 	if _, ok := s.symbols[o.Symbol]; !ok {
 		return reject(rejection{RejectUnknownSymbol, fmt.Sprintf("%s is not a known instrument", o.Symbol)})
 	}
-	if room.AllowedSymbols != nil && !contains(room.AllowedSymbols, o.Symbol) {
+	if room.AllowedSymbols != nil && !slices.Contains(room.AllowedSymbols, o.Symbol) {
 		return reject(rejection{RejectSymbolNotAllowed, fmt.Sprintf("%s may not be traded in bull pen %d (allowed: %s)", o.Symbol, room.ID, strings.Join(room.AllowedSymbols, ", "))})
 	}
 	a, err := s.loadAccount(ctx, tx, room, p)
@@ -386,15 +387,6 @@ func (s *Service) execute(ctx context.Context, tx Tx, room *BullPen, p *Particip
 		return false, err
 	}
 	return false, s.orderEvent(ctx, tx, o, OrderAccepted)
-}
-
-func contains(xs []string, x string) bool {
-	for _, v := range xs {
-		if v == x {
-			return true
-		}
-	}
-	return false
 }
 
 // fill executes an order (already stored) at price and writes its events.

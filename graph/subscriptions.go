@@ -3,6 +3,7 @@ package graph
 import (
 	"context"
 	"errors"
+	"slices"
 
 	"github.com/bullpen/bullpen/game"
 	"github.com/bullpen/bullpen/graph/model"
@@ -34,7 +35,7 @@ func (r *Resolver) roomStream(ctx context.Context, roomID int64, after *int, tra
 		from = &n
 	}
 	items, err := r.Hub.Subscribe(ctx, room.ID, from, func(ev *game.Event) bool {
-		if len(kinds) > 0 && !containsKind(kinds, ev.Kind) {
+		if len(kinds) > 0 && !slices.Contains(kinds, ev.Kind) {
 			return false
 		}
 		return v.Sees(room, ev)
@@ -63,15 +64,6 @@ func (r *Resolver) roomStream(ctx context.Context, roomID int64, after *int, tra
 		}
 	}()
 	return out, nil
-}
-
-func containsKind(kinds []game.EventKind, k game.EventKind) bool {
-	for _, x := range kinds {
-		if x == k {
-			return true
-		}
-	}
-	return false
 }
 
 // streamError tells a dropped subscriber how to resume.
