@@ -2,6 +2,7 @@ package game_test
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -103,7 +104,7 @@ func TestManualMoves(t *testing.T) {
 		}
 		if err != nil {
 			cur, _ := h.store.BullPen(h.ctx, room.ID)
-			if msg := game.ErrorMessage(err); !contains(msg, string(cur.State)) {
+			if msg := game.ErrorMessage(err); !strings.Contains(msg, string(cur.State)) {
 				t.Errorf("step %d: message %q does not name the state %s", i, msg, cur.State)
 			}
 		}
@@ -116,15 +117,6 @@ func TestManualMoves(t *testing.T) {
 	if !b.StartsAt.Equal(t0) || !b.EndsAt.Equal(t0) {
 		t.Errorf("an early start and end move the times to now: %v %v", b.StartsAt, b.EndsAt)
 	}
-}
-
-func contains(s, sub string) bool {
-	for i := 0; i+len(sub) <= len(s); i++ {
-		if s[i:i+len(sub)] == sub {
-			return true
-		}
-	}
-	return false
 }
 
 func TestEndingExpiresOpenOrdersAndTakesFinalLeaderboard(t *testing.T) {
