@@ -46,7 +46,9 @@ type Store struct {
 	dsn     string
 	dialect Dialect
 	clock   clockwork.Clock
-	log     *slog.Logger
+	// migrator knows the embedded migrations (see Ready).
+	migrator *goose.Provider
+	log      *slog.Logger
 
 	// writeMu serialises write transactions on SQLite, which has a single
 	// writer anyway: waiting here is cheaper than spinning on SQLITE_BUSY.
@@ -153,20 +155,27 @@ func scanTimesInUTC(_ context.Context, conn *pgx.Conn) error {
 	return nil
 }
 
-func (s *Store) migrate(ctx context.Context) error {
+// migrationsOf returns the embedded migrations of d and goose's name for it.
+func migrationsOf(d Dialect) (fs.FS, goose.Dialect, error) {
 	dir, gd := "migrations/sqlite", goose.DialectSQLite3
-	if s.dialect == Postgres {
+	if d == Postgres {
 		dir, gd = "migrations/postgres", goose.DialectPostgres
 	}
 	fsys, err := fs.Sub(migrations, dir)
+	return fsys, gd, err
+}
+
+func (s *Store) migrate(ctx context.Context) error {
+	fsys, gd, err := migrationsOf(s.dialect)
 	if err != nil {
 		return err
 	}
-	p, err := goose.NewProvider(gd, s.db.DB, fsys)
+	// Kept for Ready, which asks it on every readiness probe.
+	s.migrator, err = goose.NewProvider(gd, s.db.DB, fsys)
 	if err != nil {
 		return fmt.Errorf("db: migrations: %w", err)
 	}
-	res, err := p.Up(ctx)
+	res, err := s.migrator.Up(ctx)
 	if err != nil {
 		return fmt.Errorf("db: migrate: %w", err)
 	}
@@ -181,16 +190,7 @@ func (s *Store) Ready(ctx context.Context) error {
 	if err := s.db.PingContext(ctx); err != nil {
 		return err
 	}
-	dir, gd := "migrations/sqlite", goose.DialectSQLite3
-	if s.dialect == Postgres {
-		dir, gd = "migrations/postgres", goose.DialectPostgres
-	}
-	fsys, _ := fs.Sub(migrations, dir)
-	p, err := goose.NewProvider(gd, s.db.DB, fsys)
-	if err != nil {
-		return err
-	}
-	pending, err := p.HasPending(ctx)
+	pending, err := s.migrator.HasPending(ctx)
 	if err != nil {
 		return err
 	}
@@ -300,11 +300,11 @@ func formatError(err error) error {
 
 // Migrations lists the versions of the embedded migrations for d, in order.
 func Migrations(d Dialect) ([]int64, error) {
-	dir := "migrations/sqlite"
-	if d == Postgres {
-		dir = "migrations/postgres"
+	fsys, _, err := migrationsOf(d)
+	if err != nil {
+		return nil, err
 	}
-	entries, err := fs.ReadDir(migrations, dir)
+	entries, err := fs.ReadDir(fsys, ".")
 	if err != nil {
 		return nil, err
 	}
