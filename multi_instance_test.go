@@ -289,21 +289,8 @@ func mustSeqs(r *streamRecorder) []int {
 
 // doQuiet is do without failing the test on transport errors (nil then).
 func (ts *testServer) doQuiet(token, query string, vars map[string]any) *gqlResponse {
-	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
-	req, _ := http.NewRequest(http.MethodPost, ts.url+"/query", strings.NewReader(string(body)))
-	req.Header.Set("Content-Type", "application/json")
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	resp, err := http.DefaultClient.Do(req.WithContext(ctx))
+	out, err := ts.post(token, query, vars)
 	if err != nil {
-		return nil
-	}
-	defer resp.Body.Close()
-	var out gqlResponse
-	if json.NewDecoder(resp.Body).Decode(&out) != nil {
 		return nil
 	}
 	return &out

@@ -116,22 +116,30 @@ type gqlResponse struct {
 // do posts one operation; it fails the test on transport errors only.
 func (ts *testServer) do(token, query string, vars map[string]any) gqlResponse {
 	ts.t.Helper()
+	out, err := ts.post(token, query, vars)
+	if err != nil {
+		ts.t.Fatalf("POST /query: %v", err)
+	}
+	return out
+}
+
+// post sends one operation to /query and decodes the response.
+func (ts *testServer) post(token, query string, vars map[string]any) (gqlResponse, error) {
+	var out gqlResponse
 	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
-	req, _ := http.NewRequest(http.MethodPost, ts.url+"/query", bytes.NewReader(body))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, ts.url+"/query", bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		ts.t.Fatalf("POST /query: %v", err)
+		return out, err
 	}
 	defer resp.Body.Close()
-	var out gqlResponse
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
-		ts.t.Fatalf("decode: %v", err)
-	}
-	return out
+	return out, json.NewDecoder(resp.Body).Decode(&out)
 }
 
 // must runs an operation that must succeed and decodes data into v.
