@@ -170,14 +170,18 @@ func (s *Service) JoinBullPen(ctx context.Context, user *User, roomID int64, inv
 //
 // Errors: UNAUTHENTICATED; NOT_FOUND; FORBIDDEN for anyone but the owner;
 // CONFLICT naming the current state when the state machine forbids it.
-func (s *Service) Move(ctx context.Context, actor *User, roomID int64, to RoomState) (*BullPen, error) {
+//
+// from, when given, narrows the states the move may start from: ACTIVE is
+// reached by "start" from SCHEDULED and by "resume" from PAUSED, and a
+// client asking for one must not get the other.
+func (s *Service) Move(ctx context.Context, actor *User, roomID int64, to RoomState, from ...RoomState) (*BullPen, error) {
 	if actor == nil {
 		return nil, Errorf(EUNAUTHENTICATED, "sign in to manage a bull pen")
 	}
 	var room *BullPen
 	err := s.store.Update(ctx, func(tx Tx) error {
 		var err error
-		room, err = s.move(ctx, tx, actor, roomID, to, Manual)
+		room, err = s.move(ctx, tx, actor, roomID, to, Manual, from...)
 		return err
 	})
 	if err != nil {
@@ -196,20 +200,24 @@ var verbs = map[RoomState]string{Active: "start or resume", Paused: "pause", End
 
 // move runs one transition in tx. For the schedule it returns (nil, nil)
 // when the move is not (or no longer) due: another instance made it.
-func (s *Service) move(ctx context.Context, tx Tx, actor *User, roomID int64, to RoomState, trigger StateTrigger) (*BullPen, error) {
+func (s *Service) move(ctx context.Context, tx Tx, actor *User, roomID int64, to RoomState, trigger StateTrigger, from ...RoomState) (*BullPen, error) {
 	room, err := tx.LockBullPen(ctx, roomID)
 	if err != nil {
 		return nil, err
 	}
 	now := tx.Now()
-	if trigger == Manual && room.OwnerID != actor.ID {
-		return nil, Errorf(EFORBIDDEN, "only the owner of bull pen %d may %s it", room.ID, verbs[to])
+	verb := verbs[to]
+	if to == Active && len(from) == 1 {
+		verb = map[RoomState]string{Scheduled: "start", Paused: "resume"}[from[0]]
 	}
-	if !CanMove(room.State, to) {
+	if trigger == Manual && room.OwnerID != actor.ID {
+		return nil, Errorf(EFORBIDDEN, "only the owner of bull pen %d may %s it", room.ID, verb)
+	}
+	if !CanMove(room.State, to) || (len(from) > 0 && !slices.Contains(from, room.State)) {
 		if trigger == Schedule {
 			return nil, nil
 		}
-		return nil, Errorf(ECONFLICT, "cannot %s bull pen %d: it is %s", verbs[to], room.ID, room.State)
+		return nil, Errorf(ECONFLICT, "cannot %s bull pen %d: it is %s", verb, room.ID, room.State)
 	}
 	if trigger == Schedule {
 		due := (to == Active && room.State == Scheduled && !now.Before(room.StartsAt)) ||
@@ -218,15 +226,15 @@ func (s *Service) move(ctx context.Context, tx Tx, actor *User, roomID int64, to
 			return nil, nil
 		}
 	}
-	from := room.State
+	previous := room.State
 	startsAt, endsAt := room.StartsAt, room.EndsAt
-	if trigger == Manual && to == Active && from == Scheduled && now.Before(startsAt) {
+	if trigger == Manual && to == Active && previous == Scheduled && now.Before(startsAt) {
 		startsAt = now
 	}
 	if trigger == Manual && to == Ended && now.Before(endsAt) {
 		endsAt = now
 	}
-	moved, err := tx.MoveBullPen(ctx, room.ID, from, to, startsAt, endsAt)
+	moved, err := tx.MoveBullPen(ctx, room.ID, previous, to, startsAt, endsAt)
 	if err != nil {
 		return nil, err
 	}
@@ -234,11 +242,11 @@ func (s *Service) move(ctx context.Context, tx Tx, actor *User, roomID int64, to
 		if trigger == Schedule {
 			return nil, nil
 		}
-		return nil, Errorf(ECONFLICT, "cannot %s bull pen %d: its state changed", verbs[to], room.ID)
+		return nil, Errorf(ECONFLICT, "cannot %s bull pen %d: its state changed", verb, room.ID)
 	}
 	room.State, room.StartsAt, room.EndsAt = to, startsAt, endsAt
 	payload := RoomStatePayload{
-		PreviousState: from, State: to, Trigger: trigger, StartsAt: startsAt, EndsAt: endsAt,
+		PreviousState: previous, State: to, Trigger: trigger, StartsAt: startsAt, EndsAt: endsAt,
 		ElapsedSeconds: elapsed(room, now), RemainingSeconds: remaining(room, now),
 	}
 	if actor != nil {

@@ -403,3 +403,22 @@ func TestSignInAttemptsAreLimited(t *testing.T) {
 	_, err = h.svc.SignIn(h.ctx, "alice", "password123")
 	assertCode(t, err, game.ERATELIMITED)
 }
+
+func TestStartAndResumeAreDistinctMoves(t *testing.T) {
+	h := newHarness(t)
+	owner := h.user("owner")
+	room := h.activeRoom(owner, nil)
+	if _, err := h.svc.Move(h.ctx, owner, room.ID, game.Paused); err != nil {
+		t.Fatal(err)
+	}
+	_, err := h.svc.Move(h.ctx, owner, room.ID, game.Active, game.Scheduled) // startBullPen
+	assertCode(t, err, game.ECONFLICT)
+	if msg := game.ErrorMessage(err); !strings.Contains(msg, "cannot start") || !strings.Contains(msg, "PAUSED") {
+		t.Errorf("message %q", msg)
+	}
+	if b, err := h.svc.Move(h.ctx, owner, room.ID, game.Active, game.Paused); err != nil || b.State != game.Active { // resumeBullPen
+		t.Fatalf("resume: %v, %v", b, err)
+	}
+	_, err = h.svc.Move(h.ctx, owner, room.ID, game.Active, game.Paused)
+	assertCode(t, err, game.ECONFLICT)
+}

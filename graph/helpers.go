@@ -118,10 +118,10 @@ func (r *Resolver) authPayload(u *game.User) (*model.AuthPayload, error) {
 
 func normalizeSymbol(s string) string { return strings.ToUpper(strings.TrimSpace(s)) }
 
-func (r *mutationResolver) move(ctx context.Context, id int64, to game.RoomState) (*game.BullPen, error) {
+func (r *mutationResolver) move(ctx context.Context, id int64, to game.RoomState, from ...game.RoomState) (*game.BullPen, error) {
 	u, err := requireUser(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return r.Svc.Move(ctx, u, id, to)
+	return r.Svc.Move(ctx, u, id, to, from...)
 }

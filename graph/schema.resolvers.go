@@ -190,7 +190,7 @@ func (r *mutationResolver) JoinBullPen(ctx context.Context, bullPenID int64, inv
 
 // StartBullPen is the resolver for the startBullPen field.
 func (r *mutationResolver) StartBullPen(ctx context.Context, id int64) (*game.BullPen, error) {
-	return r.move(ctx, id, game.Active)
+	return r.move(ctx, id, game.Active, game.Scheduled)
 }
 
 // PauseBullPen is the resolver for the pauseBullPen field.
@@ -200,14 +200,7 @@ func (r *mutationResolver) PauseBullPen(ctx context.Context, id int64) (*game.Bu
 
 // ResumeBullPen is the resolver for the resumeBullPen field.
 func (r *mutationResolver) ResumeBullPen(ctx context.Context, id int64) (*game.BullPen, error) {
-	room, err := r.Svc.Store().BullPen(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	if room.State != game.Paused {
-		return nil, game.Errorf(game.ECONFLICT, "cannot resume bull pen %d: it is %s", id, room.State)
-	}
-	return r.move(ctx, id, game.Active)
+	return r.move(ctx, id, game.Active, game.Paused)
 }
 
 // EndBullPen is the resolver for the endBullPen field.
