@@ -76,11 +76,7 @@ func (r *bullPenResolver) Leaderboard(ctx context.Context, obj *game.BullPen) (*
 	if err != nil || !v.SeesRoom(obj) {
 		return nil, err
 	}
-	s, err := r.Svc.Store().LatestSnapshot(ctx, obj.ID)
-	if game.ErrorCode(err) == game.ENOTFOUND {
-		return nil, nil
-	}
-	return s, err
+	return r.latestSnapshot(ctx, obj.ID)
 }
 
 // LeaderboardHistory is the resolver for the leaderboardHistory field.
@@ -307,10 +303,8 @@ func (r *participantResolver) ReturnPercent(ctx context.Context, obj *game.Parti
 
 // Rank is the resolver for the rank field.
 func (r *participantResolver) Rank(ctx context.Context, obj *game.Participant) (*int, error) {
-	s, err := r.Svc.Store().LatestSnapshot(ctx, obj.BullPenID)
-	if game.ErrorCode(err) == game.ENOTFOUND {
-		return nil, nil
-	} else if err != nil {
+	s, err := r.latestSnapshot(ctx, obj.BullPenID)
+	if err != nil || s == nil {
 		return nil, err
 	}
 	for _, e := range s.Entries {

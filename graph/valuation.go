@@ -9,41 +9,61 @@ import (
 	"github.com/bullpen/bullpen/game"
 )
 
-// A participant's cash, buyingPower, positions, portfolioValue,
-// totalReturn and returnPercent all come from one valuation; this cache
-// computes it once per participant per response (a query's, or one
-// subscription event's) instead of once per field.
-type valuationsKey struct{}
+// Per-response memo: a participant's money fields all come from one
+// valuation, and every participant's rank from the room's latest
+// snapshot; each is read once per response (a query's, or one subscription
+// event's) instead of once per field or per participant.
+type memoKey struct{}
 
-type valuations struct {
+type memo struct {
 	mu sync.Mutex
-	m  map[int64]*valuation
+	m  map[any]*memoEntry
 }
 
-type valuation struct {
+type memoEntry struct {
 	once sync.Once
-	v    *game.Valuation
+	v    any
 	err  error
 }
 
-// valuationOf values p, once per response.
-func (r *Resolver) valuationOf(ctx context.Context, p *game.Participant) (*game.Valuation, error) {
-	c, ok := ctx.Value(valuationsKey{}).(*valuations)
+// remember returns fn's result for key, computing it once per response.
+func remember[T any](ctx context.Context, key any, fn func() (T, error)) (T, error) {
+	m, ok := ctx.Value(memoKey{}).(*memo)
 	if !ok {
-		return r.Svc.Value(ctx, p)
+		return fn()
 	}
-	c.mu.Lock()
-	e, ok := c.m[p.ID]
+	m.mu.Lock()
+	e, ok := m.m[key]
 	if !ok {
-		e = &valuation{}
-		c.m[p.ID] = e
+		e = &memoEntry{}
+		m.m[key] = e
 	}
-	c.mu.Unlock()
-	e.once.Do(func() { e.v, e.err = r.Svc.Value(ctx, p) })
-	return e.v, e.err
+	m.mu.Unlock()
+	e.once.Do(func() { e.v, e.err = fn() })
+	v, _ := e.v.(T)
+	return v, e.err
 }
 
-// responseCache gives every response its own valuation cache.
+type valuationKey struct{ participant int64 }
+type snapshotKey struct{ room int64 }
+
+// valuationOf values p, once per response.
+func (r *Resolver) valuationOf(ctx context.Context, p *game.Participant) (*game.Valuation, error) {
+	return remember(ctx, valuationKey{p.ID}, func() (*game.Valuation, error) { return r.Svc.Value(ctx, p) })
+}
+
+// latestSnapshot is the room's newest leaderboard, or nil, once per response.
+func (r *Resolver) latestSnapshot(ctx context.Context, roomID int64) (*game.LeaderboardSnapshot, error) {
+	return remember(ctx, snapshotKey{roomID}, func() (*game.LeaderboardSnapshot, error) {
+		s, err := r.Svc.Store().LatestSnapshot(ctx, roomID)
+		if game.ErrorCode(err) == game.ENOTFOUND {
+			return nil, nil
+		}
+		return s, err
+	})
+}
+
+// responseCache gives every response its own memo.
 type responseCache struct{}
 
 var _ interface {
@@ -54,5 +74,5 @@ var _ interface {
 func (responseCache) ExtensionName() string                   { return "BullpenResponseCache" }
 func (responseCache) Validate(graphql.ExecutableSchema) error { return nil }
 func (responseCache) InterceptResponse(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
-	return next(context.WithValue(ctx, valuationsKey{}, &valuations{m: map[int64]*valuation{}}))
+	return next(context.WithValue(ctx, memoKey{}, &memo{m: map[any]*memoEntry{}}))
 }
