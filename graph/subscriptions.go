@@ -112,10 +112,11 @@ func (r *Resolver) quoteStream(ctx context.Context, symbols []string) (<-chan *g
 			want = append(want, s)
 		}
 	}
-	queue, dropped := r.Quotes.Subscribe(ctx, want)
+	queue, dropped, unsubscribe := r.Quotes.Subscribe(want)
 	out := make(chan *game.Quote)
 	go func() {
 		defer close(out)
+		defer unsubscribe()
 		for {
 			select {
 			case <-ctx.Done():

@@ -278,11 +278,12 @@ func TestUnknownRoom(t *testing.T) {
 
 func TestQuotesFanOutAndDropSlowSubscribers(t *testing.T) {
 	q := hub.NewQuotes(2)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	all, _ := q.Subscribe(ctx, nil)
-	aapl, _ := q.Subscribe(ctx, []string{"AAPL"})
-	_, slowDropped := q.Subscribe(ctx, nil)
+	all, _, unsubAll := q.Subscribe(nil)
+	defer unsubAll()
+	aapl, _, unsubAAPL := q.Subscribe([]string{"AAPL"})
+	defer unsubAAPL()
+	_, slowDropped, unsubSlow := q.Subscribe(nil)
+	defer unsubSlow()
 	q.Publish(game.Quote{Symbol: "AAPL"})
 	q.Publish(game.Quote{Symbol: "MSFT"})
 	if got := (<-all).Symbol + (<-all).Symbol; got != "AAPLMSFT" {

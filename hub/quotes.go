@@ -1,7 +1,6 @@
 package hub
 
 import (
-	"context"
 	"slices"
 	"sync"
 
@@ -46,18 +45,17 @@ func (qs *Quotes) Publish(q game.Quote) {
 	}
 }
 
-// Subscribe streams quotes of symbols (all when nil) until ctx is done.
-// The channel closes when the stream ends; dropped reports ErrSlowConsumer.
-func (qs *Quotes) Subscribe(ctx context.Context, symbols []string) (<-chan game.Quote, <-chan struct{}) {
+// Subscribe registers for quotes of symbols (all when nil). Prices arrive
+// on the queue; dropped closes when the subscriber fell behind and was
+// removed. Call unsubscribe when done.
+func (qs *Quotes) Subscribe(symbols []string) (queue <-chan game.Quote, dropped <-chan struct{}, unsubscribe func()) {
 	s := &quoteSub{symbols: symbols, queue: make(chan game.Quote, qs.queueSize), dropped: make(chan struct{})}
 	qs.mu.Lock()
 	qs.subs[s] = struct{}{}
 	qs.mu.Unlock()
-	go func() {
-		<-ctx.Done()
+	return s.queue, s.dropped, func() {
 		qs.mu.Lock()
 		delete(qs.subs, s)
 		qs.mu.Unlock()
-	}()
-	return s.queue, s.dropped
+	}
 }
