@@ -209,22 +209,15 @@ func (c *wsConn) serve() {
 	c.wg.Add(1)
 	go c.writer()
 
-	initTimer := c.t.Clock.NewTimer(c.t.InitTimeout)
-	c.wg.Add(1)
-	go func() {
-		defer c.wg.Done()
-		select {
-		case <-initTimer.Chan():
-			c.mu.Lock()
-			ok := c.initialized
-			c.mu.Unlock()
-			if !ok {
-				c.closeWith(CloseInitTimeout, "Connection initialisation timeout")
-			}
-		case <-c.ctx.Done():
-			initTimer.Stop()
+	initTimer := c.t.Clock.AfterFunc(c.t.InitTimeout, func() {
+		c.mu.Lock()
+		ok := c.initialized
+		c.mu.Unlock()
+		if !ok {
+			c.closeWith(CloseInitTimeout, "Connection initialisation timeout")
 		}
-	}()
+	})
+	defer initTimer.Stop()
 
 	for {
 		_, data, err := c.ws.ReadMessage()
