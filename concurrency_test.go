@@ -126,7 +126,7 @@ func checkBooks(t *testing.T, store game.Queries, roomID int64) {
 			var p game.OrderPayload
 			mustJSON(t, ev.Payload, &p)
 			life[p.Order.ID] = append(life[p.Order.ID], p.Kind)
-			if p.Kind == game.OrderFilled {
+			if p.Kind == game.OrderEventFilled {
 				if i+1 >= len(events) || events[i+1].Kind != game.EventPosition || *events[i+1].ParticipantID != p.Order.ParticipantID {
 					t.Errorf("fill of order %d is not followed by its position event", p.Order.ID)
 				}
@@ -149,15 +149,15 @@ func checkBooks(t *testing.T, store game.Queries, roomID int64) {
 		for _, o := range orders {
 			want := []game.OrderEventKind{}
 			switch o.Status {
-			case game.Filled:
+			case game.OrderStatusFilled:
 				fills++
-				if o.Type == game.Market || life[o.ID][0] == game.OrderFilled {
-					want = append(want, game.OrderFilled)
+				if o.Type == game.OrderTypeMarket || life[o.ID][0] == game.OrderEventFilled {
+					want = append(want, game.OrderEventFilled)
 				} else {
-					want = append(want, game.OrderAccepted, game.OrderFilled)
+					want = append(want, game.OrderEventAccepted, game.OrderEventFilled)
 				}
 				amount := o.FilledPrice.Mul(decimal.NewFromInt(o.FilledQuantity))
-				if o.Side == game.Buy {
+				if o.Side == game.SideBuy {
 					cash = cash.Sub(amount)
 					held[o.Symbol] += o.FilledQuantity
 				} else {
@@ -165,16 +165,16 @@ func checkBooks(t *testing.T, store game.Queries, roomID int64) {
 					held[o.Symbol] -= o.FilledQuantity
 				}
 				cash = cash.Sub(o.Commission)
-			case game.Rejected:
+			case game.OrderStatusRejected:
 				if len(life[o.ID]) == 2 {
-					want = append(want, game.OrderAccepted)
+					want = append(want, game.OrderEventAccepted)
 				}
-				want = append(want, game.OrderRejected)
-			case game.Open:
-				want = append(want, game.OrderAccepted)
+				want = append(want, game.OrderEventRejected)
+			case game.OrderStatusOpen:
+				want = append(want, game.OrderEventAccepted)
 				reserved = reserved.Add(o.Reserved)
-			case game.OrderCanceled:
-				want = append(want, game.OrderAccepted, game.OrderCancelled)
+			case game.OrderStatusCancelled:
+				want = append(want, game.OrderEventAccepted, game.OrderEventCancelled)
 			default:
 				t.Errorf("order %d is %s", o.ID, o.Status)
 			}

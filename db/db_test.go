@@ -218,7 +218,7 @@ func testUpdateRollsBackWhenFnFails(t *testing.T, backend string) {
 	ctx := context.Background()
 	s := mustOpen(t, backend)
 	owner := addUser(t, s, "owner")
-	room := addRoom(t, s, owner.ID, game.Active, game.Public)
+	room := addRoom(t, s, owner.ID, game.RoomActive, game.VisibilityPublic)
 	mustUpdate(t, s, func(tx game.Tx) error {
 		_, err := tx.AppendEvent(ctx, room.ID, game.EventRoomState, nil, map[string]int{"n": 1})
 		return err
@@ -434,10 +434,10 @@ func testBullPenRoundTrip(t *testing.T, backend string) {
 		t.Run(tc.name, func(t *testing.T) {
 			in := &game.BullPen{
 				Name: "Room " + tc.name, Description: "Trade — with ünïcode & 'quotes'", OwnerID: owner.ID,
-				State: game.Scheduled, StartsAt: ms(time.Hour), EndsAt: ms(7 * 24 * time.Hour),
+				State: game.RoomScheduled, StartsAt: ms(time.Hour), EndsAt: ms(7 * 24 * time.Hour),
 				StartingCash: dec(tc.cash), Commission: dec(tc.comm), AllowShortSelling: tc.max != nil,
 				AllowedSymbols: tc.allowed, MaxParticipants: tc.max,
-				Visibility: game.Private, TradeVisibility: game.TradesPublic, InviteCode: "ABCD-1234",
+				Visibility: game.VisibilityPrivate, TradeVisibility: game.TradesPublic, InviteCode: "ABCD-1234",
 				LastSequence: 7, // ignored: a new room starts at 0
 				CreatedAt:    ms(0),
 			}
@@ -475,15 +475,15 @@ func testBullPensFilter(t *testing.T, backend string) {
 	u3 := addUser(t, s, "u3")
 	stranger := addUser(t, s, "stranger")
 
-	pub1 := addRoom(t, s, u1.ID, game.Scheduled, game.Public) // 1
-	priv1 := addRoom(t, s, u1.ID, game.Active, game.Private)  // 2
-	priv2 := addRoom(t, s, u2.ID, game.Active, game.Private)  // 3, u3 joined
-	pub2 := addRoom(t, s, u2.ID, game.Active, game.Public)    // 4, u3 joined too
-	priv3 := addRoom(t, s, u2.ID, game.Ended, game.Private)   // 5
+	pub1 := addRoom(t, s, u1.ID, game.RoomScheduled, game.VisibilityPublic) // 1
+	priv1 := addRoom(t, s, u1.ID, game.RoomActive, game.VisibilityPrivate)  // 2
+	priv2 := addRoom(t, s, u2.ID, game.RoomActive, game.VisibilityPrivate)  // 3, u3 joined
+	pub2 := addRoom(t, s, u2.ID, game.RoomActive, game.VisibilityPublic)    // 4, u3 joined too
+	priv3 := addRoom(t, s, u2.ID, game.RoomEnded, game.VisibilityPrivate)   // 5
 	addParticipant(t, s, priv2.ID, u3.ID)
 	addParticipant(t, s, pub2.ID, u3.ID)
 
-	active, ended, paused := game.Active, game.Ended, game.Paused
+	active, ended, paused := game.RoomActive, game.RoomEnded, game.RoomPaused
 	for _, tc := range []struct {
 		name      string
 		f         game.BullPenFilter
@@ -530,9 +530,9 @@ func testLiveBullPens(t *testing.T, backend string) {
 	s := mustOpen(t, backend)
 	u := addUser(t, s, "u")
 	var want []int64
-	for _, st := range []game.RoomState{game.Ended, game.Active, game.Scheduled, game.Cancelled, game.Paused, game.Active} {
-		b := addRoom(t, s, u.ID, st, game.Private)
-		if st == game.Scheduled || st == game.Active || st == game.Paused {
+	for _, st := range []game.RoomState{game.RoomEnded, game.RoomActive, game.RoomScheduled, game.RoomCancelled, game.RoomPaused, game.RoomActive} {
+		b := addRoom(t, s, u.ID, st, game.VisibilityPrivate)
+		if st == game.RoomScheduled || st == game.RoomActive || st == game.RoomPaused {
 			want = append(want, b.ID)
 		}
 	}
@@ -558,15 +558,15 @@ func testMoveBullPen(t *testing.T, backend string) {
 		missing   bool
 		wantMoved bool
 	}{
-		{"scheduled to active", game.Scheduled, game.Scheduled, game.Active, false, true},
-		{"active to paused", game.Active, game.Active, game.Paused, false, true},
-		{"paused to ended", game.Paused, game.Paused, game.Ended, false, true},
-		{"wrong from state", game.Active, game.Scheduled, game.Active, false, false},
-		{"already moved by someone else", game.Ended, game.Active, game.Ended, false, false},
-		{"missing room", game.Active, game.Active, game.Ended, true, false},
+		{"scheduled to active", game.RoomScheduled, game.RoomScheduled, game.RoomActive, false, true},
+		{"active to paused", game.RoomActive, game.RoomActive, game.RoomPaused, false, true},
+		{"paused to ended", game.RoomPaused, game.RoomPaused, game.RoomEnded, false, true},
+		{"wrong from state", game.RoomActive, game.RoomScheduled, game.RoomActive, false, false},
+		{"already moved by someone else", game.RoomEnded, game.RoomActive, game.RoomEnded, false, false},
+		{"missing room", game.RoomActive, game.RoomActive, game.RoomEnded, true, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			b := addRoom(t, s, u.ID, tc.initial, game.Public)
+			b := addRoom(t, s, u.ID, tc.initial, game.VisibilityPublic)
 			id := b.ID
 			if tc.missing {
 				id = 999
@@ -598,8 +598,8 @@ func testParticipants(t *testing.T, backend string) {
 	owner := addUser(t, s, "owner")
 	a := addUser(t, s, "a")
 	b := addUser(t, s, "b")
-	room := addRoom(t, s, owner.ID, game.Active, game.Public)
-	other := addRoom(t, s, owner.ID, game.Active, game.Public)
+	room := addRoom(t, s, owner.ID, game.RoomActive, game.VisibilityPublic)
+	other := addRoom(t, s, owner.ID, game.RoomActive, game.VisibilityPublic)
 
 	pa := &game.Participant{BullPenID: room.ID, UserID: a.ID, Cash: dec("100000.00"), JoinedAt: ms(time.Second)}
 	pb := &game.Participant{BullPenID: room.ID, UserID: b.ID, Cash: dec("0.0025"), JoinedAt: ms(2 * time.Second)}
@@ -689,8 +689,8 @@ func testPositions(t *testing.T, backend string) {
 	owner := addUser(t, s, "owner")
 	a := addUser(t, s, "a")
 	b := addUser(t, s, "b")
-	room := addRoom(t, s, owner.ID, game.Active, game.Public)
-	other := addRoom(t, s, owner.ID, game.Active, game.Public)
+	room := addRoom(t, s, owner.ID, game.RoomActive, game.VisibilityPublic)
+	other := addRoom(t, s, owner.ID, game.RoomActive, game.VisibilityPublic)
 	pa := addParticipant(t, s, room.ID, a.ID)
 	pb := addParticipant(t, s, room.ID, b.ID)
 	po := addParticipant(t, s, other.ID, a.ID)
@@ -771,21 +771,21 @@ func testOrderRoundTrip(t *testing.T, backend string) {
 	ctx := context.Background()
 	s := mustOpen(t, backend)
 	owner := addUser(t, s, "owner")
-	room := addRoom(t, s, owner.ID, game.Active, game.Public)
+	room := addRoom(t, s, owner.ID, game.RoomActive, game.VisibilityPublic)
 	p := addParticipant(t, s, room.ID, owner.ID)
 
 	full := &game.Order{
 		BullPenID: room.ID, ParticipantID: p.ID, ClientOrderID: ptr("client-1"), Symbol: "AAPL",
-		Side: game.Sell, Type: game.StopLimit, Quantity: 42,
+		Side: game.SideSell, Type: game.OrderTypeStopLimit, Quantity: 42,
 		LimitPrice: decp("187.50"), StopPrice: decp("188.0025"), Triggered: true,
-		Status: game.Filled, FilledQuantity: 42, FilledPrice: decp("187.55"),
+		Status: game.OrderStatusFilled, FilledQuantity: 42, FilledPrice: decp("187.55"),
 		Commission: dec("0.0025"), Reserved: dec("7875.00"),
 		RejectReason: ptr(game.RejectNoPrice), RejectMessage: ptr("no price for AAPL"),
 		CreatedAt: ms(-time.Minute), UpdatedAt: ms(0), FilledAt: ptr(ms(500 * time.Millisecond)),
 	}
 	bare := &game.Order{
-		BullPenID: room.ID, ParticipantID: p.ID, Symbol: "MSFT", Side: game.Buy, Type: game.Market,
-		Quantity: 1, Status: game.Open, Commission: dec("0"), Reserved: dec("100000.00"),
+		BullPenID: room.ID, ParticipantID: p.ID, Symbol: "MSFT", Side: game.SideBuy, Type: game.OrderTypeMarket,
+		Quantity: 1, Status: game.OrderStatusOpen, Commission: dec("0"), Reserved: dec("100000.00"),
 		CreatedAt: ms(0), UpdatedAt: ms(0),
 	}
 	for _, tc := range []struct {
@@ -813,13 +813,13 @@ func testOrderRoundTrip(t *testing.T, backend string) {
 		mutate func(o *game.Order)
 	}{
 		{"fill sets the nil pointers", bare, func(o *game.Order) {
-			o.Triggered, o.Status, o.FilledQuantity = true, game.Filled, 1
+			o.Triggered, o.Status, o.FilledQuantity = true, game.OrderStatusFilled, 1
 			o.FilledPrice, o.FilledAt = decp("411.1234"), ptr(ms(time.Minute))
 			o.Commission, o.Reserved, o.UpdatedAt = dec("0.99"), dec("0"), ms(time.Minute)
 			o.RejectReason, o.RejectMessage = ptr("X"), ptr("y")
 		}},
 		{"clearing sets pointers back to nil", full, func(o *game.Order) {
-			o.Triggered, o.Status, o.FilledQuantity = false, game.Open, 0
+			o.Triggered, o.Status, o.FilledQuantity = false, game.OrderStatusOpen, 0
 			o.FilledPrice, o.FilledAt, o.RejectReason, o.RejectMessage = nil, nil, nil, nil
 			o.Commission, o.Reserved, o.UpdatedAt = dec("0"), dec("12.34"), ms(2*time.Minute)
 		}},
@@ -860,10 +860,10 @@ func testOrderClientIDUnique(t *testing.T, backend string) {
 	s := mustOpen(t, backend)
 	owner := addUser(t, s, "owner")
 	other := addUser(t, s, "other")
-	room := addRoom(t, s, owner.ID, game.Active, game.Public)
+	room := addRoom(t, s, owner.ID, game.RoomActive, game.VisibilityPublic)
 	p := addParticipant(t, s, room.ID, owner.ID)
 	q := addParticipant(t, s, room.ID, other.ID)
-	first := newOrder(p, "AAPL", game.Open)
+	first := newOrder(p, "AAPL", game.OrderStatusOpen)
 	first.ClientOrderID = ptr("dup")
 	mustUpdate(t, s, func(tx game.Tx) error { return tx.InsertOrder(ctx, first) })
 
@@ -880,7 +880,7 @@ func testOrderClientIDUnique(t *testing.T, backend string) {
 		{"no client id again", p, nil, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			o := newOrder(tc.who, "MSFT", game.Open)
+			o := newOrder(tc.who, "MSFT", game.OrderStatusOpen)
 			o.ClientOrderID = tc.clientID
 			err := s.Update(ctx, func(tx game.Tx) error { return tx.InsertOrder(ctx, o) })
 			wantCode(t, "InsertOrder", err, tc.wantCode)
@@ -899,20 +899,20 @@ func testOrdersFilter(t *testing.T, backend string) {
 	s := mustOpen(t, backend)
 	ua := addUser(t, s, "a")
 	ub := addUser(t, s, "b")
-	room := addRoom(t, s, ua.ID, game.Active, game.Public)
-	otherRoom := addRoom(t, s, ua.ID, game.Active, game.Public)
+	room := addRoom(t, s, ua.ID, game.RoomActive, game.VisibilityPublic)
+	otherRoom := addRoom(t, s, ua.ID, game.RoomActive, game.VisibilityPublic)
 	pa := addParticipant(t, s, room.ID, ua.ID)
 	pb := addParticipant(t, s, room.ID, ub.ID)
 	po := addParticipant(t, s, otherRoom.ID, ua.ID)
 
-	o1 := addOrder(t, s, pa, "AAPL", game.Open)
-	o2 := addOrder(t, s, pb, "AAPL", game.Filled)
-	o3 := addOrder(t, s, pa, "MSFT", game.Filled)
-	addOrder(t, s, po, "AAPL", game.Open) // another room: never listed
-	o5 := addOrder(t, s, pa, "AAPL", game.Rejected)
-	o6 := addOrder(t, s, pb, "MSFT", game.Open)
+	o1 := addOrder(t, s, pa, "AAPL", game.OrderStatusOpen)
+	o2 := addOrder(t, s, pb, "AAPL", game.OrderStatusFilled)
+	o3 := addOrder(t, s, pa, "MSFT", game.OrderStatusFilled)
+	addOrder(t, s, po, "AAPL", game.OrderStatusOpen) // another room: never listed
+	o5 := addOrder(t, s, pa, "AAPL", game.OrderStatusRejected)
+	o6 := addOrder(t, s, pb, "MSFT", game.OrderStatusOpen)
 
-	open, filled, expired := game.Open, game.Filled, game.Expired
+	open, filled, expired := game.OrderStatusOpen, game.OrderStatusFilled, game.OrderStatusExpired
 	for _, tc := range []struct {
 		name      string
 		f         game.OrderFilter
@@ -956,25 +956,25 @@ func testOpenOrders(t *testing.T, backend string) {
 	s := mustOpen(t, backend)
 	ua := addUser(t, s, "a")
 	ub := addUser(t, s, "b")
-	active := addRoom(t, s, ua.ID, game.Active, game.Public)
-	paused := addRoom(t, s, ua.ID, game.Paused, game.Public)
-	active2 := addRoom(t, s, ub.ID, game.Active, game.Public)
-	scheduled := addRoom(t, s, ub.ID, game.Scheduled, game.Public)
+	active := addRoom(t, s, ua.ID, game.RoomActive, game.VisibilityPublic)
+	paused := addRoom(t, s, ua.ID, game.RoomPaused, game.VisibilityPublic)
+	active2 := addRoom(t, s, ub.ID, game.RoomActive, game.VisibilityPublic)
+	scheduled := addRoom(t, s, ub.ID, game.RoomScheduled, game.VisibilityPublic)
 	pa := addParticipant(t, s, active.ID, ua.ID)
 	pb := addParticipant(t, s, active.ID, ub.ID)
 	pp := addParticipant(t, s, paused.ID, ua.ID)
 	p2 := addParticipant(t, s, active2.ID, ua.ID)
 	ps := addParticipant(t, s, scheduled.ID, ua.ID)
 
-	aOpenAAPL := addOrder(t, s, pa, "AAPL", game.Open)
-	addOrder(t, s, pa, "AAPL", game.Filled)
-	aOpenMSFT := addOrder(t, s, pa, "MSFT", game.Open)
-	addOrder(t, s, pa, "AAPL", game.OrderCanceled)
-	bOpenAAPL := addOrder(t, s, pb, "AAPL", game.Open)
-	pausedOpenAAPL := addOrder(t, s, pp, "AAPL", game.Open)
-	active2OpenAAPL := addOrder(t, s, p2, "AAPL", game.Open)
-	addOrder(t, s, ps, "AAPL", game.Open)
-	addOrder(t, s, p2, "AAPL", game.Expired)
+	aOpenAAPL := addOrder(t, s, pa, "AAPL", game.OrderStatusOpen)
+	addOrder(t, s, pa, "AAPL", game.OrderStatusFilled)
+	aOpenMSFT := addOrder(t, s, pa, "MSFT", game.OrderStatusOpen)
+	addOrder(t, s, pa, "AAPL", game.OrderStatusCancelled)
+	bOpenAAPL := addOrder(t, s, pb, "AAPL", game.OrderStatusOpen)
+	pausedOpenAAPL := addOrder(t, s, pp, "AAPL", game.OrderStatusOpen)
+	active2OpenAAPL := addOrder(t, s, p2, "AAPL", game.OrderStatusOpen)
+	addOrder(t, s, ps, "AAPL", game.OrderStatusOpen)
+	addOrder(t, s, p2, "AAPL", game.OrderStatusExpired)
 
 	for _, tc := range []struct {
 		name string
@@ -997,14 +997,14 @@ func testOpenOrders(t *testing.T, backend string) {
 			}
 			eqIDs(t, "ids", orderIDs(got), tc.want)
 			for _, o := range got {
-				eq(t, fmt.Sprintf("order %d status", o.ID), o.Status, game.Open)
+				eq(t, fmt.Sprintf("order %d status", o.ID), o.Status, game.OrderStatusOpen)
 			}
 		})
 	}
 
 	t.Run("pausing the room drops its orders from OpenOrdersBySymbol", func(t *testing.T) {
 		mustUpdate(t, s, func(tx game.Tx) error {
-			moved, err := tx.MoveBullPen(ctx, active2.ID, game.Active, game.Paused, active2.StartsAt, active2.EndsAt)
+			moved, err := tx.MoveBullPen(ctx, active2.ID, game.RoomActive, game.RoomPaused, active2.StartsAt, active2.EndsAt)
 			if err == nil && !moved {
 				err = errors.New("room did not move")
 			}
@@ -1025,8 +1025,8 @@ func testSnapshots(t *testing.T, backend string) {
 	s := mustOpen(t, backend)
 	ua := addUser(t, s, "a")
 	ub := addUser(t, s, "b")
-	room := addRoom(t, s, ua.ID, game.Active, game.Public)
-	other := addRoom(t, s, ua.ID, game.Active, game.Public)
+	room := addRoom(t, s, ua.ID, game.RoomActive, game.VisibilityPublic)
+	other := addRoom(t, s, ua.ID, game.RoomActive, game.VisibilityPublic)
 	pa := addParticipant(t, s, room.ID, ua.ID)
 	pb := addParticipant(t, s, room.ID, ub.ID)
 
@@ -1208,8 +1208,8 @@ func testEvents(t *testing.T, backend string) {
 	ctx := context.Background()
 	s, clock := mustOpenClock(t, backend)
 	owner := addUser(t, s, "owner")
-	roomA := addRoom(t, s, owner.ID, game.Active, game.Public)
-	roomB := addRoom(t, s, owner.ID, game.Active, game.Public)
+	roomA := addRoom(t, s, owner.ID, game.RoomActive, game.VisibilityPublic)
+	roomB := addRoom(t, s, owner.ID, game.RoomActive, game.VisibilityPublic)
 	pa := addParticipant(t, s, roomA.ID, owner.ID)
 
 	var (
@@ -1242,7 +1242,7 @@ func testEvents(t *testing.T, backend string) {
 		partID  *int64
 		payload any
 	}
-	payloadState := game.RoomStatePayload{PreviousState: game.Scheduled, State: game.Active, Trigger: game.Manual,
+	payloadState := game.RoomStatePayload{PreviousState: game.RoomScheduled, State: game.RoomActive, Trigger: game.TriggerManual,
 		ActorID: ptr(owner.ID), StartsAt: ms(0), EndsAt: ms(time.Hour), RemainingSeconds: 3600}
 	payloadPos := game.PositionPayload{ParticipantID: pa.ID, Position: game.Position{ParticipantID: pa.ID, Symbol: "AAPL",
 		Quantity: 3, CostBasis: dec("562.5075"), RealizedPnL: dec("0"), UpdatedAt: ms(0), MarketPrice: dec("187.50")}}
@@ -1263,7 +1263,7 @@ func testEvents(t *testing.T, backend string) {
 			{roomB.ID, game.EventLeaderboard, nil, map[string]any{"snapshot": map[string]any{"entries": []any{}}}},
 		}, []int64{2}, map[int64]int64{roomB.ID: 2}},
 		{"third in each room", []appendReq{
-			{roomA.ID, game.EventOrder, &pa.ID, game.OrderPayload{Kind: game.OrderAccepted, Order: game.Order{ID: 1, Symbol: "AAPL",
+			{roomA.ID, game.EventOrder, &pa.ID, game.OrderPayload{Kind: game.OrderEventAccepted, Order: game.Order{ID: 1, Symbol: "AAPL",
 				LimitPrice: decp("187.50"), Commission: dec("0.0025"), Reserved: dec("1"), CreatedAt: ms(0), UpdatedAt: ms(0)}}},
 			{roomB.ID, game.EventOrder, nil, "just a string"},
 		}, []int64{3, 3}, map[int64]int64{roomA.ID: 3, roomB.ID: 3}},
@@ -1397,7 +1397,7 @@ func testEvents(t *testing.T, backend string) {
 		})
 	}
 	t.Run("escaped text and numbers beyond float64 round-trip exactly", func(t *testing.T) {
-		roomC := addRoom(t, s, owner.ID, game.Active, game.Public)
+		roomC := addRoom(t, s, owner.ID, game.RoomActive, game.VisibilityPublic)
 		payload := map[string]any{
 			"text":  "<b>\"Q&A\"</b> \\ ünïcode 😀\n\t\u2028",
 			"huge":  uint64(math.MaxUint64),
@@ -1474,8 +1474,8 @@ func testConcurrentAppendEventSequences(t *testing.T, backend string) {
 	ctx := context.Background()
 	s := mustOpen(t, backend)
 	owner := addUser(t, s, "owner")
-	room := addRoom(t, s, owner.ID, game.Active, game.Public)
-	bystander := addRoom(t, s, owner.ID, game.Active, game.Public)
+	room := addRoom(t, s, owner.ID, game.RoomActive, game.VisibilityPublic)
+	bystander := addRoom(t, s, owner.ID, game.RoomActive, game.VisibilityPublic)
 
 	var (
 		mu        sync.Mutex
@@ -1567,7 +1567,7 @@ func testTimesComeBackUTC(t *testing.T, backend string) {
 	at := time.Date(2024, 12, 31, 23, 59, 59, 999000000, time.UTC)
 	u := &game.User{Username: "u", CreatedAt: at}
 	mustUpdate(t, s, func(tx game.Tx) error { return tx.InsertUser(ctx, u) })
-	b := newRoom(u.ID, game.Active, game.Public)
+	b := newRoom(u.ID, game.RoomActive, game.VisibilityPublic)
 	b.StartsAt, b.EndsAt, b.CreatedAt = at, at.Add(time.Millisecond), at.Add(-time.Millisecond)
 	mustUpdate(t, s, func(tx game.Tx) error { return tx.InsertBullPen(ctx, b) })
 	p := &game.Participant{BullPenID: b.ID, UserID: u.ID, Cash: dec("1"), JoinedAt: at.Add(time.Millisecond)}
@@ -1575,7 +1575,7 @@ func testTimesComeBackUTC(t *testing.T, backend string) {
 	mustUpdate(t, s, func(tx game.Tx) error {
 		return tx.SavePosition(ctx, &game.Position{ParticipantID: p.ID, Symbol: "X", CostBasis: dec("0"), RealizedPnL: dec("0"), UpdatedAt: at})
 	})
-	o := newOrder(p, "X", game.Filled)
+	o := newOrder(p, "X", game.OrderStatusFilled)
 	o.CreatedAt, o.UpdatedAt, o.FilledAt = at, at.Add(time.Millisecond), ptr(at.Add(2*time.Millisecond))
 	mustUpdate(t, s, func(tx game.Tx) error { return tx.InsertOrder(ctx, o) })
 	mustUpdate(t, s, func(tx game.Tx) error {
@@ -1665,7 +1665,7 @@ func TestDecimalsStoredAsExactText(t *testing.T) {
 	ctx := context.Background()
 	s := mustOpen(t, sqliteBackend)
 	owner := addUser(t, s, "owner")
-	room := addRoom(t, s, owner.ID, game.Active, game.Public)
+	room := addRoom(t, s, owner.ID, game.RoomActive, game.VisibilityPublic)
 	for i, tc := range []struct{ in, wantText string }{
 		{"100000.00", "100000"},
 		{"0.0025", "0.0025"},

@@ -288,7 +288,7 @@ func addParticipant(tb testing.TB, s game.Store, room, user int64) *game.Partici
 
 func newOrder(p *game.Participant, symbol string, status game.OrderStatus) *game.Order {
 	return &game.Order{
-		BullPenID: p.BullPenID, ParticipantID: p.ID, Symbol: symbol, Side: game.Buy, Type: game.Market,
+		BullPenID: p.BullPenID, ParticipantID: p.ID, Symbol: symbol, Side: game.SideBuy, Type: game.OrderTypeMarket,
 		Quantity: 10, Status: status, Commission: dec("0"), Reserved: dec("0"),
 		CreatedAt: txNow, UpdatedAt: txNow,
 	}

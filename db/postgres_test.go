@@ -148,7 +148,7 @@ func TestPostgresMoneyColumnsAreNumeric(t *testing.T) {
 	}
 
 	owner := addUser(t, s, "owner")
-	room := addRoom(t, s, owner.ID, game.Active, game.Public)
+	room := addRoom(t, s, owner.ID, game.RoomActive, game.VisibilityPublic)
 	for i, tc := range []struct{ in, wantText string }{
 		{"100000.00", "100000"},
 		{"0.0025", "0.0025"},
@@ -184,9 +184,9 @@ func TestPostgresListen(t *testing.T) {
 	listener, clock := openDSN(t, dsn)
 	writer, _ := openDSN(t, dsn)
 	owner := addUser(t, writer, "owner")
-	roomA := addRoom(t, writer, owner.ID, game.Active, game.Public)
-	roomB := addRoom(t, writer, owner.ID, game.Active, game.Public)
-	roomC := addRoom(t, writer, owner.ID, game.Active, game.Public)
+	roomA := addRoom(t, writer, owner.ID, game.RoomActive, game.VisibilityPublic)
+	roomB := addRoom(t, writer, owner.ID, game.RoomActive, game.VisibilityPublic)
+	roomC := addRoom(t, writer, owner.ID, game.RoomActive, game.VisibilityPublic)
 
 	rooms := make(chan map[int64]int64, 100)
 	quotes := make(chan string, 100)

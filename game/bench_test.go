@@ -14,13 +14,13 @@ func BenchmarkPlaceMarketOrder(b *testing.B) {
 	owner, alice := h.user("owner"), h.user("alice")
 	room := h.activeRoom(owner, func(in *game.CreateBullPenInput) { in.StartingCash = decp("1000000000") }, alice)
 	h.price("AAPL", "100")
-	side := []game.Side{game.Buy, game.Sell}
+	side := []game.Side{game.SideBuy, game.SideSell}
 	i := 0
 	for b.Loop() {
 		in := buy(room.ID, "AAPL", 1)
 		in.Side = side[i%2]
 		i++
-		if o := h.order(alice, in); o.Status != game.Filled {
+		if o := h.order(alice, in); o.Status != game.OrderStatusFilled {
 			b.Fatalf("order %s", o.Status)
 		}
 	}

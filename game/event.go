@@ -19,11 +19,11 @@ const (
 type OrderEventKind string
 
 const (
-	OrderAccepted  OrderEventKind = "ACCEPTED"
-	OrderFilled    OrderEventKind = "FILLED"
-	OrderRejected  OrderEventKind = "REJECTED"
-	OrderCancelled OrderEventKind = "CANCELLED"
-	OrderExpired   OrderEventKind = "EXPIRED"
+	OrderEventAccepted  OrderEventKind = "ACCEPTED"
+	OrderEventFilled    OrderEventKind = "FILLED"
+	OrderEventRejected  OrderEventKind = "REJECTED"
+	OrderEventCancelled OrderEventKind = "CANCELLED"
+	OrderEventExpired   OrderEventKind = "EXPIRED"
 )
 
 // Event is one entry in a room's log. Sequence increases by exactly one for

@@ -32,10 +32,10 @@ func ValidateOrder(in *PlaceOrderInput) error {
 	if !symbolRE.MatchString(in.Symbol) {
 		return Invalid("symbol", "%q is not a ticker symbol", in.Symbol)
 	}
-	if in.Side != Buy && in.Side != Sell {
+	if in.Side != SideBuy && in.Side != SideSell {
 		return Invalid("side", "must be BUY or SELL")
 	}
-	typ := Market
+	typ := OrderTypeMarket
 	if in.Type != nil {
 		typ = *in.Type
 	}
@@ -44,28 +44,28 @@ func ValidateOrder(in *PlaceOrderInput) error {
 		return Invalid("quantity", "must be between 1 and %d, got %d", MaxQuantity, in.Quantity)
 	}
 	switch typ {
-	case Market:
+	case OrderTypeMarket:
 		if in.LimitPrice != nil {
 			return Invalid("limitPrice", "must be left out for a MARKET order")
 		}
 		if in.StopPrice != nil {
 			return Invalid("stopPrice", "must be left out for a MARKET order")
 		}
-	case Limit:
+	case OrderTypeLimit:
 		if in.LimitPrice == nil {
 			return Invalid("limitPrice", "is required for a LIMIT order")
 		}
 		if in.StopPrice != nil {
 			return Invalid("stopPrice", "must be left out for a LIMIT order")
 		}
-	case Stop:
+	case OrderTypeStop:
 		if in.StopPrice == nil {
 			return Invalid("stopPrice", "is required for a STOP order")
 		}
 		if in.LimitPrice != nil {
 			return Invalid("limitPrice", "must be left out for a STOP order")
 		}
-	case StopLimit:
+	case OrderTypeStopLimit:
 		if in.LimitPrice == nil {
 			return Invalid("limitPrice", "is required for a STOP_LIMIT order")
 		}
@@ -168,7 +168,7 @@ func (a *account) reserved(except int64) decimal.Decimal {
 func (a *account) sharesOnSale(symbol string, except int64) int64 {
 	var n int64
 	for _, o := range a.open {
-		if o.ID != except && o.Side == Sell && o.Symbol == symbol {
+		if o.ID != except && o.Side == SideSell && o.Symbol == symbol {
 			n += o.Quantity
 		}
 	}
@@ -206,7 +206,7 @@ type rejection struct{ reason, message string }
 func (a *account) checkFill(o *Order, price decimal.Decimal) *rejection {
 	commission := a.room.Commission
 	pos := a.position(o.Symbol)
-	if o.Side == Sell && !a.room.AllowShortSelling {
+	if o.Side == SideSell && !a.room.AllowShortSelling {
 		free := max(pos.Quantity, 0) - a.sharesOnSale(o.Symbol, o.ID)
 		if o.Quantity > free {
 			return &rejection{RejectInsufficientShares, fmt.Sprintf("cannot sell %d %s: %d held and not already on sale, and this room does not allow short selling", o.Quantity, o.Symbol, max(free, 0))}
@@ -234,7 +234,7 @@ func (a *account) reservation(o *Order) decimal.Decimal {
 	}
 	qty := decimal.NewFromInt(o.Quantity)
 	res := a.room.Commission
-	if o.Side == Buy {
+	if o.Side == SideBuy {
 		return res.Add(qty.Mul(*ref))
 	}
 	free := max(a.position(o.Symbol).Quantity, 0) - a.sharesOnSale(o.Symbol, o.ID)
@@ -249,22 +249,22 @@ func (a *account) reservation(o *Order) decimal.Decimal {
 func marketable(o *Order, price decimal.Decimal) (fill, triggered bool) {
 	triggered = o.Triggered
 	if !triggered && o.StopPrice != nil {
-		if o.Side == Buy {
+		if o.Side == SideBuy {
 			triggered = !price.LessThan(*o.StopPrice)
 		} else {
 			triggered = !price.GreaterThan(*o.StopPrice)
 		}
 	}
 	switch o.Type {
-	case Market:
+	case OrderTypeMarket:
 		return true, false
-	case Stop:
+	case OrderTypeStop:
 		return triggered, triggered
-	case Limit, StopLimit:
-		if o.Type == StopLimit && !triggered {
+	case OrderTypeLimit, OrderTypeStopLimit:
+		if o.Type == OrderTypeStopLimit && !triggered {
 			return false, false
 		}
-		if o.Side == Buy {
+		if o.Side == SideBuy {
 			return !price.GreaterThan(*o.LimitPrice), triggered
 		}
 		return !price.LessThan(*o.LimitPrice), triggered
@@ -313,7 +313,7 @@ func (s *Service) PlaceOrder(ctx context.Context, user *User, in PlaceOrderInput
 		o = &Order{
 			BullPenID: room.ID, ParticipantID: p.ID, ClientOrderID: in.ClientOrderID, Symbol: in.Symbol,
 			Side: in.Side, Type: *in.Type, Quantity: in.Quantity, LimitPrice: in.LimitPrice, StopPrice: in.StopPrice,
-			Status: Open, Commission: decimal.Zero, Reserved: decimal.Zero, CreatedAt: now, UpdatedAt: now,
+			Status: OrderStatusOpen, Commission: decimal.Zero, Reserved: decimal.Zero, CreatedAt: now, UpdatedAt: now,
 		}
 		filled, err = s.execute(ctx, tx, room, p, o)
 		return err
@@ -330,13 +330,13 @@ func (s *Service) PlaceOrder(ctx context.Context, user *User, in PlaceOrderInput
 // execute decides a new order: reject, fill or rest. It inserts o.
 func (s *Service) execute(ctx context.Context, tx Tx, room *BullPen, p *Participant, o *Order) (bool, error) {
 	reject := func(r rejection) (bool, error) {
-		o.Status, o.RejectReason, o.RejectMessage = Rejected, &r.reason, &r.message
+		o.Status, o.RejectReason, o.RejectMessage = OrderStatusRejected, &r.reason, &r.message
 		if err := tx.InsertOrder(ctx, o); err != nil {
 			return false, err
 		}
-		return false, s.orderEvent(ctx, tx, o, OrderRejected)
+		return false, s.orderEvent(ctx, tx, o, OrderEventRejected)
 	}
-	if room.State != Active {
+	if room.State != RoomActive {
 		return reject(rejection{RejectRoomNotActive, fmt.Sprintf("bull pen %d is %s: orders are accepted only while it is ACTIVE", room.ID, room.State)})
 	}
 	if _, ok := s.symbols[o.Symbol]; !ok {
@@ -355,7 +355,7 @@ func (s *Service) execute(ctx context.Context, tx Tx, room *BullPen, p *Particip
 	} else if err != nil {
 		return false, err
 	}
-	if q == nil && o.Type == Market {
+	if q == nil && o.Type == OrderTypeMarket {
 		return reject(rejection{RejectNoPrice, fmt.Sprintf("%s has no price yet", o.Symbol)})
 	}
 	if q != nil {
@@ -372,7 +372,7 @@ func (s *Service) execute(ctx context.Context, tx Tx, room *BullPen, p *Particip
 		}
 	}
 	// Rest: hold back what the order may need and check it is there.
-	if o.Side == Sell && !room.AllowShortSelling {
+	if o.Side == SideSell && !room.AllowShortSelling {
 		pos := a.position(o.Symbol)
 		if free := max(pos.Quantity, 0) - a.sharesOnSale(o.Symbol, 0); o.Quantity > free {
 			return reject(rejection{RejectInsufficientShares, fmt.Sprintf("cannot sell %d %s: %d held and not already on sale, and this room does not allow short selling", o.Quantity, o.Symbol, max(free, 0))})
@@ -386,7 +386,7 @@ func (s *Service) execute(ctx context.Context, tx Tx, room *BullPen, p *Particip
 	if err := tx.InsertOrder(ctx, o); err != nil {
 		return false, err
 	}
-	return false, s.orderEvent(ctx, tx, o, OrderAccepted)
+	return false, s.orderEvent(ctx, tx, o, OrderEventAccepted)
 }
 
 // fill executes an order (already stored) at price and writes its events.
@@ -403,12 +403,12 @@ func (s *Service) fill(ctx context.Context, tx Tx, a *account, o *Order, price d
 		return err
 	}
 	a.positions[o.Symbol] = &pos
-	o.Status, o.FilledQuantity, o.FilledPrice, o.Commission = Filled, o.Quantity, &price, commission
+	o.Status, o.FilledQuantity, o.FilledPrice, o.Commission = OrderStatusFilled, o.Quantity, &price, commission
 	o.Reserved, o.UpdatedAt, o.FilledAt = decimal.Zero, now, &now
 	if err := tx.UpdateOrder(ctx, o); err != nil {
 		return err
 	}
-	if err := s.orderEvent(ctx, tx, o, OrderFilled); err != nil {
+	if err := s.orderEvent(ctx, tx, o, OrderEventFilled); err != nil {
 		return err
 	}
 	pid := a.p.ID
@@ -457,10 +457,10 @@ func (s *Service) CancelOrder(ctx context.Context, user *User, orderID int64) (*
 		if p.UserID != user.ID {
 			return Errorf(ENOTFOUND, "order not found")
 		}
-		if o.Status != Open {
+		if o.Status != OrderStatusOpen {
 			return Errorf(ECONFLICT, "order %d is %s: only an OPEN order can be cancelled", o.ID, o.Status)
 		}
-		return s.finishOrder(ctx, tx, o, OrderCanceled, OrderCancelled)
+		return s.finishOrder(ctx, tx, o, OrderStatusCancelled, OrderEventCancelled)
 	})
 	if err != nil {
 		return nil, err
@@ -545,7 +545,7 @@ func (s *Service) work(ctx context.Context, orderID int64) error {
 		if err != nil {
 			return err
 		}
-		if o, err = tx.Order(ctx, orderID); err != nil || o.Status != Open || room.State != Active {
+		if o, err = tx.Order(ctx, orderID); err != nil || o.Status != OrderStatusOpen || room.State != RoomActive {
 			return err
 		}
 		q, err := tx.Quote(ctx, o.Symbol)
@@ -570,12 +570,12 @@ func (s *Service) work(ctx context.Context, orderID int64) error {
 			return err
 		}
 		if r := a.checkFill(o, q.Price); r != nil {
-			o.Status, o.Reserved, o.UpdatedAt = Rejected, decimal.Zero, tx.Now()
+			o.Status, o.Reserved, o.UpdatedAt = OrderStatusRejected, decimal.Zero, tx.Now()
 			o.RejectReason, o.RejectMessage = &r.reason, &r.message
 			if err := tx.UpdateOrder(ctx, o); err != nil {
 				return err
 			}
-			return s.orderEvent(ctx, tx, o, OrderRejected)
+			return s.orderEvent(ctx, tx, o, OrderEventRejected)
 		}
 		filled = true
 		return s.fill(ctx, tx, a, o, q.Price)

@@ -7,20 +7,20 @@ import (
 )
 
 func buy(room int64, sym string, qty int64) game.PlaceOrderInput {
-	return game.PlaceOrderInput{BullPenID: room, Symbol: sym, Side: game.Buy, Quantity: qty}
+	return game.PlaceOrderInput{BullPenID: room, Symbol: sym, Side: game.SideBuy, Quantity: qty}
 }
 
 func sell(room int64, sym string, qty int64) game.PlaceOrderInput {
-	return game.PlaceOrderInput{BullPenID: room, Symbol: sym, Side: game.Sell, Quantity: qty}
+	return game.PlaceOrderInput{BullPenID: room, Symbol: sym, Side: game.SideSell, Quantity: qty}
 }
 
 func limit(in game.PlaceOrderInput, price string) game.PlaceOrderInput {
-	in.Type, in.LimitPrice = ptr(game.Limit), decp(price)
+	in.Type, in.LimitPrice = ptr(game.OrderTypeLimit), decp(price)
 	return in
 }
 
 func stop(in game.PlaceOrderInput, price string) game.PlaceOrderInput {
-	in.Type, in.StopPrice = ptr(game.Stop), decp(price)
+	in.Type, in.StopPrice = ptr(game.OrderTypeStop), decp(price)
 	return in
 }
 
@@ -42,11 +42,19 @@ func TestPlaceOrderMalformedStoresNothing(t *testing.T) {
 		{"ZeroQuantity", buy(room.ID, "AAPL", 0), "quantity"},
 		{"NegativeQuantity", buy(room.ID, "AAPL", -5), "quantity"},
 		{"HugeQuantity", buy(room.ID, "AAPL", 1_000_000_001), "quantity"},
-		{"LimitWithoutPrice", func() game.PlaceOrderInput { in := buy(room.ID, "AAPL", 1); in.Type = ptr(game.Limit); return in }(), "limitPrice"},
-		{"StopWithoutPrice", func() game.PlaceOrderInput { in := buy(room.ID, "AAPL", 1); in.Type = ptr(game.Stop); return in }(), "stopPrice"},
+		{"LimitWithoutPrice", func() game.PlaceOrderInput {
+			in := buy(room.ID, "AAPL", 1)
+			in.Type = ptr(game.OrderTypeLimit)
+			return in
+		}(), "limitPrice"},
+		{"StopWithoutPrice", func() game.PlaceOrderInput {
+			in := buy(room.ID, "AAPL", 1)
+			in.Type = ptr(game.OrderTypeStop)
+			return in
+		}(), "stopPrice"},
 		{"StopLimitWithoutStop", func() game.PlaceOrderInput {
 			in := limit(buy(room.ID, "AAPL", 1), "10")
-			in.Type = ptr(game.StopLimit)
+			in.Type = ptr(game.OrderTypeStopLimit)
 			return in
 		}(), "stopPrice"},
 		{"ZeroPrice", limit(buy(room.ID, "AAPL", 1), "0"), "limitPrice"},
@@ -113,14 +121,14 @@ func TestPlaceOrderBusinessRejections(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			before := h.lastSeq(tt.in.BullPenID)
 			o := h.order(alice, tt.in)
-			if o.Status != game.Rejected || o.RejectReason == nil || *o.RejectReason != tt.reason {
+			if o.Status != game.OrderStatusRejected || o.RejectReason == nil || *o.RejectReason != tt.reason {
 				t.Fatalf("order = %s reason %v, want REJECTED %s", o.Status, o.RejectReason, tt.reason)
 			}
 			if o.RejectMessage == nil || *o.RejectMessage == "" {
 				t.Errorf("no reject message")
 			}
 			stored, err := h.store.Order(h.ctx, o.ID)
-			if err != nil || stored.Status != game.Rejected {
+			if err != nil || stored.Status != game.OrderStatusRejected {
 				t.Fatalf("stored order %+v, %v", stored, err)
 			}
 			if got := h.kinds(tt.in.BullPenID, before); !equalStrings(got, []string{"ORDER:REJECTED"}) {
@@ -142,7 +150,7 @@ func TestMarketOrdersFillAtOnce(t *testing.T) {
 	before := h.lastSeq(room.ID)
 
 	o := h.order(alice, buy(room.ID, "AAPL", 10))
-	if o.Status != game.Filled || !o.FilledPrice.Equal(dec("100.25")) || o.FilledQuantity != 10 || o.FilledAt == nil {
+	if o.Status != game.OrderStatusFilled || !o.FilledPrice.Equal(dec("100.25")) || o.FilledQuantity != 10 || o.FilledAt == nil {
 		t.Fatalf("buy = %+v", o)
 	}
 	assertDec(t, "commission", o.Commission, "1.5")
@@ -155,7 +163,7 @@ func TestMarketOrdersFillAtOnce(t *testing.T) {
 
 	h.price("AAPL", "110")
 	o = h.order(alice, sell(room.ID, "AAPL", 4))
-	if o.Status != game.Filled {
+	if o.Status != game.OrderStatusFilled {
 		t.Fatalf("sell = %s", o.Status)
 	}
 	assertDec(t, "cash after sell", h.participant(room.ID, alice).Cash, "9434.5") // 8996 + 440 - 1.5
@@ -197,16 +205,16 @@ func TestRestingOrders(t *testing.T) {
 		room := h.activeRoom(owner, nil, alice)
 		h.price("AAPL", "100")
 		o := h.order(alice, limit(buy(room.ID, "AAPL", 10), "95"))
-		if o.Status != game.Open {
+		if o.Status != game.OrderStatusOpen {
 			t.Fatalf("status %s, want OPEN", o.Status)
 		}
 		h.price("AAPL", "96")
-		if got, _ := h.store.Order(h.ctx, o.ID); got.Status != game.Open {
+		if got, _ := h.store.Order(h.ctx, o.ID); got.Status != game.OrderStatusOpen {
 			t.Fatalf("filled above the limit at 96")
 		}
 		h.price("AAPL", "94.5")
 		got, _ := h.store.Order(h.ctx, o.ID)
-		if got.Status != game.Filled || !got.FilledPrice.Equal(dec("94.5")) {
+		if got.Status != game.OrderStatusFilled || !got.FilledPrice.Equal(dec("94.5")) {
 			t.Fatalf("order = %s at %v, want FILLED at 94.5", got.Status, got.FilledPrice)
 		}
 		assertDec(t, "reserved after fill", got.Reserved, "0")
@@ -218,7 +226,7 @@ func TestRestingOrders(t *testing.T) {
 		room := h.activeRoom(owner, nil, alice)
 		h.price("AAPL", "100")
 		o := h.order(alice, limit(buy(room.ID, "AAPL", 1), "101"))
-		if o.Status != game.Filled || !o.FilledPrice.Equal(dec("100")) {
+		if o.Status != game.OrderStatusFilled || !o.FilledPrice.Equal(dec("100")) {
 			t.Fatalf("order = %s at %v", o.Status, o.FilledPrice)
 		}
 	})
@@ -229,13 +237,13 @@ func TestRestingOrders(t *testing.T) {
 		h.price("AAPL", "100")
 		h.order(alice, buy(room.ID, "AAPL", 10))
 		o := h.order(alice, stop(sell(room.ID, "AAPL", 10), "90"))
-		if o.Status != game.Open {
+		if o.Status != game.OrderStatusOpen {
 			t.Fatalf("status %s", o.Status)
 		}
 		h.price("AAPL", "91")
 		h.price("AAPL", "89.9")
 		got, _ := h.store.Order(h.ctx, o.ID)
-		if got.Status != game.Filled || !got.FilledPrice.Equal(dec("89.9")) {
+		if got.Status != game.OrderStatusFilled || !got.FilledPrice.Equal(dec("89.9")) {
 			t.Fatalf("order = %s at %v", got.Status, got.FilledPrice)
 		}
 		if pos := h.position(room.ID, alice, "AAPL"); pos.Quantity != 0 {
@@ -248,16 +256,16 @@ func TestRestingOrders(t *testing.T) {
 		room := h.activeRoom(owner, nil, alice)
 		h.price("AAPL", "100")
 		in := buy(room.ID, "AAPL", 5)
-		in.Type, in.StopPrice, in.LimitPrice = ptr(game.StopLimit), decp("105"), decp("104")
+		in.Type, in.StopPrice, in.LimitPrice = ptr(game.OrderTypeStopLimit), decp("105"), decp("104")
 		o := h.order(alice, in)
 		h.price("AAPL", "106") // triggers, but above the limit
 		got, _ := h.store.Order(h.ctx, o.ID)
-		if got.Status != game.Open || !got.Triggered {
+		if got.Status != game.OrderStatusOpen || !got.Triggered {
 			t.Fatalf("after 106: %s triggered=%v, want OPEN triggered", got.Status, got.Triggered)
 		}
 		h.price("AAPL", "103.5")
 		got, _ = h.store.Order(h.ctx, o.ID)
-		if got.Status != game.Filled || !got.FilledPrice.Equal(dec("103.5")) {
+		if got.Status != game.OrderStatusFilled || !got.FilledPrice.Equal(dec("103.5")) {
 			t.Fatalf("after 103.5: %s at %v", got.Status, got.FilledPrice)
 		}
 	})
@@ -266,19 +274,19 @@ func TestRestingOrders(t *testing.T) {
 		owner, alice := h.user("owner"), h.user("alice")
 		room := h.activeRoom(owner, func(in *game.CreateBullPenInput) { in.StartingCash = decp("1000") }, alice)
 		h.price("AAPL", "150")
-		if o := h.order(alice, limit(buy(room.ID, "AAPL", 5), "140")); o.Status != game.Open {
+		if o := h.order(alice, limit(buy(room.ID, "AAPL", 5), "140")); o.Status != game.OrderStatusOpen {
 			t.Fatalf("limit = %s", o.Status)
 		}
 		o := h.order(alice, buy(room.ID, "AAPL", 3)) // 450 > 1000 - 700
-		if o.Status != game.Rejected || *o.RejectReason != game.RejectInsufficientFunds {
+		if o.Status != game.OrderStatusRejected || *o.RejectReason != game.RejectInsufficientFunds {
 			t.Fatalf("second buy = %s %v, want REJECTED INSUFFICIENT_BUYING_POWER", o.Status, o.RejectReason)
 		}
 		o = h.order(alice, limit(buy(room.ID, "AAPL", 3), "100")) // exactly the 300 left
-		if o.Status != game.Open {
+		if o.Status != game.OrderStatusOpen {
 			t.Fatalf("third = %s %v, want OPEN", o.Status, o.RejectReason)
 		}
 		o = h.order(alice, limit(buy(room.ID, "AAPL", 1), "0.01"))
-		if o.Status != game.Rejected {
+		if o.Status != game.OrderStatusRejected {
 			t.Fatalf("fourth = %s, want REJECTED", o.Status)
 		}
 	})
@@ -290,10 +298,10 @@ func TestRestingOrders(t *testing.T) {
 		h.order(alice, buy(room.ID, "AAPL", 10))
 		h.order(alice, limit(sell(room.ID, "AAPL", 7), "120"))
 		o := h.order(alice, sell(room.ID, "AAPL", 4))
-		if o.Status != game.Rejected || *o.RejectReason != game.RejectInsufficientShares {
+		if o.Status != game.OrderStatusRejected || *o.RejectReason != game.RejectInsufficientShares {
 			t.Fatalf("sell = %s %v", o.Status, o.RejectReason)
 		}
-		if o := h.order(alice, sell(room.ID, "AAPL", 3)); o.Status != game.Filled {
+		if o := h.order(alice, sell(room.ID, "AAPL", 3)); o.Status != game.OrderStatusFilled {
 			t.Fatalf("sell 3 = %s", o.Status)
 		}
 	})
@@ -310,7 +318,7 @@ func TestCancelOrder(t *testing.T) {
 	}
 	before := h.lastSeq(room.ID)
 	c, err := h.svc.CancelOrder(h.ctx, alice, o.ID)
-	if err != nil || c.Status != game.OrderCanceled {
+	if err != nil || c.Status != game.OrderStatusCancelled {
 		t.Fatalf("cancel = %v, %v", c, err)
 	}
 	if got := h.kinds(room.ID, before); !equalStrings(got, []string{"ORDER:CANCELLED"}) {
@@ -319,7 +327,7 @@ func TestCancelOrder(t *testing.T) {
 	_, err = h.svc.CancelOrder(h.ctx, alice, o.ID)
 	assertCode(t, err, game.ECONFLICT)
 	// The reservation is released: the whole cash can be spent again.
-	if o := h.order(alice, buy(room.ID, "AAPL", 10)); o.Status != game.Filled {
+	if o := h.order(alice, buy(room.ID, "AAPL", 10)); o.Status != game.OrderStatusFilled {
 		t.Fatalf("buy after cancel = %s %v", o.Status, o.RejectMessage)
 	}
 	_, err = h.svc.CancelOrder(h.ctx, alice, 999)
@@ -336,7 +344,7 @@ func TestClientOrderIDIsIdempotent(t *testing.T) {
 	first := h.order(alice, in)
 	seq := h.lastSeq(room.ID)
 	again := h.order(alice, in)
-	if again.ID != first.ID || again.Status != game.Filled {
+	if again.ID != first.ID || again.Status != game.OrderStatusFilled {
 		t.Fatalf("second = %d %s, want %d FILLED", again.ID, again.Status, first.ID)
 	}
 	if h.lastSeq(room.ID) != seq {
@@ -360,7 +368,7 @@ func TestShortSelling(t *testing.T) {
 	}, alice)
 	h.price("AAPL", "100")
 	o := h.order(alice, sell(room.ID, "AAPL", 10))
-	if o.Status != game.Filled {
+	if o.Status != game.OrderStatusFilled {
 		t.Fatalf("short = %s %v", o.Status, o.RejectMessage)
 	}
 	assertDec(t, "cash after short", h.participant(room.ID, alice).Cash, "2000")
@@ -369,14 +377,14 @@ func TestShortSelling(t *testing.T) {
 		t.Fatalf("quantity = %d, want -10", pos.Quantity)
 	}
 	// Margin: 150% of 1000 = 1500 locked of 2000 cash; 10 more needs 3000 of 3000.
-	if o := h.order(alice, sell(room.ID, "AAPL", 10)); o.Status != game.Filled {
+	if o := h.order(alice, sell(room.ID, "AAPL", 10)); o.Status != game.OrderStatusFilled {
 		t.Fatalf("second short = %s %v", o.Status, o.RejectMessage)
 	}
-	if o := h.order(alice, sell(room.ID, "AAPL", 1)); o.Status != game.Rejected || *o.RejectReason != game.RejectInsufficientFunds {
+	if o := h.order(alice, sell(room.ID, "AAPL", 1)); o.Status != game.OrderStatusRejected || *o.RejectReason != game.RejectInsufficientFunds {
 		t.Fatalf("third short = %s, want REJECTED INSUFFICIENT_BUYING_POWER", o.Status)
 	}
 	h.price("AAPL", "90")
-	if o := h.order(alice, buy(room.ID, "AAPL", 20)); o.Status != game.Filled {
+	if o := h.order(alice, buy(room.ID, "AAPL", 20)); o.Status != game.OrderStatusFilled {
 		t.Fatalf("cover = %s %v", o.Status, o.RejectMessage)
 	}
 	assertDec(t, "cash after cover", h.participant(room.ID, alice).Cash, "1200")
@@ -406,12 +414,12 @@ func TestPositionLimit(t *testing.T) {
 	room := h.activeRoom(owner, func(in *game.CreateBullPenInput) { in.StartingCash = decp("1000000") }, alice)
 	h.price("AAPL", "0.0001")
 	for range 2 {
-		if o := h.order(alice, buy(room.ID, "AAPL", game.MaxQuantity)); o.Status != game.Filled {
+		if o := h.order(alice, buy(room.ID, "AAPL", game.MaxQuantity)); o.Status != game.OrderStatusFilled {
 			t.Fatalf("buy = %s %v", o.Status, o.RejectMessage)
 		}
 	}
 	o := h.order(alice, buy(room.ID, "AAPL", 1))
-	if o.Status != game.Rejected || *o.RejectReason != game.RejectPositionLimit {
+	if o.Status != game.OrderStatusRejected || *o.RejectReason != game.RejectPositionLimit {
 		t.Fatalf("buy past the limit = %s %v, want REJECTED POSITION_LIMIT", o.Status, o.RejectReason)
 	}
 }

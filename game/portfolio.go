@@ -38,9 +38,9 @@ func ApplyFill(pos Position, side Side, qty int64, price decimal.Decimal) (Posit
 	}
 	var dir int64 // +1 for a buy, -1 for a sell
 	switch side {
-	case Buy:
+	case SideBuy:
 		dir = 1
-	case Sell:
+	case SideSell:
 		dir = -1
 	default:
 		panic(fmt.Sprintf("game.ApplyFill: unknown side %q", side))
@@ -137,9 +137,9 @@ func ReturnPercent(value, startingCash decimal.Decimal) decimal.Decimal {
 func CashDelta(side Side, qty int64, price, commission decimal.Decimal) decimal.Decimal {
 	gross := decimal.NewFromInt(qty).Mul(price)
 	switch side {
-	case Buy:
+	case SideBuy:
 		return gross.Neg().Sub(commission)
-	case Sell:
+	case SideSell:
 		return gross.Sub(commission)
 	default:
 		panic(fmt.Sprintf("game.CashDelta: unknown side %q", side))

@@ -48,72 +48,72 @@ func TestApplyFill(t *testing.T) {
 		wantRealized    string // returned for this fill
 	}{
 		{
-			name: "OpenLong", start: pos(0, "0", "0"), side: Buy, qty: 10, price: "100.25",
+			name: "OpenLong", start: pos(0, "0", "0"), side: SideBuy, qty: 10, price: "100.25",
 			wantQty: 10, wantCost: "1002.5", wantRealizedPnL: "0", wantRealized: "0",
 		},
 		{
-			name: "OpenLongFromZeroValuePosition", start: Position{}, side: Buy, qty: 1, price: "0.0001",
+			name: "OpenLongFromZeroValuePosition", start: Position{}, side: SideBuy, qty: 1, price: "0.0001",
 			wantQty: 1, wantCost: "0.0001", wantRealizedPnL: "0", wantRealized: "0",
 		},
 		{
-			name: "AddToLong", start: pos(10, "1002.5", "3"), side: Buy, qty: 5, price: "101.1",
+			name: "AddToLong", start: pos(10, "1002.5", "3"), side: SideBuy, qty: 5, price: "101.1",
 			wantQty: 15, wantCost: "1508", wantRealizedPnL: "3", wantRealized: "0",
 		},
 		{
-			name: "PartialCloseLongRealizesProfit", start: pos(10, "1000", "5"), side: Sell, qty: 4, price: "110",
+			name: "PartialCloseLongRealizesProfit", start: pos(10, "1000", "5"), side: SideSell, qty: 4, price: "110",
 			wantQty: 6, wantCost: "600", wantRealizedPnL: "45", wantRealized: "40",
 		},
 		{
-			name: "PartialCloseLongRealizesLoss", start: pos(10, "1000", "0"), side: Sell, qty: 3, price: "95.5",
+			name: "PartialCloseLongRealizesLoss", start: pos(10, "1000", "0"), side: SideSell, qty: 3, price: "95.5",
 			wantQty: 7, wantCost: "700", wantRealizedPnL: "-13.5", wantRealized: "-13.5",
 		},
 		{
 			// 10.0001 * 1 / 3 = 3.33336666... -> 3.3334
-			name: "PartialCloseRoundsRemovedCostTo4Places", start: pos(3, "10.0001", "0"), side: Sell, qty: 1, price: "4",
+			name: "PartialCloseRoundsRemovedCostTo4Places", start: pos(3, "10.0001", "0"), side: SideSell, qty: 1, price: "4",
 			wantQty: 2, wantCost: "6.6667", wantRealizedPnL: "0.6666", wantRealized: "0.6666",
 		},
 		{
 			// 0.0005 / 2 = 0.00025 -> half-even 0.0002 (half-up would be 0.0003)
-			name: "RemovedCostRoundsHalfEvenDown", start: pos(2, "0.0005", "0"), side: Sell, qty: 1, price: "1",
+			name: "RemovedCostRoundsHalfEvenDown", start: pos(2, "0.0005", "0"), side: SideSell, qty: 1, price: "1",
 			wantQty: 1, wantCost: "0.0003", wantRealizedPnL: "0.9998", wantRealized: "0.9998",
 		},
 		{
 			// 0.0003 / 2 = 0.00015 -> half-even 0.0002
-			name: "RemovedCostRoundsHalfEvenUp", start: pos(2, "0.0003", "0"), side: Sell, qty: 1, price: "1",
+			name: "RemovedCostRoundsHalfEvenUp", start: pos(2, "0.0003", "0"), side: SideSell, qty: 1, price: "1",
 			wantQty: 1, wantCost: "0.0001", wantRealizedPnL: "0.9998", wantRealized: "0.9998",
 		},
 		{
 			// 30.0003 is not a multiple of 3 at 4 places per share; closing
 			// everything must still take all of it.
-			name: "CloseAllRemovesExactCostBasis", start: pos(3, "30.0002", "1"), side: Sell, qty: 3, price: "11",
+			name: "CloseAllRemovesExactCostBasis", start: pos(3, "30.0002", "1"), side: SideSell, qty: 3, price: "11",
 			wantQty: 0, wantCost: "0", wantRealizedPnL: "3.9998", wantRealized: "2.9998",
 		},
 		{
-			name: "CloseAllShortRemovesExactCostBasis", start: pos(-3, "30.0002", "0"), side: Buy, qty: 3, price: "9",
+			name: "CloseAllShortRemovesExactCostBasis", start: pos(-3, "30.0002", "0"), side: SideBuy, qty: 3, price: "9",
 			wantQty: 0, wantCost: "0", wantRealizedPnL: "3.0002", wantRealized: "3.0002",
 		},
 		{
-			name: "FlipLongToShort", start: pos(10, "1000", "0"), side: Sell, qty: 15, price: "120",
+			name: "FlipLongToShort", start: pos(10, "1000", "0"), side: SideSell, qty: 15, price: "120",
 			wantQty: -5, wantCost: "600", wantRealizedPnL: "200", wantRealized: "200",
 		},
 		{
-			name: "FlipShortToLong", start: pos(-4, "200", "10"), side: Buy, qty: 6, price: "45",
+			name: "FlipShortToLong", start: pos(-4, "200", "10"), side: SideBuy, qty: 6, price: "45",
 			wantQty: 2, wantCost: "90", wantRealizedPnL: "30", wantRealized: "20",
 		},
 		{
-			name: "OpenShort", start: pos(0, "0", "0"), side: Sell, qty: 7, price: "12.3456",
+			name: "OpenShort", start: pos(0, "0", "0"), side: SideSell, qty: 7, price: "12.3456",
 			wantQty: -7, wantCost: "86.4192", wantRealizedPnL: "0", wantRealized: "0",
 		},
 		{
-			name: "AddToShort", start: pos(-7, "86.4192", "0"), side: Sell, qty: 3, price: "12",
+			name: "AddToShort", start: pos(-7, "86.4192", "0"), side: SideSell, qty: 3, price: "12",
 			wantQty: -10, wantCost: "122.4192", wantRealizedPnL: "0", wantRealized: "0",
 		},
 		{
-			name: "CoverShortAtLoss", start: pos(-10, "500", "0"), side: Buy, qty: 4, price: "55",
+			name: "CoverShortAtLoss", start: pos(-10, "500", "0"), side: SideBuy, qty: 4, price: "55",
 			wantQty: -6, wantCost: "300", wantRealizedPnL: "-20", wantRealized: "-20",
 		},
 		{
-			name: "CoverShortAtProfit", start: pos(-10, "500", "-1"), side: Buy, qty: 10, price: "40.0001",
+			name: "CoverShortAtProfit", start: pos(-10, "500", "-1"), side: SideBuy, qty: 10, price: "40.0001",
 			wantQty: 0, wantCost: "0", wantRealizedPnL: "98.999", wantRealized: "99.999",
 		},
 	}
@@ -154,8 +154,8 @@ func TestApplyFillRoundingSumsExactly(t *testing.T) {
 		{
 			name: "ThirdsRoundingSumsExactly",
 			fills: []fill{
-				{Buy, 3, "10.0001"},
-				{Sell, 1, "10.5"}, {Sell, 1, "10.5"}, {Sell, 1, "10.5"},
+				{SideBuy, 3, "10.0001"},
+				{SideSell, 1, "10.5"}, {SideSell, 1, "10.5"}, {SideSell, 1, "10.5"},
 			},
 		},
 		{
@@ -163,22 +163,22 @@ func TestApplyFillRoundingSumsExactly(t *testing.T) {
 			// rounds and the last close must absorb the difference.
 			name: "ThirdsOfUnevenCostSumsExactly",
 			fills: []fill{
-				{Buy, 1, "10.0001"}, {Buy, 2, "10"},
-				{Sell, 1, "9.9999"}, {Sell, 1, "10.0003"}, {Sell, 1, "11"},
+				{SideBuy, 1, "10.0001"}, {SideBuy, 2, "10"},
+				{SideSell, 1, "9.9999"}, {SideSell, 1, "10.0003"}, {SideSell, 1, "11"},
 			},
 		},
 		{
 			name: "SeventhsOfShortSumsExactly",
 			fills: []fill{
-				{Sell, 4, "3.3333"}, {Sell, 3, "3.3334"},
-				{Buy, 1, "3"}, {Buy, 2, "3.0001"}, {Buy, 1, "2.9999"}, {Buy, 3, "3.1"},
+				{SideSell, 4, "3.3333"}, {SideSell, 3, "3.3334"},
+				{SideBuy, 1, "3"}, {SideBuy, 2, "3.0001"}, {SideBuy, 1, "2.9999"}, {SideBuy, 3, "3.1"},
 			},
 		},
 		{
 			name: "ManySmallClosesSumExactly",
 			fills: []fill{
-				{Buy, 97, "1.2347"},
-				{Sell, 13, "1.3"}, {Sell, 29, "1.2"}, {Sell, 1, "1.2346"}, {Sell, 54, "1.5"},
+				{SideBuy, 97, "1.2347"},
+				{SideSell, 13, "1.3"}, {SideSell, 29, "1.2"}, {SideSell, 1, "1.2346"}, {SideSell, 54, "1.5"},
 			},
 		},
 	}
@@ -216,9 +216,9 @@ func TestApplyFillConservesMoney(t *testing.T) {
 		sumRealized := decimal.Zero
 		cashFlow := decimal.Zero
 		for i := range 200 {
-			side := Buy
+			side := SideBuy
 			if rng.IntN(2) == 0 {
-				side = Sell
+				side = SideSell
 			}
 			qty := int64(1 + rng.IntN(40))
 			price := decimal.New(int64(1+rng.IntN(2_000_000)), -MoneyPlaces) // 0.0001 .. 200.0000
@@ -255,8 +255,8 @@ func TestApplyFillPanicsOnBadInput(t *testing.T) {
 		side Side
 		qty  int64
 	}{
-		{"ZeroQuantity", Buy, 0},
-		{"NegativeQuantity", Sell, -5},
+		{"ZeroQuantity", SideBuy, 0},
+		{"NegativeQuantity", SideSell, -5},
 		{"UnknownSide", Side("HOLD"), 1},
 	}
 	for _, tt := range tests {
@@ -367,11 +367,11 @@ func TestCashDelta(t *testing.T) {
 		commission string
 		want       string
 	}{
-		{name: "BuyPaysPriceAndCommission", side: Buy, qty: 10, price: "12.3456", commission: "1.5", want: "-124.956"},
-		{name: "SellReceivesPriceLessCommission", side: Sell, qty: 10, price: "12.3456", commission: "1.5", want: "121.956"},
-		{name: "BuyWithoutCommission", side: Buy, qty: 3, price: "0.0001", commission: "0", want: "-0.0003"},
-		{name: "SellWithoutCommission", side: Sell, qty: 1_000_000, price: "9999.9999", commission: "0", want: "9999999900"},
-		{name: "CommissionExceedsProceeds", side: Sell, qty: 1, price: "0.5", commission: "1", want: "-0.5"},
+		{name: "BuyPaysPriceAndCommission", side: SideBuy, qty: 10, price: "12.3456", commission: "1.5", want: "-124.956"},
+		{name: "SellReceivesPriceLessCommission", side: SideSell, qty: 10, price: "12.3456", commission: "1.5", want: "121.956"},
+		{name: "BuyWithoutCommission", side: SideBuy, qty: 3, price: "0.0001", commission: "0", want: "-0.0003"},
+		{name: "SellWithoutCommission", side: SideSell, qty: 1_000_000, price: "9999.9999", commission: "0", want: "9999999900"},
+		{name: "CommissionExceedsProceeds", side: SideSell, qty: 1, price: "0.5", commission: "1", want: "-0.5"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

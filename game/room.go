@@ -15,12 +15,12 @@ import (
 // CanMove reports whether a room may go from one state to another.
 func CanMove(from, to RoomState) bool {
 	switch from {
-	case Scheduled:
-		return to == Active || to == Cancelled
-	case Active:
-		return to == Paused || to == Ended
-	case Paused:
-		return to == Active || to == Ended
+	case RoomScheduled:
+		return to == RoomActive || to == RoomCancelled
+	case RoomActive:
+		return to == RoomPaused || to == RoomEnded
+	case RoomPaused:
+		return to == RoomActive || to == RoomEnded
 	}
 	return false
 }
@@ -37,9 +37,9 @@ func (s *Service) CreateBullPen(ctx context.Context, owner *User, in CreateBullP
 	}
 	now := s.clock.Now().UTC().Truncate(time.Millisecond)
 	b := &BullPen{
-		Name: strings.TrimSpace(in.Name), OwnerID: owner.ID, State: Scheduled,
+		Name: strings.TrimSpace(in.Name), OwnerID: owner.ID, State: RoomScheduled,
 		StartingCash: decimal.New(100000, 0), Commission: decimal.Zero,
-		Visibility: Public, TradeVisibility: TradesPrivate, MaxParticipants: in.MaxParticipants,
+		Visibility: VisibilityPublic, TradeVisibility: TradesPrivate, MaxParticipants: in.MaxParticipants,
 	}
 	if b.Name == "" || utf8.RuneCountInString(b.Name) > 100 {
 		return nil, Invalid("name", "must be 1 to 100 characters")
@@ -141,10 +141,10 @@ func (s *Service) JoinBullPen(ctx context.Context, user *User, roomID int64, inv
 		} else if ErrorCode(err) != ENOTFOUND {
 			return err
 		}
-		if room.State == Ended || room.State == Cancelled {
+		if room.State == RoomEnded || room.State == RoomCancelled {
 			return Errorf(ECONFLICT, "bull pen %d is %s: it can no longer be joined", room.ID, room.State)
 		}
-		if room.Visibility == Private && room.OwnerID != user.ID && (inviteCode == nil || *inviteCode != room.InviteCode) {
+		if room.Visibility == VisibilityPrivate && room.OwnerID != user.ID && (inviteCode == nil || *inviteCode != room.InviteCode) {
 			return Errorf(EFORBIDDEN, "bull pen %d is private: a valid inviteCode is needed to join", room.ID)
 		}
 		if room.MaxParticipants != nil {
@@ -181,7 +181,7 @@ func (s *Service) Move(ctx context.Context, actor *User, roomID int64, to RoomSt
 	var room *BullPen
 	err := s.store.Update(ctx, func(tx Tx) error {
 		var err error
-		room, err = s.move(ctx, tx, actor, roomID, to, Manual, from...)
+		room, err = s.move(ctx, tx, actor, roomID, to, TriggerManual, from...)
 		return err
 	})
 	if err != nil {
@@ -196,7 +196,7 @@ func (s *Service) afterMove(room *BullPen) {
 	s.nudgeScheduler()
 }
 
-var verbs = map[RoomState]string{Active: "start or resume", Paused: "pause", Ended: "end", Cancelled: "cancel"}
+var verbs = map[RoomState]string{RoomActive: "start or resume", RoomPaused: "pause", RoomEnded: "end", RoomCancelled: "cancel"}
 
 // move runs one transition in tx. For the schedule it returns (nil, nil)
 // when the move is not (or no longer) due: another instance made it.
@@ -207,31 +207,31 @@ func (s *Service) move(ctx context.Context, tx Tx, actor *User, roomID int64, to
 	}
 	now := tx.Now()
 	verb := verbs[to]
-	if to == Active && len(from) == 1 {
-		verb = map[RoomState]string{Scheduled: "start", Paused: "resume"}[from[0]]
+	if to == RoomActive && len(from) == 1 {
+		verb = map[RoomState]string{RoomScheduled: "start", RoomPaused: "resume"}[from[0]]
 	}
-	if trigger == Manual && room.OwnerID != actor.ID {
+	if trigger == TriggerManual && room.OwnerID != actor.ID {
 		return nil, Errorf(EFORBIDDEN, "only the owner of bull pen %d may %s it", room.ID, verb)
 	}
 	if !CanMove(room.State, to) || (len(from) > 0 && !slices.Contains(from, room.State)) {
-		if trigger == Schedule {
+		if trigger == TriggerSchedule {
 			return nil, nil
 		}
 		return nil, Errorf(ECONFLICT, "cannot %s bull pen %d: it is %s", verb, room.ID, room.State)
 	}
-	if trigger == Schedule {
-		due := (to == Active && room.State == Scheduled && !now.Before(room.StartsAt)) ||
-			(to == Ended && !now.Before(room.EndsAt))
+	if trigger == TriggerSchedule {
+		due := (to == RoomActive && room.State == RoomScheduled && !now.Before(room.StartsAt)) ||
+			(to == RoomEnded && !now.Before(room.EndsAt))
 		if !due {
 			return nil, nil
 		}
 	}
 	previous := room.State
 	startsAt, endsAt := room.StartsAt, room.EndsAt
-	if trigger == Manual && to == Active && previous == Scheduled && now.Before(startsAt) {
+	if trigger == TriggerManual && to == RoomActive && previous == RoomScheduled && now.Before(startsAt) {
 		startsAt = now
 	}
-	if trigger == Manual && to == Ended && now.Before(endsAt) {
+	if trigger == TriggerManual && to == RoomEnded && now.Before(endsAt) {
 		endsAt = now
 	}
 	moved, err := tx.MoveBullPen(ctx, room.ID, previous, to, startsAt, endsAt)
@@ -239,7 +239,7 @@ func (s *Service) move(ctx context.Context, tx Tx, actor *User, roomID int64, to
 		return nil, err
 	}
 	if !moved {
-		if trigger == Schedule {
+		if trigger == TriggerSchedule {
 			return nil, nil
 		}
 		return nil, Errorf(ECONFLICT, "cannot %s bull pen %d: its state changed", verb, room.ID)
@@ -255,18 +255,18 @@ func (s *Service) move(ctx context.Context, tx Tx, actor *User, roomID int64, to
 	if _, err := tx.AppendEvent(ctx, room.ID, EventRoomState, nil, payload); err != nil {
 		return nil, err
 	}
-	if to == Ended || to == Cancelled {
+	if to == RoomEnded || to == RoomCancelled {
 		open, err := tx.OpenOrdersByRoom(ctx, room.ID)
 		if err != nil {
 			return nil, err
 		}
 		for _, o := range open {
-			if err := s.finishOrder(ctx, tx, o, Expired, OrderExpired); err != nil {
+			if err := s.finishOrder(ctx, tx, o, OrderStatusExpired, OrderEventExpired); err != nil {
 				return nil, err
 			}
 		}
 	}
-	if to == Ended {
+	if to == RoomEnded {
 		if _, err := s.snapshot(ctx, tx, room, true); err != nil {
 			return nil, err
 		}
@@ -298,7 +298,7 @@ func remaining(b *BullPen, now time.Time) int64 {
 	if !now.Before(b.EndsAt) {
 		return 0
 	}
-	if b.State == Ended || b.State == Cancelled {
+	if b.State == RoomEnded || b.State == RoomCancelled {
 		return 0
 	}
 	return int64(b.EndsAt.Sub(now) / time.Second)
@@ -319,13 +319,13 @@ func (s *Service) AdvanceDue(ctx context.Context) (time.Time, error) {
 		for _, r := range rooms {
 			var to RoomState
 			switch {
-			case r.State == Scheduled && !now.Before(r.StartsAt):
-				to = Active
-			case (r.State == Active || r.State == Paused) && !now.Before(r.EndsAt):
-				to = Ended
+			case r.State == RoomScheduled && !now.Before(r.StartsAt):
+				to = RoomActive
+			case (r.State == RoomActive || r.State == RoomPaused) && !now.Before(r.EndsAt):
+				to = RoomEnded
 			default:
 				due := r.EndsAt
-				if r.State == Scheduled {
+				if r.State == RoomScheduled {
 					due = r.StartsAt
 				}
 				if next.IsZero() || due.Before(next) {
@@ -336,7 +336,7 @@ func (s *Service) AdvanceDue(ctx context.Context) (time.Time, error) {
 			var moved *BullPen
 			err := s.store.Update(ctx, func(tx Tx) error {
 				var err error
-				moved, err = s.move(ctx, tx, nil, r.ID, to, Schedule)
+				moved, err = s.move(ctx, tx, nil, r.ID, to, TriggerSchedule)
 				return err
 			})
 			if err != nil {

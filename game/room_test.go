@@ -11,11 +11,11 @@ import (
 )
 
 func TestCanMove(t *testing.T) {
-	states := []game.RoomState{game.Scheduled, game.Active, game.Paused, game.Ended, game.Cancelled}
+	states := []game.RoomState{game.RoomScheduled, game.RoomActive, game.RoomPaused, game.RoomEnded, game.RoomCancelled}
 	allowed := map[[2]game.RoomState]bool{
-		{game.Scheduled, game.Active}: true, {game.Scheduled, game.Cancelled}: true,
-		{game.Active, game.Paused}: true, {game.Active, game.Ended}: true,
-		{game.Paused, game.Active}: true, {game.Paused, game.Ended}: true,
+		{game.RoomScheduled, game.RoomActive}: true, {game.RoomScheduled, game.RoomCancelled}: true,
+		{game.RoomActive, game.RoomPaused}: true, {game.RoomActive, game.RoomEnded}: true,
+		{game.RoomPaused, game.RoomActive}: true, {game.RoomPaused, game.RoomEnded}: true,
 	}
 	for _, from := range states {
 		for _, to := range states {
@@ -73,26 +73,26 @@ func TestManualMoves(t *testing.T) {
 	h := newHarness(t)
 	owner, alice := h.user("owner"), h.user("alice")
 	room := h.room(owner, func(in *game.CreateBullPenInput) { in.StartsAt = ptr(t0.Add(time.Hour)) })
-	if room.State != game.Scheduled {
+	if room.State != game.RoomScheduled {
 		t.Fatalf("new room is %s", room.State)
 	}
-	_, err := h.svc.Move(h.ctx, alice, room.ID, game.Active)
+	_, err := h.svc.Move(h.ctx, alice, room.ID, game.RoomActive)
 	assertCode(t, err, game.EFORBIDDEN)
 
 	steps := []struct {
 		to   game.RoomState
 		code string
 	}{
-		{game.Paused, game.ECONFLICT},
-		{game.Ended, game.ECONFLICT},
-		{game.Active, ""},
-		{game.Active, game.ECONFLICT},
-		{game.Cancelled, game.ECONFLICT},
-		{game.Paused, ""},
-		{game.Paused, game.ECONFLICT},
-		{game.Active, ""},
-		{game.Ended, ""},
-		{game.Active, game.ECONFLICT},
+		{game.RoomPaused, game.ECONFLICT},
+		{game.RoomEnded, game.ECONFLICT},
+		{game.RoomActive, ""},
+		{game.RoomActive, game.ECONFLICT},
+		{game.RoomCancelled, game.ECONFLICT},
+		{game.RoomPaused, ""},
+		{game.RoomPaused, game.ECONFLICT},
+		{game.RoomActive, ""},
+		{game.RoomEnded, ""},
+		{game.RoomActive, game.ECONFLICT},
 	}
 	for i, s := range steps {
 		b, err := h.svc.Move(h.ctx, owner, room.ID, s.to)
@@ -127,7 +127,7 @@ func TestEndingExpiresOpenOrdersAndTakesFinalLeaderboard(t *testing.T) {
 	h.order(alice, buy(room.ID, "AAPL", 10))
 	o := h.order(bob, limit(buy(room.ID, "AAPL", 10), "50"))
 	before := h.lastSeq(room.ID)
-	if _, err := h.svc.Move(h.ctx, owner, room.ID, game.Ended); err != nil {
+	if _, err := h.svc.Move(h.ctx, owner, room.ID, game.RoomEnded); err != nil {
 		t.Fatal(err)
 	}
 	want := []string{"ROOM_STATE:ENDED:MANUAL", "ORDER:EXPIRED", "LEADERBOARD:FINAL"}
@@ -135,7 +135,7 @@ func TestEndingExpiresOpenOrdersAndTakesFinalLeaderboard(t *testing.T) {
 		t.Fatalf("events = %v, want %v", got, want)
 	}
 	got, _ := h.store.Order(h.ctx, o.ID)
-	if got.Status != game.Expired {
+	if got.Status != game.OrderStatusExpired {
 		t.Errorf("open order is %s, want EXPIRED", got.Status)
 	}
 	snap, err := h.store.LatestSnapshot(h.ctx, room.ID)
@@ -150,7 +150,7 @@ func TestEndingExpiresOpenOrdersAndTakesFinalLeaderboard(t *testing.T) {
 	if _, err := h.svc.PlaceOrder(h.ctx, alice, sell(room.ID, "AAPL", 1)); err != nil {
 		t.Fatal(err)
 	}
-	if o := h.lastOrder(room.ID); o.Status != game.Rejected || *o.RejectReason != game.RejectRoomNotActive {
+	if o := h.lastOrder(room.ID); o.Status != game.OrderStatusRejected || *o.RejectReason != game.RejectRoomNotActive {
 		t.Errorf("order after end: %s", o.Status)
 	}
 }
@@ -168,7 +168,7 @@ func TestJoinRules(t *testing.T) {
 	h := newHarness(t)
 	owner, alice, bob, carol := h.user("owner"), h.user("alice"), h.user("bob"), h.user("carol")
 	private := h.room(owner, func(in *game.CreateBullPenInput) {
-		in.Visibility = ptr(game.Private)
+		in.Visibility = ptr(game.VisibilityPrivate)
 		in.MaxParticipants = ptr(2)
 	})
 	t.Run("PrivateNeedsInviteCode", func(t *testing.T) {
@@ -198,13 +198,13 @@ func TestJoinRules(t *testing.T) {
 	})
 	t.Run("EndedOrCancelledRoom", func(t *testing.T) {
 		r := h.room(owner, nil)
-		if _, err := h.svc.Move(h.ctx, owner, r.ID, game.Cancelled); err != nil {
+		if _, err := h.svc.Move(h.ctx, owner, r.ID, game.RoomCancelled); err != nil {
 			t.Fatal(err)
 		}
 		_, err := h.svc.JoinBullPen(h.ctx, carol, r.ID, nil)
 		assertCode(t, err, game.ECONFLICT)
 		r = h.activeRoom(owner, nil)
-		if _, err := h.svc.Move(h.ctx, owner, r.ID, game.Ended); err != nil {
+		if _, err := h.svc.Move(h.ctx, owner, r.ID, game.RoomEnded); err != nil {
 			t.Fatal(err)
 		}
 		_, err = h.svc.JoinBullPen(h.ctx, carol, r.ID, nil)
@@ -258,7 +258,7 @@ func TestSchedulerCatchesUpAndMovesOnce(t *testing.T) {
 	var rs game.RoomStatePayload
 	ev := h.events(a.ID)[1]
 	mustUnmarshal(t, ev.Payload, &rs)
-	if rs.PreviousState != game.Active || rs.ElapsedSeconds != 3600 || rs.RemainingSeconds != 0 || rs.ActorID != nil {
+	if rs.PreviousState != game.RoomActive || rs.ElapsedSeconds != 3600 || rs.RemainingSeconds != 0 || rs.ActorID != nil {
 		t.Errorf("end event = %+v", rs)
 	}
 }
@@ -286,13 +286,13 @@ func TestRunSchedulerMovesAtDueTimeAndStops(t *testing.T) {
 			t.Fatalf("state %s, want %s", b.State, want)
 		}
 	}
-	waitState(game.Scheduled)
+	waitState(game.RoomScheduled)
 	h.clock.Advance(9 * time.Second)
-	waitState(game.Scheduled)
+	waitState(game.RoomScheduled)
 	h.clock.Advance(time.Second)
-	waitState(game.Active)
+	waitState(game.RoomActive)
 	h.clock.Advance(10 * time.Second)
-	waitState(game.Ended)
+	waitState(game.RoomEnded)
 
 	cancel()
 	select {
@@ -408,17 +408,17 @@ func TestStartAndResumeAreDistinctMoves(t *testing.T) {
 	h := newHarness(t)
 	owner := h.user("owner")
 	room := h.activeRoom(owner, nil)
-	if _, err := h.svc.Move(h.ctx, owner, room.ID, game.Paused); err != nil {
+	if _, err := h.svc.Move(h.ctx, owner, room.ID, game.RoomPaused); err != nil {
 		t.Fatal(err)
 	}
-	_, err := h.svc.Move(h.ctx, owner, room.ID, game.Active, game.Scheduled) // startBullPen
+	_, err := h.svc.Move(h.ctx, owner, room.ID, game.RoomActive, game.RoomScheduled) // startBullPen
 	assertCode(t, err, game.ECONFLICT)
 	if msg := game.ErrorMessage(err); !strings.Contains(msg, "cannot start") || !strings.Contains(msg, "PAUSED") {
 		t.Errorf("message %q", msg)
 	}
-	if b, err := h.svc.Move(h.ctx, owner, room.ID, game.Active, game.Paused); err != nil || b.State != game.Active { // resumeBullPen
+	if b, err := h.svc.Move(h.ctx, owner, room.ID, game.RoomActive, game.RoomPaused); err != nil || b.State != game.RoomActive { // resumeBullPen
 		t.Fatalf("resume: %v, %v", b, err)
 	}
-	_, err = h.svc.Move(h.ctx, owner, room.ID, game.Active, game.Paused)
+	_, err = h.svc.Move(h.ctx, owner, room.ID, game.RoomActive, game.RoomPaused)
 	assertCode(t, err, game.ECONFLICT)
 }

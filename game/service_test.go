@@ -94,7 +94,7 @@ func (h *harness) activeRoom(owner *game.User, fn func(*game.CreateBullPenInput)
 	for _, p := range players {
 		h.join(p, b.ID)
 	}
-	b, err := h.svc.Move(h.ctx, owner, b.ID, game.Active)
+	b, err := h.svc.Move(h.ctx, owner, b.ID, game.RoomActive)
 	if err != nil {
 		h.t.Fatalf("start room: %v", err)
 	}

@@ -136,7 +136,7 @@ func (s *Service) RefreshLeaderboards(ctx context.Context, periodic bool) error 
 			return err
 		}
 		for _, r := range live {
-			if r.State == Active {
+			if r.State == RoomActive {
 				rooms[r.ID] = true
 			}
 		}
@@ -144,7 +144,7 @@ func (s *Service) RefreshLeaderboards(ctx context.Context, periodic bool) error 
 	for id := range rooms {
 		err := s.store.Update(ctx, func(tx Tx) error {
 			room, err := tx.LockBullPen(ctx, id)
-			if err != nil || room.State == Ended || room.State == Cancelled {
+			if err != nil || room.State == RoomEnded || room.State == RoomCancelled {
 				return err
 			}
 			_, err = s.snapshot(ctx, tx, room, false)

@@ -14,19 +14,19 @@ import (
 type RoomState string
 
 const (
-	Scheduled RoomState = "SCHEDULED"
-	Active    RoomState = "ACTIVE"
-	Paused    RoomState = "PAUSED"
-	Ended     RoomState = "ENDED"
-	Cancelled RoomState = "CANCELLED"
+	RoomScheduled RoomState = "SCHEDULED"
+	RoomActive    RoomState = "ACTIVE"
+	RoomPaused    RoomState = "PAUSED"
+	RoomEnded     RoomState = "ENDED"
+	RoomCancelled RoomState = "CANCELLED"
 )
 
 // Visibility says who may find and join a room.
 type Visibility string
 
 const (
-	Public  Visibility = "PUBLIC"
-	Private Visibility = "PRIVATE"
+	VisibilityPublic  Visibility = "PUBLIC"
+	VisibilityPrivate Visibility = "PRIVATE"
 )
 
 // TradeVisibility says who sees a participant's order and position events.
@@ -41,37 +41,37 @@ const (
 type Side string
 
 const (
-	Buy  Side = "BUY"
-	Sell Side = "SELL"
+	SideBuy  Side = "BUY"
+	SideSell Side = "SELL"
 )
 
 // OrderType is how an order is priced.
 type OrderType string
 
 const (
-	Market    OrderType = "MARKET"
-	Limit     OrderType = "LIMIT"
-	Stop      OrderType = "STOP"
-	StopLimit OrderType = "STOP_LIMIT"
+	OrderTypeMarket    OrderType = "MARKET"
+	OrderTypeLimit     OrderType = "LIMIT"
+	OrderTypeStop      OrderType = "STOP"
+	OrderTypeStopLimit OrderType = "STOP_LIMIT"
 )
 
 // OrderStatus is where an order is in its life.
 type OrderStatus string
 
 const (
-	Open          OrderStatus = "OPEN"
-	Filled        OrderStatus = "FILLED"
-	OrderCanceled OrderStatus = "CANCELLED"
-	Rejected      OrderStatus = "REJECTED"
-	Expired       OrderStatus = "EXPIRED"
+	OrderStatusOpen      OrderStatus = "OPEN"
+	OrderStatusFilled    OrderStatus = "FILLED"
+	OrderStatusCancelled OrderStatus = "CANCELLED"
+	OrderStatusRejected  OrderStatus = "REJECTED"
+	OrderStatusExpired   OrderStatus = "EXPIRED"
 )
 
 // StateTrigger says what moved a room.
 type StateTrigger string
 
 const (
-	Manual   StateTrigger = "MANUAL"
-	Schedule StateTrigger = "SCHEDULE"
+	TriggerManual   StateTrigger = "MANUAL"
+	TriggerSchedule StateTrigger = "SCHEDULE"
 )
 
 // Stable reject reasons stored on rejected orders.

@@ -16,7 +16,7 @@ func (v Viewer) Member() bool { return v.ParticipantID != 0 }
 // leaderboard and room-state events: anyone for PUBLIC rooms, the owner
 // and members for PRIVATE ones.
 func (v Viewer) SeesRoom(room *BullPen) bool {
-	return room.Visibility == Public || v.Owner || v.Member()
+	return room.Visibility == VisibilityPublic || v.Owner || v.Member()
 }
 
 // SeesTrades reports whether the viewer may see participantID's orders and

@@ -186,27 +186,27 @@ func (r *mutationResolver) JoinBullPen(ctx context.Context, bullPenID int64, inv
 
 // StartBullPen is the resolver for the startBullPen field.
 func (r *mutationResolver) StartBullPen(ctx context.Context, id int64) (*game.BullPen, error) {
-	return r.move(ctx, id, game.Active, game.Scheduled)
+	return r.move(ctx, id, game.RoomActive, game.RoomScheduled)
 }
 
 // PauseBullPen is the resolver for the pauseBullPen field.
 func (r *mutationResolver) PauseBullPen(ctx context.Context, id int64) (*game.BullPen, error) {
-	return r.move(ctx, id, game.Paused)
+	return r.move(ctx, id, game.RoomPaused)
 }
 
 // ResumeBullPen is the resolver for the resumeBullPen field.
 func (r *mutationResolver) ResumeBullPen(ctx context.Context, id int64) (*game.BullPen, error) {
-	return r.move(ctx, id, game.Active, game.Paused)
+	return r.move(ctx, id, game.RoomActive, game.RoomPaused)
 }
 
 // EndBullPen is the resolver for the endBullPen field.
 func (r *mutationResolver) EndBullPen(ctx context.Context, id int64) (*game.BullPen, error) {
-	return r.move(ctx, id, game.Ended)
+	return r.move(ctx, id, game.RoomEnded)
 }
 
 // CancelBullPen is the resolver for the cancelBullPen field.
 func (r *mutationResolver) CancelBullPen(ctx context.Context, id int64) (*game.BullPen, error) {
-	return r.move(ctx, id, game.Cancelled)
+	return r.move(ctx, id, game.RoomCancelled)
 }
 
 // PlaceOrder is the resolver for the placeOrder field.

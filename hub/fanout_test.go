@@ -55,7 +55,7 @@ func fanOut(tb testing.TB, f *fixture, n int) (int64, time.Duration) {
 	before := log.reads.Load()
 	start := time.Now()
 	err := f.store.Update(f.ctx, func(tx game.Tx) error {
-		_, err := tx.AppendEvent(f.ctx, f.room, game.EventRoomState, nil, game.RoomStatePayload{State: game.Paused})
+		_, err := tx.AppendEvent(f.ctx, f.room, game.EventRoomState, nil, game.RoomStatePayload{State: game.RoomPaused})
 		return err
 	})
 	if err != nil {

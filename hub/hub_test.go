@@ -43,8 +43,8 @@ func newFixture(t testing.TB) *fixture {
 		if err := tx.InsertUser(ctx, u); err != nil {
 			return err
 		}
-		b := &game.BullPen{Name: "r", OwnerID: u.ID, State: game.Active, StartsAt: tx.Now(), EndsAt: tx.Now().Add(time.Hour),
-			Visibility: game.Public, TradeVisibility: game.TradesPrivate, CreatedAt: tx.Now()}
+		b := &game.BullPen{Name: "r", OwnerID: u.ID, State: game.RoomActive, StartsAt: tx.Now(), EndsAt: tx.Now().Add(time.Hour),
+			Visibility: game.VisibilityPublic, TradeVisibility: game.TradesPrivate, CreatedAt: tx.Now()}
 		if err := tx.InsertBullPen(ctx, b); err != nil {
 			return err
 		}
@@ -62,7 +62,7 @@ func (f *fixture) appendEvents(t testing.TB, n int) {
 	t.Helper()
 	for range n {
 		err := f.store.Update(f.ctx, func(tx game.Tx) error {
-			_, err := tx.AppendEvent(f.ctx, f.room, game.EventRoomState, nil, game.RoomStatePayload{State: game.Active})
+			_, err := tx.AppendEvent(f.ctx, f.room, game.EventRoomState, nil, game.RoomStatePayload{State: game.RoomActive})
 			return err
 		})
 		if err != nil {
