@@ -8,8 +8,10 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"strconv"
 	"strings"
 	"sync"
@@ -258,18 +260,77 @@ func (s *Store) Update(ctx context.Context, fn func(tx game.Tx) error) error {
 	return nil
 }
 
+// Read runs fn on one consistent snapshot of the database: a read-only
+// transaction (REPEATABLE READ on PostgreSQL; a deferred transaction on
+// SQLite, whose WAL keeps its first read's snapshot), so several reads
+// never mix the states before and after a commit.
+func (s *Store) Read(ctx context.Context, fn func(q game.Queries) error) error {
+	opts := &sql.TxOptions{ReadOnly: true}
+	if s.dialect == Postgres {
+		opts.Isolation = sql.LevelRepeatableRead
+	}
+	sqltx, err := s.db.BeginTxx(ctx, opts)
+	if err != nil {
+		return formatError(err)
+	}
+	defer func() { _ = sqltx.Rollback() }()
+	return formatError(fn(queries{ext: sqltx, dialect: s.dialect}))
+}
+
 // Tx is one write transaction.
 type Tx struct {
 	queries
 	tx    *sqlx.Tx
 	now   time.Time
 	rooms map[int64]int64
+	saves int // savepoints taken, for their names
 }
 
 var _ game.Tx = (*Tx)(nil)
 
 // Now is the time of this transaction.
 func (tx *Tx) Now() time.Time { return tx.now }
+
+// symbolLockClass is the first key of the advisory locks on symbols (the
+// two-key space, apart from the leader's one-key lock).
+const symbolLockClass = 0x4250 // "BP"
+
+// LockSymbol takes symbol's lock until the transaction ends: a price
+// change holds it exclusively, an order that may rest shares it. Only
+// PostgreSQL needs it; SQLite has one writer at a time.
+func (tx *Tx) LockSymbol(ctx context.Context, symbol string, exclusive bool) error {
+	if tx.dialect != Postgres {
+		return nil
+	}
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(symbol))
+	fn := "pg_advisory_xact_lock_shared"
+	if exclusive {
+		fn = "pg_advisory_xact_lock"
+	}
+	_, err := tx.exec(ctx, `SELECT `+fn+`(?, ?)`, symbolLockClass, int32(h.Sum32()))
+	return err
+}
+
+// Savepoint runs fn inside a savepoint: when fn fails, what it wrote is
+// rolled back and the transaction goes on as before it.
+func (tx *Tx) Savepoint(ctx context.Context, fn func() error) error {
+	tx.saves++
+	name := "sp" + strconv.Itoa(tx.saves)
+	if _, err := tx.exec(ctx, `SAVEPOINT `+name); err != nil {
+		return err
+	}
+	rooms := maps.Clone(tx.rooms)
+	if err := fn(); err != nil {
+		if _, rbErr := tx.exec(ctx, `ROLLBACK TO SAVEPOINT `+name); rbErr != nil {
+			return errors.Join(err, rbErr)
+		}
+		tx.rooms = rooms
+		return err
+	}
+	_, err := tx.exec(ctx, `RELEASE SAVEPOINT `+name)
+	return err
+}
 
 // formatError maps driver errors to domain errors where the client can act
 // on them; everything else stays internal.

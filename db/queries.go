@@ -307,7 +307,7 @@ func (q queries) OpenOrders(ctx context.Context, participantID int64) ([]*game.O
 func (q queries) OpenOrdersBySymbol(ctx context.Context, symbol string) ([]*game.Order, error) {
 	var os []*game.Order
 	return os, q.sel(ctx, &os, `SELECT `+orderCols+` FROM orders WHERE symbol = ? AND status = 'OPEN'
-		AND bull_pen_id IN (SELECT id FROM bull_pens WHERE state = 'ACTIVE') ORDER BY id`, symbol)
+		AND bull_pen_id IN (SELECT id FROM bull_pens WHERE state = 'ACTIVE') ORDER BY bull_pen_id, id`, symbol)
 }
 
 func (q queries) OpenOrdersByRoom(ctx context.Context, bullPenID int64) ([]*game.Order, error) {

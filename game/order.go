@@ -291,6 +291,11 @@ func (s *Service) PlaceOrder(ctx context.Context, user *User, in PlaceOrderInput
 		filled bool
 	)
 	err := s.store.Update(ctx, func(tx Tx) error {
+		// The symbol before the room (the order Tick takes them in): an
+		// order that rests has read the newest committed price.
+		if err := tx.LockSymbol(ctx, in.Symbol, false); err != nil {
+			return err
+		}
 		room, err := tx.LockBullPen(ctx, in.BullPenID)
 		if err != nil {
 			return err
@@ -493,21 +498,41 @@ func (s *Service) SetQuote(ctx context.Context, user *User, symbol string, price
 	return s.Tick(ctx, symbol, price)
 }
 
-// Tick records a new price for symbol, publishes it, and fills or
-// triggers every resting order it crosses in ACTIVE rooms.
+// Tick records a new price for symbol and, in the same transaction,
+// fills or triggers every resting order it crosses in ACTIVE rooms: a
+// crash or a concurrent order never sees the price without its fills.
+// An order whose fill fails is logged and left as it was (its savepoint
+// rolled back); the other orders on the symbol still fill.
 func (s *Service) Tick(ctx context.Context, symbol string, price decimal.Decimal) (*Quote, error) {
-	var q *Quote
+	var (
+		q      *Quote
+		filled map[int64]bool
+	)
 	err := s.store.Update(ctx, func(tx Tx) error {
+		filled = map[int64]bool{}
+		if err := tx.LockSymbol(ctx, symbol, true); err != nil {
+			return err
+		}
 		q = &Quote{Symbol: symbol, Price: price, Open: price, At: tx.Now()}
 		if prev, err := tx.Quote(ctx, symbol); err == nil {
 			q.Open = prev.Open
 		} else if ErrorCode(err) != ENOTFOUND {
 			return err
 		}
-		return tx.SaveQuote(ctx, q)
+		if err := tx.SaveQuote(ctx, q); err != nil {
+			return err
+		}
+		open, err := tx.OpenOrdersBySymbol(ctx, symbol)
+		if err != nil {
+			return err
+		}
+		return s.sweep(ctx, tx, open, map[string]decimal.Decimal{symbol: price}, filled)
 	})
 	if err != nil {
 		return nil, err
+	}
+	for room := range filled {
+		s.markDirty(room)
 	}
 	s.quoteMu.Lock()
 	listeners := s.quoteListeners
@@ -515,73 +540,94 @@ func (s *Service) Tick(ctx context.Context, symbol string, price decimal.Decimal
 	for _, fn := range listeners {
 		fn(*q)
 	}
-	open, err := s.store.OpenOrdersBySymbol(ctx, symbol)
-	if err != nil {
-		return q, err
-	}
-	for _, o := range open {
-		if fill, triggered := marketable(o, price); !fill && triggered == o.Triggered {
-			continue
-		}
-		if err := s.work(ctx, o.ID); err != nil {
-			return q, err
-		}
-	}
 	return q, nil
 }
 
-// work re-decides one resting order against the current price in its own
-// room transaction: fill, trigger, or reject when the money is gone.
-func (s *Service) work(ctx context.Context, orderID int64) error {
-	filled := false
-	var roomID int64
-	err := s.store.Update(ctx, func(tx Tx) error {
-		o, err := tx.Order(ctx, orderID)
+// sweep re-decides resting orders (sorted by room, the order rooms are
+// locked in) against prices, each in its own savepoint, and records the
+// rooms where something filled. Orders the prices do not touch are
+// skipped without a lock.
+func (s *Service) sweep(ctx context.Context, tx Tx, open []*Order, prices map[string]decimal.Decimal, filled map[int64]bool) error {
+	for _, o := range open {
+		price, ok := prices[o.Symbol]
+		if !ok {
+			continue
+		}
+		if fill, triggered := marketable(o, price); !fill && triggered == o.Triggered {
+			continue
+		}
+		var did bool
+		err := tx.Savepoint(ctx, func() error {
+			var err error
+			did, err = s.work(ctx, tx, o.ID, price)
+			return err
+		})
 		if err != nil {
-			return err
-		}
-		roomID = o.BullPenID
-		room, err := tx.LockBullPen(ctx, o.BullPenID)
-		if err != nil {
-			return err
-		}
-		if o, err = tx.Order(ctx, orderID); err != nil || o.Status != OrderStatusOpen || room.State != RoomActive {
-			return err
-		}
-		q, err := tx.Quote(ctx, o.Symbol)
-		if err != nil {
-			return err
-		}
-		fill, triggered := marketable(o, q.Price)
-		if !fill {
-			if triggered != o.Triggered {
-				o.Triggered, o.UpdatedAt = triggered, tx.Now()
-				return tx.UpdateOrder(ctx, o)
+			if ctx.Err() != nil {
+				return ctx.Err()
 			}
-			return nil
+			s.log.Error("resting order could not be worked; left as it was", "order", o.ID, "room", o.BullPenID, "err", err)
+			continue
 		}
-		o.Triggered = triggered
-		p, err := tx.Participant(ctx, o.ParticipantID)
-		if err != nil {
-			return err
+		if did {
+			filled[o.BullPenID] = true
 		}
-		a, err := s.loadAccount(ctx, tx, room, p)
-		if err != nil {
-			return err
-		}
-		if r := a.checkFill(o, q.Price); r != nil {
-			o.Status, o.Reserved, o.UpdatedAt = OrderStatusRejected, decimal.Zero, tx.Now()
-			o.RejectReason, o.RejectMessage = &r.reason, &r.message
-			if err := tx.UpdateOrder(ctx, o); err != nil {
-				return err
-			}
-			return s.orderEvent(ctx, tx, o, OrderEventRejected)
-		}
-		filled = true
-		return s.fill(ctx, tx, a, o, q.Price)
-	})
-	if filled {
-		s.markDirty(roomID)
 	}
-	return err
+	return nil
+}
+
+// sweepRoom re-decides a room's resting orders against the stored prices
+// (when it becomes ACTIVE again, prices may have crossed them meanwhile).
+func (s *Service) sweepRoom(ctx context.Context, tx Tx, roomID int64, filled map[int64]bool) error {
+	open, err := tx.OpenOrdersByRoom(ctx, roomID)
+	if err != nil || len(open) == 0 {
+		return err
+	}
+	prices, err := s.prices(ctx, tx)
+	if err != nil {
+		return err
+	}
+	return s.sweep(ctx, tx, open, prices, filled)
+}
+
+// work re-decides one resting order at price inside tx, holding its room:
+// fill, trigger, or reject when the money is gone. It reports a fill.
+func (s *Service) work(ctx context.Context, tx Tx, orderID int64, price decimal.Decimal) (bool, error) {
+	o, err := tx.Order(ctx, orderID)
+	if err != nil {
+		return false, err
+	}
+	room, err := tx.LockBullPen(ctx, o.BullPenID)
+	if err != nil {
+		return false, err
+	}
+	if o, err = tx.Order(ctx, orderID); err != nil || o.Status != OrderStatusOpen || room.State != RoomActive {
+		return false, err
+	}
+	fill, triggered := marketable(o, price)
+	if !fill {
+		if triggered != o.Triggered {
+			o.Triggered, o.UpdatedAt = triggered, tx.Now()
+			return false, tx.UpdateOrder(ctx, o)
+		}
+		return false, nil
+	}
+	o.Triggered = triggered
+	p, err := tx.Participant(ctx, o.ParticipantID)
+	if err != nil {
+		return false, err
+	}
+	a, err := s.loadAccount(ctx, tx, room, p)
+	if err != nil {
+		return false, err
+	}
+	if r := a.checkFill(o, price); r != nil {
+		o.Status, o.Reserved, o.UpdatedAt = OrderStatusRejected, decimal.Zero, tx.Now()
+		o.RejectReason, o.RejectMessage = &r.reason, &r.message
+		if err := tx.UpdateOrder(ctx, o); err != nil {
+			return false, err
+		}
+		return false, s.orderEvent(ctx, tx, o, OrderEventRejected)
+	}
+	return true, s.fill(ctx, tx, a, o, price)
 }

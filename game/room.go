@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base32"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -27,7 +28,8 @@ func CanMove(from, to RoomState) bool {
 
 var maxCash = decimal.New(1, 12)
 
-// CreateBullPen opens a room owned by owner. It starts SCHEDULED.
+// CreateBullPen opens a room owned by owner. It is SCHEDULED, or ACTIVE
+// at once when it is due already (no startsAt, or one in the past).
 //
 // Errors: UNAUTHENTICATED without an owner; BAD_USER_INPUT naming the
 // field for a bad name, times, cash, commission, symbols or limits.
@@ -104,10 +106,29 @@ func (s *Service) CreateBullPen(ctx context.Context, owner *User, in CreateBullP
 	b.InviteCode = newInviteCode()
 	err := s.store.Update(ctx, func(tx Tx) error {
 		b.CreatedAt = tx.Now()
-		return tx.InsertBullPen(ctx, b)
+		if err := tx.InsertBullPen(ctx, b); err != nil {
+			return err
+		}
+		if b.StartsAt.After(tx.Now()) {
+			return nil
+		}
+		// Due already (no startsAt, or one in the past): it starts in
+		// this transaction, so no reader ever sees it SCHEDULED.
+		started, err := s.move(ctx, tx, nil, b.ID, RoomActive, TriggerSchedule)
+		if err != nil {
+			return err
+		}
+		if started == nil {
+			return fmt.Errorf("room %d did not start", b.ID)
+		}
+		b.State, b.StartsAt, b.LastSequence = started.State, started.StartsAt, started.LastSequence
+		return nil
 	})
 	if err != nil {
 		return nil, err
+	}
+	if b.State == RoomActive {
+		s.markDirty(b.ID)
 	}
 	s.nudgeScheduler()
 	return b, nil
@@ -180,6 +201,25 @@ func (s *Service) Move(ctx context.Context, actor *User, roomID int64, to RoomSt
 	}
 	var room *BullPen
 	err := s.store.Update(ctx, func(tx Tx) error {
+		if to == RoomActive {
+			// A resumed room re-checks its resting orders against the
+			// stored prices: hold their symbols first, as Tick does, so
+			// no price slips in between (a paused room gets no new ones).
+			open, err := tx.OpenOrdersByRoom(ctx, roomID)
+			if err != nil {
+				return err
+			}
+			symbols := make([]string, 0, len(open))
+			for _, o := range open {
+				symbols = append(symbols, o.Symbol)
+			}
+			slices.Sort(symbols)
+			for _, sym := range slices.Compact(symbols) {
+				if err := tx.LockSymbol(ctx, sym, false); err != nil {
+					return err
+				}
+			}
+		}
 		var err error
 		room, err = s.move(ctx, tx, actor, roomID, to, TriggerManual, from...)
 		return err
@@ -254,6 +294,13 @@ func (s *Service) move(ctx context.Context, tx Tx, actor *User, roomID int64, to
 	}
 	if _, err := tx.AppendEvent(ctx, room.ID, EventRoomState, nil, payload); err != nil {
 		return nil, err
+	}
+	if to == RoomActive && previous == RoomPaused {
+		// Prices kept moving while the room was paused: what they crossed
+		// fills now, in this transaction, before anything else trades.
+		if err := s.sweepRoom(ctx, tx, room.ID, map[int64]bool{}); err != nil {
+			return nil, err
+		}
 	}
 	if to == RoomEnded || to == RoomCancelled {
 		open, err := tx.OpenOrdersByRoom(ctx, room.ID)

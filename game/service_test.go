@@ -76,7 +76,8 @@ func ptr[T any](v T) *T { return &v }
 // room creates a room owned by owner and lets fn adjust the input.
 func (h *harness) room(owner *game.User, fn func(*game.CreateBullPenInput)) *game.BullPen {
 	h.t.Helper()
-	in := game.CreateBullPenInput{Name: "Test room", EndsAt: h.clock.Now().Add(24 * time.Hour)}
+	// SCHEDULED a minute ahead, so tests start it when they want.
+	in := game.CreateBullPenInput{Name: "Test room", StartsAt: ptr(h.clock.Now().Add(time.Minute)), EndsAt: h.clock.Now().Add(24 * time.Hour)}
 	if fn != nil {
 		fn(&in)
 	}

@@ -72,6 +72,8 @@ func priceOf(prices map[string]decimal.Decimal, pos Position) decimal.Decimal {
 
 // Valuation is a participant's money at current prices.
 type Valuation struct {
+	// Cash is read with the rest, so the figures add up.
+	Cash           decimal.Decimal
 	Positions      []*Position
 	PortfolioValue decimal.Decimal
 	TotalReturn    decimal.Decimal
@@ -79,25 +81,40 @@ type Valuation struct {
 	BuyingPower    decimal.Decimal
 }
 
-// Value prices a participant's positions at the last quotes.
+// Value prices a participant's positions at the last quotes, all read
+// from one snapshot so cash, positions, open orders and prices agree.
 func (s *Service) Value(ctx context.Context, p *Participant) (*Valuation, error) {
-	room, err := s.store.BullPen(ctx, p.BullPenID)
+	var v *Valuation
+	err := s.store.Read(ctx, func(q Queries) error {
+		var err error
+		v, err = s.value(ctx, q, p.ID)
+		return err
+	})
+	return v, err
+}
+
+func (s *Service) value(ctx context.Context, q Queries, participantID int64) (*Valuation, error) {
+	p, err := q.Participant(ctx, participantID)
 	if err != nil {
 		return nil, err
 	}
-	ps, err := s.store.Positions(ctx, p.ID)
+	room, err := q.BullPen(ctx, p.BullPenID)
 	if err != nil {
 		return nil, err
 	}
-	prices, err := s.prices(ctx, s.store)
+	ps, err := q.Positions(ctx, p.ID)
 	if err != nil {
 		return nil, err
 	}
-	open, err := s.store.OpenOrders(ctx, p.ID)
+	prices, err := s.prices(ctx, q)
 	if err != nil {
 		return nil, err
 	}
-	v := &Valuation{Positions: []*Position{}}
+	open, err := q.OpenOrders(ctx, p.ID)
+	if err != nil {
+		return nil, err
+	}
+	v := &Valuation{Cash: p.Cash, Positions: []*Position{}}
 	a := &account{p: p, room: room, open: open, positions: map[string]*Position{}, prices: prices}
 	vals := make([]Position, 0, len(ps))
 	for _, pos := range ps {
@@ -151,6 +168,11 @@ func (s *Service) RefreshLeaderboards(ctx context.Context, periodic bool) error 
 			return err
 		})
 		if err != nil {
+			// Still stale: the next round tries again (unless the room
+			// is gone).
+			if ErrorCode(err) != ENOTFOUND {
+				s.markDirty(id)
+			}
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}

@@ -38,7 +38,8 @@ type Queries interface {
 	Orders(ctx context.Context, f OrderFilter) ([]*Order, int, error)
 	// OpenOrders lists a participant's OPEN orders.
 	OpenOrders(ctx context.Context, participantID int64) ([]*Order, error)
-	// OpenOrdersBySymbol lists OPEN orders on symbol in ACTIVE rooms.
+	// OpenOrdersBySymbol lists OPEN orders on symbol in ACTIVE rooms,
+	// by room, then oldest first (the order rooms are locked in).
 	OpenOrdersBySymbol(ctx context.Context, symbol string) ([]*Order, error)
 	// OpenOrdersByRoom lists every OPEN order of a room.
 	OpenOrdersByRoom(ctx context.Context, bullPenID int64) ([]*Order, error)
@@ -64,6 +65,14 @@ type Tx interface {
 	// LockBullPen reads a room and holds it for this transaction: writers
 	// of one room serialise here.
 	LockBullPen(ctx context.Context, id int64) (*BullPen, error)
+	// LockSymbol holds symbol until the transaction ends, exclusively for
+	// a price change, shared for an order that may come to rest. Take it
+	// before any room: a price and the orders it crosses are decided in
+	// one serial order, so no order rests under a price that crosses it.
+	LockSymbol(ctx context.Context, symbol string, exclusive bool) error
+	// Savepoint runs fn so that, when fn fails, its writes are undone and
+	// the transaction continues as it was before fn.
+	Savepoint(ctx context.Context, fn func() error) error
 
 	InsertUser(ctx context.Context, u *User) error
 	InsertBullPen(ctx context.Context, b *BullPen) error
@@ -91,6 +100,9 @@ type Store interface {
 	// Update runs fn in one write transaction and commits it when fn
 	// returns nil. Events appended in it are announced only after commit.
 	Update(ctx context.Context, fn func(tx Tx) error) error
+	// Read runs fn on one consistent snapshot: every read in it sees the
+	// same committed state.
+	Read(ctx context.Context, fn func(q Queries) error) error
 }
 
 // BullPenFilter selects rooms for BullPens.
