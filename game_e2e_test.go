@@ -43,16 +43,21 @@ func playWholeGame(t *testing.T, ts *testServer) {
 	}
 	vars := map[string]any{"id": room.ID}
 
-	// Bob needs the invite code; he can't see the code himself.
-	ts.fails(bob, `mutation($id: ID!) { joinBullPen(bullPenId: $id) { id } }`, vars, game.EFORBIDDEN)
-	var hidden struct{ BullPen struct{ InviteCode *string } }
+	// Bob needs the invite code: until he joins, the private room does
+	// not exist for him.
+	ts.fails(bob, `mutation($id: ID!) { joinBullPen(bullPenId: $id) { id } }`, vars, game.ENOTFOUND)
+	var hidden struct{ BullPen *struct{ InviteCode *string } }
 	ts.must(bob, `query($id: ID!) { bullPen(id: $id) { inviteCode } }`, vars, &hidden)
-	if hidden.BullPen.InviteCode != nil {
-		t.Errorf("bob sees the invite code")
+	if hidden.BullPen != nil {
+		t.Errorf("bob sees the private room: %+v", hidden.BullPen)
 	}
 	join := `mutation($id: ID!, $code: String) { joinBullPen(bullPenId: $id, inviteCode: $code) { id cash } }`
 	ts.must(alice, join, vars, nil)
 	ts.must(bob, join, map[string]any{"id": room.ID, "code": room.InviteCode}, nil)
+	ts.must(bob, `query($id: ID!) { bullPen(id: $id) { inviteCode } }`, vars, &hidden)
+	if hidden.BullPen == nil || hidden.BullPen.InviteCode != nil {
+		t.Errorf("bob, a member, should see the room but not its invite code: %+v", hidden.BullPen)
+	}
 
 	// Orders before the start are rejected and stored.
 	place := `mutation($in: PlaceOrderInput!) { placeOrder(input: $in) { id status rejectReason filledPrice commission } }`

@@ -277,8 +277,9 @@ func marketable(o *Order, price decimal.Decimal) (fill, triggered bool) {
 // The same clientOrderId again returns the first order untouched.
 //
 // Errors: UNAUTHENTICATED; BAD_USER_INPUT naming the field for a
-// malformed order (nothing is stored); NOT_FOUND for an unknown room;
-// FORBIDDEN when user has not joined the room.
+// malformed order (nothing is stored); NOT_FOUND for an unknown room or
+// a PRIVATE one user is not in; FORBIDDEN when user has not joined a room
+// they may see.
 func (s *Service) PlaceOrder(ctx context.Context, user *User, in PlaceOrderInput) (*Order, error) {
 	if user == nil {
 		return nil, Errorf(EUNAUTHENTICATED, "sign in to place orders")
@@ -296,12 +297,15 @@ func (s *Service) PlaceOrder(ctx context.Context, user *User, in PlaceOrderInput
 		if err := tx.LockSymbol(ctx, in.Symbol, false); err != nil {
 			return err
 		}
-		room, err := tx.LockBullPen(ctx, in.BullPenID)
+		room, err := lockRoom(ctx, tx, in.BullPenID)
 		if err != nil {
 			return err
 		}
 		p, err := tx.ParticipantByUser(ctx, room.ID, user.ID)
 		if ErrorCode(err) == ENOTFOUND {
+			if room.Visibility == VisibilityPrivate && room.OwnerID != user.ID {
+				return roomNotFound(room.ID)
+			}
 			return Errorf(EFORBIDDEN, "join bull pen %d before placing orders", room.ID)
 		} else if err != nil {
 			return err

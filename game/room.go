@@ -3,6 +3,7 @@ package game
 import (
 	"context"
 	"crypto/rand"
+	"crypto/subtle"
 	"encoding/base32"
 	"fmt"
 	"slices"
@@ -143,7 +144,7 @@ func newInviteCode() string {
 // JoinBullPen seats user in a room with the starting cash. Joining twice
 // returns the same seat.
 //
-// Errors: UNAUTHENTICATED; NOT_FOUND for an unknown room; FORBIDDEN for a
+// Errors: UNAUTHENTICATED; NOT_FOUND for an unknown room and, alike, for a
 // PRIVATE room without the right invite code; CONFLICT when the room has
 // ended, was cancelled or is full.
 func (s *Service) JoinBullPen(ctx context.Context, user *User, roomID int64, inviteCode *string) (*Participant, error) {
@@ -152,7 +153,7 @@ func (s *Service) JoinBullPen(ctx context.Context, user *User, roomID int64, inv
 	}
 	var p *Participant
 	err := s.store.Update(ctx, func(tx Tx) error {
-		room, err := tx.LockBullPen(ctx, roomID)
+		room, err := lockRoom(ctx, tx, roomID)
 		if err != nil {
 			return err
 		}
@@ -162,11 +163,13 @@ func (s *Service) JoinBullPen(ctx context.Context, user *User, roomID int64, inv
 		} else if ErrorCode(err) != ENOTFOUND {
 			return err
 		}
+		if room.Visibility == VisibilityPrivate && room.OwnerID != user.ID && (inviteCode == nil || subtle.ConstantTimeCompare([]byte(*inviteCode), []byte(room.InviteCode)) != 1) {
+			// Without its code a private room does not exist for the
+			// caller; the message fits an unknown id as well.
+			return Errorf(ENOTFOUND, "bull pen %d not found (a private room needs its inviteCode)", room.ID)
+		}
 		if room.State == RoomEnded || room.State == RoomCancelled {
 			return Errorf(ECONFLICT, "bull pen %d is %s: it can no longer be joined", room.ID, room.State)
-		}
-		if room.Visibility == VisibilityPrivate && room.OwnerID != user.ID && (inviteCode == nil || *inviteCode != room.InviteCode) {
-			return Errorf(EFORBIDDEN, "bull pen %d is private: a valid inviteCode is needed to join", room.ID)
 		}
 		if room.MaxParticipants != nil {
 			n, err := tx.ParticipantCount(ctx, roomID)
@@ -189,7 +192,8 @@ func (s *Service) JoinBullPen(ctx context.Context, user *User, roomID int64, inv
 
 // Move changes a room's state by hand. actor must own the room.
 //
-// Errors: UNAUTHENTICATED; NOT_FOUND; FORBIDDEN for anyone but the owner;
+// Errors: UNAUTHENTICATED; NOT_FOUND for an unknown room or a PRIVATE one
+// the actor is not in; FORBIDDEN for anyone else but the owner;
 // CONFLICT naming the current state when the state machine forbids it.
 //
 // from, when given, narrows the states the move may start from: ACTIVE is
@@ -241,7 +245,7 @@ var verbs = map[RoomState]string{RoomActive: "start or resume", RoomPaused: "pau
 // move runs one transition in tx. For the schedule it returns (nil, nil)
 // when the move is not (or no longer) due: another instance made it.
 func (s *Service) move(ctx context.Context, tx Tx, actor *User, roomID int64, to RoomState, trigger StateTrigger, from ...RoomState) (*BullPen, error) {
-	room, err := tx.LockBullPen(ctx, roomID)
+	room, err := lockRoom(ctx, tx, roomID)
 	if err != nil {
 		return nil, err
 	}
@@ -251,6 +255,13 @@ func (s *Service) move(ctx context.Context, tx Tx, actor *User, roomID int64, to
 		verb = map[RoomState]string{RoomScheduled: "start", RoomPaused: "resume"}[from[0]]
 	}
 	if trigger == TriggerManual && room.OwnerID != actor.ID {
+		v, err := viewerOf(ctx, tx, actor, room)
+		if err != nil {
+			return nil, err
+		}
+		if !v.SeesRoom(room) {
+			return nil, roomNotFound(room.ID)
+		}
 		return nil, Errorf(EFORBIDDEN, "only the owner of bull pen %d may %s it", room.ID, verb)
 	}
 	if !CanMove(room.State, to) || (len(from) > 0 && !slices.Contains(from, room.State)) {

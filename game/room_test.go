@@ -173,9 +173,9 @@ func TestJoinRules(t *testing.T) {
 	})
 	t.Run("PrivateNeedsInviteCode", func(t *testing.T) {
 		_, err := h.svc.JoinBullPen(h.ctx, alice, private.ID, nil)
-		assertCode(t, err, game.EFORBIDDEN)
+		assertCode(t, err, game.ENOTFOUND)
 		_, err = h.svc.JoinBullPen(h.ctx, alice, private.ID, ptr("WRONG"))
-		assertCode(t, err, game.EFORBIDDEN)
+		assertCode(t, err, game.ENOTFOUND)
 		p, err := h.svc.JoinBullPen(h.ctx, alice, private.ID, &private.InviteCode)
 		if err != nil {
 			t.Fatal(err)

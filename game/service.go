@@ -74,9 +74,6 @@ func NewService(c Config) *Service {
 	}
 }
 
-// Store returns the service's store (for read-only resolvers).
-func (s *Service) Store() Store { return s.store }
-
 // IsAdmin reports whether u holds the admin role.
 func (s *Service) IsAdmin(u *User) bool { return u != nil && s.admins[strings.ToLower(u.Username)] }
 

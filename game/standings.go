@@ -79,6 +79,8 @@ type Valuation struct {
 	TotalReturn    decimal.Decimal
 	ReturnPercent  decimal.Decimal
 	BuyingPower    decimal.Decimal
+	// Hidden says Positions and BuyingPower were withheld from the viewer.
+	Hidden bool
 }
 
 // Value prices a participant's positions at the last quotes, all read

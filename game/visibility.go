@@ -1,8 +1,25 @@
 package game
 
-import "context"
+import (
+	"context"
+	"fmt"
+	"slices"
 
-// Viewer is who is looking at a room, as visibility rules need it.
+	"github.com/shopspring/decimal"
+)
+
+// Who sees what. One rule set decides queries, events and exports alike:
+//
+//   - A room is seen by everyone when PUBLIC, else by its owner and members
+//     only; to everyone else it does not exist (NOT_FOUND, as an unknown id).
+//   - A participant's holdings and intentions (positions, orders, buying
+//     power, their order and position events) are seen by that participant,
+//     by the owner, and by every member when the room's trades are PUBLIC.
+//   - What the leaderboard shows (rank, portfolio value, cash, return) and
+//     the room's state are seen by whoever sees the room.
+//   - Admins have no extra sight: the role sets prices, nothing more.
+
+// Viewer is who is looking at a room, as the rules need it.
 type Viewer struct {
 	UserID        int64 // 0: anonymous
 	Owner         bool
@@ -12,16 +29,15 @@ type Viewer struct {
 // Member reports whether the viewer has joined the room.
 func (v Viewer) Member() bool { return v.ParticipantID != 0 }
 
-// SeesRoom reports whether the viewer may see the room's participants,
-// leaderboard and room-state events: anyone for PUBLIC rooms, the owner
-// and members for PRIVATE ones.
+// SeesRoom reports whether the viewer may see the room at all: anyone for
+// PUBLIC rooms, the owner and members for PRIVATE ones.
 func (v Viewer) SeesRoom(room *BullPen) bool {
 	return room.Visibility == VisibilityPublic || v.Owner || v.Member()
 }
 
-// SeesTrades reports whether the viewer may see participantID's orders and
-// positions: their own, the owner all, and every member when the room's
-// tradeVisibility is PUBLIC.
+// SeesTrades reports whether the viewer may see participantID's orders,
+// positions and buying power: their own, the owner all, and every member
+// when the room's tradeVisibility is PUBLIC.
 func (v Viewer) SeesTrades(room *BullPen, participantID int64) bool {
 	return v.Owner || (v.Member() && (v.ParticipantID == participantID || room.TradeVisibility == TradesPublic))
 }
@@ -37,17 +53,245 @@ func (v Viewer) Sees(room *BullPen, ev *Event) bool {
 	return false
 }
 
-// ViewerOf works out how user relates to room (user may be nil).
-func (s *Service) ViewerOf(ctx context.Context, user *User, room *BullPen) (Viewer, error) {
+// lockRoom locks a room for tx, with the one NOT_FOUND answer.
+func lockRoom(ctx context.Context, tx Tx, id int64) (*BullPen, error) {
+	room, err := tx.LockBullPen(ctx, id)
+	if ErrorCode(err) == ENOTFOUND {
+		return nil, roomNotFound(id)
+	}
+	return room, err
+}
+
+// roomNotFound is the one answer for a room that does not exist and for
+// one the caller may not see: the two must not be told apart.
+func roomNotFound(id int64) *Error {
+	return Errorf(ENOTFOUND, "bull pen %d not found", id)
+}
+
+// viewerOf works out how user relates to room (user may be nil).
+func viewerOf(ctx context.Context, q Queries, user *User, room *BullPen) (Viewer, error) {
 	if user == nil {
 		return Viewer{}, nil
 	}
 	v := Viewer{UserID: user.ID, Owner: room.OwnerID == user.ID}
-	p, err := s.store.ParticipantByUser(ctx, room.ID, user.ID)
+	p, err := q.ParticipantByUser(ctx, room.ID, user.ID)
 	if err == nil {
 		v.ParticipantID = p.ID
 	} else if ErrorCode(err) != ENOTFOUND {
 		return v, err
 	}
 	return v, nil
+}
+
+// View is what one viewer may read of one room. Every read of a room goes
+// through a View, so the rules above apply to all of them.
+type View struct {
+	Room   *BullPen
+	Viewer Viewer
+	s      *Service
+}
+
+// View loads room id as user (nil: anonymous) sees it.
+//
+// Errors: NOT_FOUND for a room that does not exist or that user may not
+// see, alike.
+func (s *Service) View(ctx context.Context, user *User, id int64) (*View, error) {
+	room, err := s.store.BullPen(ctx, id)
+	if ErrorCode(err) == ENOTFOUND {
+		return nil, roomNotFound(id)
+	} else if err != nil {
+		return nil, err
+	}
+	return s.ViewOf(ctx, user, room)
+}
+
+// ViewOf is View for a room already loaded (a list, a mutation's answer).
+func (s *Service) ViewOf(ctx context.Context, user *User, room *BullPen) (*View, error) {
+	v, err := viewerOf(ctx, s.store, user, room)
+	if err != nil {
+		return nil, err
+	}
+	if !v.SeesRoom(room) {
+		return nil, roomNotFound(room.ID)
+	}
+	return &View{Room: room, Viewer: v, s: s}, nil
+}
+
+// Rooms lists the rooms user may see (PUBLIC ones and their own), newest
+// first; see Queries.BullPens.
+func (s *Service) Rooms(ctx context.Context, user *User, f BullPenFilter) ([]*BullPen, int, error) {
+	f.ViewerID = 0
+	if user != nil {
+		f.ViewerID = user.ID
+	}
+	return s.store.BullPens(ctx, f)
+}
+
+// User returns a user's public profile (name and display name).
+func (s *Service) User(ctx context.Context, id int64) (*User, error) {
+	return s.store.UserByID(ctx, id)
+}
+
+// Quote is the last price of symbol; market data is public.
+func (s *Service) Quote(ctx context.Context, symbol string) (*Quote, error) {
+	return s.store.Quote(ctx, symbol)
+}
+
+// Quotes lists every last price.
+func (s *Service) Quotes(ctx context.Context) ([]*Quote, error) { return s.store.Quotes(ctx) }
+
+// Owner is the room's owner.
+func (v *View) Owner(ctx context.Context) (*User, error) { return v.s.store.UserByID(ctx, v.Room.OwnerID) }
+
+// InviteCode is the room's invite code for its owner, nil for anyone else.
+func (v *View) InviteCode() *string {
+	if !v.Viewer.Owner {
+		return nil
+	}
+	code := v.Room.InviteCode
+	return &code
+}
+
+// Participants lists the room's seats (their leaderboard figures are public
+// to whoever sees the room; holdings are read through Holdings).
+func (v *View) Participants(ctx context.Context) ([]*Participant, error) {
+	return v.s.store.Participants(ctx, v.Room.ID)
+}
+
+// ParticipantCount counts the room's seats.
+func (v *View) ParticipantCount(ctx context.Context) (int, error) {
+	return v.s.store.ParticipantCount(ctx, v.Room.ID)
+}
+
+// Participant returns one seat of this room.
+//
+// Errors: NOT_FOUND when the room has no such seat.
+func (v *View) Participant(ctx context.Context, id int64) (*Participant, error) {
+	p, err := v.s.store.Participant(ctx, id)
+	if err == nil && p.BullPenID != v.Room.ID {
+		err = Errorf(ENOTFOUND, "participant not found")
+	}
+	return p, err
+}
+
+// Me is the viewer's own seat, or nil.
+func (v *View) Me(ctx context.Context) (*Participant, error) {
+	if !v.Viewer.Member() {
+		return nil, nil
+	}
+	return v.s.store.Participant(ctx, v.Viewer.ParticipantID)
+}
+
+// SeesTrades reports whether the viewer may see participantID's holdings.
+func (v *View) SeesTrades(participantID int64) bool {
+	return v.Viewer.SeesTrades(v.Room, participantID)
+}
+
+// Standing values a participant for the figures whoever sees the room may
+// see; the Valuation's Positions and BuyingPower are cleared unless the
+// viewer SeesTrades of the participant. Both come from one consistent read.
+func (v *View) Standing(ctx context.Context, p *Participant) (*Valuation, error) {
+	if p.BullPenID != v.Room.ID {
+		return nil, Errorf(ENOTFOUND, "participant not found")
+	}
+	val, err := v.s.Value(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	if !v.SeesTrades(p.ID) {
+		val.Positions, val.BuyingPower, val.Hidden = nil, decimal.Zero, true
+	}
+	return val, nil
+}
+
+// Leaderboard is the room's latest snapshot, or nil before the first.
+func (v *View) Leaderboard(ctx context.Context) (*LeaderboardSnapshot, error) {
+	s, err := v.s.store.LatestSnapshot(ctx, v.Room.ID)
+	if ErrorCode(err) == ENOTFOUND {
+		return nil, nil
+	}
+	return s, err
+}
+
+// LeaderboardHistory lists stored snapshots, newest first.
+func (v *View) LeaderboardHistory(ctx context.Context, limit int) ([]*LeaderboardSnapshot, error) {
+	return v.s.store.Snapshots(ctx, v.Room.ID, limit)
+}
+
+// Orders lists the orders the viewer may see, newest first: the owner
+// every order, a member their own or, when trades are PUBLIC, everyone's;
+// anyone else none. f.BullPenID and f.ParticipantID are set here.
+func (v *View) Orders(ctx context.Context, f OrderFilter) ([]*Order, int, error) {
+	f.BullPenID, f.ParticipantID = v.Room.ID, 0
+	switch {
+	case v.Viewer.Owner, v.Viewer.Member() && v.Room.TradeVisibility == TradesPublic:
+	case v.Viewer.Member():
+		f.ParticipantID = v.Viewer.ParticipantID
+	default:
+		return []*Order{}, 0, nil
+	}
+	return v.s.store.Orders(ctx, f)
+}
+
+// Sees reports whether the viewer may receive ev (an event of this room).
+func (v *View) Sees(ev *Event) bool { return ev.BullPenID == v.Room.ID && v.Viewer.Sees(v.Room, ev) }
+
+// Follow checks that the viewer may subscribe to the room's events of the
+// given kinds (all when none) and, for a resume point, that it exists.
+//
+// Errors: FORBIDDEN when only order or position events are asked for by
+// someone who is neither owner nor member (they could never see any);
+// BAD_USER_INPUT for an afterSequence below 0 or beyond lastSequence.
+func (v *View) Follow(after *int64, kinds ...EventKind) error {
+	if len(kinds) > 0 && !slices.ContainsFunc(kinds, func(k EventKind) bool { return k == EventLeaderboard || k == EventRoomState }) &&
+		!v.Viewer.Owner && !v.Viewer.Member() {
+		return Errorf(EFORBIDDEN, "join bull pen %d to follow orders and positions", v.Room.ID)
+	}
+	return v.checkAfter(after)
+}
+
+func (v *View) checkAfter(after *int64) error {
+	if after == nil {
+		return nil
+	}
+	if *after < 0 {
+		return Invalid("afterSequence", "must be 0 or more")
+	}
+	if *after > v.Room.LastSequence {
+		return Invalid("afterSequence", "%d is beyond the room's last sequence %d", *after, v.Room.LastSequence)
+	}
+	return nil
+}
+
+// Events returns, oldest first, up to limit stored events after the given
+// sequence that the viewer may see, of the given kinds (all when none):
+// exactly what a subscription resuming there replays to the same viewer.
+//
+// Errors: BAD_USER_INPUT for an afterSequence below 0 or beyond the
+// room's last sequence.
+func (v *View) Events(ctx context.Context, after int64, limit int, kinds ...EventKind) ([]*Event, error) {
+	if err := v.checkAfter(&after); err != nil {
+		return nil, err
+	}
+	const batch = 500
+	out := []*Event{}
+	for len(out) < limit {
+		evs, err := v.s.store.Events(ctx, v.Room.ID, after, batch)
+		if err != nil {
+			return nil, fmt.Errorf("events of room %d after %d: %w", v.Room.ID, after, err)
+		}
+		for _, ev := range evs {
+			after = ev.Sequence
+			if (len(kinds) == 0 || slices.Contains(kinds, ev.Kind)) && v.Sees(ev) {
+				out = append(out, ev)
+				if len(out) == limit {
+					break
+				}
+			}
+		}
+		if len(evs) < batch {
+			break
+		}
+	}
+	return out, nil
 }

@@ -17,15 +17,20 @@ type viewer struct {
 	err  error
 }
 
+// Users finds the account a token names.
+type Users interface {
+	User(ctx context.Context, id int64) (*game.User, error)
+}
+
 // WithToken authenticates a bearer token (possibly empty) into ctx. A bad
 // token is remembered, not rejected here: operations that need a user
 // report it, and anonymous ones still work.
-func WithToken(ctx context.Context, tokens *auth.Tokens, store game.Queries, token string) context.Context {
+func WithToken(ctx context.Context, tokens *auth.Tokens, users Users, token string) context.Context {
 	v := viewer{}
 	if token != "" {
 		id, err := tokens.Verify(token)
 		if err == nil {
-			v.user, err = store.UserByID(ctx, id)
+			v.user, err = users.User(ctx, id)
 		}
 		if err != nil {
 			v = viewer{err: game.Errorf(game.EUNAUTHENTICATED, "invalid or expired token: sign in again")}
@@ -35,10 +40,10 @@ func WithToken(ctx context.Context, tokens *auth.Tokens, store game.Queries, tok
 }
 
 // Authenticate is HTTP middleware reading `Authorization: Bearer <token>`.
-func Authenticate(tokens *auth.Tokens, store game.Queries, next http.Handler) http.Handler {
+func Authenticate(tokens *auth.Tokens, users Users, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		token := BearerToken(r.Header.Get("Authorization"))
-		next.ServeHTTP(w, r.WithContext(WithToken(r.Context(), tokens, store, token)))
+		next.ServeHTTP(w, r.WithContext(WithToken(r.Context(), tokens, users, token)))
 	})
 }
 

@@ -216,7 +216,7 @@ type ComplexityRoot struct {
 
 	Query struct {
 		BullPen         func(childComplexity int, id int64) int
-		BullPenEventLog func(childComplexity int, bullPenID int64, afterSequence *int, limit *int) int
+		BullPenEventLog func(childComplexity int, bullPenID int64, afterSequence *int, limit *int, kinds []game.EventKind) int
 		BullPens        func(childComplexity int, state *game.RoomState, first *int, after *string) int
 		Instruments     func(childComplexity int) int
 		Me              func(childComplexity int) int
@@ -322,7 +322,7 @@ type QueryResolver interface {
 	BullPens(ctx context.Context, state *game.RoomState, first *int, after *string) (*model.BullPenConnection, error)
 	Instruments(ctx context.Context) ([]*model.Instrument, error)
 	Quote(ctx context.Context, symbol string) (*game.Quote, error)
-	BullPenEventLog(ctx context.Context, bullPenID int64, afterSequence *int, limit *int) ([]model.BullPenEvent, error)
+	BullPenEventLog(ctx context.Context, bullPenID int64, afterSequence *int, limit *int, kinds []game.EventKind) ([]model.BullPenEvent, error)
 }
 type QuoteResolver interface {
 	Change(ctx context.Context, obj *game.Quote) (*decimal.Decimal, error)
@@ -1159,7 +1159,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.BullPenEventLog(childComplexity, args["bullPenId"].(int64), args["afterSequence"].(*int), args["limit"].(*int)), true
+		return e.ComplexityRoot.Query.BullPenEventLog(childComplexity, args["bullPenId"].(int64), args["afterSequence"].(*int), args["limit"].(*int), args["kinds"].([]game.EventKind)), true
 	case "Query.bullPens":
 		if e.ComplexityRoot.Query.BullPens == nil {
 			break
@@ -1519,6 +1519,8 @@ enum OrderType { MARKET LIMIT STOP STOP_LIMIT }
 enum OrderStatus { OPEN FILLED CANCELLED REJECTED EXPIRED }
 enum OrderEventKind { ACCEPTED FILLED REJECTED CANCELLED EXPIRED }
 enum StateTrigger { MANUAL SCHEDULE }
+"What an entry of a room's event log reports."
+enum BullPenEventKind { ORDER POSITION LEADERBOARD ROOM_STATE }
 
 "A trade room: one competition."
 type BullPen {
@@ -1548,7 +1550,7 @@ type BullPen {
   leaderboard: LeaderboardSnapshot
   "Stored snapshots, newest first (default 50, at most 500)."
   leaderboardHistory(limit: Int): [LeaderboardSnapshot!]!
-  "The caller's own orders, newest first; the owner sees every order."
+  "Orders the caller may see, newest first: their own, every order for the owner, and everyone's for members when tradeVisibility is PUBLIC."
   orders(status: OrderStatus, first: Int, after: String): OrderConnection!
   "Newest event sequence of this room: the resume point for bullPenEvents."
   lastSequence: Int!
@@ -1585,9 +1587,13 @@ type Participant {
   user: User!
   bullPen: BullPen!
   cash: Decimal!
-  "Cash not reserved by open buy orders nor held as margin for shorts."
-  buyingPower: Decimal!
-  positions: [Position!]!
+  """
+  Cash not reserved by open buy orders nor held as margin for shorts. Null
+  for whoever may not see this participant's trades (see tradeVisibility).
+  """
+  buyingPower: Decimal
+  "Null for whoever may not see this participant's trades (see tradeVisibility)."
+  positions: [Position!]
   "Cash plus the market value of every position."
   portfolioValue: Decimal!
   totalReturn: Decimal!
@@ -1744,13 +1750,18 @@ type RoomStateEvent implements BullPenEvent {
 type Query {
   "The signed-in user, or null."
   me: User
+  "A room, or null when it does not exist or the caller may not see it (a PRIVATE room they are not in)."
   bullPen(id: ID!): BullPen
   "Public rooms and the caller's own, newest first (default 20, at most 100)."
   bullPens(state: RoomState, first: Int, after: String): BullPenConnection!
   instruments: [Instrument!]!
   quote(symbol: String!): Quote
-  "The room's stored events after a sequence, oldest first, that the caller may see (default 100, at most 1000)."
-  bullPenEventLog(bullPenId: ID!, afterSequence: Int, limit: Int): [BullPenEvent!]!
+  """
+  The room's stored events after a sequence, oldest first, that the caller
+  may see, optionally of some kinds only (default 100, at most 1000):
+  exactly what bullPenEvents(afterSequence) replays to the same caller.
+  """
+  bullPenEventLog(bullPenId: ID!, afterSequence: Int, limit: Int, kinds: [BullPenEventKind!]): [BullPenEvent!]!
 }
 
 type Mutation {
@@ -2566,6 +2577,14 @@ func (ec *executionContext) field_Query_bullPenEventLog_args(ctx context.Context
 		return nil, err
 	}
 	args["limit"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "kinds",
+		func(ctx context.Context, v any) ([]game.EventKind, error) {
+			return ec.unmarshalOBullPenEventKind2ᚕgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐEventKindᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["kinds"] = arg3
 	return args, nil
 }
 
@@ -5456,10 +5475,10 @@ func (ec *executionContext) _Participant_buyingPower(ctx context.Context, field 
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *decimal.Decimal) graphql.Marshaler {
-			return ec.marshalNDecimal2ᚖgithubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx, selections, v)
+			return ec.marshalODecimal2ᚖgithubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Participant_buyingPower(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -5479,10 +5498,10 @@ func (ec *executionContext) _Participant_positions(ctx context.Context, field gr
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*game.Position) graphql.Marshaler {
-			return ec.marshalNPosition2ᚕᚖgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐPositionᚄ(ctx, selections, v)
+			return ec.marshalOPosition2ᚕᚖgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐPositionᚄ(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Participant_positions(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -6150,7 +6169,7 @@ func (ec *executionContext) _Query_bullPenEventLog(ctx context.Context, field gr
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().BullPenEventLog(ctx, fc.Args["bullPenId"].(int64), fc.Args["afterSequence"].(*int), fc.Args["limit"].(*int))
+			return ec.Resolvers.Query().BullPenEventLog(ctx, fc.Args["bullPenId"].(int64), fc.Args["afterSequence"].(*int), fc.Args["limit"].(*int), fc.Args["kinds"].([]game.EventKind))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []model.BullPenEvent) graphql.Marshaler {
@@ -9371,13 +9390,13 @@ func (ec *executionContext) _Participant(ctx context.Context, sel ast.SelectionS
 			}
 		case "buyingPower":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Participant_buyingPower(ctx, field, obj)
 				})
 		case "positions":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Participant_positions(ctx, field, obj)
 				})
@@ -10308,6 +10327,21 @@ func (ec *executionContext) marshalNBullPenEvent2ᚕgithubᚗcomᚋbullpenᚋbul
 	return ret
 }
 
+func (ec *executionContext) unmarshalNBullPenEventKind2githubᚗcomᚋbullpenᚋbullpenᚋgameᚐEventKind(ctx context.Context, v any) (game.EventKind, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := game.EventKind(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNBullPenEventKind2githubᚗcomᚋbullpenᚋbullpenᚋgameᚐEventKind(ctx context.Context, sel ast.SelectionSet, v game.EventKind) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "BullPenEventKind!")
+	}
+	return res
+}
+
 func (ec *executionContext) unmarshalNCreateBullPenInput2githubᚗcomᚋbullpenᚋbullpenᚋgameᚐCreateBullPenInput(ctx context.Context, v any) (game.CreateBullPenInput, error) {
 	res, err := ec.unmarshalInputCreateBullPenInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -10614,22 +10648,6 @@ func (ec *executionContext) unmarshalNPlaceOrderInput2githubᚗcomᚋbullpenᚋb
 
 func (ec *executionContext) marshalNPosition2githubᚗcomᚋbullpenᚋbullpenᚋgameᚐPosition(ctx context.Context, sel ast.SelectionSet, v game.Position) graphql.Marshaler {
 	return ec._Position(ctx, sel, &v)
-}
-
-func (ec *executionContext) marshalNPosition2ᚕᚖgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐPositionᚄ(ctx context.Context, sel ast.SelectionSet, v []*game.Position) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
-		fc := graphql.GetFieldContext(ctx)
-		fc.Result = &v[i]
-		return ec.marshalNPosition2ᚖgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐPosition(ctx, sel, v[i])
-	})
-
-	for _, e := range ret {
-		if e == graphql.Null {
-			return graphql.Null
-		}
-	}
-
-	return ret
 }
 
 func (ec *executionContext) marshalNPosition2ᚖgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐPosition(ctx context.Context, sel ast.SelectionSet, v *game.Position) graphql.Marshaler {
@@ -10953,6 +10971,42 @@ func (ec *executionContext) marshalOBullPen2ᚖgithubᚗcomᚋbullpenᚋbullpen�
 	return ec._BullPen(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalOBullPenEventKind2ᚕgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐEventKindᚄ(ctx context.Context, v any) ([]game.EventKind, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]game.EventKind, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNBullPenEventKind2githubᚗcomᚋbullpenᚋbullpenᚋgameᚐEventKind(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOBullPenEventKind2ᚕgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐEventKindᚄ(ctx context.Context, sel ast.SelectionSet, v []game.EventKind) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNBullPenEventKind2githubᚗcomᚋbullpenᚋbullpenᚋgameᚐEventKind(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalODecimal2ᚖgithubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx context.Context, v any) (*decimal.Decimal, error) {
 	if v == nil {
 		return nil, nil
@@ -11039,6 +11093,25 @@ func (ec *executionContext) marshalOParticipant2ᚖgithubᚗcomᚋbullpenᚋbull
 		return graphql.Null
 	}
 	return ec._Participant(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOPosition2ᚕᚖgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐPositionᚄ(ctx context.Context, sel ast.SelectionSet, v []*game.Position) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPosition2ᚖgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐPosition(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalOQuote2ᚖgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐQuote(ctx context.Context, sel ast.SelectionSet, v *game.Quote) graphql.Marshaler {

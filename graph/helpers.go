@@ -43,27 +43,30 @@ func parseCursor(kind string, after *string) (int64, error) {
 	return 0, game.Invalid("after", "is not a cursor from this list")
 }
 
-// room loads a room the caller may see in full, with how they relate to it.
-func (r *Resolver) roomFor(ctx context.Context, id int64) (*game.BullPen, game.Viewer, error) {
-	user, err := currentUser(ctx)
-	if err != nil {
-		return nil, game.Viewer{}, err
-	}
-	room, err := r.Svc.Store().BullPen(ctx, id)
-	if err != nil {
-		return nil, game.Viewer{}, err
-	}
-	v, err := r.Svc.ViewerOf(ctx, user, room)
-	return room, v, err
+// view is the caller's view of room id, once per response.
+//
+// Errors: NOT_FOUND for a room that does not exist or is hidden from the
+// caller; UNAUTHENTICATED for a bad token.
+func (r *Resolver) view(ctx context.Context, id int64) (*game.View, error) {
+	return remember(ctx, viewKey{id}, func() (*game.View, error) {
+		user, err := currentUser(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return r.Svc.View(ctx, user, id)
+	})
 }
 
-// viewerOf is how the caller relates to room.
-func (r *Resolver) viewerOf(ctx context.Context, room *game.BullPen) (game.Viewer, error) {
-	user, err := currentUser(ctx)
-	if err != nil {
-		return game.Viewer{}, err
-	}
-	return r.Svc.ViewerOf(ctx, user, room)
+// roomView is view for a room object already in hand (from a list or a
+// mutation), checked by the same rules.
+func (r *Resolver) roomView(ctx context.Context, room *game.BullPen) (*game.View, error) {
+	return remember(ctx, viewKey{room.ID}, func() (*game.View, error) {
+		user, err := currentUser(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return r.Svc.ViewOf(ctx, user, room)
+	})
 }
 
 // modelEvent turns a stored event into its GraphQL type.
@@ -97,7 +100,7 @@ func (r *Resolver) modelEvent(ctx context.Context, ev *game.Event) (model.BullPe
 			PreviousState: p.PreviousState, State: p.State, Trigger: p.Trigger, StartsAt: p.StartsAt, EndsAt: p.EndsAt,
 			ElapsedSeconds: int(p.ElapsedSeconds), RemainingSeconds: int(p.RemainingSeconds)}
 		if p.ActorID != nil {
-			u, err := r.Svc.Store().UserByID(ctx, *p.ActorID)
+			u, err := r.Svc.User(ctx, *p.ActorID)
 			if err != nil {
 				return nil, err
 			}

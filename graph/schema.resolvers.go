@@ -23,7 +23,11 @@ func (r *bullPenResolver) Description(ctx context.Context, obj *game.BullPen) (*
 
 // Owner is the resolver for the owner field.
 func (r *bullPenResolver) Owner(ctx context.Context, obj *game.BullPen) (*game.User, error) {
-	return r.Svc.Store().UserByID(ctx, obj.OwnerID)
+	v, err := r.roomView(ctx, obj)
+	if err != nil {
+		return nil, err
+	}
+	return v.Owner(ctx)
 }
 
 // AllowedSymbols is the resolver for the allowedSymbols field.
@@ -33,50 +37,47 @@ func (r *bullPenResolver) AllowedSymbols(ctx context.Context, obj *game.BullPen)
 
 // InviteCode is the resolver for the inviteCode field.
 func (r *bullPenResolver) InviteCode(ctx context.Context, obj *game.BullPen) (*string, error) {
-	u, _ := currentUser(ctx)
-	if u == nil || u.ID != obj.OwnerID {
-		return nil, nil
+	v, err := r.roomView(ctx, obj)
+	if err != nil {
+		return nil, err
 	}
-	return &obj.InviteCode, nil
+	return v.InviteCode(), nil
 }
 
 // Participants is the resolver for the participants field.
 func (r *bullPenResolver) Participants(ctx context.Context, obj *game.BullPen) ([]*game.Participant, error) {
-	v, err := r.viewerOf(ctx, obj)
+	v, err := r.roomView(ctx, obj)
 	if err != nil {
 		return nil, err
 	}
-	if !v.SeesRoom(obj) {
-		return []*game.Participant{}, nil
-	}
-	return r.Svc.Store().Participants(ctx, obj.ID)
+	return v.Participants(ctx)
 }
 
 // ParticipantCount is the resolver for the participantCount field.
 func (r *bullPenResolver) ParticipantCount(ctx context.Context, obj *game.BullPen) (int, error) {
-	return r.Svc.Store().ParticipantCount(ctx, obj.ID)
+	v, err := r.roomView(ctx, obj)
+	if err != nil {
+		return 0, err
+	}
+	return v.ParticipantCount(ctx)
 }
 
 // Me is the resolver for the me field.
 func (r *bullPenResolver) Me(ctx context.Context, obj *game.BullPen) (*game.Participant, error) {
-	u, err := currentUser(ctx)
-	if err != nil || u == nil {
+	v, err := r.roomView(ctx, obj)
+	if err != nil {
 		return nil, err
 	}
-	p, err := r.Svc.Store().ParticipantByUser(ctx, obj.ID, u.ID)
-	if game.ErrorCode(err) == game.ENOTFOUND {
-		return nil, nil
-	}
-	return p, err
+	return v.Me(ctx)
 }
 
 // Leaderboard is the resolver for the leaderboard field.
 func (r *bullPenResolver) Leaderboard(ctx context.Context, obj *game.BullPen) (*game.LeaderboardSnapshot, error) {
-	v, err := r.viewerOf(ctx, obj)
-	if err != nil || !v.SeesRoom(obj) {
+	v, err := r.roomView(ctx, obj)
+	if err != nil {
 		return nil, err
 	}
-	return r.latestSnapshot(ctx, obj.ID)
+	return r.latestSnapshot(ctx, v)
 }
 
 // LeaderboardHistory is the resolver for the leaderboardHistory field.
@@ -88,14 +89,11 @@ func (r *bullPenResolver) LeaderboardHistory(ctx context.Context, obj *game.Bull
 		}
 		n = *limit
 	}
-	v, err := r.viewerOf(ctx, obj)
+	v, err := r.roomView(ctx, obj)
 	if err != nil {
 		return nil, err
 	}
-	if !v.SeesRoom(obj) {
-		return []*game.LeaderboardSnapshot{}, nil
-	}
-	return r.Svc.Store().Snapshots(ctx, obj.ID, n)
+	return v.LeaderboardHistory(ctx, n)
 }
 
 // Orders is the resolver for the orders field.
@@ -109,17 +107,11 @@ func (r *bullPenResolver) Orders(ctx context.Context, obj *game.BullPen, status 
 		return nil, err
 	}
 	conn := &model.OrderConnection{Edges: []*model.OrderEdge{}}
-	v, err := r.viewerOf(ctx, obj)
+	v, err := r.roomView(ctx, obj)
 	if err != nil {
 		return nil, err
 	}
-	f := game.OrderFilter{BullPenID: obj.ID, ParticipantID: v.ParticipantID, Status: status, BeforeID: before, Limit: n + 1}
-	if v.Owner {
-		f.ParticipantID = 0
-	} else if !v.Member() {
-		return conn, nil
-	}
-	orders, total, err := r.Svc.Store().Orders(ctx, f)
+	orders, total, err := v.Orders(ctx, game.OrderFilter{Status: status, BeforeID: before, Limit: n + 1})
 	if err != nil {
 		return nil, err
 	}
@@ -145,7 +137,7 @@ func (r *bullPenResolver) LastSequence(ctx context.Context, obj *game.BullPen) (
 
 // User is the resolver for the user field.
 func (r *leaderboardEntryResolver) User(ctx context.Context, obj *game.LeaderboardEntry) (*game.User, error) {
-	return r.Svc.Store().UserByID(ctx, obj.UserID)
+	return r.Svc.User(ctx, obj.UserID)
 }
 
 // SignUp is the resolver for the signUp field.
@@ -238,28 +230,40 @@ func (r *mutationResolver) SetQuote(ctx context.Context, symbol string, price de
 
 // BullPen is the resolver for the bullPen field.
 func (r *orderResolver) BullPen(ctx context.Context, obj *game.Order) (*game.BullPen, error) {
-	return r.Svc.Store().BullPen(ctx, obj.BullPenID)
+	v, err := r.view(ctx, obj.BullPenID)
+	if err != nil {
+		return nil, err
+	}
+	return v.Room, nil
 }
 
 // Participant is the resolver for the participant field.
 func (r *orderResolver) Participant(ctx context.Context, obj *game.Order) (*game.Participant, error) {
-	return r.Svc.Store().Participant(ctx, obj.ParticipantID)
+	v, err := r.view(ctx, obj.BullPenID)
+	if err != nil {
+		return nil, err
+	}
+	return v.Participant(ctx, obj.ParticipantID)
 }
 
 // User is the resolver for the user field.
 func (r *participantResolver) User(ctx context.Context, obj *game.Participant) (*game.User, error) {
-	return r.Svc.Store().UserByID(ctx, obj.UserID)
+	return r.Svc.User(ctx, obj.UserID)
 }
 
 // BullPen is the resolver for the bullPen field.
 func (r *participantResolver) BullPen(ctx context.Context, obj *game.Participant) (*game.BullPen, error) {
-	return r.Svc.Store().BullPen(ctx, obj.BullPenID)
+	v, err := r.view(ctx, obj.BullPenID)
+	if err != nil {
+		return nil, err
+	}
+	return v.Room, nil
 }
 
 // BuyingPower is the resolver for the buyingPower field.
 func (r *participantResolver) BuyingPower(ctx context.Context, obj *game.Participant) (*decimal.Decimal, error) {
 	v, err := r.valuationOf(ctx, obj)
-	if err != nil {
+	if err != nil || v.Hidden {
 		return nil, err
 	}
 	return &v.BuyingPower, nil
@@ -268,7 +272,7 @@ func (r *participantResolver) BuyingPower(ctx context.Context, obj *game.Partici
 // Positions is the resolver for the positions field.
 func (r *participantResolver) Positions(ctx context.Context, obj *game.Participant) ([]*game.Position, error) {
 	v, err := r.valuationOf(ctx, obj)
-	if err != nil {
+	if err != nil || v.Hidden {
 		return nil, err
 	}
 	return v.Positions, nil
@@ -303,7 +307,11 @@ func (r *participantResolver) ReturnPercent(ctx context.Context, obj *game.Parti
 
 // Rank is the resolver for the rank field.
 func (r *participantResolver) Rank(ctx context.Context, obj *game.Participant) (*int, error) {
-	s, err := r.latestSnapshot(ctx, obj.BullPenID)
+	v, err := r.view(ctx, obj.BullPenID)
+	if err != nil {
+		return nil, err
+	}
+	s, err := r.latestSnapshot(ctx, v)
 	if err != nil || s == nil {
 		return nil, err
 	}
@@ -329,11 +337,14 @@ func (r *queryResolver) Me(ctx context.Context) (*game.User, error) {
 
 // BullPen is the resolver for the bullPen field.
 func (r *queryResolver) BullPen(ctx context.Context, id int64) (*game.BullPen, error) {
-	room, err := r.Svc.Store().BullPen(ctx, id)
+	v, err := r.view(ctx, id)
 	if game.ErrorCode(err) == game.ENOTFOUND {
 		return nil, nil
 	}
-	return room, err
+	if err != nil {
+		return nil, err
+	}
+	return v.Room, nil
 }
 
 // BullPens is the resolver for the bullPens field.
@@ -350,11 +361,7 @@ func (r *queryResolver) BullPens(ctx context.Context, state *game.RoomState, fir
 	if err != nil {
 		return nil, err
 	}
-	f := game.BullPenFilter{State: state, BeforeID: before, Limit: n + 1}
-	if u != nil {
-		f.ViewerID = u.ID
-	}
-	rooms, total, err := r.Svc.Store().BullPens(ctx, f)
+	rooms, total, err := r.Svc.Rooms(ctx, u, game.BullPenFilter{State: state, BeforeID: before, Limit: n + 1})
 	if err != nil {
 		return nil, err
 	}
@@ -375,7 +382,7 @@ func (r *queryResolver) BullPens(ctx context.Context, state *game.RoomState, fir
 
 // Instruments is the resolver for the instruments field.
 func (r *queryResolver) Instruments(ctx context.Context) ([]*model.Instrument, error) {
-	quotes, err := r.Svc.Store().Quotes(ctx)
+	quotes, err := r.Svc.Quotes(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -396,7 +403,7 @@ func (r *queryResolver) Instruments(ctx context.Context) ([]*model.Instrument, e
 
 // Quote is the resolver for the quote field.
 func (r *queryResolver) Quote(ctx context.Context, symbol string) (*game.Quote, error) {
-	q, err := r.Svc.Store().Quote(ctx, normalizeSymbol(symbol))
+	q, err := r.Svc.Quote(ctx, normalizeSymbol(symbol))
 	if game.ErrorCode(err) == game.ENOTFOUND {
 		return nil, nil
 	}
@@ -404,7 +411,7 @@ func (r *queryResolver) Quote(ctx context.Context, symbol string) (*game.Quote, 
 }
 
 // BullPenEventLog is the resolver for the bullPenEventLog field.
-func (r *queryResolver) BullPenEventLog(ctx context.Context, bullPenID int64, afterSequence *int, limit *int) ([]model.BullPenEvent, error) {
+func (r *queryResolver) BullPenEventLog(ctx context.Context, bullPenID int64, afterSequence *int, limit *int, kinds []game.EventKind) ([]model.BullPenEvent, error) {
 	n := 100
 	if limit != nil {
 		if *limit < 1 || *limit > 1000 {
@@ -414,41 +421,23 @@ func (r *queryResolver) BullPenEventLog(ctx context.Context, bullPenID int64, af
 	}
 	var after int64
 	if afterSequence != nil {
-		if *afterSequence < 0 {
-			return nil, game.Invalid("afterSequence", "must be 0 or more")
-		}
 		after = int64(*afterSequence)
 	}
-	room, v, err := r.roomFor(ctx, bullPenID)
+	v, err := r.view(ctx, bullPenID)
 	if err != nil {
 		return nil, err
 	}
-	if !v.SeesRoom(room) {
-		return nil, game.Errorf(game.EFORBIDDEN, "bull pen %d is private: join it to see its events", room.ID)
+	evs, err := v.Events(ctx, after, n, kinds...)
+	if err != nil {
+		return nil, err
 	}
-	out := []model.BullPenEvent{}
-	for len(out) < n {
-		evs, err := r.Svc.Store().Events(ctx, bullPenID, after, 500)
+	out := make([]model.BullPenEvent, 0, len(evs))
+	for _, ev := range evs {
+		m, err := r.modelEvent(ctx, ev)
 		if err != nil {
 			return nil, err
 		}
-		for _, ev := range evs {
-			after = ev.Sequence
-			if !v.Sees(room, ev) {
-				continue
-			}
-			m, err := r.modelEvent(ctx, ev)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, m)
-			if len(out) == n {
-				break
-			}
-		}
-		if len(evs) < 500 {
-			break
-		}
+		out = append(out, m)
 	}
 	return out, nil
 }
@@ -467,7 +456,7 @@ func (r *quoteResolver) ChangePercent(ctx context.Context, obj *game.Quote) (*de
 
 // OrderUpdates is the resolver for the orderUpdates field.
 func (r *subscriptionResolver) OrderUpdates(ctx context.Context, bullPenID int64) (<-chan *model.OrderEvent, error) {
-	ch, err := r.roomStream(ctx, bullPenID, nil, true, game.EventOrder)
+	ch, err := r.roomStream(ctx, bullPenID, nil, game.EventOrder)
 	if err != nil {
 		return nil, err
 	}
@@ -476,7 +465,7 @@ func (r *subscriptionResolver) OrderUpdates(ctx context.Context, bullPenID int64
 
 // PositionUpdates is the resolver for the positionUpdates field.
 func (r *subscriptionResolver) PositionUpdates(ctx context.Context, bullPenID int64) (<-chan *model.PositionEvent, error) {
-	ch, err := r.roomStream(ctx, bullPenID, nil, true, game.EventPosition)
+	ch, err := r.roomStream(ctx, bullPenID, nil, game.EventPosition)
 	if err != nil {
 		return nil, err
 	}
@@ -485,7 +474,7 @@ func (r *subscriptionResolver) PositionUpdates(ctx context.Context, bullPenID in
 
 // LeaderboardUpdates is the resolver for the leaderboardUpdates field.
 func (r *subscriptionResolver) LeaderboardUpdates(ctx context.Context, bullPenID int64) (<-chan *model.LeaderboardEvent, error) {
-	ch, err := r.roomStream(ctx, bullPenID, nil, false, game.EventLeaderboard)
+	ch, err := r.roomStream(ctx, bullPenID, nil, game.EventLeaderboard)
 	if err != nil {
 		return nil, err
 	}
@@ -494,7 +483,7 @@ func (r *subscriptionResolver) LeaderboardUpdates(ctx context.Context, bullPenID
 
 // RoomStateChanged is the resolver for the roomStateChanged field.
 func (r *subscriptionResolver) RoomStateChanged(ctx context.Context, bullPenID int64) (<-chan *model.RoomStateEvent, error) {
-	ch, err := r.roomStream(ctx, bullPenID, nil, false, game.EventRoomState)
+	ch, err := r.roomStream(ctx, bullPenID, nil, game.EventRoomState)
 	if err != nil {
 		return nil, err
 	}
@@ -503,7 +492,7 @@ func (r *subscriptionResolver) RoomStateChanged(ctx context.Context, bullPenID i
 
 // BullPenEvents is the resolver for the bullPenEvents field.
 func (r *subscriptionResolver) BullPenEvents(ctx context.Context, bullPenID int64, afterSequence *int) (<-chan model.BullPenEvent, error) {
-	return r.roomStream(ctx, bullPenID, afterSequence, false)
+	return r.roomStream(ctx, bullPenID, afterSequence)
 }
 
 // Quotes is the resolver for the quotes field.

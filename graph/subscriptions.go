@@ -12,33 +12,23 @@ import (
 )
 
 // roomStream subscribes the caller to a room's events of the given kinds
-// that they may see, converted to GraphQL events. trades says the
-// subscription carries orders or positions, which only the owner and
-// members may subscribe to.
-func (r *Resolver) roomStream(ctx context.Context, roomID int64, after *int, trades bool, kinds ...game.EventKind) (<-chan model.BullPenEvent, error) {
-	room, v, err := r.roomFor(ctx, roomID)
+// (all when none) that they may see, converted to GraphQL events; the
+// room's View decides who may follow and what they receive.
+func (r *Resolver) roomStream(ctx context.Context, roomID int64, after *int, kinds ...game.EventKind) (<-chan model.BullPenEvent, error) {
+	v, err := r.view(ctx, roomID)
 	if err != nil {
 		return nil, err
 	}
-	if !v.SeesRoom(room) {
-		return nil, game.Errorf(game.EFORBIDDEN, "bull pen %d is private: join it to follow its events", room.ID)
-	}
-	if trades && !v.Owner && !v.Member() {
-		return nil, game.Errorf(game.EFORBIDDEN, "join bull pen %d to follow orders and positions", room.ID)
-	}
 	var from *int64
 	if after != nil {
-		if *after < 0 {
-			return nil, game.Invalid("afterSequence", "must be 0 or more")
-		}
 		n := int64(*after)
 		from = &n
 	}
-	items, err := r.Hub.Subscribe(ctx, room.ID, from, func(ev *game.Event) bool {
-		if len(kinds) > 0 && !slices.Contains(kinds, ev.Kind) {
-			return false
-		}
-		return v.Sees(room, ev)
+	if err := v.Follow(from, kinds...); err != nil {
+		return nil, err
+	}
+	items, err := r.Hub.Subscribe(ctx, v.Room.ID, from, func(ev *game.Event) bool {
+		return (len(kinds) == 0 || slices.Contains(kinds, ev.Kind)) && v.Sees(ev)
 	})
 	if err != nil {
 		return nil, err

@@ -44,22 +44,27 @@ func remember[T any](ctx context.Context, key any, fn func() (T, error)) (T, err
 	return v, e.err
 }
 
-type valuationKey struct{ participant int64 }
-type snapshotKey struct{ room int64 }
+type (
+	valuationKey struct{ participant int64 }
+	snapshotKey  struct{ room int64 }
+	viewKey      struct{ room int64 }
+)
 
-// valuationOf values p, once per response.
+// valuationOf values p as the caller may see it, once per response.
 func (r *Resolver) valuationOf(ctx context.Context, p *game.Participant) (*game.Valuation, error) {
-	return remember(ctx, valuationKey{p.ID}, func() (*game.Valuation, error) { return r.Svc.Value(ctx, p) })
+	return remember(ctx, valuationKey{p.ID}, func() (*game.Valuation, error) {
+		v, err := r.view(ctx, p.BullPenID)
+		if err != nil {
+			return nil, err
+		}
+		return v.Standing(ctx, p)
+	})
 }
 
 // latestSnapshot is the room's newest leaderboard, or nil, once per response.
-func (r *Resolver) latestSnapshot(ctx context.Context, roomID int64) (*game.LeaderboardSnapshot, error) {
-	return remember(ctx, snapshotKey{roomID}, func() (*game.LeaderboardSnapshot, error) {
-		s, err := r.Svc.Store().LatestSnapshot(ctx, roomID)
-		if game.ErrorCode(err) == game.ENOTFOUND {
-			return nil, nil
-		}
-		return s, err
+func (r *Resolver) latestSnapshot(ctx context.Context, v *game.View) (*game.LeaderboardSnapshot, error) {
+	return remember(ctx, snapshotKey{v.Room.ID}, func() (*game.LeaderboardSnapshot, error) {
+		return v.Leaderboard(ctx)
 	})
 }
 

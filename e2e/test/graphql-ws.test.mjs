@@ -190,7 +190,7 @@ test('tradeVisibility PUBLIC: members see each other\'s trades, spectators still
   }
 });
 
-test('PRIVATE room: spectators and non-members get FORBIDDEN, members get events', async (t) => {
+test('PRIVATE room: spectators and non-members get NOT_FOUND (as for an unknown id), members get events', async (t) => {
   const room = await srv.setupRoom({ visibility: 'PRIVATE' });
   const { owner, alice } = room;
   const carol = await srv.signUpUser('carol');
@@ -209,7 +209,7 @@ test('PRIVATE room: spectators and non-members get FORBIDDEN, members get events
     const err = await rec.waitError(5000);
     // graphql-ws hands the `error` message's payload (the GraphQL errors) to sink.error.
     assert.ok(Array.isArray(err), `${rec.name}: sink.error gets the GraphQL errors array, got ${JSON.stringify(err)}`);
-    assert.equal(err[0].extensions?.code, 'FORBIDDEN', `${rec.name}: ${JSON.stringify(err)}`);
+    assert.equal(err[0].extensions?.code, 'NOT_FOUND', `${rec.name}: ${JSON.stringify(err)}`);
     assert.deepEqual(rec.values, [], `${rec.name}: no data`);
   }
   // The refused subscriptions did not close the sockets: they still work.

@@ -83,7 +83,7 @@ test('urql subscription (graphql-ws via subscriptionExchange) receives the room 
   assert.deepEqual(rec.values, log.filter((e) => e.sequence <= last), 'alice (public trades) sees the whole log');
 });
 
-test('urql: a refused subscription surfaces a CombinedError with FORBIDDEN', async (t) => {
+test('urql: a refused subscription (a PRIVATE room, to an outsider) surfaces a CombinedError with NOT_FOUND', async (t) => {
   const room = await srv.setupRoom({ visibility: 'PRIVATE' });
   const anon = urql(null);
   t.after(() => anon.dispose());
@@ -91,5 +91,5 @@ test('urql: a refused subscription surfaces a CombinedError with FORBIDDEN', asy
   t.after(() => rec.unsubscribe());
   const err = await rec.waitError(5000);
   assert.equal(err.name, 'CombinedError');
-  assert.equal(err.graphQLErrors[0].extensions.code, 'FORBIDDEN', err.message);
+  assert.equal(err.graphQLErrors[0].extensions.code, 'NOT_FOUND', err.message);
 });
