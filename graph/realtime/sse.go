@@ -3,6 +3,8 @@ package realtime
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"mime"
@@ -59,32 +61,9 @@ func (t *SSE) Supports(r *http.Request) bool {
 
 // Do runs one operation and streams its results.
 func (t *SSE) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
-	params := &graphql.RawParams{}
-	var err error
-	if r.Method == http.MethodGet {
-		q := r.URL.Query()
-		params.Query, params.OperationName = q.Get("query"), q.Get("operationName")
-		decode := func(v string, into any) error {
-			dec := json.NewDecoder(strings.NewReader(v))
-			dec.UseNumber() // keep integers exact for gqlgen's scalars
-			return dec.Decode(into)
-		}
-		if v := q.Get("variables"); v != "" {
-			err = decode(v, &params.Variables)
-		}
-		if v := q.Get("extensions"); err == nil && v != "" {
-			err = decode(v, &params.Extensions)
-		}
-	} else {
-		dec := json.NewDecoder(io.LimitReader(r.Body, t.MaxBody))
-		dec.UseNumber()
-		err = dec.Decode(params)
-	}
-	if err != nil || params.Query == "" {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusBadRequest)
-		_ = json.NewEncoder(w).Encode(graphql.Response{Errors: gqlerror.List{{Message: "request body must be a GraphQL request: {\"query\": ...}",
-			Extensions: map[string]any{"code": "BAD_USER_INPUT"}}}})
+	params, status, msg := t.readParams(w, r)
+	if msg != "" {
+		refuse(w, status, "BAD_USER_INPUT", msg)
 		return
 	}
 	params.Headers = r.Header
@@ -93,7 +72,7 @@ func (t *SSE) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecu
 
 	flusher, ok := w.(http.Flusher)
 	if !ok {
-		http.Error(w, "streaming unsupported", http.StatusInternalServerError)
+		refuse(w, http.StatusInternalServerError, "INTERNAL_SERVER_ERROR", "streaming unsupported")
 		return
 	}
 	ctx, cancel := context.WithCancel(r.Context())
@@ -101,7 +80,7 @@ func (t *SSE) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecu
 	s := &sseStream{cancel: cancel, finished: make(chan struct{})}
 	defer close(s.finished)
 	if !t.streams.add(s) {
-		http.Error(w, "server shutting down", http.StatusServiceUnavailable)
+		refuse(w, http.StatusServiceUnavailable, "INTERNAL_SERVER_ERROR", "server shutting down")
 		return
 	}
 	defer t.streams.remove(s)
@@ -164,6 +143,52 @@ func (t *SSE) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecu
 	if r.Context().Err() == nil {
 		write("complete", nil)
 	}
+}
+
+// readParams reads the operation of a request: from the URL of a GET, from
+// the JSON body (at most MaxBody bytes) of a POST. It returns the status and
+// message to refuse the request with when it cannot.
+func (t *SSE) readParams(w http.ResponseWriter, r *http.Request) (*graphql.RawParams, int, string) {
+	params := &graphql.RawParams{}
+	decode := func(rd io.Reader, into any) error {
+		dec := json.NewDecoder(rd)
+		dec.UseNumber() // keep integers exact for gqlgen's scalars
+		return dec.Decode(into)
+	}
+	if r.Method == http.MethodGet {
+		q := r.URL.Query()
+		params.Query, params.OperationName = q.Get("query"), q.Get("operationName")
+		for name, into := range map[string]*map[string]any{"variables": &params.Variables, "extensions": &params.Extensions} {
+			if v := q.Get(name); v != "" {
+				if err := decode(strings.NewReader(v), into); err != nil {
+					return nil, http.StatusBadRequest, name + " must be a JSON object"
+				}
+			}
+		}
+	} else {
+		if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+			return nil, http.StatusUnsupportedMediaType, "a GraphQL POST needs Content-Type: application/json"
+		}
+		if err := decode(http.MaxBytesReader(w, r.Body, t.MaxBody), params); err != nil {
+			var tooLarge *http.MaxBytesError
+			if errors.As(err, &tooLarge) {
+				return nil, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body too large: the limit is %d bytes", tooLarge.Limit)
+			}
+			return nil, http.StatusBadRequest, `the request body must be a GraphQL request: {"query": ...}`
+		}
+	}
+	if params.Query == "" {
+		return nil, http.StatusBadRequest, `a GraphQL request needs a query: {"query": ...}`
+	}
+	return params, 0, ""
+}
+
+// refuse answers a request that never became an operation: a JSON error
+// with extensions.code and no data entry.
+func refuse(w http.ResponseWriter, status int, code, message string) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]gqlerror.List{"errors": {{Message: message, Extensions: map[string]any{"code": code}}}})
 }
 
 func (s *sseStream) stop()                 { s.cancel() }
