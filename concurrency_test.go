@@ -4,16 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"math/rand/v2"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/jonboulle/clockwork"
 	"github.com/shopspring/decimal"
 
-	"github.com/bullpen/bullpen/db"
 	"github.com/bullpen/bullpen/db/dbtest"
 	"github.com/bullpen/bullpen/game"
 )
@@ -102,12 +99,7 @@ func raceOrders(t *testing.T, ts *testServer) {
 	}
 	var id int64
 	fmt.Sscan(roomID, &id)
-	store, err := db.Open(context.Background(), ts.dbURL, clockwork.NewRealClock(), slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	checkBooks(t, store, id)
+	checkBooks(t, ts.openStore(t), id)
 }
 
 // checkBooks checks a room's books and event log once trading has stopped.

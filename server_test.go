@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"github.com/jonboulle/clockwork"
 	"go.uber.org/goleak"
 
+	"github.com/bullpen/bullpen/db"
 	"github.com/bullpen/bullpen/db/dbtest"
 	"github.com/bullpen/bullpen/game"
 	"github.com/bullpen/bullpen/graph"
@@ -94,6 +96,18 @@ func startServerOn(t testing.TB, dbURL string, extra ...string) *testServer {
 	}
 	t.Cleanup(ts.stop)
 	return ts
+}
+
+// openStore opens the server's database beside it, for tests that check
+// what is stored; it is closed when the test ends.
+func (ts *testServer) openStore(t testing.TB) *db.Store {
+	t.Helper()
+	store, err := db.Open(context.Background(), ts.dbURL, clockwork.NewRealClock(), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	return store
 }
 
 // with returns a copy of ts that reports to t (for subtests).

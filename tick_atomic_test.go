@@ -404,7 +404,7 @@ func raceTicks(t *testing.T, ts *testServer, ticks int, budget time.Duration) {
 	}
 
 	ctx := context.Background()
-	store := ts.svc.Store()
+	store := ts.openStore(t)
 	var (
 		stop           atomic.Bool
 		placed, rested atomic.Int64

@@ -141,7 +141,9 @@ func (s *Service) Quote(ctx context.Context, symbol string) (*Quote, error) {
 func (s *Service) Quotes(ctx context.Context) ([]*Quote, error) { return s.store.Quotes(ctx) }
 
 // Owner is the room's owner.
-func (v *View) Owner(ctx context.Context) (*User, error) { return v.s.store.UserByID(ctx, v.Room.OwnerID) }
+func (v *View) Owner(ctx context.Context) (*User, error) {
+	return v.s.store.UserByID(ctx, v.Room.OwnerID)
+}
 
 // InviteCode is the room's invite code for its owner, nil for anyone else.
 func (v *View) InviteCode() *string {
