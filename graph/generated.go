@@ -1799,7 +1799,7 @@ type Subscription {
 input CreateBullPenInput {
   name: String!
   description: String
-  "Defaults to now."
+  "Defaults to now. A room due already (no startsAt, or one in the past) is answered ACTIVE: it starts in the same transaction."
   startsAt: Time
   endsAt: Time!
   startingCash: Decimal = "100000"
