@@ -73,8 +73,8 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	fs.StringVar(&c.admins, "admins", env("BULLPEN_ADMINS", ""), "comma-separated usernames with the admin role (BULLPEN_ADMINS)")
 	fs.StringVar(&c.secret, "secret", env("BULLPEN_SECRET", ""), "key that signs session tokens; generated once and kept in the database when empty (BULLPEN_SECRET)")
 	fs.StringVar(&c.allowedOrigins, "allowed-origins", env("BULLPEN_ALLOWED_ORIGINS", ""), "comma-separated extra browser origins allowed to open WebSockets, e.g. https://game.example.com; * for any (BULLPEN_ALLOWED_ORIGINS)")
-	fs.DurationVar(&c.wsInitTimeout, "ws-init-timeout", 10*time.Second, "close WebSockets that send no connection_init within this time")
-	fs.DurationVar(&c.keepAlive, "keepalive", 15*time.Second, "interval of WebSocket and SSE keep-alive pings")
+	fs.DurationVar(&c.wsInitTimeout, "ws-init-timeout", 10*time.Second, "close WebSockets that send no connection_init within this time; 0 waits forever")
+	fs.DurationVar(&c.keepAlive, "keepalive", 15*time.Second, "interval of WebSocket and SSE keep-alive pings; 0 sends none")
 	fs.Int64Var(&c.seed, "seed", 0, "seed of the simulated market; 0 picks one from the clock")
 	fs.IntVar(&c.bcryptCost, "bcrypt-cost", 0, "bcrypt cost of password hashes (default 10; lower only for tests)")
 	if err := fs.Parse(args); err != nil {
@@ -83,7 +83,21 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
-	return c, nil
+	return c, c.validate()
+}
+
+// validate checks every setting, so that a bad one stops the server before
+// it listens or touches the database, with an error naming the flag.
+func (c config) validate() error {
+	for _, d := range []struct {
+		flag string
+		v    time.Duration
+	}{{"ws-init-timeout", c.wsInitTimeout}, {"keepalive", c.keepAlive}} {
+		if d.v < 0 {
+			return fmt.Errorf("-%s: %v is negative: want a duration such as 10s, or 0 to turn it off", d.flag, d.v)
+		}
+	}
+	return nil
 }
 
 // hooks lets tests reach inside a running server.
