@@ -86,6 +86,25 @@ func (t *WebSocket) Supports(r *http.Request) bool {
 	return r.Method == http.MethodGet && strings.EqualFold(r.Header.Get("Upgrade"), "websocket")
 }
 
+// CheckAllowedOrigin reports whether s is an extra origin
+// SameOriginOrLocalhost can match: "*", or scheme://host[:port] with scheme
+// http or https and nothing after the host but an optional "/".
+func CheckAllowedOrigin(s string) error {
+	if s == "*" {
+		return nil
+	}
+	const want = "want scheme://host[:port] such as https://game.example.com, or *"
+	u, err := url.Parse(s)
+	if err != nil {
+		return fmt.Errorf("%q is not an origin: %s", s, want)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" || u.Hostname() == "" || u.Opaque != "" || u.User != nil ||
+		strings.Trim(u.Path, "/") != "" || u.RawQuery != "" || u.Fragment != "" || u.ForceQuery {
+		return fmt.Errorf("%q is not an origin: %s", s, want)
+	}
+	return nil
+}
+
 // SameOriginOrLocalhost allows requests without an Origin header (not a
 // browser), pages of the same host, pages served from localhost, and the
 // extra origins given (scheme://host[:port], or "*" for any).
