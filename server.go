@@ -56,34 +56,107 @@ type config struct {
 	seed                             int64
 	bcryptCost                       int
 	wsInitTimeout, keepAlive         time.Duration
+	// source names where a flag's value came from, for error messages:
+	// "-market", or "BULLPEN_MARKET (-market)" when the environment set it.
+	source func(flag string) string
 }
 
+// parseConfig reads flags over environment variables over defaults and
+// checks every value (see validate).
 func parseConfig(args []string, getenv func(string) string) (config, error) {
-	env := func(key, def string) string {
-		if v := getenv(key); v != "" {
-			return v
-		}
-		return def
-	}
 	var c config
 	fs := flag.NewFlagSet("bullpen", flag.ContinueOnError)
-	fs.StringVar(&c.addr, "addr", env("BULLPEN_ADDR", ":8080"), "listen address (BULLPEN_ADDR)")
-	fs.StringVar(&c.db, "db", env("BULLPEN_DB", "sqlite:bullpen.db"), "database: sqlite:PATH, sqlite::memory: or a postgres:// URL (BULLPEN_DB)")
-	fs.StringVar(&c.market, "market", env("BULLPEN_MARKET", "simulated"), "price feed: simulated, manual or replay:FILE.csv (BULLPEN_MARKET)")
-	fs.StringVar(&c.admins, "admins", env("BULLPEN_ADMINS", ""), "comma-separated usernames with the admin role (BULLPEN_ADMINS)")
-	fs.StringVar(&c.secret, "secret", env("BULLPEN_SECRET", ""), "key that signs session tokens; generated once and kept in the database when empty (BULLPEN_SECRET)")
-	fs.StringVar(&c.allowedOrigins, "allowed-origins", env("BULLPEN_ALLOWED_ORIGINS", ""), "comma-separated extra browser origins allowed to open WebSockets, e.g. https://game.example.com; * for any (BULLPEN_ALLOWED_ORIGINS)")
-	fs.DurationVar(&c.wsInitTimeout, "ws-init-timeout", 10*time.Second, "close WebSockets that send no connection_init within this time")
-	fs.DurationVar(&c.keepAlive, "keepalive", 15*time.Second, "interval of WebSocket and SSE keep-alive pings")
+	envOf := map[string]string{} // flag name -> its environment variable
+	str := func(p *string, name, key, def, usage string) {
+		envOf[name] = key
+		if v := getenv(key); v != "" {
+			def = v
+		}
+		fs.StringVar(p, name, def, usage+" ("+key+")")
+	}
+	str(&c.addr, "addr", "BULLPEN_ADDR", ":8080", "listen address")
+	str(&c.db, "db", "BULLPEN_DB", "sqlite:bullpen.db", "database: sqlite:PATH, sqlite::memory: or a postgres:// URL")
+	str(&c.market, "market", "BULLPEN_MARKET", "simulated", "price feed: simulated, manual or replay:FILE.csv")
+	str(&c.admins, "admins", "BULLPEN_ADMINS", "", "comma-separated usernames with the admin role")
+	str(&c.secret, "secret", "BULLPEN_SECRET", "", "key that signs session tokens, at least 16 characters; generated once and kept in the database when empty")
+	str(&c.allowedOrigins, "allowed-origins", "BULLPEN_ALLOWED_ORIGINS", "", "comma-separated extra browser origins allowed to open WebSockets, e.g. https://game.example.com; * for any")
+	fs.DurationVar(&c.wsInitTimeout, "ws-init-timeout", 10*time.Second, "close WebSockets that send no connection_init within this time; 0 waits forever")
+	fs.DurationVar(&c.keepAlive, "keepalive", 15*time.Second, "interval of WebSocket and SSE keep-alive pings; 0 sends none")
 	fs.Int64Var(&c.seed, "seed", 0, "seed of the simulated market; 0 picks one from the clock")
-	fs.IntVar(&c.bcryptCost, "bcrypt-cost", 0, "bcrypt cost of password hashes (default 10; lower only for tests)")
+	fs.IntVar(&c.bcryptCost, "bcrypt-cost", 0, "bcrypt cost of password hashes, 4 to 31 (default 10; lower only for tests)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
-	return c, nil
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	// A value from the environment is reported under the variable's name,
+	// which is where the operator has to fix it.
+	c.source = func(name string) string {
+		if key := envOf[name]; key != "" && !set[name] && getenv(key) != "" {
+			return key + " (-" + name + ")"
+		}
+		return "-" + name
+	}
+	return c, c.validate()
+}
+
+// validate checks every setting, so that a bad one stops the server before
+// it listens or touches the database, with an error that names the flag
+// (as c.source spells it) and what is wrong. It reuses the checks of the
+// packages that use each value.
+func (c config) validate() error {
+	checks := []struct {
+		flag string
+		err  error
+	}{
+		{"addr", checkAddr(c.addr)},
+		{"db", db.CheckDSN(c.db)},
+		{"market", market.Check(c.market)},
+		{"secret", auth.CheckSecret(c.secret)},
+		{"allowed-origins", checkOrigins(c.allowedOrigins)},
+		{"ws-init-timeout", checkDuration(c.wsInitTimeout)},
+		{"keepalive", checkDuration(c.keepAlive)},
+		{"bcrypt-cost", auth.CheckCost(c.bcryptCost)},
+	}
+	for _, ch := range checks {
+		if ch.err != nil {
+			return fmt.Errorf("%s: %w", c.source(ch.flag), ch.err)
+		}
+	}
+	return nil
+}
+
+// checkAddr accepts what net.Listen("tcp", addr) can parse: host:port,
+// with an empty host for every interface and port 0 for any free port.
+func checkAddr(addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("%q is not host:port (e.g. :8080 or 127.0.0.1:8080): %v", addr, err)
+	}
+	if _, err := net.LookupPort("tcp", port); err != nil {
+		return fmt.Errorf("%q: bad port: %v", addr, err)
+	}
+	return nil
+}
+
+func checkOrigins(list string) error {
+	for _, o := range splitList(list) {
+		if err := realtime.CheckAllowedOrigin(o); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkDuration accepts the timeouts and intervals that 0 turns off.
+func checkDuration(d time.Duration) error {
+	if d < 0 {
+		return fmt.Errorf("%v is negative: want a duration such as 10s, or 0 to turn it off", d)
+	}
+	return nil
 }
 
 // hooks lets tests reach inside a running server.
@@ -105,6 +178,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if h != nil && h.clock != nil {
 		clock = h.clock
 	}
+	seed := c.seed
+	if seed == 0 {
+		seed = clock.Now().UnixNano()
+	}
+	// Built before the database is touched: a replay file with a bad row
+	// stops the server here.
+	feed, err := market.Parse(c.market, clock, seed)
+	if err != nil {
+		return fmt.Errorf("%s: %w", c.source("market"), err)
+	}
 	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", c.addr, err)
@@ -117,14 +200,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	defer store.Close()
 	secret, err := auth.LoadSecret(ctx, store, c.secret)
-	if err != nil {
-		return err
-	}
-	seed := c.seed
-	if seed == 0 {
-		seed = clock.Now().UnixNano()
-	}
-	feed, err := market.Parse(c.market, clock, seed)
 	if err != nil {
 		return err
 	}

@@ -20,6 +20,16 @@ import (
 // Bcrypt hashes passwords with bcrypt (salted, slow by design).
 type Bcrypt struct{ Cost int }
 
+// CheckCost reports whether cost is a bcrypt cost Bcrypt uses as given:
+// 0 (the default, 10) or 4 to 31.
+func CheckCost(cost int) error {
+	if cost != 0 && (cost < bcrypt.MinCost || cost > bcrypt.MaxCost) {
+		return fmt.Errorf("bcrypt cost %d is out of range: want %d to %d, or 0 for the default (%d)",
+			cost, bcrypt.MinCost, bcrypt.MaxCost, bcrypt.DefaultCost)
+	}
+	return nil
+}
+
 var _ game.Passwords = Bcrypt{}
 
 // Hash returns the bcrypt hash of password.
@@ -90,13 +100,25 @@ func (t *Tokens) Verify(token string) (int64, error) {
 
 const secretKey = "token_secret"
 
+// MinSecretLen is the length, in bytes, of the shortest secret accepted.
+const MinSecretLen = 16
+
+// CheckSecret reports whether a secret given by the operator may sign
+// tokens; an empty one means "generate one" and is accepted.
+func CheckSecret(given string) error {
+	if given != "" && len(given) < MinSecretLen {
+		return fmt.Errorf("secret must be at least %d characters (got %d)", MinSecretLen, len(given))
+	}
+	return nil
+}
+
 // LoadSecret returns given when it is set; otherwise the secret kept in
 // the store, generating and storing one on first start. Several instances
 // starting at once agree: the first write wins and the others read it.
 func LoadSecret(ctx context.Context, store game.Store, given string) ([]byte, error) {
 	if given != "" {
-		if len(given) < 16 {
-			return nil, fmt.Errorf("secret must be at least 16 characters")
+		if err := CheckSecret(given); err != nil {
+			return nil, err
 		}
 		return []byte(given), nil
 	}

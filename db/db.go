@@ -63,29 +63,64 @@ type Store struct {
 
 var _ game.Store = (*Store)(nil)
 
+// target is a parsed DSN: a SQLite path or a PostgreSQL configuration.
+type target struct {
+	dialect Dialect
+	path    string          // SQLite
+	pg      *pgx.ConnConfig // PostgreSQL
+}
+
+// parseDSN reads dsn without touching the database. Its errors never
+// repeat dsn, which may hold a password.
+func parseDSN(dsn string) (target, error) {
+	const want = "want sqlite:PATH, sqlite::memory: or a postgres:// URL"
+	switch {
+	case strings.HasPrefix(dsn, "sqlite:"):
+		path := strings.TrimPrefix(dsn, "sqlite:")
+		if path == "" {
+			return target{}, errors.New("sqlite: needs a path, e.g. sqlite:bullpen.db")
+		}
+		return target{dialect: SQLite, path: path}, nil
+	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
+		cfg, err := pgx.ParseConfig(dsn) // pgconn's errors redact the password
+		if err != nil {
+			return target{}, fmt.Errorf("postgres: %w", err)
+		}
+		return target{dialect: Postgres, pg: cfg}, nil
+	case dsn == "":
+		return target{}, errors.New("no database given: " + want)
+	default:
+		if scheme, _, ok := strings.Cut(dsn, ":"); ok {
+			return target{}, fmt.Errorf("unsupported database %q: %s", scheme, want)
+		}
+		return target{}, errors.New("not a database URL: " + want)
+	}
+}
+
+// CheckDSN reports whether Open would accept dsn, without connecting.
+func CheckDSN(dsn string) error {
+	_, err := parseDSN(dsn)
+	return err
+}
+
 // Open connects to dsn ("sqlite:PATH", "sqlite::memory:" or a postgres://
 // URL) and applies every pending migration.
 func Open(ctx context.Context, dsn string, clock clockwork.Clock, log *slog.Logger) (*Store, error) {
-	var (
-		db      *sqlx.DB
-		dialect Dialect
-		err     error
-	)
-	switch {
-	case strings.HasPrefix(dsn, "sqlite:"):
-		dialect = SQLite
-		db, err = openSQLite(strings.TrimPrefix(dsn, "sqlite:"))
-	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
-		dialect = Postgres
-		db, err = openPostgres(ctx, dsn)
-	default:
-		return nil, fmt.Errorf("db: %q is not a database URL: use sqlite:PATH, sqlite::memory: or postgres://", dsn)
+	t, err := parseDSN(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("db: %w", err)
+	}
+	var db *sqlx.DB
+	if t.dialect == SQLite {
+		db, err = openSQLite(t.path)
+	} else {
+		db, err = openPostgres(ctx, t.pg)
 	}
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{db: db, dsn: dsn, dialect: dialect, clock: clock, log: log}
-	s.queries = queries{ext: db, dialect: dialect}
+	s := &Store{db: db, dsn: dsn, dialect: t.dialect, clock: clock, log: log}
+	s.queries = queries{ext: db, dialect: t.dialect}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -94,9 +129,6 @@ func Open(ctx context.Context, dsn string, clock clockwork.Clock, log *slog.Logg
 }
 
 func openSQLite(path string) (*sqlx.DB, error) {
-	if path == "" {
-		return nil, errors.New("db: sqlite: needs a path, e.g. sqlite:bullpen.db")
-	}
 	memory := path == ":memory:"
 	params := "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
 	var dsn string
@@ -128,11 +160,7 @@ func openSQLite(path string) (*sqlx.DB, error) {
 	return db, nil
 }
 
-func openPostgres(ctx context.Context, dsn string) (*sqlx.DB, error) {
-	cfg, err := pgx.ParseConfig(dsn)
-	if err != nil {
-		return nil, fmt.Errorf("db: open postgres: %w", err)
-	}
+func openPostgres(ctx context.Context, cfg *pgx.ConnConfig) (*sqlx.DB, error) {
 	db := sqlx.NewDb(stdlib.OpenDB(*cfg, stdlib.OptionAfterConnect(scanTimesInUTC)), "pgx")
 	db.SetMaxOpenConns(20)
 	db.SetMaxIdleConns(20)

@@ -37,6 +37,9 @@ const (
 	pageSize    = 500
 )
 
+// ErrClosed is returned by Subscribe once Close has begun.
+var ErrClosed = errors.New("hub closed")
+
 // ErrSlowConsumer is reported to a subscriber whose queue overflowed.
 var ErrSlowConsumer = errors.New("subscriber too slow")
 
@@ -66,10 +69,13 @@ type Hub struct {
 
 	ctx    context.Context
 	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	// wg counts pumps and streams. Every Add happens under mu while closed
+	// is false, so none can happen after (or concurrently with) Close's Wait.
+	wg sync.WaitGroup
 
-	mu    sync.Mutex
-	rooms map[int64]*room
+	mu     sync.Mutex
+	closed bool
+	rooms  map[int64]*room
 
 	subscribers, fannedOut, dropped atomic.Int64
 }
@@ -111,8 +117,13 @@ func New(log Log, clock clockwork.Clock, logger *slog.Logger, opts ...Option) *H
 }
 
 // Close stops every pump and ends every subscription; it waits for the
-// hub's goroutines to return.
+// hub's goroutines to return. A Subscribe racing Close either fails with
+// ErrClosed or starts a stream that Close waits for. Close may be called
+// more than once.
 func (h *Hub) Close() {
+	h.mu.Lock()
+	h.closed = true
+	h.mu.Unlock()
 	h.cancel()
 	h.wg.Wait()
 }
@@ -222,8 +233,7 @@ func (h *Hub) Subscribe(ctx context.Context, roomID int64, after *int64, filter 
 	}
 	out := make(chan Item)
 	h.subscribers.Add(1)
-	h.wg.Add(1)
-	go func() {
+	go func() { // join counted it in h.wg
 		defer h.wg.Done()
 		defer h.subscribers.Add(-1)
 		defer close(out)
@@ -305,15 +315,23 @@ func (h *Hub) stream(ctx context.Context, r *room, s *sub, hw int64, filter Filt
 }
 
 // join adds s to a room, starting the room's pump if needed, and returns
-// the highest sequence already offered there.
+// the highest sequence already offered there. It counts the subscriber's
+// stream goroutine in h.wg, which the caller must then start; once Close
+// has begun it returns ErrClosed.
 func (h *Hub) join(roomID int64, s *sub) (*room, int64, error) {
+	// add runs under h.mu with the hub open.
 	add := func(r *room) int64 {
+		h.wg.Add(1)
 		r.mu.Lock()
 		defer r.mu.Unlock()
 		r.subs[s] = struct{}{}
 		return r.last
 	}
 	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		return nil, 0, ErrClosed
+	}
 	if r, ok := h.rooms[roomID]; ok {
 		defer h.mu.Unlock()
 		return r, add(r), nil
@@ -322,12 +340,15 @@ func (h *Hub) join(roomID int64, s *sub) (*room, int64, error) {
 	// Read the room outside the lock: Notify must never wait on the database.
 	b, err := h.log.BullPen(h.ctx, roomID)
 	if err != nil {
+		if h.ctx.Err() != nil {
+			return nil, 0, ErrClosed
+		}
 		return nil, 0, err
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.ctx.Err() != nil {
-		return nil, 0, errors.New("hub closed")
+	if h.closed {
+		return nil, 0, ErrClosed
 	}
 	if r, ok := h.rooms[roomID]; ok {
 		return r, add(r), nil

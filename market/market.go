@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -56,22 +57,57 @@ const DefaultInterval = time.Second
 // "replay:PATH". Unknown spec -> error naming the spec and the accepted
 // values. seed is for the simulated feed.
 func Parse(spec string, clock clockwork.Clock, seed int64) (Feed, error) {
+	name, path, err := splitSpec(spec)
+	if err != nil {
+		return nil, err
+	}
 	if clock == nil {
 		clock = clockwork.NewRealClock()
 	}
-	switch {
-	case spec == NameSimulated:
+	switch name {
+	case NameSimulated:
 		return NewSimulated(clock, seed, DefaultInterval), nil
-	case spec == NameManual:
+	case NameManual:
 		return NewManual(), nil
+	default:
+		return NewReplay(clock, path)
+	}
+}
+
+// Check reports whether Parse would accept spec, without building the
+// feed: for replay:PATH it checks that the file can be opened, and leaves
+// reading its rows to Parse.
+func Check(spec string) error {
+	name, path, err := splitSpec(spec)
+	if err != nil || name != NameReplay {
+		return err
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("replay: %w", err)
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err != nil {
+		return fmt.Errorf("replay: %w", err)
+	} else if fi.IsDir() {
+		return fmt.Errorf("replay: %s is a directory, not a CSV file", path)
+	}
+	return nil
+}
+
+// splitSpec reads a -market value into a feed name and, for replay, a path.
+func splitSpec(spec string) (name, path string, err error) {
+	switch {
+	case spec == NameSimulated, spec == NameManual:
+		return spec, "", nil
 	case strings.HasPrefix(spec, NameReplay+":"):
 		path := strings.TrimPrefix(spec, NameReplay+":")
 		if strings.TrimSpace(path) == "" {
-			return nil, fmt.Errorf("market %q: replay needs a file path (replay:PATH)", spec)
+			return "", "", fmt.Errorf("market %q: replay needs a file path (replay:PATH)", spec)
 		}
-		return NewReplay(clock, path)
+		return NameReplay, path, nil
 	default:
-		return nil, fmt.Errorf("unknown market %q: want %q, %q or %q", spec, NameSimulated, NameManual, NameReplay+":PATH")
+		return "", "", fmt.Errorf("unknown market %q: want %q, %q or %q", spec, NameSimulated, NameManual, NameReplay+":PATH")
 	}
 }
 

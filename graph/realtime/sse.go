@@ -24,6 +24,8 @@ import (
 // `Accept: text/event-stream`; each result is an `event: next`, the end an
 // `event: complete`.
 type SSE struct {
+	// KeepAlive is the interval of comment lines that keep proxies from
+	// closing an idle stream; zero (or less) sends none.
 	KeepAlive time.Duration
 	MaxBody   int64
 	// Share, if set, lets identical subscriptions share one execution.
@@ -110,27 +112,29 @@ func (t *SSE) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecu
 	}
 	kaDone := make(chan struct{})
 	var wg sync.WaitGroup
-	wg.Go(func() {
-		ticker := t.Clock.NewTicker(t.KeepAlive)
-		defer ticker.Stop()
-		for {
-			select {
-			case <-kaDone:
-				return
-			case <-ticker.Chan():
-				mu.Lock()
-				_, err := io.WriteString(w, ":\n\n")
-				if err == nil {
-					flusher.Flush()
-				}
-				mu.Unlock()
-				if err != nil {
-					cancel()
+	if t.KeepAlive > 0 {
+		wg.Go(func() {
+			ticker := t.Clock.NewTicker(t.KeepAlive)
+			defer ticker.Stop()
+			for {
+				select {
+				case <-kaDone:
 					return
+				case <-ticker.Chan():
+					mu.Lock()
+					_, err := io.WriteString(w, ":\n\n")
+					if err == nil {
+						flusher.Flush()
+					}
+					mu.Unlock()
+					if err != nil {
+						cancel()
+						return
+					}
 				}
 			}
-		}
-	})
+		})
+	}
 	op := operation{exec: exec, log: t.Log, params: params, share: t.Share}
 	errs := op.run(ctx, func(payload json.RawMessage) bool {
 		return write("next", payload)

@@ -46,9 +46,11 @@ type InitFunc func(ctx context.Context, payload map[string]any) (context.Context
 // WebSocket is a gqlgen transport for both GraphQL WebSocket protocols.
 type WebSocket struct {
 	Init InitFunc
-	// InitTimeout closes a connection that sends no connection_init.
+	// InitTimeout closes a connection that sends no connection_init; zero
+	// (or less) waits for it forever.
 	InitTimeout time.Duration
-	// KeepAlive is the interval of server pings (protocol and WebSocket).
+	// KeepAlive is the interval of server pings (protocol and WebSocket);
+	// zero (or less) sends none and so also never times out a silent peer.
 	KeepAlive time.Duration
 	// WriteTimeout bounds one write; a peer that stalls longer is cut off.
 	WriteTimeout time.Duration
@@ -82,6 +84,25 @@ var _ graphql.Transport = (*WebSocket)(nil)
 // Supports reports whether r asks for a WebSocket upgrade.
 func (t *WebSocket) Supports(r *http.Request) bool {
 	return r.Method == http.MethodGet && strings.EqualFold(r.Header.Get("Upgrade"), "websocket")
+}
+
+// CheckAllowedOrigin reports whether s is an extra origin
+// SameOriginOrLocalhost can match: "*", or scheme://host[:port] with scheme
+// http or https and nothing after the host but an optional "/".
+func CheckAllowedOrigin(s string) error {
+	if s == "*" {
+		return nil
+	}
+	const want = "want scheme://host[:port] such as https://game.example.com, or *"
+	u, err := url.Parse(s)
+	if err != nil {
+		return fmt.Errorf("%q is not an origin: %s", s, want)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" || u.Hostname() == "" || u.Opaque != "" || u.User != nil ||
+		strings.Trim(u.Path, "/") != "" || u.RawQuery != "" || u.Fragment != "" || u.ForceQuery {
+		return fmt.Errorf("%q is not an origin: %s", s, want)
+	}
+	return nil
 }
 
 // SameOriginOrLocalhost allows requests without an Origin header (not a
@@ -202,22 +223,29 @@ func (c *wsConn) legacy() bool { return c.protocol == ProtocolLegacyWS }
 func (c *wsConn) serve() {
 	defer c.finish()
 	c.ws.SetReadLimit(c.t.MaxMessageSize)
-	pongWait := 2*c.t.KeepAlive + c.t.WriteTimeout
-	_ = c.ws.SetReadDeadline(time.Now().Add(pongWait))
-	c.ws.SetPongHandler(func(string) error { return c.ws.SetReadDeadline(time.Now().Add(pongWait)) })
+	// A peer must answer our pings in time; without pings, silence is fine.
+	readDeadline := func() time.Time { return time.Time{} }
+	if c.t.KeepAlive > 0 {
+		pongWait := 2*c.t.KeepAlive + c.t.WriteTimeout
+		readDeadline = func() time.Time { return time.Now().Add(pongWait) }
+	}
+	_ = c.ws.SetReadDeadline(readDeadline())
+	c.ws.SetPongHandler(func(string) error { return c.ws.SetReadDeadline(readDeadline()) })
 
 	c.wg.Add(1)
 	go c.writer()
 
-	initTimer := c.t.Clock.AfterFunc(c.t.InitTimeout, func() {
-		c.mu.Lock()
-		ok := c.initialized
-		c.mu.Unlock()
-		if !ok {
-			c.closeWith(CloseInitTimeout, "Connection initialisation timeout")
-		}
-	})
-	defer initTimer.Stop()
+	if c.t.InitTimeout > 0 {
+		initTimer := c.t.Clock.AfterFunc(c.t.InitTimeout, func() {
+			c.mu.Lock()
+			ok := c.initialized
+			c.mu.Unlock()
+			if !ok {
+				c.closeWith(CloseInitTimeout, "Connection initialisation timeout")
+			}
+		})
+		defer initTimer.Stop()
+	}
 
 	for {
 		_, data, err := c.ws.ReadMessage()
@@ -230,7 +258,7 @@ func (c *wsConn) serve() {
 		if c.ctx.Err() != nil {
 			return // closing: drop what arrives
 		}
-		_ = c.ws.SetReadDeadline(time.Now().Add(pongWait))
+		_ = c.ws.SetReadDeadline(readDeadline())
 		var m wsMessage
 		if err := json.Unmarshal(data, &m); err != nil || m.Type == "" {
 			c.closeWith(CloseInvalidMessage, "Invalid message received")
@@ -411,8 +439,12 @@ func (c *wsConn) send(m wsMessage) bool {
 func (c *wsConn) writer() {
 	defer c.wg.Done()
 	defer close(c.writerDone)
-	ticker := c.t.Clock.NewTicker(c.t.KeepAlive)
-	defer ticker.Stop()
+	var keepAlive <-chan time.Time // nil, never ready, when keep-alive is off
+	if c.t.KeepAlive > 0 {
+		ticker := c.t.Clock.NewTicker(c.t.KeepAlive)
+		defer ticker.Stop()
+		keepAlive = ticker.Chan()
+	}
 	ka := mustJSON(wsMessage{Type: "ping"})
 	if c.legacy() {
 		ka = mustJSON(wsMessage{Type: "ka"})
@@ -437,7 +469,7 @@ func (c *wsConn) writer() {
 			if !write(f.data) {
 				return
 			}
-		case <-ticker.Chan():
+		case <-keepAlive:
 			if err := c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(c.t.WriteTimeout)); err != nil {
 				c.closeWith(websocket.CloseGoingAway, "ping failed")
 				return
