@@ -30,7 +30,9 @@ func (r *Resolver) roomStream(ctx context.Context, roomID int64, after *int, kin
 	items, err := r.Hub.Subscribe(ctx, v.Room.ID, from, func(ev *game.Event) bool {
 		return (len(kinds) == 0 || slices.Contains(kinds, ev.Kind)) && v.Sees(ev)
 	})
-	if err != nil {
+	if errors.Is(err, hub.ErrClosed) {
+		return nil, game.Errorf(game.EINTERNAL, "the server is shutting down: subscribe again (with afterSequence) in a moment")
+	} else if err != nil {
 		return nil, err
 	}
 	out := make(chan model.BullPenEvent)
