@@ -13,6 +13,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/shopspring/decimal"
 
+	"github.com/bullpen/bullpen/db"
 	"github.com/bullpen/bullpen/db/dbtest"
 	"github.com/bullpen/bullpen/game"
 )
@@ -565,6 +566,7 @@ const unknownID = "987654321"
 // which P1 and P2 each hold a filled order and a resting one.
 type authzWorld struct {
 	ts      *testServer
+	store   *db.Store // the server's database, read past every rule
 	tokens  [6]string
 	userIDs [6]string
 	rooms   [3]*authzRoom
@@ -646,7 +648,7 @@ const placeOrderMutation = `mutation($in: PlaceOrderInput!) { placeOrder(input: 
 
 func newAuthzWorld(t *testing.T, ts *testServer) *authzWorld {
 	t.Helper()
-	w := &authzWorld{ts: ts, shared: map[string]*authzRoom{}, live: map[liveKey]streamSnapshot{}, beyond: map[beyondKey]streamSnapshot{}}
+	w := &authzWorld{ts: ts, store: ts.openStore(t), shared: map[string]*authzRoom{}, live: map[liveKey]streamSnapshot{}, beyond: map[beyondKey]streamSnapshot{}}
 	for _, r := range allRoles[1:] {
 		w.tokens[r] = ts.signUp(r.username())
 		var me struct{ Me struct{ ID string } }
@@ -734,7 +736,7 @@ func (w *authzWorld) placeOrder(t *testing.T, p role, room *authzRoom, in map[st
 func (w *authzWorld) rawEvents(t *testing.T, room *authzRoom, after int64) []*game.Event {
 	t.Helper()
 	id, _ := strconv.ParseInt(room.id, 10, 64)
-	evs, err := w.ts.svc.Store().Events(t.Context(), id, after, 1000)
+	evs, err := w.store.Events(t.Context(), id, after, 1000)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1447,7 +1449,7 @@ func (c *authzCell) mutate(query string, vars map[string]any) (json.RawMessage, 
 func (c *authzCell) storeRoom(id string) *game.BullPen {
 	c.t.Helper()
 	n, _ := strconv.ParseInt(id, 10, 64)
-	b, err := c.w.ts.svc.Store().BullPen(c.t.Context(), n)
+	b, err := c.w.store.BullPen(c.t.Context(), n)
 	if err != nil {
 		c.t.Fatal(err)
 	}
@@ -1489,7 +1491,7 @@ func checkJoin(code string) func(c *authzCell) {
 			c.expectError(errs, room.id, func() []gqlError { _, u := c.mutate(joinMutation, vars(unknownID)); return u })
 		}
 		n, _ := strconv.ParseInt(room.id, 10, 64)
-		if count, err := c.w.ts.svc.Store().ParticipantCount(c.t.Context(), n); err != nil || count != seats {
+		if count, err := c.w.store.ParticipantCount(c.t.Context(), n); err != nil || count != seats {
 			c.t.Errorf("the room has %d participants (%v), want %d", count, err, seats)
 		}
 	}
@@ -1558,7 +1560,7 @@ func checkCancelOrder(of role) func(c *authzCell) {
 			c.expectError(errs, order, func() []gqlError { _, u := c.mutate(cancelOrderMutation, map[string]any{"o": unknownID}); return u })
 		}
 		n, _ := strconv.ParseInt(order, 10, 64)
-		if o, err := c.w.ts.svc.Store().Order(c.t.Context(), n); err != nil || string(o.Status) != status {
+		if o, err := c.w.store.Order(c.t.Context(), n); err != nil || string(o.Status) != status {
 			c.t.Errorf("the order is %v (%v), want %s", o, err, status)
 		}
 	}
@@ -1577,7 +1579,7 @@ func checkSetQuote(c *authzCell) {
 	} else {
 		c.expectError(errs, "", nil)
 	}
-	q, err := c.w.ts.svc.Store().Quote(c.t.Context(), "MSFT")
+	q, err := c.w.store.Quote(c.t.Context(), "MSFT")
 	set := err == nil && q.Price.Equal(decimal.RequireFromString(price))
 	if set != (c.want == allowed) {
 		c.t.Errorf("MSFT is %v (%v) after the attempt to set %s (%s)", q, err, price, c.want)

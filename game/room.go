@@ -153,8 +153,13 @@ func (s *Service) JoinBullPen(ctx context.Context, user *User, roomID int64, inv
 	}
 	var p *Participant
 	err := s.store.Update(ctx, func(tx Tx) error {
+		// One answer for an unknown id and a private room without its
+		// code, so that the two cannot be told apart.
+		notFound := Errorf(ENOTFOUND, "bull pen %d not found (a private room needs its inviteCode)", roomID)
 		room, err := lockRoom(ctx, tx, roomID)
-		if err != nil {
+		if ErrorCode(err) == ENOTFOUND {
+			return notFound
+		} else if err != nil {
 			return err
 		}
 		if existing, err := tx.ParticipantByUser(ctx, roomID, user.ID); err == nil {
@@ -164,9 +169,7 @@ func (s *Service) JoinBullPen(ctx context.Context, user *User, roomID int64, inv
 			return err
 		}
 		if room.Visibility == VisibilityPrivate && room.OwnerID != user.ID && (inviteCode == nil || subtle.ConstantTimeCompare([]byte(*inviteCode), []byte(room.InviteCode)) != 1) {
-			// Without its code a private room does not exist for the
-			// caller; the message fits an unknown id as well.
-			return Errorf(ENOTFOUND, "bull pen %d not found (a private room needs its inviteCode)", room.ID)
+			return notFound
 		}
 		if room.State == RoomEnded || room.State == RoomCancelled {
 			return Errorf(ECONFLICT, "bull pen %d is %s: it can no longer be joined", room.ID, room.State)

@@ -43,7 +43,19 @@ func WithToken(ctx context.Context, tokens *auth.Tokens, users Users, token stri
 func Authenticate(tokens *auth.Tokens, users Users, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		token := BearerToken(r.Header.Get("Authorization"))
-		next.ServeHTTP(w, r.WithContext(WithToken(r.Context(), tokens, users, token)))
+		ctx := WithToken(r.Context(), tokens, users, token)
+		// A bad token fails the whole request rather than quietly
+		// running it as anonymous: the client learns to sign in again.
+		// A WebSocket hears it as a 4403 close after connection_init.
+		if _, err := currentUser(ctx); err != nil && !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
+			w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+			w.Header().Set("Content-Type", "application/json; charset=utf-8")
+			writeJSON(w, http.StatusUnauthorized, map[string]any{"errors": []map[string]any{{
+				"message": game.ErrorMessage(err), "extensions": map[string]any{"code": game.ErrorCode(err)},
+			}}})
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 
