@@ -43,3 +43,28 @@ func BenchmarkTickWithRestingOrders(b *testing.B) {
 		i++
 	}
 }
+
+// BenchmarkTickFillingRestingOrders measures a price change that crosses
+// and fills 50 resting limit buys of two participants (the orders are
+// placed outside the timer, and the price moved back, each round).
+func BenchmarkTickFillingRestingOrders(b *testing.B) {
+	h := newHarness(b)
+	owner, alice, bob := h.user("owner"), h.user("alice"), h.user("bob")
+	room := h.activeRoom(owner, func(in *game.CreateBullPenInput) { in.StartingCash = decp("1000000000") }, alice, bob)
+	h.price("AAPL", "100")
+	for b.Loop() {
+		b.StopTimer()
+		for i := range 50 {
+			who := alice
+			if i%2 == 1 {
+				who = bob
+			}
+			h.order(who, limit(buy(room.ID, "AAPL", 1), "99"))
+		}
+		b.StartTimer()
+		h.price("AAPL", "98")
+		b.StopTimer()
+		h.price("AAPL", "100")
+		b.StartTimer()
+	}
+}
