@@ -323,21 +323,33 @@ test('a browser app on another local origin can fetch /query (CORS) and subscrib
     const page = await context.newPage();
     await page.goto(baseURL + '/schema.graphql');
     const result = await page.evaluate(async (url) => {
+      // application/json makes both requests preflighted.
       const r = await fetch(url + '/query', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ query: '{ instruments { symbol } }' }),
+      });
+      const body = await r.json();
+      // A bad token is refused, and the page can read why.
+      const bad = await fetch(url + '/query', {
         method: 'POST',
         headers: { 'Content-Type': 'application/json', Authorization: 'Bearer not-a-token' },
         body: JSON.stringify({ query: '{ instruments { symbol } }' }),
       });
-      const body = await r.json();
+      const badBody = await bad.json();
       const ws = await new Promise((resolve) => {
         const sock = new WebSocket(url.replace('http', 'ws') + '/query', 'graphql-transport-ws');
         sock.onopen = () => sock.send(JSON.stringify({ type: 'connection_init' }));
         sock.onmessage = (e) => { resolve(JSON.parse(e.data).type); sock.close(); };
         sock.onerror = () => resolve('error');
       });
-      return { status: r.status, symbols: (body.data?.instruments ?? []).length, ws };
+      return { status: r.status, symbols: (body.data?.instruments ?? []).length, ws,
+        badStatus: bad.status, badCode: badBody.errors?.[0]?.extensions?.code, badData: 'data' in badBody };
     }, other);
     assert.equal(result.status, 200);
+    assert.equal(result.badStatus, 401, JSON.stringify(result));
+    assert.equal(result.badCode, 'UNAUTHENTICATED', JSON.stringify(result));
+    assert.equal(result.badData, false, JSON.stringify(result));
     assert.ok(result.symbols >= 28, JSON.stringify(result));
     assert.equal(result.ws, 'connection_ack');
   } finally {
