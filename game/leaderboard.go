@@ -1,7 +1,9 @@
 package game
 
 import (
-	"sort"
+	"cmp"
+	"math/big"
+	"slices"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -39,19 +41,21 @@ func Rank(startingCash decimal.Decimal, standings []Standing) []LeaderboardEntry
 		joined[i] = s.JoinedAt
 	}
 
+	// Sort on keys computed once: decimal.Cmp rescales (and allocates) on
+	// every comparison, which made it most of the cost of a large room.
+	keys := sortKeys(entries)
 	order := make([]int, len(entries))
 	for i := range order {
 		order[i] = i
 	}
-	sort.SliceStable(order, func(a, b int) bool {
-		ea, eb := entries[order[a]], entries[order[b]]
-		if c := ea.PortfolioValue.Cmp(eb.PortfolioValue); c != 0 {
-			return c > 0
+	slices.SortStableFunc(order, func(a, b int) int {
+		if c := keys.cmp(a, b); c != 0 {
+			return -c
 		}
-		if c := joined[order[a]].Compare(joined[order[b]]); c != 0 {
-			return c < 0
+		if c := joined[a].Compare(joined[b]); c != 0 {
+			return c
 		}
-		return ea.ParticipantID < eb.ParticipantID
+		return cmp.Compare(entries[a].ParticipantID, entries[b].ParticipantID)
 	})
 
 	ranked := make([]LeaderboardEntry, len(entries))
@@ -65,4 +69,39 @@ func Rank(startingCash decimal.Decimal, standings []Standing) []LeaderboardEntry
 		ranked[i] = e
 	}
 	return ranked
+}
+
+// valueKeys are the entries' portfolio values scaled to one exponent:
+// int64s when every value fits, big.Ints otherwise.
+type valueKeys struct {
+	small []int64
+	large []*big.Int
+}
+
+func sortKeys(entries []LeaderboardEntry) valueKeys {
+	exp := int32(0)
+	for _, e := range entries {
+		exp = min(exp, e.PortfolioValue.Exponent())
+	}
+	large := make([]*big.Int, len(entries))
+	fits := true
+	for i, e := range entries {
+		large[i] = e.PortfolioValue.Shift(-exp).BigInt()
+		fits = fits && large[i].IsInt64()
+	}
+	if !fits {
+		return valueKeys{large: large}
+	}
+	small := make([]int64, len(entries))
+	for i, k := range large {
+		small[i] = k.Int64()
+	}
+	return valueKeys{small: small}
+}
+
+func (k valueKeys) cmp(a, b int) int {
+	if k.small != nil {
+		return cmp.Compare(k.small[a], k.small[b])
+	}
+	return k.large[a].Cmp(k.large[b])
 }
