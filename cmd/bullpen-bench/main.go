@@ -221,6 +221,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := raiseFileLimit(c.Members + c.Spectators + c.Rooms*c.Traders + 256); err != nil {
 		fmt.Fprintln(stderr, "warning:", err)
 	}
+	load := loadAverage()
 	b := newBench(c, stderr)
 	defer b.close()
 	var rep *Report
@@ -235,6 +236,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	rep.LoadAverage = [2]float64{load, loadAverage()}
 	table := stdout
 	if c.jsonOut {
 		enc := json.NewEncoder(stdout)

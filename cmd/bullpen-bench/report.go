@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -18,6 +20,9 @@ type Report struct {
 	Orders      *OrderReport    `json:"orders,omitempty"`
 	Delivery    *DeliveryReport `json:"delivery,omitempty"`
 	Servers     []ServerReport  `json:"servers"`
+	// LoadAverage is the machine's 1-minute load average at the start and
+	// at the end: figures taken under other load are not comparable.
+	LoadAverage [2]float64 `json:"loadAverage"`
 }
 
 // ConnReport counts the subscribed sockets.
@@ -40,7 +45,8 @@ type OrderReport struct {
 	Rejected  int            `json:"rejected"`
 	Errors    int            `json:"errors"`
 	ErrorKind map[string]int `json:"errorKinds,omitempty"`
-	Late      int            `json:"late,omitempty"` // fanout: sent more than one interval behind schedule
+	Late      int            `json:"late"`    // fanout: sent more than one interval behind schedule (the trader's previous order was slow)
+	Skipped   int            `json:"skipped"` // fanout: still queued after -duration + -drain, never sent
 	Seconds   float64        `json:"seconds"`
 	PerSecond float64        `json:"perSecond"`
 	Mutation  Latency        `json:"mutation"` // placeOrder round trip
@@ -137,14 +143,14 @@ func (r *Report) writeTable(w io.Writer) {
 	case "idle":
 		desc = fmt.Sprintf("idle: %d members + %d spectators subscribed, held %v", c.Members, c.Spectators, c.Duration)
 	}
-	fmt.Fprintf(w, "%s against %s\n", desc, strings.Join(c.URLs, ", "))
+	fmt.Fprintf(w, "%s against %s (load average %.1f -> %.1f)\n", desc, strings.Join(c.URLs, ", "), r.LoadAverage[0], r.LoadAverage[1])
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	if cr := r.Connections; cr != nil {
 		fmt.Fprintf(tw, "sockets\topened %d, failed %d, never live %d, opened in %.1fs; drops %v\n", cr.Opened, cr.Failed, cr.NeverLive, cr.OpenSeconds, cr.Drops)
 	}
 	if o := r.Orders; o != nil {
-		fmt.Fprintf(tw, "orders\t%d sent, %d filled, %d rejected, %d errors %v, %d late; %.0f/s over %.1fs\n",
-			o.Sent, o.Filled, o.Rejected, o.Errors, o.ErrorKind, o.Late, o.PerSecond, o.Seconds)
+		fmt.Fprintf(tw, "orders\t%d sent, %d filled, %d rejected, %d errors %v, %d late, %d skipped; %.0f/s over %.1fs\n",
+			o.Sent, o.Filled, o.Rejected, o.Errors, o.ErrorKind, o.Late, o.Skipped, o.PerSecond, o.Seconds)
 		fmt.Fprintf(tw, "placeOrder latency\tp50 %.1f ms, p95 %.1f ms, p99 %.1f ms, max %.1f ms (n=%d)\n",
 			o.Mutation.P50, o.Mutation.P95, o.Mutation.P99, o.Mutation.Max, o.Mutation.Count)
 	}
@@ -176,4 +182,14 @@ func (c config) MarshalJSON() ([]byte, error) {
 		Duration string `json:"duration"`
 		Drain    string `json:"drain"`
 	}{plain(c), c.Duration.String(), c.Drain.String()})
+}
+
+// loadAverage is the 1-minute load average, or 0 where /proc has none.
+func loadAverage() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0
+	}
+	f, _ := strconv.ParseFloat(strings.Fields(string(b) + " 0")[0], 64)
+	return f
 }

@@ -124,6 +124,12 @@ func (b *bench) fanout(ctx context.Context) (*Report, error) {
 		lats []time.Duration
 		wg   sync.WaitGroup
 	)
+	// A trader that falls behind sends its queued orders late (counted)
+	// and skips those still queued after -duration + -drain, so the run
+	// ends in bounded time.
+	interval := time.Duration(float64(time.Second) / c.Rate)
+	start := time.Now()
+	stopSending := start.Add(c.Duration + c.Drain)
 	queues := make([]chan int, c.Traders)
 	for t := range queues {
 		queues[t] = make(chan int, maxOrders)
@@ -131,6 +137,14 @@ func (b *bench) fanout(ctx context.Context) (*Report, error) {
 		wg.Go(func() {
 			k := 0
 			for n := range queues[t] {
+				due := start.Add(time.Duration(n) * interval)
+				if time.Now().After(stopSending) {
+					mu.Lock()
+					orders.Skipped++
+					mu.Unlock()
+					continue
+				}
+				late := time.Since(due) > interval
 				side := []string{"BUY", "SELL"}[k%2]
 				k++
 				lr.m.sentAt[n].Store(b.since())
@@ -140,6 +154,9 @@ func (b *bench) fanout(ctx context.Context) (*Report, error) {
 				mu.Lock()
 				lats = append(lats, d)
 				orders.Sent++
+				if late {
+					orders.Late++
+				}
 				switch {
 				case err != nil:
 					orders.Errors++
@@ -153,8 +170,6 @@ func (b *bench) fanout(ctx context.Context) (*Report, error) {
 			}
 		})
 	}
-	interval := time.Duration(float64(time.Second) / c.Rate)
-	start := time.Now()
 	for n := range maxOrders {
 		at := start.Add(time.Duration(n) * interval)
 		if d := time.Until(at); d > 0 {
@@ -165,9 +180,6 @@ func (b *bench) fanout(ctx context.Context) (*Report, error) {
 		}
 		if ctx.Err() != nil {
 			break
-		}
-		if time.Since(at) > interval {
-			orders.Late++
 		}
 		queues[n%c.Traders] <- n
 	}
