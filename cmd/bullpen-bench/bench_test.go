@@ -169,6 +169,10 @@ func TestScenariosOnSQLite(t *testing.T) {
 		r := runBench(t, "fanout", "-url", url, "-members", "3", "-spectators", "1", "-traders", "1", "-rate", "5", "-duration", "1s", "-doc", "full")
 		checkFanout(t, r, 3, 1, 1, true)
 	})
+	t.Run("FanoutMinimalDocument", func(t *testing.T) {
+		r := runBench(t, "fanout", "-url", url, "-members", "3", "-spectators", "1", "-traders", "1", "-rate", "5", "-duration", "1s", "-doc", "min")
+		checkFanout(t, r, 3, 1, 1, true)
+	})
 	t.Run("Rooms", func(t *testing.T) {
 		r := runBench(t, "rooms", "-url", url, "-rooms", "2", "-traders", "2", "-duration", "1s")
 		if o := r.Orders; o == nil || o.Sent == 0 || o.Filled != o.Sent || o.Errors != 0 || o.PerSecond <= 0 || o.Mutation.Count != o.Sent {

@@ -100,7 +100,7 @@ func parseConfig(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.Rooms, "rooms", 20, "rooms: how many rooms")
 	fs.Float64Var(&c.Rate, "rate", 10, "fanout: market orders per second, over all traders")
 	fs.DurationVar(&c.Duration, "duration", 20*time.Second, "how long orders run (idle: how long connections are held)")
-	fs.StringVar(&c.Doc, "doc", "lean", "subscription document: lean (leaderboard snapshot without entries) or full (entries with their users)")
+	fs.StringVar(&c.Doc, "doc", "lean", "subscription document: min (sequence and what the bench matches on), lean (the events' fields, leaderboard snapshot without entries) or full (lean plus the entries with their users)")
 	fs.Float64Var(&c.Ramp, "ramp", 1000, "new WebSocket connections per second")
 	fs.IntVar(&c.Dialers, "dialers", 32, "WebSocket connections being opened at once")
 	fs.DurationVar(&c.Drain, "drain", 15*time.Second, "fanout: how long to wait for the last events after the orders stop")
@@ -153,8 +153,8 @@ func parseConfig(args []string, stderr io.Writer) (config, error) {
 	if c.Trades != "PUBLIC" && c.Trades != "PRIVATE" {
 		return c, fmt.Errorf("-trades %q: PUBLIC or PRIVATE", c.Trades)
 	}
-	if c.Doc != "lean" && c.Doc != "full" {
-		return c, fmt.Errorf("-doc %q: lean or full", c.Doc)
+	if c.Doc != "min" && c.Doc != "lean" && c.Doc != "full" {
+		return c, fmt.Errorf("-doc %q: min, lean or full", c.Doc)
 	}
 	if c.Traders == 0 {
 		c.Traders = 10

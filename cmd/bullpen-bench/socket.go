@@ -24,6 +24,8 @@ const (
   ... on PositionEvent { participantId position { symbol quantity averageCost marketValue } }
   ... on LeaderboardEvent { snapshot { id takenAt final } }
   ... on RoomStateEvent { previousState state } } }`
+	minDoc = `subscription Bench($id: ID!) { bullPenEvents(bullPenId: $id) { __typename sequence
+  ... on OrderEvent { order { clientOrderId } } ... on PositionEvent { participantId } } }`
 	fullDoc = `subscription Bench($id: ID!) { bullPenEvents(bullPenId: $id) { __typename sequence occurredAt
   ... on OrderEvent { kind order { id clientOrderId symbol side quantity status filledPrice } }
   ... on PositionEvent { participantId position { symbol quantity averageCost marketValue } }
@@ -88,10 +90,7 @@ var dialer = &websocket.Dialer{
 // is marked dropped; the error of the first failure is returned with the
 // count only when every one failed.
 func (b *bench) connect(ctx context.Context, subs []*subscriber, room string, m *matcher) (failed int, err error) {
-	doc := leanDoc
-	if b.cfg.Doc == "full" {
-		doc = fullDoc
-	}
+	doc := map[string]string{"min": minDoc, "lean": leanDoc, "full": fullDoc}[b.cfg.Doc]
 	subscribe, _ := json.Marshal(map[string]any{"id": "1", "type": "subscribe",
 		"payload": map[string]any{"query": doc, "variables": map[string]any{"id": room}}})
 	lim := rate.NewLimiter(rate.Limit(b.cfg.Ramp), b.cfg.Dialers)
