@@ -118,7 +118,7 @@ func checkServers(t *testing.T, r *Report, n int) {
 	}
 }
 
-func checkFanout(t *testing.T, r *Report, members, spectators, traders int, public bool) {
+func checkFanout(t *testing.T, r *Report, members, spectators int, public bool) {
 	t.Helper()
 	checkSockets(t, r, members+spectators)
 	o, d := r.Orders, r.Delivery
@@ -128,14 +128,15 @@ func checkFanout(t *testing.T, r *Report, members, spectators, traders int, publ
 	if d == nil || d.Events == 0 || d.Expected == 0 || d.Delivered != d.Expected || d.Missing != 0 || d.Unexpected != 0 || d.OutOfOrder != 0 {
 		t.Fatalf("delivery: %+v", d)
 	}
-	// Every order in the measured range makes an order and a position
-	// event with a latency on each socket that may see it.
-	watchers := traders // PRIVATE: a trader sees their own
+	// Every order fills, making an order and a position event, each
+	// timed on every socket that may see it: every member's when trades
+	// are PUBLIC, the trader's own when PRIVATE.
+	perOrder := 1
 	if public {
-		watchers = members
+		perOrder = members
 	}
-	if d.Latency.Count < o.Filled*2*watchers/traders/2 || d.Latency.Count == 0 {
-		t.Fatalf("%d latencies for %d orders and %d watchers", d.Latency.Count, o.Filled, watchers)
+	if d.Latency.Count != o.Filled*2*perOrder {
+		t.Fatalf("%d latencies for %d orders, want %d", d.Latency.Count, o.Filled, o.Filled*2*perOrder)
 	}
 	if d.Latency.P50 <= 0 || d.Latency.Max < d.Latency.P99 || o.Mutation.Count != o.Sent {
 		t.Fatalf("latency %+v, mutation %+v", d.Latency, o.Mutation)
@@ -149,7 +150,7 @@ func TestScenariosOnSQLite(t *testing.T) {
 	url := startServer(t, buildServer(t), dbtest.SQLite(t))
 	t.Run("FanoutPublic", func(t *testing.T) {
 		r := runBench(t, "fanout", "-url", url, "-members", "5", "-spectators", "2", "-traders", "2", "-rate", "10", "-duration", "2s")
-		checkFanout(t, r, 5, 2, 2, true)
+		checkFanout(t, r, 5, 2, true)
 		checkServers(t, r, 1)
 		if r.Servers[0].Connections != 7 {
 			t.Fatalf("server sockets %d, want 7", r.Servers[0].Connections)
@@ -157,7 +158,7 @@ func TestScenariosOnSQLite(t *testing.T) {
 	})
 	t.Run("FanoutPrivate", func(t *testing.T) {
 		r := runBench(t, "fanout", "-url", url, "-members", "5", "-spectators", "2", "-traders", "2", "-trades", "PRIVATE", "-rate", "10", "-duration", "2s")
-		checkFanout(t, r, 5, 2, 2, false)
+		checkFanout(t, r, 5, 2, false)
 		// Spectators and the members who do not trade see the leaderboard
 		// only; the traders see their own trades too.
 		if r.Delivery.Expected >= int64(7*r.Delivery.Events) {
@@ -167,11 +168,11 @@ func TestScenariosOnSQLite(t *testing.T) {
 	})
 	t.Run("FanoutFullDocument", func(t *testing.T) {
 		r := runBench(t, "fanout", "-url", url, "-members", "3", "-spectators", "1", "-traders", "1", "-rate", "5", "-duration", "1s", "-doc", "full")
-		checkFanout(t, r, 3, 1, 1, true)
+		checkFanout(t, r, 3, 1, true)
 	})
 	t.Run("FanoutMinimalDocument", func(t *testing.T) {
 		r := runBench(t, "fanout", "-url", url, "-members", "3", "-spectators", "1", "-traders", "1", "-rate", "5", "-duration", "1s", "-doc", "min")
-		checkFanout(t, r, 3, 1, 1, true)
+		checkFanout(t, r, 3, 1, true)
 	})
 	t.Run("Rooms", func(t *testing.T) {
 		r := runBench(t, "rooms", "-url", url, "-rooms", "2", "-traders", "2", "-duration", "1s")
@@ -203,7 +204,7 @@ func TestFanoutAcrossTwoInstances(t *testing.T) {
 	bin := buildServer(t)
 	a, b := startServer(t, bin, dbURL), startServer(t, bin, dbURL)
 	r := runBench(t, "fanout", "-url", a+","+b, "-members", "4", "-spectators", "2", "-traders", "2", "-rate", "10", "-duration", "2s")
-	checkFanout(t, r, 4, 2, 2, true)
+	checkFanout(t, r, 4, 2, true)
 	checkServers(t, r, 2)
 	if r.Servers[0].Connections != 3 || r.Servers[1].Connections != 3 {
 		t.Fatalf("sockets per instance: %d and %d, want 3 and 3", r.Servers[0].Connections, r.Servers[1].Connections)
