@@ -1,0 +1,253 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/bullpen/bullpen/db/dbtest"
+)
+
+// buildServer builds the bullpen binary once per test binary run.
+func buildServer(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "bullpen")
+	cmd := exec.Command("go", "build", "-o", bin, "../..")
+	cmd.Stderr = os.Stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("go build: %v", err)
+	}
+	return bin
+}
+
+// startServer runs the binary on a free loopback port until the test ends.
+func startServer(t *testing.T, bin, dbURL string) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	logf, err := os.Create(filepath.Join(t.TempDir(), "server.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "-addr", addr, "-db", dbURL, "-market", "manual", "-admins", "admin", "-bcrypt-cost", "4")
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		_, _ = cmd.Process.Wait()
+		logf.Close()
+	})
+	base := "http://" + addr
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get(base + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return base
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the server did not become ready")
+		}
+		time.Sleep(20 * time.Millisecond) // waiting for a process to start
+	}
+}
+
+// runBench runs the bench with -json and decodes its report.
+func runBench(t *testing.T, args ...string) *Report {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := run(ctx, append(args, "-json"), &stdout, &stderr); err != nil {
+		t.Fatalf("bench %v: %v\n%s", args, err, stderr.String())
+	}
+	t.Logf("bench %s\n%s", strings.Join(args, " "), stderr.String())
+	// Everything but the config, whose durations are strings.
+	var r struct {
+		Scenario    string          `json:"scenario"`
+		Config      map[string]any  `json:"config"`
+		Connections *ConnReport     `json:"connections"`
+		Orders      *OrderReport    `json:"orders"`
+		Delivery    *DeliveryReport `json:"delivery"`
+		Servers     []ServerReport  `json:"servers"`
+	}
+	if err := json.Unmarshal(stdout.Bytes(), &r); err != nil {
+		t.Fatalf("report is not JSON: %v\n%s", err, stdout.String())
+	}
+	if r.Scenario != args[0] || r.Config["scenario"] != args[0] {
+		t.Fatalf("report of %q (config %v), want %s", r.Scenario, r.Config["scenario"], args[0])
+	}
+	return &Report{Scenario: r.Scenario, Connections: r.Connections, Orders: r.Orders, Delivery: r.Delivery, Servers: r.Servers}
+}
+
+func checkSockets(t *testing.T, r *Report, want int) {
+	t.Helper()
+	c := r.Connections
+	if c == nil || c.Opened != want || c.Failed != 0 || c.NeverLive != 0 || len(c.Drops) != 0 {
+		t.Fatalf("sockets: %+v, want %d opened, none failed or dropped", c, want)
+	}
+}
+
+func checkServers(t *testing.T, r *Report, n int) {
+	t.Helper()
+	if len(r.Servers) != n {
+		t.Fatalf("%d server reports, want %d", len(r.Servers), n)
+	}
+	for _, s := range r.Servers {
+		if s.Setup.RSSBytes <= 0 || s.End.Goroutines <= 0 || s.End.CPUSeconds <= 0 {
+			t.Fatalf("server %s: metrics missing: %+v", s.URL, s)
+		}
+	}
+}
+
+func checkFanout(t *testing.T, r *Report, members, spectators int, public bool) {
+	t.Helper()
+	checkSockets(t, r, members+spectators)
+	o, d := r.Orders, r.Delivery
+	if o == nil || o.Sent == 0 || o.Filled != o.Sent || o.Errors != 0 {
+		t.Fatalf("orders: %+v", o)
+	}
+	if d == nil || d.Events == 0 || d.Expected == 0 || d.Delivered != d.Expected || d.Missing != 0 || d.Unexpected != 0 || d.OutOfOrder != 0 {
+		t.Fatalf("delivery: %+v", d)
+	}
+	// Every order fills, making an order and a position event, each
+	// timed on every socket that may see it: every member's when trades
+	// are PUBLIC, the trader's own when PRIVATE.
+	perOrder := 1
+	if public {
+		perOrder = members
+	}
+	if d.Latency.Count != o.Filled*2*perOrder {
+		t.Fatalf("%d latencies for %d orders, want %d", d.Latency.Count, o.Filled, o.Filled*2*perOrder)
+	}
+	if d.Latency.P50 <= 0 || d.Latency.Max < d.Latency.P99 || o.Mutation.Count != o.Sent {
+		t.Fatalf("latency %+v, mutation %+v", d.Latency, o.Mutation)
+	}
+}
+
+func TestScenariosOnSQLite(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the server")
+	}
+	url := startServer(t, buildServer(t), dbtest.SQLite(t))
+	t.Run("FanoutPublic", func(t *testing.T) {
+		r := runBench(t, "fanout", "-url", url, "-members", "5", "-spectators", "2", "-traders", "2", "-rate", "10", "-duration", "2s")
+		checkFanout(t, r, 5, 2, true)
+		checkServers(t, r, 1)
+		if r.Servers[0].Connections != 7 {
+			t.Fatalf("server sockets %d, want 7", r.Servers[0].Connections)
+		}
+	})
+	t.Run("FanoutPrivate", func(t *testing.T) {
+		r := runBench(t, "fanout", "-url", url, "-members", "5", "-spectators", "2", "-traders", "2", "-trades", "PRIVATE", "-rate", "10", "-duration", "2s")
+		checkFanout(t, r, 5, 2, false)
+		// Spectators and the members who do not trade see the leaderboard
+		// only; the traders see their own trades too.
+		if r.Delivery.Expected >= int64(7*r.Delivery.Events) {
+			t.Fatalf("PRIVATE: %d expected of %d events on 7 sockets", r.Delivery.Expected, r.Delivery.Events)
+		}
+		checkServers(t, r, 1)
+	})
+	t.Run("FanoutFullDocument", func(t *testing.T) {
+		r := runBench(t, "fanout", "-url", url, "-members", "3", "-spectators", "1", "-traders", "1", "-rate", "5", "-duration", "1s", "-doc", "full")
+		checkFanout(t, r, 3, 1, true)
+	})
+	t.Run("FanoutMinimalDocument", func(t *testing.T) {
+		r := runBench(t, "fanout", "-url", url, "-members", "3", "-spectators", "1", "-traders", "1", "-rate", "5", "-duration", "1s", "-doc", "min")
+		checkFanout(t, r, 3, 1, true)
+	})
+	t.Run("Rooms", func(t *testing.T) {
+		r := runBench(t, "rooms", "-url", url, "-rooms", "2", "-traders", "2", "-duration", "1s")
+		if o := r.Orders; o == nil || o.Sent == 0 || o.Filled != o.Sent || o.Errors != 0 || o.PerSecond <= 0 || o.Mutation.Count != o.Sent {
+			t.Fatalf("orders: %+v", r.Orders)
+		}
+		if r.Connections != nil || r.Delivery != nil {
+			t.Fatalf("rooms reports no sockets: %+v %+v", r.Connections, r.Delivery)
+		}
+		checkServers(t, r, 1)
+	})
+	t.Run("Idle", func(t *testing.T) {
+		r := runBench(t, "idle", "-url", url, "-members", "2", "-spectators", "3", "-duration", "1s")
+		checkSockets(t, r, 5)
+		checkServers(t, r, 1)
+		if s := r.Servers[0]; s.Connections != 5 || s.Live.Goroutines <= s.Setup.Goroutines {
+			t.Fatalf("idle server: %+v", s)
+		}
+	})
+}
+
+// TestFanoutAcrossTwoInstances spreads the subscribers over two servers on
+// one PostgreSQL database.
+func TestFanoutAcrossTwoInstances(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs two servers")
+	}
+	dbURL := dbtest.Postgres(t)
+	bin := buildServer(t)
+	a, b := startServer(t, bin, dbURL), startServer(t, bin, dbURL)
+	r := runBench(t, "fanout", "-url", a+","+b, "-members", "4", "-spectators", "2", "-traders", "2", "-rate", "10", "-duration", "2s")
+	checkFanout(t, r, 4, 2, true)
+	checkServers(t, r, 2)
+	if r.Servers[0].Connections != 3 || r.Servers[1].Connections != 3 {
+		t.Fatalf("sockets per instance: %d and %d, want 3 and 3", r.Servers[0].Connections, r.Servers[1].Connections)
+	}
+}
+
+func TestParseEvent(t *testing.T) {
+	msg := []byte(`{"id":"1","type":"next","payload":{"data":{"bullPenEvents":{"__typename":"OrderEvent","sequence":42,"kind":"FILLED","order":{"id":"7","clientOrderId":"b123"}}}}}`)
+	if typ := envelopeType(msg); typ != "next" {
+		t.Fatalf("type %q", typ)
+	}
+	kind, seq, order, _ := parseEvent(msg)
+	if kind != 'O' || seq != 42 || order != 123 {
+		t.Fatalf("got %c %d %d", kind, seq, order)
+	}
+	msg = []byte(`{"payload":{"data":{"bullPenEvents":{"__typename":"PositionEvent","sequence":43,"participantId":"9","position":{"symbol":"AAPL"}}}},"type":"next","id":"1"}`)
+	if typ := envelopeType(msg); typ != "next" {
+		t.Fatalf("type with the payload first: %q", typ)
+	}
+	kind, seq, _, pid := parseEvent(msg)
+	if kind != 'P' || seq != 43 || string(pid) != "9" {
+		t.Fatalf("got %c %d %s", kind, seq, pid)
+	}
+}
+
+func TestFlags(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		ok   bool
+	}{
+		{"ScenarioFirst", []string{"fanout", "-members", "5"}, true},
+		{"ScenarioLast", []string{"-members", "5", "idle"}, true},
+		{"NoScenario", []string{"-members", "5"}, false},
+		{"RemoteServer", []string{"idle", "-url", "http://example.com"}, false},
+		{"TooManyTraders", []string{"fanout", "-members", "2", "-traders", "3"}, false},
+		{"BadTrades", []string{"fanout", "-trades", "SECRET"}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := parseConfig(tc.args, io.Discard)
+			if (err == nil) != tc.ok {
+				t.Fatalf("parseConfig(%v): %v", tc.args, err)
+			}
+		})
+	}
+}
