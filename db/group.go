@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -74,6 +75,8 @@ type committer struct {
 	wake  chan struct{} // one pending wake-up
 	stop  chan struct{}
 	exit  chan struct{} // closed when the goroutine has returned
+
+	batches, changes atomic.Int64 // committed, for GroupCommits
 }
 
 func startCommitter(s *Store) *committer {
@@ -290,8 +293,16 @@ func (s *Store) commitBatch(batch []*request) {
 		answer(live)
 		return
 	}
+	s.group.batches.Add(1)
+	s.group.changes.Add(int64(len(live)))
 	s.committed(tx.rooms)
 	answer(live)
+}
+
+// GroupCommits reports how many shared transactions Apply has committed
+// and how many changes they carried (for metrics and benchmarks).
+func (s *Store) GroupCommits() (batches, changes int64) {
+	return s.group.batches.Load(), s.group.changes.Load()
 }
 
 // lockAll takes, on PostgreSQL, the locks every change of the batch will
