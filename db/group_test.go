@@ -368,3 +368,81 @@ func TestCloseStopsTheCommitter(t *testing.T) {
 		t.Error("Apply after Close succeeded")
 	}
 }
+
+// TestApplyTakesLocksInOrder (PostgreSQL): a price change holds symbol X
+// and room B and then wants room A, while a batch holds two orders: one in
+// room A on symbol Y, one in room B on symbol X. Were the batch to lock as
+// it goes (A, then wait for X), the two would deadlock and one of them
+// would be aborted; the batch takes X and Y, then A and B, before any
+// change runs, so it waits for the price change instead, and nothing is
+// aborted or run twice.
+func TestApplyTakesLocksInOrder(t *testing.T) {
+	ctx := context.Background()
+	s := mustOpen(t, postgresBackend)
+	owner := addUser(t, s, "owner")
+	roomA := addRoom(t, s, owner.ID, game.RoomActive, game.VisibilityPublic).ID
+	roomB := addRoom(t, s, owner.ID, game.RoomActive, game.VisibilityPublic).ID
+
+	tickHolds, aLocked := make(chan struct{}), make(chan struct{})
+	tickDone := make(chan error, 1)
+	go func() {
+		tickDone <- s.Update(ctx, func(tx game.Tx) error {
+			if err := tx.LockSymbol(ctx, "X", true); err != nil {
+				return err
+			}
+			if _, err := tx.LockBullPen(ctx, roomB); err != nil {
+				return err
+			}
+			close(tickHolds)
+			// Let the batch lock room A first, if it is going to.
+			select {
+			case <-aLocked:
+			case <-time.After(300 * time.Millisecond):
+			}
+			_, err := tx.LockBullPen(ctx, roomA)
+			return err
+		})
+	}()
+	<-tickHolds
+
+	var (
+		wg         sync.WaitGroup
+		runs       [2]int
+		errs       [2]error
+		markLocked sync.Once
+	)
+	orders := []struct {
+		room   int64
+		symbol string
+	}{{roomA, "Y"}, {roomB, "X"}}
+	release := holdCommitter(t, s, func() {
+		for i, o := range orders {
+			wg.Go(func() {
+				errs[i] = s.Apply(ctx, game.Change{Symbols: []string{o.symbol}, Rooms: []int64{o.room}, Run: func(ctx context.Context, tx game.Tx) error {
+					runs[i]++
+					if err := tx.LockSymbol(ctx, o.symbol, false); err != nil {
+						return err
+					}
+					if _, err := tx.LockBullPen(ctx, o.room); err != nil {
+						return err
+					}
+					if o.room == roomA {
+						markLocked.Do(func() { close(aLocked) })
+					}
+					return nil
+				}})
+			})
+			waitQueued(t, s, i+1)
+		}
+	})
+	release()
+	wg.Wait()
+	if err := <-tickDone; err != nil {
+		t.Errorf("price change: %v", err)
+	}
+	for i := range orders {
+		if errs[i] != nil || runs[i] != 1 {
+			t.Errorf("order %d: ran %d times, err %v; want once, no error", i, runs[i], errs[i])
+		}
+	}
+}
