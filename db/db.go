@@ -140,10 +140,11 @@ func openSQLite(path string) (*sqlx.DB, error) {
 	} else {
 		dsn = "file:" + path + "?" + params + "&_pragma=journal_mode(WAL)"
 	}
-	db, err := sqlx.Open("sqlite", dsn)
+	connector, err := newSQLiteConnector(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("db: open %s: %w", path, err)
 	}
+	db := sqlx.NewDb(sql.OpenDB(connector), "sqlite")
 	if memory {
 		// Each connection to :memory: is its own database: keep exactly
 		// one, forever.
