@@ -138,6 +138,11 @@ func benchConcurrentOrders(b *testing.B, h *harness) {
 	})
 	elapsed := time.Since(start)
 	b.StopTimer()
+	if g, ok := any(h.store).(interface{ GroupCommits() (int64, int64) }); ok {
+		if batches, changes := g.GroupCommits(); batches > 0 {
+			b.ReportMetric(float64(changes)/float64(batches), "orders/commit")
+		}
+	}
 	slices.Sort(latencies)
 	if len(latencies) > 0 {
 		at := func(q float64) float64 {
