@@ -8,7 +8,6 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"io/fs"
 	"log/slog"
 	"maps"
@@ -59,6 +58,9 @@ type Store struct {
 
 	mu       sync.Mutex
 	onCommit []func(rooms map[int64]int64)
+
+	// group batches Apply's changes into shared transactions.
+	group *committer
 }
 
 var _ game.Store = (*Store)(nil)
@@ -125,6 +127,7 @@ func Open(ctx context.Context, dsn string, clock clockwork.Clock, log *slog.Logg
 		db.Close()
 		return nil, err
 	}
+	s.group = startCommitter(s)
 	return s, nil
 }
 
@@ -137,10 +140,11 @@ func openSQLite(path string) (*sqlx.DB, error) {
 	} else {
 		dsn = "file:" + path + "?" + params + "&_pragma=journal_mode(WAL)"
 	}
-	db, err := sqlx.Open("sqlite", dsn)
+	connector, err := newSQLiteConnector(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("db: open %s: %w", path, err)
 	}
+	db := sqlx.NewDb(sql.OpenDB(connector), "sqlite")
 	if memory {
 		// Each connection to :memory: is its own database: keep exactly
 		// one, forever.
@@ -236,8 +240,12 @@ func (s *Store) Dialect() Dialect { return s.dialect }
 // DB exposes the connection pool (for tests and metrics).
 func (s *Store) DB() *sqlx.DB { return s.db }
 
-// Close closes the connection pool.
-func (s *Store) Close() error { return s.db.Close() }
+// Close stops the group committer (after the batch it is running; changes
+// still queued fail) and closes the connection pool.
+func (s *Store) Close() error {
+	s.group.close()
+	return s.db.Close()
+}
 
 // OnCommit registers fn to be called after every commit that appended
 // events, with the highest sequence written per room.
@@ -257,7 +265,7 @@ func (s *Store) Update(ctx context.Context, fn func(tx game.Tx) error) error {
 	if err != nil {
 		return formatError(err)
 	}
-	tx := &Tx{queries: queries{ext: sqltx, dialect: s.dialect}, tx: sqltx, now: s.clock.Now().UTC().Truncate(time.Millisecond), rooms: map[int64]int64{}}
+	tx := s.newTx(sqltx)
 	defer func() {
 		if p := recover(); p != nil {
 			_ = sqltx.Rollback() // never leave the write lock held
@@ -268,24 +276,32 @@ func (s *Store) Update(ctx context.Context, fn func(tx game.Tx) error) error {
 		_ = sqltx.Rollback()
 		return formatError(err)
 	}
-	for room := range tx.rooms {
-		if err := tx.notify(ctx, eventsChannel, strconv.FormatInt(room, 10)); err != nil {
-			_ = sqltx.Rollback()
-			return formatError(err)
-		}
+	if err := tx.notifyRooms(ctx); err != nil {
+		_ = sqltx.Rollback()
+		return formatError(err)
 	}
 	if err := sqltx.Commit(); err != nil {
 		return formatError(err)
 	}
-	if len(tx.rooms) > 0 {
-		s.mu.Lock()
-		hooks := s.onCommit
-		s.mu.Unlock()
-		for _, h := range hooks {
-			h(tx.rooms)
-		}
-	}
+	s.committed(tx.rooms)
 	return nil
+}
+
+func (s *Store) newTx(sqltx *sqlx.Tx) *Tx {
+	return &Tx{queries: queries{ext: sqltx, dialect: s.dialect}, tx: sqltx, now: s.clock.Now().UTC().Truncate(time.Millisecond), rooms: map[int64]int64{}}
+}
+
+// committed tells the OnCommit hooks which rooms advanced.
+func (s *Store) committed(rooms map[int64]int64) {
+	if len(rooms) == 0 {
+		return
+	}
+	s.mu.Lock()
+	hooks := s.onCommit
+	s.mu.Unlock()
+	for _, h := range hooks {
+		h(rooms)
+	}
 }
 
 // Read runs fn on one consistent snapshot of the database: a read-only
@@ -330,34 +346,40 @@ func (tx *Tx) LockSymbol(ctx context.Context, symbol string, exclusive bool) err
 	if tx.dialect != Postgres {
 		return nil
 	}
-	h := fnv.New32a()
-	_, _ = h.Write([]byte(symbol))
 	fn := "pg_advisory_xact_lock_shared"
 	if exclusive {
 		fn = "pg_advisory_xact_lock"
 	}
-	_, err := tx.exec(ctx, `SELECT `+fn+`(?, ?)`, symbolLockClass, int32(h.Sum32()))
+	_, err := tx.exec(ctx, `SELECT `+fn+`(?, ?)`, symbolLockClass, symbolKey(symbol))
 	return err
 }
 
 // Savepoint runs fn inside a savepoint: when fn fails, what it wrote is
 // rolled back and the transaction goes on as before it.
 func (tx *Tx) Savepoint(ctx context.Context, fn func() error) error {
+	fnErr, txErr := tx.savepoint(ctx, fn)
+	return errors.Join(fnErr, txErr)
+}
+
+// savepoint runs fn inside a savepoint and tells fn's own error from a
+// failure of the transaction (the savepoint could not be taken, released
+// or rolled back to), after which the transaction is of no further use.
+func (tx *Tx) savepoint(ctx context.Context, fn func() error) (fnErr, txErr error) {
 	tx.saves++
 	name := "sp" + strconv.Itoa(tx.saves)
 	if _, err := tx.exec(ctx, `SAVEPOINT `+name); err != nil {
-		return err
+		return nil, err
 	}
 	rooms := maps.Clone(tx.rooms)
 	if err := fn(); err != nil {
 		if _, rbErr := tx.exec(ctx, `ROLLBACK TO SAVEPOINT `+name); rbErr != nil {
-			return errors.Join(err, rbErr)
+			return err, rbErr
 		}
 		tx.rooms = rooms
-		return err
+		return err, nil
 	}
 	_, err := tx.exec(ctx, `RELEASE SAVEPOINT `+name)
-	return err
+	return nil, err
 }
 
 // formatError maps driver errors to domain errors where the client can act

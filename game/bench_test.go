@@ -1,8 +1,17 @@
 package game_test
 
 import (
+	"fmt"
+	"runtime"
+	"slices"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/jonboulle/clockwork"
+
+	"github.com/bullpen/bullpen/db/dbtest"
 	"github.com/bullpen/bullpen/game"
 )
 
@@ -66,5 +75,81 @@ func BenchmarkTickFillingRestingOrders(b *testing.B) {
 		b.StopTimer()
 		h.price("AAPL", "100")
 		b.StartTimer()
+	}
+}
+
+// BenchmarkPlaceMarketOrdersConcurrent measures durable market orders
+// placed flat out by 100 goroutines, one per trader, in 20 rooms of 5
+// traders, on a real SQLite file and on PostgreSQL: orders/s and the
+// latency of one order (p50, p99). This is where group commit pays.
+func BenchmarkPlaceMarketOrdersConcurrent(b *testing.B) {
+	for _, backend := range dbtest.Backends() {
+		b.Run(backend, func(b *testing.B) {
+			benchConcurrentOrders(b, openHarnessDSN(b, dbtest.Open(b, backend), clockwork.NewFakeClockAt(t0)))
+		})
+	}
+}
+
+func benchConcurrentOrders(b *testing.B, h *harness) {
+	const rooms, traders = 20, 5
+	owner := h.user("owner")
+	type seat struct {
+		user *game.User
+		room int64
+	}
+	var seats []seat
+	for r := range rooms {
+		players := make([]*game.User, traders)
+		for i := range players {
+			players[i] = h.user(fmt.Sprintf("trader%d-%d", r, i))
+		}
+		room := h.activeRoom(owner, func(in *game.CreateBullPenInput) { in.StartingCash = decp("1000000000") }, players...)
+		for _, p := range players {
+			seats = append(seats, seat{p, room.ID})
+		}
+	}
+	h.price("AAPL", "100")
+	var (
+		next      atomic.Int64
+		mu        sync.Mutex
+		latencies []time.Duration
+	)
+	b.SetParallelism((len(seats) + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0))
+	b.ResetTimer()
+	start := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		s := seats[int(next.Add(1)-1)%len(seats)]
+		side := []game.Side{game.SideBuy, game.SideSell}
+		var mine []time.Duration
+		for i := 0; pb.Next(); i++ {
+			in := buy(s.room, "AAPL", 1)
+			in.Side = side[i%2]
+			t := time.Now()
+			o, err := h.svc.PlaceOrder(h.ctx, s.user, in)
+			mine = append(mine, time.Since(t))
+			if err != nil || o.Status != game.OrderStatusFilled {
+				b.Errorf("order: %v %v", err, o)
+				return
+			}
+		}
+		mu.Lock()
+		latencies = append(latencies, mine...)
+		mu.Unlock()
+	})
+	elapsed := time.Since(start)
+	b.StopTimer()
+	if g, ok := any(h.store).(interface{ GroupCommits() (int64, int64) }); ok {
+		if batches, changes := g.GroupCommits(); batches > 0 {
+			b.ReportMetric(float64(changes)/float64(batches), "orders/commit")
+		}
+	}
+	slices.Sort(latencies)
+	if len(latencies) > 0 {
+		at := func(q float64) float64 {
+			return float64(latencies[min(len(latencies)-1, int(q*float64(len(latencies))))].Microseconds()) / 1000
+		}
+		b.ReportMetric(float64(len(latencies))/elapsed.Seconds(), "orders/s")
+		b.ReportMetric(at(0.50), "p50-ms")
+		b.ReportMetric(at(0.99), "p99-ms")
 	}
 }

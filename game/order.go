@@ -291,7 +291,10 @@ func (s *Service) PlaceOrder(ctx context.Context, user *User, in PlaceOrderInput
 		o      *Order
 		filled bool
 	)
-	err := s.store.Update(ctx, func(tx Tx) error {
+	// Concurrent orders share a transaction (group commit); Run may run
+	// again, so it sets o and filled afresh.
+	run := func(ctx context.Context, tx Tx) error {
+		o, filled = nil, false
 		// The symbol before the room (the order Tick takes them in): an
 		// order that rests has read the newest committed price.
 		if err := tx.LockSymbol(ctx, in.Symbol, false); err != nil {
@@ -326,7 +329,8 @@ func (s *Service) PlaceOrder(ctx context.Context, user *User, in PlaceOrderInput
 		}
 		filled, err = s.execute(ctx, tx, room, p, o)
 		return err
-	})
+	}
+	err := s.store.Apply(ctx, Change{Symbols: []string{in.Symbol}, Rooms: []int64{in.BullPenID}, Run: run})
 	if err != nil {
 		return nil, err
 	}
@@ -452,10 +456,12 @@ func (s *Service) CancelOrder(ctx context.Context, user *User, orderID int64) (*
 	if err != nil {
 		return nil, err
 	}
-	err = s.store.Update(ctx, func(tx Tx) error {
-		if _, err := tx.LockBullPen(ctx, o.BullPenID); err != nil {
+	room := o.BullPenID // an order never changes rooms
+	err = s.store.Apply(ctx, Change{Rooms: []int64{room}, Run: func(ctx context.Context, tx Tx) error {
+		if _, err := tx.LockBullPen(ctx, room); err != nil {
 			return err
 		}
+		var err error
 		if o, err = tx.Order(ctx, orderID); err != nil {
 			return err
 		}
@@ -470,7 +476,7 @@ func (s *Service) CancelOrder(ctx context.Context, user *User, orderID int64) (*
 			return Errorf(ECONFLICT, "order %d is %s: only an OPEN order can be cancelled", o.ID, o.Status)
 		}
 		return s.finishOrder(ctx, tx, o, OrderStatusCancelled, OrderEventCancelled)
-	})
+	}})
 	if err != nil {
 		return nil, err
 	}

@@ -39,9 +39,17 @@ func newHarness(t testing.TB) *harness {
 
 func openHarness(t testing.TB, path string, clock *clockwork.FakeClock) *harness {
 	t.Helper()
+	h := openHarnessDSN(t, "sqlite:"+path, clock)
+	h.path = path
+	return h
+}
+
+// openHarnessDSN opens a harness on any database (dbtest.Open gives one).
+func openHarnessDSN(t testing.TB, dsn string, clock *clockwork.FakeClock) *harness {
+	t.Helper()
 	ctx := context.Background()
 	log := slog.New(slog.DiscardHandler)
-	store, err := db.Open(ctx, "sqlite:"+path, clock, log)
+	store, err := db.Open(ctx, dsn, clock, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +62,7 @@ func openHarness(t testing.TB, path string, clock *clockwork.FakeClock) *harness
 		Store: store, Clock: clock, Log: log, Instruments: symbols, ManualMarket: true,
 		Admins: map[string]bool{"admin": true}, Passwords: auth.Bcrypt{Cost: bcrypt.MinCost},
 	})
-	return &harness{t: t, ctx: ctx, svc: svc, store: store, clock: clock, path: path}
+	return &harness{t: t, ctx: ctx, svc: svc, store: store, clock: clock}
 }
 
 func (h *harness) user(name string) *game.User {

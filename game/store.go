@@ -100,9 +100,38 @@ type Store interface {
 	// Update runs fn in one write transaction and commits it when fn
 	// returns nil. Events appended in it are announced only after commit.
 	Update(ctx context.Context, fn func(tx Tx) error) error
+	// Apply makes c in a write transaction that concurrent changes may
+	// share (group commit: one commit, one sync for all of them) and
+	// returns once it has committed. Each change keeps its own outcome:
+	// when c.Run fails, its writes and events are undone (a savepoint)
+	// and its error returned, while the others commit. Events appended
+	// by c are announced only after commit.
+	//
+	// c.Run may run more than once: when the shared transaction fails
+	// before it commits (a deadlock, a serialization failure, a lost
+	// connection), every change in it is run again in a transaction of
+	// its own. A caller whose ctx ends while c waits for its turn gets
+	// ctx's error and c does not run; once c runs, it runs to the end.
+	Apply(ctx context.Context, c Change) error
 	// Read runs fn on one consistent snapshot: every read in it sees the
 	// same committed state.
 	Read(ctx context.Context, fn func(q Queries) error) error
+}
+
+// Change is one write that may share its transaction with others; see
+// Store.Apply.
+type Change struct {
+	// Symbols and Rooms name what Run locks (tx.LockSymbol, shared, and
+	// tx.LockBullPen). The store takes them first, for every change of
+	// the transaction, in the one order all writers use (symbols before
+	// rooms, rooms by id), so changes batched together never deadlock
+	// with each other or with other writers. Run must lock nothing else.
+	Symbols []string
+	Rooms   []int64
+	// Run makes the change in tx with ctx, which the store gives it and
+	// which no other caller's cancellation reaches. It may run more than
+	// once, so it sets whatever it reports afresh each time.
+	Run func(ctx context.Context, tx Tx) error
 }
 
 // BullPenFilter selects rooms for BullPens.

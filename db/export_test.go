@@ -1,0 +1,8 @@
+package db
+
+// QueuedChanges counts the changes waiting for the group committer.
+func QueuedChanges(s *Store) int {
+	s.group.mu.Lock()
+	defer s.group.mu.Unlock()
+	return len(s.group.queue)
+}

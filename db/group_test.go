@@ -1,0 +1,448 @@
+package db_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jonboulle/clockwork"
+
+	"github.com/bullpen/bullpen/db"
+	"github.com/bullpen/bullpen/db/dbtest"
+	"github.com/bullpen/bullpen/game"
+)
+
+// TestApply checks group commit on each backend: changes queued together
+// share one transaction, yet each keeps its own outcome and events.
+func TestApply(t *testing.T) {
+	cases := []struct {
+		name string
+		fn   func(t *testing.T, backend string)
+	}{
+		{"EachChangeKeepsItsOwnOutcome", testApplyEachChangeKeepsItsOwnOutcome},
+		{"PanicReachesOnlyItsCaller", testApplyPanicReachesOnlyItsCaller},
+		{"CancelledWhileQueuedNeverRuns", testApplyCancelledWhileQueuedNeverRuns},
+		{"DeadlockRunsAgainAlone", testApplyDeadlockRunsAgainAlone},
+	}
+	for _, backend := range dbtest.Backends() {
+		t.Run(backend, func(t *testing.T) {
+			dbtest.Open(t, backend)
+			for _, c := range cases {
+				t.Run(c.name, func(t *testing.T) { c.fn(t, backend) })
+			}
+		})
+	}
+}
+
+// holdCommitter occupies the committer with a change that waits until the
+// returned release is called, then waits until want more changes are
+// queued behind it: those make the next batch, all together.
+func holdCommitter(t *testing.T, s *db.Store, queue func()) (release func()) {
+	t.Helper()
+	started, gate, done := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+	go func() {
+		done <- s.Apply(context.Background(), game.Change{Run: func(ctx context.Context, tx game.Tx) error {
+			close(started)
+			<-gate
+			return nil
+		}})
+	}()
+	<-started
+	queue()
+	return func() {
+		close(gate)
+		if err := <-done; err != nil {
+			t.Errorf("holding change: %v", err)
+		}
+	}
+}
+
+// waitQueued waits until n changes wait for the committer.
+func waitQueued(t *testing.T, s *db.Store, n int) {
+	t.Helper()
+	deadline := time.Now().Add(waitTimeout)
+	for db.QueuedChanges(s) < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d changes queued, want %d", db.QueuedChanges(s), n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+type marker struct {
+	Change int `json:"change"`
+	Part   int `json:"part"`
+}
+
+func testApplyEachChangeKeepsItsOwnOutcome(t *testing.T, backend string) {
+	const changes, rooms = 40, 4
+	ctx := context.Background()
+	s := mustOpen(t, backend)
+	owner := addUser(t, s, "owner")
+	var roomIDs []int64
+	for range rooms {
+		roomIDs = append(roomIDs, addRoom(t, s, owner.ID, game.RoomActive, game.VisibilityPublic).ID)
+	}
+	var (
+		mu        sync.Mutex
+		announced []map[int64]int64
+		txOf      = map[int]string{}
+	)
+	s.OnCommit(func(r map[int64]int64) {
+		mu.Lock()
+		defer mu.Unlock()
+		announced = append(announced, r)
+	})
+
+	// Every fifth change is refused with a domain error, the next one
+	// fails with an internal error; both after appending an event. The
+	// others append two events each.
+	errs := make([]error, changes)
+	var wg sync.WaitGroup
+	release := holdCommitter(t, s, func() {
+		for i := range changes {
+			room := roomIDs[i%rooms]
+			wg.Go(func() {
+				errs[i] = s.Apply(ctx, game.Change{Rooms: []int64{room}, Run: func(ctx context.Context, tx game.Tx) error {
+					mu.Lock()
+					txOf[i] = fmt.Sprintf("%p", tx)
+					mu.Unlock()
+					if _, err := tx.LockBullPen(ctx, room); err != nil {
+						return err
+					}
+					if _, err := tx.AppendEvent(ctx, room, game.EventOrder, nil, marker{i, 1}); err != nil {
+						return err
+					}
+					switch i % 5 {
+					case 0:
+						return game.Errorf(game.ECONFLICT, "change %d refused", i)
+					case 1:
+						return fmt.Errorf("change %d: %w", i, errBoom)
+					}
+					_, err := tx.AppendEvent(ctx, room, game.EventOrder, nil, marker{i, 2})
+					return err
+				}})
+			})
+		}
+		waitQueued(t, s, changes)
+	})
+	release()
+	wg.Wait()
+
+	batches := map[string]bool{}
+	for i := range changes {
+		batches[txOf[i]] = true
+		switch i % 5 {
+		case 0:
+			var ge *game.Error
+			if !errors.As(errs[i], &ge) || ge.Code != game.ECONFLICT || ge.Message != fmt.Sprintf("change %d refused", i) {
+				t.Errorf("change %d: err = %v, want its own CONFLICT", i, errs[i])
+			}
+		case 1:
+			if !errors.Is(errs[i], errBoom) || errs[i].Error() != fmt.Sprintf("change %d: %v", i, errBoom) {
+				t.Errorf("change %d: err = %v, want its own failure", i, errs[i])
+			}
+		default:
+			if errs[i] != nil {
+				t.Errorf("change %d: %v", i, errs[i])
+			}
+		}
+	}
+	if len(batches) != 1 {
+		t.Errorf("%d changes queued together ran in %d transactions, want 1", changes, len(batches))
+	}
+
+	final := map[int64]int64{}
+	for _, room := range roomIDs {
+		events, err := s.Events(ctx, room, 0, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen := map[marker]bool{}
+		for n, ev := range events {
+			if ev.Sequence != int64(n+1) {
+				t.Fatalf("room %d: event %d has sequence %d", room, n, ev.Sequence)
+			}
+			var m marker
+			if err := json.Unmarshal(ev.Payload, &m); err != nil {
+				t.Fatal(err)
+			}
+			if m.Change%5 < 2 {
+				t.Errorf("room %d: event %d of failed change %d was committed", room, ev.Sequence, m.Change)
+			}
+			seen[m] = true
+		}
+		for i := range changes {
+			if roomIDs[i%rooms] == room && i%5 >= 2 && (!seen[marker{i, 1}] || !seen[marker{i, 2}]) {
+				t.Errorf("room %d: events of change %d missing", room, i)
+			}
+		}
+		b, err := s.BullPen(ctx, room)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b.LastSequence != int64(len(events)) {
+			t.Errorf("room %d: last sequence %d, %d events", room, b.LastSequence, len(events))
+		}
+		final[room] = b.LastSequence
+	}
+	// One announcement for the batch, naming every room at its committed
+	// sequence: never a sequence that a rolled-back change took.
+	mu.Lock()
+	defer mu.Unlock()
+	if len(announced) != 1 {
+		t.Fatalf("announced %v, want one announcement", announced)
+	}
+	if fmt.Sprint(announced[0]) != fmt.Sprint(final) {
+		t.Errorf("announced %v, committed %v", announced[0], final)
+	}
+}
+
+func testApplyPanicReachesOnlyItsCaller(t *testing.T, backend string) {
+	ctx := context.Background()
+	s := mustOpen(t, backend)
+	owner := addUser(t, s, "owner")
+	room := addRoom(t, s, owner.ID, game.RoomActive, game.VisibilityPublic)
+	var (
+		wg        sync.WaitGroup
+		recovered any
+		errs      [2]error
+	)
+	release := holdCommitter(t, s, func() {
+		wg.Go(func() {
+			defer func() { recovered = recover() }()
+			_ = s.Apply(ctx, game.Change{Run: func(ctx context.Context, tx game.Tx) error {
+				if _, err := tx.AppendEvent(ctx, room.ID, game.EventOrder, nil, marker{0, 1}); err != nil {
+					return err
+				}
+				panic("change 0 panicked")
+			}})
+		})
+		waitQueued(t, s, 1)
+		for i := range errs {
+			wg.Go(func() {
+				errs[i] = s.Apply(ctx, game.Change{Run: func(ctx context.Context, tx game.Tx) error {
+					_, err := tx.AppendEvent(ctx, room.ID, game.EventOrder, nil, marker{i + 1, 1})
+					return err
+				}})
+			})
+		}
+		waitQueued(t, s, 3)
+	})
+	release()
+	wg.Wait()
+	if recovered != "change 0 panicked" {
+		t.Errorf("the panicking caller recovered %v", recovered)
+	}
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("change %d: %v", i+1, err)
+		}
+	}
+	events, err := s.Events(ctx, room.ID, 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, ev := range events {
+		got = append(got, fmt.Sprintf("%d:%s", ev.Sequence, ev.Payload))
+	}
+	if len(events) != 2 || string(events[0].Payload) == `{"change":0,"part":1}` || string(events[1].Payload) == `{"change":0,"part":1}` {
+		t.Errorf("events %v, want those of changes 1 and 2 only", got)
+	}
+}
+
+func testApplyCancelledWhileQueuedNeverRuns(t *testing.T, backend string) {
+	s := mustOpen(t, backend)
+	ctx, cancel := context.WithCancel(context.Background())
+	ran := false
+	done := make(chan error, 1)
+	release := holdCommitter(t, s, func() {
+		go func() {
+			done <- s.Apply(ctx, game.Change{Run: func(context.Context, game.Tx) error { ran = true; return nil }})
+		}()
+		waitQueued(t, s, 1)
+		cancel()
+	})
+	release()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Errorf("Apply = %v, want context.Canceled", err)
+	}
+	if ran {
+		t.Error("a change cancelled while queued ran")
+	}
+}
+
+func testApplyDeadlockRunsAgainAlone(t *testing.T, backend string) {
+	ctx := context.Background()
+	s := mustOpen(t, backend)
+	owner := addUser(t, s, "owner")
+	room := addRoom(t, s, owner.ID, game.RoomActive, game.VisibilityPublic)
+	var (
+		runs int
+		wg   sync.WaitGroup
+		errs [2]error
+	)
+	release := holdCommitter(t, s, func() {
+		wg.Go(func() {
+			errs[0] = s.Apply(ctx, game.Change{Run: func(ctx context.Context, tx game.Tx) error {
+				runs++
+				if _, err := tx.AppendEvent(ctx, room.ID, game.EventOrder, nil, marker{0, runs}); err != nil {
+					return err
+				}
+				if runs == 1 {
+					return &pgconn.PgError{Code: "40P01", Message: "deadlock detected"}
+				}
+				return nil
+			}})
+		})
+		waitQueued(t, s, 1)
+		wg.Go(func() {
+			errs[1] = s.Apply(ctx, game.Change{Run: func(ctx context.Context, tx game.Tx) error {
+				_, err := tx.AppendEvent(ctx, room.ID, game.EventOrder, nil, marker{1, 1})
+				return err
+			}})
+		})
+		waitQueued(t, s, 2)
+	})
+	release()
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("change %d: %v", i, err)
+		}
+	}
+	if runs != 2 {
+		t.Errorf("the deadlocked change ran %d times, want 2", runs)
+	}
+	events, err := s.Events(ctx, room.ID, 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, ev := range events {
+		var m marker
+		_ = json.Unmarshal(ev.Payload, &m)
+		got = append(got, fmt.Sprintf("%d:%d/%d", ev.Sequence, m.Change, m.Part))
+	}
+	if fmt.Sprint(got) != "[1:1/1 2:0/2]" {
+		t.Errorf("events %v, want change 1, then change 0's second run", got)
+	}
+}
+
+// TestCloseStopsTheCommitter: Close answers a change still queued, later
+// changes fail at once, and (TestMain's goleak) no goroutine is left.
+func TestCloseStopsTheCommitter(t *testing.T) {
+	ctx := context.Background()
+	s, err := db.Open(ctx, dbtest.SQLite(t), clockwork.NewRealClock(), discardLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	queued := make(chan error, 1)
+	closed := make(chan error, 1)
+	release := holdCommitter(t, s, func() {
+		go func() {
+			queued <- s.Apply(ctx, game.Change{Run: func(context.Context, game.Tx) error {
+				t.Error("a change queued when Close began ran")
+				return nil
+			}})
+		}()
+		waitQueued(t, s, 1)
+		go func() { closed <- s.Close() }()
+		// Close waits for the running batch; give it time to begin.
+		time.Sleep(10 * time.Millisecond)
+	})
+	release()
+	if err := <-closed; err != nil {
+		t.Errorf("Close: %v", err)
+	}
+	if err := <-queued; err == nil {
+		t.Error("the queued change succeeded after Close")
+	}
+	if err := s.Apply(ctx, game.Change{Run: func(context.Context, game.Tx) error { return nil }}); err == nil {
+		t.Error("Apply after Close succeeded")
+	}
+}
+
+// TestApplyTakesLocksInOrder (PostgreSQL): a price change holds symbol X
+// and room B and then wants room A, while a batch holds two orders: one in
+// room A on symbol Y, one in room B on symbol X. Were the batch to lock as
+// it goes (A, then wait for X), the two would deadlock and one of them
+// would be aborted; the batch takes X and Y, then A and B, before any
+// change runs, so it waits for the price change instead, and nothing is
+// aborted or run twice.
+func TestApplyTakesLocksInOrder(t *testing.T) {
+	ctx := context.Background()
+	s := mustOpen(t, postgresBackend)
+	owner := addUser(t, s, "owner")
+	roomA := addRoom(t, s, owner.ID, game.RoomActive, game.VisibilityPublic).ID
+	roomB := addRoom(t, s, owner.ID, game.RoomActive, game.VisibilityPublic).ID
+
+	tickHolds, aLocked := make(chan struct{}), make(chan struct{})
+	tickDone := make(chan error, 1)
+	go func() {
+		tickDone <- s.Update(ctx, func(tx game.Tx) error {
+			if err := tx.LockSymbol(ctx, "X", true); err != nil {
+				return err
+			}
+			if _, err := tx.LockBullPen(ctx, roomB); err != nil {
+				return err
+			}
+			close(tickHolds)
+			// Let the batch lock room A first, if it is going to.
+			select {
+			case <-aLocked:
+			case <-time.After(300 * time.Millisecond):
+			}
+			_, err := tx.LockBullPen(ctx, roomA)
+			return err
+		})
+	}()
+	<-tickHolds
+
+	var (
+		wg         sync.WaitGroup
+		runs       [2]int
+		errs       [2]error
+		markLocked sync.Once
+	)
+	orders := []struct {
+		room   int64
+		symbol string
+	}{{roomA, "Y"}, {roomB, "X"}}
+	release := holdCommitter(t, s, func() {
+		for i, o := range orders {
+			wg.Go(func() {
+				errs[i] = s.Apply(ctx, game.Change{Symbols: []string{o.symbol}, Rooms: []int64{o.room}, Run: func(ctx context.Context, tx game.Tx) error {
+					runs[i]++
+					if err := tx.LockSymbol(ctx, o.symbol, false); err != nil {
+						return err
+					}
+					if _, err := tx.LockBullPen(ctx, o.room); err != nil {
+						return err
+					}
+					if o.room == roomA {
+						markLocked.Do(func() { close(aLocked) })
+					}
+					return nil
+				}})
+			})
+			waitQueued(t, s, i+1)
+		}
+	})
+	release()
+	wg.Wait()
+	if err := <-tickDone; err != nil {
+		t.Errorf("price change: %v", err)
+	}
+	for i := range orders {
+		if errs[i] != nil || runs[i] != 1 {
+			t.Errorf("order %d: ran %d times, err %v; want once, no error", i, runs[i], errs[i])
+		}
+	}
+}
