@@ -283,10 +283,11 @@ func TestWebSocketRefusals(t *testing.T) {
 	})
 }
 
-// TestAnonymousSpectatorsShareOneExecution: many anonymous spectators of
-// one room's leaderboard cost one hub subscription and one execution, and
-// every one of them receives each snapshot.
-func TestAnonymousSpectatorsShareOneExecution(t *testing.T) {
+// TestSpectatorsAndMembersShareOneExecution: many anonymous spectators of
+// one room's leaderboard and a signed-in member asking the same document
+// cost one execution per event, and every one of them receives each
+// snapshot.
+func TestSpectatorsAndMembersShareOneExecution(t *testing.T) {
 	ts := startServer(t)
 	room := ts.activeRoom(t)
 	const n = 40
@@ -301,19 +302,20 @@ func TestAnonymousSpectatorsShareOneExecution(t *testing.T) {
 		c.send(map[string]any{"id": fmt.Sprint("lb", i), "type": "subscribe", "payload": map[string]any{"query": query, "variables": map[string]any{"id": room.id}}})
 		clients = append(clients, c)
 	}
-	// A signed-in member's identical subscription runs on its own.
+	// A signed-in member's identical subscription shares it too.
 	member, _, err := ts.dialWS(t, "graphql-transport-ws", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	member.init(map[string]any{"authorization": "Bearer " + room.alice})
 	member.send(map[string]any{"id": "m", "type": "subscribe", "payload": map[string]any{"query": query, "variables": map[string]any{"id": room.id}}})
-	eventually(t, "the spectators to follow one execution", func() bool {
-		return ts.query.Share.Followers() == n && ts.events.Stats().Subscribers == 2
+	eventually(t, "every subscriber to follow one execution", func() bool {
+		return ts.query.Fanout.Members() == n+1 && ts.events.Stats().Subscribers == n+1
 	})
-	if got := ts.query.Share.Streams(); got != 1 {
+	if got := ts.query.Fanout.Groups(); got != 1 {
 		t.Fatalf("%d shared executions, want 1", got)
 	}
+	before := ts.query.Fanout.Executions()
 	if err := ts.svc.RefreshLeaderboards(t.Context(), true); err != nil {
 		t.Fatal(err)
 	}
@@ -322,11 +324,18 @@ func TestAnonymousSpectatorsShareOneExecution(t *testing.T) {
 			t.Fatalf("client %d got %s %s", i, m.Type, m.Payload)
 		}
 	}
+	if got := ts.query.Fanout.Executions() - before; got != 1 {
+		t.Errorf("%d executions for one event to %d subscribers, want 1", got, n+1)
+	}
 	// Leaving stops the shared execution with its last follower.
 	for _, c := range clients {
 		c.conn.Close()
 	}
+	eventually(t, "the spectators to leave", func() bool {
+		return ts.query.Fanout.Members() == 1 && ts.events.Stats().Subscribers == 1
+	})
+	member.conn.Close()
 	eventually(t, "the shared execution to stop", func() bool {
-		return ts.query.Share.Streams() == 0 && ts.events.Stats().Subscribers == 1
+		return ts.query.Fanout.Groups() == 0 && ts.events.Stats().Subscribers == 0
 	})
 }

@@ -46,6 +46,8 @@ type Handler struct {
 	WS    *realtime.WebSocket
 	SSE   *realtime.SSE
 	Share *realtime.Sharing
+	// Fanout shares room subscriptions' executions over WebSocket.
+	Fanout *RoomFanout
 }
 
 // Shutdown completes every subscription, closes every socket (1001) and
@@ -65,6 +67,8 @@ func NewHandler(r *Resolver, o Options) *Handler {
 	sse := realtime.NewSSE(o.Clock, log)
 	share := realtime.NewSharing(shareKey)
 	ws.Share, sse.Share = share, share
+	fanout := NewRoomFanout(r)
+	ws.Fanout = fanout
 	if o.Configure != nil {
 		o.Configure(ws, sse)
 	}
@@ -86,8 +90,8 @@ func NewHandler(r *Resolver, o Options) *Handler {
 		req.Body = http.MaxBytesReader(w, req.Body, MaxRequestBytes)
 		srv.ServeHTTP(w, req)
 	})
-	h := CORS(ws.CheckOrigin, Authenticate(r.Tokens, r.Svc, limited))
-	return &Handler{Handler: h, WS: ws, SSE: sse, Share: share}
+	h := CORS(ws.CheckOrigin, Authenticate(r.Tokens, cachedUsers{r}, limited))
+	return &Handler{Handler: h, WS: ws, SSE: sse, Share: share, Fanout: fanout}
 }
 
 // initConnection authenticates a WebSocket from its connection_init
@@ -116,7 +120,7 @@ func (r *Resolver) initConnection(ctx context.Context, payload map[string]any) (
 		}
 		return ctx, nil
 	}
-	ctx = WithToken(ctx, r.Tokens, r.Svc, token)
+	ctx = WithToken(ctx, r.Tokens, cachedUsers{r}, token)
 	if _, err := currentUser(ctx); err != nil {
 		return nil, err
 	}

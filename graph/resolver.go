@@ -21,4 +21,6 @@ type Resolver struct {
 
 	eventsOnce sync.Once
 	events     *eventCache
+	usersOnce  sync.Once
+	users      *userCache
 }

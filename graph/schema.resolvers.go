@@ -137,7 +137,7 @@ func (r *bullPenResolver) LastSequence(ctx context.Context, obj *game.BullPen) (
 
 // User is the resolver for the user field.
 func (r *leaderboardEntryResolver) User(ctx context.Context, obj *game.LeaderboardEntry) (*game.User, error) {
-	return r.Svc.User(ctx, obj.UserID)
+	return r.userByID(ctx, obj.UserID)
 }
 
 // SignUp is the resolver for the signUp field.
@@ -248,7 +248,7 @@ func (r *orderResolver) Participant(ctx context.Context, obj *game.Order) (*game
 
 // User is the resolver for the user field.
 func (r *participantResolver) User(ctx context.Context, obj *game.Participant) (*game.User, error) {
-	return r.Svc.User(ctx, obj.UserID)
+	return r.userByID(ctx, obj.UserID)
 }
 
 // BullPen is the resolver for the bullPen field.
@@ -456,6 +456,9 @@ func (r *quoteResolver) ChangePercent(ctx context.Context, obj *game.Quote) (*de
 
 // OrderUpdates is the resolver for the orderUpdates field.
 func (r *subscriptionResolver) OrderUpdates(ctx context.Context, bullPenID int64) (<-chan *model.OrderEvent, error) {
+	if ch, ok := preset[*model.OrderEvent](ctx); ok {
+		return ch, nil
+	}
 	ch, err := r.roomStream(ctx, bullPenID, nil, game.EventOrder)
 	if err != nil {
 		return nil, err
@@ -465,6 +468,9 @@ func (r *subscriptionResolver) OrderUpdates(ctx context.Context, bullPenID int64
 
 // PositionUpdates is the resolver for the positionUpdates field.
 func (r *subscriptionResolver) PositionUpdates(ctx context.Context, bullPenID int64) (<-chan *model.PositionEvent, error) {
+	if ch, ok := preset[*model.PositionEvent](ctx); ok {
+		return ch, nil
+	}
 	ch, err := r.roomStream(ctx, bullPenID, nil, game.EventPosition)
 	if err != nil {
 		return nil, err
@@ -474,6 +480,9 @@ func (r *subscriptionResolver) PositionUpdates(ctx context.Context, bullPenID in
 
 // LeaderboardUpdates is the resolver for the leaderboardUpdates field.
 func (r *subscriptionResolver) LeaderboardUpdates(ctx context.Context, bullPenID int64) (<-chan *model.LeaderboardEvent, error) {
+	if ch, ok := preset[*model.LeaderboardEvent](ctx); ok {
+		return ch, nil
+	}
 	ch, err := r.roomStream(ctx, bullPenID, nil, game.EventLeaderboard)
 	if err != nil {
 		return nil, err
@@ -483,6 +492,9 @@ func (r *subscriptionResolver) LeaderboardUpdates(ctx context.Context, bullPenID
 
 // RoomStateChanged is the resolver for the roomStateChanged field.
 func (r *subscriptionResolver) RoomStateChanged(ctx context.Context, bullPenID int64) (<-chan *model.RoomStateEvent, error) {
+	if ch, ok := preset[*model.RoomStateEvent](ctx); ok {
+		return ch, nil
+	}
 	ch, err := r.roomStream(ctx, bullPenID, nil, game.EventRoomState)
 	if err != nil {
 		return nil, err
@@ -492,6 +504,9 @@ func (r *subscriptionResolver) RoomStateChanged(ctx context.Context, bullPenID i
 
 // BullPenEvents is the resolver for the bullPenEvents field.
 func (r *subscriptionResolver) BullPenEvents(ctx context.Context, bullPenID int64, afterSequence *int) (<-chan model.BullPenEvent, error) {
+	if ch, ok := preset[model.BullPenEvent](ctx); ok {
+		return ch, nil
+	}
 	return r.roomStream(ctx, bullPenID, afterSequence)
 }
 

@@ -82,3 +82,39 @@ func BenchmarkFanOut5000(b *testing.B) {
 		b.ReportMetric(float64(took.Microseconds()), "us/fanout")
 	}
 }
+
+// BenchmarkFollowFanOut5000 is BenchmarkFanOut5000 through Follow: the pump
+// hands the event to each follower itself, with no goroutine or channel
+// per subscriber.
+func BenchmarkFollowFanOut5000(b *testing.B) {
+	f := newFixture(b)
+	h := hub.New(f.store, f.clock, slog.New(slog.DiscardHandler))
+	defer h.Close()
+	f.store.OnCommit(h.Notify)
+	var got sync.WaitGroup
+	for range 5000 {
+		stop, err := h.Follow(f.room, nil, nil, countSink{&got})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer stop()
+	}
+	for b.Loop() {
+		got.Add(5000)
+		start := time.Now()
+		err := f.store.Update(f.ctx, func(tx game.Tx) error {
+			_, err := tx.AppendEvent(f.ctx, f.room, game.EventRoomState, nil, game.RoomStatePayload{State: game.RoomPaused})
+			return err
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		got.Wait()
+		b.ReportMetric(float64(time.Since(start).Microseconds()), "us/fanout")
+	}
+}
+
+type countSink struct{ got *sync.WaitGroup }
+
+func (s countSink) Deliver(*game.Event) bool { s.got.Done(); return true }
+func (s countSink) End(error)                {}

@@ -126,6 +126,7 @@ func (h *Hub) Close() {
 	h.mu.Unlock()
 	h.cancel()
 	h.wg.Wait()
+	h.endMembers()
 }
 
 // Notify tells the hub that rooms advanced to the given sequences. It
@@ -168,6 +169,27 @@ type room struct {
 	cap  int
 	last int64 // highest sequence appended
 	subs map[*sub]struct{}
+	// members are Follow's subscribers: the pump delivers to the live
+	// ones itself; the others are still replaying in catch-up goroutines.
+	members map[*member]struct{}
+	live    []*member // live members, rebuilt when nil
+}
+
+// empty reports whether nobody follows the room any more.
+func (r *room) empty() bool { return len(r.subs) == 0 && len(r.members) == 0 }
+
+// liveMembers returns the live members; r.mu must be held. The slice is
+// shared until membership changes, so callers must not modify it.
+func (r *room) liveMembers() []*member {
+	if r.live == nil {
+		r.live = make([]*member, 0, len(r.members))
+		for m := range r.members {
+			if m.live {
+				r.live = append(r.live, m)
+			}
+		}
+	}
+	return r.live
 }
 
 // since copies the ring's events above hw. ok is false when the event
@@ -354,7 +376,8 @@ func (h *Hub) join(roomID int64, s *sub) (*room, int64, error) {
 		return r, add(r), nil
 	}
 	ctx, cancel := context.WithCancel(h.ctx)
-	r := &room{id: roomID, wake: make(chan struct{}, 1), stop: cancel, last: b.LastSequence, cap: h.queueSize, subs: map[*sub]struct{}{}}
+	r := &room{id: roomID, wake: make(chan struct{}, 1), stop: cancel, last: b.LastSequence, cap: h.queueSize,
+		subs: map[*sub]struct{}{}, members: map[*member]struct{}{}}
 	h.rooms[roomID] = r
 	h.wg.Add(1)
 	go func() {
@@ -370,7 +393,7 @@ func (h *Hub) leave(r *room, s *sub) {
 	defer h.mu.Unlock()
 	r.mu.Lock()
 	delete(r.subs, s)
-	empty := len(r.subs) == 0
+	empty := r.empty()
 	r.mu.Unlock()
 	if empty && h.rooms[r.id] == r {
 		delete(h.rooms, r.id)
@@ -410,10 +433,14 @@ func (h *Hub) pump(ctx context.Context, r *room) {
 			for s := range r.subs {
 				subs = append(subs, s)
 			}
+			// Taken with the append, under one lock: a member that goes live
+			// after this has replayed these events itself (see catchUp).
+			live := r.liveMembers()
 			r.mu.Unlock()
 			for _, s := range subs {
 				s.wake()
 			}
+			h.deliver(r, live, evs)
 			if len(evs) < pageSize {
 				break
 			}

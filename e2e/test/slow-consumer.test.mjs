@@ -3,9 +3,10 @@
 // buffering without bound.
 //
 // What happens, as observed: the stalled socket's kernel buffers fill (a
-// few MB on loopback), then the connection's send queue (64 messages),
-// then each subscription's own bound (256 quotes; the room's 1024-event
-// ring for bullPenEvents); past it the subscription is dropped. Its `error`
+// few MB on loopback), then the connection's send queue (64 messages for
+// operations the transport runs, such as quotes, which then wait on each
+// subscription's own bound of 256 quotes; 1024 messages for shared room
+// subscriptions such as bullPenEvents); past it the subscription is dropped. Its `error`
 // message is queued behind the data already waiting, so once the client
 // reads again it receives the backlog and then, per subscription, an
 // `error` whose extensions are {code: "RATE_LIMITED", reason:

@@ -74,6 +74,8 @@ type operation struct {
 	log    *slog.Logger
 	params *graphql.RawParams
 	share  *Sharing // nil: never share
+	// prepared, if set, is params already parsed and validated.
+	prepared *graphql.OperationContext
 }
 
 // run executes op until ctx is done or the stream ends. send gets each
@@ -82,9 +84,13 @@ type operation struct {
 // (request errors, or a stream's reported error), already presented.
 func (op operation) run(ctx context.Context, send func(json.RawMessage) bool) gqlerror.List {
 	ctx = graphql.StartOperationTrace(ctx)
-	rc, gerr := op.exec.CreateOperationContext(ctx, op.params)
-	if gerr != nil {
-		return op.exec.DispatchError(graphql.WithOperationContext(ctx, rc), gerr).Errors
+	rc := op.prepared
+	if rc == nil {
+		var gerr gqlerror.List
+		rc, gerr = op.exec.CreateOperationContext(ctx, op.params)
+		if gerr != nil {
+			return op.exec.DispatchError(graphql.WithOperationContext(ctx, rc), gerr).Errors
+		}
 	}
 	ctx = graphql.WithOperationContext(ctx, rc)
 	if op.share != nil && rc.Operation != nil && rc.Operation.Operation == ast.Subscription {
@@ -124,7 +130,7 @@ func (op operation) execute(ctx context.Context, rc *graphql.OperationContext, s
 				return
 			}
 			first = false
-			if !send(mustJSON(resp)) {
+			if !send(encodeResponse(resp)) {
 				return
 			}
 		}

@@ -43,16 +43,47 @@ func (s *Sharing) key(ctx context.Context, rc *graphql.OperationContext) (string
 
 type sharedStream struct {
 	cancel context.CancelFunc
+	limit  int // results a follower may have waiting
 
 	mu        sync.Mutex
 	followers map[*follower]struct{}
 }
 
+// follower is one subscriber of a shared execution. Its queue is a slice
+// that grows only as results wait (a channel of FollowerQueue slots would
+// cost every idle spectator its full size).
 type follower struct {
-	queue chan json.RawMessage
+	mu    sync.Mutex
+	queue []json.RawMessage
+	ready chan struct{} // cap 1: results are waiting
 	done  chan struct{} // closed when the stream ends or drops this follower
 	errs  gqlerror.List // why, set before done closes
 	once  sync.Once
+}
+
+// push queues b unless limit results are waiting.
+func (f *follower) push(b json.RawMessage, limit int) bool {
+	f.mu.Lock()
+	if len(f.queue) >= limit {
+		f.mu.Unlock()
+		return false
+	}
+	f.queue = append(f.queue, b)
+	f.mu.Unlock()
+	select {
+	case f.ready <- struct{}{}:
+	default:
+	}
+	return true
+}
+
+// take returns the waiting results.
+func (f *follower) take() []json.RawMessage {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	q := f.queue
+	f.queue = nil
+	return q
 }
 
 func (f *follower) finish(errs gqlerror.List) {
@@ -98,7 +129,7 @@ func (s *Sharing) Wait(ctx context.Context) {
 // follow joins (or starts) the execution of key and forwards its results
 // to send until ctx is done, the stream ends, or this follower is dropped.
 func (s *Sharing) follow(ctx context.Context, key string, start func(context.Context, func(json.RawMessage) bool) gqlerror.List, send func(json.RawMessage) bool) gqlerror.List {
-	f := &follower{queue: make(chan json.RawMessage, s.FollowerQueue), done: make(chan struct{})}
+	f := &follower{ready: make(chan struct{}, 1), done: make(chan struct{})}
 	s.mu.Lock()
 	st, ok := s.streams[key]
 	if ok {
@@ -110,7 +141,7 @@ func (s *Sharing) follow(ctx context.Context, key string, start func(context.Con
 		// starter's values (who is asking, the operation) but not its
 		// cancellation, and stops with its last follower.
 		runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-		st = &sharedStream{cancel: cancel, followers: map[*follower]struct{}{f: {}}}
+		st = &sharedStream{cancel: cancel, limit: s.FollowerQueue, followers: map[*follower]struct{}{f: {}}}
 		s.streams[key] = st
 		s.wg.Add(1)
 		go func() {
@@ -127,23 +158,25 @@ func (s *Sharing) follow(ctx context.Context, key string, start func(context.Con
 	s.mu.Unlock()
 
 	defer s.unfollow(key, st, f)
+	sendAll := func() bool {
+		for _, b := range f.take() {
+			if !send(b) {
+				return false
+			}
+		}
+		return true
+	}
 	for {
 		select {
-		case b := <-f.queue:
-			if !send(b) {
+		case <-f.ready:
+			if !sendAll() {
 				return nil
 			}
 		case <-f.done:
-			for {
-				select {
-				case b := <-f.queue:
-					if !send(b) {
-						return nil
-					}
-				default:
-					return f.errs
-				}
+			if !sendAll() {
+				return nil
 			}
+			return f.errs
 		case <-ctx.Done():
 			return nil
 		}
@@ -171,9 +204,7 @@ func (st *sharedStream) broadcast(b json.RawMessage) bool {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	for f := range st.followers {
-		select {
-		case f.queue <- b:
-		default:
+		if !f.push(b, st.limit) {
 			delete(st.followers, f)
 			f.finish(gqlerror.List{{
 				Message:    "subscriber too slow: results were dropped; subscribe again (bullPenEvents with afterSequence replays what was missed)",

@@ -56,12 +56,20 @@ type WebSocket struct {
 	WriteTimeout time.Duration
 	// MaxMessageSize bounds one incoming message (bytes).
 	MaxMessageSize int64
-	// SendQueue bounds the messages waiting for one connection's writer.
+	// SendQueue bounds the messages an operation waits behind before it
+	// queues another (the transport's own operations wait for room).
 	SendQueue int
+	// MaxQueue bounds the messages waiting for one connection's writer
+	// that a Fanout may queue: past it a fanned-out subscription is
+	// dropped with its SLOW_CONSUMER error instead of waiting.
+	MaxQueue int
 	// MaxOperations bounds the operations one connection runs at once.
 	MaxOperations int
 	// Share, if set, lets identical subscriptions share one execution.
 	Share *Sharing
+	// Fanout, if set, is offered every subscription first; what it takes
+	// runs without a goroutine of its own.
+	Fanout Fanout
 	// CheckOrigin decides whether a browser page may connect.
 	CheckOrigin func(r *http.Request) bool
 	Clock       clockwork.Clock
@@ -74,7 +82,7 @@ type WebSocket struct {
 func NewWebSocket(init InitFunc, clock clockwork.Clock, log *slog.Logger) *WebSocket {
 	return &WebSocket{
 		Init: init, InitTimeout: 10 * time.Second, KeepAlive: 15 * time.Second, WriteTimeout: 10 * time.Second,
-		MaxMessageSize: 64 << 10, SendQueue: 64, MaxOperations: 200, CheckOrigin: SameOriginOrLocalhost(nil),
+		MaxMessageSize: 64 << 10, SendQueue: 64, MaxQueue: 1024, MaxOperations: 200, CheckOrigin: SameOriginOrLocalhost(nil),
 		Clock: clock, Log: log,
 	}
 }
@@ -134,20 +142,24 @@ func SameOriginOrLocalhost(allowed []string) func(r *http.Request) bool {
 	}
 }
 
-// Do upgrades the request and serves the connection until it closes.
+// Do upgrades the request and returns: the connection is served by its
+// own reader and writer goroutines, and net/http's buffers for the
+// request are freed.
 func (t *WebSocket) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
 	up := websocket.Upgrader{
 		Subprotocols:    []string{ProtocolTransportWS, ProtocolLegacyWS},
 		CheckOrigin:     t.CheckOrigin,
-		ReadBufferSize:  4096,
+		ReadBufferSize:  1024, // not 0: that would keep net/http's 4 KB reader
 		WriteBufferSize: 4096,
+		WriteBufferPool: writeBuffers,
 	}
-	ws, err := up.Upgrade(w, r, nil)
+	hj := &hijacker{ResponseWriter: w}
+	ws, err := up.Upgrade(hj, r, nil)
 	if err != nil {
 		return // the upgrader has answered with an HTTP error
 	}
-	c := &wsConn{t: t, ws: ws, exec: exec, log: t.Log, protocol: ws.Subprotocol(), headers: r.Header,
-		out: make(chan frame, t.SendQueue), ops: map[string]*opEntry{}, closed: make(chan struct{}), writerDone: make(chan struct{})}
+	c := &wsConn{t: t, ws: ws, raw: hj.conn, exec: exec, log: t.Log, protocol: ws.Subprotocol(), headers: r.Header,
+		q: newSendQueue(), ops: map[string]*opEntry{}, closed: make(chan struct{}), writerDone: make(chan struct{})}
 	c.ctx, c.cancel = context.WithCancel(context.WithoutCancel(r.Context()))
 	if c.protocol == "" {
 		c.closeWith(CloseSubprotocol, "Subprotocol not acceptable: use graphql-transport-ws or graphql-ws")
@@ -159,8 +171,10 @@ func (t *WebSocket) Do(w http.ResponseWriter, r *http.Request, exec graphql.Grap
 		c.finish()
 		return
 	}
-	defer t.conns.remove(c)
-	c.serve()
+	go func() {
+		defer t.conns.remove(c)
+		c.serve()
+	}()
 }
 
 // Shutdown completes every subscription, closes every socket with 1001 and
@@ -176,6 +190,7 @@ func (c *wsConn) done() <-chan struct{} { return c.closed }
 type wsConn struct {
 	t        *WebSocket
 	ws       *websocket.Conn
+	raw      *batchConn // ws's socket
 	exec     graphql.GraphExecutor
 	log      *slog.Logger
 	protocol string
@@ -183,7 +198,7 @@ type wsConn struct {
 
 	ctx    context.Context // operations run under it
 	cancel context.CancelFunc
-	out    chan frame
+	q      *sendQueue
 	wg     sync.WaitGroup // operations and the writer
 
 	// closing is set when a close frame is queued behind messages that
@@ -201,14 +216,34 @@ type wsConn struct {
 	closed     chan struct{}
 }
 
-type opEntry struct{ cancel context.CancelFunc }
+// opEntry is a running operation; stop ends it.
+type opEntry struct {
+	mu      sync.Mutex
+	stopped bool
+	cancel  func()
+}
 
-// frame is one queued write: a message, or a close after what precedes it.
-type frame struct {
-	data   []byte
-	close  bool
-	code   int
-	reason string
+// stop ends the operation, now or as soon as it has a cancel function.
+func (e *opEntry) stop() {
+	e.mu.Lock()
+	e.stopped = true
+	f := e.cancel
+	e.mu.Unlock()
+	if f != nil {
+		f()
+	}
+}
+
+// setCancel gives the entry what stops it (at once if stopped already).
+func (e *opEntry) setCancel(f func()) {
+	e.mu.Lock()
+	if e.stopped {
+		e.mu.Unlock()
+		f()
+		return
+	}
+	e.cancel = f
+	e.mu.Unlock()
 }
 
 type wsMessage struct {
@@ -362,7 +397,7 @@ func (c *wsConn) handle(m wsMessage) bool {
 		delete(c.ops, m.ID)
 		c.mu.Unlock()
 		if ok {
-			e.cancel()
+			e.stop()
 		}
 	case "connection_terminate":
 		if !c.legacy() {
@@ -381,58 +416,47 @@ func (c *wsConn) invalid() bool {
 	return false
 }
 
-// start runs an operation in its own goroutine.
+// start runs an operation: a subscription the Fanout takes runs without a
+// goroutine of its own, anything else in its own goroutine.
 func (c *wsConn) start(parent context.Context, id string, params *graphql.RawParams) {
-	ctx, cancel := context.WithCancel(parent)
-	entry := &opEntry{cancel: cancel}
+	entry := &opEntry{}
 	c.mu.Lock()
 	c.ops[id] = entry
 	c.mu.Unlock()
+	op := operation{exec: c.exec, log: c.log, params: params, share: c.t.Share}
+	if c.t.Fanout != nil && c.fanOut(parent, id, entry, &op) {
+		return
+	}
+	ctx, cancel := context.WithCancel(parent)
+	entry.setCancel(cancel)
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
 		defer cancel()
-		op := operation{exec: c.exec, log: c.log, params: params, share: c.t.Share}
-		dataType := "next"
-		if c.legacy() {
-			dataType = "data"
-		}
+		prefix := c.envelope(id)
 		errs := op.run(ctx, func(payload json.RawMessage) bool {
-			return c.send(wsMessage{ID: id, Type: dataType, Payload: payload})
+			return c.q.pushWait(c.ctx, frame{prefix: prefix, data: payload, suffix: true}, c.t.SendQueue)
 		})
-		c.mu.Lock()
-		mine := c.ops[id] == entry
-		if mine {
-			delete(c.ops, id)
-		}
-		c.mu.Unlock()
-		if !mine || c.ctx.Err() != nil {
-			return // the client completed it, or the connection is gone
-		}
-		if len(errs) > 0 {
-			if c.legacy() {
-				// subscriptions-transport-ws expects a data message with
-				// errors, then complete.
-				c.send(wsMessage{ID: id, Type: "data", Payload: mustJSON(&graphql.Response{Errors: errs})})
-				c.send(wsMessage{ID: id, Type: "complete"})
-				return
-			}
-			c.send(wsMessage{ID: id, Type: "error", Payload: mustJSON(errs)})
-			return
-		}
-		c.send(wsMessage{ID: id, Type: "complete"})
+		c.end(id, entry, errs)
 	}()
 }
 
-// send queues a message for the writer, waiting while the queue is full;
-// it reports false once the connection is closing.
-func (c *wsConn) send(m wsMessage) bool {
-	select {
-	case c.out <- frame{data: mustJSON(m)}:
-		return true
-	case <-c.ctx.Done():
-		return false
+// envelope is what precedes an operation's result in its message:
+// {"id":…,"type":"next","payload": (its type is "data" in the legacy
+// protocol). The result and a closing brace follow, so a result is never
+// encoded again to wrap it.
+func (c *wsConn) envelope(id string) []byte {
+	typ := "next"
+	if c.legacy() {
+		typ = "data"
 	}
+	return fmt.Appendf(nil, `{"id":%s,"type":%q,"payload":`, mustJSON(id), typ)
+}
+
+// send queues a message for the writer, waiting while SendQueue messages
+// are waiting; it reports false once the connection is closing.
+func (c *wsConn) send(m wsMessage) bool {
+	return c.q.pushWait(c.ctx, frame{data: mustJSON(m)}, c.t.SendQueue)
 }
 
 // writer owns every write to the socket; each has a deadline.
@@ -457,16 +481,25 @@ func (c *wsConn) writer() {
 		}
 		return true
 	}
+	var batch []frame
 	for {
 		select {
 		case <-c.ctx.Done():
 			return
-		case f := <-c.out:
-			if f.close {
-				c.closeWith(f.code, f.reason)
+		case <-c.q.ready:
+			// Everything queued goes out in one write.
+			batch = c.q.take(batch)
+			ok, closed := c.writeBatch(batch)
+			clear(batch) // drop references to sent payloads
+			if cap(batch) > 256 {
+				batch = nil // an idle connection keeps no big slice
+			}
+			if !ok {
+				c.closeWith(websocket.CloseGoingAway, "write failed")
 				return
 			}
-			if !write(f.data) {
+			if closed != nil {
+				c.closeWith(closed.code, closed.reason)
 				return
 			}
 		case <-keepAlive:
@@ -484,6 +517,40 @@ func (c *wsConn) writer() {
 	}
 }
 
+// writeBatch writes frames as WebSocket messages in one write to the
+// socket, stopping at a close frame, which it returns.
+func (c *wsConn) writeBatch(frames []frame) (ok bool, closed *frame) {
+	c.raw.begin() // flush sets the write deadline
+	failed := false
+	for i := range frames {
+		f := &frames[i]
+		if f.close {
+			cl := *f
+			closed = &cl
+			break
+		}
+		w, err := c.ws.NextWriter(websocket.TextMessage)
+		if err != nil {
+			failed = true
+			break
+		}
+		if f.prefix != nil {
+			_, _ = w.Write(f.prefix)
+		}
+		_, _ = w.Write(f.data)
+		if f.suffix {
+			_, _ = w.Write(closingBrace)
+		}
+		if err := w.Close(); err != nil {
+			failed = true
+			break
+		}
+	}
+	return c.raw.flush(c.t.WriteTimeout) == nil && !failed, closed
+}
+
+var closingBrace = []byte("}")
+
 // goAway completes every operation and closes the socket with 1001.
 func (c *wsConn) goAway() {
 	c.goAwayOnce.Do(c.doGoAway)
@@ -494,15 +561,12 @@ func (c *wsConn) doGoAway() {
 	ids := make([]string, 0, len(c.ops))
 	for id, e := range c.ops {
 		ids = append(ids, id)
-		e.cancel()
+		e.stop()
 	}
 	c.ops = map[string]*opEntry{}
 	c.mu.Unlock()
 	for _, id := range ids {
-		select {
-		case c.out <- frame{data: mustJSON(wsMessage{ID: id, Type: "complete"})}:
-		default:
-		}
+		c.q.push(frame{data: mustJSON(wsMessage{ID: id, Type: "complete"})}, c.t.MaxQueue)
 	}
 	c.closeAfterFlush(CloseGoingAway, "server shutting down")
 }
@@ -511,9 +575,7 @@ func (c *wsConn) doGoAway() {
 // queued; if the queue is full the peer is not reading, so it closes now.
 func (c *wsConn) closeAfterFlush(code int, reason string) {
 	c.closing.Store(true)
-	select {
-	case c.out <- frame{close: true, code: code, reason: reason}:
-	default:
+	if !c.q.push(frame{close: true, code: code, reason: reason}, c.t.MaxQueue) {
 		c.closeWith(code, reason)
 	}
 }
@@ -542,12 +604,25 @@ func (c *wsConn) finish() {
 		timer.Stop()
 	}
 	c.closeWith(websocket.CloseNormalClosure, "")
+	c.stopOps()
 	// Read (and drop) what the peer still sends, up to its own close or
 	// the deadline set by closeWith, then close the TCP connection.
 	_, _ = io.Copy(io.Discard, c.ws.NetConn())
 	_ = c.ws.Close()
 	c.wg.Wait()
 	close(c.closed)
+}
+
+// stopOps stops every operation still running (fanned-out ones have no
+// context to cancel).
+func (c *wsConn) stopOps() {
+	c.mu.Lock()
+	ops := c.ops
+	c.ops = map[string]*opEntry{}
+	c.mu.Unlock()
+	for _, e := range ops {
+		e.stop()
+	}
 }
 
 func mustJSON(v any) json.RawMessage {

@@ -1,0 +1,142 @@
+package realtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+)
+
+// Fanout serves subscriptions from shared executions with no goroutine per
+// subscription: whoever produces a result (the hub's pump) hands the same
+// encoded bytes to each subscriber's Send, which queues them on its
+// connection without waiting.
+type Fanout interface {
+	// Subscribe starts s if it serves s's operation, and reports whether it
+	// did; if not, the transport runs the operation itself. Once started,
+	// results go to s.Send until s.End. stop, called when the client
+	// completes the operation or the connection closes, ends the feed.
+	Subscribe(ctx context.Context, s *Subscriber) (stop func(), ok bool)
+}
+
+// Subscriber is one subscription handed to a Fanout.
+type Subscriber struct {
+	// Op is the subscription, parsed and validated; Exec runs it.
+	Op   *graphql.OperationContext
+	Exec graphql.GraphExecutor
+
+	c      *wsConn
+	id     string
+	entry  *opEntry
+	prefix []byte // the envelope before a result: {"id":…,"type":"next","payload":
+	ctx    context.Context
+	done   atomic.Bool
+}
+
+// Send queues one encoded result (a next message's payload; it is shared
+// as is, so it must not change afterwards). It never waits: it reports
+// false when the connection already has MaxQueue messages waiting, and the
+// caller should then End the subscription with its SLOW_CONSUMER error.
+func (s *Subscriber) Send(payload []byte) bool {
+	if s.done.Load() {
+		return true // stopped: the feed is being detached
+	}
+	return s.c.q.push(frame{prefix: s.prefix, data: payload, suffix: true}, s.c.t.MaxQueue)
+}
+
+// End ends the subscription after what it has queued: with complete when
+// err is nil, else with err as the operation's error. It never waits.
+func (s *Subscriber) End(err error) {
+	if s.done.Swap(true) {
+		return
+	}
+	var errs gqlerror.List
+	if err != nil {
+		errs = present(graphql.WithOperationContext(s.ctx, s.Op), s.Exec, []error{err})
+	}
+	s.c.end(s.id, s.entry, errs)
+}
+
+// fanOut offers a subscription to the Fanout; false: run it as usual (op
+// then carries the prepared operation, so it is not parsed twice).
+func (c *wsConn) fanOut(ctx context.Context, id string, entry *opEntry, op *operation) bool {
+	ctx = graphql.StartOperationTrace(ctx)
+	rc, gerr := op.exec.CreateOperationContext(ctx, op.params)
+	if gerr != nil {
+		return false
+	}
+	op.prepared = rc
+	if rc.Operation == nil || rc.Operation.Operation != ast.Subscription {
+		return false
+	}
+	s := &Subscriber{Op: rc, Exec: op.exec, c: c, id: id, entry: entry, ctx: graphql.WithOperationContext(ctx, rc), prefix: c.envelope(id)}
+	stop, ok := c.t.Fanout.Subscribe(s.ctx, s)
+	if !ok {
+		return false
+	}
+	entry.setCancel(func() {
+		s.done.Store(true)
+		stop()
+	})
+	return true
+}
+
+// end sends an operation's last message (its error, or complete) unless
+// the client completed it or the connection is gone. It never waits.
+func (c *wsConn) end(id string, entry *opEntry, errs gqlerror.List) {
+	c.mu.Lock()
+	mine := c.ops[id] == entry
+	if mine {
+		delete(c.ops, id)
+	}
+	c.mu.Unlock()
+	if !mine || c.ctx.Err() != nil {
+		return
+	}
+	push := func(m wsMessage) { c.q.push(frame{data: mustJSON(m)}, 0) }
+	if len(errs) > 0 {
+		if c.legacy() {
+			// subscriptions-transport-ws expects a data message with
+			// errors, then complete.
+			push(wsMessage{ID: id, Type: "data", Payload: mustJSON(&graphql.Response{Errors: errs})})
+			push(wsMessage{ID: id, Type: "complete"})
+			return
+		}
+		push(wsMessage{ID: id, Type: "error", Payload: mustJSON(errs)})
+		return
+	}
+	push(wsMessage{ID: id, Type: "complete"})
+}
+
+// Execute runs a subscription for one result: ctx must make its
+// subscription resolver yield a single value. It returns the response
+// encoded once.
+func Execute(ctx context.Context, exec graphql.GraphExecutor, rc *graphql.OperationContext) (payload []byte, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			payload, err = nil, fmt.Errorf("panic executing a shared subscription: %v", r)
+		}
+	}()
+	responses, ctx := exec.DispatchOperation(ctx, rc)
+	resp := responses(ctx)
+	if resp == nil {
+		return nil, errors.New("a shared subscription yielded no result")
+	}
+	return encodeResponse(resp), nil
+}
+
+// encodeResponse encodes a response; the usual one (data only) without
+// re-encoding the data gqlgen has already encoded.
+func encodeResponse(resp *graphql.Response) []byte {
+	if len(resp.Errors) == 0 && resp.Label == "" && resp.Path == nil && resp.HasNext == nil && len(resp.Extensions) == 0 && len(resp.Data) > 0 {
+		b := make([]byte, 0, len(resp.Data)+9)
+		b = append(b, `{"data":`...)
+		b = append(b, resp.Data...)
+		return append(b, '}')
+	}
+	return mustJSON(resp)
+}

@@ -1,0 +1,209 @@
+package hub
+
+import (
+	"sync/atomic"
+
+	"github.com/bullpen/bullpen/game"
+)
+
+// Sink receives one follower's events. The hub calls it from one
+// goroutine at a time, in sequence order: the room's pump, or before that
+// the follower's replay.
+type Sink interface {
+	// Deliver hands over an event the follower's filter accepted. It must
+	// not block: it reports false when the follower cannot take it (a full
+	// queue), and the follower is then dropped with a *DroppedError.
+	Deliver(ev *game.Event) bool
+	// End ends the stream: a *DroppedError for a follower that fell
+	// behind, an error reading the log, or nil when the hub closes. It is
+	// called at most once, and never after stop.
+	End(err error)
+}
+
+// member is one follower of a room.
+type member struct {
+	filter Filter
+	sink   Sink
+	// hw is the highest sequence offered (delivered or filtered out). The
+	// replay goroutine owns it until live is set, the pump after.
+	hw    int64
+	live  bool // under room.mu
+	ended atomic.Bool
+}
+
+// offer hands ev to m unless m has had it; false: m could not take it.
+func (m *member) offer(ev *game.Event) bool {
+	if ev.Sequence <= m.hw {
+		return true
+	}
+	if m.filter == nil || m.filter(ev) {
+		if !m.sink.Deliver(ev) {
+			return false
+		}
+	}
+	m.hw = ev.Sequence
+	return true
+}
+
+// Follow is Subscribe without a goroutine or a channel per subscriber:
+// the room's pump hands each event that filter accepts to sink.Deliver, in
+// sequence order, and never waits for it. With after set it first replays
+// the stored events above it (in a goroutine that ends once the follower
+// has caught up), then continues live, with no gap and no duplicate;
+// without it the stream starts with the next event. stop ends the stream;
+// sink.End is not called after it. A follower whose Deliver reports false
+// is dropped with a *DroppedError naming the last sequence it was offered.
+func (h *Hub) Follow(roomID int64, after *int64, filter Filter, sink Sink) (stop func(), err error) {
+	m := &member{filter: filter, sink: sink}
+	s := &sub{} // join's bookkeeping: a placeholder, removed at once
+	r, last, err := h.join(roomID, s)
+	if err != nil {
+		return nil, err
+	}
+	h.subscribers.Add(1)
+	r.mu.Lock()
+	delete(r.subs, s)
+	m.hw = last
+	if after != nil {
+		m.hw = *after
+	}
+	replay := m.hw < r.last
+	m.live = !replay
+	r.members[m] = struct{}{}
+	r.live = nil
+	r.mu.Unlock()
+	if replay {
+		go func() { // join counted it in h.wg
+			defer h.wg.Done()
+			h.catchUp(r, m)
+		}()
+	} else {
+		h.wg.Done() // no goroutine after all
+	}
+	return func() {
+		if !m.ended.Swap(true) {
+			h.remove(r, m)
+		}
+	}, nil
+}
+
+// catchUp replays from the log, then the ring, until m has had every
+// event the room has; it then makes m live, under the lock the pump
+// appends under, so the pump delivers everything after.
+func (h *Hub) catchUp(r *room, m *member) {
+	for !m.ended.Load() {
+		if h.ctx.Err() != nil {
+			return // Close ends the member
+		}
+		evs, ok := r.since(m.hw)
+		if ok && len(evs) == 0 {
+			r.mu.Lock()
+			if r.last == m.hw {
+				m.live = true
+				r.live = nil
+				r.mu.Unlock()
+				return
+			}
+			r.mu.Unlock()
+			continue
+		}
+		if !ok {
+			var err error
+			evs, err = h.log.Events(h.ctx, r.id, m.hw, pageSize)
+			if err != nil {
+				if h.ctx.Err() == nil {
+					h.logger.Error("hub: read log", "room", r.id, "err", err)
+					h.end(r, m, err)
+				}
+				return
+			}
+			if len(evs) == 0 { // the ring has moved past what the log holds
+				h.dropped.Add(1)
+				h.end(r, m, &DroppedError{BullPenID: r.id, Delivered: m.hw, Reason: ErrSlowConsumer})
+				return
+			}
+		}
+		for _, ev := range evs {
+			if m.ended.Load() {
+				return
+			}
+			if !m.offer(ev) {
+				h.dropped.Add(1)
+				h.end(r, m, &DroppedError{BullPenID: r.id, Delivered: m.hw, Reason: ErrSlowConsumer})
+				return
+			}
+		}
+	}
+}
+
+// deliver offers the pump's new events to the live members, event by
+// event (members sharing an execution then find each result fresh).
+func (h *Hub) deliver(r *room, live []*member, evs []*game.Event) {
+	if len(live) == 0 || len(evs) == 0 {
+		return
+	}
+	var dropped []*member
+	for _, ev := range evs {
+		for _, m := range live {
+			if m.ended.Load() {
+				continue
+			}
+			if !m.offer(ev) && m.ended.CompareAndSwap(false, true) {
+				dropped = append(dropped, m) // no more offers; End below
+			}
+		}
+	}
+	for _, m := range dropped {
+		h.dropped.Add(1)
+		h.remove(r, m)
+		m.sink.End(&DroppedError{BullPenID: r.id, Delivered: m.hw, Reason: ErrSlowConsumer})
+	}
+}
+
+// end ends m with err unless it has ended already.
+func (h *Hub) end(r *room, m *member, err error) {
+	if !m.ended.Swap(true) {
+		h.remove(r, m)
+		m.sink.End(err)
+	}
+}
+
+// remove unregisters m, stopping the room's pump with its last follower.
+func (h *Hub) remove(r *room, m *member) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	r.mu.Lock()
+	if _, ok := r.members[m]; ok {
+		delete(r.members, m)
+		r.live = nil
+		h.subscribers.Add(-1)
+	}
+	empty := r.empty()
+	r.mu.Unlock()
+	if empty && h.rooms[r.id] == r {
+		delete(h.rooms, r.id)
+		r.stop()
+	}
+}
+
+// endMembers ends every follower when the hub closes.
+func (h *Hub) endMembers() {
+	h.mu.Lock()
+	var all []*member
+	for _, r := range h.rooms {
+		r.mu.Lock()
+		for m := range r.members {
+			all = append(all, m)
+		}
+		clear(r.members)
+		r.live = nil
+		r.mu.Unlock()
+	}
+	h.mu.Unlock()
+	for _, m := range all {
+		h.subscribers.Add(-1)
+		if !m.ended.Swap(true) {
+			m.sink.End(nil)
+		}
+	}
+}
