@@ -375,6 +375,12 @@ func registerMetrics(reg *prometheus.Registry, events *hub.Hub, query *graph.Han
 			func() float64 { return float64(query.Share.Streams()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "bullpen_shared_subscription_followers", Help: "Subscriptions following a shared execution."},
 			func() float64 { return float64(query.Share.Followers()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "bullpen_room_subscription_groups", Help: "Room subscriptions grouped by (room, document, variables), each executed once per event."},
+			func() float64 { return float64(query.Fanout.Groups()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "bullpen_room_subscription_group_members", Help: "Room subscriptions served by a shared execution, signed in or not."},
+			func() float64 { return float64(query.Fanout.Members()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "bullpen_room_subscription_executions_total", Help: "Executions run for subscription groups (one per group per event its members may see)."},
+			func() float64 { return float64(query.Fanout.Executions()) }),
 	)
 }
 
