@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"strings"
@@ -56,6 +57,7 @@ type config struct {
 	seed                             int64
 	bcryptCost                       int
 	wsInitTimeout, keepAlive         time.Duration
+	pprof                            string
 	// source names where a flag's value came from, for error messages:
 	// "-market", or "BULLPEN_MARKET (-market)" when the environment set it.
 	source func(flag string) string
@@ -82,6 +84,7 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	str(&c.allowedOrigins, "allowed-origins", "BULLPEN_ALLOWED_ORIGINS", "", "comma-separated extra browser origins allowed to open WebSockets, e.g. https://game.example.com; * for any")
 	fs.DurationVar(&c.wsInitTimeout, "ws-init-timeout", 10*time.Second, "close WebSockets that send no connection_init within this time; 0 waits forever")
 	fs.DurationVar(&c.keepAlive, "keepalive", 15*time.Second, "interval of WebSocket and SSE keep-alive pings; 0 sends none")
+	fs.StringVar(&c.pprof, "pprof", "", "serve Go's profiler (net/http/pprof) on this separate address, e.g. 127.0.0.1:6060; off when empty")
 	fs.Int64Var(&c.seed, "seed", 0, "seed of the simulated market; 0 picks one from the clock")
 	fs.IntVar(&c.bcryptCost, "bcrypt-cost", 0, "bcrypt cost of password hashes, 4 to 31 (default 10; lower only for tests)")
 	if err := fs.Parse(args); err != nil {
@@ -120,6 +123,7 @@ func (c config) validate() error {
 		{"ws-init-timeout", checkDuration(c.wsInitTimeout)},
 		{"keepalive", checkDuration(c.keepAlive)},
 		{"bcrypt-cost", auth.CheckCost(c.bcryptCost)},
+		{"pprof", checkOptionalAddr(c.pprof)},
 	}
 	for _, ch := range checks {
 		if ch.err != nil {
@@ -140,6 +144,13 @@ func checkAddr(addr string) error {
 		return fmt.Errorf("%q: bad port: %v", addr, err)
 	}
 	return nil
+}
+
+func checkOptionalAddr(addr string) error {
+	if addr == "" {
+		return nil
+	}
+	return checkAddr(addr)
 }
 
 func checkOrigins(list string) error {
@@ -193,6 +204,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return fmt.Errorf("listen on %s: %w", c.addr, err)
 	}
 	defer ln.Close()
+	var pln net.Listener // the profiler's, never the public listener
+	if c.pprof != "" {
+		if pln, err = net.Listen("tcp", c.pprof); err != nil {
+			return fmt.Errorf("-pprof: listen on %s: %w", c.pprof, err)
+		}
+		defer pln.Close()
+	}
 
 	store, err := db.Open(ctx, c.db, clock, log)
 	if err != nil {
@@ -329,6 +347,19 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		})
 	})
 
+	if pln != nil {
+		psrv := &http.Server{Handler: profiler(), ReadHeaderTimeout: 10 * time.Second}
+		goRun("pprof", func(ctx context.Context) error {
+			stop := context.AfterFunc(ctx, func() { _ = psrv.Close() })
+			defer stop()
+			log.Info("profiler listening", "addr", pln.Addr().String())
+			if err := psrv.Serve(pln); !errors.Is(err, http.ErrServerClosed) {
+				return err
+			}
+			return nil
+		})
+	}
+
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	log.Info("bullpen listening", "addr", ln.Addr().String(), "db", redactDSN(c.db), "market", feed.Name(), "graphiql", "http://"+displayAddr(ln.Addr())+"/")
@@ -356,6 +387,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		err = nil
 	}
 	return err
+}
+
+// profiler serves net/http/pprof's handlers.
+func profiler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return mux
 }
 
 // registerMetrics exposes the real-time layer's gauges and counters.
