@@ -225,6 +225,11 @@ func (m *member) Deliver(ev *game.Event) bool {
 	return m.s.Send(payload)
 }
 
+// Flush wakes the connection's writer for what Deliver queued.
+func (m *member) Flush() { m.s.Flush() }
+
+var _ hub.Flusher = (*member)(nil)
+
 // End ends the subscription as the hub says (it has let go of m).
 func (m *member) End(err error) {
 	if err != nil {

@@ -20,6 +20,19 @@ type Sink interface {
 	End(err error)
 }
 
+// Flusher is a Sink that buffers what Deliver hands it: the hub calls
+// Flush once it has delivered the events at hand (all of one pump round,
+// or one replayed page), so that a commit's events leave together.
+type Flusher interface {
+	Flush()
+}
+
+func flush(m *member) {
+	if f, ok := m.sink.(Flusher); ok {
+		f.Flush()
+	}
+}
+
 // member is one follower of a room.
 type member struct {
 	filter Filter
@@ -133,6 +146,7 @@ func (h *Hub) catchUp(r *room, m *member) {
 				return
 			}
 		}
+		flush(m)
 	}
 }
 
@@ -152,6 +166,9 @@ func (h *Hub) deliver(r *room, live []*member, evs []*game.Event) {
 				dropped = append(dropped, m) // no more offers; End below
 			}
 		}
+	}
+	for _, m := range live {
+		flush(m) // an ended one's End wakes its writer anyway
 	}
 	for _, m := range dropped {
 		h.dropped.Add(1)

@@ -218,3 +218,55 @@ func TestFollowersNeedNoGoroutines(t *testing.T) {
 		r.wait(t, 2)
 	}
 }
+
+// flushRecorder is a recorder that is also a Flusher: it notes how many
+// events it held at each Flush.
+type flushRecorder struct {
+	*recorder
+	flushes []int
+}
+
+func (r *flushRecorder) Flush() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.flushes = append(r.flushes, len(r.seqs))
+}
+
+func (r *flushRecorder) lastFlush() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.flushes) == 0 {
+		return 0
+	}
+	return r.flushes[len(r.flushes)-1]
+}
+
+// TestFlushFollowsEveryDelivery: a Flusher sink is flushed after what it
+// was handed, live and replayed, so nothing it buffers is left unsent.
+func TestFlushFollowsEveryDelivery(t *testing.T) {
+	f := newFixture(t)
+	h := newHub(t, f)
+	f.appendEvents(t, 10)
+	live := &flushRecorder{recorder: newRecorder(0)}
+	replay := &flushRecorder{recorder: newRecorder(0)}
+	for _, c := range []struct {
+		r     *flushRecorder
+		after *int64
+	}{{live, nil}, {replay, ptr(int64(0))}} {
+		stop, err := h.Follow(f.room, c.after, nil, c.r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer stop()
+	}
+	f.appendEvents(t, 20)
+	live.wait(t, 20)
+	replay.wait(t, 30)
+	deadline := time.Now().Add(10 * time.Second)
+	for live.lastFlush() != 20 || replay.lastFlush() != 30 {
+		if time.Now().After(deadline) {
+			t.Fatalf("last flushes at %d and %d events, want 20 and 30", live.lastFlush(), replay.lastFlush())
+		}
+		time.Sleep(time.Millisecond) // waiting for the pump, not a timer
+	}
+}

@@ -41,12 +41,18 @@ type Subscriber struct {
 // as is, so it must not change afterwards). It never waits: it reports
 // false when the connection already has MaxQueue messages waiting, and the
 // caller should then End the subscription with its SLOW_CONSUMER error.
+//
+// Send does not wake the connection's writer: call Flush once the results
+// at hand are queued, so that they leave in one write.
 func (s *Subscriber) Send(payload []byte) bool {
 	if s.done.Load() {
 		return true // stopped: the feed is being detached
 	}
-	return s.c.q.push(frame{prefix: s.prefix, data: payload, suffix: true}, s.c.t.MaxQueue)
+	return s.c.q.pushQuiet(frame{prefix: s.prefix, data: payload, suffix: true}, s.c.t.MaxQueue)
 }
+
+// Flush wakes the connection's writer for what Send queued.
+func (s *Subscriber) Flush() { s.c.q.kick() }
 
 // End ends the subscription after what it has queued: with complete when
 // err is nil, else with err as the operation's error. It never waits.

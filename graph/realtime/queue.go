@@ -34,20 +34,34 @@ type sendQueue struct {
 
 func newSendQueue() *sendQueue { return &sendQueue{ready: make(chan struct{}, 1)} }
 
-// push queues f unless limit (> 0) frames are already waiting.
+// push queues f unless limit (> 0) frames are already waiting, and wakes
+// the writer.
 func (q *sendQueue) push(f frame, limit int) bool {
+	if !q.pushQuiet(f, limit) {
+		return false
+	}
+	q.kick()
+	return true
+}
+
+// pushQuiet is push without waking the writer: the caller kicks once it
+// has queued everything it has (so that it leaves in one write).
+func (q *sendQueue) pushQuiet(f frame, limit int) bool {
 	q.mu.Lock()
+	defer q.mu.Unlock()
 	if limit > 0 && len(q.frames) >= limit {
-		q.mu.Unlock()
 		return false
 	}
 	q.frames = append(q.frames, f)
-	q.mu.Unlock()
+	return true
+}
+
+// kick wakes the writer.
+func (q *sendQueue) kick() {
 	select {
 	case q.ready <- struct{}{}:
 	default:
 	}
-	return true
 }
 
 // pushWait queues f, waiting while limit frames are waiting, until ctx is
