@@ -56,6 +56,9 @@ type Service struct {
 
 	signIns attempts
 
+	usersMu sync.RWMutex
+	users   map[int64]*User // see User
+
 	noPeriodic atomic.Bool // see SetPeriodicSnapshots
 }
 
@@ -71,6 +74,7 @@ func NewService(c Config) *Service {
 	return &Service{
 		store: c.Store, clock: c.Clock, log: c.Log, symbols: c.Instruments, manual: c.ManualMarket,
 		admins: admins, passwords: c.Passwords, wake: make(chan struct{}, 1), dirty: map[int64]bool{},
+		users: map[int64]*User{},
 	}
 }
 

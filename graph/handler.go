@@ -90,7 +90,7 @@ func NewHandler(r *Resolver, o Options) *Handler {
 		req.Body = http.MaxBytesReader(w, req.Body, MaxRequestBytes)
 		srv.ServeHTTP(w, req)
 	})
-	h := CORS(ws.CheckOrigin, Authenticate(r.Tokens, cachedUsers{r}, limited))
+	h := CORS(ws.CheckOrigin, Authenticate(r.Tokens, r.Svc, limited))
 	return &Handler{Handler: h, WS: ws, SSE: sse, Share: share, Fanout: fanout}
 }
 
@@ -120,7 +120,7 @@ func (r *Resolver) initConnection(ctx context.Context, payload map[string]any) (
 		}
 		return ctx, nil
 	}
-	ctx = WithToken(ctx, r.Tokens, cachedUsers{r}, token)
+	ctx = WithToken(ctx, r.Tokens, r.Svc, token)
 	if _, err := currentUser(ctx); err != nil {
 		return nil, err
 	}

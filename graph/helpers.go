@@ -100,7 +100,7 @@ func (r *Resolver) modelEvent(ctx context.Context, ev *game.Event) (model.BullPe
 			PreviousState: p.PreviousState, State: p.State, Trigger: p.Trigger, StartsAt: p.StartsAt, EndsAt: p.EndsAt,
 			ElapsedSeconds: int(p.ElapsedSeconds), RemainingSeconds: int(p.RemainingSeconds)}
 		if p.ActorID != nil {
-			u, err := r.userByID(ctx, *p.ActorID)
+			u, err := r.Svc.User(ctx, *p.ActorID)
 			if err != nil {
 				return nil, err
 			}

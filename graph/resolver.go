@@ -21,6 +21,4 @@ type Resolver struct {
 
 	eventsOnce sync.Once
 	events     *eventCache
-	usersOnce  sync.Once
-	users      *userCache
 }

@@ -137,7 +137,7 @@ func (r *bullPenResolver) LastSequence(ctx context.Context, obj *game.BullPen) (
 
 // User is the resolver for the user field.
 func (r *leaderboardEntryResolver) User(ctx context.Context, obj *game.LeaderboardEntry) (*game.User, error) {
-	return r.userByID(ctx, obj.UserID)
+	return r.Svc.User(ctx, obj.UserID)
 }
 
 // SignUp is the resolver for the signUp field.
@@ -248,7 +248,7 @@ func (r *orderResolver) Participant(ctx context.Context, obj *game.Order) (*game
 
 // User is the resolver for the user field.
 func (r *participantResolver) User(ctx context.Context, obj *game.Participant) (*game.User, error) {
-	return r.userByID(ctx, obj.UserID)
+	return r.Svc.User(ctx, obj.UserID)
 }
 
 // BullPen is the resolver for the bullPen field.
