@@ -288,7 +288,7 @@ func (s *Store) Update(ctx context.Context, fn func(tx game.Tx) error) error {
 }
 
 func (s *Store) newTx(sqltx *sqlx.Tx) *Tx {
-	return &Tx{queries: queries{ext: sqltx, dialect: s.dialect}, tx: sqltx, now: s.clock.Now().UTC().Truncate(time.Millisecond), rooms: map[int64]int64{}}
+	return &Tx{queries: queries{ext: sqltx, dialect: s.dialect}, tx: sqltx, now: s.clock.Now().UTC().Truncate(time.Millisecond), rooms: map[int64]int64{}, symbols: map[string]bool{}}
 }
 
 // committed tells the OnCommit hooks which rooms advanced.
@@ -328,6 +328,9 @@ type Tx struct {
 	now   time.Time
 	rooms map[int64]int64
 	saves int // savepoints taken, for their names
+	// symbols are the symbol locks held: true when exclusive. A change
+	// that a batch has already locked for (lockAll) takes none again.
+	symbols map[string]bool
 }
 
 var _ game.Tx = (*Tx)(nil)
@@ -346,12 +349,18 @@ func (tx *Tx) LockSymbol(ctx context.Context, symbol string, exclusive bool) err
 	if tx.dialect != Postgres {
 		return nil
 	}
+	if held, ok := tx.symbols[symbol]; ok && (held || !exclusive) {
+		return nil
+	}
 	fn := "pg_advisory_xact_lock_shared"
 	if exclusive {
 		fn = "pg_advisory_xact_lock"
 	}
-	_, err := tx.exec(ctx, `SELECT `+fn+`(?, ?)`, symbolLockClass, symbolKey(symbol))
-	return err
+	if _, err := tx.exec(ctx, `SELECT `+fn+`(?, ?)`, symbolLockClass, symbolKey(symbol)); err != nil {
+		return err
+	}
+	tx.symbols[symbol] = exclusive
+	return nil
 }
 
 // Savepoint runs fn inside a savepoint: when fn fails, what it wrote is
@@ -370,12 +379,14 @@ func (tx *Tx) savepoint(ctx context.Context, fn func() error) (fnErr, txErr erro
 	if _, err := tx.exec(ctx, `SAVEPOINT `+name); err != nil {
 		return nil, err
 	}
-	rooms := maps.Clone(tx.rooms)
+	// Rolling back to the savepoint undoes its events and releases the
+	// locks taken since: forget both.
+	rooms, symbols := maps.Clone(tx.rooms), maps.Clone(tx.symbols)
 	if err := fn(); err != nil {
 		if _, rbErr := tx.exec(ctx, `ROLLBACK TO SAVEPOINT `+name); rbErr != nil {
 			return err, rbErr
 		}
-		tx.rooms = rooms
+		tx.rooms, tx.symbols = rooms, symbols
 		return err, nil
 	}
 	_, err := tx.exec(ctx, `RELEASE SAVEPOINT `+name)

@@ -314,18 +314,17 @@ func (tx *Tx) lockAll(ctx context.Context, batch []*request) error {
 		return nil
 	}
 	var (
-		keys  []int32
-		rooms []int64
+		symbols []string
+		rooms   []int64
 	)
 	for _, r := range batch {
-		for _, sym := range r.change.Symbols {
-			keys = append(keys, symbolKey(sym))
-		}
+		symbols = append(symbols, r.change.Symbols...)
 		rooms = append(rooms, r.change.Rooms...)
 	}
-	slices.Sort(keys)
-	for _, k := range slices.Compact(keys) {
-		if _, err := tx.exec(ctx, `SELECT pg_advisory_xact_lock_shared(?, ?)`, symbolLockClass, k); err != nil {
+	slices.Sort(symbols)
+	for _, sym := range slices.Compact(symbols) {
+		// Held for the whole batch; the changes' own LockSymbol is free.
+		if err := tx.LockSymbol(ctx, sym, false); err != nil {
 			return err
 		}
 	}
