@@ -212,17 +212,14 @@ func (s *Service) Move(ctx context.Context, actor *User, roomID int64, to RoomSt
 			// A resumed room re-checks its resting orders against the
 			// stored prices: hold their symbols first, as Tick does, so
 			// no price slips in between (a paused room gets no new ones).
+			// Shared locks never wait on each other, and a symbol held
+			// already is not taken again, so any order will do.
 			open, err := tx.OpenOrdersByRoom(ctx, roomID)
 			if err != nil {
 				return err
 			}
-			symbols := make([]string, 0, len(open))
 			for _, o := range open {
-				symbols = append(symbols, o.Symbol)
-			}
-			slices.Sort(symbols)
-			for _, sym := range slices.Compact(symbols) {
-				if err := tx.LockSymbol(ctx, sym, false); err != nil {
+				if err := tx.LockSymbol(ctx, o.Symbol, false); err != nil {
 					return err
 				}
 			}

@@ -69,6 +69,7 @@ type Tx interface {
 	// a price change, shared for an order that may come to rest. Take it
 	// before any room: a price and the orders it crosses are decided in
 	// one serial order, so no order rests under a price that crosses it.
+	// A lock the transaction holds already is not taken again.
 	LockSymbol(ctx context.Context, symbol string, exclusive bool) error
 	// Savepoint runs fn so that, when fn fails, its writes are undone and
 	// the transaction continues as it was before fn.
