@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"strconv"
 	"strings"
 	"sync"
@@ -281,15 +280,8 @@ func (m *wsMux) closeCode() int {
 func (ts *testServer) openSSE(t *testing.T, token, query string, vars map[string]any) *streamOp {
 	t.Helper()
 	op := &streamOp{}
-	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
 	ctx, cancel := context.WithCancel(context.Background())
-	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, ts.url+"/query", bytes.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "text/event-stream")
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := ts.postSSE(ctx, token, query, vars)
 	if err != nil {
 		cancel()
 		op.end("POST: " + err.Error())

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -17,16 +18,21 @@ type sseStream struct {
 	sc   *bufio.Scanner
 }
 
-func (ts *testServer) subscribeSSE(t *testing.T, token, query string, vars map[string]any) *sseStream {
-	t.Helper()
+// postSSE sends one operation over SSE (graphql-sse distinct connections).
+func (ts *testServer) postSSE(ctx context.Context, token, query string, vars map[string]any) (*http.Response, error) {
 	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
-	req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, ts.url+"/query", bytes.NewReader(body))
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, ts.url+"/query", bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "text/event-stream")
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	return http.DefaultClient.Do(req)
+}
+
+func (ts *testServer) subscribeSSE(t *testing.T, token, query string, vars map[string]any) *sseStream {
+	t.Helper()
+	resp, err := ts.postSSE(t.Context(), token, query, vars)
 	if err != nil {
 		t.Fatal(err)
 	}
