@@ -48,24 +48,24 @@ func parseCursor(kind string, after *string) (int64, error) {
 // Errors: NOT_FOUND for a room that does not exist or is hidden from the
 // caller; UNAUTHENTICATED for a bad token.
 func (r *Resolver) view(ctx context.Context, id int64) (*game.View, error) {
-	return remember(ctx, viewKey{id}, func() (*game.View, error) {
-		user, err := currentUser(ctx)
-		if err != nil {
-			return nil, err
-		}
-		return r.Svc.View(ctx, user, id)
-	})
+	return rememberView(ctx, id, func(user *game.User) (*game.View, error) { return r.Svc.View(ctx, user, id) })
 }
 
 // roomView is view for a room object already in hand (from a list or a
 // mutation), checked by the same rules.
 func (r *Resolver) roomView(ctx context.Context, room *game.BullPen) (*game.View, error) {
-	return remember(ctx, viewKey{room.ID}, func() (*game.View, error) {
+	return rememberView(ctx, room.ID, func(user *game.User) (*game.View, error) { return r.Svc.ViewOf(ctx, user, room) })
+}
+
+// rememberView makes the caller's view of room id with load, once per
+// response.
+func rememberView(ctx context.Context, id int64, load func(*game.User) (*game.View, error)) (*game.View, error) {
+	return remember(ctx, viewKey{id}, func() (*game.View, error) {
 		user, err := currentUser(ctx)
 		if err != nil {
 			return nil, err
 		}
-		return r.Svc.ViewOf(ctx, user, room)
+		return load(user)
 	})
 }
 
