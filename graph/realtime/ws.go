@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -488,10 +487,6 @@ func (c *wsConn) writer() {
 		case <-c.ctx.Done():
 			return
 		case <-c.q.ready:
-			// Let the pump finish handing out what it is fanning out (one
-			// commit is usually an order, a position and a leaderboard
-			// event) so that it leaves in this write, not in one each.
-			runtime.Gosched()
 			// Everything queued goes out in one write.
 			batch = c.q.take(batch)
 			ok, closed := c.writeBatch(batch)
