@@ -62,3 +62,47 @@ func TestZeroKeepAliveSendsNoPings(t *testing.T) {
 		}
 	})
 }
+
+// Every KeepAlive, each connection gets a WebSocket ping and, once
+// initialised, its protocol's keep-alive message: graphql-transport-ws a
+// ping, the legacy protocol a ka. One goroutine of the transport sends
+// them; a connection has no timer of its own.
+func TestKeepAlivePingsEveryConnection(t *testing.T) {
+	ts := startServer(t)
+	for _, tc := range []struct{ protocol, message string }{
+		{"graphql-transport-ws", "ping"},
+		{"graphql-ws", "ka"},
+	} {
+		t.Run(tc.protocol, func(t *testing.T) {
+			c, _, err := ts.dialWS(t, tc.protocol, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pings := make(chan struct{}, 16)
+			c.conn.SetPingHandler(func(string) error { pings <- struct{}{}; return nil })
+			c.init(nil)
+			if tc.protocol == "graphql-ws" {
+				var m wsMsg // the legacy protocol's ka right after the ack
+				if err := c.conn.ReadJSON(&m); err != nil || m.Type != "ka" {
+					t.Fatalf("after the ack: %+v %v, want ka", m, err)
+				}
+			}
+			for round := range 2 {
+				ts.clock.Advance(15 * time.Second)
+				_ = c.conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+				var m wsMsg
+				if err := c.conn.ReadJSON(&m); err != nil {
+					t.Fatalf("round %d: %v", round, err)
+				}
+				if m.Type != tc.message {
+					t.Fatalf("round %d: got %+v, want %s", round, m, tc.message)
+				}
+				select {
+				case <-pings: // the ping frame came before the message
+				default:
+					t.Fatalf("round %d: no WebSocket ping before the %s", round, tc.message)
+				}
+			}
+		})
+	}
+}

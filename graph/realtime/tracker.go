@@ -68,3 +68,17 @@ func (t *tracker[S]) stopAll(ctx context.Context) {
 		}
 	}
 }
+
+// each calls f for every live stream (a snapshot: f runs without the
+// tracker's lock).
+func (t *tracker[S]) each(f func(S)) {
+	t.mu.Lock()
+	all := make([]S, 0, len(t.live))
+	for s := range t.live {
+		all = append(all, s)
+	}
+	t.mu.Unlock()
+	for _, s := range all {
+		f(s)
+	}
+}

@@ -76,6 +76,14 @@ type WebSocket struct {
 	Log         *slog.Logger
 
 	conns tracker[*wsConn]
+
+	// One goroutine pings every connection each KeepAlive: a connection
+	// has no timer and, while idle, no writer of its own.
+	pingMu      sync.Mutex
+	pingStarted bool
+	pingStopped bool
+	pingStop    chan struct{}
+	pingDone    chan struct{}
 }
 
 // NewWebSocket returns a transport with sensible defaults.
@@ -143,14 +151,14 @@ func SameOriginOrLocalhost(allowed []string) func(r *http.Request) bool {
 }
 
 // Do upgrades the request and returns: the connection is served by its
-// own reader and writer goroutines, and net/http's buffers for the
-// request are freed.
+// own reader goroutine, a writer runs only while there is something to
+// send, and net/http's buffers for the request are freed.
 func (t *WebSocket) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
 	up := websocket.Upgrader{
 		Subprotocols:    []string{ProtocolTransportWS, ProtocolLegacyWS},
 		CheckOrigin:     t.CheckOrigin,
-		ReadBufferSize:  1024, // not 0: that would keep net/http's 4 KB reader
-		WriteBufferSize: 4096,
+		ReadBufferSize:  512, // not 0: that would keep net/http's 4 KB reader
+		WriteBufferSize: 512, // only the handshake's answer: the writer frames messages itself
 		WriteBufferPool: writeBuffers,
 	}
 	hj := &hijacker{ResponseWriter: w}
@@ -158,8 +166,9 @@ func (t *WebSocket) Do(w http.ResponseWriter, r *http.Request, exec graphql.Grap
 	if err != nil {
 		return // the upgrader has answered with an HTTP error
 	}
-	c := &wsConn{t: t, ws: ws, raw: hj.conn, exec: exec, log: t.Log, protocol: ws.Subprotocol(), headers: r.Header,
-		q: newSendQueue(), ops: map[string]*opEntry{}, closed: make(chan struct{}), writerDone: make(chan struct{})}
+	c := &wsConn{t: t, ws: ws, raw: hj.conn, exec: exec, log: t.Log, protocol: ws.Subprotocol(),
+		ops: map[string]*opEntry{}, closed: make(chan struct{})}
+	c.q.start = c.startWriter
 	c.ctx, c.cancel = context.WithCancel(context.WithoutCancel(r.Context()))
 	if c.protocol == "" {
 		c.closeWith(CloseSubprotocol, "Subprotocol not acceptable: use graphql-transport-ws or graphql-ws")
@@ -171,6 +180,7 @@ func (t *WebSocket) Do(w http.ResponseWriter, r *http.Request, exec graphql.Grap
 		c.finish()
 		return
 	}
+	t.startPings()
 	go func() {
 		defer t.conns.remove(c)
 		c.serve()
@@ -178,8 +188,60 @@ func (t *WebSocket) Do(w http.ResponseWriter, r *http.Request, exec graphql.Grap
 }
 
 // Shutdown completes every subscription, closes every socket with 1001 and
-// waits (until ctx is done) for the connections to finish.
-func (t *WebSocket) Shutdown(ctx context.Context) { t.conns.stopAll(ctx) }
+// waits (until ctx is done) for the connections to finish; it also stops
+// the keep-alive goroutine.
+func (t *WebSocket) Shutdown(ctx context.Context) {
+	t.conns.stopAll(ctx)
+	t.stopPings()
+}
+
+// startPings starts the keep-alive goroutine once, unless keep-alive is off
+// or the transport has shut down.
+func (t *WebSocket) startPings() {
+	if t.KeepAlive <= 0 {
+		return
+	}
+	t.pingMu.Lock()
+	defer t.pingMu.Unlock()
+	if t.pingStarted || t.pingStopped {
+		return
+	}
+	t.pingStarted = true
+	t.pingStop, t.pingDone = make(chan struct{}), make(chan struct{})
+	ticker := t.Clock.NewTicker(t.KeepAlive)
+	go func() {
+		defer close(t.pingDone)
+		defer ticker.Stop()
+		for {
+			select {
+			case <-t.pingStop:
+				return
+			case <-ticker.Chan():
+				t.conns.each(func(c *wsConn) { c.keepAlive() })
+			}
+		}
+	}()
+}
+
+// stopPings ends the keep-alive goroutine and waits for it; none starts
+// afterwards.
+func (t *WebSocket) stopPings() {
+	t.pingMu.Lock()
+	started, stopped := t.pingStarted, t.pingStopped
+	t.pingStopped = true
+	t.pingMu.Unlock()
+	if started && !stopped {
+		close(t.pingStop)
+		<-t.pingDone
+	}
+}
+
+// pinging reports whether the keep-alive goroutine runs (for tests).
+func (t *WebSocket) pinging() bool {
+	t.pingMu.Lock()
+	defer t.pingMu.Unlock()
+	return t.pingStarted && !t.pingStopped
+}
 
 // Connections reports how many sockets are open.
 func (t *WebSocket) Connections() int { return t.conns.len() }
@@ -194,17 +256,15 @@ type wsConn struct {
 	exec     graphql.GraphExecutor
 	log      *slog.Logger
 	protocol string
-	headers  http.Header
 
 	ctx    context.Context // operations run under it
 	cancel context.CancelFunc
-	q      *sendQueue
+	q      sendQueue
 	wg     sync.WaitGroup // operations and the writer
 
 	// closing is set when a close frame is queued behind messages that
-	// must go out first; writerDone closes when the writer has stopped.
-	closing    atomic.Bool
-	writerDone chan struct{}
+	// must go out first.
+	closing atomic.Bool
 
 	mu          sync.Mutex
 	initialized bool
@@ -266,9 +326,6 @@ func (c *wsConn) serve() {
 	}
 	_ = c.ws.SetReadDeadline(readDeadline())
 	c.ws.SetPongHandler(func(string) error { return c.ws.SetReadDeadline(readDeadline()) })
-
-	c.wg.Add(1)
-	go c.writer()
 
 	if c.t.InitTimeout > 0 {
 		initTimer := c.t.Clock.AfterFunc(c.t.InitTimeout, func() {
@@ -384,7 +441,6 @@ func (c *wsConn) handle(m wsMessage) bool {
 		if err := dec.Decode(&params); err != nil || params.Query == "" {
 			return c.invalid()
 		}
-		params.Headers = c.headers
 		now := graphql.Now()
 		params.ReadTime = graphql.TraceTiming{Start: now, End: now}
 		c.start(ctx, m.ID, &params)
@@ -416,23 +472,26 @@ func (c *wsConn) invalid() bool {
 	return false
 }
 
-// start runs an operation: a subscription the Fanout takes runs without a
-// goroutine of its own, anything else in its own goroutine.
+// start runs an operation in a goroutine of its own: a subscription the
+// Fanout takes is only set up there (the goroutine then ends: it runs with
+// no goroutine), anything else runs there to its end. Parsing, validating
+// and resolving never run on the reader's stack, which so stays small for
+// the life of the connection.
 func (c *wsConn) start(parent context.Context, id string, params *graphql.RawParams) {
 	entry := &opEntry{}
 	c.mu.Lock()
 	c.ops[id] = entry
 	c.mu.Unlock()
-	op := operation{exec: c.exec, log: c.log, params: params, share: c.t.Share}
-	if c.t.Fanout != nil && c.fanOut(parent, id, entry, &op) {
-		return
-	}
-	ctx, cancel := context.WithCancel(parent)
-	entry.setCancel(cancel)
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
+		op := operation{exec: c.exec, log: c.log, params: params, share: c.t.Share}
+		if c.t.Fanout != nil && c.fanOut(parent, id, entry, &op) {
+			return
+		}
+		ctx, cancel := context.WithCancel(parent)
 		defer cancel()
+		entry.setCancel(cancel)
 		prefix := c.envelope(id)
 		errs := op.run(ctx, func(payload json.RawMessage) bool {
 			return c.q.pushWait(c.ctx, frame{prefix: prefix, data: payload, suffix: true}, c.t.SendQueue)
@@ -459,69 +518,66 @@ func (c *wsConn) send(m wsMessage) bool {
 	return c.q.pushWait(c.ctx, frame{data: mustJSON(m)}, c.t.SendQueue)
 }
 
-// writer owns every write to the socket; each has a deadline.
+// startWriter runs a writer for what is queued; the queue calls it, with
+// its lock held, when frames wait and no writer runs.
+func (c *wsConn) startWriter() {
+	c.wg.Add(1)
+	go c.writer()
+}
+
+// writer owns every write of messages to the socket: it takes all that is
+// queued, writes it in one write with a deadline, and repeats until the
+// queue is empty; then it ends.
 func (c *wsConn) writer() {
 	defer c.wg.Done()
-	defer close(c.writerDone)
-	var keepAlive <-chan time.Time // nil, never ready, when keep-alive is off
-	if c.t.KeepAlive > 0 {
-		ticker := c.t.Clock.NewTicker(c.t.KeepAlive)
-		defer ticker.Stop()
-		keepAlive = ticker.Chan()
-	}
-	ka := mustJSON(wsMessage{Type: "ping"})
-	if c.legacy() {
-		ka = mustJSON(wsMessage{Type: "ka"})
-	}
-	write := func(b []byte) bool {
-		_ = c.ws.SetWriteDeadline(time.Now().Add(c.t.WriteTimeout))
-		if err := c.ws.WriteMessage(websocket.TextMessage, b); err != nil {
-			c.closeWith(websocket.CloseGoingAway, "write failed")
-			return false
-		}
-		return true
-	}
 	var batch []frame
 	for {
-		select {
-		case <-c.ctx.Done():
+		batch = c.q.take(batch)
+		if len(batch) == 0 {
 			return
-		case <-c.q.ready:
-			// Everything queued goes out in one write.
-			batch = c.q.take(batch)
-			ok, closed := c.writeBatch(batch)
-			clear(batch) // drop references to sent payloads
-			if cap(batch) > 256 {
-				batch = nil // an idle connection keeps no big slice
-			}
-			if !ok {
-				c.closeWith(websocket.CloseGoingAway, "write failed")
-				return
-			}
-			if closed != nil {
-				c.closeWith(closed.code, closed.reason)
-				return
-			}
-		case <-keepAlive:
-			if err := c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(c.t.WriteTimeout)); err != nil {
-				c.closeWith(websocket.CloseGoingAway, "ping failed")
-				return
-			}
-			c.mu.Lock()
-			ok := c.initialized
-			c.mu.Unlock()
-			if ok && !write(ka) {
-				return
-			}
+		}
+		if c.ctx.Err() != nil {
+			clear(batch) // closed: drop what is queued
+			continue
+		}
+		ok, closed := c.writeBatch(batch)
+		clear(batch) // drop references to sent payloads
+		if !ok {
+			c.closeWith(websocket.CloseGoingAway, "write failed")
+		} else if closed != nil {
+			c.closeWith(closed.code, closed.reason)
 		}
 	}
 }
 
-// writeBatch writes frames as WebSocket messages in one write to the
-// socket, stopping at a close frame, which it returns.
+// keepAlive queues a WebSocket ping and, once the connection is
+// initialised, the protocol's own keep-alive message.
+func (c *wsConn) keepAlive() {
+	c.q.pushQuiet(frame{ping: true}, 0)
+	c.mu.Lock()
+	ok := c.initialized
+	c.mu.Unlock()
+	if ok {
+		ka := kaTransportWS
+		if c.legacy() {
+			ka = kaLegacy
+		}
+		c.q.pushQuiet(frame{data: ka}, 0)
+	}
+	c.q.kick()
+}
+
+var (
+	kaTransportWS = mustJSON(wsMessage{Type: "ping"})
+	kaLegacy      = mustJSON(wsMessage{Type: "ka"})
+)
+
+// writeBatch frames messages itself (server frames are unmasked: a header
+// and the bytes) into one buffer and writes it in one write, stopping at a
+// close frame, which it returns.
 func (c *wsConn) writeBatch(frames []frame) (ok bool, closed *frame) {
-	c.raw.begin() // flush sets the write deadline
-	failed := false
+	bp := batchBuffers.Get().(*[]byte)
+	b := (*bp)[:0]
 	for i := range frames {
 		f := &frames[i]
 		if f.close {
@@ -529,27 +585,31 @@ func (c *wsConn) writeBatch(frames []frame) (ok bool, closed *frame) {
 			closed = &cl
 			break
 		}
-		w, err := c.ws.NextWriter(websocket.TextMessage)
-		if err != nil {
-			failed = true
-			break
+		if f.ping {
+			b = appendFrameHeader(b, opPing, 0)
+			continue
 		}
-		if f.prefix != nil {
-			_, _ = w.Write(f.prefix)
-		}
-		_, _ = w.Write(f.data)
+		n := len(f.prefix) + len(f.data)
 		if f.suffix {
-			_, _ = w.Write(closingBrace)
+			n++
 		}
-		if err := w.Close(); err != nil {
-			failed = true
-			break
+		b = appendFrameHeader(b, opText, n)
+		b = append(b, f.prefix...)
+		b = append(b, f.data...)
+		if f.suffix {
+			b = append(b, '}')
 		}
 	}
-	return c.raw.flush(c.t.WriteTimeout) == nil && !failed, closed
+	err := error(nil)
+	if len(b) > 0 {
+		err = c.raw.writeFrames(b, c.t.WriteTimeout)
+	}
+	if cap(b) <= 1<<20 { // keep no huge buffer in the pool
+		*bp = b[:0]
+		batchBuffers.Put(bp)
+	}
+	return err == nil, closed
 }
-
-var closingBrace = []byte("}")
 
 // goAway completes every operation and closes the socket with 1001.
 func (c *wsConn) goAway() {
@@ -596,9 +656,11 @@ func (c *wsConn) closeWith(code int, reason string) {
 // finish ends every operation and waits for the connection's goroutines.
 func (c *wsConn) finish() {
 	if c.closing.Load() {
+		// The writer closes the socket (and so ends ctx) when it reaches
+		// the queued close frame.
 		timer := time.NewTimer(c.t.WriteTimeout)
 		select {
-		case <-c.writerDone:
+		case <-c.ctx.Done():
 		case <-timer.C:
 		}
 		timer.Stop()
@@ -609,6 +671,7 @@ func (c *wsConn) finish() {
 	// the deadline set by closeWith, then close the TCP connection.
 	_, _ = io.Copy(io.Discard, c.ws.NetConn())
 	_ = c.ws.Close()
+	c.q.close()
 	c.wg.Wait()
 	close(c.closed)
 }
