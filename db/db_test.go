@@ -1130,6 +1130,36 @@ func testSnapshots(t *testing.T, backend string) {
 		}
 		eq(t, "latest snapshot id", got.ID, snaps[2].ID)
 	})
+	t.Run("a snapshot larger than one INSERT's chunk keeps every entry", func(t *testing.T) {
+		big := addRoom(t, s, ua.ID, game.RoomActive, game.VisibilityPublic)
+		n := 2*db.EntryChunk + 37
+		sn := &game.LeaderboardSnapshot{BullPenID: big.ID, TakenAt: ms(time.Hour)}
+		for i := range n {
+			u := addUser(t, s, fmt.Sprintf("big%d", i))
+			p := addParticipant(t, s, big.ID, u.ID)
+			sn.Entries = append(sn.Entries, game.LeaderboardEntry{Rank: i + 1, ParticipantID: p.ID, UserID: u.ID,
+				PortfolioValue: dec(fmt.Sprintf("%d.25", 100000-i)), Cash: dec("1.5"), TotalReturn: dec(fmt.Sprintf("-%d.75", i)), ReturnPercent: dec("0.5")})
+		}
+		mustUpdate(t, s, func(tx game.Tx) error { return tx.InsertSnapshot(ctx, sn) })
+		got, err := s.LatestSnapshot(ctx, big.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		check(t, got, sn)
+	})
+	t.Run("a failing chunk stores nothing of the snapshot", func(t *testing.T) {
+		big := addRoom(t, s, ua.ID, game.RoomActive, game.VisibilityPublic)
+		sn := &game.LeaderboardSnapshot{BullPenID: big.ID, TakenAt: ms(time.Hour)}
+		for i := range db.EntryChunk + 1 {
+			e := entryA
+			e.Rank = i + 1
+			sn.Entries = append(sn.Entries, e) // the same participant: the first chunk already fails
+		}
+		err := s.Update(ctx, func(tx game.Tx) error { return tx.InsertSnapshot(ctx, sn) })
+		wantCode(t, "InsertSnapshot", err, game.ECONFLICT)
+		_, err = s.LatestSnapshot(ctx, big.ID)
+		wantCode(t, "LatestSnapshot", err, game.ENOTFOUND)
+	})
 }
 
 // Quotes and settings

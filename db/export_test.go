@@ -6,3 +6,6 @@ func QueuedChanges(s *Store) int {
 	defer s.group.mu.Unlock()
 	return len(s.group.queue)
 }
+
+// EntryChunk is how many leaderboard entries one INSERT writes.
+const EntryChunk = entryChunk

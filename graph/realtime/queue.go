@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -26,18 +27,18 @@ type frame struct {
 }
 
 // sendQueue holds a connection's outgoing frames. No goroutine waits on
-// it: the first kick after frames arrive starts one writer (start), which
-// takes everything queued at once, writes it, and ends when the queue is
-// empty. An idle connection so has no writer goroutine at all.
+// it: the first kick after frames arrive hands the connection to the
+// transport's writers (start), one of which takes everything queued at
+// once and writes it. An idle connection so has no writer goroutine at all.
 // Pushing never waits (push) or waits only for room (pushWait); the bound
 // is the caller's.
 type sendQueue struct {
 	mu      sync.Mutex
 	frames  []frame
-	writing bool          // a writer is running; it will take what is pushed
+	writing bool          // the connection is with the writers; they will take what is pushed
 	closed  bool          // the connection is finishing: start no writer
 	space   chan struct{} // closed when the writer takes the frames; nil when nobody waits
-	start   func()        // runs a writer in a new goroutine; called with mu held
+	start   func()        // hands the connection to the writers; called with mu held
 }
 
 // push queues f unless limit (> 0) frames are already waiting, and makes
@@ -145,12 +146,14 @@ func appendFrameHeader(b []byte, opcode byte, n int) []byte {
 	}
 }
 
-// batchConn is the socket under gorilla's Conn. The writer puts many
-// WebSocket frames it builds itself into one write (writeFrames); what
+// batchConn is the socket under gorilla's Conn. The writers put many
+// WebSocket frames they build themselves into one write (tryWrite); what
 // gorilla writes (control frames: close, pong) goes straight through. The
 // mutex keeps whole frames from interleaving.
 type batchConn struct {
 	net.Conn
+	raw      syscall.RawConn // Conn's, for writes that never wait; nil if it has none
+	timeout  time.Duration   // the transport's WriteTimeout
 	mu       sync.Mutex
 	deadline time.Time // the write deadline set last
 }
@@ -163,30 +166,13 @@ func (b *batchConn) Write(p []byte) (int, error) {
 	return b.Conn.Write(p)
 }
 
-// SetWriteDeadline remembers the deadline, so that writeFrames knows
+// SetWriteDeadline remembers the deadline, so that tryWrite knows
 // whether it must set its own.
 func (b *batchConn) SetWriteDeadline(t time.Time) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.deadline = t
 	return b.Conn.SetWriteDeadline(t)
-}
-
-// writeFrames writes p in one write. A write that stalls is cut off after
-// between timeout/2 and timeout: the deadline is moved only when less than
-// half of it is left, not on every write (setting it costs a timer update,
-// which showed as 6% of the server's CPU at 100k messages/s).
-func (b *batchConn) writeFrames(p []byte, timeout time.Duration) error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if now := time.Now(); b.deadline.Sub(now) < timeout/2 {
-		b.deadline = now.Add(timeout)
-		if err := b.Conn.SetWriteDeadline(b.deadline); err != nil {
-			return err
-		}
-	}
-	_, err := b.Conn.Write(p)
-	return err
 }
 
 // hijacker hands gorilla's Upgrader a batchConn instead of the raw socket.
@@ -201,6 +187,9 @@ func (h *hijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		return nil, nil, err
 	}
 	h.conn = &batchConn{Conn: c}
+	if sc, ok := c.(syscall.Conn); ok {
+		h.conn.raw, _ = sc.SyscallConn()
+	}
 	return h.conn, rw, nil
 }
 

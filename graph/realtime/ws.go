@@ -75,7 +75,8 @@ type WebSocket struct {
 	Clock       clockwork.Clock
 	Log         *slog.Logger
 
-	conns tracker[*wsConn]
+	conns   tracker[*wsConn]
+	writers writers
 
 	// One goroutine pings every connection each KeepAlive: a connection
 	// has no timer and, while idle, no writer of its own.
@@ -168,7 +169,8 @@ func (t *WebSocket) Do(w http.ResponseWriter, r *http.Request, exec graphql.Grap
 	}
 	c := &wsConn{t: t, ws: ws, raw: hj.conn, exec: exec, log: t.Log, protocol: ws.Subprotocol(),
 		ops: map[string]*opEntry{}, closed: make(chan struct{})}
-	c.q.start = c.startWriter
+	c.q.start = func() { t.writers.add(c) }
+	hj.conn.timeout = t.WriteTimeout
 	c.ctx, c.cancel = context.WithCancel(context.WithoutCancel(r.Context()))
 	if c.protocol == "" {
 		c.closeWith(CloseSubprotocol, "Subprotocol not acceptable: use graphql-transport-ws or graphql-ws")
@@ -193,6 +195,7 @@ func (t *WebSocket) Do(w http.ResponseWriter, r *http.Request, exec graphql.Grap
 func (t *WebSocket) Shutdown(ctx context.Context) {
 	t.conns.stopAll(ctx)
 	t.stopPings()
+	t.writers.stop()
 }
 
 // startPings starts the keep-alive goroutine once, unless keep-alive is off
@@ -518,38 +521,6 @@ func (c *wsConn) send(m wsMessage) bool {
 	return c.q.pushWait(c.ctx, frame{data: mustJSON(m)}, c.t.SendQueue)
 }
 
-// startWriter runs a writer for what is queued; the queue calls it, with
-// its lock held, when frames wait and no writer runs.
-func (c *wsConn) startWriter() {
-	c.wg.Add(1)
-	go c.writer()
-}
-
-// writer owns every write of messages to the socket: it takes all that is
-// queued, writes it in one write with a deadline, and repeats until the
-// queue is empty; then it ends.
-func (c *wsConn) writer() {
-	defer c.wg.Done()
-	var batch []frame
-	for {
-		batch = c.q.take(batch)
-		if len(batch) == 0 {
-			return
-		}
-		if c.ctx.Err() != nil {
-			clear(batch) // closed: drop what is queued
-			continue
-		}
-		ok, closed := c.writeBatch(batch)
-		clear(batch) // drop references to sent payloads
-		if !ok {
-			c.closeWith(websocket.CloseGoingAway, "write failed")
-		} else if closed != nil {
-			c.closeWith(closed.code, closed.reason)
-		}
-	}
-}
-
 // keepAlive queues a WebSocket ping and, once the connection is
 // initialised, the protocol's own keep-alive message.
 func (c *wsConn) keepAlive() {
@@ -571,45 +542,6 @@ var (
 	kaTransportWS = mustJSON(wsMessage{Type: "ping"})
 	kaLegacy      = mustJSON(wsMessage{Type: "ka"})
 )
-
-// writeBatch frames messages itself (server frames are unmasked: a header
-// and the bytes) into one buffer and writes it in one write, stopping at a
-// close frame, which it returns.
-func (c *wsConn) writeBatch(frames []frame) (ok bool, closed *frame) {
-	bp := batchBuffers.Get().(*[]byte)
-	b := (*bp)[:0]
-	for i := range frames {
-		f := &frames[i]
-		if f.close {
-			cl := *f
-			closed = &cl
-			break
-		}
-		if f.ping {
-			b = appendFrameHeader(b, opPing, 0)
-			continue
-		}
-		n := len(f.prefix) + len(f.data)
-		if f.suffix {
-			n++
-		}
-		b = appendFrameHeader(b, opText, n)
-		b = append(b, f.prefix...)
-		b = append(b, f.data...)
-		if f.suffix {
-			b = append(b, '}')
-		}
-	}
-	err := error(nil)
-	if len(b) > 0 {
-		err = c.raw.writeFrames(b, c.t.WriteTimeout)
-	}
-	if cap(b) <= 1<<20 { // keep no huge buffer in the pool
-		*bp = b[:0]
-		batchBuffers.Put(bp)
-	}
-	return err == nil, closed
-}
 
 // goAway completes every operation and closes the socket with 1001.
 func (c *wsConn) goAway() {
