@@ -202,14 +202,12 @@ func (t *WebSocket) Do(w http.ResponseWriter, r *http.Request, exec graphql.Grap
 		c.addressKey = addr
 	}
 	if !t.conns.add(c) {
-		c.releaseLimits()
 		c.closeWith(CloseGoingAway, "server shutting down")
 		c.finish()
 		return
 	}
 	go func() {
 		defer t.conns.remove(c)
-		defer c.releaseLimits()
 		c.serve()
 	}()
 }
@@ -232,8 +230,8 @@ func (t *WebSocket) ConnectionsOf(address, user string) (int, int) {
 }
 
 // releaseLimits gives back what the connection counted against the
-// per-address and per-user limits. It runs once the reader has stopped,
-// which alone sets userKey.
+// per-address and per-user limits. finish calls it once the reader, which
+// alone sets userKey, has stopped.
 func (c *wsConn) releaseLimits() {
 	if c.addressKey != "" {
 		c.t.perAddress.release(c.addressKey)
@@ -266,7 +264,7 @@ type wsConn struct {
 
 	// addressKey and userKey are what the connection counts against the
 	// per-address and per-user limits ("" for none). The reader sets
-	// userKey; releaseLimits reads both after it has stopped.
+	// userKey; finish releases both after it has stopped.
 	addressKey, userKey string
 
 	ctx    context.Context // operations run under it
@@ -696,6 +694,7 @@ func (c *wsConn) finish() {
 	_, _ = io.Copy(io.Discard, c.ws.NetConn())
 	_ = c.ws.Close()
 	c.wg.Wait()
+	c.releaseLimits() // before closed: Shutdown returns with the counts at zero
 	close(c.closed)
 }
 
