@@ -392,6 +392,9 @@ func TestWebSocketsPerAddress(t *testing.T) {
 	if n, _ := ts.query.WS.ConnectionsOf("127.0.0.1", ""); n != 2 {
 		t.Errorf("refused sockets counted: %d, want 2", n)
 	}
+	if n := ts.metric(t, "bullpen_websocket_refused_total"); n != "2" {
+		t.Errorf("bullpen_websocket_refused_total %s, want 2", n)
+	}
 	// The first socket closes: its place is free again.
 	_ = first.conn.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""))
 	first.conn.Close()

@@ -468,6 +468,8 @@ func registerMetrics(reg *prometheus.Registry, events *hub.Hub, query *graph.Han
 			func() float64 { return float64(events.Stats().Dropped) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "bullpen_websocket_connections", Help: "Open WebSocket connections."},
 			func() float64 { return float64(query.WS.Connections()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "bullpen_websocket_refused_total", Help: "WebSocket connections refused (4429) over the per-user or per-address limit."},
+			func() float64 { return float64(query.WS.Refused()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "bullpen_shared_subscriptions", Help: "Executions shared by identical anonymous subscriptions."},
 			func() float64 { return float64(query.Share.Streams()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "bullpen_shared_subscription_followers", Help: "Subscriptions following a shared execution."},

@@ -101,6 +101,7 @@ type WebSocket struct {
 	// perAddress and perUser count open connections by client address
 	// and by user.
 	perAddress, perUser counts
+	refused             atomic.Int64 // connections refused over those limits
 }
 
 // NewWebSocket returns a transport with sensible defaults.
@@ -193,6 +194,7 @@ func (t *WebSocket) Do(w http.ResponseWriter, r *http.Request, exec graphql.Grap
 	}
 	addr := t.address(r)
 	if !t.perAddress.acquire(addr, t.MaxPerAddress) {
+		t.refused.Add(1)
 		t.Log.Info("websocket refused: too many connections", "address", addr, "limit", t.MaxPerAddress)
 		c.closeWith(CloseTooManyConnections, fmt.Sprintf("Too many connections: at most %d per address", t.MaxPerAddress))
 		c.finish()
@@ -222,6 +224,10 @@ func (t *WebSocket) address(r *http.Request) string {
 	}
 	return host
 }
+
+// Refused reports how many connections the per-user and per-address
+// limits have refused.
+func (t *WebSocket) Refused() int64 { return t.refused.Load() }
 
 // ConnectionsOf reports the open connections counted for a client
 // address and for a user (as Address and User name them), for tests.
@@ -405,6 +411,7 @@ func (c *wsConn) handle(m wsMessage) bool {
 		}
 		if c.t.User != nil {
 			if user := c.t.User(ctx); !c.t.perUser.acquire(user, c.t.MaxPerUser) {
+				c.t.refused.Add(1)
 				c.t.Log.Info("websocket refused: too many connections", "user", user, "limit", c.t.MaxPerUser)
 				reason := fmt.Sprintf("Too many connections: at most %d per user", c.t.MaxPerUser)
 				if c.legacy() {
