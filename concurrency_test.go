@@ -22,7 +22,7 @@ import (
 // a gap-free sequence, and exactly the events each order's life produced.
 func TestConcurrentOrdersKeepTheBooks(t *testing.T) {
 	for _, backend := range dbtest.Backends() {
-		t.Run(backend, func(t *testing.T) { raceOrders(t, startServerOn(t, dbtest.Open(t, backend))) })
+		t.Run(backend, func(t *testing.T) { raceOrders(t, startServerOn(t, dbtest.Open(t, backend), noOrderLimit...)) })
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -49,6 +50,18 @@ func TestBadConfigFailsBeforeTheDatabase(t *testing.T) {
 		{"OriginNotHTTP", []string{"-allowed-origins", "ftp://game.example.com"}, nil, []string{"-allowed-origins: ", "not an origin"}},
 		{"AddrWithoutPort", []string{"-addr", "8080"}, nil, []string{"-addr: ", "not host:port"}},
 		{"AddrBadPort", []string{"-addr", ":99999"}, nil, []string{"-addr: ", "bad port"}},
+		{"NegativeDepth", []string{"-max-query-depth", "-1"}, nil, []string{"-max-query-depth: ", "-1 is negative", "0 for no limit"}},
+		{"NegativeAliases", []string{"-max-aliases", "-2"}, nil, []string{"-max-aliases: ", "negative"}},
+		{"NegativeComplexity", []string{"-max-complexity", "-3"}, nil, []string{"-max-complexity: ", "negative"}},
+		{"NegativeWSPerUser", []string{"-max-ws-per-user", "-1"}, nil, []string{"-max-ws-per-user: ", "negative"}},
+		{"NegativeWSPerAddress", []string{"-max-ws-per-address", "-1"}, nil, []string{"-max-ws-per-address: ", "negative"}},
+		{"NegativeOrderRate", []string{"-orders-per-second", "-5"}, nil, []string{"-orders-per-second: ", "negative"}},
+		{"NegativeSignUpRate", []string{"-signups-per-hour", "-5"}, nil, []string{"-signups-per-hour: ", "negative"}},
+		{"NotANumberFlag", []string{"-max-query-depth", "deep"}, nil, []string{"-max-query-depth", "deep"}},
+		{"NotANumberFromEnvironment", nil, map[string]string{"BULLPEN_ORDERS_PER_SECOND": "ten"}, []string{"BULLPEN_ORDERS_PER_SECOND (-orders-per-second): ", `"ten" is not a whole number`}},
+		{"NegativeFromEnvironment", nil, map[string]string{"BULLPEN_MAX_WS_PER_USER": "-4"}, []string{"BULLPEN_MAX_WS_PER_USER (-max-ws-per-user): ", "negative"}},
+		{"BadClientIPHeader", []string{"-client-ip-header", "X Real IP"}, nil, []string{"-client-ip-header: ", "not a header name"}},
+		{"ForwardedHeader", nil, map[string]string{"BULLPEN_CLIENT_IP_HEADER": "Forwarded"}, []string{"BULLPEN_CLIENT_IP_HEADER (-client-ip-header): ", "not supported"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "bullpen.db")
@@ -95,4 +108,37 @@ func runOnce(t *testing.T, path string, args []string, env map[string]string) er
 	return run(ctx, args, getenv, io.Discard, &hooks{
 		started: func(string, *game.Service, *graph.Handler, *hub.Hub) { cancel() },
 	})
+}
+
+// Every limit has the documented default, an environment variable, and a
+// flag that wins over it (even over an environment value that is wrong).
+func TestLimitSettings(t *testing.T) {
+	get := func(c config) []int {
+		return []int{c.maxDepth, c.maxAliases, c.maxComplexity, c.maxWSPerUser, c.maxWSPerAddress, c.ordersPerSecond, c.signUpsPerHour}
+	}
+	c, err := parseConfig(nil, func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := get(c), []int{12, 50, 5000, 32, 256, 10, 30}; !slices.Equal(got, want) {
+		t.Errorf("defaults %v, want %v (as README says)", got, want)
+	}
+	if c.clientIPHeader != "" {
+		t.Errorf("client-ip-header defaults to %q, want none", c.clientIPHeader)
+	}
+	env := map[string]string{
+		"BULLPEN_MAX_QUERY_DEPTH": "7", "BULLPEN_MAX_ALIASES": "3", "BULLPEN_MAX_COMPLEXITY": "100",
+		"BULLPEN_MAX_WS_PER_USER": "2", "BULLPEN_MAX_WS_PER_ADDRESS": "0", "BULLPEN_ORDERS_PER_SECOND": "oops",
+		"BULLPEN_SIGNUPS_PER_HOUR": "1", "BULLPEN_CLIENT_IP_HEADER": "X-Real-IP",
+	}
+	c, err = parseConfig([]string{"-orders-per-second", "4", "-max-aliases", "9"}, func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := get(c), []int{7, 9, 100, 2, 0, 4, 1}; !slices.Equal(got, want) {
+		t.Errorf("from environment and flags: %v, want %v", got, want)
+	}
+	if c.clientIPHeader != "X-Real-IP" {
+		t.Errorf("client-ip-header %q, want X-Real-IP", c.clientIPHeader)
+	}
 }

@@ -54,7 +54,8 @@ func startInstance(t *testing.T, bin, dbURL, name string) *instance {
 	t.Helper()
 	addr := freeAddr(t)
 	logf, _ := os.Create(filepath.Join(t.TempDir(), name+".log"))
-	cmd := exec.Command(bin, "-addr", addr, "-db", dbURL, "-market", "manual", "-admins", "admin", "-bcrypt-cost", "4")
+	// Players here trade flat out: no per-participant order limit.
+	cmd := exec.Command(bin, "-addr", addr, "-db", dbURL, "-market", "manual", "-admins", "admin", "-bcrypt-cost", "4", "-orders-per-second", "0")
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -14,6 +14,7 @@ import (
 	"net/http/pprof"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -58,6 +59,13 @@ type config struct {
 	bcryptCost                       int
 	wsInitTimeout, keepAlive         time.Duration
 	pprof                            string
+	// Limits (0 turns one off); see README "Limits".
+	maxDepth, maxAliases, maxComplexity int
+	maxWSPerUser, maxWSPerAddress       int
+	ordersPerSecond, signUpsPerHour     int
+	clientIPHeader                      string
+	// envErrs holds environment values that are not numbers, by flag.
+	envErrs map[string]error
 	// source names where a flag's value came from, for error messages:
 	// "-market", or "BULLPEN_MARKET (-market)" when the environment set it.
 	source func(flag string) string
@@ -82,6 +90,27 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	str(&c.admins, "admins", "BULLPEN_ADMINS", "", "comma-separated usernames with the admin role")
 	str(&c.secret, "secret", "BULLPEN_SECRET", "", "key that signs session tokens, at least 16 characters; generated once and kept in the database when empty")
 	str(&c.allowedOrigins, "allowed-origins", "BULLPEN_ALLOWED_ORIGINS", "", "comma-separated extra browser origins allowed to open WebSockets, e.g. https://game.example.com; * for any")
+	str(&c.clientIPHeader, "client-ip-header", "BULLPEN_CLIENT_IP_HEADER", "", "header a trusted reverse proxy sets to the client's address (e.g. X-Forwarded-For, X-Real-IP); per-address limits use the connection's address when empty")
+	c.envErrs = map[string]error{}
+	num := func(p *int, name, key string, def int, usage string) {
+		envOf[name] = key
+		if v := getenv(key); v != "" {
+			n, err := strconv.Atoi(strings.TrimSpace(v))
+			if err != nil {
+				c.envErrs[name] = fmt.Errorf("%q is not a whole number", v)
+			} else {
+				def = n
+			}
+		}
+		fs.IntVar(p, name, def, usage+"; 0 for no limit ("+key+")")
+	}
+	num(&c.maxDepth, "max-query-depth", "BULLPEN_MAX_QUERY_DEPTH", graph.DefaultMaxDepth, "deepest nesting of fields one operation may have")
+	num(&c.maxAliases, "max-aliases", "BULLPEN_MAX_ALIASES", graph.DefaultMaxAliases, "most aliased fields one operation may have")
+	num(&c.maxComplexity, "max-complexity", "BULLPEN_MAX_COMPLEXITY", graph.DefaultMaxComplexity, "highest complexity (fields, fragments expanded) one operation may have")
+	num(&c.maxWSPerUser, "max-ws-per-user", "BULLPEN_MAX_WS_PER_USER", realtime.DefaultMaxPerUser, "most open WebSockets of one signed-in user")
+	num(&c.maxWSPerAddress, "max-ws-per-address", "BULLPEN_MAX_WS_PER_ADDRESS", realtime.DefaultMaxPerAddress, "most open WebSockets of one client address")
+	num(&c.ordersPerSecond, "orders-per-second", "BULLPEN_ORDERS_PER_SECOND", game.DefaultOrdersPerSecond, "most orders one participant may place a second")
+	num(&c.signUpsPerHour, "signups-per-hour", "BULLPEN_SIGNUPS_PER_HOUR", game.DefaultSignUpsPerHour, "most sign-ups one client address may make an hour")
 	fs.DurationVar(&c.wsInitTimeout, "ws-init-timeout", 10*time.Second, "close WebSockets that send no connection_init within this time; 0 waits forever")
 	fs.DurationVar(&c.keepAlive, "keepalive", 15*time.Second, "interval of WebSocket and SSE keep-alive pings; 0 sends none")
 	fs.StringVar(&c.pprof, "pprof", "", "serve Go's profiler (net/http/pprof) on this separate address, e.g. 127.0.0.1:6060; off when empty")
@@ -94,7 +123,7 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true; delete(c.envErrs, f.Name) })
 	// A value from the environment is reported under the variable's name,
 	// which is where the operator has to fix it.
 	c.source = func(name string) string {
@@ -111,6 +140,13 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 // (as c.source spells it) and what is wrong. It reuses the checks of the
 // packages that use each value.
 func (c config) validate() error {
+	// A number the environment got wrong, unless a flag overrode it.
+	limit := func(name string, n int) error {
+		if err := c.envErrs[name]; err != nil {
+			return err
+		}
+		return checkLimit(n)
+	}
 	checks := []struct {
 		flag string
 		err  error
@@ -124,6 +160,14 @@ func (c config) validate() error {
 		{"keepalive", checkDuration(c.keepAlive)},
 		{"bcrypt-cost", auth.CheckCost(c.bcryptCost)},
 		{"pprof", checkOptionalAddr(c.pprof)},
+		{"max-query-depth", limit("max-query-depth", c.maxDepth)},
+		{"max-aliases", limit("max-aliases", c.maxAliases)},
+		{"max-complexity", limit("max-complexity", c.maxComplexity)},
+		{"max-ws-per-user", limit("max-ws-per-user", c.maxWSPerUser)},
+		{"max-ws-per-address", limit("max-ws-per-address", c.maxWSPerAddress)},
+		{"orders-per-second", limit("orders-per-second", c.ordersPerSecond)},
+		{"signups-per-hour", limit("signups-per-hour", c.signUpsPerHour)},
+		{"client-ip-header", graph.CheckClientIPHeader(c.clientIPHeader)},
 	}
 	for _, ch := range checks {
 		if ch.err != nil {
@@ -166,6 +210,14 @@ func checkOrigins(list string) error {
 func checkDuration(d time.Duration) error {
 	if d < 0 {
 		return fmt.Errorf("%v is negative: want a duration such as 10s, or 0 to turn it off", d)
+	}
+	return nil
+}
+
+// checkLimit accepts a limit: a count, or 0 for none.
+func checkLimit(n int) error {
+	if n < 0 {
+		return fmt.Errorf("%d is negative: want a whole number, or 0 for no limit", n)
 	}
 	return nil
 }
@@ -246,6 +298,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	svc := game.NewService(game.Config{
 		Store: store, Clock: clock, Log: log, Instruments: symbols, ManualMarket: feed.Name() == market.NameManual,
 		Admins: admins, Passwords: auth.Bcrypt{Cost: c.bcryptCost},
+		OrdersPerSecond: c.ordersPerSecond, SignUpsPerHour: c.signUpsPerHour,
 	})
 	tokens := auth.NewTokens(secret, clock, auth.TokenTTL)
 
@@ -261,6 +314,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 
 	resolver := &graph.Resolver{Svc: svc, Tokens: tokens, Catalogue: instruments, Hub: events, Quotes: quotes}
 	query := graph.NewHandler(resolver, graph.Options{AllowedOrigins: splitList(c.allowedOrigins), Clock: clock, Log: log, Registerer: reg,
+		Limits:       graph.QueryLimits{MaxDepth: c.maxDepth, MaxAliases: c.maxAliases, MaxComplexity: c.maxComplexity},
+		MaxWSPerUser: c.maxWSPerUser, MaxWSPerAddress: c.maxWSPerAddress, ClientIPHeader: c.clientIPHeader,
 		Configure: func(ws *realtime.WebSocket, sse *realtime.SSE) {
 			ws.InitTimeout, ws.KeepAlive, sse.KeepAlive = c.wsInitTimeout, c.keepAlive, c.keepAlive
 		}})
@@ -413,6 +468,8 @@ func registerMetrics(reg *prometheus.Registry, events *hub.Hub, query *graph.Han
 			func() float64 { return float64(events.Stats().Dropped) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "bullpen_websocket_connections", Help: "Open WebSocket connections."},
 			func() float64 { return float64(query.WS.Connections()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "bullpen_websocket_refused_total", Help: "WebSocket connections refused (4429) over the per-user or per-address limit."},
+			func() float64 { return float64(query.WS.Refused()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "bullpen_shared_subscriptions", Help: "Executions shared by identical anonymous subscriptions."},
 			func() float64 { return float64(query.Share.Streams()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "bullpen_shared_subscription_followers", Help: "Subscriptions following a shared execution."},

@@ -51,6 +51,10 @@ type testServer struct {
 	events *hub.Hub
 }
 
+// noOrderLimit turns off the per-participant order limit for tests whose
+// players trade flat out while the fake clock stands still.
+var noOrderLimit = []string{"-orders-per-second", "0"}
+
 // startServer runs the server with a fake clock and a manual market until
 // the test ends, and checks that it shut down cleanly.
 func startServer(t testing.TB, extra ...string) *testServer {

@@ -381,7 +381,9 @@ func TestPlaceOrderCannotRestBehindATick(t *testing.T) {
 	ticks := envInt(t, "BULLPEN_RACE_TICKS", 400)
 	budget := time.Duration(envInt(t, "BULLPEN_RACE_SECONDS", 12)) * time.Second
 	for _, backend := range dbtest.Backends() {
-		t.Run(backend, func(t *testing.T) { raceTicks(t, startServerOn(t, dbtest.Open(t, backend)), ticks, budget) })
+		t.Run(backend, func(t *testing.T) {
+			raceTicks(t, startServerOn(t, dbtest.Open(t, backend), noOrderLimit...), ticks, budget)
+		})
 	}
 }
 

@@ -279,12 +279,16 @@ func marketable(o *Order, price decimal.Decimal) (fill, triggered bool) {
 // Errors: UNAUTHENTICATED; BAD_USER_INPUT naming the field for a
 // malformed order (nothing is stored); NOT_FOUND for an unknown room or
 // a PRIVATE one user is not in; FORBIDDEN when user has not joined a room
-// they may see.
+// they may see; RATE_LIMITED when the participant has placed too many
+// orders in the last second (nothing is stored, no event).
 func (s *Service) PlaceOrder(ctx context.Context, user *User, in PlaceOrderInput) (*Order, error) {
 	if user == nil {
 		return nil, Errorf(EUNAUTHENTICATED, "sign in to place orders")
 	}
 	if err := ValidateOrder(&in); err != nil {
+		return nil, err
+	}
+	if err := s.allowOrder(user, in.BullPenID); err != nil {
 		return nil, err
 	}
 	var (

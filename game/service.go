@@ -33,6 +33,11 @@ type Config struct {
 	// Admins holds the lower-cased usernames with the admin role.
 	Admins    map[string]bool
 	Passwords Passwords
+	// OrdersPerSecond bounds the orders of one participant (a burst of
+	// that many, refilled evenly over a second); SignUpsPerHour bounds the
+	// sign-ups of one client address (see WithClientAddress) the same way
+	// over an hour. Zero: no limit.
+	OrdersPerSecond, SignUpsPerHour int
 }
 
 // Service runs the game: every state change goes through it.
@@ -55,6 +60,7 @@ type Service struct {
 	quoteListeners []func(Quote)
 
 	signIns attempts
+	limits  limits
 
 	usersMu sync.RWMutex
 	users   map[int64]*User // see User
@@ -74,7 +80,7 @@ func NewService(c Config) *Service {
 	return &Service{
 		store: c.Store, clock: c.Clock, log: c.Log, symbols: c.Instruments, manual: c.ManualMarket,
 		admins: admins, passwords: c.Passwords, wake: make(chan struct{}, 1), dirty: map[int64]bool{},
-		users: map[int64]*User{},
+		users: map[int64]*User{}, limits: newLimits(c),
 	}
 }
 
@@ -112,7 +118,8 @@ var usernameRE = regexp.MustCompile(`^[A-Za-z0-9_.-]{3,32}$`)
 // SignUp creates an account.
 //
 // Errors: BAD_USER_INPUT for a malformed username, password or display
-// name; CONFLICT when the username is taken.
+// name; CONFLICT when the username is taken; RATE_LIMITED when the client
+// address has signed up too often (nothing is written).
 func (s *Service) SignUp(ctx context.Context, username, password string, displayName *string) (*User, error) {
 	username = strings.TrimSpace(username)
 	if !usernameRE.MatchString(username) {
@@ -127,6 +134,9 @@ func (s *Service) SignUp(ctx context.Context, username, password string, display
 		if name == "" || utf8.RuneCountInString(name) > 64 {
 			return nil, Invalid("displayName", "must be 1 to 64 characters")
 		}
+	}
+	if err := s.allowSignUp(ctx); err != nil {
+		return nil, err
 	}
 	hash, err := s.passwords.Hash(password)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -19,12 +20,8 @@ import (
 	"github.com/bullpen/bullpen/graph/realtime"
 )
 
-// MaxComplexity bounds how much work one operation may ask for;
 // MaxRequestBytes bounds an HTTP request body.
-const (
-	MaxComplexity   = 5000
-	MaxRequestBytes = 1 << 20
-)
+const MaxRequestBytes = 1 << 20
 
 // Options tune the /query handler.
 type Options struct {
@@ -36,6 +33,15 @@ type Options struct {
 	Registerer     prometheus.Registerer
 	// Configure, if set, adjusts the transports (tests shorten timeouts).
 	Configure func(ws *realtime.WebSocket, sse *realtime.SSE)
+	// Limits bounds every operation's depth, aliases and complexity
+	// (zero values: no limit).
+	Limits QueryLimits
+	// MaxWSPerUser and MaxWSPerAddress bound the open WebSockets of one
+	// signed-in user and of one client address (0: no limit).
+	MaxWSPerUser, MaxWSPerAddress int
+	// ClientIPHeader, if set, names the header a trusted reverse proxy
+	// puts the client's address in (see ClientAddress).
+	ClientIPHeader string
 }
 
 // Handler serves /query: GraphQL over HTTP POST and GET, WebSocket (both
@@ -69,6 +75,14 @@ func NewHandler(r *Resolver, o Options) *Handler {
 	ws.Share, sse.Share = share, share
 	fanout := NewRoomFanout(r)
 	ws.Fanout = fanout
+	ws.MaxPerUser, ws.MaxPerAddress = o.MaxWSPerUser, o.MaxWSPerAddress
+	ws.Address = func(r *http.Request) string { return game.ClientAddress(r.Context()) }
+	ws.User = func(ctx context.Context) string {
+		if u, _ := currentUser(ctx); u != nil {
+			return strconv.FormatInt(u.ID, 10)
+		}
+		return ""
+	}
 	if o.Configure != nil {
 		o.Configure(ws, sse)
 	}
@@ -79,7 +93,8 @@ func NewHandler(r *Resolver, o Options) *Handler {
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	srv.Use(extension.Introspection{})
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](100)})
-	srv.Use(extension.FixedComplexityLimit(MaxComplexity))
+	limits := o.Limits
+	srv.Use(&limits)
 	srv.Use(responseCache{})
 	srv.SetErrorPresenter(ErrorPresenter(log))
 	srv.SetRecoverFunc(Recover(log))
@@ -88,6 +103,9 @@ func NewHandler(r *Resolver, o Options) *Handler {
 	}
 	limited := http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		req.Body = http.MaxBytesReader(w, req.Body, MaxRequestBytes)
+		// Operations over every transport (a WebSocket's too) run under
+		// this context: sign-ups are counted per address from it.
+		req = req.WithContext(game.WithClientAddress(req.Context(), ClientAddress(req, o.ClientIPHeader)))
 		srv.ServeHTTP(w, req)
 	})
 	h := CORS(ws.CheckOrigin, Authenticate(r.Tokens, r.Svc, limited))

@@ -110,6 +110,7 @@ func (httpTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Gra
 type requestError struct {
 	status  int
 	message string
+	reason  string // extensions.reason, if any
 }
 
 func refuse(status int, format string, args ...any) *requestError {
@@ -117,7 +118,11 @@ func refuse(status int, format string, args ...any) *requestError {
 }
 
 func (e *requestError) gqlError() *gqlerror.Error {
-	return &gqlerror.Error{Message: e.message, Extensions: map[string]any{"code": game.EINVALID}}
+	ext := map[string]any{"code": game.EINVALID}
+	if e.reason != "" {
+		ext["reason"] = e.reason
+	}
+	return &gqlerror.Error{Message: e.message, Extensions: ext}
 }
 
 // paramsFromBody reads a POST body: a JSON object with query, and
@@ -137,6 +142,13 @@ func paramsFromBody(r *http.Request) (*graphql.RawParams, *requestError) {
 			return nil, refuse(http.StatusRequestEntityTooLarge, "request body too large: the limit is %d bytes", tooLarge.Limit)
 		}
 		return nil, refuse(http.StatusBadRequest, "could not read the request body")
+	}
+	if t := bytes.TrimLeft(body, " \t\r\n"); len(t) > 0 && t[0] == '[' {
+		// Apollo's BatchHttpLink and others send a JSON array of
+		// operations; one request runs one operation here.
+		e := refuse(http.StatusBadRequest, "batched requests (a JSON array of operations) are not supported: send one operation per request, or several fields in one operation")
+		e.reason = ReasonBatching
+		return nil, e
 	}
 	var fields map[string]json.RawMessage
 	if err := decodeJSON(body, &fields); err != nil || fields == nil {

@@ -43,7 +43,8 @@ func startServer(t *testing.T, bin, dbURL string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "-addr", addr, "-db", dbURL, "-market", "manual", "-admins", "admin", "-bcrypt-cost", "4")
+	cmd := exec.Command(bin, "-addr", addr, "-db", dbURL, "-market", "manual", "-admins", "admin", "-bcrypt-cost", "4",
+		"-orders-per-second", "0", "-signups-per-hour", "0", "-max-ws-per-user", "0", "-max-ws-per-address", "0")
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

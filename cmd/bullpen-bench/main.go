@@ -4,7 +4,7 @@
 // Start the server with a cheap password hash, a manual market and an admin
 // the bench may sign in as:
 //
-//	bullpen -addr 127.0.0.1:18181 -db sqlite:/tmp/bench.db -market manual -admins admin -bcrypt-cost 4
+//	bullpen -addr 127.0.0.1:18181 -db sqlite:/tmp/bench.db -market manual -admins admin -bcrypt-cost 4 -orders-per-second 0 -signups-per-hour 0 -max-ws-per-user 0 -max-ws-per-address 0
 //
 // then run a scenario against it:
 //
@@ -72,7 +72,7 @@ const usage = `usage: bullpen-bench [flags] fanout|rooms|idle [flags]
 Drives a running Bullpen server over real sockets (loopback only). Start the
 server with a cheap password hash, the manual market and an admin:
 
-  bullpen -addr 127.0.0.1:18181 -db sqlite:/tmp/bench.db -market manual -admins admin -bcrypt-cost 4
+  bullpen -addr 127.0.0.1:18181 -db sqlite:/tmp/bench.db -market manual -admins admin -bcrypt-cost 4 -orders-per-second 0 -signups-per-hour 0 -max-ws-per-user 0 -max-ws-per-address 0
 
 Scenarios:
   fanout  one room; -members signed-in members (each a different user) and

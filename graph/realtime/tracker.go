@@ -82,3 +82,47 @@ func (t *tracker[S]) each(f func(S)) {
 		f(s)
 	}
 }
+
+// counts counts open connections per key (a client address, a user) so
+// that each key may hold at most a given number.
+type counts struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+// acquire takes one connection for key; it reports false, and takes
+// nothing, when key holds limit already. A limit of 0 or less (or an
+// empty key) admits everything and counts nothing.
+func (c *counts) acquire(key string, limit int) bool {
+	if limit <= 0 || key == "" {
+		return true
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n[key] >= limit {
+		return false
+	}
+	if c.n == nil {
+		c.n = map[string]int{}
+	}
+	c.n[key]++
+	return true
+}
+
+// release gives back one connection of key taken by acquire.
+func (c *counts) release(key string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n[key] <= 1 {
+		delete(c.n, key)
+		return
+	}
+	c.n[key]--
+}
+
+// get reports the connections key holds.
+func (c *counts) get(key string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n[key]
+}

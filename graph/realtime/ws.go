@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -35,7 +36,17 @@ const (
 	CloseInitTimeout         = 4408
 	CloseSubscriberExists    = 4409
 	CloseTooManyInitRequests = 4429
-	CloseGoingAway           = websocket.CloseGoingAway // 1001, on shutdown
+	// CloseTooManyConnections refuses a connection over a per-user or
+	// per-address limit. It is 4429 as graphql-ws's "too many
+	// initialisation requests", which its client does not retry at once.
+	CloseTooManyConnections = 4429
+	CloseGoingAway          = websocket.CloseGoingAway // 1001, on shutdown
+)
+
+// Defaults of the per-user and per-address connection limits.
+const (
+	DefaultMaxPerUser    = 32
+	DefaultMaxPerAddress = 256
 )
 
 // InitFunc authenticates a connection from its connection_init payload.
@@ -65,6 +76,17 @@ type WebSocket struct {
 	MaxQueue int
 	// MaxOperations bounds the operations one connection runs at once.
 	MaxOperations int
+	// MaxPerAddress bounds the open connections of one client address
+	// (Address), checked at the upgrade; MaxPerUser bounds those of one
+	// signed-in user (User), checked at connection_init. A connection
+	// over either is closed with 4429; zero (or less) means no limit.
+	MaxPerAddress, MaxPerUser int
+	// Address names the client of an upgrade request (RemoteAddr's host
+	// when nil).
+	Address func(r *http.Request) string
+	// User names the user a connection's context (as Init returned it)
+	// belongs to, "" for an anonymous one; nil counts no users.
+	User func(ctx context.Context) string
 	// Share, if set, lets identical subscriptions share one execution.
 	Share *Sharing
 	// Fanout, if set, is offered every subscription first; what it takes
@@ -77,6 +99,10 @@ type WebSocket struct {
 
 	conns   tracker[*wsConn]
 	writers writers
+	// perAddress and perUser count open connections by client address
+	// and by user.
+	perAddress, perUser counts
+	refused             atomic.Int64 // connections refused over those limits
 
 	// One goroutine pings every connection each KeepAlive: a connection
 	// has no timer and, while idle, no writer of its own.
@@ -177,6 +203,17 @@ func (t *WebSocket) Do(w http.ResponseWriter, r *http.Request, exec graphql.Grap
 		c.finish()
 		return
 	}
+	addr := t.address(r)
+	if !t.perAddress.acquire(addr, t.MaxPerAddress) {
+		t.refused.Add(1)
+		t.Log.Info("websocket refused: too many connections", "address", addr, "limit", t.MaxPerAddress)
+		c.closeWith(CloseTooManyConnections, fmt.Sprintf("Too many connections: at most %d per address", t.MaxPerAddress))
+		c.finish()
+		return
+	}
+	if t.MaxPerAddress > 0 {
+		c.addressKey = addr
+	}
 	if !t.conns.add(c) {
 		c.closeWith(CloseGoingAway, "server shutting down")
 		c.finish()
@@ -187,6 +224,41 @@ func (t *WebSocket) Do(w http.ResponseWriter, r *http.Request, exec graphql.Grap
 		defer t.conns.remove(c)
 		c.serve()
 	}()
+}
+
+func (t *WebSocket) address(r *http.Request) string {
+	if t.Address != nil {
+		return t.Address(r)
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// Refused reports how many connections the per-user and per-address
+// limits have refused.
+func (t *WebSocket) Refused() int64 { return t.refused.Load() }
+
+// ConnectionsOf reports the open connections counted for a client
+// address and for a user (as Address and User name them), for tests.
+func (t *WebSocket) ConnectionsOf(address, user string) (int, int) {
+	return t.perAddress.get(address), t.perUser.get(user)
+}
+
+// releaseLimits gives back what the connection counted against the
+// per-address and per-user limits. finish calls it once the reader, which
+// alone sets userKey, has stopped.
+func (c *wsConn) releaseLimits() {
+	if c.addressKey != "" {
+		c.t.perAddress.release(c.addressKey)
+		c.addressKey = ""
+	}
+	if c.userKey != "" {
+		c.t.perUser.release(c.userKey)
+		c.userKey = ""
+	}
 }
 
 // Shutdown completes every subscription, closes every socket with 1001 and
@@ -259,6 +331,11 @@ type wsConn struct {
 	exec     graphql.GraphExecutor
 	log      *slog.Logger
 	protocol string
+
+	// addressKey and userKey are what the connection counts against the
+	// per-address and per-user limits ("" for none). The reader sets
+	// userKey; finish releases both after it has stopped.
+	addressKey, userKey string
 
 	ctx    context.Context // operations run under it
 	cancel context.CancelFunc
@@ -391,6 +468,20 @@ func (c *wsConn) handle(m wsMessage) bool {
 			}
 			c.closeAfterFlush(CloseForbidden, "Forbidden")
 			return false
+		}
+		if c.t.User != nil {
+			if user := c.t.User(ctx); !c.t.perUser.acquire(user, c.t.MaxPerUser) {
+				c.t.refused.Add(1)
+				c.t.Log.Info("websocket refused: too many connections", "user", user, "limit", c.t.MaxPerUser)
+				reason := fmt.Sprintf("Too many connections: at most %d per user", c.t.MaxPerUser)
+				if c.legacy() {
+					c.send(wsMessage{Type: "connection_error", Payload: mustJSON(map[string]any{"message": reason})})
+				}
+				c.closeAfterFlush(CloseTooManyConnections, reason)
+				return false
+			} else if c.t.MaxPerUser > 0 {
+				c.userKey = user
+			}
 		}
 		c.mu.Lock()
 		c.initCtx = ctx
@@ -605,6 +696,7 @@ func (c *wsConn) finish() {
 	_ = c.ws.Close()
 	c.q.close()
 	c.wg.Wait()
+	c.releaseLimits() // before closed: Shutdown returns with the counts at zero
 	close(c.closed)
 }
 
