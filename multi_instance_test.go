@@ -54,12 +54,12 @@ func startInstance(t *testing.T, bin, dbURL, name string) *instance {
 	t.Helper()
 	addr := freeAddr(t)
 	logf, _ := os.Create(filepath.Join(t.TempDir(), name+".log"))
-	cmd := exec.Command(bin, "-addr", addr, "-db", dbURL, "-market", "manual", "-admins", "admin", "-bcrypt-cost", "4")
+	cmd := exec.Command(bin, "-addr", addr, "-db", dbURL, "-market", "manual", "-bcrypt-cost", "4")
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	in := &instance{testServer: &testServer{t: t, url: "http://" + addr}, cmd: cmd}
+	in := &instance{testServer: &testServer{t: t, url: "http://" + addr, dbURL: dbURL}, cmd: cmd}
 	t.Cleanup(func() {
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		_, _ = cmd.Process.Wait()
@@ -142,7 +142,7 @@ func TestTwoInstancesShareOnePostgres(t *testing.T) {
 	a := startInstance(t, bin, dbURL, "a")
 	b := startInstance(t, bin, dbURL, "b")
 
-	admin, owner := a.signUp("admin"), b.signUp("owner") // tokens work on both
+	admin, owner := a.signUpAdmin("admin"), b.signUp("owner") // tokens work on both
 	const players = 4
 	tokens := make([]string, players)
 	for i := range tokens {
