@@ -195,8 +195,8 @@ func TestPostgresListen(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		done <- listener.Listen(lctx, db.Listener{
-			Rooms: func(r map[int64]int64) { rooms <- r },
-			Quote: func(symbol string) { quotes <- symbol },
+			Rooms:    func(r map[int64]int64) { rooms <- r },
+			Quote:    func(symbol string) { quotes <- symbol },
 			Sessions: func(userID int64) { sessions <- userID },
 		})
 	}()
