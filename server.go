@@ -40,7 +40,9 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, nil); err != nil {
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, nil); errors.Is(err, flag.ErrHelp) {
+		return // -help: the usage is printed
+	} else if err != nil {
 		fmt.Fprintln(os.Stderr, "bullpen:", err)
 		os.Exit(1)
 	}
