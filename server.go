@@ -272,7 +272,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return fmt.Errorf("-admins: %w", err)
 	}
 	for _, name := range missing {
-		log.Warn("-admins names an account that does not exist; it gets no admin role, even if signed up later (use bullpen admin grant)", "username", name)
+		log.Warn("-admins names an account that does not exist, or did not when a server first started with the name listed: it gets no admin role (use bullpen admin grant)", "username", name)
 	}
 
 	reg := prometheus.NewRegistry()

@@ -253,6 +253,14 @@ func TestAdminRole(t *testing.T) {
 				t.Errorf("admin list after revoke: %q, %v", out, err)
 			}
 
+			// A restart with the same -admins: boss's account exists now,
+			// but the name was first listed without one, so -admins never
+			// reaches it. Tokens outlive the restart (sessions are stored).
+			ts.stop()
+			ts = startServerOn(t, dbURL, "-admins", "carol,boss")
+			ts.fails(boss, setQuote, nil, forbidden)
+			ts.must(carol, setQuote, nil, nil)
+
 			for _, c := range []struct {
 				args []string
 				want string

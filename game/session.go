@@ -3,6 +3,7 @@ package game
 import (
 	"context"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -128,18 +129,36 @@ func (s *Service) LiveSessions(ctx context.Context, userID int64) (map[string]bo
 type adminSet map[int64]bool
 
 // ApplyAdmins gives the admin role, for as long as the service runs, to
-// the accounts named in Config.Admins that exist now, and returns the
-// names that have no account. An account signed up later under a listed
-// name gets nothing: grant it with SetAdmin (`bullpen admin grant`).
+// the accounts named in Config.Admins that exist, and returns the names
+// it gave nothing to. An account signed up under a listed name after the
+// first start that listed it never gets the role this way, not even after
+// a restart: the first start records, for each name, the account it found
+// (or none), and later starts honour only that account. Grant anyone else
+// with SetAdmin (`bullpen admin grant`).
 func (s *Service) ApplyAdmins(ctx context.Context) (missing []string, err error) {
 	ids := adminSet{}
 	for name := range s.admins {
 		u, err := s.store.UserByUsername(ctx, name)
-		if ErrorCode(err) == ENOTFOUND {
+		if err != nil && ErrorCode(err) != ENOTFOUND {
+			return nil, err
+		}
+		exists, found := err == nil, "0"
+		if exists {
+			found = strconv.FormatInt(u.ID, 10)
+		}
+		// Several instances may start at once: the first record wins.
+		key := "admins_flag:" + name
+		err = s.store.Update(ctx, func(tx Tx) error { return tx.InitSetting(ctx, key, found) })
+		if err != nil {
+			return nil, err
+		}
+		first, err := s.store.Setting(ctx, key)
+		if err != nil {
+			return nil, err
+		}
+		if !exists || first != found {
 			missing = append(missing, name)
 			continue
-		} else if err != nil {
-			return nil, err
 		}
 		ids[u.ID] = true
 	}

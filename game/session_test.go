@@ -183,6 +183,23 @@ func TestAdmins(t *testing.T) {
 			if ok, _ := h2.svc.IsAdmin(h2.ctx, late); ok {
 				t.Fatal("signing up under a name -admins lists gave the admin role")
 			}
+			// Nor does the next start: the name was first seen without an
+			// account, so -admins never reaches whoever took it since.
+			restarted := func(store game.Store) *game.Service {
+				t.Helper()
+				svc := game.NewService(game.Config{Store: store, Clock: h2.clock, Admins: map[string]bool{"admin": true},
+					Passwords: auth.Bcrypt{Cost: bcrypt.MinCost}})
+				if _, err := svc.ApplyAdmins(h2.ctx); err != nil {
+					t.Fatal(err)
+				}
+				return svc
+			}
+			if ok, _ := restarted(h2.store).IsAdmin(h2.ctx, late); ok {
+				t.Fatal("a restart gave -admins' role to the account signed up under the listed name")
+			}
+			if ok, _ := restarted(h.store).IsAdmin(h.ctx, early); !ok {
+				t.Error("a restart took -admins' role from the account that existed when the name was first listed")
+			}
 			if _, err := h2.svc.SetQuote(h2.ctx, late, "AAPL", dec("100")); game.ErrorCode(err) != game.EFORBIDDEN {
 				t.Errorf("SetQuote by the late sign-up: %v, want FORBIDDEN", err)
 			}
