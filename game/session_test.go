@@ -272,3 +272,24 @@ func TestSignInDoesNotTellWhichUsernamesExist(t *testing.T) {
 		t.Errorf("wrong password: %q; unknown user: %q", msgs[0], msgs[1])
 	}
 }
+
+// BenchmarkAuthenticate is what every authenticated request now pays to
+// check its session in the store (no cache).
+func BenchmarkAuthenticate(b *testing.B) {
+	for _, backend := range dbtest.Backends() {
+		b.Run(backend, func(b *testing.B) {
+			h := openHarnessDSN(b, dbtest.Open(b, backend), clockwork.NewFakeClockAt(t0))
+			u := h.user("alice")
+			s := &game.Session{ID: "bench", UserID: u.ID, ExpiresAt: t0.Add(time.Hour)}
+			if err := h.svc.StartSession(h.ctx, s); err != nil {
+				b.Fatal(err)
+			}
+			b.ResetTimer()
+			for b.Loop() {
+				if _, err := h.svc.Authenticate(h.ctx, s.ID, u.ID); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
