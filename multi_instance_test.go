@@ -96,6 +96,9 @@ func (in *instance) record(t *testing.T, token, roomID string) *streamRecorder {
 		t.Fatal(err)
 	}
 	c.init(map[string]any{"authorization": "Bearer " + token})
+	// init's 10-second read deadline would cut the recording short on a
+	// loaded machine (the stream ends with the test instead).
+	_ = c.conn.SetReadDeadline(time.Time{})
 	c.send(map[string]any{"id": "s", "type": "subscribe", "payload": map[string]any{
 		"query": `subscription($id: ID!) { bullPenEvents(bullPenId: $id, afterSequence: 0) { sequence } }`, "variables": map[string]any{"id": roomID}}})
 	r := &streamRecorder{done: make(chan struct{})}
