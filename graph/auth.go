@@ -49,8 +49,8 @@ func (r *Resolver) withToken(ctx context.Context, token string) context.Context 
 }
 
 // authenticate is HTTP middleware reading `Authorization: Bearer <token>`.
-// A stream it lets through (a request stream reports true for: SSE) ends
-// when its session does.
+// A request that stream reports as long-lived (SSE) ends when its session
+// does.
 func (r *Resolver) authenticate(stream func(*http.Request) bool, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		token := BearerToken(req.Header.Get("Authorization"))
@@ -64,6 +64,9 @@ func (r *Resolver) authenticate(stream func(*http.Request) bool, next http.Handl
 				w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
 			} else {
 				status = http.StatusInternalServerError
+				if r.Log != nil {
+					r.Log.Error("authenticate", "err", err)
+				}
 			}
 			w.Header().Set("Content-Type", "application/json; charset=utf-8")
 			writeJSON(w, status, map[string]any{"errors": []map[string]any{{
