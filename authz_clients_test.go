@@ -331,17 +331,27 @@ func (ts *testServer) openSSE(t *testing.T, token, query string, vars map[string
 
 // Tokens for the bad-token cells. The server runs with -secret authzSecret
 // so the test can sign tokens the way auth.Tokens does (HS256, issuer
-// "bullpen", subject the user id, exp required).
+// "bullpen", subject the user id, jti the session id, exp required).
 const authzSecret = "authz-matrix-secret-0123456789ab"
 
-func signToken(t testing.TB, method jwt.SigningMethod, key any, userID string, iat, exp time.Time) string {
+func signToken(t testing.TB, method jwt.SigningMethod, key any, userID, session string, iat, exp time.Time) string {
 	t.Helper()
-	claims := jwt.RegisteredClaims{Issuer: "bullpen", Subject: userID, IssuedAt: jwt.NewNumericDate(iat), ExpiresAt: jwt.NewNumericDate(exp)}
+	claims := jwt.RegisteredClaims{Issuer: "bullpen", Subject: userID, ID: session, IssuedAt: jwt.NewNumericDate(iat), ExpiresAt: jwt.NewNumericDate(exp)}
 	s, err := jwt.NewWithClaims(method, claims).SignedString(key)
 	if err != nil {
 		t.Fatalf("sign token: %v", err)
 	}
 	return s
+}
+
+// tokenClaims decodes the claims of a token without checking it.
+func tokenClaims(t testing.TB, token string) jwt.RegisteredClaims {
+	t.Helper()
+	var claims jwt.RegisteredClaims
+	if _, _, err := jwt.NewParser().ParseUnverified(token, &claims); err != nil {
+		t.Fatalf("token %q: %v", token, err)
+	}
+	return claims
 }
 
 // tamperPayload rewrites a token's subject and keeps its signature.

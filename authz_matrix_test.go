@@ -23,7 +23,7 @@ import (
 //
 // Roles: anonymous (no token), outsider (signed in, not joined, not owner),
 // participant P1 and other participant P2 (joined), owner (created the
-// room, not joined), admin (signed in, -admins, not joined, not owner; no
+// room, not joined), admin (signed in, granted the role with `bullpen admin grant`, not joined, not owner; no
 // extra read rights).
 //
 // Room kinds: a PUBLIC room with PRIVATE trades, a PUBLIC room with PUBLIC
@@ -522,9 +522,31 @@ var authzWriteRows = []authzRow{
 		}},
 }
 
+// signedIn: what any signed-in caller may do, wherever.
+var signedIn = grid(
+	by(unauthed, allowed, allowed, allowed, allowed, allowed),
+	by(unauthed, allowed, allowed, allowed, allowed, allowed),
+	by(unauthed, allowed, allowed, allowed, allowed, allowed),
+)
+
+func signedInRule(k roomKind, r role) string {
+	if r == roleAnonymous {
+		return unauthed
+	}
+	return allowed
+}
+
+// authzSessionRows: the session mutations (issue 11). They concern the
+// caller alone, so every room kind gives the same cells.
+var authzSessionRows = []authzRow{
+	{name: "Mutation.signOut", want: signedIn, rule: signedInRule, check: checkSignOut},
+	{name: "Mutation.renewToken", want: signedIn, rule: signedInRule, check: checkRenewToken},
+	{name: "Mutation.signOutEverywhere", want: signedIn, rule: signedInRule, check: checkSignOutEverywhere},
+}
+
 // TestAuthzMatrixTable checks the spelled-out cells against the rules.
 func TestAuthzMatrixTable(t *testing.T) {
-	rows := slices.Concat(authzReadRows, authzLiveRows, authzWriteRows)
+	rows := slices.Concat(authzReadRows, authzLiveRows, authzWriteRows, authzSessionRows)
 	for _, row := range rows {
 		for _, k := range allKinds {
 			for _, r := range allRoles {
@@ -552,6 +574,9 @@ func TestAuthzMatrix(t *testing.T) {
 				w.runRow(t, row, true)
 			}
 			for _, row := range authzWriteRows {
+				w.runRow(t, row, false)
+			}
+			for _, row := range authzSessionRows {
 				w.runRow(t, row, false)
 			}
 			t.Run("BadToken", w.checkBadTokens)
@@ -650,7 +675,11 @@ func newAuthzWorld(t *testing.T, ts *testServer) *authzWorld {
 	t.Helper()
 	w := &authzWorld{ts: ts, store: ts.openStore(t), shared: map[string]*authzRoom{}, live: map[liveKey]streamSnapshot{}, beyond: map[beyondKey]streamSnapshot{}}
 	for _, r := range allRoles[1:] {
-		w.tokens[r] = ts.signUp(r.username())
+		if r == roleAdmin {
+			w.tokens[r] = ts.signUpAdmin(r.username())
+		} else {
+			w.tokens[r] = ts.signUp(r.username())
+		}
 		var me struct{ Me struct{ ID string } }
 		ts.must(w.tokens[r], `{ me { id } }`, nil, &me)
 		w.userIDs[r] = me.Me.ID
@@ -1586,7 +1615,93 @@ func checkSetQuote(c *authzCell) {
 	}
 }
 
+// signInAgain opens a new session of the cell's role and returns its token.
+func (c *authzCell) signInAgain() string {
+	c.t.Helper()
+	var in struct{ SignIn struct{ Token string } }
+	c.ts.must("", `mutation($u: String!) { signIn(input: {username: $u, password: "password123"}) { token } }`, map[string]any{"u": c.role.username()}, &in)
+	return in.SignIn.Token
+}
+
+// meIs checks what `me` answers with token: the role's user, or (want
+// "") a 401 UNAUTHENTICATED as for any bad token.
+func (c *authzCell) meIs(token, want string) {
+	c.t.Helper()
+	r := c.ts.do(token, `{ me { username } }`, nil)
+	if want == "" {
+		if len(r.Errors) == 0 || r.Errors[0].Extensions["code"] != unauthed || leaked(r.Data) {
+			c.t.Errorf("a signed-out token: data %s, errors %+v; want UNAUTHENTICATED", r.Data, r.Errors)
+		}
+		return
+	}
+	var out struct{ Me *struct{ Username string } }
+	if len(r.Errors) > 0 || json.Unmarshal(r.Data, &out) != nil || out.Me == nil || out.Me.Username != want {
+		c.t.Errorf("me = %s, errors %+v; want %s", r.Data, r.Errors, want)
+	}
+}
+
+// checkSignOut: signOut ends the session of the token it is sent with,
+// and no other.
+func checkSignOut(c *authzCell) {
+	if c.want != allowed {
+		_, errs := c.mutate(`mutation { m: signOut }`, nil)
+		c.expectError(errs, "", nil)
+		return
+	}
+	fresh := c.signInAgain()
+	r := c.ts.do(fresh, `mutation { signOut }`, nil)
+	if len(r.Errors) > 0 || string(r.Data) != `{"signOut":true}` {
+		c.t.Fatalf("signOut: data %s, errors %+v", r.Data, r.Errors)
+	}
+	c.meIs(fresh, "")
+	c.meIs(c.token(), c.role.username()) // the role's other session lives on
+}
+
+// checkRenewToken: a fresh token of the same session, for the caller.
+func checkRenewToken(c *authzCell) {
+	got, errs := c.mutate(`mutation { m: renewToken { token user { username } } }`, nil)
+	if c.want != allowed {
+		c.expectError(errs, "", nil)
+		return
+	}
+	if len(errs) > 0 {
+		c.t.Fatalf("errors %+v", errs)
+	}
+	p := decode[struct {
+		Token string
+		User  struct{ Username string }
+	}](c, got)
+	if p.User.Username != c.role.username() || p.Token == "" {
+		c.t.Fatalf("renewToken = %s", got)
+	}
+	if tokenClaims(c.t, p.Token).ID != tokenClaims(c.t, c.token()).ID {
+		c.t.Errorf("the renewed token names another session")
+	}
+	c.meIs(p.Token, c.role.username())
+	c.meIs(c.token(), c.role.username())
+}
+
+// checkSignOutEverywhere: every session of the caller ends; the role then
+// signs in again for the cells that follow.
+func checkSignOutEverywhere(c *authzCell) {
+	if c.want != allowed {
+		_, errs := c.mutate(`mutation { m: signOutEverywhere }`, nil)
+		c.expectError(errs, "", nil)
+		return
+	}
+	other := c.signInAgain()
+	got, errs := c.mutate(`mutation { m: signOutEverywhere }`, nil)
+	if len(errs) > 0 || string(got) != "true" {
+		c.t.Fatalf("signOutEverywhere = %s, errors %+v", got, errs)
+	}
+	c.meIs(c.token(), "")
+	c.meIs(other, "")
+	c.w.tokens[c.role] = c.signInAgain()
+	c.meIs(c.token(), c.role.username())
+}
+
 // checkBadTokens: a garbage, tampered, alg-none, wrongly signed or expired
+// token, or one of no session, another user's or a signed-out one,
 // token is refused everywhere: UNAUTHENTICATED with no data over HTTP,
 // close 4403 on WebSocket, an UNAUTHENTICATED error and no events over
 // SSE. Never a fallback to anonymous.
@@ -1596,7 +1711,8 @@ func (w *authzWorld) checkBadTokens(t *testing.T) {
 	hs256 := jwt.SigningMethodHS256
 	// A token made here the way the server makes them must work, or the
 	// bad ones below prove nothing.
-	control := signToken(t, hs256, []byte(authzSecret), p1, t0, t0.Add(time.Hour))
+	session := tokenClaims(t, w.tokens[roleP1]).ID // P1's live session
+	control := signToken(t, hs256, []byte(authzSecret), p1, session, t0, t0.Add(time.Hour))
 	var me struct{ Me *struct{ Username string } }
 	ts.must(control, `{ me { username } }`, nil, &me)
 	if me.Me == nil || me.Me.Username != roleP1.username() {
@@ -1606,9 +1722,13 @@ func (w *authzWorld) checkBadTokens(t *testing.T) {
 		{"Garbage", "garbage"},
 		{"TamperedPayload", tamperPayload(t, w.tokens[roleP1], w.userIDs[roleAdmin])},
 		{"TamperedSignature", tamperSignature(t, w.tokens[roleP1])},
-		{"AlgNone", signToken(t, jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, p1, t0, t0.Add(time.Hour))},
-		{"WrongKey", signToken(t, hs256, []byte("some-other-secret-0123456789abcd"), p1, t0, t0.Add(time.Hour))},
-		{"Expired", signToken(t, hs256, []byte(authzSecret), p1, t0.Add(-31*24*time.Hour), t0.Add(-time.Minute))},
+		{"AlgNone", signToken(t, jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, p1, session, t0, t0.Add(time.Hour))},
+		{"WrongKey", signToken(t, hs256, []byte("some-other-secret-0123456789abcd"), p1, session, t0, t0.Add(time.Hour))},
+		{"Expired", signToken(t, hs256, []byte(authzSecret), p1, session, t0.Add(-31*24*time.Hour), t0.Add(-time.Minute))},
+		{"NoSession", signToken(t, hs256, []byte(authzSecret), p1, "", t0, t0.Add(time.Hour))},
+		{"UnknownSession", signToken(t, hs256, []byte(authzSecret), p1, "0123456789abcdef0123456789abcdef", t0, t0.Add(time.Hour))},
+		{"OtherUsersSession", signToken(t, hs256, []byte(authzSecret), w.userIDs[roleAdmin], session, t0, t0.Add(time.Hour))},
+		{"SignedOut", w.signedOutToken(t, roleP1)},
 	}
 	room := w.rooms[kindPublic] // anonymous callers get data here: a fallback would show
 	vars := map[string]any{"id": room.id}
@@ -1672,6 +1792,20 @@ func (w *authzWorld) checkBadTokens(t *testing.T) {
 			})
 		})
 	}
+}
+
+// signedOutToken signs r in afresh and signs that session out.
+func (w *authzWorld) signedOutToken(t *testing.T, r role) string {
+	t.Helper()
+	ts := w.ts.with(t)
+	var in struct{ SignIn struct{ Token string } }
+	ts.must("", `mutation($u: String!) { signIn(input: {username: $u, password: "password123"}) { token } }`, map[string]any{"u": r.username()}, &in)
+	var out struct{ SignOut bool }
+	ts.must(in.SignIn.Token, `mutation { signOut }`, nil, &out)
+	if !out.SignOut {
+		t.Fatal("signOut answered false")
+	}
+	return in.SignIn.Token
 }
 
 // leaked reports whether data holds anything but nulls at its top level.

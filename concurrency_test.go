@@ -27,7 +27,7 @@ func TestConcurrentOrdersKeepTheBooks(t *testing.T) {
 }
 
 func raceOrders(t *testing.T, ts *testServer) {
-	admin, owner := ts.signUp("admin"), ts.signUp("owner")
+	admin, owner := ts.signUpAdmin("admin"), ts.signUp("owner")
 	const players, ordersEach = 6, 40
 	tokens := make([]string, players)
 	for i := range tokens {

@@ -48,6 +48,10 @@ func TestBadConfigFailsBeforeTheDatabase(t *testing.T) {
 		{"OriginWithoutScheme", []string{"-allowed-origins", "https://ok.example.com, game.example.com"}, nil, []string{"-allowed-origins: ", `"game.example.com" is not an origin`}},
 		{"OriginWithPath", []string{"-allowed-origins", "https://game.example.com/play"}, nil, []string{"-allowed-origins: ", "not an origin"}},
 		{"OriginNotHTTP", []string{"-allowed-origins", "ftp://game.example.com"}, nil, []string{"-allowed-origins: ", "not an origin"}},
+		{"TokenTTLZero", []string{"-token-ttl", "0"}, nil, []string{"-token-ttl: ", "out of range", "1m0s to 8760h0m0s"}},
+		{"TokenTTLTooLong", []string{"-token-ttl", "9000h"}, nil, []string{"-token-ttl: ", "out of range"}},
+		{"TokenTTLNotADuration", []string{"-token-ttl", "7d"}, nil, []string{"-token-ttl: ", `"7d" is not a duration`}},
+		{"TokenTTLFromEnvironment", nil, map[string]string{"BULLPEN_TOKEN_TTL": "30s"}, []string{"BULLPEN_TOKEN_TTL (-token-ttl): ", "out of range"}},
 		{"AddrWithoutPort", []string{"-addr", "8080"}, nil, []string{"-addr: ", "not host:port"}},
 		{"AddrBadPort", []string{"-addr", ":99999"}, nil, []string{"-addr: ", "bad port"}},
 		{"NegativeDepth", []string{"-max-query-depth", "-1"}, nil, []string{"-max-query-depth: ", "-1 is negative", "0 for no limit"}},
@@ -87,7 +91,7 @@ func TestBadConfigFailsBeforeTheDatabase(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "bullpen.db")
 		err := runOnce(t, path, []string{"-keepalive", "0", "-ws-init-timeout", "0", "-bcrypt-cost", "4",
 			"-allowed-origins", "https://game.example.com, http://localhost:5173/, *", "-secret", "0123456789abcdef"},
-			map[string]string{"BULLPEN_MARKET": "manual"})
+			map[string]string{"BULLPEN_MARKET": "manual", "BULLPEN_TOKEN_TTL": "24h"})
 		if err != nil {
 			t.Fatal(err)
 		}

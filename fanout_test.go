@@ -38,7 +38,7 @@ type sharingRoom struct {
 
 // withPrice signs up the admin and sets a price to trade at.
 func withPrice(ts *testServer) *testServer {
-	ts.must(ts.signUp("admin"), `mutation { setQuote(symbol: "AAPL", price: "100") { price } }`, nil, nil)
+	ts.must(ts.signUpAdmin("admin"), `mutation { setQuote(symbol: "AAPL", price: "100") { price } }`, nil, nil)
 	return ts
 }
 

@@ -22,7 +22,7 @@ func TestWholeGame(t *testing.T) {
 }
 
 func playWholeGame(t *testing.T, ts *testServer) {
-	admin, alice, bob := ts.signUp("admin"), ts.signUp("alice"), ts.signUp("bob")
+	admin, alice, bob := ts.signUpAdmin("admin"), ts.signUp("alice"), ts.signUp("bob")
 
 	ts.must(admin, `mutation { a: setQuote(symbol: "AAPL", price: "190.00") { price } m: setQuote(symbol: "MSFT", price: "400") { price } }`, nil, nil)
 

@@ -55,12 +55,12 @@ func startInstance(t *testing.T, bin, dbURL, name string) *instance {
 	addr := freeAddr(t)
 	logf, _ := os.Create(filepath.Join(t.TempDir(), name+".log"))
 	// Players here trade flat out: no per-participant order limit.
-	cmd := exec.Command(bin, "-addr", addr, "-db", dbURL, "-market", "manual", "-admins", "admin", "-bcrypt-cost", "4", "-orders-per-second", "0")
+	cmd := exec.Command(bin, "-addr", addr, "-db", dbURL, "-market", "manual", "-bcrypt-cost", "4", "-orders-per-second", "0")
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	in := &instance{testServer: &testServer{t: t, url: "http://" + addr}, cmd: cmd}
+	in := &instance{testServer: &testServer{t: t, url: "http://" + addr, dbURL: dbURL}, cmd: cmd}
 	t.Cleanup(func() {
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		_, _ = cmd.Process.Wait()
@@ -97,6 +97,9 @@ func (in *instance) record(t *testing.T, token, roomID string) *streamRecorder {
 		t.Fatal(err)
 	}
 	c.init(map[string]any{"authorization": "Bearer " + token})
+	// init's 10-second read deadline would cut the recording short on a
+	// loaded machine (the stream ends with the test instead).
+	_ = c.conn.SetReadDeadline(time.Time{})
 	c.send(map[string]any{"id": "s", "type": "subscribe", "payload": map[string]any{
 		"query": `subscription($id: ID!) { bullPenEvents(bullPenId: $id, afterSequence: 0) { sequence } }`, "variables": map[string]any{"id": roomID}}})
 	r := &streamRecorder{done: make(chan struct{})}
@@ -143,7 +146,7 @@ func TestTwoInstancesShareOnePostgres(t *testing.T) {
 	a := startInstance(t, bin, dbURL, "a")
 	b := startInstance(t, bin, dbURL, "b")
 
-	admin, owner := a.signUp("admin"), b.signUp("owner") // tokens work on both
+	admin, owner := a.signUpAdmin("admin"), b.signUp("owner") // tokens work on both
 	const players = 4
 	tokens := make([]string, players)
 	for i := range tokens {

@@ -41,7 +41,9 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, nil); err != nil {
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, nil); errors.Is(err, flag.ErrHelp) {
+		return // -help: the usage is printed
+	} else if err != nil {
 		fmt.Fprintln(os.Stderr, "bullpen:", err)
 		os.Exit(1)
 	}
@@ -58,6 +60,7 @@ type config struct {
 	seed                             int64
 	bcryptCost                       int
 	wsInitTimeout, keepAlive         time.Duration
+	tokenTTL                         time.Duration
 	pprof                            string
 	// Limits (0 turns one off); see README "Limits".
 	maxDepth, maxAliases, maxComplexity int
@@ -87,7 +90,7 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	str(&c.addr, "addr", "BULLPEN_ADDR", ":8080", "listen address")
 	str(&c.db, "db", "BULLPEN_DB", "sqlite:bullpen.db", "database: sqlite:PATH, sqlite::memory: or a postgres:// URL")
 	str(&c.market, "market", "BULLPEN_MARKET", "simulated", "price feed: simulated, manual or replay:FILE.csv")
-	str(&c.admins, "admins", "BULLPEN_ADMINS", "", "comma-separated usernames with the admin role")
+	str(&c.admins, "admins", "BULLPEN_ADMINS", "", "comma-separated usernames given the admin role while the server runs, if their accounts exist when it starts (see also: bullpen admin grant)")
 	str(&c.secret, "secret", "BULLPEN_SECRET", "", "key that signs session tokens, at least 16 characters; generated once and kept in the database when empty")
 	str(&c.allowedOrigins, "allowed-origins", "BULLPEN_ALLOWED_ORIGINS", "", "comma-separated extra browser origins allowed to open WebSockets, e.g. https://game.example.com; * for any")
 	str(&c.clientIPHeader, "client-ip-header", "BULLPEN_CLIENT_IP_HEADER", "", "header a trusted reverse proxy sets to the client's address (e.g. X-Forwarded-For, X-Real-IP); per-address limits use the connection's address when empty")
@@ -111,16 +114,22 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	num(&c.maxWSPerAddress, "max-ws-per-address", "BULLPEN_MAX_WS_PER_ADDRESS", realtime.DefaultMaxPerAddress, "most open WebSockets of one client address")
 	num(&c.ordersPerSecond, "orders-per-second", "BULLPEN_ORDERS_PER_SECOND", game.DefaultOrdersPerSecond, "most orders one participant may place a second")
 	num(&c.signUpsPerHour, "signups-per-hour", "BULLPEN_SIGNUPS_PER_HOUR", game.DefaultSignUpsPerHour, "most sign-ups one client address may make an hour")
+	ttl := auth.DefaultTokenTTL.String()
+	str(&ttl, "token-ttl", "BULLPEN_TOKEN_TTL", ttl, "lifetime of a session token, 1m to 8760h (renewToken gives a fresh one)")
 	fs.DurationVar(&c.wsInitTimeout, "ws-init-timeout", 10*time.Second, "close WebSockets that send no connection_init within this time; 0 waits forever")
 	fs.DurationVar(&c.keepAlive, "keepalive", 15*time.Second, "interval of WebSocket and SSE keep-alive pings; 0 sends none")
 	fs.StringVar(&c.pprof, "pprof", "", "serve Go's profiler (net/http/pprof) on this separate address, e.g. 127.0.0.1:6060; off when empty")
 	fs.Int64Var(&c.seed, "seed", 0, "seed of the simulated market; 0 picks one from the clock")
 	fs.IntVar(&c.bcryptCost, "bcrypt-cost", 0, "bcrypt cost of password hashes, 4 to 31 (default 10; lower only for tests)")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage:\n  bullpen [flags]                  serve\n  bullpen admin grant|revoke NAME  give or take the admin role of an account (-db as below)\n  bullpen admin list               list the accounts with the admin role\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
 	if fs.NArg() > 0 {
-		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+		return c, fmt.Errorf("unexpected argument %q (the only subcommand is admin: bullpen admin grant|revoke|list)", fs.Arg(0))
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true; delete(c.envErrs, f.Name) })
@@ -131,6 +140,10 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 			return key + " (-" + name + ")"
 		}
 		return "-" + name
+	}
+	var err error
+	if c.tokenTTL, err = time.ParseDuration(ttl); err != nil {
+		return c, fmt.Errorf("%s: %q is not a duration: want one such as 168h or 30m", c.source("token-ttl"), ttl)
 	}
 	return c, c.validate()
 }
@@ -158,6 +171,7 @@ func (c config) validate() error {
 		{"allowed-origins", checkOrigins(c.allowedOrigins)},
 		{"ws-init-timeout", checkDuration(c.wsInitTimeout)},
 		{"keepalive", checkDuration(c.keepAlive)},
+		{"token-ttl", auth.CheckTTL(c.tokenTTL)},
 		{"bcrypt-cost", auth.CheckCost(c.bcryptCost)},
 		{"pprof", checkOptionalAddr(c.pprof)},
 		{"max-query-depth", limit("max-query-depth", c.maxDepth)},
@@ -232,6 +246,9 @@ type hooks struct {
 // stop accepting, finish requests, stop background work, close the
 // database, in that order.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer, h *hooks) error {
+	if len(args) > 0 && args[0] == "admin" {
+		return runAdmin(ctx, args[1:], getenv, stdout)
+	}
 	c, err := parseConfig(args, getenv)
 	if err != nil {
 		return err
@@ -300,7 +317,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		Admins: admins, Passwords: auth.Bcrypt{Cost: c.bcryptCost},
 		OrdersPerSecond: c.ordersPerSecond, SignUpsPerHour: c.signUpsPerHour,
 	})
-	tokens := auth.NewTokens(secret, clock, auth.TokenTTL)
+	tokens := auth.NewTokens(secret, clock, c.tokenTTL)
+	// -admins reaches only accounts that exist now: one signed up later
+	// under a listed name gets nothing (grant it with bullpen admin).
+	missing, err := svc.ApplyAdmins(ctx)
+	if err != nil {
+		return fmt.Errorf("-admins: %w", err)
+	}
+	for _, name := range missing {
+		log.Warn("-admins names an account that does not exist, or did not when a server first started with the name listed: it gets no admin role (use bullpen admin grant)", "username", name)
+	}
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -312,7 +338,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		svc.OnQuote(quotes.Publish)
 	} // on PostgreSQL every instance, this one too, hears prices through NOTIFY
 
-	resolver := &graph.Resolver{Svc: svc, Tokens: tokens, Catalogue: instruments, Hub: events, Quotes: quotes}
+	resolver := &graph.Resolver{Svc: svc, Tokens: tokens, Catalogue: instruments, Hub: events, Quotes: quotes, Log: log}
 	query := graph.NewHandler(resolver, graph.Options{AllowedOrigins: splitList(c.allowedOrigins), Clock: clock, Log: log, Registerer: reg,
 		Limits:       graph.QueryLimits{MaxDepth: c.maxDepth, MaxAliases: c.maxAliases, MaxComplexity: c.maxComplexity},
 		MaxWSPerUser: c.maxWSPerUser, MaxWSPerAddress: c.maxWSPerAddress, ClientIPHeader: c.clientIPHeader,
@@ -376,6 +402,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 					quotes.Publish(*q)
 				}
 			},
+			// Another instance signed someone out: close the connections
+			// of theirs that this instance holds.
+			Sessions: svc.SessionsEnded,
 		})
 	})
 	runFeed := func(ctx context.Context) error {

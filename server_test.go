@@ -68,7 +68,7 @@ func startServerOn(t testing.TB, dbURL string, extra ...string) *testServer {
 	ts := &testServer{t: t, clock: clockwork.NewFakeClockAt(t0), dbURL: dbURL}
 	ready := make(chan struct{})
 	ctx, cancel := context.WithCancel(context.Background())
-	args := append([]string{"-addr", "127.0.0.1:0", "-db", dbURL, "-market", "manual", "-admins", "admin", "-bcrypt-cost", "4"}, extra...)
+	args := append([]string{"-addr", "127.0.0.1:0", "-db", dbURL, "-market", "manual", "-bcrypt-cost", "4"}, extra...)
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, args, func(string) string { return "" }, io.Discard, &hooks{
@@ -193,6 +193,24 @@ func firstLine(s string) string {
 		return s[:i]
 	}
 	return s
+}
+
+// grantAdmin gives the account name the admin role the way an operator
+// does: `bullpen admin grant NAME -db URL`, here run in-process.
+func grantAdmin(t testing.TB, dbURL, name string) {
+	t.Helper()
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"admin", "grant", name, "-db", dbURL}, func(string) string { return "" }, &out, nil); err != nil {
+		t.Fatalf("bullpen admin grant %s: %v", name, err)
+	}
+}
+
+// signUpAdmin signs name up and grants the account the admin role.
+func (ts *testServer) signUpAdmin(name string) string {
+	ts.t.Helper()
+	token := ts.signUp(name)
+	grantAdmin(ts.t, ts.dbURL, name)
+	return token
 }
 
 func (ts *testServer) signUp(name string) string {

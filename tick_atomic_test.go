@@ -202,7 +202,7 @@ var sweepSteps = []string{"99.5", "99", "98.5", "98", "97.5", "97", "96.5", "96"
 
 func killDuringTicks(t *testing.T, bin, dbURL string, kills int, maxDelay time.Duration) {
 	in := startInstance(t, bin, dbURL, "setup")
-	admin, owner := in.signUp("admin"), in.signUp("owner")
+	admin, owner := in.signUpAdmin("admin"), in.signUp("owner")
 	const players = 4
 	tokens := make([]string, players)
 	for i := range tokens {
@@ -388,7 +388,7 @@ func TestPlaceOrderCannotRestBehindATick(t *testing.T) {
 }
 
 func raceTicks(t *testing.T, ts *testServer, ticks int, budget time.Duration) {
-	admin, owner := ts.signUp("admin"), ts.signUp("owner")
+	admin, owner := ts.signUpAdmin("admin"), ts.signUp("owner")
 	const players, placersEach = 8, 2
 	tokens := make([]string, players)
 	for i := range tokens {

@@ -88,7 +88,7 @@ type roomSetup struct {
 
 func (ts *testServer) activeRoom(t testing.TB) roomSetup {
 	t.Helper()
-	s := roomSetup{admin: ts.signUp("admin"), owner: ts.signUp("owner"), alice: ts.signUp("alice")}
+	s := roomSetup{admin: ts.signUpAdmin("admin"), owner: ts.signUp("owner"), alice: ts.signUp("alice")}
 	ts.must(s.admin, `mutation { setQuote(symbol: "AAPL", price: "100") { price } }`, nil, nil)
 	var created struct{ CreateBullPen struct{ ID string } }
 	ts.must(s.owner, `mutation($s: Time!, $e: Time!) { createBullPen(input: {name: "WS", startsAt: $s, endsAt: $e}) { id } }`,

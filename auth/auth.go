@@ -47,31 +47,63 @@ func (Bcrypt) Compare(hash, password string) error {
 	return bcrypt.CompareHashAndPassword([]byte(hash), []byte(password))
 }
 
-// TokenTTL is how long a session token is valid.
-const TokenTTL = 30 * 24 * time.Hour
+// DefaultTokenTTL is how long a session token is valid unless -token-ttl
+// says otherwise; renewToken gives a fresh one.
+const DefaultTokenTTL = 7 * 24 * time.Hour
 
-// Tokens issues and verifies HS256-signed session tokens.
+// Bounds of a token lifetime (CheckTTL).
+const (
+	MinTokenTTL = time.Minute
+	MaxTokenTTL = 365 * 24 * time.Hour
+)
+
+// CheckTTL reports whether ttl is a sensible token lifetime.
+func CheckTTL(ttl time.Duration) error {
+	if ttl < MinTokenTTL || ttl > MaxTokenTTL {
+		return fmt.Errorf("%v is out of range: want a duration from %v to %v, such as 168h (7 days)", ttl, MinTokenTTL, MaxTokenTTL)
+	}
+	return nil
+}
+
+// Tokens issues and verifies HS256-signed session tokens. A token names
+// its user (sub) and its session (jti); it is valid while it has not
+// expired and, which the game checks, its session has not ended.
 type Tokens struct {
 	secret []byte
 	clock  clockwork.Clock
 	ttl    time.Duration
 }
 
-// NewTokens returns Tokens signing with secret.
+// NewTokens returns Tokens signing with secret, valid for ttl.
 func NewTokens(secret []byte, clock clockwork.Clock, ttl time.Duration) *Tokens {
 	return &Tokens{secret: secret, clock: clock, ttl: ttl}
 }
 
 const issuer = "bullpen"
 
-// Issue returns a token for a user.
-func (t *Tokens) Issue(userID int64) (string, error) {
-	now := t.clock.Now()
+// NewSession returns a new session of userID, with a random id, expiring
+// one lifetime from now.
+func (t *Tokens) NewSession(userID int64) (*game.Session, error) {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return nil, err
+	}
+	return &game.Session{ID: hex.EncodeToString(b[:]), UserID: userID, ExpiresAt: t.Expiry()}, nil
+}
+
+// Expiry is when a token issued now expires.
+func (t *Tokens) Expiry() time.Time {
+	return t.clock.Now().Add(t.ttl).Truncate(time.Second) // JWT times are whole seconds
+}
+
+// Issue returns a token of session s, valid until s.ExpiresAt.
+func (t *Tokens) Issue(s *game.Session) (string, error) {
 	claims := jwt.RegisteredClaims{
 		Issuer:    issuer,
-		Subject:   strconv.FormatInt(userID, 10),
-		IssuedAt:  jwt.NewNumericDate(now),
-		ExpiresAt: jwt.NewNumericDate(now.Add(t.ttl)),
+		Subject:   strconv.FormatInt(s.UserID, 10),
+		ID:        s.ID,
+		IssuedAt:  jwt.NewNumericDate(t.clock.Now()),
+		ExpiresAt: jwt.NewNumericDate(s.ExpiresAt),
 	}
 	return jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(t.secret)
 }
@@ -79,8 +111,10 @@ func (t *Tokens) Issue(userID int64) (string, error) {
 // ErrBadToken is returned for a token that is malformed, forged or expired.
 var ErrBadToken = errors.New("invalid or expired token")
 
-// Verify returns the user id a valid token was issued to.
-func (t *Tokens) Verify(token string) (int64, error) {
+// Verify returns the session a valid token names: its ID, UserID and
+// ExpiresAt. Whether the session still exists is for the caller to check
+// (game.Service.Authenticate).
+func (t *Tokens) Verify(token string) (game.Session, error) {
 	var claims jwt.RegisteredClaims
 	_, err := jwt.ParseWithClaims(token, &claims, func(*jwt.Token) (any, error) { return t.secret, nil },
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
@@ -88,14 +122,14 @@ func (t *Tokens) Verify(token string) (int64, error) {
 		jwt.WithExpirationRequired(),
 		jwt.WithTimeFunc(t.clock.Now),
 	)
-	if err != nil {
-		return 0, ErrBadToken
+	if err != nil || claims.ID == "" || claims.ExpiresAt == nil {
+		return game.Session{}, ErrBadToken
 	}
 	id, err := strconv.ParseInt(claims.Subject, 10, 64)
 	if err != nil || id < 1 {
-		return 0, ErrBadToken
+		return game.Session{}, ErrBadToken
 	}
-	return id, nil
+	return game.Session{ID: claims.ID, UserID: id, ExpiresAt: claims.ExpiresAt.Time}, nil
 }
 
 const secretKey = "token_secret"

@@ -40,14 +40,27 @@ func TestBcrypt(t *testing.T) {
 func TestTokens(t *testing.T) {
 	clock := clockwork.NewFakeClockAt(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	tokens := auth.NewTokens([]byte("0123456789abcdef0123"), clock, time.Hour)
-	tok, err := tokens.Issue(42)
+	sess, err := tokens.NewSession(42)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sess.ID) != 32 || sess.UserID != 42 || !sess.ExpiresAt.Equal(clock.Now().Add(time.Hour)) {
+		t.Fatalf("NewSession = %+v", sess)
+	}
+	tok, err := tokens.Issue(sess)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Run("Valid", func(t *testing.T) {
-		id, err := tokens.Verify(tok)
-		if err != nil || id != 42 {
-			t.Fatalf("Verify = %d, %v", id, err)
+		got, err := tokens.Verify(tok)
+		if err != nil || got.UserID != 42 || got.ID != sess.ID || !got.ExpiresAt.Equal(sess.ExpiresAt) {
+			t.Fatalf("Verify = %+v, %v; want %+v", got, err, sess)
+		}
+	})
+	t.Run("OtherSessionsDiffer", func(t *testing.T) {
+		other, err := tokens.NewSession(42)
+		if err != nil || other.ID == sess.ID {
+			t.Fatalf("second session %+v, %v: same id as the first", other, err)
 		}
 	})
 	t.Run("OtherSecret", func(t *testing.T) {
@@ -62,14 +75,26 @@ func TestTokens(t *testing.T) {
 		}
 	})
 	t.Run("AlgNone", func(t *testing.T) {
-		none, _ := jwt.NewWithClaims(jwt.SigningMethodNone, jwt.RegisteredClaims{Subject: "42", Issuer: "bullpen",
+		none, _ := jwt.NewWithClaims(jwt.SigningMethodNone, jwt.RegisteredClaims{Subject: "42", Issuer: "bullpen", ID: sess.ID,
 			ExpiresAt: jwt.NewNumericDate(clock.Now().Add(time.Hour))}).SignedString(jwt.UnsafeAllowNoneSignatureType)
 		if _, err := tokens.Verify(none); err != auth.ErrBadToken {
 			t.Errorf("alg=none accepted: %v", err)
 		}
 	})
+	t.Run("NoSession", func(t *testing.T) {
+		// A token of the days before sessions (no jti) is refused.
+		old, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.RegisteredClaims{Subject: "42", Issuer: "bullpen",
+			ExpiresAt: jwt.NewNumericDate(clock.Now().Add(time.Hour))}).SignedString([]byte("0123456789abcdef0123"))
+		if _, err := tokens.Verify(old); err != auth.ErrBadToken {
+			t.Errorf("token without jti: err = %v", err)
+		}
+	})
 	t.Run("Expired", func(t *testing.T) {
-		clock.Advance(time.Hour + time.Second)
+		clock.Advance(time.Hour - time.Second)
+		if _, err := tokens.Verify(tok); err != nil {
+			t.Fatalf("a second before expiry: %v", err)
+		}
+		clock.Advance(2 * time.Second)
 		if _, err := tokens.Verify(tok); err != auth.ErrBadToken {
 			t.Errorf("err = %v", err)
 		}
@@ -79,6 +104,22 @@ func TestTokens(t *testing.T) {
 			t.Errorf("err = %v", err)
 		}
 	})
+}
+
+func TestCheckTTL(t *testing.T) {
+	for _, ttl := range []time.Duration{time.Minute, auth.DefaultTokenTTL, 365 * 24 * time.Hour} {
+		if err := auth.CheckTTL(ttl); err != nil {
+			t.Errorf("CheckTTL(%v) = %v", ttl, err)
+		}
+	}
+	for _, ttl := range []time.Duration{0, -time.Hour, time.Second, 59 * time.Second, 366 * 24 * time.Hour} {
+		if err := auth.CheckTTL(ttl); err == nil || !strings.Contains(err.Error(), "out of range") {
+			t.Errorf("CheckTTL(%v) = %v, want out of range", ttl, err)
+		}
+	}
+	if auth.DefaultTokenTTL >= 30*24*time.Hour {
+		t.Errorf("the default lifetime %v is not shorter than 30 days", auth.DefaultTokenTTL)
+	}
 }
 
 func TestLoadSecret(t *testing.T) {

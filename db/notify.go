@@ -15,6 +15,8 @@ import (
 const (
 	eventsChannel = "bullpen_events"
 	quotesChannel = "bullpen_quotes"
+	// sessionsChannel carries a user id whose sessions were deleted.
+	sessionsChannel = "bullpen_sessions"
 )
 
 // Listener receives wake-ups from other instances.
@@ -25,6 +27,10 @@ type Listener struct {
 	Rooms func(rooms map[int64]int64)
 	// Quote is called with a symbol whose price changed.
 	Quote func(symbol string)
+	// Sessions is called with a user some of whose sessions ended; 0
+	// means "anyone": the connection was (re)established and signals may
+	// have been missed.
+	Sessions func(userID int64)
 }
 
 // Listen delivers other instances' commit signals until ctx is done. On
@@ -58,13 +64,16 @@ func (s *Store) listenOnce(ctx context.Context, l Listener) error {
 		return err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	for _, ch := range []string{eventsChannel, quotesChannel} {
+	for _, ch := range []string{eventsChannel, quotesChannel, sessionsChannel} {
 		if _, err := conn.Exec(ctx, "LISTEN "+ch); err != nil {
 			return err
 		}
 	}
 	if l.Rooms != nil {
 		l.Rooms(nil)
+	}
+	if l.Sessions != nil {
+		l.Sessions(0)
 	}
 	for {
 		n, err := conn.WaitForNotification(ctx)
@@ -80,6 +89,11 @@ func (s *Store) listenOnce(ctx context.Context, l Listener) error {
 		case quotesChannel:
 			if l.Quote != nil {
 				l.Quote(n.Payload)
+			}
+		case sessionsChannel:
+			id, err := strconv.ParseInt(n.Payload, 10, 64)
+			if err == nil && id > 0 && l.Sessions != nil {
+				l.Sessions(id)
 			}
 		}
 	}

@@ -39,7 +39,7 @@ func TestPostgresOpenMigratesAndReopenAppliesNothing(t *testing.T) {
 		t.Fatalf("list tables: %v", err)
 	}
 	wantTables := []string{"bull_pens", "events", "leaderboard_entries", "leaderboard_snapshots", "orders",
-		"participants", "positions", "quotes", "settings", "users"}
+		"participants", "positions", "quotes", "sessions", "settings", "users"}
 	if !slices.Equal(tables, wantTables) {
 		t.Errorf("tables = %v, want %v", tables, wantTables)
 	}
@@ -190,12 +190,14 @@ func TestPostgresListen(t *testing.T) {
 
 	rooms := make(chan map[int64]int64, 100)
 	quotes := make(chan string, 100)
+	sessions := make(chan int64, 100)
 	lctx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() {
 		done <- listener.Listen(lctx, db.Listener{
-			Rooms: func(r map[int64]int64) { rooms <- r },
-			Quote: func(symbol string) { quotes <- symbol },
+			Rooms:    func(r map[int64]int64) { rooms <- r },
+			Quote:    func(symbol string) { quotes <- symbol },
+			Sessions: func(userID int64) { sessions <- userID },
 		})
 	}()
 	defer func() {
@@ -261,6 +263,9 @@ func TestPostgresListen(t *testing.T) {
 		if r := recv(t, rooms, "Rooms(nil) on connect"); r != nil {
 			t.Fatalf("first Rooms call after connecting = %v, want nil (catch up on every room)", r)
 		}
+		if u := recv(t, sessions, "Sessions(0) on connect"); u != 0 {
+			t.Fatalf("first Sessions call after connecting = %d, want 0 (check every session)", u)
+		}
 	}
 
 	t.Run("Rooms(nil) on connect", connected)
@@ -286,10 +291,44 @@ func TestPostgresListen(t *testing.T) {
 		appendIn(t, false, roomC.ID)
 		eq(t, "next room signal", nextRoom(t), roomC.ID)
 	})
+	t.Run("DeleteSessions signals the user on commit only", func(t *testing.T) {
+		alice, bob := addUser(t, writer, "alice"), addUser(t, writer, "bob")
+		for i, u := range []*game.User{alice, alice, bob} {
+			s := &game.Session{ID: fmt.Sprintf("s%d", i), UserID: u.ID, CreatedAt: clockStart, ExpiresAt: clockStart.Add(time.Hour)}
+			if err := writer.Update(ctx, func(tx game.Tx) error { return tx.InsertSession(ctx, s) }); err != nil {
+				t.Fatal(err)
+			}
+		}
+		del := func(user int64, ids []string, fail bool) int {
+			t.Helper()
+			var n int
+			err := writer.Update(ctx, func(tx game.Tx) error {
+				var err error
+				if n, err = tx.DeleteSessions(ctx, user, ids); err == nil && fail {
+					err = errBoom
+				}
+				return err
+			})
+			if fail != (err != nil) {
+				t.Fatalf("DeleteSessions: %v (fail=%v)", err, fail)
+			}
+			return n
+		}
+		del(bob.ID, nil, true) // rolled back: no signal, bob keeps his session
+		eq(t, "deleted of alice's s0 (one id)", del(alice.ID, []string{"s0", "s2"}, false), 1)
+		eq(t, "user signalled", recv(t, sessions, "a session signal"), alice.ID)
+		eq(t, "deleted of bob's (all)", del(bob.ID, nil, false), 1)
+		eq(t, "user signalled after the rollback", recv(t, sessions, "a session signal"), bob.ID)
+		eq(t, "deleted of nothing", del(bob.ID, nil, false), 0) // nothing went: no signal
+		left, err := writer.Sessions(ctx, alice.ID)
+		if err != nil || len(left) != 1 || left[0].ID != "s1" {
+			t.Fatalf("alice's sessions = %v, %v; want s1", left, err)
+		}
+	})
 	t.Run("reconnects after losing its connection", func(t *testing.T) {
 		var killed int
 		if err := writer.DB().GetContext(ctx, &killed, `SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-			WHERE datname = current_database() AND pid <> pg_backend_pid() AND query = 'LISTEN bullpen_quotes') k`); err != nil {
+			WHERE datname = current_database() AND pid <> pg_backend_pid() AND query LIKE 'LISTEN bullpen%') k`); err != nil {
 			t.Fatal(err)
 		}
 		eq(t, "listening sessions terminated", killed, 1)
@@ -309,6 +348,8 @@ func TestPostgresListen(t *testing.T) {
 		t.Errorf("unexpected Rooms(%v)", r)
 	case q := <-quotes:
 		t.Errorf("unexpected Quote(%q)", q)
+	case u := <-sessions:
+		t.Errorf("unexpected Sessions(%d)", u)
 	default:
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -96,6 +97,79 @@ func (q queries) InsertUser(ctx context.Context, u *game.User) (err error) {
 	u.ID, err = q.insertID(ctx, `INSERT INTO users (username, display_name, password_hash, created_at) VALUES (?, ?, ?, ?)`,
 		u.Username, u.DisplayName, u.PasswordHash, u.CreatedAt)
 	return err
+}
+
+// UserIsAdmin reads the stored admin role of user id.
+func (q queries) UserIsAdmin(ctx context.Context, id int64) (bool, error) {
+	var admin bool
+	return admin, q.get(ctx, &admin, "user", `SELECT admin FROM users WHERE id = ?`, id)
+}
+
+func (q queries) AdminUsers(ctx context.Context) ([]*game.User, error) {
+	var us []*game.User
+	return us, q.sel(ctx, &us, `SELECT `+userCols+` FROM users WHERE admin ORDER BY lower(username)`)
+}
+
+func (q queries) SetAdmin(ctx context.Context, id int64, admin bool) error {
+	_, err := q.exec(ctx, `UPDATE users SET admin = ? WHERE id = ?`, admin, id)
+	return err
+}
+
+// Sessions
+
+const sessionCols = `id, user_id, created_at, expires_at`
+
+func (q queries) SessionUser(ctx context.Context, id string) (*game.User, error) {
+	var u game.User
+	return &u, q.get(ctx, &u, "session", `SELECT u.id, u.username, u.display_name, u.password_hash, u.created_at
+		FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = ?`, id)
+}
+
+func (q queries) Sessions(ctx context.Context, userID int64) ([]*game.Session, error) {
+	var ss []*game.Session
+	return ss, q.sel(ctx, &ss, `SELECT `+sessionCols+` FROM sessions WHERE user_id = ? ORDER BY created_at, id`, userID)
+}
+
+func (q queries) InsertSession(ctx context.Context, s *game.Session) error {
+	_, err := q.exec(ctx, `INSERT INTO sessions (`+sessionCols+`) VALUES (?, ?, ?, ?)`, s.ID, s.UserID, s.CreatedAt, s.ExpiresAt)
+	return err
+}
+
+func (q queries) ExtendSession(ctx context.Context, id string, userID int64, expiresAt time.Time) (bool, error) {
+	res, err := q.exec(ctx, `UPDATE sessions SET expires_at = ? WHERE id = ? AND user_id = ?`, expiresAt, id, userID)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n > 0, err
+}
+
+// DeleteSessions deletes sessions and, on PostgreSQL, tells the other
+// instances (sessionsChannel) when the transaction commits.
+func (tx *Tx) DeleteSessions(ctx context.Context, userID int64, ids []string) (int, error) {
+	query, args := `DELETE FROM sessions WHERE user_id = ?`, []any{userID}
+	if ids != nil {
+		if len(ids) == 0 {
+			return 0, nil
+		}
+		var err error
+		query, args, err = sqlx.In(query+` AND id IN (?)`, userID, ids)
+		if err != nil {
+			return 0, err
+		}
+	}
+	res, err := tx.exec(ctx, query, args...)
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, err
+	}
+	if n > 0 {
+		err = tx.notify(ctx, sessionsChannel, strconv.FormatInt(userID, 10))
+	}
+	return int(n), err
 }
 
 // Bull pens

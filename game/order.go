@@ -496,7 +496,9 @@ func (s *Service) SetQuote(ctx context.Context, user *User, symbol string, price
 	if user == nil {
 		return nil, Errorf(EUNAUTHENTICATED, "sign in to set quotes")
 	}
-	if !s.IsAdmin(user) {
+	if admin, err := s.IsAdmin(ctx, user); err != nil {
+		return nil, err
+	} else if !admin {
 		return nil, Errorf(EFORBIDDEN, "only admins may set quotes")
 	}
 	if !s.manual {

@@ -30,7 +30,10 @@ type Config struct {
 	Instruments map[string]string
 	// ManualMarket is true when prices come only from SetQuote.
 	ManualMarket bool
-	// Admins holds the lower-cased usernames with the admin role.
+	// Admins names accounts that hold the admin role while the service
+	// runs, besides those granted it in the store (SetAdmin). Only
+	// accounts that exist when ApplyAdmins runs get it: signing up later
+	// under a listed name gives nothing.
 	Admins    map[string]bool
 	Passwords Passwords
 	// OrdersPerSecond bounds the orders of one participant (a burst of
@@ -47,8 +50,15 @@ type Service struct {
 	log       *slog.Logger
 	symbols   map[string]string
 	manual    bool
-	admins    map[string]bool
+	admins    map[string]bool          // Config.Admins, lower-cased
+	adminIDs  atomic.Pointer[adminSet] // the accounts ApplyAdmins found
 	passwords Passwords
+
+	dummyOnce sync.Once
+	dummy     string // a hash to compare against for unknown usernames
+
+	sessionsMu    sync.Mutex
+	sessionsEnded []func(userID int64)
 
 	// wake nudges the scheduler when rooms change.
 	wake chan struct{}
@@ -83,9 +93,6 @@ func NewService(c Config) *Service {
 		users: map[int64]*User{}, limits: newLimits(c),
 	}
 }
-
-// IsAdmin reports whether u holds the admin role.
-func (s *Service) IsAdmin(u *User) bool { return u != nil && s.admins[strings.ToLower(u.Username)] }
 
 // InstrumentName returns the name of symbol and whether it is tradable.
 func (s *Service) InstrumentName(symbol string) (string, bool) {
@@ -174,7 +181,7 @@ func (s *Service) SignIn(ctx context.Context, username, password string) (*User,
 	if ErrorCode(err) == ENOTFOUND {
 		// Spend the same time as a real check so timing does not tell
 		// which usernames exist.
-		_ = s.passwords.Compare(dummyHash(s.passwords), password)
+		_ = s.passwords.Compare(s.dummyHash(), password)
 		return nil, Errorf(EUNAUTHENTICATED, "invalid username or password")
 	} else if err != nil {
 		return nil, err
@@ -185,14 +192,11 @@ func (s *Service) SignIn(ctx context.Context, username, password string) (*User,
 	return u, nil
 }
 
-var (
-	dummyOnce sync.Once
-	dummy     string
-)
-
-func dummyHash(p Passwords) string {
-	dummyOnce.Do(func() { dummy, _ = p.Hash("not a real password") })
-	return dummy
+// dummyHash is a hash made the way real ones are (same algorithm and
+// cost), so comparing against it takes as long as a real check.
+func (s *Service) dummyHash() string {
+	s.dummyOnce.Do(func() { s.dummy, _ = s.passwords.Hash("not a real password") })
+	return s.dummy
 }
 
 // maxPrice bounds prices and cash to keep numbers sane.

@@ -15,6 +15,16 @@ type Queries interface {
 	UserByID(ctx context.Context, id int64) (*User, error)
 	UserByUsername(ctx context.Context, username string) (*User, error)
 	UsersByIDs(ctx context.Context, ids []int64) ([]*User, error)
+	// UserIsAdmin reports whether the admin role is stored for user id.
+	UserIsAdmin(ctx context.Context, id int64) (bool, error)
+	// AdminUsers lists the users with the admin role stored, by username.
+	AdminUsers(ctx context.Context) ([]*User, error)
+
+	// SessionUser returns the user of session id (NOT_FOUND when there
+	// is no such session).
+	SessionUser(ctx context.Context, id string) (*User, error)
+	// Sessions lists the sessions of a user.
+	Sessions(ctx context.Context, userID int64) ([]*Session, error)
 
 	BullPen(ctx context.Context, id int64) (*BullPen, error)
 	// BullPens lists rooms newest first: public ones and those of viewer
@@ -76,6 +86,17 @@ type Tx interface {
 	Savepoint(ctx context.Context, fn func() error) error
 
 	InsertUser(ctx context.Context, u *User) error
+	// SetAdmin stores whether user id holds the admin role.
+	SetAdmin(ctx context.Context, id int64, admin bool) error
+
+	InsertSession(ctx context.Context, s *Session) error
+	// ExtendSession sets the expiry of session id of user; it reports
+	// false when there is no such session.
+	ExtendSession(ctx context.Context, id string, userID int64, expiresAt time.Time) (bool, error)
+	// DeleteSessions deletes the sessions of user userID with the given
+	// ids, or every one of them when ids is nil, and reports how many went.
+	// Other instances hear of it (see db.Listener.Sessions).
+	DeleteSessions(ctx context.Context, userID int64, ids []string) (int, error)
 	InsertBullPen(ctx context.Context, b *BullPen) error
 	// MoveBullPen sets the room's state to `to` only if it is `from`, and its
 	// times; it reports whether the row moved.

@@ -94,6 +94,17 @@ type User struct {
 	CreatedAt    time.Time `db:"created_at"`
 }
 
+// Session is one sign-in. The tokens issued for it (its first and every
+// renewal) are valid while its row exists and until their own expiry:
+// signing out deletes it, signing out everywhere deletes every session of
+// the user.
+type Session struct {
+	ID        string    `db:"id"`
+	UserID    int64     `db:"user_id"`
+	CreatedAt time.Time `db:"created_at"`
+	ExpiresAt time.Time `db:"expires_at"`
+}
+
 // BullPen is a trade room: one competition.
 type BullPen struct {
 	ID                int64           `db:"id"`

@@ -2,6 +2,7 @@ package graph
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strings"
 
@@ -11,51 +12,72 @@ import (
 
 type viewerKey struct{}
 
-// viewer is who made a request: a user, nobody, or a bad token.
+// viewer is who made a request: a user and the session their token names,
+// nobody, or a bad token.
 type viewer struct {
-	user *game.User
-	err  error
+	user    *game.User
+	session game.Session
+	err     error
 }
 
-// Users finds the account a token names.
-type Users interface {
-	User(ctx context.Context, id int64) (*game.User, error)
-}
+// errBadToken is what every refused token gets: malformed, forged,
+// expired, or of a session that ended (signOut). One message for all, so
+// the answer tells nothing about why.
+var errBadToken = game.Errorf(game.EUNAUTHENTICATED, "invalid or expired token: sign in again")
 
-// WithToken authenticates a bearer token (possibly empty) into ctx. A bad
+// withToken authenticates a bearer token (possibly empty) into ctx. A bad
 // token is remembered, not rejected here: operations that need a user
 // report it, and anonymous ones still work.
-func WithToken(ctx context.Context, tokens *auth.Tokens, users Users, token string) context.Context {
+func (r *Resolver) withToken(ctx context.Context, token string) context.Context {
 	v := viewer{}
 	if token != "" {
-		id, err := tokens.Verify(token)
+		sess, err := r.Tokens.Verify(token)
 		if err == nil {
-			v.user, err = users.User(ctx, id)
+			// Never from a cache: a session ended on any instance is
+			// refused at once.
+			v.user, err = r.Svc.Authenticate(ctx, sess.ID, sess.UserID)
+			v.session = sess
 		}
-		if err != nil {
-			v = viewer{err: game.Errorf(game.EUNAUTHENTICATED, "invalid or expired token: sign in again")}
+		switch {
+		case errors.Is(err, auth.ErrBadToken) || game.ErrorCode(err) == game.EUNAUTHENTICATED:
+			v = viewer{err: errBadToken}
+		case err != nil:
+			v = viewer{err: err} // the database failed: not the client's fault
 		}
 	}
 	return context.WithValue(ctx, viewerKey{}, v)
 }
 
-// Authenticate is HTTP middleware reading `Authorization: Bearer <token>`.
-func Authenticate(tokens *auth.Tokens, users Users, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		token := BearerToken(r.Header.Get("Authorization"))
-		ctx := WithToken(r.Context(), tokens, users, token)
+// authenticate is HTTP middleware reading `Authorization: Bearer <token>`.
+// A request that stream reports as long-lived (SSE) ends when its session
+// does.
+func (r *Resolver) authenticate(stream func(*http.Request) bool, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		token := BearerToken(req.Header.Get("Authorization"))
+		ctx := r.withToken(req.Context(), token)
 		// A bad token fails the whole request rather than quietly
 		// running it as anonymous: the client learns to sign in again.
 		// A WebSocket hears it as a 4403 close after connection_init.
-		if _, err := currentUser(ctx); err != nil && !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
-			w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+		if _, err := currentUser(ctx); err != nil && !strings.EqualFold(req.Header.Get("Upgrade"), "websocket") {
+			status := http.StatusUnauthorized
+			if game.ErrorCode(err) == game.EUNAUTHENTICATED {
+				w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+			} else {
+				status = http.StatusInternalServerError
+				if r.Log != nil {
+					r.Log.Error("authenticate", "err", err)
+				}
+			}
 			w.Header().Set("Content-Type", "application/json; charset=utf-8")
-			writeJSON(w, http.StatusUnauthorized, map[string]any{"errors": []map[string]any{{
+			writeJSON(w, status, map[string]any{"errors": []map[string]any{{
 				"message": game.ErrorMessage(err), "extensions": map[string]any{"code": game.ErrorCode(err)},
 			}}})
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(ctx))
+		if stream(req) {
+			ctx = r.sessions().watch(ctx)
+		}
+		next.ServeHTTP(w, req.WithContext(ctx))
 	})
 }
 

@@ -120,18 +120,21 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
-		CancelBullPen func(childComplexity int, id int64) int
-		CancelOrder   func(childComplexity int, orderID int64) int
-		CreateBullPen func(childComplexity int, input game.CreateBullPenInput) int
-		EndBullPen    func(childComplexity int, id int64) int
-		JoinBullPen   func(childComplexity int, bullPenID int64, inviteCode *string) int
-		PauseBullPen  func(childComplexity int, id int64) int
-		PlaceOrder    func(childComplexity int, input game.PlaceOrderInput) int
-		ResumeBullPen func(childComplexity int, id int64) int
-		SetQuote      func(childComplexity int, symbol string, price decimal.Decimal) int
-		SignIn        func(childComplexity int, input model.SignInInput) int
-		SignUp        func(childComplexity int, input model.SignUpInput) int
-		StartBullPen  func(childComplexity int, id int64) int
+		CancelBullPen     func(childComplexity int, id int64) int
+		CancelOrder       func(childComplexity int, orderID int64) int
+		CreateBullPen     func(childComplexity int, input game.CreateBullPenInput) int
+		EndBullPen        func(childComplexity int, id int64) int
+		JoinBullPen       func(childComplexity int, bullPenID int64, inviteCode *string) int
+		PauseBullPen      func(childComplexity int, id int64) int
+		PlaceOrder        func(childComplexity int, input game.PlaceOrderInput) int
+		RenewToken        func(childComplexity int) int
+		ResumeBullPen     func(childComplexity int, id int64) int
+		SetQuote          func(childComplexity int, symbol string, price decimal.Decimal) int
+		SignIn            func(childComplexity int, input model.SignInInput) int
+		SignOut           func(childComplexity int) int
+		SignOutEverywhere func(childComplexity int) int
+		SignUp            func(childComplexity int, input model.SignUpInput) int
+		StartBullPen      func(childComplexity int, id int64) int
 	}
 
 	Order struct {
@@ -287,6 +290,9 @@ type LeaderboardEntryResolver interface {
 type MutationResolver interface {
 	SignUp(ctx context.Context, input model.SignUpInput) (*model.AuthPayload, error)
 	SignIn(ctx context.Context, input model.SignInInput) (*model.AuthPayload, error)
+	SignOut(ctx context.Context) (bool, error)
+	SignOutEverywhere(ctx context.Context) (bool, error)
+	RenewToken(ctx context.Context) (*model.AuthPayload, error)
 	CreateBullPen(ctx context.Context, input game.CreateBullPenInput) (*game.BullPen, error)
 	JoinBullPen(ctx context.Context, bullPenID int64, inviteCode *string) (*game.Participant, error)
 	StartBullPen(ctx context.Context, id int64) (*game.BullPen, error)
@@ -738,6 +744,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.PlaceOrder(childComplexity, args["input"].(game.PlaceOrderInput)), true
+	case "Mutation.renewToken":
+		if e.ComplexityRoot.Mutation.RenewToken == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Mutation.RenewToken(childComplexity), true
 	case "Mutation.resumeBullPen":
 		if e.ComplexityRoot.Mutation.ResumeBullPen == nil {
 			break
@@ -771,6 +783,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SignIn(childComplexity, args["input"].(model.SignInInput)), true
+	case "Mutation.signOut":
+		if e.ComplexityRoot.Mutation.SignOut == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Mutation.SignOut(childComplexity), true
+	case "Mutation.signOutEverywhere":
+		if e.ComplexityRoot.Mutation.SignOutEverywhere == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Mutation.SignOutEverywhere(childComplexity), true
 	case "Mutation.signUp":
 		if e.ComplexityRoot.Mutation.SignUp == nil {
 			break
@@ -1565,7 +1589,7 @@ type User {
 }
 
 type AuthPayload {
-  "Send as ` + "`" + `Authorization: Bearer <token>` + "`" + `."
+  "Send as ` + "`" + `Authorization: Bearer <token>` + "`" + `. It expires after the server's token lifetime (-token-ttl, 7 days by default); renewToken gives a fresh one."
   token: String!
   user: User!
 }
@@ -1765,8 +1789,16 @@ type Query {
 }
 
 type Mutation {
+  "Creates an account and signs it in: a new session and its token."
   signUp(input: SignUpInput!): AuthPayload!
+  "Signs in: a new session and its token. Unknown usernames and wrong passwords get the same UNAUTHENTICATED error."
   signIn(input: SignInInput!): AuthPayload!
+  "Ends the caller's session (the token on this request, and any renewal of it): the server refuses it from now on, and closes WebSockets authenticated with it (4403). Signed in only."
+  signOut: Boolean!
+  "Ends every session of the caller, on every device. Signed in only."
+  signOutEverywhere: Boolean!
+  "A fresh token of the caller's session, valid for the server's token lifetime (-token-ttl) from now. Signed in only."
+  renewToken: AuthPayload!
   createBullPen(input: CreateBullPenInput!): BullPen!
   joinBullPen(bullPenId: ID!, inviteCode: String): Participant!
   "Owner: SCHEDULED -> ACTIVE."
@@ -4141,6 +4173,84 @@ func (ec *executionContext) fieldContext_Mutation_signIn(ctx context.Context, fi
 	if fc.Args, err = ec.field_Mutation_signIn_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_signOut(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_signOut(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Mutation().SignOut(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_signOut(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Mutation", field, true, true, "Boolean")
+}
+
+func (ec *executionContext) _Mutation_signOutEverywhere(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_signOutEverywhere(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Mutation().SignOutEverywhere(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_signOutEverywhere(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Mutation", field, true, true, "Boolean")
+}
+
+func (ec *executionContext) _Mutation_renewToken(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_renewToken(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Mutation().RenewToken(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AuthPayload) graphql.Marshaler {
+			return ec.marshalNAuthPayload2ᚖgithubᚗcomᚋbullpenᚋbullpenᚋgraphᚋmodelᚐAuthPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_renewToken(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AuthPayload(ctx, field)
+		},
 	}
 	return fc, nil
 }
@@ -8967,6 +9077,27 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "signIn":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_signIn(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "signOut":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_signOut(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "signOutEverywhere":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_signOutEverywhere(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "renewToken":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_renewToken(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++

@@ -54,7 +54,13 @@ type Handler struct {
 	Share *realtime.Sharing
 	// Fanout shares room subscriptions' executions over WebSocket.
 	Fanout *RoomFanout
+
+	r *Resolver
 }
+
+// WatchedStreams counts the WebSocket connections and SSE streams that
+// end when their session does.
+func (h *Handler) WatchedStreams() int { return h.r.sessions().watchedStreams() }
 
 // Shutdown completes every subscription, closes every socket (1001) and
 // waits for shared executions to stop.
@@ -108,15 +114,16 @@ func NewHandler(r *Resolver, o Options) *Handler {
 		req = req.WithContext(game.WithClientAddress(req.Context(), ClientAddress(req, o.ClientIPHeader)))
 		srv.ServeHTTP(w, req)
 	})
-	h := CORS(ws.CheckOrigin, Authenticate(r.Tokens, r.Svc, limited))
-	return &Handler{Handler: h, WS: ws, SSE: sse, Share: share, Fanout: fanout}
+	h := CORS(ws.CheckOrigin, r.authenticate(sse.Supports, limited))
+	return &Handler{Handler: h, WS: ws, SSE: sse, Share: share, Fanout: fanout, r: r}
 }
 
 // initConnection authenticates a WebSocket from its connection_init
 // payload: {"authorization": "Bearer <token>"} or {"authToken": "<token>"}
 // (a "headers" object with Authorization works too). No token keeps the
 // connection anonymous (or as the upgrade request's Authorization header
-// said); a bad one is refused.
+// said); a bad one is refused. A connection of a session that ends later
+// (signOut, signOutEverywhere, on any instance) is closed with 4403.
 func (r *Resolver) initConnection(ctx context.Context, payload map[string]any) (context.Context, error) {
 	token := ""
 	for _, key := range []string{"authorization", "Authorization", "authToken", "token"} {
@@ -132,17 +139,15 @@ func (r *Resolver) initConnection(ctx context.Context, payload map[string]any) (
 			}
 		}
 	}
-	if token == "" {
-		if _, err := currentUser(ctx); err != nil {
-			return nil, err
-		}
-		return ctx, nil
+	if token != "" {
+		ctx = r.withToken(ctx, token)
 	}
-	ctx = WithToken(ctx, r.Tokens, r.Svc, token)
 	if _, err := currentUser(ctx); err != nil {
 		return nil, err
 	}
-	return ctx, nil
+	// The connection closes (4403) when its session ends: the transport
+	// closes it when the context returned here is done.
+	return r.sessions().watch(ctx), nil
 }
 
 // metrics counts operations and their errors by code.

@@ -111,14 +111,6 @@ func (r *Resolver) modelEvent(ctx context.Context, ev *game.Event) (model.BullPe
 	return nil, fmt.Errorf("event %d/%d: unknown kind %q", ev.BullPenID, ev.Sequence, ev.Kind)
 }
 
-func (r *Resolver) authPayload(u *game.User) (*model.AuthPayload, error) {
-	token, err := r.Tokens.Issue(u.ID)
-	if err != nil {
-		return nil, err
-	}
-	return &model.AuthPayload{Token: token, User: *u}, nil
-}
-
 func normalizeSymbol(s string) string { return strings.ToUpper(strings.TrimSpace(s)) }
 
 func (r *mutationResolver) move(ctx context.Context, id int64, to game.RoomState, from ...game.RoomState) (*game.BullPen, error) {

@@ -3,6 +3,7 @@
 package graph
 
 import (
+	"log/slog"
 	"sync"
 
 	"github.com/bullpen/bullpen/auth"
@@ -18,6 +19,10 @@ type Resolver struct {
 	Catalogue []market.Instrument
 	Hub       *hub.Hub
 	Quotes    *hub.Quotes
+	Log       *slog.Logger
+
+	watchOnce sync.Once
+	watch     *sessionWatch
 
 	eventsOnce sync.Once
 	events     *eventCache

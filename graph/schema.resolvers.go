@@ -146,7 +146,7 @@ func (r *mutationResolver) SignUp(ctx context.Context, input model.SignUpInput) 
 	if err != nil {
 		return nil, err
 	}
-	return r.authPayload(u)
+	return r.authPayload(ctx, u)
 }
 
 // SignIn is the resolver for the signIn field.
@@ -155,7 +155,45 @@ func (r *mutationResolver) SignIn(ctx context.Context, input model.SignInInput) 
 	if err != nil {
 		return nil, err
 	}
-	return r.authPayload(u)
+	return r.authPayload(ctx, u)
+}
+
+// SignOut is the resolver for the signOut field.
+func (r *mutationResolver) SignOut(ctx context.Context) (bool, error) {
+	u, err := requireUser(ctx)
+	if err != nil {
+		return false, err
+	}
+	v, _ := ctx.Value(viewerKey{}).(viewer)
+	return true, r.Svc.EndSession(ctx, u, v.session.ID)
+}
+
+// SignOutEverywhere is the resolver for the signOutEverywhere field.
+func (r *mutationResolver) SignOutEverywhere(ctx context.Context) (bool, error) {
+	u, err := requireUser(ctx)
+	if err != nil {
+		return false, err
+	}
+	return true, r.Svc.EndSessions(ctx, u)
+}
+
+// RenewToken is the resolver for the renewToken field.
+func (r *mutationResolver) RenewToken(ctx context.Context) (*model.AuthPayload, error) {
+	u, err := requireUser(ctx)
+	if err != nil {
+		return nil, err
+	}
+	v, _ := ctx.Value(viewerKey{}).(viewer)
+	sess := v.session
+	sess.ExpiresAt = r.Tokens.Expiry()
+	if err := r.Svc.RenewSession(ctx, &sess); err != nil {
+		return nil, err
+	}
+	token, err := r.Tokens.Issue(&sess)
+	if err != nil {
+		return nil, err
+	}
+	return &model.AuthPayload{Token: token, User: *u}, nil
 }
 
 // CreateBullPen is the resolver for the createBullPen field.

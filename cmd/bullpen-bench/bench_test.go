@@ -43,7 +43,7 @@ func startServer(t *testing.T, bin, dbURL string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "-addr", addr, "-db", dbURL, "-market", "manual", "-admins", "admin", "-bcrypt-cost", "4",
+	cmd := exec.Command(bin, "-addr", addr, "-db", dbURL, "-market", "manual", "-bcrypt-cost", "4",
 		"-orders-per-second", "0", "-signups-per-hour", "0", "-max-ws-per-user", "0", "-max-ws-per-address", "0")
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
@@ -68,6 +68,22 @@ func startServer(t *testing.T, bin, dbURL string) string {
 			t.Fatal("the server did not become ready")
 		}
 		time.Sleep(20 * time.Millisecond) // waiting for a process to start
+	}
+}
+
+// grantBenchAdmin signs the bench's admin up and gives the account the
+// admin role with `bullpen admin grant`, as the usage tells operators to.
+func grantBenchAdmin(t *testing.T, bin, base, dbURL string) {
+	t.Helper()
+	body, _ := json.Marshal(map[string]any{"query": `mutation($p: String!) { signUp(input: {username: "admin", password: $p}) { token } }`,
+		"variables": map[string]any{"p": "bullpen-bench-admin"}})
+	resp, err := http.Post(base+"/query", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if out, err := exec.Command(bin, "admin", "grant", "admin", "-db", dbURL).CombinedOutput(); err != nil {
+		t.Fatalf("bullpen admin grant admin: %v\n%s", err, out)
 	}
 }
 
@@ -148,7 +164,9 @@ func TestScenariosOnSQLite(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the server")
 	}
-	url := startServer(t, buildServer(t), dbtest.SQLite(t))
+	bin, dbURL := buildServer(t), dbtest.SQLite(t)
+	url := startServer(t, bin, dbURL)
+	grantBenchAdmin(t, bin, url, dbURL)
 	t.Run("FanoutPublic", func(t *testing.T) {
 		r := runBench(t, "fanout", "-url", url, "-members", "5", "-spectators", "2", "-traders", "2", "-rate", "10", "-duration", "2s")
 		checkFanout(t, r, 5, 2, true)
@@ -204,6 +222,7 @@ func TestFanoutAcrossTwoInstances(t *testing.T) {
 	dbURL := dbtest.Postgres(t)
 	bin := buildServer(t)
 	a, b := startServer(t, bin, dbURL), startServer(t, bin, dbURL)
+	grantBenchAdmin(t, bin, a, dbURL)
 	r := runBench(t, "fanout", "-url", a+","+b, "-members", "4", "-spectators", "2", "-traders", "2", "-rate", "10", "-duration", "2s")
 	checkFanout(t, r, 4, 2, true)
 	checkServers(t, r, 2)

@@ -131,7 +131,7 @@ func (b *bench) setPrice(ctx context.Context) error {
 	err = b.do(ctx, tok, `mutation($s: String!, $p: Decimal!) { setQuote(symbol: $s, price: $p) { price } }`,
 		map[string]any{"s": b.cfg.Symbol, "p": b.cfg.Price}, nil)
 	if err != nil {
-		return fmt.Errorf("setQuote (start the server with -market manual -admins %s): %w", b.cfg.Admin, err)
+		return fmt.Errorf("setQuote (start the server with -market manual; the account %q exists now: give it the admin role with `bullpen admin grant %s -db <the server's database>` and run the bench again): %w", b.cfg.Admin, b.cfg.Admin, err)
 	}
 	return nil
 }

@@ -4,9 +4,11 @@
 // Start the server with a cheap password hash, a manual market and an admin
 // the bench may sign in as:
 //
-//	bullpen -addr 127.0.0.1:18181 -db sqlite:/tmp/bench.db -market manual -admins admin -bcrypt-cost 4 -orders-per-second 0 -signups-per-hour 0 -max-ws-per-user 0 -max-ws-per-address 0
+//	bullpen -addr 127.0.0.1:18181 -db sqlite:/tmp/bench.db -market manual -bcrypt-cost 4 -orders-per-second 0 -signups-per-hour 0 -max-ws-per-user 0 -max-ws-per-address 0
 //
-// then run a scenario against it:
+// The first run signs the admin up and stops at setQuote until the account
+// holds the role: bullpen admin grant admin -db sqlite:/tmp/bench.db
+// (once per database). Then run a scenario against it:
 //
 //	bullpen-bench -url http://127.0.0.1:18181 fanout -members 1000 -trades PUBLIC -rate 10 -duration 20s
 //	bullpen-bench -url http://127.0.0.1:18181 rooms -rooms 20 -traders 5 -duration 20s
@@ -72,7 +74,12 @@ const usage = `usage: bullpen-bench [flags] fanout|rooms|idle [flags]
 Drives a running Bullpen server over real sockets (loopback only). Start the
 server with a cheap password hash, the manual market and an admin:
 
-  bullpen -addr 127.0.0.1:18181 -db sqlite:/tmp/bench.db -market manual -admins admin -bcrypt-cost 4 -orders-per-second 0 -signups-per-hour 0 -max-ws-per-user 0 -max-ws-per-address 0
+  bullpen -addr 127.0.0.1:18181 -db sqlite:/tmp/bench.db -market manual -bcrypt-cost 4 -orders-per-second 0 -signups-per-hour 0 -max-ws-per-user 0 -max-ws-per-address 0
+
+The first run signs up -admin and stops at setQuote until that account holds
+the admin role; give it once per database, then run again:
+
+  bullpen admin grant admin -db sqlite:/tmp/bench.db
 
 Scenarios:
   fanout  one room; -members signed-in members (each a different user) and
@@ -106,7 +113,7 @@ func parseConfig(args []string, stderr io.Writer) (config, error) {
 	fs.DurationVar(&c.Drain, "drain", 15*time.Second, "fanout: how long to wait for the last events after the orders stop")
 	fs.StringVar(&c.Symbol, "symbol", "AAPL", "symbol traded")
 	fs.StringVar(&c.Price, "price", "100", "price set with setQuote before trading")
-	fs.StringVar(&c.Admin, "admin", "admin", "admin username (the server's -admins) used for setQuote; signed up on first use")
+	fs.StringVar(&c.Admin, "admin", "admin", "admin username used for setQuote; signed up on first use, then given the role with `bullpen admin grant NAME`")
 	fs.StringVar(&c.adminPass, "admin-password", "bullpen-bench-admin", "the admin's password")
 	fs.BoolVar(&c.jsonOut, "json", false, "print the report as JSON on stdout (the table goes to stderr)")
 	fs.DurationVar(&c.timeout, "timeout", 0, "stop the whole run after this long (default: duration + 10m)")

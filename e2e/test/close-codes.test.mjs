@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import crypto from 'node:crypto';
 import WebSocket from 'ws';
-import { useServer, closeOf, withTimeout, now } from './helpers.mjs';
+import { useServer, closeOf, withTimeout, now, PASSWORD } from './helpers.mjs';
 
 const srv = useServer();
 const PROTOCOL = 'graphql-transport-ws';
@@ -70,6 +70,22 @@ test('4403 also for a bad authToken', async () => {
   const ws = await open();
   send(ws, { type: 'connection_init', payload: { authToken: 'bogus' } });
   assert.equal((await closed(ws, 'close')).code, 4403);
+});
+
+test('4403: a live socket whose session signs out is closed', async () => {
+  const { token, user } = await srv.signUpUser('leaver');
+  const ws = await initialised(token);
+  const other = await initialised((await srv.gql(`mutation($in: SignInInput!) { signIn(input: $in) { token } }`,
+    { in: { username: user.username, password: PASSWORD } })).signIn.token);
+  assert.equal((await srv.gql('mutation { signOut }', {}, token)).signOut, true);
+  assert.equal((await closed(ws, 'close after signOut')).code, 4403);
+  assert.equal(other.readyState, WebSocket.OPEN, 'the other session\'s socket stays open');
+  const again = await open();
+  send(again, { type: 'connection_init', payload: { authorization: `Bearer ${token}` } });
+  assert.equal((await closed(again, 'reconnect refused')).code, 4403);
+  const res = await srv.gqlRaw('{ me { id } }', {}, token);
+  assert.equal(res.errors?.[0]?.extensions?.code, 'UNAUTHENTICATED');
+  other.close();
 });
 
 test('4408: no connection_init within the init timeout (1 s)', async () => {

@@ -107,8 +107,9 @@ export class Server {
     const logPath = path.join(this.dir, `server-${attempt}.log`);
     this.logPath = logPath;
     const log = createWriteStream(logPath);
-    const args = ['-addr', `127.0.0.1:${port}`, '-db', `sqlite:${path.join(this.dir, `x${attempt}.db`)}`,
-      '-market', 'manual', '-admins', ADMIN, '-bcrypt-cost', '4', '-ws-init-timeout', '1s', '-keepalive', '1s',
+    this.db = `sqlite:${path.join(this.dir, `x${attempt}.db`)}`;
+    const args = ['-addr', `127.0.0.1:${port}`, '-db', this.db,
+      '-market', 'manual', '-bcrypt-cost', '4', '-ws-init-timeout', '1s', '-keepalive', '1s',
       ...this.extraArgs];
     const proc = spawn(this.bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.proc = proc;
@@ -197,19 +198,35 @@ export class Server {
     return (await this.signUpUser(name)).token;
   }
 
-  /** The admin's token ("admin" is the -admins user of this server). */
+  /**
+   * The admin's token: "admin" signs up, and `bullpen admin grant admin`
+   * gives the account the role in the server's database, as an operator
+   * would (signing up under a name of -admins gives nothing).
+   */
   async admin() {
     if (!this.adminToken) {
       const d = await this.gqlRaw(`mutation($in: SignUpInput!) { signUp(input: $in) { token } }`,
         { in: { username: ADMIN, password: PASSWORD } });
-      if (d.data?.signUp) this.adminToken = d.data.signUp.token;
-      else {
+      if (d.data?.signUp) {
+        await this.grantAdmin(ADMIN);
+        this.adminToken = d.data.signUp.token;
+      } else {
         const s = await this.gql(`mutation($in: SignInInput!) { signIn(input: $in) { token } }`,
           { in: { username: ADMIN, password: PASSWORD } });
         this.adminToken = s.signIn.token;
       }
     }
     return this.adminToken;
+  }
+
+  /** Runs `bullpen admin grant NAME -db <this server's database>`. */
+  grantAdmin(name) {
+    return new Promise((resolve, reject) => {
+      execFile(this.bin, ['admin', 'grant', name, '-db', this.db], (err, stdout, stderr) => {
+        if (err) reject(new Error(`bullpen admin grant ${name}: ${stderr || err.message}`));
+        else resolve(stdout);
+      });
+    });
   }
 
   async setQuote(symbol, price) {

@@ -18,7 +18,7 @@ type BullPenEvent interface {
 }
 
 type AuthPayload struct {
-	// Send as `Authorization: Bearer <token>`.
+	// Send as `Authorization: Bearer <token>`. It expires after the server's token lifetime (-token-ttl, 7 days by default); renewToken gives a fresh one.
 	Token string    `json:"token"`
 	User  game.User `json:"user"`
 }

@@ -51,7 +51,8 @@ const (
 
 // InitFunc authenticates a connection from its connection_init payload.
 // It returns the context operations run in; an error closes the socket
-// with 4403.
+// with 4403. When that context ends before the connection does (say its
+// credentials were revoked), the socket is closed with 4403 too.
 type InitFunc func(ctx context.Context, payload map[string]any) (context.Context, error)
 
 // WebSocket is a gqlgen transport for both GraphQL WebSocket protocols.
@@ -486,6 +487,13 @@ func (c *wsConn) handle(m wsMessage) bool {
 		c.mu.Lock()
 		c.initCtx = ctx
 		c.mu.Unlock()
+		// ctx ends with the connection, or earlier when what Init
+		// granted is taken back.
+		context.AfterFunc(ctx, func() {
+			if c.ctx.Err() == nil {
+				c.closeAfterFlush(CloseForbidden, "Forbidden: session ended")
+			}
+		})
 		c.send(wsMessage{Type: "connection_ack"})
 		if c.legacy() {
 			c.send(wsMessage{Type: "ka"})

@@ -4,7 +4,9 @@
 //                                  starts it on a free port and stops it after
 //   BULLPEN_URL=http://127.0.0.1:8080 npm test
 //                                  uses a running server instead (it must run
-//                                  with -market manual -admins admin)
+//                                  with -market manual, and its account
+//                                  "admin" must hold the admin role:
+//                                  bullpen admin grant admin -db …)
 //
 // Chromium is Debian's (/usr/bin/chromium, or BULLPEN_CHROMIUM); Playwright
 // never downloads a browser here. Every request that is not to the server's
@@ -27,6 +29,7 @@ const SCREENSHOT = process.env.BULLPEN_SCREENSHOT || '/tmp/graphiql.png';
 let baseURL;
 let server; // child process when we started the server
 let work; // temp dir when we started the server
+let bin; // the server binary when we built it
 let browser;
 
 function freePort() {
@@ -65,14 +68,14 @@ before(async () => {
     baseURL = process.env.BULLPEN_URL.replace(/\/+$/, '');
   } else {
     work = mkdtempSync(join(tmpdir(), 'bullpen-graphiql-'));
-    const bin = join(work, 'bullpen');
+    bin = join(work, 'bullpen');
     execFileSync('go', ['build', '-o', bin, '.'], { cwd: repoRoot, stdio: 'inherit' });
     const port = await freePort();
     const logFile = join(work, 'server.log');
     const log = openSync(logFile, 'a');
     server = spawn(
       bin,
-      ['-addr', `127.0.0.1:${port}`, '-db', `sqlite:${join(work, 't.db')}`, '-market', 'manual', '-admins', 'admin', '-bcrypt-cost', '4'],
+      ['-addr', `127.0.0.1:${port}`, '-db', `sqlite:${join(work, 't.db')}`, '-market', 'manual', '-bcrypt-cost', '4'],
       { cwd: work, stdio: ['ignore', log, log] },
     );
     baseURL = `http://127.0.0.1:${port}`;
@@ -246,6 +249,10 @@ test('a subscription runs over WebSocket with the Headers pane token', async () 
   }
   assert.ok(auth.data?.signUp?.token || auth.data?.signIn?.token, `no token: ${JSON.stringify(auth)}`);
   const token = auth.data.signUp?.token ?? auth.data.signIn.token;
+  if (bin && auth.data.signUp) {
+    // The role is granted to an existing account, as an operator does.
+    execFileSync(bin, ['admin', 'grant', 'admin', '-db', `sqlite:${join(work, 't.db')}`], { stdio: 'inherit' });
+  }
 
   const subscription = 'subscription { quotes(symbols: ["AAPL"]) { symbol price } }';
   const { context, page, offOrigin, pageErrors, sockets } = await openPage('/?query=' + encodeURIComponent(subscription));

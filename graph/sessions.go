@@ -1,0 +1,132 @@
+package graph
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/bullpen/bullpen/game"
+	"github.com/bullpen/bullpen/graph/model"
+)
+
+// errSessionEnded is the cause of a watched context ended by signOut.
+var errSessionEnded = errors.New("session ended")
+
+// sessionWatch ends the long-lived streams (WebSocket connections, SSE
+// streams) of sessions that end. Each stream runs under a context of its
+// own that watch makes; check cancels those whose session is gone from
+// the store, which stays the only source of truth: a signal from this
+// instance or another only says "look again".
+type sessionWatch struct {
+	live func(ctx context.Context, userID int64) (map[string]bool, error)
+	log  *slog.Logger
+
+	mu     sync.Mutex
+	byUser map[int64]map[*watched]struct{}
+}
+
+type watched struct {
+	session string
+	cancel  context.CancelCauseFunc
+}
+
+// sessions returns the resolver's watch, wired to the service's
+// OnSessionsEnded on first use.
+func (r *Resolver) sessions() *sessionWatch {
+	r.watchOnce.Do(func() {
+		log := r.Log
+		if log == nil {
+			log = slog.New(slog.DiscardHandler)
+		}
+		r.watch = &sessionWatch{live: r.Svc.LiveSessions, log: log, byUser: map[int64]map[*watched]struct{}{}}
+		r.Svc.OnSessionsEnded(r.watch.check)
+	})
+	return r.watch
+}
+
+// watch returns a context that ends with ctx, or when the session of
+// ctx's viewer ends. An anonymous ctx is returned as it is.
+func (w *sessionWatch) watch(ctx context.Context) context.Context {
+	v, _ := ctx.Value(viewerKey{}).(viewer)
+	if v.user == nil || v.session.ID == "" {
+		return ctx
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	e := &watched{session: v.session.ID, cancel: cancel}
+	uid := v.user.ID
+	w.mu.Lock()
+	if w.byUser[uid] == nil {
+		w.byUser[uid] = map[*watched]struct{}{}
+	}
+	w.byUser[uid][e] = struct{}{}
+	w.mu.Unlock()
+	context.AfterFunc(ctx, func() {
+		w.mu.Lock()
+		delete(w.byUser[uid], e)
+		if len(w.byUser[uid]) == 0 {
+			delete(w.byUser, uid)
+		}
+		w.mu.Unlock()
+	})
+	return ctx
+}
+
+// check ends the watched streams of userID (of every user when 0) whose
+// session no longer exists.
+func (w *sessionWatch) check(userID int64) {
+	w.mu.Lock()
+	users := map[int64][]*watched{}
+	for uid, set := range w.byUser {
+		if userID != 0 && uid != userID {
+			continue
+		}
+		for e := range set {
+			users[uid] = append(users[uid], e)
+		}
+	}
+	w.mu.Unlock()
+	for uid, entries := range users {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		live, err := w.live(ctx, uid)
+		cancel()
+		if err != nil {
+			// Kept open: the next request of theirs is checked afresh.
+			w.log.Error("check sessions of live connections", "user", uid, "err", err)
+			continue
+		}
+		for _, e := range entries {
+			if !live[e.session] {
+				e.cancel(errSessionEnded)
+			}
+		}
+	}
+}
+
+// watchedStreams counts the streams being watched (for tests).
+func (w *sessionWatch) watchedStreams() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	n := 0
+	for _, set := range w.byUser {
+		n += len(set)
+	}
+	return n
+}
+
+// authPayload starts a session for u and returns its first token.
+func (r *Resolver) authPayload(ctx context.Context, u *game.User) (*model.AuthPayload, error) {
+	sess, err := r.Tokens.NewSession(u.ID)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.Svc.StartSession(ctx, sess); err != nil {
+		return nil, err
+	}
+	token, err := r.Tokens.Issue(sess)
+	if err != nil {
+		return nil, err
+	}
+	return &model.AuthPayload{Token: token, User: *u}, nil
+}
