@@ -30,22 +30,23 @@ type loopConfig struct {
 
 // loopStats is what a run did and checked.
 type loopStats struct {
-	Kills          int           `json:"kills"`
-	Rooms          int           `json:"rooms"`
-	OrdersSent     int64         `json:"ordersSent"`     // placeOrder requests, first sends and re-sends
-	OrdersAcked    int64         `json:"ordersAcked"`    // answered
-	OrdersKept     int64         `json:"ordersKept"`     // distinct orders found in the database and checked
-	LostAnswers    int64         `json:"lostAnswers"`    // placeOrder answers cut off by a kill, then re-sent
-	Resends        int64         `json:"resends"`        // re-sends of answered clientOrderIds
-	Cancels        int64         `json:"cancels"`        // cancelOrder answered CANCELLED
-	Quotes         int64         `json:"quotes"`         // setQuote answered
-	LiveEvents     int64         `json:"liveEvents"`     // received on bullPenEvents and found equal in the log
-	EventsChecked  int64         `json:"eventsChecked"`  // log entries read and checked, summed over checks
-	Checks         int           `json:"checks"`         // consistent snapshots checked (one per restart)
-	DueMoves       int           `json:"dueMoves"`       // scheduled starts and ends checked
-	DueWhileDown   int           `json:"dueWhileDown"`   // of which came due while the server was down
-	TradedAfterEnd int64         `json:"rejectedOrders"` // orders the server stored REJECTED
-	Duration       time.Duration `json:"duration"`
+	Kills         int           `json:"kills"`
+	Rooms         int           `json:"rooms"`
+	OrdersSent    int64         `json:"ordersSent"`     // placeOrder requests, first sends and re-sends
+	OrdersAcked   int64         `json:"ordersAcked"`    // answered
+	OrdersKept    int64         `json:"ordersKept"`     // distinct orders found in the database and checked
+	LostAnswers   int64         `json:"lostAnswers"`    // placeOrder answers cut off by a kill, then re-sent
+	Resends       int64         `json:"resends"`        // re-sends of answered clientOrderIds
+	Cancels       int64         `json:"cancels"`        // cancelOrder answered CANCELLED
+	Quotes        int64         `json:"quotes"`         // setQuote answered
+	LiveEvents    int64         `json:"liveEvents"`     // received on bullPenEvents and found equal in the log
+	EventsChecked int64         `json:"eventsChecked"`  // log entries read and checked, summed over checks
+	Checks        int           `json:"checks"`         // consistent snapshots checked (one per restart)
+	DueMoves      int           `json:"dueMoves"`       // scheduled starts and ends checked
+	DueWhileDown  int           `json:"dueWhileDown"`   // of which came due while the server was down
+	Rejected      int64         `json:"rejectedOrders"` // orders the server stored REJECTED
+	RateLimited   int64         `json:"rateLimited"`    // requests answered RATE_LIMITED (sent again later)
+	Duration      time.Duration `json:"duration"`
 }
 
 var symbols = []string{"AAPL", "MSFT", "NVDA"}
@@ -87,6 +88,7 @@ type crashLoop struct {
 	cancels   atomic.Int64
 	quotes    atomic.Int64
 	rejected  atomic.Int64
+	limited   atomic.Int64
 	roomsMade int
 }
 
@@ -183,7 +185,7 @@ func (l *crashLoop) report(t0 time.Time) *loopStats {
 	st := &l.stats
 	st.Rooms = l.roomsMade
 	st.OrdersSent, st.OrdersAcked, st.LostAnswers = l.sent.Load(), l.acked.Load(), l.lost.Load()
-	st.Resends, st.Cancels, st.Quotes, st.TradedAfterEnd = l.resends.Load(), l.cancels.Load(), l.quotes.Load(), l.rejected.Load()
+	st.Resends, st.Cancels, st.Quotes, st.Rejected, st.RateLimited = l.resends.Load(), l.cancels.Load(), l.quotes.Load(), l.rejected.Load(), l.limited.Load()
 	st.Duration = time.Since(t0).Round(time.Millisecond)
 	return st
 }
@@ -352,8 +354,8 @@ func (l *crashLoop) round(ctx context.Context, k int) error {
 	case <-ctx.Done():
 	}
 	downFrom := time.Now()
-	l.sub.close()
 	l.proc.kill()
+	l.sub.close() // what it received until the kill is kept
 	stop()
 	wg.Wait()
 	l.stats.Kills++
@@ -430,6 +432,13 @@ func (l *crashLoop) trader(ctx context.Context, t *trader, rng *rand.Rand) {
 		}
 		if !answered(err) {
 			return
+		}
+		if codeOf(err) == "RATE_LIMITED" {
+			l.limited.Add(1)
+			select { // a server with an order rate limit: slow down, as a client would
+			case <-ctx.Done():
+			case <-time.After(50 * time.Millisecond):
+			}
 		}
 	}
 }
@@ -525,7 +534,7 @@ func (l *crashLoop) send(ctx context.Context, t *trader, o *order, resend bool) 
 	var out struct{ PlaceOrder orderState }
 	err := l.cl.do(ctx, t.token, placeOrder, map[string]any{"in": o.in.vars(o.cid)}, &out)
 	if err != nil {
-		if answered(err) {
+		if answered(err) && codeOf(err) != "RATE_LIMITED" { // refused as a whole: the order stays owed
 			l.finding("placeOrder %s (%s %s %s in room %s) answered %v", o.cid, o.in.side, o.in.typ, o.in.symbol, o.in.room, err)
 		}
 		return err
@@ -576,7 +585,7 @@ func (l *crashLoop) cancel(ctx context.Context, t *trader, o *order) error {
 		return nil
 	}
 	if err != nil {
-		if answered(err) {
+		if answered(err) && codeOf(err) != "RATE_LIMITED" {
 			l.finding("cancelOrder %s (%s) answered %v", o.seen.ID, o.cid, err)
 		}
 		return err

@@ -135,9 +135,9 @@ func summary(r any) string {
 	case *loopStats:
 		return fmt.Sprintf("%d kills in %v: %d rooms, %d placeOrder sent (%d answered, %d answers lost and re-sent, %d re-sends of answered ids), "+
 			"%d orders kept and checked (%d rejected), %d cancels, %d price moves; %d checks read %d log entries; %d live events equal to the log; "+
-			"%d scheduled moves, %d of them due while the server was down",
-			r.Kills, r.Duration, r.Rooms, r.OrdersSent, r.OrdersAcked, r.LostAnswers, r.Resends, r.OrdersKept, r.TradedAfterEnd,
-			r.Cancels, r.Quotes, r.Checks, r.EventsChecked, r.LiveEvents, r.DueMoves, r.DueWhileDown)
+			"%d scheduled moves, %d of them due while the server was down; %d requests rate limited",
+			r.Kills, r.Duration, r.Rooms, r.OrdersSent, r.OrdersAcked, r.LostAnswers, r.Resends, r.OrdersKept, r.Rejected,
+			r.Cancels, r.Quotes, r.Checks, r.EventsChecked, r.LiveEvents, r.DueMoves, r.DueWhileDown, r.RateLimited)
 	case *failoverStats:
 		return r.String()
 	}
