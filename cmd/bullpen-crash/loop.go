@@ -6,6 +6,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"slices"
 	"strconv"
 	"sync"
@@ -195,7 +196,7 @@ func (l *crashLoop) report(t0 time.Time) *loopStats {
 func (l *crashLoop) start(ctx context.Context) error {
 	name := fmt.Sprintf("%s%d", serverPrefix, l.started)
 	l.started++
-	p, err := startServer(ctx, l.cfg.Bin, l.db.dsn, l.cfg.LogDir, name, "-market", "manual", "-admins", l.tag+"-admin")
+	p, err := startServer(ctx, l.cfg.Bin, l.db.dsn, l.cfg.LogDir, name, "-market", "manual", "-orders-per-second", "0")
 	if err != nil {
 		return err
 	}
@@ -264,6 +265,10 @@ func (l *crashLoop) setup(ctx context.Context) error {
 	var err error
 	if l.admin, err = signUp(l.tag + "-admin"); err != nil {
 		return err
+	}
+	// The role is granted on the database, as an operator would.
+	if out, err := exec.CommandContext(ctx, l.cfg.Bin, "admin", "grant", l.tag+"-admin", "-db", l.db.dsn).CombinedOutput(); err != nil {
+		return fmt.Errorf("bullpen admin grant: %v: %s", err, out)
 	}
 	if l.owner, err = signUp(l.tag + "-owner"); err != nil {
 		return err
