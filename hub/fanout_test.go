@@ -2,6 +2,7 @@ package hub_test
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -83,16 +84,22 @@ func BenchmarkFanOut5000(b *testing.B) {
 	}
 }
 
-// BenchmarkFollowFanOut5000 is BenchmarkFanOut5000 through Follow: the pump
-// hands the event to each follower itself, with no goroutine or channel
-// per subscriber.
-func BenchmarkFollowFanOut5000(b *testing.B) {
+// BenchmarkFollowFanOut is BenchmarkFanOut5000 through Follow, to 5,000
+// and to 10,000 followers: the pump hands the event to each follower
+// itself, with no goroutine or channel per subscriber.
+func BenchmarkFollowFanOut(b *testing.B) {
+	for _, n := range []int{5000, 10000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) { benchFollowFanOut(b, n) })
+	}
+}
+
+func benchFollowFanOut(b *testing.B, n int) {
 	f := newFixture(b)
 	h := hub.New(f.store, f.clock, slog.New(slog.DiscardHandler))
 	defer h.Close()
 	f.store.OnCommit(h.Notify)
 	var got sync.WaitGroup
-	for range 5000 {
+	for range n {
 		stop, err := h.Follow(f.room, nil, nil, countSink{&got})
 		if err != nil {
 			b.Fatal(err)
@@ -100,7 +107,7 @@ func BenchmarkFollowFanOut5000(b *testing.B) {
 		defer stop()
 	}
 	for b.Loop() {
-		got.Add(5000)
+		got.Add(n)
 		start := time.Now()
 		err := f.store.Update(f.ctx, func(tx game.Tx) error {
 			_, err := tx.AppendEvent(f.ctx, f.room, game.EventRoomState, nil, game.RoomStatePayload{State: game.RoomPaused})
