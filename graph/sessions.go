@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -24,7 +25,7 @@ type sessionWatch struct {
 	log  *slog.Logger
 
 	mu     sync.Mutex
-	byUser map[int64]map[*watched]struct{}
+	byUser map[int64][]*watched // usually one or two: a slice, not a map, per user
 }
 
 type watched struct {
@@ -40,7 +41,7 @@ func (r *Resolver) sessions() *sessionWatch {
 		if log == nil {
 			log = slog.New(slog.DiscardHandler)
 		}
-		r.watch = &sessionWatch{live: r.Svc.LiveSessions, log: log, byUser: map[int64]map[*watched]struct{}{}}
+		r.watch = &sessionWatch{live: r.Svc.LiveSessions, log: log, byUser: map[int64][]*watched{}}
 		r.Svc.OnSessionsEnded(r.watch.check)
 	})
 	return r.watch
@@ -57,16 +58,15 @@ func (w *sessionWatch) watch(ctx context.Context) context.Context {
 	e := &watched{session: v.session.ID, cancel: cancel}
 	uid := v.user.ID
 	w.mu.Lock()
-	if w.byUser[uid] == nil {
-		w.byUser[uid] = map[*watched]struct{}{}
-	}
-	w.byUser[uid][e] = struct{}{}
+	w.byUser[uid] = append(w.byUser[uid], e)
 	w.mu.Unlock()
 	context.AfterFunc(ctx, func() {
 		w.mu.Lock()
-		delete(w.byUser[uid], e)
-		if len(w.byUser[uid]) == 0 {
+		rest := slices.DeleteFunc(w.byUser[uid], func(x *watched) bool { return x == e })
+		if len(rest) == 0 {
 			delete(w.byUser, uid)
+		} else {
+			w.byUser[uid] = rest
 		}
 		w.mu.Unlock()
 	})
@@ -82,9 +82,7 @@ func (w *sessionWatch) check(userID int64) {
 		if userID != 0 && uid != userID {
 			continue
 		}
-		for e := range set {
-			users[uid] = append(users[uid], e)
-		}
+		users[uid] = append(users[uid], set...)
 	}
 	w.mu.Unlock()
 	for uid, entries := range users {

@@ -432,15 +432,29 @@ func (c *wsConn) serve() {
 			return // closing: drop what arrives
 		}
 		_ = c.ws.SetReadDeadline(readDeadline())
-		var m wsMessage
-		if err := json.Unmarshal(data, &m); err != nil || m.Type == "" {
-			c.closeWith(CloseInvalidMessage, "Invalid message received")
-			return
-		}
-		if !c.handle(m) {
+		if !c.onMessage(data) {
 			return
 		}
 	}
+}
+
+// onMessage decodes and handles one message in a goroutine of its own
+// (the reader waits for it): decoding, authenticating and starting
+// operations grow a stack, and the reader's, kept for the connection's
+// whole life, then stays small. Messages are few (init, subscribe,
+// complete, ping), so the goroutine costs nothing that shows.
+func (c *wsConn) onMessage(data []byte) bool {
+	ok := make(chan bool, 1)
+	go func() {
+		var m wsMessage
+		if err := json.Unmarshal(data, &m); err != nil || m.Type == "" {
+			c.closeWith(CloseInvalidMessage, "Invalid message received")
+			ok <- false
+			return
+		}
+		ok <- c.handle(m)
+	}()
+	return <-ok
 }
 
 // handle processes one message; false ends the connection.
