@@ -316,6 +316,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		Store: store, Clock: clock, Log: log, Instruments: symbols, ManualMarket: feed.Name() == market.NameManual,
 		Admins: admins, Passwords: auth.Bcrypt{Cost: c.bcryptCost},
 		OrdersPerSecond: c.ordersPerSecond, SignUpsPerHour: c.signUpsPerHour,
+		CacheSessions: store.Dialect() == db.SQLite, // SQLite: this process is the only writer
 	})
 	tokens := auth.NewTokens(secret, clock, c.tokenTTL)
 	// -admins reaches only accounts that exist now: one signed up later

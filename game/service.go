@@ -41,6 +41,11 @@ type Config struct {
 	// sign-ups of one client address (see WithClientAddress) the same way
 	// over an hour. Zero: no limit.
 	OrdersPerSecond, SignUpsPerHour int
+	// CacheSessions lets Authenticate remember live sessions. Only for a
+	// store no other process writes (SQLite): this process then sees every
+	// sign-out, and forgets the session as it commits. With several
+	// instances (PostgreSQL) each request reads the store.
+	CacheSessions bool
 }
 
 // Service runs the game: every state change goes through it.
@@ -59,6 +64,7 @@ type Service struct {
 
 	sessionsMu    sync.Mutex
 	sessionsEnded []func(userID int64)
+	sessionCache  *sessionCache // nil: no cache
 
 	// wake nudges the scheduler when rooms change.
 	wake chan struct{}
@@ -91,6 +97,7 @@ func NewService(c Config) *Service {
 		store: c.Store, clock: c.Clock, log: c.Log, symbols: c.Instruments, manual: c.ManualMarket,
 		admins: admins, passwords: c.Passwords, wake: make(chan struct{}, 1), dirty: map[int64]bool{},
 		users: map[int64]*User{}, limits: newLimits(c),
+		sessionCache: newSessionCache(c.CacheSessions),
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // errSessionEnded is what a token of an ended (or unknown) session gets:
@@ -15,7 +16,7 @@ var errSessionEnded = Errorf(EUNAUTHENTICATED, "invalid or expired token: sign i
 // and deletes that user's expired sessions, so the table holds about one
 // row per live sign-in.
 func (s *Service) StartSession(ctx context.Context, sess *Session) error {
-	return s.store.Update(ctx, func(tx Tx) error {
+	err := s.store.Update(ctx, func(tx Tx) error {
 		sess.CreatedAt = tx.Now()
 		old, err := tx.Sessions(ctx, sess.UserID)
 		if err != nil {
@@ -34,6 +35,10 @@ func (s *Service) StartSession(ctx context.Context, sess *Session) error {
 		}
 		return tx.InsertSession(ctx, sess)
 	})
+	if err == nil {
+		s.sessionCache.forget(sess.UserID) // it may have deleted expired ones
+	}
+	return err
 }
 
 // Authenticate returns the user of session id, which a token verified as
@@ -41,14 +46,87 @@ func (s *Service) StartSession(ctx context.Context, sess *Session) error {
 // ended on any instance is refused on the next request.
 //
 // Errors: UNAUTHENTICATED when the session has ended or never was.
+//
+// With Config.CacheSessions it answers from memory what it has read
+// before; a sign-out on this process (the only writer) forgets the
+// session before it returns.
 func (s *Service) Authenticate(ctx context.Context, sessionID string, userID int64) (*User, error) {
-	u, err := s.store.SessionUser(ctx, sessionID)
-	if ErrorCode(err) == ENOTFOUND || err == nil && u.ID != userID {
+	u, gen := s.sessionCache.get(sessionID)
+	if u == nil {
+		var err error
+		u, err = s.store.SessionUser(ctx, sessionID)
+		if ErrorCode(err) == ENOTFOUND {
+			return nil, errSessionEnded
+		} else if err != nil {
+			return nil, err
+		}
+		s.sessionCache.put(sessionID, u, gen)
+	}
+	if u.ID != userID {
 		return nil, errSessionEnded
-	} else if err != nil {
-		return nil, err
 	}
 	return u, nil
+}
+
+// sessionCache remembers the user of each live session it has read.
+// forget, called once a sign-out has committed, drops the user's entries
+// and bumps gen; a read that began before (its gen is older) is not
+// remembered, so no ended session is ever answered from memory. A nil
+// cache remembers nothing.
+type sessionCache struct {
+	mu  sync.Mutex
+	gen uint64
+	m   map[string]*User
+}
+
+// maxCachedSessions bounds the cache; past it, it starts afresh.
+const maxCachedSessions = 100_000
+
+func newSessionCache(on bool) *sessionCache {
+	if !on {
+		return nil
+	}
+	return &sessionCache{m: map[string]*User{}}
+}
+
+func (c *sessionCache) get(id string) (*User, uint64) {
+	if c == nil {
+		return nil, 0
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.m[id], c.gen
+}
+
+// put remembers u for session id, read at generation gen.
+func (c *sessionCache) put(id string, u *User, gen uint64) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gen != gen {
+		return // a sign-out committed meanwhile: the read may predate it
+	}
+	if len(c.m) >= maxCachedSessions {
+		clear(c.m)
+	}
+	c.m[id] = u
+}
+
+// forget drops the sessions of userID (of everyone when 0).
+func (c *sessionCache) forget(userID int64) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen++
+	for id, u := range c.m {
+		if userID == 0 || u.ID == userID {
+			delete(c.m, id)
+		}
+	}
 }
 
 // RenewSession moves the expiry of sess (its ID and UserID) to
@@ -104,6 +182,7 @@ func (s *Service) OnSessionsEnded(fn func(userID int64)) {
 // userID (0: of anyone) may have ended; the server also calls it when
 // another instance reports an ending.
 func (s *Service) SessionsEnded(userID int64) {
+	s.sessionCache.forget(userID)
 	s.sessionsMu.Lock()
 	hooks := slices.Clone(s.sessionsEnded)
 	s.sessionsMu.Unlock()

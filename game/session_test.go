@@ -293,3 +293,59 @@ func BenchmarkAuthenticate(b *testing.B) {
 		})
 	}
 }
+
+// With CacheSessions (SQLite, one writer), a session read once is answered
+// from memory, and a sign-out, of one session or of all, is refused at
+// once all the same.
+func TestSessionCacheForgetsSignOuts(t *testing.T) {
+	h := newHarness(t)
+	svc := game.NewService(game.Config{Store: h.store, Clock: h.clock, CacheSessions: true})
+	alice, bob := h.user("alice"), h.user("bob")
+	for _, s := range []*game.Session{{ID: "a1", UserID: alice.ID}, {ID: "a2", UserID: alice.ID}, {ID: "a3", UserID: alice.ID}, {ID: "b1", UserID: bob.ID}} {
+		s.ExpiresAt = h.clock.Now().Add(time.Hour)
+		if err := svc.StartSession(h.ctx, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	authn := func(id string, u *game.User) string {
+		t.Helper()
+		_, err := svc.Authenticate(h.ctx, id, u.ID)
+		if err != nil {
+			return game.ErrorCode(err)
+		}
+		return "ok"
+	}
+	for range 2 { // the second round answers from the cache
+		for _, c := range []struct {
+			id string
+			u  *game.User
+		}{{"a1", alice}, {"a2", alice}, {"a3", alice}, {"b1", bob}} {
+			if got := authn(c.id, c.u); got != "ok" {
+				t.Fatalf("%s: %s", c.id, got)
+			}
+		}
+		if got := authn("b1", alice); got != game.EUNAUTHENTICATED {
+			t.Fatalf("b1 as alice: %s", got)
+		}
+	}
+	if err := svc.EndSession(h.ctx, alice, "a1"); err != nil {
+		t.Fatal(err)
+	}
+	if got := authn("a1", alice); got != game.EUNAUTHENTICATED {
+		t.Errorf("a1 after signOut: %s", got)
+	}
+	if got := authn("a2", alice); got != "ok" {
+		t.Errorf("a2 after signing out a1: %s", got)
+	}
+	if err := svc.EndSessions(h.ctx, alice); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"a2", "a3"} {
+		if got := authn(id, alice); got != game.EUNAUTHENTICATED {
+			t.Errorf("%s after signOutEverywhere: %s", id, got)
+		}
+	}
+	if got := authn("b1", bob); got != "ok" {
+		t.Errorf("bob after alice signed out everywhere: %s", got)
+	}
+}

@@ -33,8 +33,9 @@ func (r *Resolver) withToken(ctx context.Context, token string) context.Context 
 	if token != "" {
 		sess, err := r.Tokens.Verify(token)
 		if err == nil {
-			// Never from a cache: a session ended on any instance is
-			// refused at once.
+			// A session ended on any instance is refused at once (on
+			// SQLite, the only writer remembers live sessions and forgets
+			// them as it signs them out).
 			v.user, err = r.Svc.Authenticate(ctx, sess.ID, sess.UserID)
 			v.session = sess
 		}
