@@ -446,37 +446,139 @@ func (c *wsConn) serve() {
 func (c *wsConn) onMessage(data []byte) bool {
 	ok := make(chan bool, 1)
 	go func() {
-		var m wsMessage
-		if err := json.Unmarshal(data, &m); err != nil || m.Type == "" {
-			c.closeWith(CloseInvalidMessage, "Invalid message received")
-			ok <- false
-			return
-		}
-		ok <- c.handle(m)
+		ok <- c.handle(data)
 	}()
 	return <-ok
 }
 
-// handle processes one message; false ends the connection.
-func (c *wsConn) handle(m wsMessage) bool {
+// frameState is what deciding a frame needs to know of its connection.
+type frameState struct {
+	initialized bool // a connection_init has arrived
+	acked       bool // ... and was accepted
+	// op reports whether operation id runs, and how many run.
+	op     func(id string) (running bool, n int)
+	maxOps int
+}
+
+// frameKind is what a connection does with one incoming frame.
+type frameKind int
+
+const (
+	frameClose  frameKind = iota // close the socket with code and reason
+	frameInit                    // authenticate with payload
+	frameReply                   // send reply
+	frameIgnore                  // nothing
+	frameStart                   // start operation id with params
+	frameStop                    // stop operation id (if it runs)
+)
+
+// frameAction is the decision on one incoming frame.
+type frameAction struct {
+	kind    frameKind
+	code    int    // frameClose
+	reason  string // frameClose
+	id      string // frameStart, frameStop
+	reply   wsMessage
+	payload map[string]any     // frameInit: the connection_init payload (nil if none)
+	params  *graphql.RawParams // frameStart
+}
+
+func closeFrame(code int, reason string) frameAction {
+	return frameAction{kind: frameClose, code: code, reason: reason}
+}
+
+var invalidFrame = closeFrame(CloseInvalidMessage, "Invalid message received")
+
+// decideFrame decides what the frame data asks of a connection that speaks
+// protocol and is in state st. It does no I/O and changes nothing; handle
+// carries the decision out. Refusals follow graphql-transport-ws (the
+// legacy protocol uses the same close codes): 4400 for a frame that is not
+// a message of the protocol, 4401 for an operation before an accepted
+// connection_init, 4409 for an id in use, 4429 for a second
+// connection_init.
+func decideFrame(protocol string, data []byte, st frameState) frameAction {
+	legacy := protocol == ProtocolLegacyWS
+	var m wsMessage
+	if err := json.Unmarshal(data, &m); err != nil || m.Type == "" {
+		return invalidFrame
+	}
 	switch m.Type {
 	case "connection_init":
-		c.mu.Lock()
-		already := c.initialized
-		c.initialized = true
-		c.mu.Unlock()
-		if already {
-			c.closeWith(CloseTooManyInitRequests, "Too many initialisation requests")
-			return false
+		if st.initialized {
+			return closeFrame(CloseTooManyInitRequests, "Too many initialisation requests")
 		}
 		var payload map[string]any
 		if len(m.Payload) > 0 && string(m.Payload) != "null" {
 			if err := json.Unmarshal(m.Payload, &payload); err != nil {
-				c.closeWith(CloseInvalidMessage, "Invalid message received: connection_init payload must be an object")
-				return false
+				return closeFrame(CloseInvalidMessage, "Invalid message received: connection_init payload must be an object")
 			}
 		}
-		ctx, err := c.t.Init(c.ctx, payload)
+		return frameAction{kind: frameInit, payload: payload}
+	case "ping":
+		if legacy {
+			return invalidFrame
+		}
+		return frameAction{kind: frameReply, reply: wsMessage{Type: "pong", Payload: m.Payload}}
+	case "pong":
+		if legacy {
+			return invalidFrame
+		}
+		return frameAction{kind: frameIgnore}
+	case "subscribe", "start":
+		if (m.Type == "subscribe") == legacy || m.ID == "" {
+			return invalidFrame
+		}
+		if !st.initialized || !st.acked {
+			return closeFrame(CloseUnauthorized, "Unauthorized")
+		}
+		dup, n := st.op(m.ID)
+		if dup {
+			return closeFrame(CloseSubscriberExists, fmt.Sprintf("Subscriber for %s already exists", m.ID))
+		}
+		if n >= st.maxOps {
+			errs := []map[string]any{{"message": fmt.Sprintf("at most %d operations may run on one connection", st.maxOps),
+				"extensions": map[string]any{"code": "RATE_LIMITED"}}}
+			if legacy {
+				return frameAction{kind: frameReply, reply: wsMessage{ID: m.ID, Type: "error", Payload: mustJSON(errs[0])}}
+			}
+			return frameAction{kind: frameReply, reply: wsMessage{ID: m.ID, Type: "error", Payload: mustJSON(errs)}}
+		}
+		var params graphql.RawParams
+		dec := json.NewDecoder(bytes.NewReader(m.Payload))
+		dec.UseNumber() // keep integers exact for gqlgen's scalars
+		if err := dec.Decode(&params); err != nil || params.Query == "" {
+			return invalidFrame
+		}
+		return frameAction{kind: frameStart, id: m.ID, params: &params}
+	case "complete", "stop":
+		if (m.Type == "complete") == legacy {
+			return invalidFrame
+		}
+		return frameAction{kind: frameStop, id: m.ID}
+	case "connection_terminate":
+		if !legacy {
+			return invalidFrame
+		}
+		return closeFrame(websocket.CloseNormalClosure, "")
+	}
+	return invalidFrame
+}
+
+// handle processes one incoming frame; false ends the connection.
+func (c *wsConn) handle(data []byte) bool {
+	c.mu.Lock()
+	st := frameState{initialized: c.initialized, acked: c.initCtx != nil, op: c.op, maxOps: c.t.MaxOperations}
+	c.mu.Unlock()
+	a := decideFrame(c.protocol, data, st)
+	switch a.kind {
+	case frameClose:
+		c.closeWith(a.code, a.reason)
+		return false
+	case frameInit:
+		c.mu.Lock()
+		c.initialized = true
+		c.mu.Unlock()
+		ctx, err := c.t.Init(c.ctx, a.payload)
 		if err != nil {
 			if c.legacy() {
 				c.send(wsMessage{Type: "connection_error", Payload: mustJSON(map[string]any{"message": "Forbidden"})})
@@ -512,80 +614,33 @@ func (c *wsConn) handle(m wsMessage) bool {
 		if c.legacy() {
 			c.send(wsMessage{Type: "ka"})
 		}
-	case "ping":
-		if c.legacy() {
-			return c.invalid()
-		}
-		c.send(wsMessage{Type: "pong", Payload: m.Payload})
-	case "pong":
-		if c.legacy() {
-			return c.invalid()
-		}
-	case "subscribe", "start":
-		if (m.Type == "subscribe") == c.legacy() {
-			return c.invalid()
-		}
-		if m.ID == "" {
-			return c.invalid()
-		}
+	case frameReply:
+		c.send(a.reply)
+	case frameStart:
 		c.mu.Lock()
-		ctx, ok := c.initCtx, c.initialized && c.initCtx != nil
-		_, dup := c.ops[m.ID]
-		full := len(c.ops) >= c.t.MaxOperations
+		ctx := c.initCtx
 		c.mu.Unlock()
-		if !ok {
-			c.closeWith(CloseUnauthorized, "Unauthorized")
-			return false
-		}
-		if dup {
-			c.closeWith(CloseSubscriberExists, fmt.Sprintf("Subscriber for %s already exists", m.ID))
-			return false
-		}
-		if full {
-			errs := []map[string]any{{"message": fmt.Sprintf("at most %d operations may run on one connection", c.t.MaxOperations),
-				"extensions": map[string]any{"code": "RATE_LIMITED"}}}
-			if c.legacy() {
-				c.send(wsMessage{ID: m.ID, Type: "error", Payload: mustJSON(errs[0])})
-			} else {
-				c.send(wsMessage{ID: m.ID, Type: "error", Payload: mustJSON(errs)})
-			}
-			return true
-		}
-		var params graphql.RawParams
-		dec := json.NewDecoder(bytes.NewReader(m.Payload))
-		dec.UseNumber() // keep integers exact for gqlgen's scalars
-		if err := dec.Decode(&params); err != nil || params.Query == "" {
-			return c.invalid()
-		}
 		now := graphql.Now()
-		params.ReadTime = graphql.TraceTiming{Start: now, End: now}
-		c.start(ctx, m.ID, &params)
-	case "complete", "stop":
-		if (m.Type == "complete") == c.legacy() {
-			return c.invalid()
-		}
+		a.params.ReadTime = graphql.TraceTiming{Start: now, End: now}
+		c.start(ctx, a.id, a.params)
+	case frameStop:
 		c.mu.Lock()
-		e, ok := c.ops[m.ID]
-		delete(c.ops, m.ID)
+		e, ok := c.ops[a.id]
+		delete(c.ops, a.id)
 		c.mu.Unlock()
 		if ok {
 			e.stop()
 		}
-	case "connection_terminate":
-		if !c.legacy() {
-			return c.invalid()
-		}
-		c.closeWith(websocket.CloseNormalClosure, "")
-		return false
-	default:
-		return c.invalid()
 	}
 	return true
 }
 
-func (c *wsConn) invalid() bool {
-	c.closeWith(CloseInvalidMessage, "Invalid message received")
-	return false
+// op reports whether operation id runs, and how many run.
+func (c *wsConn) op(id string) (running bool, n int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, running = c.ops[id]
+	return running, len(c.ops)
 }
 
 // start runs an operation in a goroutine of its own: a subscription the
