@@ -29,6 +29,10 @@ func TestMain(m *testing.M) {
 		}
 		os.Exit(0)
 	}
+	if os.Getenv(testParentEnv) == "1" {
+		fmt.Fprintln(os.Stderr, "bullpen-bench:", runTestParent())
+		os.Exit(1)
+	}
 	os.Exit(m.Run())
 }
 
