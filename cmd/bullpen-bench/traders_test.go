@@ -10,7 +10,6 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -92,8 +91,8 @@ func TestTradersProcessDiesWithParent(t *testing.T) {
 	}
 	if child != 0 {
 		t.Cleanup(func() {
-			if alive(t, child) {
-				_ = syscall.Kill(child, syscall.SIGKILL) // the test failed: leave no orphan
+			if p, err := os.FindProcess(child); err == nil && alive(t, child) {
+				_ = p.Kill() // the test failed: leave no orphan
 			}
 		})
 	}
