@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -17,6 +18,23 @@ import (
 
 	"github.com/bullpen/bullpen/db/dbtest"
 )
+
+// TestMain lets the test binary be the traders process: the bench
+// re-executes os.Executable(), which under go test is this binary.
+func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[1] == tradersCommand {
+		if err := runTraders(context.Background(), os.Stdin, os.Stdout, os.Stderr); err != nil {
+			fmt.Fprintln(os.Stderr, "bullpen-bench:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	if os.Getenv(testParentEnv) == "1" {
+		fmt.Fprintln(os.Stderr, "bullpen-bench:", runTestParent())
+		os.Exit(1)
+	}
+	os.Exit(m.Run())
+}
 
 // buildServer builds the bullpen binary once per test binary run.
 func buildServer(t *testing.T) string {
@@ -170,9 +188,19 @@ func TestScenariosOnSQLite(t *testing.T) {
 	t.Run("FanoutPublic", func(t *testing.T) {
 		r := runBench(t, "fanout", "-url", url, "-members", "5", "-spectators", "2", "-traders", "2", "-rate", "10", "-duration", "2s")
 		checkFanout(t, r, 5, 2, true)
+		if !r.Orders.OwnProcess {
+			t.Fatal("by default the traders run in their own process; the report says not")
+		}
 		checkServers(t, r, 1)
 		if r.Servers[0].Connections != 7 {
 			t.Fatalf("server sockets %d, want 7", r.Servers[0].Connections)
+		}
+	})
+	t.Run("FanoutTradersInProcess", func(t *testing.T) {
+		r := runBench(t, "fanout", "-url", url, "-members", "5", "-spectators", "2", "-traders", "2", "-rate", "10", "-duration", "2s", "-traders-process=false")
+		checkFanout(t, r, 5, 2, true)
+		if r.Orders.OwnProcess {
+			t.Fatal("-traders-process=false: report says the traders ran in their own process")
 		}
 	})
 	t.Run("FanoutPrivate", func(t *testing.T) {

@@ -29,7 +29,7 @@ type bench struct {
 func newBench(c config, log io.Writer) *bench {
 	tr := &http.Transport{MaxIdleConns: 1024, MaxIdleConnsPerHost: 1024, IdleConnTimeout: 30 * time.Second}
 	return &bench{
-		cfg: c, log: log,
+		cfg: c, log: &lockedWriter{w: log},
 		http:   &http.Client{Transport: tr, Timeout: 60 * time.Second},
 		prefix: "b" + strconv.FormatInt(time.Now().UnixMilli()%(36*36*36*36*36*36*36), 36),
 		start:  time.Now(),
@@ -38,12 +38,22 @@ func newBench(c config, log io.Writer) *bench {
 
 func (b *bench) close() { b.http.CloseIdleConnections() }
 
+// lockedWriter lets the bench's goroutines and the traders process's
+// stderr share one log.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
 func (b *bench) logf(format string, args ...any) {
 	fmt.Fprintf(b.log, "%6.1fs  "+format+"\n", append([]any{time.Since(b.start).Seconds()}, args...)...)
 }
-
-// since is the bench clock: monotonic nanoseconds since the run began.
-func (b *bench) since() int64 { return int64(time.Since(b.start)) }
 
 // gqlError is an error the server answered with.
 type gqlError struct {

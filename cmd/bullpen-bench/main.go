@@ -38,7 +38,13 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+	var err error
+	if len(os.Args) > 1 && os.Args[1] == tradersCommand {
+		err = runTraders(ctx, os.Stdin, os.Stdout, os.Stderr)
+	} else {
+		err = run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	}
+	if err != nil {
 		if !errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintln(os.Stderr, "bullpen-bench:", err)
 		}
@@ -64,9 +70,11 @@ type config struct {
 	Symbol     string        `json:"symbol"`
 	Price      string        `json:"price"`
 	Admin      string        `json:"admin"`
-	adminPass  string
-	jsonOut    bool
-	timeout    time.Duration
+	// TradersProcess: fanout's traders run in a child process.
+	TradersProcess bool `json:"tradersProcess"`
+	adminPass      string
+	jsonOut        bool
+	timeout        time.Duration
 }
 
 const usage = `usage: bullpen-bench [flags] fanout|rooms|idle [flags]
@@ -85,7 +93,11 @@ Scenarios:
   fanout  one room; -members signed-in members (each a different user) and
           -spectators anonymous ones, all on bullPenEvents; -traders of the
           members place market orders at -rate per second for -duration.
-          Reports delivery latency, delivered vs expected, drops.
+          Reports delivery latency, delivered vs expected, drops. The
+          traders run in a child process of their own (the same binary),
+          so that the placeOrder and delivery timings do not wait behind
+          thousands of socket readers in this process's scheduler;
+          -traders-process=false keeps them in this process.
   rooms   -rooms rooms x -traders traders placing market orders flat out
           for -duration. Reports orders/s and placeOrder latency.
   idle    -members + -spectators subscribed idle connections, held for
@@ -115,6 +127,7 @@ func parseConfig(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.Price, "price", "100", "price set with setQuote before trading")
 	fs.StringVar(&c.Admin, "admin", "admin", "admin username used for setQuote; signed up on first use, then given the role with `bullpen admin grant NAME`")
 	fs.StringVar(&c.adminPass, "admin-password", "bullpen-bench-admin", "the admin's password")
+	fs.BoolVar(&c.TradersProcess, "traders-process", true, "fanout: run the traders in a child process (this binary again) so that their timing does not queue behind the subscribers' readers; false runs them in this process")
 	fs.BoolVar(&c.jsonOut, "json", false, "print the report as JSON on stdout (the table goes to stderr)")
 	fs.DurationVar(&c.timeout, "timeout", 0, "stop the whole run after this long (default: duration + 10m)")
 

@@ -50,6 +50,9 @@ type OrderReport struct {
 	Seconds   float64        `json:"seconds"`
 	PerSecond float64        `json:"perSecond"`
 	Mutation  Latency        `json:"mutation"` // placeOrder round trip
+	// OwnProcess: fanout's traders ran in a process of their own, not
+	// queued behind the subscribers' readers (-traders-process).
+	OwnProcess bool `json:"ownProcess"`
 }
 
 // DeliveryReport compares what every socket received with what it may see.
@@ -149,8 +152,12 @@ func (r *Report) writeTable(w io.Writer) {
 		fmt.Fprintf(tw, "sockets\topened %d, failed %d, never live %d, opened in %.1fs; drops %v\n", cr.Opened, cr.Failed, cr.NeverLive, cr.OpenSeconds, cr.Drops)
 	}
 	if o := r.Orders; o != nil {
-		fmt.Fprintf(tw, "orders\t%d sent, %d filled, %d rejected, %d errors %v, %d late, %d skipped; %.0f/s over %.1fs\n",
-			o.Sent, o.Filled, o.Rejected, o.Errors, o.ErrorKind, o.Late, o.Skipped, o.PerSecond, o.Seconds)
+		where := ""
+		if o.OwnProcess {
+			where = " (traders in their own process)"
+		}
+		fmt.Fprintf(tw, "orders\t%d sent, %d filled, %d rejected, %d errors %v, %d late, %d skipped; %.0f/s over %.1fs%s\n",
+			o.Sent, o.Filled, o.Rejected, o.Errors, o.ErrorKind, o.Late, o.Skipped, o.PerSecond, o.Seconds, where)
 		fmt.Fprintf(tw, "placeOrder latency\tp50 %.1f ms, p95 %.1f ms, p99 %.1f ms, max %.1f ms (n=%d)\n",
 			o.Mutation.P50, o.Mutation.P95, o.Mutation.P99, o.Mutation.Max, o.Mutation.Count)
 	}

@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -51,7 +49,7 @@ func (b *bench) openRoom(ctx context.Context, maxOrders int) (*liveRoom, error) 
 	lr := &liveRoom{owner: owner, room: room, members: members,
 		conns: ConnReport{Members: c.Members, Spectators: c.Spectators, Drops: map[string]int{}}}
 	traders := max(c.Traders, 1)
-	lr.m = &matcher{b: b, sentAt: make([]atomic.Int64, maxOrders), traders: traders, traderOf: map[string]int{}}
+	lr.m = &matcher{orders: maxOrders, traders: traders, traderOf: map[string]int{}}
 	for i, u := range members {
 		if i < c.Traders {
 			lr.m.traderOf[u.participant] = i
@@ -115,84 +113,30 @@ func (b *bench) fanout(ctx context.Context) (*Report, error) {
 		}
 	}()
 
-	// Orders at -rate, spread round-robin over the traders, each trader
-	// one at a time: order n is trader n%traders's, BUY and SELL in turn.
-	b.logf("placing %d orders at %g/s for %v", maxOrders, c.Rate, c.Duration)
-	orders := &OrderReport{ErrorKind: map[string]int{}}
-	var (
-		mu   sync.Mutex
-		lats []time.Duration
-		wg   sync.WaitGroup
-	)
-	// A trader that falls behind sends its queued orders late (counted)
-	// and skips those still queued after -duration + -drain, so the run
-	// ends in bounded time.
-	interval := time.Duration(float64(time.Second) / c.Rate)
+	// Orders at -rate, spread round-robin over the traders (see
+	// placeOrders), from a process of their own unless -traders-process=false.
+	spec := traderSpec{URL: c.URLs[0], Symbol: c.Symbol, Room: lr.room, Orders: maxOrders,
+		Rate: c.Rate, Duration: c.Duration, Drain: c.Drain}
+	for _, u := range lr.members[:c.Traders] {
+		spec.Tokens = append(spec.Tokens, u.token)
+	}
+	where := "in this process"
+	if c.TradersProcess {
+		where = "in their own process"
+	}
+	b.logf("placing %d orders at %g/s for %v, traders %s", maxOrders, c.Rate, c.Duration, where)
+	olog := newOrderLog(maxOrders)
 	start := time.Now()
-	stopSending := start.Add(c.Duration + c.Drain)
-	queues := make([]chan int, c.Traders)
-	for t := range queues {
-		queues[t] = make(chan int, maxOrders)
-		tok := lr.members[t].token
-		wg.Go(func() {
-			k := 0
-			for n := range queues[t] {
-				due := start.Add(time.Duration(n) * interval)
-				if time.Now().After(stopSending) {
-					mu.Lock()
-					orders.Skipped++
-					mu.Unlock()
-					continue
-				}
-				late := time.Since(due) > interval
-				side := []string{"BUY", "SELL"}[k%2]
-				k++
-				lr.m.sentAt[n].Store(b.since())
-				t0 := time.Now()
-				status, err := b.placeOrder(ctx, tok, lr.room, side, "b"+strconv.Itoa(n))
-				d := time.Since(t0)
-				mu.Lock()
-				lats = append(lats, d)
-				orders.Sent++
-				if late {
-					orders.Late++
-				}
-				switch {
-				case err != nil:
-					orders.Errors++
-					orders.ErrorKind[errKind(err)]++
-				case status == "FILLED":
-					orders.Filled++
-				case status == "REJECTED":
-					orders.Rejected++
-				}
-				mu.Unlock()
-			}
-		})
+	var secs float64
+	if c.TradersProcess {
+		secs, err = b.runTradersProcess(ctx, spec, olog)
+	} else {
+		secs, err = b.runTradersInProcess(ctx, spec, olog)
 	}
-	for n := range maxOrders {
-		at := start.Add(time.Duration(n) * interval)
-		if d := time.Until(at); d > 0 {
-			select {
-			case <-ctx.Done():
-			case <-time.After(d):
-			}
-		}
-		if ctx.Err() != nil {
-			break
-		}
-		queues[n%c.Traders] <- n
-	}
-	for _, q := range queues {
-		close(q)
-	}
-	wg.Wait()
-	orders.Seconds = time.Since(start).Seconds()
-	orders.PerSecond = float64(orders.Sent) / orders.Seconds
-	orders.Mutation = summarise(durationsUS(lats))
-	if err := ctx.Err(); err != nil {
+	if err != nil {
 		return nil, err
 	}
+	orders := olog.finish(secs, c.TradersProcess)
 
 	// The fills' leaderboard comes within about a second.
 	time.Sleep(1500 * time.Millisecond)
@@ -264,9 +208,14 @@ func (b *bench) fanout(ctx context.Context) (*Report, error) {
 		}
 		d.Delivered += got
 		d.Missing += max(v.expected(s.member)-got, 0)
+		// Every send time is known now: an event may have been read
+		// before the traders process reported its order.
 		for _, smp := range s.samples {
-			if int64(smp.seq) > lr.base && int64(smp.seq) <= last {
-				us = append(us, smp.us)
+			if int64(smp.seq) <= lr.base || int64(smp.seq) > last {
+				continue
+			}
+			if sent := olog.sent(smp.order); sent != 0 {
+				us = append(us, int32(min(max(smp.at-sent, 0)/1e3, 1<<31-1)))
 			}
 		}
 	}

@@ -36,23 +36,19 @@ const (
 // matcher ties events to the orders that caused them: order n carries
 // clientOrderId "b<n>" and is placed by trader n % traders.
 type matcher struct {
-	b        *bench
-	sentAt   []atomic.Int64 // bench clock when order n was sent; 0 before
+	orders   int // order numbers are 0 .. orders-1
 	traders  int
 	traderOf map[string]int // participant id -> trader
 }
 
-func (m *matcher) sent(n int) int64 {
-	if n < 0 || n >= len(m.sentAt) {
-		return 0
-	}
-	return m.sentAt[n].Load()
-}
-
-// sample is one delivery: the event's sequence and its latency.
+// sample is one delivery of an order or position event: its sequence, the
+// order it is timed from and when it was read (wall clock, UnixNano, as
+// the traders' send times, which may come from another process and are
+// known only at the end).
 type sample struct {
-	seq int32
-	us  int32
+	seq   int32
+	order int32
+	at    int64
 }
 
 // subscriber is one WebSocket with one bullPenEvents subscription.
@@ -212,7 +208,7 @@ func (s *subscriber) read(m *matcher) {
 		buf := readBuffers.Get().(*bytes.Buffer)
 		buf.Reset()
 		_, err = buf.ReadFrom(r)
-		now := m.b.since()
+		now := time.Now().UnixNano()
 		if err == nil {
 			s.handle(buf.Bytes(), now, m)
 		}
@@ -236,21 +232,22 @@ func (s *subscriber) handle(msg []byte, now int64, m *matcher) {
 			s.firstSeq.Store(seq)
 		}
 		s.lastSeq.Store(seq)
-		var sent int64
+		// An order event is timed from its order; a position event from
+		// the order of its trader whose event this socket read last.
+		timed := int32(-1)
 		switch kind {
 		case 'O':
-			if order >= 0 {
-				if sent = m.sent(order); sent != 0 {
-					s.lastOrder[order%m.traders] = int32(order)
-				}
+			if order >= 0 && order < m.orders {
+				timed = int32(order)
+				s.lastOrder[order%m.traders] = timed
 			}
 		case 'P':
-			if t, ok := m.traderOf[string(pid)]; ok && s.lastOrder[t] >= 0 {
-				sent = m.sent(int(s.lastOrder[t]))
+			if t, ok := m.traderOf[string(pid)]; ok {
+				timed = s.lastOrder[t]
 			}
 		}
-		if sent != 0 {
-			s.samples = append(s.samples, sample{seq: int32(seq), us: int32(min((now-sent)/1e3, 1<<31-1))})
+		if timed >= 0 {
+			s.samples = append(s.samples, sample{seq: int32(seq), order: timed, at: now})
 		}
 	case "ping":
 		_ = s.conn.WriteMessage(websocket.TextMessage, pong)
