@@ -75,7 +75,7 @@ type Service struct {
 	quoteMu        sync.Mutex
 	quoteListeners []func(Quote)
 
-	signIns attempts
+	signIns *rateLimit[string] // by lower-cased username
 	limits  limits
 
 	usersMu sync.RWMutex
@@ -97,7 +97,7 @@ func NewService(c Config) *Service {
 		store: c.Store, clock: c.Clock, log: c.Log, symbols: c.Instruments, manual: c.ManualMarket,
 		admins: admins, passwords: c.Passwords, wake: make(chan struct{}, 1), dirty: map[int64]bool{},
 		users: map[int64]*User{}, limits: newLimits(c),
-		sessionCache: newSessionCache(c.CacheSessions),
+		sessionCache: newSessionCache(c.CacheSessions), signIns: newSignInLimit(),
 	}
 }
 
@@ -180,7 +180,7 @@ func (s *Service) SignUp(ctx context.Context, username, password string, display
 // RATE_LIMITED after too many attempts for one username.
 func (s *Service) SignIn(ctx context.Context, username, password string) (*User, error) {
 	username = strings.TrimSpace(username)
-	if ok, wait := s.signIns.allow(username, s.clock.Now()); !ok {
+	if ok, wait := s.signIns.allow(strings.ToLower(username), s.clock.Now()); !ok {
 		return nil, &Error{Code: ERATELIMITED, Message: fmt.Sprintf("too many sign-in attempts for %q: try again in %d seconds", username, int(wait.Seconds())+1),
 			Extra: map[string]any{"retryAfterSeconds": int(wait.Seconds()) + 1}}
 	}
