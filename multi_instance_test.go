@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -21,6 +20,7 @@ import (
 
 	"github.com/bullpen/bullpen/db"
 	"github.com/bullpen/bullpen/db/dbtest"
+	"github.com/bullpen/bullpen/internal/testbin"
 )
 
 // instance is a bullpen process.
@@ -29,30 +29,9 @@ type instance struct {
 	cmd *exec.Cmd
 }
 
-func buildBinary(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "bullpen")
-	cmd := exec.Command("go", "build", "-o", bin, ".")
-	cmd.Stderr = os.Stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("go build: %v", err)
-	}
-	return bin
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 func startInstance(t *testing.T, bin, dbURL, name string) *instance {
 	t.Helper()
-	addr := freeAddr(t)
+	addr := testbin.FreeAddr(t)
 	logf, _ := os.Create(filepath.Join(t.TempDir(), name+".log"))
 	// Players here trade flat out: no per-participant order limit.
 	cmd := exec.Command(bin, "-addr", addr, "-db", dbURL, "-market", "manual", "-bcrypt-cost", "4", "-orders-per-second", "0")
@@ -142,7 +121,7 @@ func TestTwoInstancesShareOnePostgres(t *testing.T) {
 		t.Skip("builds and runs two server processes")
 	}
 	dbURL := dbtest.Postgres(t)
-	bin := buildBinary(t)
+	bin := testbin.Build(t)
 	a := startInstance(t, bin, dbURL, "a")
 	b := startInstance(t, bin, dbURL, "b")
 

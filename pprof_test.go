@@ -5,13 +5,15 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/bullpen/bullpen/internal/testbin"
 )
 
 // TestProfilerListensApart: -pprof serves the profiler on its own address,
 // the public listener does not, and shutdown stops it (TestMain checks no
 // goroutine is left).
 func TestProfilerListensApart(t *testing.T) {
-	addr := freeAddr(t)
+	addr := testbin.FreeAddr(t)
 	ts := startServer(t, "-pprof", addr)
 	get := func(url string) (int, string) {
 		resp, err := http.Get(url)

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -22,6 +21,7 @@ import (
 	"github.com/bullpen/bullpen/db"
 	"github.com/bullpen/bullpen/db/dbtest"
 	"github.com/bullpen/bullpen/game"
+	"github.com/bullpen/bullpen/internal/testbin"
 )
 
 // API.md, Orders: "A stored price and the fills it triggers are one atomic
@@ -105,20 +105,6 @@ func ordersAcross(ctx context.Context, q game.Queries) ([]across, error) {
 	return bad, nil
 }
 
-// envInt reads a positive count from the environment, else def.
-func envInt(t *testing.T, name string, def int) int {
-	t.Helper()
-	s := os.Getenv(name)
-	if s == "" {
-		return def
-	}
-	n, err := strconv.Atoi(s)
-	if err != nil || n < 1 {
-		t.Fatalf("%s=%q: want a positive integer", name, s)
-	}
-	return n
-}
-
 // readerName marks the test's own PostgreSQL sessions, which
 // waitForBackendsToExit does not wait for.
 const readerName = "bullpen-tick-test-reader"
@@ -185,9 +171,9 @@ func TestTickIsAtomicUnderSIGKILL(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the server and kills it many times")
 	}
-	kills := envInt(t, "BULLPEN_KILLS", 15)
-	maxDelay := time.Duration(envInt(t, "BULLPEN_KILL_MAX_MS", 40)) * time.Millisecond
-	bin := buildBinary(t)
+	kills := testbin.EnvCount(t, "BULLPEN_KILLS", 15)
+	maxDelay := time.Duration(testbin.EnvCount(t, "BULLPEN_KILL_MAX_MS", 40)) * time.Millisecond
+	bin := testbin.Build(t)
 	for _, backend := range dbtest.Backends() {
 		t.Run(backend, func(t *testing.T) { killDuringTicks(t, bin, dbtest.Open(t, backend), kills, maxDelay) })
 	}
@@ -378,8 +364,8 @@ func TestPlaceOrderCannotRestBehindATick(t *testing.T) {
 	if testing.Short() {
 		t.Skip("races orders against prices for many seconds")
 	}
-	ticks := envInt(t, "BULLPEN_RACE_TICKS", 400)
-	budget := time.Duration(envInt(t, "BULLPEN_RACE_SECONDS", 12)) * time.Second
+	ticks := testbin.EnvCount(t, "BULLPEN_RACE_TICKS", 400)
+	budget := time.Duration(testbin.EnvCount(t, "BULLPEN_RACE_SECONDS", 12)) * time.Second
 	for _, backend := range dbtest.Backends() {
 		t.Run(backend, func(t *testing.T) {
 			raceTicks(t, startServerOn(t, dbtest.Open(t, backend), noOrderLimit...), ticks, budget)

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -17,6 +16,7 @@ import (
 	"time"
 
 	"github.com/bullpen/bullpen/db/dbtest"
+	"github.com/bullpen/bullpen/internal/testbin"
 )
 
 // TestMain lets the test binary be the traders process: the bench
@@ -36,27 +36,10 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// buildServer builds the bullpen binary once per test binary run.
-func buildServer(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "bullpen")
-	cmd := exec.Command("go", "build", "-o", bin, "../..")
-	cmd.Stderr = os.Stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("go build: %v", err)
-	}
-	return bin
-}
-
 // startServer runs the binary on a free loopback port until the test ends.
 func startServer(t *testing.T, bin, dbURL string) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := testbin.FreeAddr(t)
 	logf, err := os.Create(filepath.Join(t.TempDir(), "server.log"))
 	if err != nil {
 		t.Fatal(err)
@@ -182,7 +165,7 @@ func TestScenariosOnSQLite(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the server")
 	}
-	bin, dbURL := buildServer(t), dbtest.SQLite(t)
+	bin, dbURL := testbin.Build(t), dbtest.SQLite(t)
 	url := startServer(t, bin, dbURL)
 	grantBenchAdmin(t, bin, url, dbURL)
 	t.Run("FanoutPublic", func(t *testing.T) {
@@ -248,7 +231,7 @@ func TestFanoutAcrossTwoInstances(t *testing.T) {
 		t.Skip("builds and runs two servers")
 	}
 	dbURL := dbtest.Postgres(t)
-	bin := buildServer(t)
+	bin := testbin.Build(t)
 	a, b := startServer(t, bin, dbURL), startServer(t, bin, dbURL)
 	grantBenchAdmin(t, bin, a, dbURL)
 	r := runBench(t, "fanout", "-url", a+","+b, "-members", "4", "-spectators", "2", "-traders", "2", "-rate", "10", "-duration", "2s")

@@ -2,10 +2,6 @@ package main
 
 import (
 	"context"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -13,34 +9,9 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/bullpen/bullpen/db/dbtest"
+	"github.com/bullpen/bullpen/internal/testbin"
 	"github.com/bullpen/bullpen/market"
 )
-
-// buildServer builds the bullpen binary from the repository root.
-func buildServer(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "bullpen")
-	cmd := exec.Command("go", "build", "-o", bin, "../..")
-	cmd.Stderr = os.Stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("go build: %v", err)
-	}
-	return bin
-}
-
-// envCount reads a positive count from the environment, else def.
-func envCount(t *testing.T, name string, def int) int {
-	t.Helper()
-	s := os.Getenv(name)
-	if s == "" {
-		return def
-	}
-	n, err := strconv.Atoi(s)
-	if err != nil || n < 1 {
-		t.Fatalf("%s=%q: want a positive integer", name, s)
-	}
-	return n
-}
 
 type testWriter struct{ t *testing.T }
 
@@ -55,8 +26,8 @@ func TestCrashLoop(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the server and kills it many times")
 	}
-	kills := envCount(t, "BULLPEN_CRASH_KILLS", 30)
-	bin := buildServer(t)
+	kills := testbin.EnvCount(t, "BULLPEN_CRASH_KILLS", 30)
+	bin := testbin.Build(t)
 	for _, backend := range dbtest.Backends() {
 		t.Run(backend, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
@@ -84,9 +55,9 @@ func TestLeaderFailover(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the server and runs two instances")
 	}
-	kills := envCount(t, "BULLPEN_CRASH_FAILOVERS", 3)
+	kills := testbin.EnvCount(t, "BULLPEN_CRASH_FAILOVERS", 3)
 	dsn := dbtest.Postgres(t)
-	bin := buildServer(t)
+	bin := testbin.Build(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	st, err := runFailover(ctx, failoverConfig{Bin: bin, DB: dsn, Kills: kills, LogDir: t.TempDir(), Progress: true}, testWriter{t})
