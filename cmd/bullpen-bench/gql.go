@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/bullpen/bullpen/internal/gqlclient"
 )
 
 // bench holds what every scenario shares: the configuration, an HTTP
@@ -55,63 +55,13 @@ func (b *bench) logf(format string, args ...any) {
 	fmt.Fprintf(b.log, "%6.1fs  "+format+"\n", append([]any{time.Since(b.start).Seconds()}, args...)...)
 }
 
-// gqlError is an error the server answered with.
-type gqlError struct {
-	Message    string `json:"message"`
-	Extensions struct {
-		Code   string `json:"code"`
-		Reason string `json:"reason"`
-	} `json:"extensions"`
-}
-
-func (e *gqlError) Error() string { return e.Extensions.Code + ": " + e.Message }
-
-// codeOf is the extensions.code of a server error, or "".
-func codeOf(err error) string {
-	var e *gqlError
-	if errors.As(err, &e) {
-		return e.Extensions.Code
-	}
-	return ""
-}
-
 // do posts one operation to the first instance and decodes data into out.
 func (b *bench) do(ctx context.Context, token, query string, vars map[string]any, out any) error {
 	return b.doAt(ctx, b.cfg.URLs[0], token, query, vars, out)
 }
 
 func (b *bench) doAt(ctx context.Context, base, token, query string, vars map[string]any, out any) error {
-	body, err := json.Marshal(map[string]any{"query": query, "variables": vars})
-	if err != nil {
-		return err
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/query", bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := b.http.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	var r struct {
-		Data   json.RawMessage `json:"data"`
-		Errors []*gqlError     `json:"errors"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
-		return fmt.Errorf("HTTP %d: %w", resp.StatusCode, err)
-	}
-	if len(r.Errors) > 0 {
-		return r.Errors[0]
-	}
-	if out != nil {
-		return json.Unmarshal(r.Data, out)
-	}
-	return nil
+	return gqlclient.Post(ctx, b.http, base, token, query, vars, out)
 }
 
 const benchPassword = "bullpen-bench-pw"
@@ -128,7 +78,7 @@ func (b *bench) signUp(ctx context.Context, name, password string) (string, erro
 // the price the bench trades at.
 func (b *bench) setPrice(ctx context.Context) error {
 	tok, err := b.signUp(ctx, b.cfg.Admin, b.cfg.adminPass)
-	if codeOf(err) == "CONFLICT" {
+	if gqlclient.Code(err) == "CONFLICT" {
 		var out struct{ SignIn struct{ Token string } }
 		err = b.do(ctx, "", `mutation($u: String!, $p: String!) { signIn(input: {username: $u, password: $p}) { token } }`,
 			map[string]any{"u": b.cfg.Admin, "p": b.cfg.adminPass}, &out)

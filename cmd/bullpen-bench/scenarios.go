@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/bullpen/bullpen/internal/gqlclient"
 )
 
 // liveRoom is one room with its subscribers connected and live.
@@ -293,7 +295,7 @@ func (v *visibility) lastFor(member *user) int64 {
 }
 
 func errKind(err error) string {
-	if code := codeOf(err); code != "" {
+	if code := gqlclient.Code(err); code != "" {
 		return code
 	}
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/bullpen/bullpen/internal/gqlclient"
 	"github.com/gorilla/websocket"
 	"golang.org/x/time/rate"
 )
@@ -252,7 +253,7 @@ func (s *subscriber) handle(msg []byte, now int64, m *matcher) {
 	case "ping":
 		_ = s.conn.WriteMessage(websocket.TextMessage, pong)
 	case "error":
-		var e struct{ Payload []gqlError }
+		var e struct{ Payload []gqlclient.Error }
 		_ = json.Unmarshal(msg, &e)
 		s.drop = "error"
 		if len(e.Payload) > 0 {

@@ -4,41 +4,19 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/bullpen/bullpen/internal/gqlclient"
 	"github.com/gorilla/websocket"
 )
 
-// gqlError is an error the server answered with.
-type gqlError struct {
-	Message    string `json:"message"`
-	Extensions struct {
-		Code   string `json:"code"`
-		Reason string `json:"reason"`
-	} `json:"extensions"`
-}
-
-func (e *gqlError) Error() string { return e.Extensions.Code + ": " + e.Message }
-
-// codeOf is the extensions.code of a server error, or "" for anything
-// else (a transport error: the server is gone).
-func codeOf(err error) string {
-	var e *gqlError
-	if errors.As(err, &e) {
-		return e.Extensions.Code
-	}
-	return ""
-}
-
 // answered says whether err came from the server (an error it chose to
 // send) rather than from a dead connection.
-func answered(err error) bool { return err == nil || codeOf(err) != "" }
+func answered(err error) bool { return err == nil || gqlclient.Code(err) != "" }
 
 // client posts GraphQL operations to one server.
 type client struct {
@@ -52,46 +30,9 @@ func newClient(base string) *client {
 }
 
 // do posts one operation and decodes data into out. An error is a
-// *gqlError when the server answered with one, else a transport error.
+// *gqlclient.Error when the server answered with one, else a transport error.
 func (c *client) do(ctx context.Context, token, query string, vars map[string]any, out any) error {
-	body, err := json.Marshal(map[string]any{"query": query, "variables": vars})
-	if err != nil {
-		return err
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+"/query", bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return err // cut off mid-answer: the server died
-	}
-	var r struct {
-		Data   json.RawMessage `json:"data"`
-		Errors []*gqlError     `json:"errors"`
-	}
-	if err := json.Unmarshal(raw, &r); err != nil {
-		return fmt.Errorf("HTTP %d: %w: %.200s", resp.StatusCode, err, raw)
-	}
-	if len(r.Errors) > 0 {
-		if r.Errors[0].Extensions.Code == "" {
-			r.Errors[0].Extensions.Code = "NO_CODE" // still an answer
-		}
-		return r.Errors[0]
-	}
-	if out != nil {
-		return json.Unmarshal(r.Data, out)
-	}
-	return nil
+	return gqlclient.Post(ctx, c.http, c.base, token, query, vars, out)
 }
 
 func (c *client) close() { c.http.CloseIdleConnections() }
@@ -181,7 +122,7 @@ func (s *subscriber) read() {
 				Data struct {
 					BullPenEvents json.RawMessage `json:"bullPenEvents"`
 				} `json:"data"`
-				Errors []*gqlError `json:"errors"`
+				Errors []*gqlclient.Error `json:"errors"`
 			}
 			if err := json.Unmarshal(m.Payload, &p); err != nil || len(p.Errors) > 0 {
 				s.fail(m.ID, fmt.Sprintf("next with errors: %s", m.Payload))

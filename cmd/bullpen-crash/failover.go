@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -103,20 +102,11 @@ func runFailover(ctx context.Context, cfg failoverConfig, out io.Writer) (*failo
 	}
 	seed := int64(cfg.Seed%(1<<62)) + 1 // the server's -seed; 0 would mean "from the clock"
 	rng := rand.New(rand.NewPCG(cfg.Seed, 2))
-	logDir := cfg.LogDir
-	if logDir == "" {
-		dir, err := os.MkdirTemp("", "bullpen-failover-")
-		if err != nil {
-			return nil, err
-		}
-		defer os.RemoveAll(dir)
-		logDir = dir
-	}
-	db, err := provision(ctx, cfg.DB, logDir, cfg.Keep)
+	logDir, db, cleanup, err := setUp(ctx, cfg.DB, cfg.LogDir, "bullpen-failover-", cfg.Keep)
 	if err != nil {
 		return nil, err
 	}
-	defer db.drop()
+	defer cleanup()
 	if !isPostgres(db.dsn) {
 		return nil, errors.New("failover needs PostgreSQL: -db postgres or a postgres:// URL")
 	}

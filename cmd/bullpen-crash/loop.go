@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"os"
 	"os/exec"
 	"slices"
 	"strconv"
@@ -13,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/bullpen/bullpen/internal/gqlclient"
 	"github.com/shopspring/decimal"
 )
 
@@ -124,20 +124,11 @@ func runLoop(ctx context.Context, cfg loopConfig, out io.Writer) (*loopStats, er
 	if cfg.Seed == 0 {
 		cfg.Seed = uint64(t0.UnixNano())
 	}
-	logDir := cfg.LogDir
-	if logDir == "" {
-		dir, err := os.MkdirTemp("", "bullpen-crash-")
-		if err != nil {
-			return nil, err
-		}
-		defer os.RemoveAll(dir)
-		logDir = dir
-	}
-	db, err := provision(ctx, cfg.DB, logDir, cfg.Keep)
+	logDir, db, cleanup, err := setUp(ctx, cfg.DB, cfg.LogDir, "bullpen-crash-", cfg.Keep)
 	if err != nil {
 		return nil, err
 	}
-	defer db.drop()
+	defer cleanup()
 	l := &crashLoop{cfg: cfg, out: out, db: db, rng: rand.New(rand.NewPCG(cfg.Seed, 1)),
 		tag: "k" + strconv.FormatUint(cfg.Seed%(36*36*36*36*36*36), 36), orders: map[string]*order{}, prices: map[string]decimal.Decimal{}}
 	l.cfg.LogDir = logDir
@@ -438,7 +429,7 @@ func (l *crashLoop) trader(ctx context.Context, t *trader, rng *rand.Rand) {
 		if !answered(err) {
 			return
 		}
-		if codeOf(err) == "RATE_LIMITED" {
+		if gqlclient.Code(err) == "RATE_LIMITED" {
 			l.limited.Add(1)
 			select { // a server with an order rate limit: slow down, as a client would
 			case <-ctx.Done():
@@ -539,7 +530,7 @@ func (l *crashLoop) send(ctx context.Context, t *trader, o *order, resend bool) 
 	var out struct{ PlaceOrder orderState }
 	err := l.cl.do(ctx, t.token, placeOrder, map[string]any{"in": o.in.vars(o.cid)}, &out)
 	if err != nil {
-		if answered(err) && codeOf(err) != "RATE_LIMITED" { // refused as a whole: the order stays owed
+		if answered(err) && gqlclient.Code(err) != "RATE_LIMITED" { // refused as a whole: the order stays owed
 			l.finding("placeOrder %s (%s %s %s in room %s) answered %v", o.cid, o.in.side, o.in.typ, o.in.symbol, o.in.room, err)
 		}
 		return err
@@ -586,11 +577,11 @@ func (l *crashLoop) roomByIDLocked(id string) *room {
 func (l *crashLoop) cancel(ctx context.Context, t *trader, o *order) error {
 	var out struct{ CancelOrder orderState }
 	err := l.cl.do(ctx, t.token, `mutation($id: ID!) { cancelOrder(orderId: $id) { `+orderFields+` } }`, map[string]any{"id": o.seen.ID}, &out)
-	if codeOf(err) == "CONFLICT" {
+	if gqlclient.Code(err) == "CONFLICT" {
 		return nil
 	}
 	if err != nil {
-		if answered(err) && codeOf(err) != "RATE_LIMITED" {
+		if answered(err) && gqlclient.Code(err) != "RATE_LIMITED" {
 			l.finding("cancelOrder %s (%s) answered %v", o.seen.ID, o.cid, err)
 		}
 		return err

@@ -171,6 +171,25 @@ type database struct {
 // provision turns -db into a database: "sqlite" is a new file in dir,
 // "postgres" a new database on BULLPEN_TEST_POSTGRES's server (dropped at
 // the end unless keep), anything else a DSN used as it is.
+// setUp gives a run its log directory (logDir, or a new temporary one
+// that cleanup removes) and its database (see provision; cleanup drops
+// it unless keep).
+func setUp(ctx context.Context, spec, logDir, prefix string, keep bool) (dir string, db *database, cleanup func(), err error) {
+	dir = logDir
+	removeDir := func() {}
+	if dir == "" {
+		if dir, err = os.MkdirTemp("", prefix); err != nil {
+			return "", nil, nil, err
+		}
+		removeDir = func() { os.RemoveAll(dir) }
+	}
+	if db, err = provision(ctx, spec, dir, keep); err != nil {
+		removeDir()
+		return "", nil, nil, err
+	}
+	return dir, db, func() { db.drop(); removeDir() }, nil
+}
+
 func provision(ctx context.Context, spec, dir string, keep bool) (*database, error) {
 	switch spec {
 	case "sqlite":
