@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -467,28 +466,10 @@ func (q queries) InsertSnapshot(ctx context.Context, s *game.LeaderboardSnapshot
 // parameters each, well under SQLite's and PostgreSQL's limits.
 const entryChunk = 200
 
-var (
-	insertEntriesMu  sync.Mutex
-	insertEntriesSQL [entryChunk + 1]string
-)
-
-// insertEntries is the INSERT of n leaderboard entries (built once per n,
-// so the prepared statement is reused).
+// insertEntries is the INSERT of n leaderboard entries.
 func insertEntries(n int) string {
-	insertEntriesMu.Lock()
-	defer insertEntriesMu.Unlock()
-	if insertEntriesSQL[n] == "" {
-		var b strings.Builder
-		b.WriteString(`INSERT INTO leaderboard_entries (snapshot_id, ` + entryCols + `) VALUES `)
-		for i := range n {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?)")
-		}
-		insertEntriesSQL[n] = b.String()
-	}
-	return insertEntriesSQL[n]
+	return `INSERT INTO leaderboard_entries (snapshot_id, ` + entryCols + `) VALUES ` +
+		strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?), ", n-1) + "(?, ?, ?, ?, ?, ?, ?, ?)"
 }
 
 // Quotes
