@@ -52,11 +52,8 @@ func (t *tracker[S]) len() int {
 func (t *tracker[S]) stopAll(ctx context.Context) {
 	t.mu.Lock()
 	t.shutdown = true
-	all := make([]S, 0, len(t.live))
-	for s := range t.live {
-		all = append(all, s)
-	}
 	t.mu.Unlock()
+	all := t.snapshot()
 	for _, s := range all {
 		s.stop()
 	}
@@ -72,15 +69,20 @@ func (t *tracker[S]) stopAll(ctx context.Context) {
 // each calls f for every live stream (a snapshot: f runs without the
 // tracker's lock).
 func (t *tracker[S]) each(f func(S)) {
+	for _, s := range t.snapshot() {
+		f(s)
+	}
+}
+
+// snapshot returns the live streams.
+func (t *tracker[S]) snapshot() []S {
 	t.mu.Lock()
+	defer t.mu.Unlock()
 	all := make([]S, 0, len(t.live))
 	for s := range t.live {
 		all = append(all, s)
 	}
-	t.mu.Unlock()
-	for _, s := range all {
-		f(s)
-	}
+	return all
 }
 
 // counts counts open connections per key (a client address, a user) so

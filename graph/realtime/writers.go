@@ -112,50 +112,46 @@ func (c *wsConn) writeQueued(scratch []frame) []frame {
 	}
 	bp, closed := c.frameBatch(batch)
 	n, err := c.raw.tryWrite(*bp)
-	switch {
-	case err != nil:
-		c.raw.mu.Unlock()
-		putBatchBuffer(bp)
-		c.failed()
-	case n == len(*bp):
-		c.raw.mu.Unlock()
-		putBatchBuffer(bp)
-		c.afterWrite(closed)
-	default:
+	if err == nil && n < len(*bp) {
 		// The socket is full: the rest waits for it in a goroutine of its
 		// own, which holds the write lock (taken by tryWrite) until then.
 		if !c.t.writers.spawn(func() { c.finishWrite(bp, n, closed) }) {
 			c.finishWrite(bp, n, closed)
 		}
+		return batch[:0]
 	}
+	c.endWrite(bp, err, closed)
 	return batch[:0]
 }
 
 // finishWrite writes what tryWrite left of *bp (from n), waiting for the
-// socket up to the write deadline, then releases the write lock tryWrite
-// took.
+// socket up to the write deadline.
 func (c *wsConn) finishWrite(bp *[]byte, n int, closed *frame) {
 	_, err := c.raw.Conn.Write((*bp)[n:])
-	c.raw.mu.Unlock()
-	putBatchBuffer(bp)
-	if err != nil {
-		c.failed()
-		return
-	}
-	c.afterWrite(closed)
+	c.endWrite(bp, err, closed)
 }
 
-// afterWrite closes the connection if the batch ended with a close frame
-// (its own write waits up to a second, so it runs apart from the
-// workers), and ends the write.
-func (c *wsConn) afterWrite(closed *frame) {
-	if closed != nil {
-		code, reason := closed.code, closed.reason
-		if !c.t.writers.spawn(func() { c.closeWith(code, reason) }) {
-			c.closeWith(code, reason)
-		}
+// endWrite releases the write lock tryWrite took and the buffer, closes
+// the connection if the write failed or the batch ended with a close
+// frame, and ends the write.
+func (c *wsConn) endWrite(bp *[]byte, err error, closed *frame) {
+	c.raw.mu.Unlock()
+	putBatchBuffer(bp)
+	switch {
+	case err != nil:
+		c.closeApart(websocket.CloseGoingAway, "write failed")
+	case closed != nil:
+		c.closeApart(closed.code, closed.reason)
 	}
 	c.written()
+}
+
+// closeApart closes the connection from a goroutine of its own: the close
+// frame's write waits up to a second, which a worker must not.
+func (c *wsConn) closeApart(code int, reason string) {
+	if !c.t.writers.spawn(func() { c.closeWith(code, reason) }) {
+		c.closeWith(code, reason)
+	}
 }
 
 // written ends a write: the connection rejoins the writers' queue if
@@ -168,15 +164,6 @@ func (c *wsConn) written() {
 	if more {
 		c.t.writers.add(c)
 	}
-}
-
-// failed closes the connection after a failed write; the close frame's own
-// write waits up to a second, so it runs apart from the workers.
-func (c *wsConn) failed() {
-	if !c.t.writers.spawn(func() { c.closeWith(websocket.CloseGoingAway, "write failed") }) {
-		c.closeWith(websocket.CloseGoingAway, "write failed")
-	}
-	c.written()
 }
 
 // frameBatch frames messages itself (server frames are unmasked: a header

@@ -643,26 +643,24 @@ func (c *wsConn) op(id string) (running bool, n int) {
 	return running, len(c.ops)
 }
 
-// start runs an operation in a goroutine of its own: a subscription the
-// Fanout takes is only set up there (the goroutine then ends: it runs with
-// no goroutine), anything else runs there to its end. Parsing, validating
-// and resolving never run on the reader's stack, which so stays small for
-// the life of the connection.
+// start runs an operation: a subscription the Fanout takes runs without a
+// goroutine of its own, anything else in its own goroutine. (start runs
+// in onMessage's goroutine, off the reader's stack.)
 func (c *wsConn) start(parent context.Context, id string, params *graphql.RawParams) {
 	entry := &opEntry{}
 	c.mu.Lock()
 	c.ops[id] = entry
 	c.mu.Unlock()
+	op := operation{exec: c.exec, log: c.log, params: params, share: c.t.Share}
+	if c.t.Fanout != nil && c.fanOut(parent, id, entry, &op) {
+		return
+	}
+	ctx, cancel := context.WithCancel(parent)
+	entry.setCancel(cancel)
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
-		op := operation{exec: c.exec, log: c.log, params: params, share: c.t.Share}
-		if c.t.Fanout != nil && c.fanOut(parent, id, entry, &op) {
-			return
-		}
-		ctx, cancel := context.WithCancel(parent)
 		defer cancel()
-		entry.setCancel(cancel)
 		prefix := c.envelope(id)
 		errs := op.run(ctx, func(payload json.RawMessage) bool {
 			return c.q.pushWait(c.ctx, frame{prefix: prefix, data: payload, suffix: true}, c.t.SendQueue)
