@@ -63,16 +63,7 @@ func (r *recorder) wait(t *testing.T, n int) []int64 {
 func TestFollowersGetEveryEventInOrder(t *testing.T) {
 	f := newFixture(t)
 	h := newHub(t, f)
-	var recs []*recorder
-	for range 3 {
-		r := newRecorder(0)
-		stop, err := h.Follow(f.room, nil, nil, r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer stop()
-		recs = append(recs, r)
-	}
+	recs := follow(t, h, f.room, 3)
 	if n := h.Stats().Subscribers; n != 3 {
 		t.Errorf("Stats().Subscribers = %d, want 3", n)
 	}
@@ -200,16 +191,7 @@ func TestFollowersNeedNoGoroutines(t *testing.T) {
 	}
 	defer stop()
 	before := runtime.NumGoroutine()
-	var recs []*recorder
-	for range 1000 {
-		r := newRecorder(0)
-		stop, err := h.Follow(f.room, nil, nil, r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer stop()
-		recs = append(recs, r)
-	}
+	recs := follow(t, h, f.room, 1000)
 	if after := runtime.NumGoroutine(); after-before > 10 {
 		t.Errorf("1000 followers started %d goroutines", after-before)
 	}
@@ -269,4 +251,20 @@ func TestFlushFollowsEveryDelivery(t *testing.T) {
 		}
 		time.Sleep(time.Millisecond) // waiting for the pump, not a timer
 	}
+}
+
+// follow starts n recorders following room until the test ends.
+func follow(t *testing.T, h *hub.Hub, room int64, n int) []*recorder {
+	t.Helper()
+	var recs []*recorder
+	for range n {
+		r := newRecorder(0)
+		stop, err := h.Follow(room, nil, nil, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(stop)
+		recs = append(recs, r)
+	}
+	return recs
 }

@@ -27,14 +27,24 @@ type liveRoom struct {
 // openRoom makes a room with -members members and -spectators
 // spectators subscribed to its events, and waits until each socket has
 // received an event. maxOrders sizes the order matcher.
-func (b *bench) openRoom(ctx context.Context, maxOrders int) (*liveRoom, error) {
-	c := b.cfg
+// setUp sets the price the bench trades at and signs up the owner of its
+// rooms, whose token it returns.
+func (b *bench) setUp(ctx context.Context) (string, error) {
 	if err := b.setPrice(ctx); err != nil {
-		return nil, err
+		return "", err
 	}
 	owner, err := b.signUp(ctx, b.prefix+"-owner", benchPassword)
 	if err != nil {
-		return nil, fmt.Errorf("signUp owner: %w", err)
+		return "", fmt.Errorf("signUp owner: %w", err)
+	}
+	return owner, nil
+}
+
+func (b *bench) openRoom(ctx context.Context, maxOrders int) (*liveRoom, error) {
+	c := b.cfg
+	owner, err := b.setUp(ctx)
+	if err != nil {
+		return nil, err
 	}
 	room, err := b.createRoom(ctx, owner, "bench "+b.prefix, c.Trades)
 	if err != nil {
@@ -306,12 +316,9 @@ func errKind(err error) string {
 
 func (b *bench) rooms(ctx context.Context) (*Report, error) {
 	c := b.cfg
-	if err := b.setPrice(ctx); err != nil {
-		return nil, err
-	}
-	owner, err := b.signUp(ctx, b.prefix+"-owner", benchPassword)
+	owner, err := b.setUp(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("signUp owner: %w", err)
+		return nil, err
 	}
 	rooms := make([]string, c.Rooms)
 	for i := range rooms {
