@@ -382,9 +382,6 @@ func (s *Service) execute(ctx context.Context, tx Tx, room *BullPen, p *Particip
 			if r := a.checkFill(o, q.Price); r != nil {
 				return reject(*r)
 			}
-			if err := tx.InsertOrder(ctx, o); err != nil {
-				return false, err
-			}
 			return true, s.fill(ctx, tx, a, o, q.Price)
 		}
 	}
@@ -406,7 +403,9 @@ func (s *Service) execute(ctx context.Context, tx Tx, room *BullPen, p *Particip
 	return false, s.orderEvent(ctx, tx, o, OrderEventAccepted)
 }
 
-// fill executes an order (already stored) at price and writes its events.
+// fill executes an order at price and writes its events. A new order (no
+// ID yet) is stored once, filled: inserting it OPEN and then updating it
+// would maintain the open-order indexes twice for nothing.
 func (s *Service) fill(ctx context.Context, tx Tx, a *account, o *Order, price decimal.Decimal) error {
 	now := tx.Now()
 	commission := a.room.Commission
@@ -422,7 +421,11 @@ func (s *Service) fill(ctx context.Context, tx Tx, a *account, o *Order, price d
 	a.positions[o.Symbol] = &pos
 	o.Status, o.FilledQuantity, o.FilledPrice, o.Commission = OrderStatusFilled, o.Quantity, &price, commission
 	o.Reserved, o.UpdatedAt, o.FilledAt = decimal.Zero, now, &now
-	if err := tx.UpdateOrder(ctx, o); err != nil {
+	store := tx.UpdateOrder
+	if o.ID == 0 {
+		store = tx.InsertOrder
+	}
+	if err := store(ctx, o); err != nil {
 		return err
 	}
 	if err := s.orderEvent(ctx, tx, o, OrderEventFilled); err != nil {
