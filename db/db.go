@@ -279,7 +279,7 @@ func (s *Store) Update(ctx context.Context, fn func(tx game.Tx) error) error {
 		_ = sqltx.Rollback()
 		return formatError(err)
 	}
-	if err := tx.notifyRooms(ctx); err != nil {
+	if err := tx.beforeCommit(ctx); err != nil {
 		_ = sqltx.Rollback()
 		return formatError(err)
 	}
@@ -291,7 +291,7 @@ func (s *Store) Update(ctx context.Context, fn func(tx game.Tx) error) error {
 }
 
 func (s *Store) newTx(sqltx *sqlx.Tx) *Tx {
-	return &Tx{queries: queries{ext: sqltx, dialect: s.dialect}, tx: sqltx, now: s.clock.Now().UTC().Truncate(time.Millisecond), rooms: map[int64]int64{}, symbols: map[string]bool{}}
+	return &Tx{queries: queries{ext: sqltx, dialect: s.dialect}, tx: sqltx, now: s.clock.Now().UTC().Truncate(time.Millisecond), rooms: map[int64]int64{}, stored: map[int64]int64{}, symbols: map[string]bool{}}
 }
 
 // committed tells the OnCommit hooks which rooms advanced.
@@ -327,10 +327,13 @@ func (s *Store) Read(ctx context.Context, fn func(q game.Queries) error) error {
 // Tx is one write transaction.
 type Tx struct {
 	queries
-	tx    *sqlx.Tx
-	now   time.Time
-	rooms map[int64]int64
-	saves int // savepoints taken, for their names
+	tx  *sqlx.Tx
+	now time.Time
+	// rooms holds each room's last event sequence in this transaction;
+	// stored, the sequence bull_pens.last_sequence holds so far (see
+	// AppendEvent).
+	rooms, stored map[int64]int64
+	saves         int // savepoints taken, for their names
 	// symbols are the symbol locks held: true when exclusive. A change
 	// that a batch has already locked for (lockAll) takes none again.
 	symbols map[string]bool
@@ -366,6 +369,15 @@ func (tx *Tx) LockSymbol(ctx context.Context, symbol string, exclusive bool) err
 	return nil
 }
 
+// beforeCommit stores the rooms' last sequences and queues their
+// wake-ups: the last statements of every write transaction.
+func (tx *Tx) beforeCommit(ctx context.Context) error {
+	if err := tx.storeSequences(ctx); err != nil {
+		return err
+	}
+	return tx.notifyRooms(ctx)
+}
+
 // Savepoint runs fn inside a savepoint: when fn fails, what it wrote is
 // rolled back and the transaction goes on as before it.
 func (tx *Tx) Savepoint(ctx context.Context, fn func() error) error {
@@ -384,12 +396,12 @@ func (tx *Tx) savepoint(ctx context.Context, fn func() error) (fnErr, txErr erro
 	}
 	// Rolling back to the savepoint undoes its events and releases the
 	// locks taken since: forget both.
-	rooms, symbols := maps.Clone(tx.rooms), maps.Clone(tx.symbols)
+	rooms, stored, symbols := maps.Clone(tx.rooms), maps.Clone(tx.stored), maps.Clone(tx.symbols)
 	if err := fn(); err != nil {
 		if _, rbErr := tx.exec(ctx, `ROLLBACK TO SAVEPOINT `+name); rbErr != nil {
 			return err, rbErr
 		}
-		tx.rooms, tx.symbols = rooms, symbols
+		tx.rooms, tx.stored, tx.symbols = rooms, stored, symbols
 		return err, nil
 	}
 	_, err := tx.exec(ctx, `RELEASE SAVEPOINT `+name)

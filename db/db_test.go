@@ -56,6 +56,7 @@ func TestStore(t *testing.T) {
 		{"Settings", testSettings},
 		{"Events", testEvents},
 		{"ConcurrentAppendEventSequences", testConcurrentAppendEventSequences},
+		{"SequencesWithinOneTransaction", testSequencesWithinOneTransaction},
 		{"TimesComeBackUTC", testTimesComeBackUTC},
 		{"TimesInOtherZones", testTimesInOtherZones},
 	}
@@ -1783,4 +1784,98 @@ func TestSQLiteConnectionSettings(t *testing.T) {
 	for _, c := range conns {
 		c.Close()
 	}
+}
+
+// testSequencesWithinOneTransaction follows a room's sequence through one
+// transaction with several events and savepoints: AppendEvent counts on in
+// memory after the room's first event and stores the last sequence before
+// commit, so a read inside the transaction, a rolled-back savepoint and the
+// next transaction must all agree with the events actually kept.
+func testSequencesWithinOneTransaction(t *testing.T, backend string) {
+	ctx := context.Background()
+	s := mustOpen(t, backend)
+	owner := addUser(t, s, "owner")
+	roomA := addRoom(t, s, owner.ID, game.RoomActive, game.VisibilityPublic)
+	roomB := addRoom(t, s, owner.ID, game.RoomActive, game.VisibilityPublic)
+	appendN := func(tx game.Tx, room int64, n int) (last int64, err error) {
+		for range n {
+			ev, err := tx.AppendEvent(ctx, room, game.EventOrder, nil, nil)
+			if err != nil {
+				return 0, err
+			}
+			last = ev.Sequence
+		}
+		return last, nil
+	}
+	mustUpdate(t, s, func(tx game.Tx) error {
+		// A savepoint rolled back holding the room's first events of the
+		// transaction: the count starts again from what is stored.
+		err := tx.Savepoint(ctx, func() error {
+			if _, err := appendN(tx, roomA.ID, 2); err != nil {
+				return err
+			}
+			return errBoom
+		})
+		if !errors.Is(err, errBoom) {
+			return fmt.Errorf("savepoint: %v", err)
+		}
+		last, err := appendN(tx, roomA.ID, 3)
+		if err != nil {
+			return err
+		}
+		eq(t, "sequence after a rolled-back first savepoint", last, int64(3))
+		// Inside the transaction the room shows the sequence reached.
+		for name, read := range map[string]func() (*game.BullPen, error){
+			"BullPen":     func() (*game.BullPen, error) { return tx.BullPen(ctx, roomA.ID) },
+			"LockBullPen": func() (*game.BullPen, error) { return tx.LockBullPen(ctx, roomA.ID) },
+		} {
+			b, err := read()
+			if err != nil {
+				return err
+			}
+			eq(t, name+" LastSequence inside the transaction", b.LastSequence, int64(3))
+		}
+		// A savepoint rolled back after the room's first event: its events
+		// are forgotten, the count goes on from the kept ones.
+		err = tx.Savepoint(ctx, func() error {
+			if _, err := appendN(tx, roomA.ID, 4); err != nil {
+				return err
+			}
+			return errBoom
+		})
+		if !errors.Is(err, errBoom) {
+			return fmt.Errorf("savepoint: %v", err)
+		}
+		last, err = appendN(tx, roomA.ID, 1)
+		if err != nil {
+			return err
+		}
+		eq(t, "sequence after a rolled-back later savepoint", last, int64(4))
+		last, err = appendN(tx, roomB.ID, 2)
+		eq(t, "other room's sequence", last, int64(2))
+		return err
+	})
+	for _, c := range []struct {
+		room int64
+		want int64
+	}{{roomA.ID, 4}, {roomB.ID, 2}} {
+		b, err := s.BullPen(ctx, c.room)
+		if err != nil {
+			t.Fatal(err)
+		}
+		eq(t, fmt.Sprintf("room %d LastSequence after commit", c.room), b.LastSequence, c.want)
+		evs, err := s.Events(ctx, c.room, 0, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(evs) != int(c.want) || evs[len(evs)-1].Sequence != c.want {
+			t.Errorf("room %d: %d events stored, last %d; want 1..%d", c.room, len(evs), evs[len(evs)-1].Sequence, c.want)
+		}
+	}
+	// The next transaction continues from the stored sequence.
+	mustUpdate(t, s, func(tx game.Tx) error {
+		last, err := appendN(tx, roomA.ID, 2)
+		eq(t, "next transaction's sequence", last, int64(6))
+		return err
+	})
 }

@@ -273,7 +273,7 @@ func (s *Store) commitBatch(batch []*request) {
 			r.err = fnErr
 		}
 	}
-	if err := tx.notifyRooms(ctx); err != nil {
+	if err := tx.beforeCommit(ctx); err != nil {
 		_ = sqltx.Rollback()
 		again(err)
 		return

@@ -249,7 +249,7 @@ func (tx *Tx) LockBullPen(ctx context.Context, id int64) (*game.BullPen, error) 
 	if err := tx.get(ctx, &r, "bull pen", `SELECT `+bullPenCols+` FROM bull_pens WHERE id = ?`+lock, id); err != nil {
 		return nil, err
 	}
-	return r.domain(), nil
+	return tx.withSequence(r.domain()), nil
 }
 
 func (q queries) InsertBullPen(ctx context.Context, b *game.BullPen) (err error) {
@@ -550,9 +550,20 @@ func (tx *Tx) AppendEvent(ctx context.Context, bullPenID int64, kind game.EventK
 	if err != nil {
 		return nil, fmt.Errorf("event payload: %w", err)
 	}
-	var seq int64
-	if err := sqlx.GetContext(ctx, tx.ext, &seq, tx.rebind(`UPDATE bull_pens SET last_sequence = last_sequence + 1 WHERE id = ? RETURNING last_sequence`), bullPenID); err != nil {
-		return nil, fmt.Errorf("next sequence of room %d: %w", bullPenID, err)
+	// The room's first event in a transaction takes the next sequence
+	// from bull_pens, which also locks the room's row until the end (on
+	// PostgreSQL; SQLite has one writer). Later ones count on from there,
+	// and beforeCommit stores where the room ended up: one UPDATE per room
+	// per transaction, not one per event, when a group commit holds many
+	// orders of a room.
+	seq, ok := tx.rooms[bullPenID]
+	if ok {
+		seq++
+	} else {
+		if err := sqlx.GetContext(ctx, tx.ext, &seq, tx.rebind(`UPDATE bull_pens SET last_sequence = last_sequence + 1 WHERE id = ? RETURNING last_sequence`), bullPenID); err != nil {
+			return nil, fmt.Errorf("next sequence of room %d: %w", bullPenID, err)
+		}
+		tx.stored[bullPenID] = seq
 	}
 	ev := &game.Event{BullPenID: bullPenID, Sequence: seq, Kind: kind, ParticipantID: participantID, OccurredAt: tx.now, Payload: body}
 	if _, err := tx.exec(ctx, `INSERT INTO events (bull_pen_id, sequence, kind, participant_id, occurred_at, payload) VALUES (?, ?, ?, ?, ?, ?)`,
@@ -561,4 +572,55 @@ func (tx *Tx) AppendEvent(ctx context.Context, bullPenID int64, kind game.EventK
 	}
 	tx.rooms[bullPenID] = seq
 	return ev, nil
+}
+
+// storeSequences writes each room's last sequence that AppendEvent counted
+// on past what bull_pens holds.
+func (tx *Tx) storeSequences(ctx context.Context) error {
+	for room, seq := range tx.rooms {
+		if tx.stored[room] == seq {
+			continue
+		}
+		if _, err := tx.exec(ctx, `UPDATE bull_pens SET last_sequence = ? WHERE id = ?`, seq, room); err != nil {
+			return fmt.Errorf("last sequence of room %d: %w", room, err)
+		}
+		tx.stored[room] = seq
+	}
+	return nil
+}
+
+// withSequence shows a room read inside the transaction with the last
+// sequence its events have reached so far.
+func (tx *Tx) withSequence(b *game.BullPen) *game.BullPen {
+	if seq, ok := tx.rooms[b.ID]; ok {
+		b.LastSequence = seq
+	}
+	return b
+}
+
+// BullPen reads a room as this transaction sees it.
+func (tx *Tx) BullPen(ctx context.Context, id int64) (*game.BullPen, error) {
+	b, err := tx.queries.BullPen(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return tx.withSequence(b), nil
+}
+
+// BullPens reads rooms as this transaction sees them.
+func (tx *Tx) BullPens(ctx context.Context, f game.BullPenFilter) ([]*game.BullPen, int, error) {
+	bs, n, err := tx.queries.BullPens(ctx, f)
+	for _, b := range bs {
+		tx.withSequence(b)
+	}
+	return bs, n, err
+}
+
+// LiveBullPens reads the live rooms as this transaction sees them.
+func (tx *Tx) LiveBullPens(ctx context.Context) ([]*game.BullPen, error) {
+	bs, err := tx.queries.LiveBullPens(ctx)
+	for _, b := range bs {
+		tx.withSequence(b)
+	}
+	return bs, err
 }
