@@ -51,7 +51,7 @@ func restingAcross(o *game.Order, price decimal.Decimal) bool {
 	switch o.Type {
 	case game.OrderTypeMarket:
 		return true
-	case game.OrderTypeStop:
+	case game.OrderTypeStop, game.OrderTypeTrailingStop:
 		return triggered
 	case game.OrderTypeLimit, game.OrderTypeStopLimit:
 		if o.Type == game.OrderTypeStopLimit && !triggered {

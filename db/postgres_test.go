@@ -112,10 +112,11 @@ func TestOpenPostgresUnreachable(t *testing.T) {
 
 // moneyColumns are every column holding money, a price or a ratio of them.
 var moneyColumns = []string{
-	"bull_pens.commission", "bull_pens.starting_cash",
+	"bull_pens.commission", "bull_pens.max_position_percent", "bull_pens.min_share_price", "bull_pens.starting_cash",
 	"leaderboard_entries.cash", "leaderboard_entries.portfolio_value",
 	"leaderboard_entries.return_percent", "leaderboard_entries.total_return",
 	"orders.commission", "orders.filled_price", "orders.limit_price", "orders.reserved", "orders.stop_price",
+	"orders.trail_amount", "orders.trail_percent",
 	"participants.cash",
 	"positions.cost_basis", "positions.realized_pnl",
 	"quotes.open", "quotes.price",

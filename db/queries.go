@@ -175,7 +175,7 @@ func (tx *Tx) DeleteSessions(ctx context.Context, userID int64, ids []string) (i
 
 const bullPenCols = `id, name, description, owner_id, state, starts_at, ends_at, starting_cash, commission,
 	allow_short_selling, allowed_symbols, max_participants, visibility, trade_visibility, invite_code,
-	last_sequence, created_at`
+	last_sequence, created_at, max_position_percent, min_share_price, max_orders_per_minute, max_open_orders`
 
 type bullPenRow struct {
 	game.BullPen
@@ -259,9 +259,11 @@ func (q queries) InsertBullPen(ctx context.Context, b *game.BullPen) (err error)
 	}
 	b.ID, err = q.insertID(ctx, `INSERT INTO bull_pens (name, description, owner_id, state, starts_at, ends_at, starting_cash,
 		commission, allow_short_selling, allowed_symbols, max_participants, visibility, trade_visibility, invite_code,
-		last_sequence, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?)`,
+		last_sequence, created_at, max_position_percent, min_share_price, max_orders_per_minute, max_open_orders)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?)`,
 		b.Name, b.Description, b.OwnerID, string(b.State), b.StartsAt, b.EndsAt, b.StartingCash, b.Commission,
-		b.AllowShortSelling, allowed, b.MaxParticipants, string(b.Visibility), string(b.TradeVisibility), b.InviteCode, b.CreatedAt)
+		b.AllowShortSelling, allowed, b.MaxParticipants, string(b.Visibility), string(b.TradeVisibility), b.InviteCode, b.CreatedAt,
+		b.MaxPositionPercent, b.MinSharePrice, b.MaxOrdersPerMinute, b.MaxOpenOrders)
 	return err
 }
 
@@ -338,7 +340,7 @@ func (q queries) SavePosition(ctx context.Context, p *game.Position) error {
 
 const orderCols = `id, bull_pen_id, participant_id, client_order_id, symbol, side, type, quantity, limit_price,
 	stop_price, triggered, status, filled_quantity, filled_price, commission, reserved, reject_reason, reject_message,
-	created_at, updated_at, filled_at`
+	created_at, updated_at, filled_at, trail_amount, trail_percent, expires_at`
 
 func (q queries) Order(ctx context.Context, id int64) (*game.Order, error) {
 	var o game.Order
@@ -392,18 +394,59 @@ func (q queries) OpenOrdersByRoom(ctx context.Context, bullPenID int64) ([]*game
 func (q queries) InsertOrder(ctx context.Context, o *game.Order) (err error) {
 	o.ID, err = q.insertID(ctx, `INSERT INTO orders (bull_pen_id, participant_id, client_order_id, symbol, side, type, quantity,
 		limit_price, stop_price, triggered, status, filled_quantity, filled_price, commission, reserved, reject_reason,
-		reject_message, created_at, updated_at, filled_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		reject_message, created_at, updated_at, filled_at, trail_amount, trail_percent, expires_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		o.BullPenID, o.ParticipantID, o.ClientOrderID, o.Symbol, string(o.Side), string(o.Type), o.Quantity,
 		o.LimitPrice, o.StopPrice, o.Triggered, string(o.Status), o.FilledQuantity, o.FilledPrice, o.Commission,
-		o.Reserved, o.RejectReason, o.RejectMessage, o.CreatedAt, o.UpdatedAt, o.FilledAt)
+		o.Reserved, o.RejectReason, o.RejectMessage, o.CreatedAt, o.UpdatedAt, o.FilledAt, o.TrailAmount, o.TrailPercent, o.ExpiresAt)
 	return err
+}
+
+// CountOrdersSince counts the participant's orders created after since,
+// leaving out those refused by the order-rate rule itself.
+func (q queries) CountOrdersSince(ctx context.Context, participantID int64, since time.Time) (int, error) {
+	var n int
+	return n, q.get(ctx, &n, "count", `SELECT count(*) FROM orders WHERE participant_id = ? AND created_at > ?
+		AND (reject_reason IS NULL OR reject_reason <> ?)`, participantID, since, game.RejectOrderRate)
+}
+
+// DueOrders lists OPEN orders whose expires_at is at or before at,
+// soonest first, at most limit.
+func (q queries) DueOrders(ctx context.Context, at time.Time, limit int) ([]*game.Order, error) {
+	var os []*game.Order
+	return os, q.sel(ctx, &os, `SELECT `+orderCols+` FROM orders WHERE status = 'OPEN' AND expires_at IS NOT NULL
+		AND expires_at <= ? ORDER BY expires_at, id LIMIT ?`, at, limit)
+}
+
+// NextExpiry is the earliest expires_at of an OPEN order, or zero.
+func (q queries) NextExpiry(ctx context.Context) (time.Time, error) {
+	// A plain column, not min(): SQLite gives an aggregate's time back as
+	// text.
+	var at []time.Time
+	if err := q.sel(ctx, &at, `SELECT expires_at FROM orders WHERE status = 'OPEN' AND expires_at IS NOT NULL
+		ORDER BY expires_at LIMIT 1`); err != nil || len(at) == 0 {
+		return time.Time{}, err
+	}
+	return at[0].UTC(), nil
+}
+
+// ExpireOrder makes order id EXPIRED if it is still OPEN, and reports
+// whether it did: of several instances racing, exactly one does.
+func (q queries) ExpireOrder(ctx context.Context, id int64, at time.Time) (bool, error) {
+	res, err := q.exec(ctx, `UPDATE orders SET status = 'EXPIRED', reserved = ?, updated_at = ? WHERE id = ? AND status = 'OPEN'`,
+		decimal.Zero, at, id)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
 }
 
 func (q queries) UpdateOrder(ctx context.Context, o *game.Order) error {
 	_, err := q.exec(ctx, `UPDATE orders SET triggered = ?, status = ?, filled_quantity = ?, filled_price = ?,
-		commission = ?, reserved = ?, reject_reason = ?, reject_message = ?, updated_at = ?, filled_at = ? WHERE id = ?`,
+		commission = ?, reserved = ?, reject_reason = ?, reject_message = ?, updated_at = ?, filled_at = ?, stop_price = ? WHERE id = ?`,
 		o.Triggered, string(o.Status), o.FilledQuantity, o.FilledPrice, o.Commission, o.Reserved, o.RejectReason,
-		o.RejectMessage, o.UpdatedAt, o.FilledAt, o.ID)
+		o.RejectMessage, o.UpdatedAt, o.FilledAt, o.StopPrice, o.ID)
 	return err
 }
 

@@ -19,6 +19,11 @@ type CreateBullPenInput struct {
 	MaxParticipants   *int             `json:"maxParticipants"`
 	Visibility        *Visibility      `json:"visibility"`
 	TradeVisibility   *TradeVisibility `json:"tradeVisibility"`
+	// Room rules (see Rules); nil: no limit.
+	MaxPositionPercent *decimal.Decimal `json:"maxPositionPercent"`
+	MinSharePrice      *decimal.Decimal `json:"minSharePrice"`
+	MaxOrdersPerMinute *int             `json:"maxOrdersPerMinute"`
+	MaxOpenOrders      *int             `json:"maxOpenOrders"`
 }
 
 // PlaceOrderInput is a participant's order as sent.
@@ -31,4 +36,7 @@ type PlaceOrderInput struct {
 	LimitPrice    *decimal.Decimal `json:"limitPrice"`
 	StopPrice     *decimal.Decimal `json:"stopPrice"`
 	ClientOrderID *string          `json:"clientOrderId"`
+	TrailAmount   *decimal.Decimal `json:"trailAmount"`
+	TrailPercent  *decimal.Decimal `json:"trailPercent"`
+	ExpiresAt     *time.Time       `json:"expiresAt"`
 }

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/shopspring/decimal"
@@ -43,8 +44,19 @@ func ValidateOrder(in *PlaceOrderInput) error {
 	if in.Quantity < 1 || in.Quantity > MaxQuantity {
 		return Invalid("quantity", "must be between 1 and %d, got %d", MaxQuantity, in.Quantity)
 	}
+	if typ != OrderTypeTrailingStop {
+		if in.TrailAmount != nil {
+			return Invalid("trailAmount", "is only for a TRAILING_STOP order")
+		}
+		if in.TrailPercent != nil {
+			return Invalid("trailPercent", "is only for a TRAILING_STOP order")
+		}
+	}
 	switch typ {
 	case OrderTypeMarket:
+		if in.ExpiresAt != nil {
+			return Invalid("expiresAt", "must be left out for a MARKET order: it fills at once or not at all")
+		}
 		if in.LimitPrice != nil {
 			return Invalid("limitPrice", "must be left out for a MARKET order")
 		}
@@ -72,8 +84,29 @@ func ValidateOrder(in *PlaceOrderInput) error {
 		if in.StopPrice == nil {
 			return Invalid("stopPrice", "is required for a STOP_LIMIT order")
 		}
+	case OrderTypeTrailingStop:
+		if in.LimitPrice != nil {
+			return Invalid("limitPrice", "must be left out for a TRAILING_STOP order")
+		}
+		if in.StopPrice != nil {
+			return Invalid("stopPrice", "must be left out for a TRAILING_STOP order: it trails the price by trailAmount or trailPercent")
+		}
+		switch {
+		case in.TrailAmount == nil && in.TrailPercent == nil:
+			return Invalid("trailAmount", "a TRAILING_STOP order needs exactly one of trailAmount and trailPercent, got neither")
+		case in.TrailAmount != nil && in.TrailPercent != nil:
+			return Invalid("trailPercent", "a TRAILING_STOP order needs exactly one of trailAmount and trailPercent, got both")
+		case in.TrailAmount != nil:
+			if err := validPrice("trailAmount", *in.TrailAmount); err != nil {
+				return err
+			}
+		default:
+			if p := *in.TrailPercent; !p.IsPositive() || !p.LessThan(hundred) || !p.Equal(p.Truncate(4)) {
+				return Invalid("trailPercent", "must be more than 0 and less than 100, with at most 4 decimal places, got %s", p.String())
+			}
+		}
 	default:
-		return Invalid("type", "must be MARKET, LIMIT, STOP or STOP_LIMIT")
+		return Invalid("type", "must be MARKET, LIMIT, STOP, STOP_LIMIT or TRAILING_STOP")
 	}
 	if in.LimitPrice != nil {
 		if err := validPrice("limitPrice", *in.LimitPrice); err != nil {
@@ -115,7 +148,9 @@ func (s *Service) loadAccount(ctx context.Context, tx Tx, room *BullPen, p *Part
 	}
 	for _, pos := range ps {
 		a.positions[pos.Symbol] = pos
-		if pos.Quantity < 0 {
+		// Shorts need their price for margin; every position does for the
+		// concentration rule (portfolio value).
+		if pos.Quantity < 0 || room.MaxPositionPercent != nil {
 			if err := a.loadPrice(ctx, tx, pos.Symbol); err != nil {
 				return nil, err
 			}
@@ -202,8 +237,53 @@ func (a *account) buyingPower(except int64) decimal.Decimal {
 // rejection is a business reason to refuse an order.
 type rejection struct{ reason, message string }
 
-// checkFill says whether filling o at price leaves the account sound.
+var hundred = decimal.NewFromInt(100)
+
+// checkBuyRules applies the room's price rules to a buy of o at price:
+// minSharePrice, then maxPositionPercent (the symbol's long position after
+// the buy, valued at price, against the portfolio value after it, other
+// positions at their last price).
+func (a *account) checkBuyRules(o *Order, price decimal.Decimal) *rejection {
+	if o.Side != SideBuy {
+		return nil
+	}
+	if m := a.room.MinSharePrice; m != nil && price.LessThan(*m) {
+		return &rejection{RejectBelowMinPrice, fmt.Sprintf("minSharePrice is %s in bull pen %d: buying %s at %s is below it", m.String(), a.room.ID, o.Symbol, price.String())}
+	}
+	pct := a.room.MaxPositionPercent
+	if pct == nil {
+		return nil
+	}
+	after, _ := ApplyFill(a.position(o.Symbol), SideBuy, o.Quantity, price)
+	if after.Quantity <= 0 {
+		return nil // covering a short: it only shrinks
+	}
+	value := a.p.Cash.Add(CashDelta(SideBuy, o.Quantity, price, a.room.Commission))
+	for sym, p := range a.positions {
+		if sym != o.Symbol {
+			value = value.Add(decimal.NewFromInt(p.Quantity).Mul(a.price(*p)))
+		}
+	}
+	held := decimal.NewFromInt(after.Quantity).Mul(price)
+	value = value.Add(held)
+	// held/value*100 > pct, without dividing.
+	if value.IsPositive() && !held.Mul(hundred).GreaterThan(pct.Mul(value)) {
+		return nil
+	}
+	share := "all"
+	if value.IsPositive() {
+		share = divRoundHalfEven(held.Mul(hundred), value, 2).String() + "%"
+	}
+	return &rejection{RejectConcentration, fmt.Sprintf("maxPositionPercent is %s%% in bull pen %d: buying %d %s at %s would make %s %s of the portfolio value",
+		pct.String(), a.room.ID, o.Quantity, o.Symbol, price.String(), o.Symbol, share)}
+}
+
+// checkFill says whether filling o at price leaves the account sound and
+// within the room's rules.
 func (a *account) checkFill(o *Order, price decimal.Decimal) *rejection {
+	if r := a.checkBuyRules(o, price); r != nil {
+		return r
+	}
 	commission := a.room.Commission
 	pos := a.position(o.Symbol)
 	if o.Side == SideSell && !a.room.AllowShortSelling {
@@ -258,7 +338,7 @@ func marketable(o *Order, price decimal.Decimal) (fill, triggered bool) {
 	switch o.Type {
 	case OrderTypeMarket:
 		return true, false
-	case OrderTypeStop:
+	case OrderTypeStop, OrderTypeTrailingStop:
 		return triggered, triggered
 	case OrderTypeLimit, OrderTypeStopLimit:
 		if o.Type == OrderTypeStopLimit && !triggered {
@@ -272,9 +352,71 @@ func marketable(o *Order, price decimal.Decimal) (fill, triggered bool) {
 	return false, false
 }
 
+// trailStop is where a trailing stop's trigger stands when the best price
+// seen is price: price less the trail for a SELL, plus it for a BUY. A
+// trailPercent trail is that percent of price rounded half-even to 4
+// decimal places, so the stop has at most 4 like every price, and it moves
+// with price monotonically.
+func trailStop(o *Order, price decimal.Decimal) decimal.Decimal {
+	var trail decimal.Decimal
+	if o.TrailAmount != nil {
+		trail = *o.TrailAmount
+	} else {
+		trail = divRoundHalfEven(price.Mul(*o.TrailPercent), hundred, 4)
+	}
+	if o.Side == SideSell {
+		return price.Sub(trail)
+	}
+	return price.Add(trail)
+}
+
+// trailed returns where a trailing stop's trigger moves to at price, and
+// whether it moves: up only for a SELL (it follows the highest price
+// seen), down only for a BUY (the lowest). The best price itself is not
+// stored: the trigger is a monotone function of it, so the best trigger
+// seen is the trigger of the best price.
+func trailed(o *Order, price decimal.Decimal) (decimal.Decimal, bool) {
+	if o.Type != OrderTypeTrailingStop || o.StopPrice == nil {
+		return decimal.Decimal{}, false
+	}
+	stop := trailStop(o, price)
+	if o.Side == SideSell {
+		return stop, stop.GreaterThan(*o.StopPrice)
+	}
+	return stop, stop.LessThan(*o.StopPrice)
+}
+
+// expiryDue reports whether o has an expiresAt that has come at now.
+func expiryDue(o *Order, now time.Time) bool {
+	return o.ExpiresAt != nil && !now.Before(*o.ExpiresAt)
+}
+
 // PlaceOrder places an order for user in a room: it fills at once when it
 // can, rests OPEN when it cannot yet, or is stored REJECTED with a reason.
 // The same clientOrderId again returns the first order untouched.
+//
+// A TRAILING_STOP needs a price to trail from (else NO_PRICE) and always
+// rests first: its stopPrice starts at the price less (SELL) or plus (BUY)
+// the trail and then follows the best price (see trailed); when the price
+// comes back through it, it fills at that price like a triggered STOP.
+//
+// The room's rules are checked as follows, each a stored REJECTED order
+// with its reason and an OrderEvent REJECTED:
+//   - maxOrdersPerMinute (ORDER_RATE_LIMIT): at placement, counting the
+//     participant's stored orders created in the minute before this
+//     transaction's time (rejections by this rule do not count), in the
+//     order's transaction under the room's lock, so instances sharing a
+//     database agree.
+//   - maxOpenOrders (TOO_MANY_OPEN_ORDERS): at placement of an order that
+//     would rest, against the participant's OPEN orders.
+//   - minSharePrice (BELOW_MIN_PRICE) and maxPositionPercent
+//     (POSITION_CONCENTRATION), buys only: at placement at the fill price,
+//     or for an order that rests at its limit price (else its stop price);
+//     and again when a resting buy fills, at the price it fills at.
+//
+// expiresAt (resting orders only; in the future) makes an OPEN order
+// EXPIRED at that time (see ExpireDue); a price that reaches the order
+// at or after that time expires it rather than fill it.
 //
 // Errors: UNAUTHENTICATED; BAD_USER_INPUT naming the field for a
 // malformed order (nothing is stored); NOT_FOUND for an unknown room or
@@ -287,6 +429,13 @@ func (s *Service) PlaceOrder(ctx context.Context, user *User, in PlaceOrderInput
 	}
 	if err := ValidateOrder(&in); err != nil {
 		return nil, err
+	}
+	if in.ExpiresAt != nil {
+		at := in.ExpiresAt.UTC().Truncate(time.Millisecond)
+		if now := s.clock.Now(); !at.After(now) {
+			return nil, Invalid("expiresAt", "must be in the future, got %s (now is %s)", at.Format(time.RFC3339Nano), now.UTC().Format(time.RFC3339Nano))
+		}
+		in.ExpiresAt = &at
 	}
 	if err := s.allowOrder(user, in.BullPenID); err != nil {
 		return nil, err
@@ -330,6 +479,7 @@ func (s *Service) PlaceOrder(ctx context.Context, user *User, in PlaceOrderInput
 			BullPenID: room.ID, ParticipantID: p.ID, ClientOrderID: in.ClientOrderID, Symbol: in.Symbol,
 			Side: in.Side, Type: *in.Type, Quantity: in.Quantity, LimitPrice: in.LimitPrice, StopPrice: in.StopPrice,
 			Status: OrderStatusOpen, Commission: decimal.Zero, Reserved: decimal.Zero, CreatedAt: now, UpdatedAt: now,
+			TrailAmount: in.TrailAmount, TrailPercent: in.TrailPercent, ExpiresAt: in.ExpiresAt,
 		}
 		filled, err = s.execute(ctx, tx, room, p, o)
 		return err
@@ -340,6 +490,9 @@ func (s *Service) PlaceOrder(ctx context.Context, user *User, in PlaceOrderInput
 	}
 	if filled {
 		s.markDirty(o.BullPenID)
+	}
+	if o.Status == OrderStatusOpen && o.ExpiresAt != nil {
+		s.nudgeScheduler() // it may now have an earlier expiry to wait for
 	}
 	return o, nil
 }
@@ -362,6 +515,15 @@ func (s *Service) execute(ctx context.Context, tx Tx, room *BullPen, p *Particip
 	if room.AllowedSymbols != nil && !slices.Contains(room.AllowedSymbols, o.Symbol) {
 		return reject(rejection{RejectSymbolNotAllowed, fmt.Sprintf("%s may not be traded in bull pen %d (allowed: %s)", o.Symbol, room.ID, strings.Join(room.AllowedSymbols, ", "))})
 	}
+	if n := room.MaxOrdersPerMinute; n != nil {
+		count, err := tx.CountOrdersSince(ctx, p.ID, tx.Now().Add(-time.Minute))
+		if err != nil {
+			return false, err
+		}
+		if count >= *n {
+			return reject(rejection{RejectOrderRate, fmt.Sprintf("maxOrdersPerMinute is %d in bull pen %d: %d orders placed in the last minute", *n, room.ID, count)})
+		}
+	}
 	a, err := s.loadAccount(ctx, tx, room, p)
 	if err != nil {
 		return false, err
@@ -374,6 +536,17 @@ func (s *Service) execute(ctx context.Context, tx Tx, room *BullPen, p *Particip
 	}
 	if q == nil && o.Type == OrderTypeMarket {
 		return reject(rejection{RejectNoPrice, fmt.Sprintf("%s has no price yet", o.Symbol)})
+	}
+	if o.Type == OrderTypeTrailingStop {
+		if q == nil {
+			return reject(rejection{RejectNoPrice, fmt.Sprintf("%s has no price yet for a trailing stop to trail from", o.Symbol)})
+		}
+		stop := trailStop(o, q.Price)
+		if !stop.IsPositive() {
+			// Rolled back with the change: nothing is stored.
+			return false, Invalid("trailAmount", "must be less than the price of %s (%s) for a SELL", o.Symbol, q.Price.String())
+		}
+		o.StopPrice = &stop
 	}
 	if q != nil {
 		fill, triggered := marketable(o, q.Price)
@@ -391,6 +564,16 @@ func (s *Service) execute(ctx context.Context, tx Tx, room *BullPen, p *Particip
 		if free := max(pos.Quantity, 0) - a.sharesOnSale(o.Symbol, 0); o.Quantity > free {
 			return reject(rejection{RejectInsufficientShares, fmt.Sprintf("cannot sell %d %s: %d held and not already on sale, and this room does not allow short selling", o.Quantity, o.Symbol, max(free, 0))})
 		}
+	}
+	if n := room.MaxOpenOrders; n != nil && len(a.open) >= *n {
+		return reject(rejection{RejectTooManyOpen, fmt.Sprintf("maxOpenOrders is %d in bull pen %d: %d orders are open already", *n, room.ID, len(a.open))})
+	}
+	ref := o.LimitPrice
+	if ref == nil {
+		ref = o.StopPrice
+	}
+	if r := a.checkBuyRules(o, *ref); r != nil {
+		return reject(*r)
 	}
 	o.Reserved = a.reservation(o)
 	if bp := a.buyingPower(0); o.Reserved.GreaterThan(bp) {
@@ -572,7 +755,8 @@ func (s *Service) sweep(ctx context.Context, tx Tx, open []*Order, prices map[st
 		if !ok {
 			continue
 		}
-		if fill, triggered := marketable(o, price); !fill && triggered == o.Triggered {
+		fill, triggered := marketable(o, price)
+		if _, moves := trailed(o, price); !fill && triggered == o.Triggered && !moves && !expiryDue(o, tx.Now()) {
 			continue
 		}
 		var did bool
@@ -623,9 +807,18 @@ func (s *Service) work(ctx context.Context, tx Tx, orderID int64, price decimal.
 	if o, err = tx.Order(ctx, orderID); err != nil || o.Status != OrderStatusOpen || room.State != RoomActive {
 		return false, err
 	}
+	if expiryDue(o, tx.Now()) {
+		// Its time has come and the scheduler has not got to it yet: it
+		// expires now rather than fill late.
+		return false, s.finishOrder(ctx, tx, o, OrderStatusExpired, OrderEventExpired)
+	}
+	stop, moved := trailed(o, price)
+	if moved {
+		o.StopPrice = &stop
+	}
 	fill, triggered := marketable(o, price)
 	if !fill {
-		if triggered != o.Triggered {
+		if triggered != o.Triggered || moved {
 			o.Triggered, o.UpdatedAt = triggered, tx.Now()
 			return false, tx.UpdateOrder(ctx, o)
 		}

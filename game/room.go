@@ -98,6 +98,9 @@ func (s *Service) CreateBullPen(ctx context.Context, owner *User, in CreateBullP
 	if b.MaxParticipants != nil && (*b.MaxParticipants < 1 || *b.MaxParticipants > 100000) {
 		return nil, Invalid("maxParticipants", "must be between 1 and 100000")
 	}
+	if err := validRules(in, &b.Rules); err != nil {
+		return nil, err
+	}
 	if in.Visibility != nil {
 		b.Visibility = *in.Visibility
 	}
@@ -133,6 +136,32 @@ func (s *Service) CreateBullPen(ctx context.Context, owner *User, in CreateBullP
 	}
 	s.nudgeScheduler()
 	return b, nil
+}
+
+// maxRuleCount bounds maxOrdersPerMinute and maxOpenOrders.
+const maxRuleCount = 100000
+
+// validRules checks the room rules of in and copies them to r.
+func validRules(in CreateBullPenInput, r *Rules) error {
+	if p := in.MaxPositionPercent; p != nil {
+		if !p.IsPositive() || p.GreaterThan(hundred) || !p.Equal(p.Truncate(4)) {
+			return Invalid("maxPositionPercent", "must be more than 0 and at most 100, with at most 4 decimal places, got %s", p.String())
+		}
+	}
+	if p := in.MinSharePrice; p != nil {
+		if err := validPrice("minSharePrice", *p); err != nil {
+			return err
+		}
+	}
+	if n := in.MaxOrdersPerMinute; n != nil && (*n < 1 || *n > maxRuleCount) {
+		return Invalid("maxOrdersPerMinute", "must be between 1 and %d, got %d", maxRuleCount, *n)
+	}
+	if n := in.MaxOpenOrders; n != nil && (*n < 1 || *n > maxRuleCount) {
+		return Invalid("maxOpenOrders", "must be between 1 and %d, got %d", maxRuleCount, *n)
+	}
+	*r = Rules{MaxPositionPercent: in.MaxPositionPercent, MinSharePrice: in.MinSharePrice,
+		MaxOrdersPerMinute: in.MaxOrdersPerMinute, MaxOpenOrders: in.MaxOpenOrders}
+	return nil
 }
 
 func newInviteCode() string {
@@ -413,14 +442,81 @@ func (s *Service) AdvanceDue(ctx context.Context) (time.Time, error) {
 	}
 }
 
-// RunScheduler moves rooms at their startsAt and endsAt until ctx is done.
-// It sleeps until the earliest due time (at most a minute, so rooms made
-// by other instances are seen), and wakes early when rooms change here.
+// expiryBatch is how many due orders ExpireDue reads at a time.
+const expiryBatch = 100
+
+// ExpireDue makes every OPEN order whose expiresAt has come EXPIRED, with
+// its OrderEvent, including those that came due while the server was
+// down. Each goes in a transaction of its own under its room's lock, by a
+// conditional update (only if still OPEN), so of several instances
+// exactly one expires it. It returns the earliest future expiry, or zero.
+func (s *Service) ExpireDue(ctx context.Context) (time.Time, error) {
+	for {
+		due, err := s.store.DueOrders(ctx, s.clock.Now(), expiryBatch)
+		if err != nil {
+			return time.Time{}, err
+		}
+		expiredAny := false
+		for _, o := range due {
+			var expired bool
+			err := s.store.Update(ctx, func(tx Tx) error {
+				var err error
+				expired, err = s.expire(ctx, tx, o.BullPenID, o.ID)
+				return err
+			})
+			if err != nil {
+				if ctx.Err() != nil {
+					return time.Time{}, ctx.Err()
+				}
+				s.log.Error("expiring an order failed", "order", o.ID, "room", o.BullPenID, "err", err)
+				continue
+			}
+			if expired {
+				expiredAny = true
+				s.log.Info("order expired", "order", o.ID, "room", o.BullPenID)
+			}
+		}
+		// A full batch that moved nothing would come back the same.
+		if len(due) < expiryBatch || !expiredAny {
+			break
+		}
+	}
+	return s.store.NextExpiry(ctx)
+}
+
+// expire makes one order EXPIRED in tx if it is OPEN and due.
+func (s *Service) expire(ctx context.Context, tx Tx, roomID, orderID int64) (bool, error) {
+	if _, err := tx.LockBullPen(ctx, roomID); err != nil {
+		return false, err
+	}
+	o, err := tx.Order(ctx, orderID)
+	if err != nil || o.Status != OrderStatusOpen || !expiryDue(o, tx.Now()) {
+		return false, err
+	}
+	if ok, err := tx.ExpireOrder(ctx, o.ID, tx.Now()); err != nil || !ok {
+		return false, err
+	}
+	o.Status, o.Reserved, o.UpdatedAt = OrderStatusExpired, decimal.Zero, tx.Now()
+	return true, s.orderEvent(ctx, tx, o, OrderEventExpired)
+}
+
+// RunScheduler moves rooms at their startsAt and endsAt, and expires
+// orders at their expiresAt, until ctx is done. It sleeps until the
+// earliest due time (at most a minute, so rooms and orders made by other
+// instances are seen), and wakes early when rooms change here or an order
+// with an expiry rests.
 func (s *Service) RunScheduler(ctx context.Context) error {
 	for {
 		next, err := s.AdvanceDue(ctx)
 		if err != nil && ctx.Err() == nil {
 			s.log.Error("scheduler", "err", err)
+		}
+		expiry, err := s.ExpireDue(ctx)
+		if err != nil && ctx.Err() == nil {
+			s.log.Error("scheduler: expiry", "err", err)
+		}
+		if !expiry.IsZero() && (next.IsZero() || expiry.Before(next)) {
+			next = expiry
 		}
 		wait := time.Minute
 		if !next.IsZero() {

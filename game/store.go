@@ -53,6 +53,14 @@ type Queries interface {
 	OpenOrdersBySymbol(ctx context.Context, symbol string) ([]*Order, error)
 	// OpenOrdersByRoom lists every OPEN order of a room.
 	OpenOrdersByRoom(ctx context.Context, bullPenID int64) ([]*Order, error)
+	// CountOrdersSince counts a participant's orders created after since,
+	// except those rejected with ORDER_RATE_LIMIT.
+	CountOrdersSince(ctx context.Context, participantID int64, since time.Time) (int, error)
+	// DueOrders lists OPEN orders whose ExpiresAt is at or before at,
+	// soonest first, at most limit.
+	DueOrders(ctx context.Context, at time.Time, limit int) ([]*Order, error)
+	// NextExpiry is the earliest ExpiresAt of an OPEN order, or zero.
+	NextExpiry(ctx context.Context) (time.Time, error)
 
 	LatestSnapshot(ctx context.Context, bullPenID int64) (*LeaderboardSnapshot, error)
 	Snapshots(ctx context.Context, bullPenID int64, limit int) ([]*LeaderboardSnapshot, error)
@@ -106,6 +114,9 @@ type Tx interface {
 	SavePosition(ctx context.Context, p *Position) error
 	InsertOrder(ctx context.Context, o *Order) error
 	UpdateOrder(ctx context.Context, o *Order) error
+	// ExpireOrder makes order id EXPIRED (releasing its reservation) only
+	// if it is OPEN, and reports whether it did.
+	ExpireOrder(ctx context.Context, id int64, at time.Time) (bool, error)
 	InsertSnapshot(ctx context.Context, s *LeaderboardSnapshot) error
 	SaveQuote(ctx context.Context, q *Quote) error
 	SetSetting(ctx context.Context, key, value string) error

@@ -53,6 +53,9 @@ const (
 	OrderTypeLimit     OrderType = "LIMIT"
 	OrderTypeStop      OrderType = "STOP"
 	OrderTypeStopLimit OrderType = "STOP_LIMIT"
+	// OrderTypeTrailingStop is a stop whose trigger follows the best price
+	// since the order was placed (see Order.TrailAmount, TrailPercent).
+	OrderTypeTrailingStop OrderType = "TRAILING_STOP"
 )
 
 // OrderStatus is where an order is in its life.
@@ -83,6 +86,12 @@ const (
 	RejectInsufficientFunds  = "INSUFFICIENT_BUYING_POWER"
 	RejectInsufficientShares = "INSUFFICIENT_SHARES"
 	RejectPositionLimit      = "POSITION_LIMIT"
+
+	// Room rules (BullPen.Rules).
+	RejectConcentration = "POSITION_CONCENTRATION"
+	RejectBelowMinPrice = "BELOW_MIN_PRICE"
+	RejectOrderRate     = "ORDER_RATE_LIMIT"
+	RejectTooManyOpen   = "TOO_MANY_OPEN_ORDERS"
 )
 
 // User is a person with an account.
@@ -124,6 +133,22 @@ type BullPen struct {
 	InviteCode        string          `db:"invite_code"`
 	LastSequence      int64           `db:"last_sequence"`
 	CreatedAt         time.Time       `db:"created_at"`
+	Rules
+}
+
+// Rules are a room's fair-play limits, set at creation; nil means no
+// limit. See Service.PlaceOrder for when each is checked.
+type Rules struct {
+	// MaxPositionPercent (0 < x <= 100) caps the share of portfolio value
+	// one symbol may take after a buy.
+	MaxPositionPercent *decimal.Decimal `db:"max_position_percent" json:"maxPositionPercent,omitempty"`
+	// MinSharePrice is the lowest price a share may be bought at.
+	MinSharePrice *decimal.Decimal `db:"min_share_price" json:"minSharePrice,omitempty"`
+	// MaxOrdersPerMinute bounds the orders one participant places in any
+	// minute.
+	MaxOrdersPerMinute *int `db:"max_orders_per_minute" json:"maxOrdersPerMinute,omitempty"`
+	// MaxOpenOrders bounds the OPEN orders of one participant.
+	MaxOpenOrders *int `db:"max_open_orders" json:"maxOpenOrders,omitempty"`
 }
 
 // Participant is a user's seat in a room: their cash and positions.
@@ -172,6 +197,12 @@ type Order struct {
 	CreatedAt      time.Time        `db:"created_at" json:"createdAt"`
 	UpdatedAt      time.Time        `db:"updated_at" json:"updatedAt"`
 	FilledAt       *time.Time       `db:"filled_at" json:"filledAt,omitempty"`
+	// TrailAmount or TrailPercent (exactly one, TRAILING_STOP only) is how
+	// far StopPrice trails the best price seen since the order was placed.
+	TrailAmount  *decimal.Decimal `db:"trail_amount" json:"trailAmount,omitempty"`
+	TrailPercent *decimal.Decimal `db:"trail_percent" json:"trailPercent,omitempty"`
+	// ExpiresAt is when an OPEN order becomes EXPIRED.
+	ExpiresAt *time.Time `db:"expires_at" json:"expiresAt,omitempty"`
 }
 
 // LeaderboardSnapshot is the ranking of a room at one moment.

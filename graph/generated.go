@@ -64,8 +64,12 @@ type ComplexityRoot struct {
 		LastSequence       func(childComplexity int) int
 		Leaderboard        func(childComplexity int) int
 		LeaderboardHistory func(childComplexity int, limit *int) int
+		MaxOpenOrders      func(childComplexity int) int
+		MaxOrdersPerMinute func(childComplexity int) int
 		MaxParticipants    func(childComplexity int) int
+		MaxPositionPercent func(childComplexity int) int
 		Me                 func(childComplexity int) int
+		MinSharePrice      func(childComplexity int) int
 		Name               func(childComplexity int) int
 		Orders             func(childComplexity int, status *game.OrderStatus, first *int, after *string) int
 		Owner              func(childComplexity int) int
@@ -142,6 +146,7 @@ type ComplexityRoot struct {
 		ClientOrderID  func(childComplexity int) int
 		Commission     func(childComplexity int) int
 		CreatedAt      func(childComplexity int) int
+		ExpiresAt      func(childComplexity int) int
 		FilledAt       func(childComplexity int) int
 		FilledPrice    func(childComplexity int) int
 		FilledQuantity func(childComplexity int) int
@@ -155,6 +160,8 @@ type ComplexityRoot struct {
 		Status         func(childComplexity int) int
 		StopPrice      func(childComplexity int) int
 		Symbol         func(childComplexity int) int
+		TrailAmount    func(childComplexity int) int
+		TrailPercent   func(childComplexity int) int
 		Type           func(childComplexity int) int
 		UpdatedAt      func(childComplexity int) int
 	}
@@ -445,18 +452,42 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.BullPen.LeaderboardHistory(childComplexity, args["limit"].(*int)), true
+	case "BullPen.maxOpenOrders":
+		if e.ComplexityRoot.BullPen.MaxOpenOrders == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BullPen.MaxOpenOrders(childComplexity), true
+	case "BullPen.maxOrdersPerMinute":
+		if e.ComplexityRoot.BullPen.MaxOrdersPerMinute == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BullPen.MaxOrdersPerMinute(childComplexity), true
 	case "BullPen.maxParticipants":
 		if e.ComplexityRoot.BullPen.MaxParticipants == nil {
 			break
 		}
 
 		return e.ComplexityRoot.BullPen.MaxParticipants(childComplexity), true
+	case "BullPen.maxPositionPercent":
+		if e.ComplexityRoot.BullPen.MaxPositionPercent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BullPen.MaxPositionPercent(childComplexity), true
 	case "BullPen.me":
 		if e.ComplexityRoot.BullPen.Me == nil {
 			break
 		}
 
 		return e.ComplexityRoot.BullPen.Me(childComplexity), true
+	case "BullPen.minSharePrice":
+		if e.ComplexityRoot.BullPen.MinSharePrice == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BullPen.MinSharePrice(childComplexity), true
 	case "BullPen.name":
 		if e.ComplexityRoot.BullPen.Name == nil {
 			break
@@ -842,6 +873,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Order.CreatedAt(childComplexity), true
+	case "Order.expiresAt":
+		if e.ComplexityRoot.Order.ExpiresAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Order.ExpiresAt(childComplexity), true
 	case "Order.filledAt":
 		if e.ComplexityRoot.Order.FilledAt == nil {
 			break
@@ -920,6 +957,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Order.Symbol(childComplexity), true
+	case "Order.trailAmount":
+		if e.ComplexityRoot.Order.TrailAmount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Order.TrailAmount(childComplexity), true
+	case "Order.trailPercent":
+		if e.ComplexityRoot.Order.TrailPercent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Order.TrailPercent(childComplexity), true
 	case "Order.type":
 		if e.ComplexityRoot.Order.Type == nil {
 			break
@@ -1539,7 +1588,12 @@ enum Visibility { PUBLIC PRIVATE }
 "Who sees a participant's order and position events besides themselves and the owner."
 enum TradeVisibility { PRIVATE PUBLIC }
 enum OrderSide { BUY SELL }
-enum OrderType { MARKET LIMIT STOP STOP_LIMIT }
+"""
+TRAILING_STOP: a stop whose trigger (stopPrice) follows the best price since
+the order was placed, by trailAmount or trailPercent, and that fills like a
+triggered STOP when the price comes back through it.
+"""
+enum OrderType { MARKET LIMIT STOP STOP_LIMIT TRAILING_STOP }
 enum OrderStatus { OPEN FILLED CANCELLED REJECTED EXPIRED }
 enum OrderEventKind { ACCEPTED FILLED REJECTED CANCELLED EXPIRED }
 enum StateTrigger { MANUAL SCHEDULE }
@@ -1579,6 +1633,15 @@ type BullPen {
   "Newest event sequence of this room: the resume point for bullPenEvents."
   lastSequence: Int!
   createdAt: Time!
+  # Room rules (null: no limit), enforced with stored REJECTED orders.
+  "Largest share (0-100) of portfolio value one symbol may take after a buy (reject reason POSITION_CONCENTRATION)."
+  maxPositionPercent: Decimal
+  "A buy below this price is rejected (BELOW_MIN_PRICE)."
+  minSharePrice: Decimal
+  "Most orders one participant may place in any minute (ORDER_RATE_LIMIT)."
+  maxOrdersPerMinute: Int
+  "Most OPEN orders one participant may have (TOO_MANY_OPEN_ORDERS)."
+  maxOpenOrders: Int
 }
 
 type User {
@@ -1650,17 +1713,24 @@ type Order {
   type: OrderType!
   quantity: Int!
   limitPrice: Decimal
+  "The trigger price; for a TRAILING_STOP, where it stands now as it trails."
   stopPrice: Decimal
   status: OrderStatus!
   filledQuantity: Int!
   filledPrice: Decimal
   commission: Decimal!
-  "A stable code (ROOM_NOT_ACTIVE, UNKNOWN_SYMBOL, SYMBOL_NOT_ALLOWED, NO_PRICE, INSUFFICIENT_BUYING_POWER, INSUFFICIENT_SHARES, POSITION_LIMIT)."
+  "A stable code (ROOM_NOT_ACTIVE, UNKNOWN_SYMBOL, SYMBOL_NOT_ALLOWED, NO_PRICE, INSUFFICIENT_BUYING_POWER, INSUFFICIENT_SHARES, POSITION_LIMIT, and the room rules' POSITION_CONCENTRATION, BELOW_MIN_PRICE, ORDER_RATE_LIMIT, TOO_MANY_OPEN_ORDERS)."
   rejectReason: String
   rejectMessage: String
   createdAt: Time!
   updatedAt: Time!
   filledAt: Time
+  "How far a TRAILING_STOP's stopPrice trails the best price, as an amount (or null)."
+  trailAmount: Decimal
+  "How far a TRAILING_STOP's stopPrice trails the best price, as a percent of it (or null)."
+  trailPercent: Decimal
+  "When this order, if still OPEN, becomes EXPIRED."
+  expiresAt: Time
 }
 
 type LeaderboardSnapshot {
@@ -1841,6 +1911,15 @@ input CreateBullPenInput {
   maxParticipants: Int
   visibility: Visibility = PUBLIC
   tradeVisibility: TradeVisibility = PRIVATE
+  # Room rules: null (left out) means no limit.
+  "More than 0, at most 100: largest share of portfolio value one symbol may take after a buy."
+  maxPositionPercent: Decimal
+  "A buy below this price is rejected."
+  minSharePrice: Decimal
+  "1 to 100000 orders per participant per minute."
+  maxOrdersPerMinute: Int
+  "1 to 100000 OPEN orders per participant."
+  maxOpenOrders: Int
 }
 
 input PlaceOrderInput {
@@ -1853,6 +1932,11 @@ input PlaceOrderInput {
   stopPrice: Decimal
   "Idempotency key per participant, at most 64 characters."
   clientOrderId: String
+  "TRAILING_STOP only, exactly one of trailAmount and trailPercent (more than 0, below 100)."
+  trailAmount: Decimal
+  trailPercent: Decimal
+  "Resting orders only (not MARKET), in the future: an order still OPEN then becomes EXPIRED."
+  expiresAt: Time
 }
 `, BuiltIn: false},
 }
@@ -1920,6 +2004,14 @@ func (ec *executionContext) childFields_BullPen(ctx context.Context, field graph
 		return ec.fieldContext_BullPen_lastSequence(ctx, field)
 	case "createdAt":
 		return ec.fieldContext_BullPen_createdAt(ctx, field)
+	case "maxPositionPercent":
+		return ec.fieldContext_BullPen_maxPositionPercent(ctx, field)
+	case "minSharePrice":
+		return ec.fieldContext_BullPen_minSharePrice(ctx, field)
+	case "maxOrdersPerMinute":
+		return ec.fieldContext_BullPen_maxOrdersPerMinute(ctx, field)
+	case "maxOpenOrders":
+		return ec.fieldContext_BullPen_maxOpenOrders(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type BullPen", field.Name)
 }
@@ -2046,6 +2138,12 @@ func (ec *executionContext) childFields_Order(ctx context.Context, field graphql
 		return ec.fieldContext_Order_updatedAt(ctx, field)
 	case "filledAt":
 		return ec.fieldContext_Order_filledAt(ctx, field)
+	case "trailAmount":
+		return ec.fieldContext_Order_trailAmount(ctx, field)
+	case "trailPercent":
+		return ec.fieldContext_Order_trailPercent(ctx, field)
+	case "expiresAt":
+		return ec.fieldContext_Order_expiresAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Order", field.Name)
 }
@@ -3504,6 +3602,98 @@ func (ec *executionContext) _BullPen_createdAt(ctx context.Context, field graphq
 }
 func (ec *executionContext) fieldContext_BullPen_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("BullPen", field, false, false, "Time")
+}
+
+func (ec *executionContext) _BullPen_maxPositionPercent(ctx context.Context, field graphql.CollectedField, obj *game.BullPen) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BullPen_maxPositionPercent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MaxPositionPercent, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *decimal.Decimal) graphql.Marshaler {
+			return ec.marshalODecimal2ᚖgithubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BullPen_maxPositionPercent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BullPen", field, false, false, "Decimal")
+}
+
+func (ec *executionContext) _BullPen_minSharePrice(ctx context.Context, field graphql.CollectedField, obj *game.BullPen) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BullPen_minSharePrice(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MinSharePrice, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *decimal.Decimal) graphql.Marshaler {
+			return ec.marshalODecimal2ᚖgithubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BullPen_minSharePrice(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BullPen", field, false, false, "Decimal")
+}
+
+func (ec *executionContext) _BullPen_maxOrdersPerMinute(ctx context.Context, field graphql.CollectedField, obj *game.BullPen) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BullPen_maxOrdersPerMinute(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MaxOrdersPerMinute, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BullPen_maxOrdersPerMinute(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BullPen", field, false, false, "Int")
+}
+
+func (ec *executionContext) _BullPen_maxOpenOrders(ctx context.Context, field graphql.CollectedField, obj *game.BullPen) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BullPen_maxOpenOrders(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MaxOpenOrders, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BullPen_maxOpenOrders(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BullPen", field, false, false, "Int")
 }
 
 func (ec *executionContext) _BullPenConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.BullPenConnection) (ret graphql.Marshaler) {
@@ -5147,6 +5337,75 @@ func (ec *executionContext) _Order_filledAt(ctx context.Context, field graphql.C
 	)
 }
 func (ec *executionContext) fieldContext_Order_filledAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Order", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Order_trailAmount(ctx context.Context, field graphql.CollectedField, obj *game.Order) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Order_trailAmount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TrailAmount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *decimal.Decimal) graphql.Marshaler {
+			return ec.marshalODecimal2ᚖgithubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Order_trailAmount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Order", field, false, false, "Decimal")
+}
+
+func (ec *executionContext) _Order_trailPercent(ctx context.Context, field graphql.CollectedField, obj *game.Order) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Order_trailPercent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TrailPercent, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *decimal.Decimal) graphql.Marshaler {
+			return ec.marshalODecimal2ᚖgithubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Order_trailPercent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Order", field, false, false, "Decimal")
+}
+
+func (ec *executionContext) _Order_expiresAt(ctx context.Context, field graphql.CollectedField, obj *game.Order) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Order_expiresAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExpiresAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Order_expiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Order", field, false, false, "Time")
 }
 
@@ -8222,7 +8481,7 @@ func (ec *executionContext) unmarshalInputCreateBullPenInput(ctx context.Context
 		asMap["tradeVisibility"] = "PRIVATE"
 	}
 
-	fieldsInOrder := [...]string{"name", "description", "startsAt", "endsAt", "startingCash", "commission", "allowShortSelling", "allowedSymbols", "maxParticipants", "visibility", "tradeVisibility"}
+	fieldsInOrder := [...]string{"name", "description", "startsAt", "endsAt", "startingCash", "commission", "allowShortSelling", "allowedSymbols", "maxParticipants", "visibility", "tradeVisibility", "maxPositionPercent", "minSharePrice", "maxOrdersPerMinute", "maxOpenOrders"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -8306,6 +8565,34 @@ func (ec *executionContext) unmarshalInputCreateBullPenInput(ctx context.Context
 				return it, err
 			}
 			it.TradeVisibility = data
+		case "maxPositionPercent":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("maxPositionPercent"))
+			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MaxPositionPercent = data
+		case "minSharePrice":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("minSharePrice"))
+			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MinSharePrice = data
+		case "maxOrdersPerMinute":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("maxOrdersPerMinute"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MaxOrdersPerMinute = data
+		case "maxOpenOrders":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("maxOpenOrders"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MaxOpenOrders = data
 		}
 	}
 	return it, nil
@@ -8338,7 +8625,7 @@ func (ec *executionContext) unmarshalInputPlaceOrderInput(ctx context.Context, o
 		asMap["type"] = "MARKET"
 	}
 
-	fieldsInOrder := [...]string{"bullPenId", "symbol", "side", "type", "quantity", "limitPrice", "stopPrice", "clientOrderId"}
+	fieldsInOrder := [...]string{"bullPenId", "symbol", "side", "type", "quantity", "limitPrice", "stopPrice", "clientOrderId", "trailAmount", "trailPercent", "expiresAt"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -8401,6 +8688,27 @@ func (ec *executionContext) unmarshalInputPlaceOrderInput(ctx context.Context, o
 				return it, err
 			}
 			it.ClientOrderID = data
+		case "trailAmount":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("trailAmount"))
+			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TrailAmount = data
+		case "trailPercent":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("trailPercent"))
+			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TrailPercent = data
+		case "expiresAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("expiresAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ExpiresAt = data
 		}
 	}
 	return it, nil
@@ -8745,6 +9053,26 @@ func (ec *executionContext) _BullPen(ctx context.Context, sel ast.SelectionSet, 
 		case "createdAt":
 			out.Values[i] = ec._BullPen_createdAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "maxPositionPercent":
+			out.Values[i] = ec._BullPen_maxPositionPercent(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "minSharePrice":
+			out.Values[i] = ec._BullPen_minSharePrice(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "maxOrdersPerMinute":
+			out.Values[i] = ec._BullPen_maxOrdersPerMinute(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "maxOpenOrders":
+			out.Values[i] = ec._BullPen_maxOpenOrders(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		default:
@@ -9294,6 +9622,21 @@ func (ec *executionContext) _Order(ctx context.Context, sel ast.SelectionSet, ob
 			}
 		case "filledAt":
 			out.Values[i] = ec._Order_filledAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "trailAmount":
+			out.Values[i] = ec._Order_trailAmount(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "trailPercent":
+			out.Values[i] = ec._Order_trailPercent(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "expiresAt":
+			out.Values[i] = ec._Order_expiresAt(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
