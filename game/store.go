@@ -54,6 +54,10 @@ type Queries interface {
 	// OpenOrdersByRoom lists every OPEN order of a room.
 	OpenOrdersByRoom(ctx context.Context, bullPenID int64) ([]*Order, error)
 
+	// Ledger lists a participant's ledger entries with id > afterID,
+	// oldest first, at most limit, and how many entries they have in all.
+	Ledger(ctx context.Context, participantID, afterID int64, limit int) ([]*LedgerEntry, int, error)
+
 	LatestSnapshot(ctx context.Context, bullPenID int64) (*LeaderboardSnapshot, error)
 	Snapshots(ctx context.Context, bullPenID int64, limit int) ([]*LeaderboardSnapshot, error)
 
@@ -106,6 +110,9 @@ type Tx interface {
 	SavePosition(ctx context.Context, p *Position) error
 	InsertOrder(ctx context.Context, o *Order) error
 	UpdateOrder(ctx context.Context, o *Order) error
+	// InsertLedger stores ledger entries, in order, in one statement
+	// where it can; it does not set their ids.
+	InsertLedger(ctx context.Context, entries []*LedgerEntry) error
 	InsertSnapshot(ctx context.Context, s *LeaderboardSnapshot) error
 	SaveQuote(ctx context.Context, q *Quote) error
 	SetSetting(ctx context.Context, key, value string) error
