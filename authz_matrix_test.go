@@ -335,6 +335,7 @@ var authzReadRows = []authzRow{
 		}},
 	{name: "Participant.positions", want: visibleParticipants, rule: participantDataRule, check: checkPositions},
 	{name: "Participant.buyingPower", want: visibleParticipants, rule: participantDataRule, check: checkBuyingPower},
+	{name: "Participant.ledger", want: visibleParticipants, rule: participantDataRule, check: checkLedger},
 	{name: "Participant.cash", want: roomFields, rule: roomFieldRule, check: checkFigure("cash", "99000")},
 	{name: "Participant.portfolioValue", want: roomFields, rule: roomFieldRule, check: checkFigure("portfolioValue", "100000")},
 	{name: "Participant.totalReturn", want: roomFields, rule: roomFieldRule, check: checkFigure("totalReturn", "0")},
@@ -1131,6 +1132,73 @@ func checkBuyingPower(c *authzCell) {
 		var s string
 		return json.Unmarshal(raw, &s) == nil && decimalIs(&s, "98950")
 	})
+}
+
+// checkLedger reads every participant's ledger: a participant's shows
+// whole (the cell's set) and everyone else's is empty with totalCount 0.
+func checkLedger(c *authzCell) {
+	b := c.bullPenField(`participants { id ledger { totalCount edges { node { kind amount cashAfter buyingPowerAfter order { id } } } } }`)
+	if b == nil {
+		return
+	}
+	type entry struct {
+		Kind                                string
+		Amount, CashAfter, BuyingPowerAfter string
+		Order                               *struct{ ID string }
+	}
+	var out struct {
+		Participants []struct {
+			ID     string
+			Ledger struct {
+				TotalCount int
+				Edges      []struct{ Node entry }
+			}
+		}
+	}
+	if err := json.Unmarshal(b, &out); err != nil {
+		c.t.Fatal(err)
+	}
+	var shown []string
+	for _, p := range out.Participants {
+		who := roleP1
+		if p.ID == c.room.seats[roleP2] {
+			who = roleP2
+		}
+		l := p.Ledger
+		if l.TotalCount == 0 && len(l.Edges) == 0 {
+			continue
+		}
+		shown = append(shown, map[role]string{roleP1: "p1", roleP2: "p2"}[who])
+		// Joined with 100000; bought 10 at 100 (no commission); a resting
+		// buy of 1 at 50 holds 50 back.
+		orders := c.room.orders[who]
+		want := []string{
+			"STARTING_CASH 100000 100000 100000 -",
+			"BUY -1000 99000 99000 " + orders[0],
+			"RESERVE -50 99000 98950 " + orders[1],
+		}
+		var got []string
+		for _, e := range l.Edges {
+			n := e.Node
+			order := "-"
+			if n.Order != nil {
+				order = n.Order.ID
+			}
+			norm := func(s string) string { return decimal.RequireFromString(s).String() }
+			got = append(got, strings.Join([]string{n.Kind, norm(n.Amount), norm(n.CashAfter), norm(n.BuyingPowerAfter), order}, " "))
+		}
+		if l.TotalCount != len(want) || !slices.Equal(got, want) {
+			c.t.Errorf("ledger of %s: totalCount %d, entries %q; want %q", who, l.TotalCount, got, want)
+		}
+	}
+	slices.Sort(shown)
+	got := strings.Join(shown, " ")
+	if got == "" {
+		got = "-"
+	}
+	if got != c.want {
+		c.t.Errorf("ledger shown for %q, want %q (empty, totalCount 0, for the others)", got, c.want)
+	}
 }
 
 func checkFigure(field, want string) func(c *authzCell) {

@@ -38,7 +38,7 @@ func TestPostgresOpenMigratesAndReopenAppliesNothing(t *testing.T) {
 		ORDER BY table_name`); err != nil {
 		t.Fatalf("list tables: %v", err)
 	}
-	wantTables := []string{"bull_pens", "events", "leaderboard_entries", "leaderboard_snapshots", "orders",
+	wantTables := []string{"bull_pens", "events", "leaderboard_entries", "leaderboard_snapshots", "ledger_entries", "orders",
 		"participants", "positions", "quotes", "sessions", "settings", "users"}
 	if !slices.Equal(tables, wantTables) {
 		t.Errorf("tables = %v, want %v", tables, wantTables)
@@ -115,6 +115,7 @@ var moneyColumns = []string{
 	"bull_pens.commission", "bull_pens.max_position_percent", "bull_pens.min_share_price", "bull_pens.starting_cash",
 	"leaderboard_entries.cash", "leaderboard_entries.portfolio_value",
 	"leaderboard_entries.return_percent", "leaderboard_entries.total_return",
+	"ledger_entries.amount", "ledger_entries.buying_power_after", "ledger_entries.cash_after",
 	"orders.commission", "orders.filled_price", "orders.limit_price", "orders.reserved", "orders.stop_price",
 	"orders.trail_amount", "orders.trail_percent",
 	"participants.cash",

@@ -450,6 +450,53 @@ func (q queries) UpdateOrder(ctx context.Context, o *game.Order) error {
 	return err
 }
 
+// Ledger
+
+const ledgerCols = `participant_id, order_id, kind, amount, cash_after, buying_power_after, at`
+
+func (q queries) Ledger(ctx context.Context, participantID, afterID int64, limit int) ([]*game.LedgerEntry, int, error) {
+	var total int
+	if err := q.get(ctx, &total, "count", `SELECT count(*) FROM ledger_entries WHERE participant_id = ?`, participantID); err != nil {
+		return nil, 0, err
+	}
+	es := []*game.LedgerEntry{}
+	if err := q.sel(ctx, &es, `SELECT id, `+ledgerCols+` FROM ledger_entries WHERE participant_id = ? AND id > ?
+		ORDER BY id LIMIT ?`, participantID, afterID, limit); err != nil {
+		return nil, 0, err
+	}
+	for _, e := range es {
+		e.At = e.At.UTC()
+	}
+	return es, total, nil
+}
+
+// InsertLedger writes entries with one INSERT per ledgerChunk of them (an
+// order's execution books at most a handful: one statement).
+func (q queries) InsertLedger(ctx context.Context, entries []*game.LedgerEntry) error {
+	args := make([]any, 0, min(len(entries), ledgerChunk)*7)
+	for len(entries) > 0 {
+		n := min(len(entries), ledgerChunk)
+		args = args[:0]
+		for _, e := range entries[:n] {
+			args = append(args, e.ParticipantID, e.OrderID, string(e.Kind), e.Amount, e.CashAfter, e.BuyingPowerAfter, e.At)
+		}
+		if _, err := q.exec(ctx, insertLedger(n), args...); err != nil {
+			return err
+		}
+		entries = entries[n:]
+	}
+	return nil
+}
+
+// ledgerChunk is how many ledger entries one INSERT writes at most.
+const ledgerChunk = 200
+
+// insertLedger is the INSERT of n ledger entries.
+func insertLedger(n int) string {
+	return `INSERT INTO ledger_entries (` + ledgerCols + `) VALUES ` +
+		strings.Repeat("(?, ?, ?, ?, ?, ?, ?), ", n-1) + "(?, ?, ?, ?, ?, ?, ?)"
+}
+
 // Leaderboard
 
 const entryCols = `rank, participant_id, user_id, portfolio_value, cash, total_return, return_percent`

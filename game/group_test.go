@@ -202,4 +202,5 @@ func (h *harness) checkBooks(roomID int64) {
 			}
 		}
 	}
+	h.checkLedger(roomID)
 }

@@ -583,6 +583,11 @@ func (s *Service) execute(ctx context.Context, tx Tx, room *BullPen, p *Particip
 	if err := tx.InsertOrder(ctx, o); err != nil {
 		return false, err
 	}
+	l := a.ledger(o, decimal.Zero, tx.Now())
+	l.hold(o.Reserved, o.ID)
+	if err := l.write(ctx, tx); err != nil {
+		return false, err
+	}
 	return false, s.orderEvent(ctx, tx, o, OrderEventAccepted)
 }
 
@@ -592,16 +597,22 @@ func (s *Service) execute(ctx context.Context, tx Tx, room *BullPen, p *Particip
 func (s *Service) fill(ctx context.Context, tx Tx, a *account, o *Order, price decimal.Decimal) error {
 	now := tx.Now()
 	commission := a.room.Commission
+	before := a.position(o.Symbol)
+	l := a.ledger(o, o.Reserved, now)
 	a.p.Cash = a.p.Cash.Add(CashDelta(o.Side, o.Quantity, price, commission))
 	if err := tx.SetCash(ctx, a.p.ID, a.p.Cash); err != nil {
 		return err
 	}
-	pos, _ := ApplyFill(a.position(o.Symbol), o.Side, o.Quantity, price)
+	pos, _ := ApplyFill(before, o.Side, o.Quantity, price)
 	pos.UpdatedAt, pos.MarketPrice = now, price
 	if err := tx.SavePosition(ctx, &pos); err != nil {
 		return err
 	}
 	a.positions[o.Symbol] = &pos
+	bookFill(l, o, before, pos, price, commission)
+	if err := l.write(ctx, tx); err != nil {
+		return err
+	}
 	o.Status, o.FilledQuantity, o.FilledPrice, o.Commission = OrderStatusFilled, o.Quantity, &price, commission
 	o.Reserved, o.UpdatedAt, o.FilledAt = decimal.Zero, now, &now
 	store := tx.UpdateOrder
@@ -625,9 +636,13 @@ func (s *Service) orderEvent(ctx context.Context, tx Tx, o *Order, kind OrderEve
 	return err
 }
 
-// finishOrder closes an OPEN order with status and its event.
+// finishOrder closes an OPEN order with status and its event, releasing
+// what it held back.
 func (s *Service) finishOrder(ctx context.Context, tx Tx, o *Order, status OrderStatus, kind OrderEventKind) error {
-	o.Status, o.Reserved, o.UpdatedAt = status, decimal.Zero, tx.Now()
+	if err := s.setReserved(ctx, tx, o, decimal.Zero); err != nil {
+		return err
+	}
+	o.Status, o.UpdatedAt = status, tx.Now()
 	if err := tx.UpdateOrder(ctx, o); err != nil {
 		return err
 	}
@@ -834,6 +849,11 @@ func (s *Service) work(ctx context.Context, tx Tx, orderID int64, price decimal.
 		return false, err
 	}
 	if r := a.checkFill(o, price); r != nil {
+		l := a.ledger(o, o.Reserved, tx.Now())
+		l.hold(o.Reserved.Neg(), o.ID)
+		if err := l.write(ctx, tx); err != nil {
+			return false, err
+		}
 		o.Status, o.Reserved, o.UpdatedAt = OrderStatusRejected, decimal.Zero, tx.Now()
 		o.RejectReason, o.RejectMessage = &r.reason, &r.message
 		if err := tx.UpdateOrder(ctx, o); err != nil {

@@ -213,7 +213,12 @@ func (s *Service) JoinBullPen(ctx context.Context, user *User, roomID int64, inv
 			}
 		}
 		p = &Participant{BullPenID: roomID, UserID: user.ID, Cash: room.StartingCash, JoinedAt: tx.Now()}
-		return tx.InsertParticipant(ctx, p)
+		if err := tx.InsertParticipant(ctx, p); err != nil {
+			return err
+		}
+		l := &ledger{participantID: p.ID, at: tx.Now(), cash: decimal.Zero, power: decimal.Zero}
+		l.add(LedgerStartingCash, p.Cash, 0)
+		return l.write(ctx, tx)
 	})
 	if err != nil {
 		return nil, err

@@ -62,6 +62,10 @@ type Queries interface {
 	// NextExpiry is the earliest ExpiresAt of an OPEN order, or zero.
 	NextExpiry(ctx context.Context) (time.Time, error)
 
+	// Ledger lists a participant's ledger entries with id > afterID,
+	// oldest first, at most limit, and how many entries they have in all.
+	Ledger(ctx context.Context, participantID, afterID int64, limit int) ([]*LedgerEntry, int, error)
+
 	LatestSnapshot(ctx context.Context, bullPenID int64) (*LeaderboardSnapshot, error)
 	Snapshots(ctx context.Context, bullPenID int64, limit int) ([]*LeaderboardSnapshot, error)
 
@@ -117,6 +121,9 @@ type Tx interface {
 	// ExpireOrder makes order id EXPIRED (releasing its reservation) only
 	// if it is OPEN, and reports whether it did.
 	ExpireOrder(ctx context.Context, id int64, at time.Time) (bool, error)
+	// InsertLedger stores ledger entries, in order, in one statement
+	// where it can; it does not set their ids.
+	InsertLedger(ctx context.Context, entries []*LedgerEntry) error
 	InsertSnapshot(ctx context.Context, s *LeaderboardSnapshot) error
 	SaveQuote(ctx context.Context, q *Quote) error
 	SetSetting(ctx context.Context, key, value string) error

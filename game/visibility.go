@@ -13,7 +13,7 @@ import (
 //   - A room is seen by everyone when PUBLIC, else by its owner and members
 //     only; to everyone else it does not exist (NOT_FOUND, as an unknown id).
 //   - A participant's holdings and intentions (positions, orders, buying
-//     power, their order and position events) are seen by that participant,
+//     power, cash ledger, their order and position events) are seen by that participant,
 //     by the owner, and by every member when the room's trades are PUBLIC.
 //   - What the leaderboard shows (rank, portfolio value, cash, return) and
 //     the room's state are seen by whoever sees the room.
@@ -254,6 +254,44 @@ func (v *View) Orders(ctx context.Context, f OrderFilter) ([]*Order, int, error)
 		return []*Order{}, 0, nil
 	}
 	return v.s.store.Orders(ctx, f)
+}
+
+// Ledger lists participant p's cash ledger, oldest first, entries with
+// id > afterID, at most limit, and their total count. It reveals what p's
+// orders and buying power do, so it follows SeesTrades: whoever may not
+// see p's trades gets no entry and a count of 0, as Orders leaves them out.
+//
+// Errors: NOT_FOUND when p is not a seat of this room.
+func (v *View) Ledger(ctx context.Context, p *Participant, afterID int64, limit int) ([]*LedgerEntry, int, error) {
+	if p.BullPenID != v.Room.ID {
+		return nil, 0, Errorf(ENOTFOUND, "participant not found")
+	}
+	if !v.SeesTrades(p.ID) {
+		return []*LedgerEntry{}, 0, nil
+	}
+	es, total, err := v.s.store.Ledger(ctx, p.ID, afterID, limit)
+	for _, e := range es {
+		e.BullPenID = v.Room.ID
+	}
+	return es, total, err
+}
+
+// LedgerOrder is the order a ledger entry of this room belongs to, nil
+// for one without (STARTING_CASH), under the same rule as Ledger.
+//
+// Errors: NOT_FOUND when the viewer may not see the entry's participant.
+func (v *View) LedgerOrder(ctx context.Context, e *LedgerEntry) (*Order, error) {
+	if e.OrderID == nil {
+		return nil, nil
+	}
+	if e.BullPenID != v.Room.ID || !v.SeesTrades(e.ParticipantID) {
+		return nil, Errorf(ENOTFOUND, "order not found")
+	}
+	o, err := v.s.store.Order(ctx, *e.OrderID)
+	if err == nil && o.ParticipantID != e.ParticipantID {
+		err = Errorf(ENOTFOUND, "order not found")
+	}
+	return o, err
 }
 
 // Sees reports whether the viewer may receive ev (an event of this room).

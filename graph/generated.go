@@ -34,6 +34,7 @@ type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 type ResolverRoot interface {
 	BullPen() BullPenResolver
 	LeaderboardEntry() LeaderboardEntryResolver
+	LedgerEntry() LedgerEntryResolver
 	Mutation() MutationResolver
 	Order() OrderResolver
 	Participant() ParticipantResolver
@@ -123,6 +124,27 @@ type ComplexityRoot struct {
 		TakenAt func(childComplexity int) int
 	}
 
+	LedgerConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	LedgerEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	LedgerEntry struct {
+		Amount           func(childComplexity int) int
+		At               func(childComplexity int) int
+		BuyingPowerAfter func(childComplexity int) int
+		CashAfter        func(childComplexity int) int
+		ID               func(childComplexity int) int
+		Kind             func(childComplexity int) int
+		Order            func(childComplexity int) int
+	}
+
 	Mutation struct {
 		CancelBullPen     func(childComplexity int, id int64) int
 		CancelOrder       func(childComplexity int, orderID int64) int
@@ -196,6 +218,7 @@ type ComplexityRoot struct {
 		Cash           func(childComplexity int) int
 		ID             func(childComplexity int) int
 		JoinedAt       func(childComplexity int) int
+		Ledger         func(childComplexity int, first *int, after *string) int
 		PortfolioValue func(childComplexity int) int
 		Positions      func(childComplexity int) int
 		Rank           func(childComplexity int) int
@@ -294,6 +317,9 @@ type BullPenResolver interface {
 type LeaderboardEntryResolver interface {
 	User(ctx context.Context, obj *game.LeaderboardEntry) (*game.User, error)
 }
+type LedgerEntryResolver interface {
+	Order(ctx context.Context, obj *game.LedgerEntry) (*game.Order, error)
+}
 type MutationResolver interface {
 	SignUp(ctx context.Context, input model.SignUpInput) (*model.AuthPayload, error)
 	SignIn(ctx context.Context, input model.SignInInput) (*model.AuthPayload, error)
@@ -325,6 +351,8 @@ type ParticipantResolver interface {
 	TotalReturn(ctx context.Context, obj *game.Participant) (*decimal.Decimal, error)
 	ReturnPercent(ctx context.Context, obj *game.Participant) (*decimal.Decimal, error)
 	Rank(ctx context.Context, obj *game.Participant) (*int, error)
+
+	Ledger(ctx context.Context, obj *game.Participant, first *int, after *string) (*model.LedgerConnection, error)
 }
 type PositionResolver interface {
 	UnrealizedPnl(ctx context.Context, obj *game.Position) (*decimal.Decimal, error)
@@ -697,6 +725,81 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.LeaderboardSnapshot.TakenAt(childComplexity), true
+
+	case "LedgerConnection.edges":
+		if e.ComplexityRoot.LedgerConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LedgerConnection.Edges(childComplexity), true
+	case "LedgerConnection.pageInfo":
+		if e.ComplexityRoot.LedgerConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LedgerConnection.PageInfo(childComplexity), true
+	case "LedgerConnection.totalCount":
+		if e.ComplexityRoot.LedgerConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LedgerConnection.TotalCount(childComplexity), true
+
+	case "LedgerEdge.cursor":
+		if e.ComplexityRoot.LedgerEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LedgerEdge.Cursor(childComplexity), true
+	case "LedgerEdge.node":
+		if e.ComplexityRoot.LedgerEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LedgerEdge.Node(childComplexity), true
+
+	case "LedgerEntry.amount":
+		if e.ComplexityRoot.LedgerEntry.Amount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LedgerEntry.Amount(childComplexity), true
+	case "LedgerEntry.at":
+		if e.ComplexityRoot.LedgerEntry.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LedgerEntry.At(childComplexity), true
+	case "LedgerEntry.buyingPowerAfter":
+		if e.ComplexityRoot.LedgerEntry.BuyingPowerAfter == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LedgerEntry.BuyingPowerAfter(childComplexity), true
+	case "LedgerEntry.cashAfter":
+		if e.ComplexityRoot.LedgerEntry.CashAfter == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LedgerEntry.CashAfter(childComplexity), true
+	case "LedgerEntry.id":
+		if e.ComplexityRoot.LedgerEntry.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LedgerEntry.ID(childComplexity), true
+	case "LedgerEntry.kind":
+		if e.ComplexityRoot.LedgerEntry.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LedgerEntry.Kind(childComplexity), true
+	case "LedgerEntry.order":
+		if e.ComplexityRoot.LedgerEntry.Order == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LedgerEntry.Order(childComplexity), true
 
 	case "Mutation.cancelBullPen":
 		if e.ComplexityRoot.Mutation.CancelBullPen == nil {
@@ -1088,6 +1191,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Participant.JoinedAt(childComplexity), true
+	case "Participant.ledger":
+		if e.ComplexityRoot.Participant.Ledger == nil {
+			break
+		}
+
+		args, err := ec.field_Participant_ledger_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Participant.Ledger(childComplexity, args["first"].(*int), args["after"].(*string)), true
 	case "Participant.portfolioValue":
 		if e.ComplexityRoot.Participant.PortfolioValue == nil {
 			break
@@ -1688,6 +1802,73 @@ type Participant {
   "Rank in the latest leaderboard snapshot, or null before the first."
   rank: Int
   joinedAt: Time!
+  """
+  Every movement of this participant's money, oldest first (default 50
+  entries, at most 500), each written in the transaction that made it.
+  Seen by whoever sees this participant's orders (see tradeVisibility);
+  anyone else gets no entry and a totalCount of 0.
+  """
+  ledger(first: Int, after: String): LedgerConnection!
+}
+
+"""
+What a ledger entry moves. STARTING_CASH, BUY, SELL and COMMISSION move
+cash; RESERVE and RELEASE move only buying power.
+"""
+enum LedgerKind {
+  "The room's starting cash, when the participant joined."
+  STARTING_CASH
+  "A buy's cost (quantity times fill price), negative."
+  BUY
+  "A sale's proceeds (quantity times fill price), positive."
+  SELL
+  "The room's commission on a fill, negative."
+  COMMISSION
+  """
+  Buying power held back, negative: by an order when it comes to rest, or
+  as short margin (1.5 times the sale proceeds) when a fill opens or adds
+  to a short.
+  """
+  RESERVE
+  """
+  Buying power given back, positive: an order's hold when it fills, is
+  cancelled, expires, is rejected at fill or the room ends; short margin
+  when a fill covers a short (1.5 times the cost basis it removes).
+  """
+  RELEASE
+}
+
+"""
+One movement of a participant's money. Exact, for every participant:
+the running sum of the STARTING_CASH, BUY, SELL and COMMISSION amounts
+is cash, and cashAfter is that sum at the entry; the running sum of all
+amounts is buyingPowerAfter: cash less what open orders hold back less
+1.5 times the cost basis of short positions (short margin at the sale
+price). Without a short position it equals buyingPower; with one,
+buyingPower values the margin at the last price instead, so buyingPower =
+max(0, that sum - 1.5 times the short positions' unrealized loss).
+"""
+type LedgerEntry {
+  id: ID!
+  at: Time!
+  kind: LedgerKind!
+  "Signed: what the entry adds to cash (cash kinds) and to buying power (all kinds)."
+  amount: Decimal!
+  cashAfter: Decimal!
+  buyingPowerAfter: Decimal!
+  "The order that made the movement; null for STARTING_CASH."
+  order: Order
+}
+
+type LedgerEdge {
+  cursor: String!
+  node: LedgerEntry!
+}
+
+type LedgerConnection {
+  edges: [LedgerEdge!]!
+  pageInfo: PageInfo!
+  totalCount: Int!
 }
 
 type Position {
@@ -2098,6 +2279,48 @@ func (ec *executionContext) childFields_LeaderboardSnapshot(ctx context.Context,
 	return nil, fmt.Errorf("no field named %q was found under type LeaderboardSnapshot", field.Name)
 }
 
+func (ec *executionContext) childFields_LedgerConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_LedgerConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_LedgerConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_LedgerConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type LedgerConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_LedgerEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_LedgerEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_LedgerEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type LedgerEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_LedgerEntry(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_LedgerEntry_id(ctx, field)
+	case "at":
+		return ec.fieldContext_LedgerEntry_at(ctx, field)
+	case "kind":
+		return ec.fieldContext_LedgerEntry_kind(ctx, field)
+	case "amount":
+		return ec.fieldContext_LedgerEntry_amount(ctx, field)
+	case "cashAfter":
+		return ec.fieldContext_LedgerEntry_cashAfter(ctx, field)
+	case "buyingPowerAfter":
+		return ec.fieldContext_LedgerEntry_buyingPowerAfter(ctx, field)
+	case "order":
+		return ec.fieldContext_LedgerEntry_order(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type LedgerEntry", field.Name)
+}
+
 func (ec *executionContext) childFields_Order(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -2220,6 +2443,8 @@ func (ec *executionContext) childFields_Participant(ctx context.Context, field g
 		return ec.fieldContext_Participant_rank(ctx, field)
 	case "joinedAt":
 		return ec.fieldContext_Participant_joinedAt(ctx, field)
+	case "ledger":
+		return ec.fieldContext_Participant_ledger(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Participant", field.Name)
 }
@@ -2663,6 +2888,28 @@ func (ec *executionContext) field_Mutation_startBullPen_args(ctx context.Context
 		return nil, err
 	}
 	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Participant_ledger_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
 	return args, nil
 }
 
@@ -4274,6 +4521,318 @@ func (ec *executionContext) fieldContext_LeaderboardSnapshot_entries(_ context.C
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_LeaderboardEntry(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _LedgerConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.LedgerConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LedgerConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.LedgerEdge) graphql.Marshaler {
+			return ec.marshalNLedgerEdge2ᚕᚖgithubᚗcomᚋbullpenᚋbullpenᚋgraphᚋmodelᚐLedgerEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LedgerConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "LedgerConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LedgerEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _LedgerConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.LedgerConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LedgerConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2githubᚗcomᚋbullpenᚋbullpenᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LedgerConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "LedgerConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _LedgerConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.LedgerConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LedgerConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LedgerConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LedgerConnection", field, false, false, "Int")
+}
+
+func (ec *executionContext) _LedgerEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.LedgerEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LedgerEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LedgerEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LedgerEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _LedgerEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.LedgerEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LedgerEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v game.LedgerEntry) graphql.Marshaler {
+			return ec.marshalNLedgerEntry2githubᚗcomᚋbullpenᚋbullpenᚋgameᚐLedgerEntry(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LedgerEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "LedgerEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LedgerEntry(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _LedgerEntry_id(ctx context.Context, field graphql.CollectedField, obj *game.LedgerEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LedgerEntry_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNID2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LedgerEntry_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LedgerEntry", field, false, false, "ID")
+}
+
+func (ec *executionContext) _LedgerEntry_at(ctx context.Context, field graphql.CollectedField, obj *game.LedgerEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LedgerEntry_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LedgerEntry_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LedgerEntry", field, false, false, "Time")
+}
+
+func (ec *executionContext) _LedgerEntry_kind(ctx context.Context, field graphql.CollectedField, obj *game.LedgerEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LedgerEntry_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v game.LedgerKind) graphql.Marshaler {
+			return ec.marshalNLedgerKind2githubᚗcomᚋbullpenᚋbullpenᚋgameᚐLedgerKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LedgerEntry_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LedgerEntry", field, false, false, "LedgerKind")
+}
+
+func (ec *executionContext) _LedgerEntry_amount(ctx context.Context, field graphql.CollectedField, obj *game.LedgerEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LedgerEntry_amount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Amount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v decimal.Decimal) graphql.Marshaler {
+			return ec.marshalNDecimal2githubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LedgerEntry_amount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LedgerEntry", field, false, false, "Decimal")
+}
+
+func (ec *executionContext) _LedgerEntry_cashAfter(ctx context.Context, field graphql.CollectedField, obj *game.LedgerEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LedgerEntry_cashAfter(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CashAfter, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v decimal.Decimal) graphql.Marshaler {
+			return ec.marshalNDecimal2githubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LedgerEntry_cashAfter(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LedgerEntry", field, false, false, "Decimal")
+}
+
+func (ec *executionContext) _LedgerEntry_buyingPowerAfter(ctx context.Context, field graphql.CollectedField, obj *game.LedgerEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LedgerEntry_buyingPowerAfter(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BuyingPowerAfter, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v decimal.Decimal) graphql.Marshaler {
+			return ec.marshalNDecimal2githubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LedgerEntry_buyingPowerAfter(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LedgerEntry", field, false, false, "Decimal")
+}
+
+func (ec *executionContext) _LedgerEntry_order(ctx context.Context, field graphql.CollectedField, obj *game.LedgerEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LedgerEntry_order(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.LedgerEntry().Order(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *game.Order) graphql.Marshaler {
+			return ec.marshalOOrder2ᚖgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐOrder(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_LedgerEntry_order(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "LedgerEntry",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Order(ctx, field)
 		},
 	}
 	return fc, nil
@@ -5999,6 +6558,50 @@ func (ec *executionContext) _Participant_joinedAt(ctx context.Context, field gra
 }
 func (ec *executionContext) fieldContext_Participant_joinedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Participant", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Participant_ledger(ctx context.Context, field graphql.CollectedField, obj *game.Participant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Participant_ledger(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Participant().Ledger(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.LedgerConnection) graphql.Marshaler {
+			return ec.marshalNLedgerConnection2ᚖgithubᚗcomᚋbullpenᚋbullpenᚋgraphᚋmodelᚐLedgerConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Participant_ledger(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Participant",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LedgerConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Participant_ledger_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Position_symbol(ctx context.Context, field graphql.CollectedField, obj *game.Position) (ret graphql.Marshaler) {
@@ -9376,6 +9979,151 @@ func (ec *executionContext) _LeaderboardSnapshot(ctx context.Context, sel ast.Se
 	return out
 }
 
+var ledgerConnectionImplementors = []string{"LedgerConnection"}
+
+func (ec *executionContext) _LedgerConnection(ctx context.Context, sel ast.SelectionSet, obj *model.LedgerConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, ledgerConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("LedgerConnection")
+		case "edges":
+			out.Values[i] = ec._LedgerConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._LedgerConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._LedgerConnection_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var ledgerEdgeImplementors = []string{"LedgerEdge"}
+
+func (ec *executionContext) _LedgerEdge(ctx context.Context, sel ast.SelectionSet, obj *model.LedgerEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, ledgerEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("LedgerEdge")
+		case "cursor":
+			out.Values[i] = ec._LedgerEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._LedgerEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var ledgerEntryImplementors = []string{"LedgerEntry"}
+
+func (ec *executionContext) _LedgerEntry(ctx context.Context, sel ast.SelectionSet, obj *game.LedgerEntry) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, ledgerEntryImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("LedgerEntry")
+		case "id":
+			out.Values[i] = ec._LedgerEntry_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "at":
+			out.Values[i] = ec._LedgerEntry_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "kind":
+			out.Values[i] = ec._LedgerEntry_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "amount":
+			out.Values[i] = ec._LedgerEntry_amount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "cashAfter":
+			out.Values[i] = ec._LedgerEntry_cashAfter(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "buyingPowerAfter":
+			out.Values[i] = ec._LedgerEntry_buyingPowerAfter(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "order":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._LedgerEntry_order(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var mutationImplementors = []string{"Mutation"}
 
 func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet) graphql.Marshaler {
@@ -9903,6 +10651,12 @@ func (ec *executionContext) _Participant(ctx context.Context, sel ast.SelectionS
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "ledger":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Participant_ledger(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -10975,6 +11729,57 @@ func (ec *executionContext) marshalNLeaderboardSnapshot2ᚖgithubᚗcomᚋbullpe
 	return ec._LeaderboardSnapshot(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNLedgerConnection2ᚖgithubᚗcomᚋbullpenᚋbullpenᚋgraphᚋmodelᚐLedgerConnection(ctx context.Context, sel ast.SelectionSet, v *model.LedgerConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "LedgerConnection!")
+		return graphql.Null
+	}
+	return ec._LedgerConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNLedgerEdge2ᚕᚖgithubᚗcomᚋbullpenᚋbullpenᚋgraphᚋmodelᚐLedgerEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.LedgerEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNLedgerEdge2ᚖgithubᚗcomᚋbullpenᚋbullpenᚋgraphᚋmodelᚐLedgerEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNLedgerEdge2ᚖgithubᚗcomᚋbullpenᚋbullpenᚋgraphᚋmodelᚐLedgerEdge(ctx context.Context, sel ast.SelectionSet, v *model.LedgerEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "LedgerEdge!")
+		return graphql.Null
+	}
+	return ec._LedgerEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNLedgerEntry2githubᚗcomᚋbullpenᚋbullpenᚋgameᚐLedgerEntry(ctx context.Context, sel ast.SelectionSet, v game.LedgerEntry) graphql.Marshaler {
+	return ec._LedgerEntry(ctx, sel, &v)
+}
+
+func (ec *executionContext) unmarshalNLedgerKind2githubᚗcomᚋbullpenᚋbullpenᚋgameᚐLedgerKind(ctx context.Context, v any) (game.LedgerKind, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := game.LedgerKind(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNLedgerKind2githubᚗcomᚋbullpenᚋbullpenᚋgameᚐLedgerKind(ctx context.Context, sel ast.SelectionSet, v game.LedgerKind) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "LedgerKind!")
+	}
+	return res
+}
+
 func (ec *executionContext) marshalNOrder2githubᚗcomᚋbullpenᚋbullpenᚋgameᚐOrder(ctx context.Context, sel ast.SelectionSet, v game.Order) graphql.Marshaler {
 	return ec._Order(ctx, sel, &v)
 }
@@ -11522,6 +12327,13 @@ func (ec *executionContext) marshalOLeaderboardSnapshot2ᚖgithubᚗcomᚋbullpe
 		return graphql.Null
 	}
 	return ec._LeaderboardSnapshot(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOOrder2ᚖgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐOrder(ctx context.Context, sel ast.SelectionSet, v *game.Order) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Order(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOOrderStatus2ᚖgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐOrderStatus(ctx context.Context, v any) (*game.OrderStatus, error) {

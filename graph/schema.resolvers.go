@@ -140,6 +140,15 @@ func (r *leaderboardEntryResolver) User(ctx context.Context, obj *game.Leaderboa
 	return r.Svc.User(ctx, obj.UserID)
 }
 
+// Order is the resolver for the order field.
+func (r *ledgerEntryResolver) Order(ctx context.Context, obj *game.LedgerEntry) (*game.Order, error) {
+	v, err := r.view(ctx, obj.BullPenID)
+	if err != nil {
+		return nil, err
+	}
+	return v.LedgerOrder(ctx, obj)
+}
+
 // SignUp is the resolver for the signUp field.
 func (r *mutationResolver) SignUp(ctx context.Context, input model.SignUpInput) (*model.AuthPayload, error) {
 	u, err := r.Svc.SignUp(ctx, input.Username, input.Password, input.DisplayName)
@@ -362,6 +371,39 @@ func (r *participantResolver) Rank(ctx context.Context, obj *game.Participant) (
 	return nil, nil
 }
 
+// Ledger is the resolver for the ledger field.
+func (r *participantResolver) Ledger(ctx context.Context, obj *game.Participant, first *int, after *string) (*model.LedgerConnection, error) {
+	n, err := page(first, 50, 500)
+	if err != nil {
+		return nil, err
+	}
+	afterID, err := parseCursor("ledger", after)
+	if err != nil {
+		return nil, err
+	}
+	v, err := r.view(ctx, obj.BullPenID)
+	if err != nil {
+		return nil, err
+	}
+	entries, total, err := v.Ledger(ctx, obj, afterID, n+1)
+	if err != nil {
+		return nil, err
+	}
+	conn := &model.LedgerConnection{Edges: []*model.LedgerEdge{}, TotalCount: total}
+	if len(entries) > n {
+		conn.PageInfo.HasNextPage = true
+		entries = entries[:n]
+	}
+	for _, e := range entries {
+		conn.Edges = append(conn.Edges, &model.LedgerEdge{Cursor: cursor("ledger", e.ID), Node: *e})
+	}
+	if len(conn.Edges) > 0 {
+		c := conn.Edges[len(conn.Edges)-1].Cursor
+		conn.PageInfo.EndCursor = &c
+	}
+	return conn, nil
+}
+
 // UnrealizedPnl is the resolver for the unrealizedPnl field.
 func (r *positionResolver) UnrealizedPnl(ctx context.Context, obj *game.Position) (*decimal.Decimal, error) {
 	d := obj.UnrealizedPnL()
@@ -559,6 +601,9 @@ func (r *Resolver) BullPen() BullPenResolver { return &bullPenResolver{r} }
 // LeaderboardEntry returns LeaderboardEntryResolver implementation.
 func (r *Resolver) LeaderboardEntry() LeaderboardEntryResolver { return &leaderboardEntryResolver{r} }
 
+// LedgerEntry returns LedgerEntryResolver implementation.
+func (r *Resolver) LedgerEntry() LedgerEntryResolver { return &ledgerEntryResolver{r} }
+
 // Mutation returns MutationResolver implementation.
 func (r *Resolver) Mutation() MutationResolver { return &mutationResolver{r} }
 
@@ -583,6 +628,7 @@ func (r *Resolver) Subscription() SubscriptionResolver { return &subscriptionRes
 type (
 	bullPenResolver          struct{ *Resolver }
 	leaderboardEntryResolver struct{ *Resolver }
+	ledgerEntryResolver      struct{ *Resolver }
 	mutationResolver         struct{ *Resolver }
 	orderResolver            struct{ *Resolver }
 	participantResolver      struct{ *Resolver }

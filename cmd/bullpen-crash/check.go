@@ -28,10 +28,29 @@ type roomRead struct {
 			CostBasis   decimal.Decimal
 			RealizedPnl decimal.Decimal
 		}
+		Ledger ledgerPage
 	}
 	orders []*orderState
-	log    []*logEvent
+	// ledgers holds every participant's whole ledger, oldest first.
+	ledgers map[string][]ledgerEntry
+	log     []*logEvent
 }
+
+// ledgerPage is one page of a participant's cash ledger.
+type ledgerPage struct {
+	Edges    []struct{ Node ledgerEntry }
+	PageInfo struct {
+		HasNextPage bool
+		EndCursor   string
+	}
+}
+
+type ledgerEntry struct {
+	Kind                                string
+	Amount, CashAfter, BuyingPowerAfter decimal.Decimal
+}
+
+const ledgerFields = `ledger(first: 500, after: $after) { edges { node { kind amount cashAfter buyingPowerAfter } } pageInfo { hasNextPage endCursor } }`
 
 // logEvent is one bullPenEventLog entry.
 type logEvent struct {
@@ -136,8 +155,8 @@ func (l *crashLoop) read(ctx context.Context) (*snapshot, error) {
 	snap := &snapshot{rooms: map[string]*roomRead{}, quotes: map[string]decimal.Decimal{}}
 	for _, r := range rooms {
 		var out struct{ BullPen *roomRead }
-		err := l.cl.do(ctx, l.owner, `query($id: ID!) { bullPen(id: $id) { state startsAt endsAt startingCash commission lastSequence
-			participants { id cash positions { symbol quantity costBasis realizedPnl } } } }`, map[string]any{"id": r.id}, &out)
+		err := l.cl.do(ctx, l.owner, `query($id: ID!, $after: String) { bullPen(id: $id) { state startsAt endsAt startingCash commission lastSequence
+			participants { id cash positions { symbol quantity costBasis realizedPnl } `+ledgerFields+` } } }`, map[string]any{"id": r.id}, &out)
 		if err != nil {
 			return nil, fmt.Errorf("bullPen %s: %w", r.id, err)
 		}
@@ -146,6 +165,9 @@ func (l *crashLoop) read(ctx context.Context) (*snapshot, error) {
 			continue
 		}
 		rr := out.BullPen
+		if rr.ledgers, err = l.readLedgers(ctx, r.id, rr); err != nil {
+			return nil, err
+		}
 		if rr.orders, err = l.readOrders(ctx, r.id); err != nil {
 			return nil, err
 		}
@@ -216,6 +238,43 @@ func (l *crashLoop) readOrders(ctx context.Context, id string) ([]*orderState, e
 		}
 		after = out.BullPen.Orders.PageInfo.EndCursor
 	}
+}
+
+// readLedgers completes each participant's ledger from its first page,
+// read with the room, page by page (the ledger only grows).
+func (l *crashLoop) readLedgers(ctx context.Context, id string, rr *roomRead) (map[string][]ledgerEntry, error) {
+	all := map[string][]ledgerEntry{}
+	for _, p := range rr.Participants {
+		page := p.Ledger
+		for {
+			for _, e := range page.Edges {
+				all[p.ID] = append(all[p.ID], e.Node)
+			}
+			if !page.PageInfo.HasNextPage {
+				break
+			}
+			var out struct {
+				BullPen struct {
+					Participants []struct {
+						ID     string
+						Ledger ledgerPage
+					}
+				}
+			}
+			err := l.cl.do(ctx, l.owner, `query($id: ID!, $after: String) { bullPen(id: $id) { participants { id `+ledgerFields+` } } }`,
+				map[string]any{"id": id, "after": page.PageInfo.EndCursor}, &out)
+			if err != nil {
+				return nil, fmt.Errorf("ledger of participant %s: %w", p.ID, err)
+			}
+			page = ledgerPage{}
+			for _, q := range out.BullPen.Participants {
+				if q.ID == p.ID {
+					page = q.Ledger
+				}
+			}
+		}
+	}
+	return all, nil
 }
 
 // readLog reads the room's whole event log.
@@ -495,6 +554,7 @@ func (l *crashLoop) checkOrders(r *room, rr *roomRead, quotes map[string]decimal
 		if p.Cash.IsNegative() {
 			l.find = append(l.find, fmt.Sprintf("room %s: participant %s has negative cash %s", r.id, p.ID, p.Cash))
 		}
+		l.checkLedger(r.id, rr, p.ID, p.Cash)
 		listed := map[string]bool{}
 		for _, pos := range p.Positions {
 			listed[pos.Symbol] = true
@@ -592,4 +652,36 @@ func (l *crashLoop) retire(snap *snapshot) {
 	}
 	clear(l.rooms[len(keep):])
 	l.rooms = keep
+}
+
+// checkLedger reconciles a participant's cash ledger: each entry's
+// cashAfter and buyingPowerAfter are the running sums (of the cash kinds,
+// of all kinds), the cash sum is cash, and once the room has ended (no
+// order rests, and the loop never shorts) the sum of all kinds is too.
+func (l *crashLoop) checkLedger(room string, rr *roomRead, participant string, cash decimal.Decimal) {
+	entries := rr.ledgers[participant]
+	if len(entries) == 0 {
+		l.find = append(l.find, fmt.Sprintf("room %s: participant %s has no ledger entry, not even STARTING_CASH", room, participant))
+	}
+	sum, power := decimal.Zero, decimal.Zero
+	for i, e := range entries {
+		if (i == 0) != (e.Kind == "STARTING_CASH") {
+			l.find = append(l.find, fmt.Sprintf("room %s: participant %s: ledger entry %d is %s", room, participant, i+1, e.Kind))
+		}
+		if e.Kind != "RESERVE" && e.Kind != "RELEASE" {
+			sum = sum.Add(e.Amount)
+		}
+		power = power.Add(e.Amount)
+		if !e.CashAfter.Equal(sum) || !e.BuyingPowerAfter.Equal(power) {
+			l.find = append(l.find, fmt.Sprintf("room %s: participant %s: ledger entry %d (%s %s) says cash %s, buying power %s; the entries make %s, %s",
+				room, participant, i+1, e.Kind, e.Amount, e.CashAfter, e.BuyingPowerAfter, sum, power))
+			return
+		}
+	}
+	if !sum.Equal(cash) {
+		l.find = append(l.find, fmt.Sprintf("room %s: participant %s has cash %s; the ledger makes %s", room, participant, cash, sum))
+	}
+	if rr.State == "ENDED" && !power.Equal(cash) {
+		l.find = append(l.find, fmt.Sprintf("room %s ENDED: participant %s's ledger still holds back %s", room, participant, cash.Sub(power)))
+	}
 }

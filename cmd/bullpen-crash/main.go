@@ -15,7 +15,9 @@
 // unchanged or legally moved on; that re-sent clientOrderIds made nothing
 // new; that each room's event log has no gap and no duplicate and holds,
 // byte for byte, every event the subscriber received live; that cash and
-// positions reconcile exactly with the fills; that no order rests OPEN
+// positions reconcile exactly with the fills, and each participant's cash
+// ledger with their cash (its running sums, entry by entry, and nothing
+// held back once the room has ended); that no order rests OPEN
 // across the stored price; and that every scheduled start and end, also
 // those due while the server was down, happened exactly once.
 //

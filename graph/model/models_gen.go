@@ -53,6 +53,17 @@ func (this LeaderboardEvent) GetSequence() int         { return this.Sequence }
 func (this LeaderboardEvent) GetBullPenID() int64      { return this.BullPenID }
 func (this LeaderboardEvent) GetOccurredAt() time.Time { return this.OccurredAt }
 
+type LedgerConnection struct {
+	Edges      []*LedgerEdge `json:"edges"`
+	PageInfo   PageInfo      `json:"pageInfo"`
+	TotalCount int           `json:"totalCount"`
+}
+
+type LedgerEdge struct {
+	Cursor string           `json:"cursor"`
+	Node   game.LedgerEntry `json:"node"`
+}
+
 type Mutation struct {
 }
 
