@@ -175,7 +175,7 @@ func (tx *Tx) DeleteSessions(ctx context.Context, userID int64, ids []string) (i
 
 const bullPenCols = `id, name, description, owner_id, state, starts_at, ends_at, starting_cash, commission,
 	allow_short_selling, allowed_symbols, max_participants, visibility, trade_visibility, invite_code,
-	last_sequence, created_at`
+	last_sequence, created_at, rank_by`
 
 type bullPenRow struct {
 	game.BullPen
@@ -259,10 +259,19 @@ func (q queries) InsertBullPen(ctx context.Context, b *game.BullPen) (err error)
 	}
 	b.ID, err = q.insertID(ctx, `INSERT INTO bull_pens (name, description, owner_id, state, starts_at, ends_at, starting_cash,
 		commission, allow_short_selling, allowed_symbols, max_participants, visibility, trade_visibility, invite_code,
-		last_sequence, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?)`,
+		last_sequence, created_at, rank_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)`,
 		b.Name, b.Description, b.OwnerID, string(b.State), b.StartsAt, b.EndsAt, b.StartingCash, b.Commission,
-		b.AllowShortSelling, allowed, b.MaxParticipants, string(b.Visibility), string(b.TradeVisibility), b.InviteCode, b.CreatedAt)
+		b.AllowShortSelling, allowed, b.MaxParticipants, string(b.Visibility), string(b.TradeVisibility), b.InviteCode, b.CreatedAt,
+		string(rankBy(b)))
 	return err
+}
+
+// rankBy is what b ranks by, RETURN when unset.
+func rankBy(b *game.BullPen) game.RankMetric {
+	if b.RankBy == "" {
+		return game.RankReturn
+	}
+	return b.RankBy
 }
 
 func (q queries) MoveBullPen(ctx context.Context, id int64, from, to game.RoomState, startsAt, endsAt time.Time) (bool, error) {
@@ -409,7 +418,30 @@ func (q queries) UpdateOrder(ctx context.Context, o *game.Order) error {
 
 // Leaderboard
 
-const entryCols = `rank, participant_id, user_id, portfolio_value, cash, total_return, return_percent`
+const entryCols = `rank, participant_id, user_id, portfolio_value, cash, total_return, return_percent,
+	max_drawdown_percent, volatility_percent, sharpe_ratio, trade_count, win_rate`
+
+// entryParams is the number of parameters of one entry's row.
+const entryParams = 13
+
+// entryRow is a stored leaderboard entry with its metrics.
+type entryRow struct {
+	game.LeaderboardEntry
+	MaxDrawdownPercent decimal.Decimal  `db:"max_drawdown_percent"`
+	VolatilityPercent  *decimal.Decimal `db:"volatility_percent"`
+	SharpeRatio        *decimal.Decimal `db:"sharpe_ratio"`
+	TradeCount         int              `db:"trade_count"`
+	WinRate            *decimal.Decimal `db:"win_rate"`
+}
+
+func (r *entryRow) domain() game.LeaderboardEntry {
+	e := r.LeaderboardEntry
+	e.Metrics = game.PerformanceMetrics{
+		TotalReturn: e.TotalReturn, ReturnPercent: e.ReturnPercent, MaxDrawdownPercent: r.MaxDrawdownPercent,
+		VolatilityPercent: r.VolatilityPercent, SharpeRatio: r.SharpeRatio, TradeCount: r.TradeCount, WinRate: r.WinRate,
+	}
+	return e
+}
 
 func (q queries) LatestSnapshot(ctx context.Context, bullPenID int64) (*game.LeaderboardSnapshot, error) {
 	ss, err := q.Snapshots(ctx, bullPenID, 1)
@@ -430,10 +462,14 @@ func (q queries) Snapshots(ctx context.Context, bullPenID int64, limit int) ([]*
 	}
 	for _, s := range ss {
 		s.TakenAt = s.TakenAt.UTC()
-		s.Entries = []game.LeaderboardEntry{}
-		if err := q.sel(ctx, &s.Entries, `SELECT `+entryCols+` FROM leaderboard_entries WHERE snapshot_id = ?
+		var rows []entryRow
+		if err := q.sel(ctx, &rows, `SELECT `+entryCols+` FROM leaderboard_entries WHERE snapshot_id = ?
 			ORDER BY rank, participant_id`, s.ID); err != nil {
 			return nil, err
+		}
+		s.Entries = make([]game.LeaderboardEntry, len(rows))
+		for i := range rows {
+			s.Entries[i] = rows[i].domain()
 		}
 	}
 	return ss, nil
@@ -447,12 +483,14 @@ func (q queries) InsertSnapshot(ctx context.Context, s *game.LeaderboardSnapshot
 	}
 	// Many rows per statement: a room of 5,000 took 5,000 statements (33 ms
 	// of CPU with the write lock held) for every snapshot.
-	args := make([]any, 0, entryChunk*8)
+	args := make([]any, 0, entryChunk*entryParams)
 	for entries := s.Entries; len(entries) > 0; {
 		n := min(len(entries), entryChunk)
 		args = args[:0]
 		for _, e := range entries[:n] {
-			args = append(args, s.ID, e.Rank, e.ParticipantID, e.UserID, e.PortfolioValue, e.Cash, e.TotalReturn, e.ReturnPercent)
+			m := e.Metrics
+			args = append(args, s.ID, e.Rank, e.ParticipantID, e.UserID, e.PortfolioValue, e.Cash, e.TotalReturn, e.ReturnPercent,
+				m.MaxDrawdownPercent, m.VolatilityPercent, m.SharpeRatio, m.TradeCount, m.WinRate)
 		}
 		if _, err := q.exec(ctx, insertEntries(n), args...); err != nil {
 			return err
@@ -462,14 +500,19 @@ func (q queries) InsertSnapshot(ctx context.Context, s *game.LeaderboardSnapshot
 	return nil
 }
 
-// entryChunk is how many leaderboard entries one INSERT writes: 8
-// parameters each, well under SQLite's and PostgreSQL's limits.
+// entryChunk is how many leaderboard entries one INSERT writes:
+// entryParams parameters each, well under SQLite's and PostgreSQL's limits.
 const entryChunk = 200
 
 // insertEntries is the INSERT of n leaderboard entries.
 func insertEntries(n int) string {
-	return `INSERT INTO leaderboard_entries (snapshot_id, ` + entryCols + `) VALUES ` +
-		strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?), ", n-1) + "(?, ?, ?, ?, ?, ?, ?, ?)"
+	return `INSERT INTO leaderboard_entries (snapshot_id, ` + entryCols + `) VALUES ` + placeholders(n, entryParams)
+}
+
+// placeholders is n rows of k parameters: "(?, ?), (?, ?)".
+func placeholders(n, k int) string {
+	row := "(" + strings.Repeat("?, ", k-1) + "?)"
+	return strings.Repeat(row+", ", n-1) + row
 }
 
 // Quotes

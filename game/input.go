@@ -19,6 +19,7 @@ type CreateBullPenInput struct {
 	MaxParticipants   *int             `json:"maxParticipants"`
 	Visibility        *Visibility      `json:"visibility"`
 	TradeVisibility   *TradeVisibility `json:"tradeVisibility"`
+	RankBy            *RankMetric      `json:"rankBy"`
 }
 
 // PlaceOrderInput is a participant's order as sent.

@@ -414,8 +414,12 @@ func (s *Service) fill(ctx context.Context, tx Tx, a *account, o *Order, price d
 	if err := tx.SetCash(ctx, a.p.ID, a.p.Cash); err != nil {
 		return err
 	}
-	pos, _ := ApplyFill(a.position(o.Symbol), o.Side, o.Quantity, price)
+	before := a.position(o.Symbol)
+	pos, realized := ApplyFill(before, o.Side, o.Quantity, price)
 	pos.UpdatedAt, pos.MarketPrice = now, price
+	if err := tx.RecordFill(ctx, a.p.ID, closes(before, o.Side), realized.IsPositive()); err != nil {
+		return err
+	}
 	if err := tx.SavePosition(ctx, &pos); err != nil {
 		return err
 	}
@@ -431,6 +435,12 @@ func (s *Service) fill(ctx context.Context, tx Tx, a *account, o *Order, price d
 	pid := a.p.ID
 	_, err := tx.AppendEvent(ctx, o.BullPenID, EventPosition, &pid, PositionPayload{ParticipantID: pid, Position: pos})
 	return err
+}
+
+// closes reports whether a fill on side reduces pos (a closing fill, for
+// the win rate).
+func closes(pos Position, side Side) bool {
+	return pos.Quantity != 0 && (pos.Quantity > 0) == (side == SideSell)
 }
 
 func (s *Service) orderEvent(ctx context.Context, tx Tx, o *Order, kind OrderEventKind) error {

@@ -53,16 +53,8 @@ func (s *Service) CreateBullPen(ctx context.Context, owner *User, in CreateBullP
 			return nil, Invalid("description", "must be at most 2000 characters")
 		}
 	}
-	b.StartsAt = now
-	if in.StartsAt != nil {
-		b.StartsAt = in.StartsAt.UTC().Truncate(time.Millisecond)
-	}
-	b.EndsAt = in.EndsAt.UTC().Truncate(time.Millisecond)
-	if !b.EndsAt.After(b.StartsAt) {
-		return nil, Invalid("endsAt", "must be after startsAt")
-	}
-	if !b.EndsAt.After(now) {
-		return nil, Invalid("endsAt", "must be in the future")
+	if err := setTimes(b, now, in.StartsAt, in.EndsAt); err != nil {
+		return nil, err
 	}
 	if in.StartingCash != nil {
 		b.StartingCash = *in.StartingCash
@@ -104,6 +96,36 @@ func (s *Service) CreateBullPen(ctx context.Context, owner *User, in CreateBullP
 	if in.TradeVisibility != nil {
 		b.TradeVisibility = *in.TradeVisibility
 	}
+	b.RankBy = RankReturn
+	if in.RankBy != nil {
+		if *in.RankBy != RankReturn && *in.RankBy != RankSharpe {
+			return nil, Invalid("rankBy", "must be RETURN or SHARPE")
+		}
+		b.RankBy = *in.RankBy
+	}
+	return s.open(ctx, b)
+}
+
+// setTimes sets a new room's startsAt (now when nil) and endsAt, checked
+// alike for createBullPen and cloneBullPen.
+func setTimes(b *BullPen, now time.Time, startsAt *time.Time, endsAt time.Time) error {
+	b.StartsAt = now
+	if startsAt != nil {
+		b.StartsAt = startsAt.UTC().Truncate(time.Millisecond)
+	}
+	b.EndsAt = endsAt.UTC().Truncate(time.Millisecond)
+	if !b.EndsAt.After(b.StartsAt) {
+		return Invalid("endsAt", "must be after startsAt")
+	}
+	if !b.EndsAt.After(now) {
+		return Invalid("endsAt", "must be in the future")
+	}
+	return nil
+}
+
+// open stores a new room b (checked already) with a new invite code. It
+// is SCHEDULED, or ACTIVE at once when it is due already.
+func (s *Service) open(ctx context.Context, b *BullPen) (*BullPen, error) {
 	b.InviteCode = newInviteCode()
 	err := s.store.Update(ctx, func(tx Tx) error {
 		b.CreatedAt = tx.Now()
@@ -133,6 +155,37 @@ func (s *Service) CreateBullPen(ctx context.Context, owner *User, in CreateBullP
 	}
 	s.nudgeScheduler()
 	return b, nil
+}
+
+// CloneBullPen opens a rematch of room id for its owner: a new room with
+// every setting of the old one (a copy of the whole room, so rules added
+// to BullPen come along), under the new times, checked as for
+// CreateBullPen, and a new invite code. Only its identity, state, times,
+// sequence and invite code are new.
+//
+// Errors: UNAUTHENTICATED; NOT_FOUND for an unknown room or a PRIVATE one
+// owner may not see; FORBIDDEN for anyone but the owner; BAD_USER_INPUT
+// naming the field for bad times.
+func (s *Service) CloneBullPen(ctx context.Context, owner *User, id int64, startsAt *time.Time, endsAt time.Time) (*BullPen, error) {
+	if owner == nil {
+		return nil, Errorf(EUNAUTHENTICATED, "sign in to clone a bull pen")
+	}
+	view, err := s.View(ctx, owner, id)
+	if err != nil {
+		return nil, err
+	}
+	if !view.Viewer.Owner {
+		return nil, Errorf(EFORBIDDEN, "only the owner of bull pen %d may clone it", id)
+	}
+	b := *view.Room
+	if b.AllowedSymbols != nil {
+		b.AllowedSymbols = slices.Clone(b.AllowedSymbols)
+	}
+	b.ID, b.State, b.LastSequence, b.InviteCode = 0, RoomScheduled, 0, ""
+	if err := setTimes(&b, s.clock.Now().UTC().Truncate(time.Millisecond), startsAt, endsAt); err != nil {
+		return nil, err
+	}
+	return s.open(ctx, &b)
 }
 
 func newInviteCode() string {
