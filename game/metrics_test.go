@@ -99,8 +99,8 @@ func TestMetricsHandComputed(t *testing.T) {
 
 type metricsWant struct {
 	totalReturn, returnPercent, maxDrawdown, volatility, sharpe string
-	tradeCount                                                   int
-	winRate                                                      string // "": null
+	tradeCount                                                  int
+	winRate                                                     string // "": null
 }
 
 func (w metricsWant) check(t *testing.T, what string, m game.PerformanceMetrics) {
