@@ -385,3 +385,73 @@ func mustJSON(t *testing.T, v any) string {
 	}
 	return string(b)
 }
+
+// TestEquityHistory: a participant's value at each snapshot, filtered by
+// from and to (inclusive) and downsampled, with bad arguments refused.
+func TestEquityHistory(t *testing.T) {
+	h := newHarness(t)
+	owner, player := h.user("owner"), h.user("player")
+	h.price("AAPL", "100")
+	room := h.activeRoom(owner, nil, player)
+	h.order(player, buy(room.ID, "AAPL", 1000)) // cash 0: value = 1000 x price
+	start := h.clock.Now()
+	for i := 1; i <= 6; i++ { // snapshot i at start + i minutes, value 1000 x (100 + i)
+		h.price("AAPL", fmt.Sprint(100+i))
+		h.clock.Advance(time.Minute)
+		if err := h.svc.RefreshLeaderboards(h.ctx, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	at := func(i int) *time.Time { return ptr(start.Add(time.Duration(i) * time.Minute)) }
+	view, err := h.svc.View(h.ctx, nil, room.ID) // anonymous: the room is PUBLIC
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := h.participant(room.ID, player)
+	values := func(from, to *time.Time, points int) []string {
+		t.Helper()
+		ps, err := view.EquityHistory(h.ctx, p, from, to, points)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := []string{}
+		for i, pt := range ps {
+			out = append(out, pt.PortfolioValue.String())
+			if i > 0 && !pt.At.After(ps[i-1].At) {
+				t.Errorf("points not in time order: %v", ps)
+			}
+		}
+		return out
+	}
+	tests := []struct {
+		name     string
+		from, to *time.Time
+		points   int
+		want     []string
+	}{
+		{"All", nil, nil, 200, []string{"101000", "102000", "103000", "104000", "105000", "106000"}},
+		{"FromTo", at(2), at(4), 200, []string{"102000", "103000", "104000"}},
+		{"FromOnly", at(5), nil, 200, []string{"105000", "106000"}},
+		{"ToOnly", nil, at(1), 200, []string{"101000"}},
+		{"Nothing", at(7), nil, 200, []string{}},
+		// Inner points 2..5 in one bucket: its last, 5.
+		{"Downsampled", nil, nil, 3, []string{"101000", "105000", "106000"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := values(tt.from, tt.to, tt.points); !equalLines(got, tt.want) {
+				t.Errorf("equity history %v, want %v", got, tt.want)
+			}
+		})
+	}
+	for _, bad := range []struct {
+		name     string
+		from, to *time.Time
+		points   int
+	}{{"ZeroPoints", nil, nil, 0}, {"TooManyPoints", nil, nil, 1001}, {"FromAfterTo", at(4), at(2), 10}} {
+		t.Run(bad.name, func(t *testing.T) {
+			_, err := view.EquityHistory(h.ctx, p, bad.from, bad.to, bad.points)
+			assertCode(t, err, game.EINVALID)
+		})
+	}
+}
