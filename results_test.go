@@ -110,13 +110,13 @@ func TestResultsAndTradesCSV(t *testing.T) {
 					Leaderboard struct {
 						Final   bool
 						Entries []struct {
-							Rank                                          int
-							User                                          struct{ Username string }
+							Rank                                         int
+							User                                         struct{ Username string }
 							PortfolioValue, Cash, TotalReturn, ReturnPct string
-							Metrics                                       struct {
-								MaxDrawdownPercent                       string
+							Metrics                                      struct {
+								MaxDrawdownPercent                      string
 								VolatilityPercent, SharpeRatio, WinRate *string
-								TradeCount                               int
+								TradeCount                              int
 							}
 						}
 					}
