@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"slices"
 	"strconv"
 	"strings"
@@ -238,6 +239,36 @@ func participantDataRule(k roomKind, r role) string {
 	return tradeSet(k, r)
 }
 
+// csvRoom: the results export, like the leaderboard, but over plain HTTP:
+// a room the caller may not see is a 404, as an unknown one.
+var csvRoom = grid(
+	by(shown, shown, shown, shown, shown, shown),
+	by(shown, shown, shown, shown, shown, shown),
+	by(notFound, notFound, shown, shown, shown, notFound),
+)
+
+func csvRoomRule(k roomKind, r role) string {
+	if !sees(k, r) {
+		return notFound
+	}
+	return shown
+}
+
+// csvTrades: the fills export shows the trades of tradeSet, a 404 for a
+// room the caller may not see.
+var csvTrades = grid(
+	by("-", "-", "p1", "p2", "p1 p2", "-"),
+	by("-", "-", "p1 p2", "p1 p2", "p1 p2", "-"),
+	by(notFound, notFound, "p1", "p2", "p1 p2", notFound),
+)
+
+func csvTradesRule(k roomKind, r role) string {
+	if !sees(k, r) {
+		return notFound
+	}
+	return tradeSet(k, r)
+}
+
 var beyondLastSequence = grid(
 	by(badInput, badInput, badInput, badInput, badInput, badInput),
 	by(badInput, badInput, badInput, badInput, badInput, badInput),
@@ -353,6 +384,11 @@ var authzReadRows = []authzRow{
 			}
 			return self
 		}},
+	{name: "Participant.metrics", want: roomFields, rule: roomFieldRule, check: checkParticipantMetrics},
+	{name: "Participant.equityHistory", want: roomFields, rule: roomFieldRule, check: checkEquityHistory},
+	{name: "LeaderboardEntry.metrics", want: roomFields, rule: roomFieldRule, check: checkEntryMetrics},
+	{name: "GET /rooms/{id}/results.csv", want: csvRoom, rule: csvRoomRule, check: checkResultsCSV},
+	{name: "GET /rooms/{id}/trades.csv", want: csvTrades, rule: csvTradesRule, check: checkTradesCSV},
 	{name: "Query.bullPenEventLog", want: eventCells, rule: eventRule, check: checkEventLog},
 	{name: "bullPenEvents(afterSequence:0)=bullPenEventLog(WebSocket)", want: eventCells, rule: eventRule, check: checkReplay("WebSocket")},
 	{name: "bullPenEvents(afterSequence:0)=bullPenEventLog(SSE)", want: eventCells, rule: eventRule, check: checkReplay("SSE")},
@@ -477,6 +513,7 @@ var authzWriteRows = []authzRow{
 	{name: "Mutation.resumeBullPen", want: ownerOnly, rule: ownerOnlyRule, check: checkMove("resumeBullPen", "PAUSED", "ACTIVE")},
 	{name: "Mutation.endBullPen", want: ownerOnly, rule: ownerOnlyRule, check: checkMove("endBullPen", "ACTIVE", "ENDED")},
 	{name: "Mutation.cancelBullPen", want: ownerOnly, rule: ownerOnlyRule, check: checkMove("cancelBullPen", "SCHEDULED", "CANCELLED")},
+	{name: "Mutation.cloneBullPen", want: ownerOnly, rule: ownerOnlyRule, check: checkClone},
 	{name: "Mutation.placeOrder", check: checkPlaceOrder,
 		want: grid(
 			by(unauthed, forbidden, allowed, allowed, forbidden, forbidden),
@@ -1235,6 +1272,136 @@ func checkRank(c *authzCell) {
 	}
 }
 
+// checkParticipantMetrics: after one filled buy of 10 at 100 and one
+// snapshot, each participant has one trade, no return, no drawdown, and too
+// short a history for volatility, Sharpe or a win rate.
+func checkParticipantMetrics(c *authzCell) {
+	if b := c.bullPenField("participants { id metrics { totalReturn maxDrawdownPercent volatilityPercent sharpeRatio tradeCount winRate } }"); b != nil {
+		ps := decode[struct {
+			Participants []struct{ Metrics metricsJSON }
+		}](c, b).Participants
+		if len(ps) != 2 {
+			c.t.Errorf("%d participants, want 2", len(ps))
+		}
+		for _, p := range ps {
+			c.checkMetrics(p.Metrics)
+		}
+	}
+}
+
+type metricsJSON struct {
+	TotalReturn, MaxDrawdownPercent         string
+	VolatilityPercent, SharpeRatio, WinRate *string
+	TradeCount                              int
+}
+
+func (c *authzCell) checkMetrics(m metricsJSON) {
+	c.t.Helper()
+	if !decimalIs(&m.TotalReturn, "0") || !decimalIs(&m.MaxDrawdownPercent, "0") || m.TradeCount != 1 ||
+		m.VolatilityPercent != nil || m.SharpeRatio != nil || m.WinRate != nil {
+		c.t.Errorf("metrics %+v, want totalReturn 0, drawdown 0, tradeCount 1, the rest null", m)
+	}
+}
+
+// checkEquityHistory: one snapshot so far, at 100000 for both.
+func checkEquityHistory(c *authzCell) {
+	if b := c.bullPenField("participants { id equityHistory { at portfolioValue } }"); b != nil {
+		ps := decode[struct {
+			Participants []struct {
+				EquityHistory []struct{ At, PortfolioValue string }
+			}
+		}](c, b).Participants
+		if len(ps) != 2 {
+			c.t.Errorf("%d participants, want 2", len(ps))
+		}
+		for _, p := range ps {
+			if h := p.EquityHistory; len(h) != 1 || !decimalIs(&h[0].PortfolioValue, "100000") || h[0].At == "" {
+				c.t.Errorf("equityHistory %+v, want one point at 100000", h)
+			}
+		}
+	}
+}
+
+func checkEntryMetrics(c *authzCell) {
+	if b := c.bullPenField("leaderboard { entries { metrics { totalReturn maxDrawdownPercent volatilityPercent sharpeRatio tradeCount winRate } } }"); b != nil {
+		es := decode[struct {
+			Leaderboard struct {
+				Entries []struct{ Metrics metricsJSON }
+			}
+		}](c, b).Leaderboard.Entries
+		if len(es) != 2 {
+			c.t.Errorf("%d entries, want 2", len(es))
+		}
+		for _, e := range es {
+			c.checkMetrics(e.Metrics)
+		}
+	}
+}
+
+// csvRows fetches an export of the cell's room; for a NOT_FOUND cell it
+// checks the 404 is the one an unknown room gets (its id swapped) and
+// returns nil.
+func (c *authzCell) csvRows(export string) [][]string {
+	c.t.Helper()
+	path := func(id string) string { return "/rooms/" + id + "/" + export + ".csv" }
+	r := c.ts.getCSV(c.t, c.token(), path(c.room.id))
+	if c.want == notFound {
+		u := c.ts.getCSV(c.t, c.token(), path(unknownID))
+		if r.status != http.StatusNotFound || u.status != http.StatusNotFound || r.body != strings.ReplaceAll(u.body, unknownID, c.room.id) {
+			c.t.Errorf("%d %q; an unknown room %d %q: want the same 404", r.status, r.body, u.status, u.body)
+		}
+		return nil
+	}
+	header := resultsHeader
+	if export == "trades" {
+		header = tradesHeader
+	}
+	return r.records(c.t, "bullpen-"+c.room.id+"-"+export+".csv", header)
+}
+
+func checkResultsCSV(c *authzCell) {
+	rows := c.csvRows("results")
+	if rows == nil {
+		return
+	}
+	var users []string
+	for _, row := range rows {
+		users = append(users, row[1])
+		if row[0] != "1" || !decimalIs(&row[2], "100000") || row[9] != "1" {
+			c.t.Errorf("results row %q, want rank 1 (a tie), value 100000, 1 trade", row)
+		}
+	}
+	if !sameSet(users, []string{roleP1.username(), roleP2.username()}) {
+		c.t.Errorf("results of %v, want both players", users)
+	}
+}
+
+func checkTradesCSV(c *authzCell) {
+	rows := c.csvRows("trades")
+	if rows == nil {
+		return
+	}
+	var shown, ids, want []string
+	for _, row := range rows {
+		who := map[string]string{roleP1.username(): "p1", roleP2.username(): "p2"}[row[1]]
+		shown = append(shown, who)
+		ids = append(ids, row[7])
+	}
+	for _, p := range []role{roleP1, roleP2} {
+		if seesTrades(c.kind, c.role, p) {
+			want = append(want, c.room.orders[p][0]) // the filled buy; the resting one is no fill
+		}
+	}
+	slices.Sort(shown)
+	got := strings.Join(shown, " ")
+	if got == "" {
+		got = "-"
+	}
+	if got != c.want || !sameSet(ids, want) {
+		c.t.Errorf("fills of %q (orders %v), want %q (orders %v)", got, ids, c.want, want)
+	}
+}
+
 func checkQueryMe(c *authzCell) {
 	r := c.do(`{ me { username } }`, nil)
 	if len(r.Errors) > 0 {
@@ -1614,6 +1781,40 @@ func checkMove(field, from, to string) func(c *authzCell) {
 		if s := string(c.storeRoom(room.id).State); s != after {
 			c.t.Errorf("the room is %s, want %s", s, after)
 		}
+	}
+}
+
+const cloneMutation = `mutation($id: ID!, $e: Time!) { m: cloneBullPen(id: $id, endsAt: $e) { id state visibility tradeVisibility inviteCode } }`
+
+// checkClone: the owner gets a rematch with the room's settings; anyone
+// else gets the error and no room is made.
+func checkClone(c *authzCell) {
+	room := c.w.newRoom(c.t, c.kind, "SCHEDULED")
+	newest := func() int64 {
+		owner, _ := strconv.ParseInt(c.w.userIDs[roleOwner], 10, 64)
+		rooms, _, err := c.w.store.BullPens(c.t.Context(), game.BullPenFilter{ViewerID: owner, Limit: 1})
+		if err != nil || len(rooms) == 0 {
+			c.t.Fatalf("newest room: %v", err)
+		}
+		return rooms[0].ID
+	}
+	before := newest()
+	vars := func(id string) map[string]any { return map[string]any{"id": id, "e": fmtTime(t0.Add(3 * time.Hour))} }
+	got, errs := c.mutate(cloneMutation, vars(room.id))
+	if c.want != allowed {
+		c.expectError(errs, room.id, func() []gqlError { _, u := c.mutate(cloneMutation, vars(unknownID)); return u })
+		if after := newest(); after != before {
+			c.t.Errorf("room %d was made by a refused clone", after)
+		}
+		return
+	}
+	if len(errs) > 0 {
+		c.t.Fatalf("errors %+v, want the clone", errs)
+	}
+	b := decode[struct{ ID, State, Visibility, TradeVisibility, InviteCode string }](c, got)
+	if b.ID == room.id || b.State != "ACTIVE" || b.Visibility != c.kind.visibility() || b.TradeVisibility != c.kind.tradeVisibility() ||
+		b.InviteCode == "" || b.InviteCode == room.inviteCode {
+		c.t.Errorf("clone %+v of room %s (%s)", b, room.id, c.kind)
 	}
 }
 

@@ -92,7 +92,7 @@ func TestOpenMigratesFreshFileAndReopenKeepsData(t *testing.T) {
 		t.Fatalf("list tables: %v", err)
 	}
 	wantTables := []string{"bull_pens", "events", "leaderboard_entries", "leaderboard_snapshots", "ledger_entries", "orders",
-		"participants", "positions", "quotes", "sessions", "settings", "users"}
+		"participant_tracks", "participants", "positions", "quotes", "sessions", "settings", "users"}
 	if !slices.Equal(tables, wantTables) {
 		t.Errorf("tables = %v, want %v", tables, wantTables)
 	}

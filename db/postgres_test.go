@@ -39,7 +39,7 @@ func TestPostgresOpenMigratesAndReopenAppliesNothing(t *testing.T) {
 		t.Fatalf("list tables: %v", err)
 	}
 	wantTables := []string{"bull_pens", "events", "leaderboard_entries", "leaderboard_snapshots", "ledger_entries", "orders",
-		"participants", "positions", "quotes", "sessions", "settings", "users"}
+		"participant_tracks", "participants", "positions", "quotes", "sessions", "settings", "users"}
 	if !slices.Equal(tables, wantTables) {
 		t.Errorf("tables = %v, want %v", tables, wantTables)
 	}
@@ -112,12 +112,15 @@ func TestOpenPostgresUnreachable(t *testing.T) {
 
 // moneyColumns are every column holding money, a price or a ratio of them.
 var moneyColumns = []string{
-	"bull_pens.commission", "bull_pens.max_position_percent", "bull_pens.min_share_price", "bull_pens.starting_cash",
-	"leaderboard_entries.cash", "leaderboard_entries.portfolio_value",
-	"leaderboard_entries.return_percent", "leaderboard_entries.total_return",
-	"ledger_entries.amount", "ledger_entries.buying_power_after", "ledger_entries.cash_after",
-	"orders.commission", "orders.filled_price", "orders.limit_price", "orders.reserved", "orders.stop_price",
-	"orders.trail_amount", "orders.trail_percent",
+	"bull_pens.commission", "bull_pens.max_position_percent", "bull_pens.min_share_price",
+	"bull_pens.starting_cash", "leaderboard_entries.cash", "leaderboard_entries.max_drawdown_percent",
+	"leaderboard_entries.portfolio_value", "leaderboard_entries.return_percent",
+	"leaderboard_entries.sharpe_ratio", "leaderboard_entries.total_return",
+	"leaderboard_entries.volatility_percent", "leaderboard_entries.win_rate", "ledger_entries.amount",
+	"ledger_entries.buying_power_after", "ledger_entries.cash_after", "orders.commission",
+	"orders.filled_price", "orders.limit_price", "orders.reserved", "orders.stop_price", "orders.trail_amount",
+	"orders.trail_percent", "participant_tracks.last_value", "participant_tracks.max_drawdown_percent",
+	"participant_tracks.peak", "participant_tracks.sum_returns", "participant_tracks.sum_squares",
 	"participants.cash",
 	"positions.cost_basis", "positions.realized_pnl",
 	"quotes.open", "quotes.price",

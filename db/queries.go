@@ -175,7 +175,7 @@ func (tx *Tx) DeleteSessions(ctx context.Context, userID int64, ids []string) (i
 
 const bullPenCols = `id, name, description, owner_id, state, starts_at, ends_at, starting_cash, commission,
 	allow_short_selling, allowed_symbols, max_participants, visibility, trade_visibility, invite_code,
-	last_sequence, created_at, max_position_percent, min_share_price, max_orders_per_minute, max_open_orders`
+	last_sequence, created_at, max_position_percent, min_share_price, max_orders_per_minute, max_open_orders, rank_by`
 
 type bullPenRow struct {
 	game.BullPen
@@ -259,12 +259,20 @@ func (q queries) InsertBullPen(ctx context.Context, b *game.BullPen) (err error)
 	}
 	b.ID, err = q.insertID(ctx, `INSERT INTO bull_pens (name, description, owner_id, state, starts_at, ends_at, starting_cash,
 		commission, allow_short_selling, allowed_symbols, max_participants, visibility, trade_visibility, invite_code,
-		last_sequence, created_at, max_position_percent, min_share_price, max_orders_per_minute, max_open_orders)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?)`,
+		last_sequence, created_at, max_position_percent, min_share_price, max_orders_per_minute, max_open_orders, rank_by)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?)`,
 		b.Name, b.Description, b.OwnerID, string(b.State), b.StartsAt, b.EndsAt, b.StartingCash, b.Commission,
 		b.AllowShortSelling, allowed, b.MaxParticipants, string(b.Visibility), string(b.TradeVisibility), b.InviteCode, b.CreatedAt,
-		b.MaxPositionPercent, b.MinSharePrice, b.MaxOrdersPerMinute, b.MaxOpenOrders)
+		b.MaxPositionPercent, b.MinSharePrice, b.MaxOrdersPerMinute, b.MaxOpenOrders, string(rankBy(b)))
 	return err
+}
+
+// rankBy is what b ranks by, RETURN when unset.
+func rankBy(b *game.BullPen) game.RankMetric {
+	if b.RankBy == "" {
+		return game.RankReturn
+	}
+	return b.RankBy
 }
 
 func (q queries) MoveBullPen(ctx context.Context, id int64, from, to game.RoomState, startsAt, endsAt time.Time) (bool, error) {
@@ -430,18 +438,6 @@ func (q queries) NextExpiry(ctx context.Context) (time.Time, error) {
 	return at[0].UTC(), nil
 }
 
-// ExpireOrder makes order id EXPIRED if it is still OPEN, and reports
-// whether it did: of several instances racing, exactly one does.
-func (q queries) ExpireOrder(ctx context.Context, id int64, at time.Time) (bool, error) {
-	res, err := q.exec(ctx, `UPDATE orders SET status = 'EXPIRED', reserved = ?, updated_at = ? WHERE id = ? AND status = 'OPEN'`,
-		decimal.Zero, at, id)
-	if err != nil {
-		return false, err
-	}
-	n, err := res.RowsAffected()
-	return n == 1, err
-}
-
 func (q queries) UpdateOrder(ctx context.Context, o *game.Order) error {
 	_, err := q.exec(ctx, `UPDATE orders SET triggered = ?, status = ?, filled_quantity = ?, filled_price = ?,
 		commission = ?, reserved = ?, reject_reason = ?, reject_message = ?, updated_at = ?, filled_at = ?, stop_price = ? WHERE id = ?`,
@@ -499,7 +495,30 @@ func insertLedger(n int) string {
 
 // Leaderboard
 
-const entryCols = `rank, participant_id, user_id, portfolio_value, cash, total_return, return_percent`
+const entryCols = `rank, participant_id, user_id, portfolio_value, cash, total_return, return_percent,
+	max_drawdown_percent, volatility_percent, sharpe_ratio, trade_count, win_rate`
+
+// entryParams is the number of parameters of one entry's row.
+const entryParams = 13
+
+// entryRow is a stored leaderboard entry with its metrics.
+type entryRow struct {
+	game.LeaderboardEntry
+	MaxDrawdownPercent decimal.Decimal  `db:"max_drawdown_percent"`
+	VolatilityPercent  *decimal.Decimal `db:"volatility_percent"`
+	SharpeRatio        *decimal.Decimal `db:"sharpe_ratio"`
+	TradeCount         int              `db:"trade_count"`
+	WinRate            *decimal.Decimal `db:"win_rate"`
+}
+
+func (r *entryRow) domain() game.LeaderboardEntry {
+	e := r.LeaderboardEntry
+	e.Metrics = game.PerformanceMetrics{
+		TotalReturn: e.TotalReturn, ReturnPercent: e.ReturnPercent, MaxDrawdownPercent: r.MaxDrawdownPercent,
+		VolatilityPercent: r.VolatilityPercent, SharpeRatio: r.SharpeRatio, TradeCount: r.TradeCount, WinRate: r.WinRate,
+	}
+	return e
+}
 
 func (q queries) LatestSnapshot(ctx context.Context, bullPenID int64) (*game.LeaderboardSnapshot, error) {
 	ss, err := q.Snapshots(ctx, bullPenID, 1)
@@ -520,10 +539,14 @@ func (q queries) Snapshots(ctx context.Context, bullPenID int64, limit int) ([]*
 	}
 	for _, s := range ss {
 		s.TakenAt = s.TakenAt.UTC()
-		s.Entries = []game.LeaderboardEntry{}
-		if err := q.sel(ctx, &s.Entries, `SELECT `+entryCols+` FROM leaderboard_entries WHERE snapshot_id = ?
+		var rows []entryRow
+		if err := q.sel(ctx, &rows, `SELECT `+entryCols+` FROM leaderboard_entries WHERE snapshot_id = ?
 			ORDER BY rank, participant_id`, s.ID); err != nil {
 			return nil, err
+		}
+		s.Entries = make([]game.LeaderboardEntry, len(rows))
+		for i := range rows {
+			s.Entries[i] = rows[i].domain()
 		}
 	}
 	return ss, nil
@@ -537,12 +560,14 @@ func (q queries) InsertSnapshot(ctx context.Context, s *game.LeaderboardSnapshot
 	}
 	// Many rows per statement: a room of 5,000 took 5,000 statements (33 ms
 	// of CPU with the write lock held) for every snapshot.
-	args := make([]any, 0, entryChunk*8)
+	args := make([]any, 0, entryChunk*entryParams)
 	for entries := s.Entries; len(entries) > 0; {
 		n := min(len(entries), entryChunk)
 		args = args[:0]
 		for _, e := range entries[:n] {
-			args = append(args, s.ID, e.Rank, e.ParticipantID, e.UserID, e.PortfolioValue, e.Cash, e.TotalReturn, e.ReturnPercent)
+			m := e.Metrics
+			args = append(args, s.ID, e.Rank, e.ParticipantID, e.UserID, e.PortfolioValue, e.Cash, e.TotalReturn, e.ReturnPercent,
+				m.MaxDrawdownPercent, m.VolatilityPercent, m.SharpeRatio, m.TradeCount, m.WinRate)
 		}
 		if _, err := q.exec(ctx, insertEntries(n), args...); err != nil {
 			return err
@@ -552,14 +577,19 @@ func (q queries) InsertSnapshot(ctx context.Context, s *game.LeaderboardSnapshot
 	return nil
 }
 
-// entryChunk is how many leaderboard entries one INSERT writes: 8
-// parameters each, well under SQLite's and PostgreSQL's limits.
+// entryChunk is how many leaderboard entries one INSERT writes:
+// entryParams parameters each, well under SQLite's and PostgreSQL's limits.
 const entryChunk = 200
 
 // insertEntries is the INSERT of n leaderboard entries.
 func insertEntries(n int) string {
-	return `INSERT INTO leaderboard_entries (snapshot_id, ` + entryCols + `) VALUES ` +
-		strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?), ", n-1) + "(?, ?, ?, ?, ?, ?, ?, ?)"
+	return `INSERT INTO leaderboard_entries (snapshot_id, ` + entryCols + `) VALUES ` + placeholders(n, entryParams)
+}
+
+// placeholders is n rows of k parameters: "(?, ?), (?, ?)".
+func placeholders(n, k int) string {
+	row := "(" + strings.Repeat("?, ", k-1) + "?)"
+	return strings.Repeat(row+", ", n-1) + row
 }
 
 // Quotes

@@ -24,6 +24,8 @@ type CreateBullPenInput struct {
 	MinSharePrice      *decimal.Decimal `json:"minSharePrice"`
 	MaxOrdersPerMinute *int             `json:"maxOrdersPerMinute"`
 	MaxOpenOrders      *int             `json:"maxOpenOrders"`
+
+	RankBy            *RankMetric      `json:"rankBy"`
 }
 
 // PlaceOrderInput is a participant's order as sent.

@@ -16,20 +16,38 @@ type Standing struct {
 	JoinedAt      time.Time
 	Cash          decimal.Decimal
 	Positions     []Position // MarketPrice set by the caller
+	// Track is the participant's history so far (zero: none yet).
+	Track Track
 }
 
-// Rank orders participants by portfolio value, highest first, ties sharing a
-// rank with standard competition ranking (1, 1, 3). Within a tie, entries
-// are ordered by JoinedAt then ParticipantID so the output is
-// deterministic. It fills PortfolioValue, Cash, TotalReturn and
-// ReturnPercent of each LeaderboardEntry against startingCash. Pure: it
-// does not modify its input. It returns an empty, non-nil slice when there
-// are no standings.
+// Rank ranks by return (RankBy with RankReturn), observing each value.
 func Rank(startingCash decimal.Decimal, standings []Standing) []LeaderboardEntry {
+	return RankBy(RankReturn, startingCash, standings, true)
+}
+
+// RankBy orders participants, ties sharing a rank with standard
+// competition ranking (1, 1, 3):
+//   - RankReturn: by portfolio value, highest first;
+//   - RankSharpe: by sharpeRatio, highest first, participants without one
+//     last; then by portfolio value. A tie is equal on both.
+//
+// Within a tie, entries are ordered by JoinedAt then ParticipantID so the
+// output is deterministic. It fills PortfolioValue, Cash, TotalReturn,
+// ReturnPercent and Metrics of each LeaderboardEntry against startingCash;
+// when observe is true each standing's Track takes the value as its next
+// observation first, and the entry's Track is the result (the caller
+// stores it). Pure: it does not modify its input. It returns an empty,
+// non-nil slice when there are no standings.
+func RankBy(by RankMetric, startingCash decimal.Decimal, standings []Standing, observe bool) []LeaderboardEntry {
 	entries := make([]LeaderboardEntry, len(standings))
 	joined := make([]time.Time, len(standings))
 	for i, s := range standings {
 		value := PortfolioValue(s.Cash, s.Positions)
+		track := s.Track.Fresh(startingCash)
+		if observe {
+			track = track.Observe(value)
+		}
+		track.ParticipantID = s.ParticipantID
 		entries[i] = LeaderboardEntry{
 			ParticipantID:  s.ParticipantID,
 			UserID:         s.UserID,
@@ -37,19 +55,53 @@ func Rank(startingCash decimal.Decimal, standings []Standing) []LeaderboardEntry
 			Cash:           s.Cash,
 			TotalReturn:    TotalReturn(value, startingCash),
 			ReturnPercent:  ReturnPercent(value, startingCash),
+			Metrics:        track.Metrics(value, startingCash),
+			Track:          track,
 		}
 		joined[i] = s.JoinedAt
 	}
 
 	// Sort on keys computed once: decimal.Cmp rescales (and allocates) on
 	// every comparison, which made it most of the cost of a large room.
-	keys := sortKeys(entries)
+	values := make([]decimal.Decimal, len(entries))
+	for i, e := range entries {
+		values[i] = e.PortfolioValue
+	}
+	keys := sortKeys(values)
+	// For SHARPE: hasSharpe first, then the ratio, then the value.
+	var sharpe valueKeys
+	has := make([]bool, len(entries))
+	if by == RankSharpe {
+		ratios := make([]decimal.Decimal, len(entries))
+		for i, e := range entries {
+			if e.Metrics.SharpeRatio != nil {
+				has[i], ratios[i] = true, *e.Metrics.SharpeRatio
+			}
+		}
+		sharpe = sortKeys(ratios)
+	}
+	primary := func(a, b int) int {
+		if by == RankSharpe {
+			if has[a] != has[b] {
+				if has[a] {
+					return 1
+				}
+				return -1
+			}
+			if has[a] {
+				if c := sharpe.cmp(a, b); c != 0 {
+					return c
+				}
+			}
+		}
+		return keys.cmp(a, b)
+	}
 	order := make([]int, len(entries))
 	for i := range order {
 		order[i] = i
 	}
 	slices.SortStableFunc(order, func(a, b int) int {
-		if c := keys.cmp(a, b); c != 0 {
+		if c := primary(a, b); c != 0 {
 			return -c
 		}
 		if c := joined[a].Compare(joined[b]); c != 0 {
@@ -61,7 +113,7 @@ func Rank(startingCash decimal.Decimal, standings []Standing) []LeaderboardEntry
 	ranked := make([]LeaderboardEntry, len(entries))
 	for i, idx := range order {
 		e := entries[idx]
-		if i > 0 && e.PortfolioValue.Equal(ranked[i-1].PortfolioValue) {
+		if i > 0 && primary(idx, order[i-1]) == 0 {
 			e.Rank = ranked[i-1].Rank
 		} else {
 			e.Rank = i + 1
@@ -71,28 +123,28 @@ func Rank(startingCash decimal.Decimal, standings []Standing) []LeaderboardEntry
 	return ranked
 }
 
-// valueKeys are the entries' portfolio values scaled to one exponent:
-// int64s when every value fits, big.Ints otherwise.
+// valueKeys are decimals (portfolio values, ratios) scaled to one
+// exponent: int64s when every value fits, big.Ints otherwise.
 type valueKeys struct {
 	small []int64
 	large []*big.Int
 }
 
-func sortKeys(entries []LeaderboardEntry) valueKeys {
+func sortKeys(values []decimal.Decimal) valueKeys {
 	exp := int32(0)
-	for _, e := range entries {
-		exp = min(exp, e.PortfolioValue.Exponent())
+	for _, v := range values {
+		exp = min(exp, v.Exponent())
 	}
-	large := make([]*big.Int, len(entries))
+	large := make([]*big.Int, len(values))
 	fits := true
-	for i, e := range entries {
-		large[i] = e.PortfolioValue.Shift(-exp).BigInt()
+	for i, v := range values {
+		large[i] = v.Shift(-exp).BigInt()
 		fits = fits && large[i].IsInt64()
 	}
 	if !fits {
 		return valueKeys{large: large}
 	}
-	small := make([]int64, len(entries))
+	small := make([]int64, len(values))
 	for i, k := range large {
 		small[i] = k.Int64()
 	}

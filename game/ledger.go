@@ -169,11 +169,11 @@ func (s *Service) setReserved(ctx context.Context, tx Tx, o *Order, amount decim
 	return l.write(ctx, tx)
 }
 
-// bookFill books a fill of o at price: the release of what o held back,
+// bookFill books a fill of o at price: the release of held, what o held back,
 // the trade, the commission, and the change in booked short margin from
 // position before to after.
-func bookFill(l *ledger, o *Order, before, after Position, price, commission decimal.Decimal) {
-	l.hold(o.Reserved.Neg(), o.ID)
+func bookFill(l *ledger, o *Order, held decimal.Decimal, before, after Position, price, commission decimal.Decimal) {
+	l.hold(held.Neg(), o.ID)
 	gross := decimal.NewFromInt(o.Quantity).Mul(price)
 	if o.Side == SideBuy {
 		l.add(LedgerBuy, gross.Neg(), o.ID)

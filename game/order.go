@@ -603,16 +603,16 @@ func (s *Service) fill(ctx context.Context, tx Tx, a *account, o *Order, price d
 	if err := tx.SetCash(ctx, a.p.ID, a.p.Cash); err != nil {
 		return err
 	}
-	pos, _ := ApplyFill(before, o.Side, o.Quantity, price)
+	pos, realized := ApplyFill(before, o.Side, o.Quantity, price)
 	pos.UpdatedAt, pos.MarketPrice = now, price
+	if err := tx.RecordFill(ctx, a.p.ID, closes(before, o.Side), realized.IsPositive()); err != nil {
+		return err
+	}
 	if err := tx.SavePosition(ctx, &pos); err != nil {
 		return err
 	}
 	a.positions[o.Symbol] = &pos
-	bookFill(l, o, before, pos, price, commission)
-	if err := l.write(ctx, tx); err != nil {
-		return err
-	}
+	held := o.Reserved
 	o.Status, o.FilledQuantity, o.FilledPrice, o.Commission = OrderStatusFilled, o.Quantity, &price, commission
 	o.Reserved, o.UpdatedAt, o.FilledAt = decimal.Zero, now, &now
 	store := tx.UpdateOrder
@@ -622,12 +622,23 @@ func (s *Service) fill(ctx context.Context, tx Tx, a *account, o *Order, price d
 	if err := store(ctx, o); err != nil {
 		return err
 	}
+	// After the store: a new order has its ID now, which its entries name.
+	bookFill(l, o, held, before, pos, price, commission)
+	if err := l.write(ctx, tx); err != nil {
+		return err
+	}
 	if err := s.orderEvent(ctx, tx, o, OrderEventFilled); err != nil {
 		return err
 	}
 	pid := a.p.ID
 	_, err := tx.AppendEvent(ctx, o.BullPenID, EventPosition, &pid, PositionPayload{ParticipantID: pid, Position: pos})
 	return err
+}
+
+// closes reports whether a fill on side reduces pos (a closing fill, for
+// the win rate).
+func closes(pos Position, side Side) bool {
+	return pos.Quantity != 0 && (pos.Quantity > 0) == (side == SideSell)
 }
 
 func (s *Service) orderEvent(ctx context.Context, tx Tx, o *Order, kind OrderEventKind) error {

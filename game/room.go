@@ -53,16 +53,8 @@ func (s *Service) CreateBullPen(ctx context.Context, owner *User, in CreateBullP
 			return nil, Invalid("description", "must be at most 2000 characters")
 		}
 	}
-	b.StartsAt = now
-	if in.StartsAt != nil {
-		b.StartsAt = in.StartsAt.UTC().Truncate(time.Millisecond)
-	}
-	b.EndsAt = in.EndsAt.UTC().Truncate(time.Millisecond)
-	if !b.EndsAt.After(b.StartsAt) {
-		return nil, Invalid("endsAt", "must be after startsAt")
-	}
-	if !b.EndsAt.After(now) {
-		return nil, Invalid("endsAt", "must be in the future")
+	if err := setTimes(b, now, in.StartsAt, in.EndsAt); err != nil {
+		return nil, err
 	}
 	if in.StartingCash != nil {
 		b.StartingCash = *in.StartingCash
@@ -107,6 +99,36 @@ func (s *Service) CreateBullPen(ctx context.Context, owner *User, in CreateBullP
 	if in.TradeVisibility != nil {
 		b.TradeVisibility = *in.TradeVisibility
 	}
+	b.RankBy = RankReturn
+	if in.RankBy != nil {
+		if *in.RankBy != RankReturn && *in.RankBy != RankSharpe {
+			return nil, Invalid("rankBy", "must be RETURN or SHARPE")
+		}
+		b.RankBy = *in.RankBy
+	}
+	return s.open(ctx, b)
+}
+
+// setTimes sets a new room's startsAt (now when nil) and endsAt, checked
+// alike for createBullPen and cloneBullPen.
+func setTimes(b *BullPen, now time.Time, startsAt *time.Time, endsAt time.Time) error {
+	b.StartsAt = now
+	if startsAt != nil {
+		b.StartsAt = startsAt.UTC().Truncate(time.Millisecond)
+	}
+	b.EndsAt = endsAt.UTC().Truncate(time.Millisecond)
+	if !b.EndsAt.After(b.StartsAt) {
+		return Invalid("endsAt", "must be after startsAt")
+	}
+	if !b.EndsAt.After(now) {
+		return Invalid("endsAt", "must be in the future")
+	}
+	return nil
+}
+
+// open stores a new room b (checked already) with a new invite code. It
+// is SCHEDULED, or ACTIVE at once when it is due already.
+func (s *Service) open(ctx context.Context, b *BullPen) (*BullPen, error) {
 	b.InviteCode = newInviteCode()
 	err := s.store.Update(ctx, func(tx Tx) error {
 		b.CreatedAt = tx.Now()
@@ -162,6 +184,37 @@ func validRules(in CreateBullPenInput, r *Rules) error {
 	*r = Rules{MaxPositionPercent: in.MaxPositionPercent, MinSharePrice: in.MinSharePrice,
 		MaxOrdersPerMinute: in.MaxOrdersPerMinute, MaxOpenOrders: in.MaxOpenOrders}
 	return nil
+}
+
+// CloneBullPen opens a rematch of room id for its owner: a new room with
+// every setting of the old one (a copy of the whole room, so rules added
+// to BullPen come along), under the new times, checked as for
+// CreateBullPen, and a new invite code. Only its identity, state, times,
+// sequence and invite code are new.
+//
+// Errors: UNAUTHENTICATED; NOT_FOUND for an unknown room or a PRIVATE one
+// owner may not see; FORBIDDEN for anyone but the owner; BAD_USER_INPUT
+// naming the field for bad times.
+func (s *Service) CloneBullPen(ctx context.Context, owner *User, id int64, startsAt *time.Time, endsAt time.Time) (*BullPen, error) {
+	if owner == nil {
+		return nil, Errorf(EUNAUTHENTICATED, "sign in to clone a bull pen")
+	}
+	view, err := s.View(ctx, owner, id)
+	if err != nil {
+		return nil, err
+	}
+	if !view.Viewer.Owner {
+		return nil, Errorf(EFORBIDDEN, "only the owner of bull pen %d may clone it", id)
+	}
+	b := *view.Room
+	if b.AllowedSymbols != nil {
+		b.AllowedSymbols = slices.Clone(b.AllowedSymbols)
+	}
+	b.ID, b.State, b.LastSequence, b.InviteCode = 0, RoomScheduled, 0, ""
+	if err := setTimes(&b, s.clock.Now().UTC().Truncate(time.Millisecond), startsAt, endsAt); err != nil {
+		return nil, err
+	}
+	return s.open(ctx, &b)
 }
 
 func newInviteCode() string {
@@ -498,11 +551,10 @@ func (s *Service) expire(ctx context.Context, tx Tx, roomID, orderID int64) (boo
 	if err != nil || o.Status != OrderStatusOpen || !expiryDue(o, tx.Now()) {
 		return false, err
 	}
-	if ok, err := tx.ExpireOrder(ctx, o.ID, tx.Now()); err != nil || !ok {
-		return false, err
-	}
-	o.Status, o.Reserved, o.UpdatedAt = OrderStatusExpired, decimal.Zero, tx.Now()
-	return true, s.orderEvent(ctx, tx, o, OrderEventExpired)
+	// Read again under the room's lock and found OPEN: no other instance
+	// can expire it now. finishOrder releases its reservation in the
+	// ledger too.
+	return true, s.finishOrder(ctx, tx, o, OrderStatusExpired, OrderEventExpired)
 }
 
 // RunScheduler moves rooms at their startsAt and endsAt, and expires

@@ -13,9 +13,21 @@ func (s *Service) snapshot(ctx context.Context, tx Tx, room *BullPen, final bool
 	if err != nil {
 		return nil, err
 	}
-	snap := &LeaderboardSnapshot{BullPenID: room.ID, TakenAt: tx.Now(), Final: final, Entries: Rank(room.StartingCash, standings)}
+	// The history starts with trading: a SCHEDULED room's values are the
+	// starting cash, and would only dilute the statistics.
+	observe := room.State != RoomScheduled
+	snap := &LeaderboardSnapshot{BullPenID: room.ID, TakenAt: tx.Now(), Final: final, Entries: RankBy(rankMetric(room), room.StartingCash, standings, observe)}
 	if err := tx.InsertSnapshot(ctx, snap); err != nil {
 		return nil, err
+	}
+	if observe {
+		tracks := make([]Track, len(snap.Entries))
+		for i, e := range snap.Entries {
+			tracks[i] = e.Track
+		}
+		if err := tx.SaveTracks(ctx, tracks); err != nil {
+			return nil, err
+		}
 	}
 	if _, err := tx.AppendEvent(ctx, room.ID, EventLeaderboard, nil, LeaderboardPayload{Snapshot: *snap}); err != nil {
 		return nil, err
@@ -36,6 +48,14 @@ func (s *Service) standings(ctx context.Context, q Queries, roomID int64) ([]Sta
 	if err != nil {
 		return nil, err
 	}
+	tracks, err := q.Tracks(ctx, roomID)
+	if err != nil {
+		return nil, err
+	}
+	trackOf := make(map[int64]Track, len(tracks))
+	for _, t := range tracks {
+		trackOf[t.ParticipantID] = *t
+	}
 	byParticipant := map[int64][]Position{}
 	for _, pos := range positions {
 		if pos.Quantity == 0 {
@@ -46,9 +66,17 @@ func (s *Service) standings(ctx context.Context, q Queries, roomID int64) ([]Sta
 	}
 	out := make([]Standing, len(ps))
 	for i, p := range ps {
-		out[i] = Standing{ParticipantID: p.ID, UserID: p.UserID, JoinedAt: p.JoinedAt, Cash: p.Cash, Positions: byParticipant[p.ID]}
+		out[i] = Standing{ParticipantID: p.ID, UserID: p.UserID, JoinedAt: p.JoinedAt, Cash: p.Cash, Positions: byParticipant[p.ID], Track: trackOf[p.ID]}
 	}
 	return out, nil
+}
+
+// rankMetric is what room ranks by (RETURN when unset).
+func rankMetric(room *BullPen) RankMetric {
+	if room.RankBy == "" {
+		return RankReturn
+	}
+	return room.RankBy
 }
 
 func (s *Service) prices(ctx context.Context, q Queries) (map[string]decimal.Decimal, error) {

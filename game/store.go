@@ -68,6 +68,14 @@ type Queries interface {
 
 	LatestSnapshot(ctx context.Context, bullPenID int64) (*LeaderboardSnapshot, error)
 	Snapshots(ctx context.Context, bullPenID int64, limit int) ([]*LeaderboardSnapshot, error)
+	// Tracks lists the running aggregates of a room's participants that
+	// have any (see Track); Track reads one participant's (NOT_FOUND when
+	// it has none yet).
+	Tracks(ctx context.Context, bullPenID int64) ([]*Track, error)
+	Track(ctx context.Context, participantID int64) (*Track, error)
+	// EquityHistory lists a participant's portfolio value in each stored
+	// snapshot taken within [from, to] (nil: unbounded), oldest first.
+	EquityHistory(ctx context.Context, participantID int64, from, to *time.Time) ([]EquityPoint, error)
 
 	Quote(ctx context.Context, symbol string) (*Quote, error)
 	Quotes(ctx context.Context) ([]*Quote, error)
@@ -118,13 +126,17 @@ type Tx interface {
 	SavePosition(ctx context.Context, p *Position) error
 	InsertOrder(ctx context.Context, o *Order) error
 	UpdateOrder(ctx context.Context, o *Order) error
-	// ExpireOrder makes order id EXPIRED (releasing its reservation) only
-	// if it is OPEN, and reports whether it did.
-	ExpireOrder(ctx context.Context, id int64, at time.Time) (bool, error)
 	// InsertLedger stores ledger entries, in order, in one statement
 	// where it can; it does not set their ids.
 	InsertLedger(ctx context.Context, entries []*LedgerEntry) error
 	InsertSnapshot(ctx context.Context, s *LeaderboardSnapshot) error
+	// SaveTracks stores the history aggregates of a snapshot (Observed
+	// to MaxDrawdownPercent), leaving the fill counts as they are.
+	SaveTracks(ctx context.Context, tracks []Track) error
+	// RecordFill counts a fill of participantID: one more fill, and one
+	// more closing fill and win when it closed shares and when that made
+	// a profit.
+	RecordFill(ctx context.Context, participantID int64, closing, win bool) error
 	SaveQuote(ctx context.Context, q *Quote) error
 	SetSetting(ctx context.Context, key, value string) error
 	// InitSetting stores value under key unless the key has one already.

@@ -131,6 +131,7 @@ type BullPen struct {
 	Visibility        Visibility      `db:"visibility"`
 	TradeVisibility   TradeVisibility `db:"trade_visibility"`
 	InviteCode        string          `db:"invite_code"`
+	RankBy            RankMetric      `db:"rank_by"`
 	LastSequence      int64           `db:"last_sequence"`
 	CreatedAt         time.Time       `db:"created_at"`
 	Rules
@@ -223,6 +224,12 @@ type LeaderboardEntry struct {
 	Cash           decimal.Decimal `db:"cash" json:"cash"`
 	TotalReturn    decimal.Decimal `db:"total_return" json:"totalReturn"`
 	ReturnPercent  decimal.Decimal `db:"return_percent" json:"returnPercent"`
+	// Metrics are stored with the entry, so a replay shows what was shown
+	// then (TotalReturn and ReturnPercent repeat the fields above).
+	Metrics PerformanceMetrics `db:"-" json:"metrics"`
+	// Track is the participant's history after this snapshot (what the
+	// snapshot stores for the next one); not part of the entry shown.
+	Track Track `db:"-" json:"-"`
 }
 
 // Quote is the last price of a symbol.

@@ -1,9 +1,11 @@
 package game
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/shopspring/decimal"
 )
@@ -17,6 +19,9 @@ import (
 //     by the owner, and by every member when the room's trades are PUBLIC.
 //   - What the leaderboard shows (rank, portfolio value, cash, return) and
 //     the room's state are seen by whoever sees the room.
+//   - A participant's metrics and equity history are seen as the
+//     leaderboard is; the trades export (Fills) follows Orders, the
+//     results export the leaderboard.
 //   - Admins have no extra sight: the role sets prices, nothing more.
 
 // Viewer is who is looking at a room, as the rules need it.
@@ -245,15 +250,103 @@ func (v *View) LeaderboardHistory(ctx context.Context, limit int) ([]*Leaderboar
 // every order, a member their own or, when trades are PUBLIC, everyone's;
 // anyone else none. f.BullPenID and f.ParticipantID are set here.
 func (v *View) Orders(ctx context.Context, f OrderFilter) ([]*Order, int, error) {
+	var ok bool
+	if f, ok = v.orderScope(f); !ok {
+		return []*Order{}, 0, nil
+	}
+	return v.s.store.Orders(ctx, f)
+}
+
+// orderScope narrows f to the orders the viewer may see (see Orders); ok
+// is false when that is none.
+func (v *View) orderScope(f OrderFilter) (_ OrderFilter, ok bool) {
 	f.BullPenID, f.ParticipantID = v.Room.ID, 0
 	switch {
 	case v.Viewer.Owner, v.Viewer.Member() && v.Room.TradeVisibility == TradesPublic:
 	case v.Viewer.Member():
 		f.ParticipantID = v.Viewer.ParticipantID
 	default:
-		return []*Order{}, 0, nil
+		return f, false
 	}
-	return v.s.store.Orders(ctx, f)
+	return f, true
+}
+
+// Fills lists every filled order the viewer may see (the orders of
+// Orders, so the same rule), oldest fill first: the trades export.
+func (v *View) Fills(ctx context.Context) ([]*Order, error) {
+	filled := OrderStatusFilled
+	f, ok := v.orderScope(OrderFilter{Status: &filled, Limit: 500})
+	out := []*Order{}
+	for ok {
+		page, _, err := v.s.store.Orders(ctx, f)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, page...)
+		if len(page) < f.Limit {
+			break
+		}
+		f.BeforeID = page[len(page)-1].ID
+	}
+	slices.SortFunc(out, func(a, b *Order) int {
+		if c := a.FilledAt.Compare(*b.FilledAt); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.ID, b.ID)
+	})
+	return out, nil
+}
+
+// Metrics are a participant's risk and performance figures, seen by
+// whoever sees the room (like the leaderboard): the return at current
+// prices, the history figures as of the latest snapshot, the fill counts
+// as of now.
+//
+// Errors: NOT_FOUND when p is not a seat of this room.
+func (v *View) Metrics(ctx context.Context, p *Participant) (*PerformanceMetrics, error) {
+	if p.BullPenID != v.Room.ID {
+		return nil, Errorf(ENOTFOUND, "participant not found")
+	}
+	var m PerformanceMetrics
+	err := v.s.store.Read(ctx, func(q Queries) error {
+		val, err := v.s.value(ctx, q, p.ID)
+		if err != nil {
+			return err
+		}
+		t, err := q.Track(ctx, p.ID)
+		if ErrorCode(err) == ENOTFOUND {
+			t, err = &Track{ParticipantID: p.ID}, nil
+		}
+		if err != nil {
+			return err
+		}
+		m = t.Fresh(v.Room.StartingCash).Metrics(val.PortfolioValue, v.Room.StartingCash)
+		return nil
+	})
+	return &m, err
+}
+
+// EquityHistory is a participant's portfolio value at each snapshot in
+// [from, to] (either nil: unbounded), downsampled to at most points (see
+// Downsample). It is seen by whoever sees the room, as portfolioValue is.
+//
+// Errors: BAD_USER_INPUT for points outside 1..MaxEquityPoints or from
+// after to; NOT_FOUND when p is not a seat of this room.
+func (v *View) EquityHistory(ctx context.Context, p *Participant, from, to *time.Time, points int) ([]EquityPoint, error) {
+	if points < 1 || points > MaxEquityPoints {
+		return nil, Invalid("points", "must be between 1 and %d, got %d", MaxEquityPoints, points)
+	}
+	if from != nil && to != nil && from.After(*to) {
+		return nil, Invalid("from", "must not be after to")
+	}
+	if p.BullPenID != v.Room.ID {
+		return nil, Errorf(ENOTFOUND, "participant not found")
+	}
+	ps, err := v.s.store.EquityHistory(ctx, p.ID, from, to)
+	if err != nil {
+		return nil, err
+	}
+	return Downsample(ps, points), nil
 }
 
 // Ledger lists participant p's cash ledger, oldest first, entries with

@@ -299,13 +299,17 @@ var sharedFields = map[string]map[string]bool{
 		"createdAt", "updatedAt", "filledAt"),
 	"Position": set("symbol", "quantity", "averageCost", "costBasis", "marketPrice", "marketValue", "unrealizedPnl",
 		"realizedPnl", "updatedAt"),
-	"Participant": set("id", "user", "bullPen", "cash", "portfolioValue", "totalReturn", "returnPercent", "rank", "joinedAt"),
+	"Participant": set("id", "user", "bullPen", "cash", "portfolioValue", "totalReturn", "returnPercent", "rank", "joinedAt",
+		"metrics", "equityHistory"),
 	"BullPen": set("id", "name", "description", "owner", "state", "startsAt", "endsAt", "startingCash", "commission",
-		"allowShortSelling", "allowedSymbols", "maxParticipants", "visibility", "tradeVisibility", "participants",
+		"allowShortSelling", "allowedSymbols", "maxParticipants", "visibility", "tradeVisibility", "rankBy", "participants",
 		"participantCount", "leaderboard", "leaderboardHistory", "lastSequence", "createdAt"),
 	"LeaderboardSnapshot": set("id", "takenAt", "final", "entries"),
-	"LeaderboardEntry":    set("rank", "participantId", "user", "portfolioValue", "cash", "totalReturn", "returnPercent"),
+	"LeaderboardEntry":    set("rank", "participantId", "user", "portfolioValue", "cash", "totalReturn", "returnPercent", "metrics"),
 	"User":                set("id", "username", "displayName", "createdAt"),
+	"PerformanceMetrics": set("totalReturn", "returnPercent", "maxDrawdownPercent", "volatilityPercent", "sharpeRatio",
+		"tradeCount", "winRate"),
+	"EquityPoint": set("at", "portfolioValue"),
 }
 
 func set(names ...string) map[string]bool {

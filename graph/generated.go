@@ -76,6 +76,7 @@ type ComplexityRoot struct {
 		Owner              func(childComplexity int) int
 		ParticipantCount   func(childComplexity int) int
 		Participants       func(childComplexity int) int
+		RankBy             func(childComplexity int) int
 		StartingCash       func(childComplexity int) int
 		StartsAt           func(childComplexity int) int
 		State              func(childComplexity int) int
@@ -94,6 +95,11 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	EquityPoint struct {
+		At             func(childComplexity int) int
+		PortfolioValue func(childComplexity int) int
+	}
+
 	Instrument struct {
 		Name   func(childComplexity int) int
 		Price  func(childComplexity int) int
@@ -102,6 +108,7 @@ type ComplexityRoot struct {
 
 	LeaderboardEntry struct {
 		Cash           func(childComplexity int) int
+		Metrics        func(childComplexity int) int
 		ParticipantID  func(childComplexity int) int
 		PortfolioValue func(childComplexity int) int
 		Rank           func(childComplexity int) int
@@ -148,6 +155,7 @@ type ComplexityRoot struct {
 	Mutation struct {
 		CancelBullPen     func(childComplexity int, id int64) int
 		CancelOrder       func(childComplexity int, orderID int64) int
+		CloneBullPen      func(childComplexity int, id int64, startsAt *time.Time, endsAt time.Time) int
 		CreateBullPen     func(childComplexity int, input game.CreateBullPenInput) int
 		EndBullPen        func(childComplexity int, id int64) int
 		JoinBullPen       func(childComplexity int, bullPenID int64, inviteCode *string) int
@@ -216,15 +224,27 @@ type ComplexityRoot struct {
 		BullPen        func(childComplexity int) int
 		BuyingPower    func(childComplexity int) int
 		Cash           func(childComplexity int) int
+		EquityHistory  func(childComplexity int, from *time.Time, to *time.Time, points *int) int
 		ID             func(childComplexity int) int
 		JoinedAt       func(childComplexity int) int
 		Ledger         func(childComplexity int, first *int, after *string) int
+		Metrics        func(childComplexity int) int
 		PortfolioValue func(childComplexity int) int
 		Positions      func(childComplexity int) int
 		Rank           func(childComplexity int) int
 		ReturnPercent  func(childComplexity int) int
 		TotalReturn    func(childComplexity int) int
 		User           func(childComplexity int) int
+	}
+
+	PerformanceMetrics struct {
+		MaxDrawdownPercent func(childComplexity int) int
+		ReturnPercent      func(childComplexity int) int
+		SharpeRatio        func(childComplexity int) int
+		TotalReturn        func(childComplexity int) int
+		TradeCount         func(childComplexity int) int
+		VolatilityPercent  func(childComplexity int) int
+		WinRate            func(childComplexity int) int
 	}
 
 	Position struct {
@@ -316,6 +336,8 @@ type BullPenResolver interface {
 }
 type LeaderboardEntryResolver interface {
 	User(ctx context.Context, obj *game.LeaderboardEntry) (*game.User, error)
+
+	Metrics(ctx context.Context, obj *game.LeaderboardEntry) (*game.PerformanceMetrics, error)
 }
 type LedgerEntryResolver interface {
 	Order(ctx context.Context, obj *game.LedgerEntry) (*game.Order, error)
@@ -333,6 +355,7 @@ type MutationResolver interface {
 	ResumeBullPen(ctx context.Context, id int64) (*game.BullPen, error)
 	EndBullPen(ctx context.Context, id int64) (*game.BullPen, error)
 	CancelBullPen(ctx context.Context, id int64) (*game.BullPen, error)
+	CloneBullPen(ctx context.Context, id int64, startsAt *time.Time, endsAt time.Time) (*game.BullPen, error)
 	PlaceOrder(ctx context.Context, input game.PlaceOrderInput) (*game.Order, error)
 	CancelOrder(ctx context.Context, orderID int64) (*game.Order, error)
 	SetQuote(ctx context.Context, symbol string, price decimal.Decimal) (*game.Quote, error)
@@ -352,6 +375,8 @@ type ParticipantResolver interface {
 	ReturnPercent(ctx context.Context, obj *game.Participant) (*decimal.Decimal, error)
 	Rank(ctx context.Context, obj *game.Participant) (*int, error)
 
+	Metrics(ctx context.Context, obj *game.Participant) (*game.PerformanceMetrics, error)
+	EquityHistory(ctx context.Context, obj *game.Participant, from *time.Time, to *time.Time, points *int) ([]*game.EquityPoint, error)
 	Ledger(ctx context.Context, obj *game.Participant, first *int, after *string) (*model.LedgerConnection, error)
 }
 type PositionResolver interface {
@@ -551,6 +576,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.BullPen.Participants(childComplexity), true
+	case "BullPen.rankBy":
+		if e.ComplexityRoot.BullPen.RankBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BullPen.RankBy(childComplexity), true
 	case "BullPen.startingCash":
 		if e.ComplexityRoot.BullPen.StartingCash == nil {
 			break
@@ -614,6 +645,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.BullPenEdge.Node(childComplexity), true
 
+	case "EquityPoint.at":
+		if e.ComplexityRoot.EquityPoint.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EquityPoint.At(childComplexity), true
+	case "EquityPoint.portfolioValue":
+		if e.ComplexityRoot.EquityPoint.PortfolioValue == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EquityPoint.PortfolioValue(childComplexity), true
+
 	case "Instrument.name":
 		if e.ComplexityRoot.Instrument.Name == nil {
 			break
@@ -639,6 +683,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.LeaderboardEntry.Cash(childComplexity), true
+	case "LeaderboardEntry.metrics":
+		if e.ComplexityRoot.LeaderboardEntry.Metrics == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeaderboardEntry.Metrics(childComplexity), true
 	case "LeaderboardEntry.participantId":
 		if e.ComplexityRoot.LeaderboardEntry.ParticipantID == nil {
 			break
@@ -823,6 +873,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CancelOrder(childComplexity, args["orderId"].(int64)), true
+	case "Mutation.cloneBullPen":
+		if e.ComplexityRoot.Mutation.CloneBullPen == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_cloneBullPen_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CloneBullPen(childComplexity, args["id"].(int64), args["startsAt"].(*time.Time), args["endsAt"].(time.Time)), true
 	case "Mutation.createBullPen":
 		if e.ComplexityRoot.Mutation.CreateBullPen == nil {
 			break
@@ -1179,6 +1240,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Participant.Cash(childComplexity), true
+	case "Participant.equityHistory":
+		if e.ComplexityRoot.Participant.EquityHistory == nil {
+			break
+		}
+
+		args, err := ec.field_Participant_equityHistory_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Participant.EquityHistory(childComplexity, args["from"].(*time.Time), args["to"].(*time.Time), args["points"].(*int)), true
 	case "Participant.id":
 		if e.ComplexityRoot.Participant.ID == nil {
 			break
@@ -1202,6 +1274,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Participant.Ledger(childComplexity, args["first"].(*int), args["after"].(*string)), true
+	case "Participant.metrics":
+		if e.ComplexityRoot.Participant.Metrics == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Participant.Metrics(childComplexity), true
 	case "Participant.portfolioValue":
 		if e.ComplexityRoot.Participant.PortfolioValue == nil {
 			break
@@ -1238,6 +1316,49 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Participant.User(childComplexity), true
+
+	case "PerformanceMetrics.maxDrawdownPercent":
+		if e.ComplexityRoot.PerformanceMetrics.MaxDrawdownPercent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PerformanceMetrics.MaxDrawdownPercent(childComplexity), true
+	case "PerformanceMetrics.returnPercent":
+		if e.ComplexityRoot.PerformanceMetrics.ReturnPercent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PerformanceMetrics.ReturnPercent(childComplexity), true
+	case "PerformanceMetrics.sharpeRatio":
+		if e.ComplexityRoot.PerformanceMetrics.SharpeRatio == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PerformanceMetrics.SharpeRatio(childComplexity), true
+	case "PerformanceMetrics.totalReturn":
+		if e.ComplexityRoot.PerformanceMetrics.TotalReturn == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PerformanceMetrics.TotalReturn(childComplexity), true
+	case "PerformanceMetrics.tradeCount":
+		if e.ComplexityRoot.PerformanceMetrics.TradeCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PerformanceMetrics.TradeCount(childComplexity), true
+	case "PerformanceMetrics.volatilityPercent":
+		if e.ComplexityRoot.PerformanceMetrics.VolatilityPercent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PerformanceMetrics.VolatilityPercent(childComplexity), true
+	case "PerformanceMetrics.winRate":
+		if e.ComplexityRoot.PerformanceMetrics.WinRate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PerformanceMetrics.WinRate(childComplexity), true
 
 	case "Position.averageCost":
 		if e.ComplexityRoot.Position.AverageCost == nil {
@@ -1711,6 +1832,8 @@ enum OrderType { MARKET LIMIT STOP STOP_LIMIT TRAILING_STOP }
 enum OrderStatus { OPEN FILLED CANCELLED REJECTED EXPIRED }
 enum OrderEventKind { ACCEPTED FILLED REJECTED CANCELLED EXPIRED }
 enum StateTrigger { MANUAL SCHEDULE }
+"What a room's leaderboard ranks by: RETURN (portfolio value) or SHARPE (sharpeRatio, participants without one last, then portfolio value)."
+enum RankMetric { RETURN SHARPE }
 "What an entry of a room's event log reports."
 enum BullPenEventKind { ORDER POSITION LEADERBOARD ROOM_STATE }
 
@@ -1732,6 +1855,8 @@ type BullPen {
   maxParticipants: Int
   visibility: Visibility!
   tradeVisibility: TradeVisibility!
+  "What the leaderboard ranks by."
+  rankBy: RankMetric!
   "The invite code; visible to the owner only, null for everyone else."
   inviteCode: String
   participants: [Participant!]!
@@ -1802,6 +1927,16 @@ type Participant {
   "Rank in the latest leaderboard snapshot, or null before the first."
   rank: Int
   joinedAt: Time!
+  "Risk and performance: the return at current prices, the history figures as of the latest snapshot, the fill counts as of now."
+  metrics: PerformanceMetrics!
+  """
+  Portfolio value at each leaderboard snapshot taken in [from, to] (either
+  left out: unbounded), oldest first, downsampled to at most ` + "`" + `points` + "`" + `
+  (1 to 1000) by bucket last-value: the first and last points stay, the
+  points between are split in order into points - 2 buckets of nearly
+  equal count and each keeps its last point.
+  """
+  equityHistory(from: Time, to: Time, points: Int = 200): [EquityPoint!]!
   """
   Every movement of this participant's money, oldest first (default 50
   entries, at most 500), each written in the transaction that made it.
@@ -1871,6 +2006,35 @@ type LedgerConnection {
   totalCount: Int!
 }
 
+"""
+Risk and performance from the valuation history: the portfolio values of
+the leaderboard snapshots since the room started, starting from the
+starting cash. Returns are per snapshot, not annualised. See the README
+(Metrics) for the exact arithmetic.
+"""
+type PerformanceMetrics {
+  "Portfolio value minus starting cash."
+  totalReturn: Decimal!
+  "totalReturn / startingCash x 100, 4 places."
+  returnPercent: Decimal!
+  "Largest fall from a peak: (peak - value) / peak x 100, 4 places; 0 when the value never fell."
+  maxDrawdownPercent: Decimal!
+  "Sample standard deviation of the per-snapshot returns x 100, 4 places; null with fewer than 2 returns."
+  volatilityPercent: Decimal
+  "Mean per-snapshot return / its standard deviation (risk-free rate 0), 4 places; null with fewer than 2 returns or no variation."
+  sharpeRatio: Decimal
+  "Fills."
+  tradeCount: Int!
+  "Percentage (0-100, 4 places) of closing fills (fills that reduce a position) with a positive realized P&L; null before the first."
+  winRate: Decimal
+}
+
+"A participant's portfolio value at one leaderboard snapshot."
+type EquityPoint {
+  at: Time!
+  portfolioValue: Decimal!
+}
+
 type Position {
   symbol: String!
   "Shares held; negative for a short."
@@ -1930,6 +2094,8 @@ type LeaderboardEntry {
   cash: Decimal!
   totalReturn: Decimal!
   returnPercent: Decimal!
+  "The metrics as of this snapshot, stored with it."
+  metrics: PerformanceMetrics!
 }
 
 type Quote {
@@ -2062,6 +2228,8 @@ type Mutation {
   endBullPen(id: ID!): BullPen!
   "Owner: SCHEDULED -> CANCELLED."
   cancelBullPen(id: ID!): BullPen!
+  "Owner: a rematch. A new room with every setting of this one (rules, symbols, commission, shorting, visibility, starting cash, rankBy), the given times (checked as for createBullPen) and a new invite code."
+  cloneBullPen(id: ID!, startsAt: Time, endsAt: Time!): BullPen!
   placeOrder(input: PlaceOrderInput!): Order!
   cancelOrder(orderId: ID!): Order!
   "Admins only, manual market only."
@@ -2101,6 +2269,8 @@ input CreateBullPenInput {
   maxOrdersPerMinute: Int
   "1 to 100000 OPEN orders per participant."
   maxOpenOrders: Int
+
+  rankBy: RankMetric = RETURN
 }
 
 input PlaceOrderInput {
@@ -2167,6 +2337,8 @@ func (ec *executionContext) childFields_BullPen(ctx context.Context, field graph
 		return ec.fieldContext_BullPen_visibility(ctx, field)
 	case "tradeVisibility":
 		return ec.fieldContext_BullPen_tradeVisibility(ctx, field)
+	case "rankBy":
+		return ec.fieldContext_BullPen_rankBy(ctx, field)
 	case "inviteCode":
 		return ec.fieldContext_BullPen_inviteCode(ctx, field)
 	case "participants":
@@ -2219,6 +2391,16 @@ func (ec *executionContext) childFields_BullPenEdge(ctx context.Context, field g
 	return nil, fmt.Errorf("no field named %q was found under type BullPenEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_EquityPoint(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "at":
+		return ec.fieldContext_EquityPoint_at(ctx, field)
+	case "portfolioValue":
+		return ec.fieldContext_EquityPoint_portfolioValue(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type EquityPoint", field.Name)
+}
+
 func (ec *executionContext) childFields_Instrument(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "symbol":
@@ -2247,6 +2429,8 @@ func (ec *executionContext) childFields_LeaderboardEntry(ctx context.Context, fi
 		return ec.fieldContext_LeaderboardEntry_totalReturn(ctx, field)
 	case "returnPercent":
 		return ec.fieldContext_LeaderboardEntry_returnPercent(ctx, field)
+	case "metrics":
+		return ec.fieldContext_LeaderboardEntry_metrics(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type LeaderboardEntry", field.Name)
 }
@@ -2443,10 +2627,34 @@ func (ec *executionContext) childFields_Participant(ctx context.Context, field g
 		return ec.fieldContext_Participant_rank(ctx, field)
 	case "joinedAt":
 		return ec.fieldContext_Participant_joinedAt(ctx, field)
+	case "metrics":
+		return ec.fieldContext_Participant_metrics(ctx, field)
+	case "equityHistory":
+		return ec.fieldContext_Participant_equityHistory(ctx, field)
 	case "ledger":
 		return ec.fieldContext_Participant_ledger(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Participant", field.Name)
+}
+
+func (ec *executionContext) childFields_PerformanceMetrics(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "totalReturn":
+		return ec.fieldContext_PerformanceMetrics_totalReturn(ctx, field)
+	case "returnPercent":
+		return ec.fieldContext_PerformanceMetrics_returnPercent(ctx, field)
+	case "maxDrawdownPercent":
+		return ec.fieldContext_PerformanceMetrics_maxDrawdownPercent(ctx, field)
+	case "volatilityPercent":
+		return ec.fieldContext_PerformanceMetrics_volatilityPercent(ctx, field)
+	case "sharpeRatio":
+		return ec.fieldContext_PerformanceMetrics_sharpeRatio(ctx, field)
+	case "tradeCount":
+		return ec.fieldContext_PerformanceMetrics_tradeCount(ctx, field)
+	case "winRate":
+		return ec.fieldContext_PerformanceMetrics_winRate(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PerformanceMetrics", field.Name)
 }
 
 func (ec *executionContext) childFields_Position(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2735,6 +2943,36 @@ func (ec *executionContext) field_Mutation_cancelOrder_args(ctx context.Context,
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_cloneBullPen_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (int64, error) {
+			return ec.unmarshalNID2int64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "startsAt",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["startsAt"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "endsAt",
+		func(ctx context.Context, v any) (time.Time, error) {
+			return ec.unmarshalNTime2timeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["endsAt"] = arg2
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_createBullPen_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -2888,6 +3126,36 @@ func (ec *executionContext) field_Mutation_startBullPen_args(ctx context.Context
 		return nil, err
 	}
 	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Participant_equityHistory_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "from",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["from"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "to",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["to"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "points",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["points"] = arg2
 	return args, nil
 }
 
@@ -3575,6 +3843,29 @@ func (ec *executionContext) fieldContext_BullPen_tradeVisibility(_ context.Conte
 	return graphql.NewScalarFieldContext("BullPen", field, false, false, "TradeVisibility")
 }
 
+func (ec *executionContext) _BullPen_rankBy(ctx context.Context, field graphql.CollectedField, obj *game.BullPen) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BullPen_rankBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RankBy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v game.RankMetric) graphql.Marshaler {
+			return ec.marshalNRankMetric2githubᚗcomᚋbullpenᚋbullpenᚋgameᚐRankMetric(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BullPen_rankBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BullPen", field, false, false, "RankMetric")
+}
+
 func (ec *executionContext) _BullPen_inviteCode(ctx context.Context, field graphql.CollectedField, obj *game.BullPen) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -4085,6 +4376,52 @@ func (ec *executionContext) fieldContext_BullPenEdge_node(_ context.Context, fie
 	return fc, nil
 }
 
+func (ec *executionContext) _EquityPoint_at(ctx context.Context, field graphql.CollectedField, obj *game.EquityPoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EquityPoint_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EquityPoint_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EquityPoint", field, false, false, "Time")
+}
+
+func (ec *executionContext) _EquityPoint_portfolioValue(ctx context.Context, field graphql.CollectedField, obj *game.EquityPoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EquityPoint_portfolioValue(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PortfolioValue, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v decimal.Decimal) graphql.Marshaler {
+			return ec.marshalNDecimal2githubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EquityPoint_portfolioValue(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EquityPoint", field, false, false, "Decimal")
+}
+
 func (ec *executionContext) _Instrument_symbol(ctx context.Context, field graphql.CollectedField, obj *model.Instrument) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -4322,6 +4659,38 @@ func (ec *executionContext) _LeaderboardEntry_returnPercent(ctx context.Context,
 }
 func (ec *executionContext) fieldContext_LeaderboardEntry_returnPercent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("LeaderboardEntry", field, false, false, "Decimal")
+}
+
+func (ec *executionContext) _LeaderboardEntry_metrics(ctx context.Context, field graphql.CollectedField, obj *game.LeaderboardEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeaderboardEntry_metrics(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.LeaderboardEntry().Metrics(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *game.PerformanceMetrics) graphql.Marshaler {
+			return ec.marshalNPerformanceMetrics2ᚖgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐPerformanceMetrics(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeaderboardEntry_metrics(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "LeaderboardEntry",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PerformanceMetrics(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _LeaderboardEvent_sequence(ctx context.Context, field graphql.CollectedField, obj *model.LeaderboardEvent) (ret graphql.Marshaler) {
@@ -5306,6 +5675,50 @@ func (ec *executionContext) fieldContext_Mutation_cancelBullPen(ctx context.Cont
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_cancelBullPen_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_cloneBullPen(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_cloneBullPen(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CloneBullPen(ctx, fc.Args["id"].(int64), fc.Args["startsAt"].(*time.Time), fc.Args["endsAt"].(time.Time))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *game.BullPen) graphql.Marshaler {
+			return ec.marshalNBullPen2ᚖgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐBullPen(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_cloneBullPen(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BullPen(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_cloneBullPen_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -6560,6 +6973,82 @@ func (ec *executionContext) fieldContext_Participant_joinedAt(_ context.Context,
 	return graphql.NewScalarFieldContext("Participant", field, false, false, "Time")
 }
 
+func (ec *executionContext) _Participant_metrics(ctx context.Context, field graphql.CollectedField, obj *game.Participant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Participant_metrics(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Participant().Metrics(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *game.PerformanceMetrics) graphql.Marshaler {
+			return ec.marshalNPerformanceMetrics2ᚖgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐPerformanceMetrics(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Participant_metrics(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Participant",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PerformanceMetrics(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Participant_equityHistory(ctx context.Context, field graphql.CollectedField, obj *game.Participant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Participant_equityHistory(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Participant().EquityHistory(ctx, obj, fc.Args["from"].(*time.Time), fc.Args["to"].(*time.Time), fc.Args["points"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*game.EquityPoint) graphql.Marshaler {
+			return ec.marshalNEquityPoint2ᚕᚖgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐEquityPointᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Participant_equityHistory(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Participant",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EquityPoint(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Participant_equityHistory_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Participant_ledger(ctx context.Context, field graphql.CollectedField, obj *game.Participant) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6602,6 +7091,167 @@ func (ec *executionContext) fieldContext_Participant_ledger(ctx context.Context,
 		return fc, err
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _PerformanceMetrics_totalReturn(ctx context.Context, field graphql.CollectedField, obj *game.PerformanceMetrics) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PerformanceMetrics_totalReturn(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalReturn, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v decimal.Decimal) graphql.Marshaler {
+			return ec.marshalNDecimal2githubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PerformanceMetrics_totalReturn(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PerformanceMetrics", field, false, false, "Decimal")
+}
+
+func (ec *executionContext) _PerformanceMetrics_returnPercent(ctx context.Context, field graphql.CollectedField, obj *game.PerformanceMetrics) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PerformanceMetrics_returnPercent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ReturnPercent, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v decimal.Decimal) graphql.Marshaler {
+			return ec.marshalNDecimal2githubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PerformanceMetrics_returnPercent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PerformanceMetrics", field, false, false, "Decimal")
+}
+
+func (ec *executionContext) _PerformanceMetrics_maxDrawdownPercent(ctx context.Context, field graphql.CollectedField, obj *game.PerformanceMetrics) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PerformanceMetrics_maxDrawdownPercent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MaxDrawdownPercent, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v decimal.Decimal) graphql.Marshaler {
+			return ec.marshalNDecimal2githubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PerformanceMetrics_maxDrawdownPercent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PerformanceMetrics", field, false, false, "Decimal")
+}
+
+func (ec *executionContext) _PerformanceMetrics_volatilityPercent(ctx context.Context, field graphql.CollectedField, obj *game.PerformanceMetrics) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PerformanceMetrics_volatilityPercent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.VolatilityPercent, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *decimal.Decimal) graphql.Marshaler {
+			return ec.marshalODecimal2ᚖgithubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PerformanceMetrics_volatilityPercent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PerformanceMetrics", field, false, false, "Decimal")
+}
+
+func (ec *executionContext) _PerformanceMetrics_sharpeRatio(ctx context.Context, field graphql.CollectedField, obj *game.PerformanceMetrics) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PerformanceMetrics_sharpeRatio(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SharpeRatio, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *decimal.Decimal) graphql.Marshaler {
+			return ec.marshalODecimal2ᚖgithubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PerformanceMetrics_sharpeRatio(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PerformanceMetrics", field, false, false, "Decimal")
+}
+
+func (ec *executionContext) _PerformanceMetrics_tradeCount(ctx context.Context, field graphql.CollectedField, obj *game.PerformanceMetrics) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PerformanceMetrics_tradeCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TradeCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PerformanceMetrics_tradeCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PerformanceMetrics", field, false, false, "Int")
+}
+
+func (ec *executionContext) _PerformanceMetrics_winRate(ctx context.Context, field graphql.CollectedField, obj *game.PerformanceMetrics) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PerformanceMetrics_winRate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.WinRate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *decimal.Decimal) graphql.Marshaler {
+			return ec.marshalODecimal2ᚖgithubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PerformanceMetrics_winRate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PerformanceMetrics", field, false, false, "Decimal")
 }
 
 func (ec *executionContext) _Position_symbol(ctx context.Context, field graphql.CollectedField, obj *game.Position) (ret graphql.Marshaler) {
@@ -9083,8 +9733,11 @@ func (ec *executionContext) unmarshalInputCreateBullPenInput(ctx context.Context
 	if _, present := asMap["tradeVisibility"]; !present {
 		asMap["tradeVisibility"] = "PRIVATE"
 	}
+	if _, present := asMap["rankBy"]; !present {
+		asMap["rankBy"] = "RETURN"
+	}
 
-	fieldsInOrder := [...]string{"name", "description", "startsAt", "endsAt", "startingCash", "commission", "allowShortSelling", "allowedSymbols", "maxParticipants", "visibility", "tradeVisibility", "maxPositionPercent", "minSharePrice", "maxOrdersPerMinute", "maxOpenOrders"}
+	fieldsInOrder := [...]string{"name", "description", "startsAt", "endsAt", "startingCash", "commission", "allowShortSelling", "allowedSymbols", "maxParticipants", "visibility", "tradeVisibility", "maxPositionPercent", "minSharePrice", "maxOrdersPerMinute", "maxOpenOrders", "rankBy"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -9196,6 +9849,13 @@ func (ec *executionContext) unmarshalInputCreateBullPenInput(ctx context.Context
 				return it, err
 			}
 			it.MaxOpenOrders = data
+		case "rankBy":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("rankBy"))
+			data, err := ec.unmarshalORankMetric2ᚖgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐRankMetric(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RankBy = data
 		}
 	}
 	return it, nil
@@ -9605,6 +10265,11 @@ func (ec *executionContext) _BullPen(ctx context.Context, sel ast.SelectionSet, 
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "rankBy":
+			out.Values[i] = ec._BullPen_rankBy(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "inviteCode":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, false,
@@ -9776,6 +10441,44 @@ func (ec *executionContext) _BullPenEdge(ctx context.Context, sel ast.SelectionS
 	return out
 }
 
+var equityPointImplementors = []string{"EquityPoint"}
+
+func (ec *executionContext) _EquityPoint(ctx context.Context, sel ast.SelectionSet, obj *game.EquityPoint) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, equityPointImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("EquityPoint")
+		case "at":
+			out.Values[i] = ec._EquityPoint_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "portfolioValue":
+			out.Values[i] = ec._EquityPoint_portfolioValue(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var instrumentImplementors = []string{"Instrument"}
 
 func (ec *executionContext) _Instrument(ctx context.Context, sel ast.SelectionSet, obj *model.Instrument) graphql.Marshaler {
@@ -9866,6 +10569,12 @@ func (ec *executionContext) _LeaderboardEntry(ctx context.Context, sel ast.Selec
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "metrics":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._LeaderboardEntry_metrics(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -10223,6 +10932,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "cancelBullPen":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_cancelBullPen(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cloneBullPen":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_cloneBullPen(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -10651,12 +11367,87 @@ func (ec *executionContext) _Participant(ctx context.Context, sel ast.SelectionS
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "metrics":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Participant_metrics(ctx, field, obj)
+				})
+		case "equityHistory":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Participant_equityHistory(ctx, field, obj)
+				})
 		case "ledger":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Participant_ledger(ctx, field, obj)
 				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var performanceMetricsImplementors = []string{"PerformanceMetrics"}
+
+func (ec *executionContext) _PerformanceMetrics(ctx context.Context, sel ast.SelectionSet, obj *game.PerformanceMetrics) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, performanceMetricsImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PerformanceMetrics")
+		case "totalReturn":
+			out.Values[i] = ec._PerformanceMetrics_totalReturn(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "returnPercent":
+			out.Values[i] = ec._PerformanceMetrics_returnPercent(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "maxDrawdownPercent":
+			out.Values[i] = ec._PerformanceMetrics_maxDrawdownPercent(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "volatilityPercent":
+			out.Values[i] = ec._PerformanceMetrics_volatilityPercent(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "sharpeRatio":
+			out.Values[i] = ec._PerformanceMetrics_sharpeRatio(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "tradeCount":
+			out.Values[i] = ec._PerformanceMetrics_tradeCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "winRate":
+			out.Values[i] = ec._PerformanceMetrics_winRate(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -11607,6 +12398,30 @@ func (ec *executionContext) marshalNDecimal2ᚖgithubᚗcomᚋshopspringᚋdecim
 	return res
 }
 
+func (ec *executionContext) marshalNEquityPoint2ᚕᚖgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐEquityPointᚄ(ctx context.Context, sel ast.SelectionSet, v []*game.EquityPoint) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNEquityPoint2ᚖgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐEquityPoint(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNEquityPoint2ᚖgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐEquityPoint(ctx context.Context, sel ast.SelectionSet, v *game.EquityPoint) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "EquityPoint!")
+		return graphql.Null
+	}
+	return ec._EquityPoint(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNID2int64(ctx context.Context, v any) (int64, error) {
 	res, err := scalar.UnmarshalID64(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -11920,6 +12735,14 @@ func (ec *executionContext) marshalNParticipant2ᚖgithubᚗcomᚋbullpenᚋbull
 	return ec._Participant(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNPerformanceMetrics2ᚖgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐPerformanceMetrics(ctx context.Context, sel ast.SelectionSet, v *game.PerformanceMetrics) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PerformanceMetrics!")
+		return graphql.Null
+	}
+	return ec._PerformanceMetrics(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNPlaceOrderInput2githubᚗcomᚋbullpenᚋbullpenᚋgameᚐPlaceOrderInput(ctx context.Context, v any) (game.PlaceOrderInput, error) {
 	res, err := ec.unmarshalInputPlaceOrderInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -11951,6 +12774,21 @@ func (ec *executionContext) marshalNQuote2ᚖgithubᚗcomᚋbullpenᚋbullpenᚋ
 		return graphql.Null
 	}
 	return ec._Quote(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNRankMetric2githubᚗcomᚋbullpenᚋbullpenᚋgameᚐRankMetric(ctx context.Context, v any) (game.RankMetric, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := game.RankMetric(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNRankMetric2githubᚗcomᚋbullpenᚋbullpenᚋgameᚐRankMetric(ctx context.Context, sel ast.SelectionSet, v game.RankMetric) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "RankMetric!")
+	}
+	return res
 }
 
 func (ec *executionContext) unmarshalNRoomState2githubᚗcomᚋbullpenᚋbullpenᚋgameᚐRoomState(ctx context.Context, v any) (game.RoomState, error) {
@@ -12405,6 +13243,25 @@ func (ec *executionContext) marshalOQuote2ᚖgithubᚗcomᚋbullpenᚋbullpenᚋ
 		return graphql.Null
 	}
 	return ec._Quote(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalORankMetric2ᚖgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐRankMetric(ctx context.Context, v any) (*game.RankMetric, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := game.RankMetric(tmp)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalORankMetric2ᚖgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐRankMetric(ctx context.Context, sel ast.SelectionSet, v *game.RankMetric) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(string(*v))
+	return res
 }
 
 func (ec *executionContext) unmarshalORoomState2ᚖgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐRoomState(ctx context.Context, v any) (*game.RoomState, error) {

@@ -7,6 +7,7 @@ package graph
 
 import (
 	"context"
+	"time"
 
 	"github.com/bullpen/bullpen/game"
 	"github.com/bullpen/bullpen/graph/model"
@@ -140,6 +141,15 @@ func (r *leaderboardEntryResolver) User(ctx context.Context, obj *game.Leaderboa
 	return r.Svc.User(ctx, obj.UserID)
 }
 
+// Metrics is the resolver for the metrics field.
+func (r *leaderboardEntryResolver) Metrics(ctx context.Context, obj *game.LeaderboardEntry) (*game.PerformanceMetrics, error) {
+	// The entry's own return (events stored before metrics existed carry
+	// none in their payload).
+	m := obj.Metrics
+	m.TotalReturn, m.ReturnPercent = obj.TotalReturn, obj.ReturnPercent
+	return &m, nil
+}
+
 // Order is the resolver for the order field.
 func (r *ledgerEntryResolver) Order(ctx context.Context, obj *game.LedgerEntry) (*game.Order, error) {
 	v, err := r.view(ctx, obj.BullPenID)
@@ -246,6 +256,15 @@ func (r *mutationResolver) EndBullPen(ctx context.Context, id int64) (*game.Bull
 // CancelBullPen is the resolver for the cancelBullPen field.
 func (r *mutationResolver) CancelBullPen(ctx context.Context, id int64) (*game.BullPen, error) {
 	return r.move(ctx, id, game.RoomCancelled)
+}
+
+// CloneBullPen is the resolver for the cloneBullPen field.
+func (r *mutationResolver) CloneBullPen(ctx context.Context, id int64, startsAt *time.Time, endsAt time.Time) (*game.BullPen, error) {
+	u, err := requireUser(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.Svc.CloneBullPen(ctx, u, id, startsAt, endsAt)
 }
 
 // PlaceOrder is the resolver for the placeOrder field.
@@ -369,6 +388,36 @@ func (r *participantResolver) Rank(ctx context.Context, obj *game.Participant) (
 		}
 	}
 	return nil, nil
+}
+
+// Metrics is the resolver for the metrics field.
+func (r *participantResolver) Metrics(ctx context.Context, obj *game.Participant) (*game.PerformanceMetrics, error) {
+	v, err := r.view(ctx, obj.BullPenID)
+	if err != nil {
+		return nil, err
+	}
+	return v.Metrics(ctx, obj)
+}
+
+// EquityHistory is the resolver for the equityHistory field.
+func (r *participantResolver) EquityHistory(ctx context.Context, obj *game.Participant, from *time.Time, to *time.Time, points *int) ([]*game.EquityPoint, error) {
+	n := 200
+	if points != nil {
+		n = *points
+	}
+	v, err := r.view(ctx, obj.BullPenID)
+	if err != nil {
+		return nil, err
+	}
+	ps, err := v.EquityHistory(ctx, obj, from, to, n)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*game.EquityPoint, len(ps))
+	for i := range ps {
+		out[i] = &ps[i]
+	}
+	return out, nil
 }
 
 // Ledger is the resolver for the ledger field.

@@ -1,0 +1,89 @@
+package db
+
+import (
+	"context"
+	"time"
+
+	"github.com/bullpen/bullpen/game"
+)
+
+// Participants' running aggregates (game.Track) and equity history.
+
+const trackCols = `participant_id, observed, returns, sum_returns, sum_squares, peak, last_value, max_drawdown_percent,
+	fills, closing_fills, wins`
+
+func (q queries) Tracks(ctx context.Context, bullPenID int64) ([]*game.Track, error) {
+	var ts []*game.Track
+	return ts, q.sel(ctx, &ts, `SELECT `+trackCols+` FROM participant_tracks
+		WHERE participant_id IN (SELECT id FROM participants WHERE bull_pen_id = ?) ORDER BY participant_id`, bullPenID)
+}
+
+func (q queries) Track(ctx context.Context, participantID int64) (*game.Track, error) {
+	var t game.Track
+	return &t, q.get(ctx, &t, "track", `SELECT `+trackCols+` FROM participant_tracks WHERE participant_id = ?`, participantID)
+}
+
+// trackParams is the number of parameters of one SaveTracks row; a chunk
+// of trackChunk rows stays well under both engines' limits.
+const (
+	trackParams = 8
+	trackChunk  = 200
+)
+
+// SaveTracks upserts the history columns, many rows per statement (a
+// room of 10,000 takes 50 statements a snapshot, not 10,000).
+func (q queries) SaveTracks(ctx context.Context, tracks []game.Track) error {
+	args := make([]any, 0, trackChunk*trackParams)
+	for len(tracks) > 0 {
+		n := min(len(tracks), trackChunk)
+		args = args[:0]
+		for _, t := range tracks[:n] {
+			args = append(args, t.ParticipantID, t.Observed, t.Returns, t.SumReturns, t.SumSquares, t.Peak, t.LastValue, t.MaxDrawdownPercent)
+		}
+		if _, err := q.exec(ctx, `INSERT INTO participant_tracks (participant_id, observed, returns, sum_returns, sum_squares,
+			peak, last_value, max_drawdown_percent) VALUES `+placeholders(n, trackParams)+`
+			ON CONFLICT (participant_id) DO UPDATE SET observed = excluded.observed, returns = excluded.returns,
+			sum_returns = excluded.sum_returns, sum_squares = excluded.sum_squares, peak = excluded.peak,
+			last_value = excluded.last_value, max_drawdown_percent = excluded.max_drawdown_percent`, args...); err != nil {
+			return err
+		}
+		tracks = tracks[n:]
+	}
+	return nil
+}
+
+func (q queries) RecordFill(ctx context.Context, participantID int64, closing, win bool) error {
+	c, w := 0, 0
+	if closing {
+		c = 1
+	}
+	if win {
+		w = 1
+	}
+	_, err := q.exec(ctx, `INSERT INTO participant_tracks (participant_id, fills, closing_fills, wins) VALUES (?, 1, ?, ?)
+		ON CONFLICT (participant_id) DO UPDATE SET fills = participant_tracks.fills + 1,
+		closing_fills = participant_tracks.closing_fills + excluded.closing_fills, wins = participant_tracks.wins + excluded.wins`,
+		participantID, c, w)
+	return err
+}
+
+func (q queries) EquityHistory(ctx context.Context, participantID int64, from, to *time.Time) ([]game.EquityPoint, error) {
+	query, args := `SELECT s.taken_at AS at, e.portfolio_value FROM leaderboard_entries e
+		JOIN leaderboard_snapshots s ON s.id = e.snapshot_id WHERE e.participant_id = ?`, []any{participantID}
+	if from != nil {
+		query += ` AND s.taken_at >= ?`
+		args = append(args, *from)
+	}
+	if to != nil {
+		query += ` AND s.taken_at <= ?`
+		args = append(args, *to)
+	}
+	ps := []game.EquityPoint{}
+	if err := q.sel(ctx, &ps, query+` ORDER BY e.snapshot_id`, args...); err != nil {
+		return nil, err
+	}
+	for i := range ps {
+		ps[i].At = ps[i].At.UTC()
+	}
+	return ps, nil
+}

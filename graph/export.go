@@ -1,0 +1,152 @@
+package graph
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/bullpen/bullpen/game"
+	"github.com/bullpen/bullpen/graph/scalar"
+)
+
+// Results export: a room's standings and fills as CSV, for spreadsheets.
+// Each request reads through the caller's game.View, so the rules of
+// queries apply: the standings to whoever sees the room (as the
+// leaderboard), the fills as BullPen.orders shows them.
+
+// ResultsCSVPath and TradesCSVPath are the export routes (net/http
+// patterns).
+const (
+	ResultsCSVPath = "GET /rooms/{id}/results.csv"
+	TradesCSVPath  = "GET /rooms/{id}/trades.csv"
+)
+
+// ResultsHeader and TradesHeader are the first rows of the exports.
+var (
+	ResultsHeader = []string{"rank", "user", "portfolioValue", "cash", "totalReturn", "returnPercent",
+		"maxDrawdownPercent", "volatilityPercent", "sharpeRatio", "tradeCount", "winRate"}
+	TradesHeader = []string{"time", "user", "symbol", "side", "quantity", "price", "commission", "orderId"}
+)
+
+// Exports serves ResultsCSVPath and TradesCSVPath, authenticated as /query
+// is (a bad token: 401 with the same UNAUTHENTICATED body).
+func (h *Handler) Exports() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc(ResultsCSVPath, h.r.exportCSV("results", h.r.resultRows))
+	mux.HandleFunc(TradesCSVPath, h.r.exportCSV("trades", h.r.tradeRows))
+	return h.r.authenticate(func(*http.Request) bool { return false }, mux)
+}
+
+// exportCSV answers one export: 404 with one body for a room that does not
+// exist and one the caller may not see (the message of NOT_FOUND in the
+// API, naming the id asked), else the CSV as an attachment.
+func (r *Resolver) exportCSV(name string, rows func(context.Context, *game.View) ([][]string, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, req *http.Request) {
+		ctx := req.Context()
+		id, err := strconv.ParseInt(req.PathValue("id"), 10, 64)
+		if err != nil || id < 1 {
+			http.Error(w, fmt.Sprintf("bull pen %q not found", req.PathValue("id")), http.StatusNotFound)
+			return
+		}
+		user, _ := currentUser(ctx) // a bad token was refused already
+		var out [][]string
+		v, err := r.Svc.View(ctx, user, id)
+		if err == nil {
+			out, err = rows(ctx, v)
+		}
+		if game.ErrorCode(err) == game.ENOTFOUND {
+			http.Error(w, game.ErrorMessage(err), http.StatusNotFound)
+			return
+		} else if err != nil {
+			if r.Log != nil {
+				r.Log.Error("export", "room", id, "export", name, "err", err)
+			}
+			http.Error(w, "internal error", http.StatusInternalServerError)
+			return
+		}
+		var buf bytes.Buffer
+		cw := csv.NewWriter(&buf)
+		_ = cw.WriteAll(out) // a bytes.Buffer does not fail
+		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+		w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="bullpen-%d-%s.csv"`, id, name))
+		w.Header().Set("Cache-Control", "no-store")
+		_, _ = w.Write(buf.Bytes())
+	}
+}
+
+// resultRows are the room's latest leaderboard snapshot (the final one once
+// it has ended) with each entry's metrics; only the header before the
+// first snapshot.
+func (r *Resolver) resultRows(ctx context.Context, v *game.View) ([][]string, error) {
+	out := [][]string{ResultsHeader}
+	snap, err := v.Leaderboard(ctx)
+	if err != nil || snap == nil {
+		return out, err
+	}
+	for _, e := range snap.Entries {
+		u, err := r.Svc.User(ctx, e.UserID)
+		if err != nil {
+			return nil, err
+		}
+		m := e.Metrics
+		out = append(out, []string{strconv.Itoa(e.Rank), cell(u.Username), dec(e.PortfolioValue), dec(e.Cash),
+			dec(e.TotalReturn), dec(e.ReturnPercent), dec(m.MaxDrawdownPercent), optDec(m.VolatilityPercent),
+			optDec(m.SharpeRatio), strconv.Itoa(m.TradeCount), optDec(m.WinRate)})
+	}
+	return out, nil
+}
+
+// tradeRows are the fills the viewer may see, oldest first.
+func (r *Resolver) tradeRows(ctx context.Context, v *game.View) ([][]string, error) {
+	out := [][]string{TradesHeader}
+	fills, err := v.Fills(ctx)
+	if err != nil {
+		return nil, err
+	}
+	users := map[int64]string{}
+	for _, o := range fills {
+		name, ok := users[o.ParticipantID]
+		if !ok {
+			p, err := v.Participant(ctx, o.ParticipantID)
+			if err != nil {
+				return nil, err
+			}
+			u, err := r.Svc.User(ctx, p.UserID)
+			if err != nil {
+				return nil, err
+			}
+			name = u.Username
+			users[o.ParticipantID] = name
+		}
+		out = append(out, []string{o.FilledAt.UTC().Format(scalar.TimeFormat), cell(name), o.Symbol, string(o.Side),
+			strconv.FormatInt(o.FilledQuantity, 10), optDec(o.FilledPrice), dec(o.Commission), strconv.FormatInt(o.ID, 10)})
+	}
+	return out, nil
+}
+
+// dec writes a Decimal as the API does.
+func dec(d decimal.Decimal) string { return scalar.FormatDecimal(d) }
+
+// optDec writes a nullable Decimal, null as an empty cell.
+func optDec(d *decimal.Decimal) string {
+	if d == nil {
+		return ""
+	}
+	return dec(*d)
+}
+
+// cell guards a text cell against spreadsheet formulas: one that starts
+// with =, +, -, @ or a tab gets a leading apostrophe (OWASP's CSV
+// injection advice). Numbers are written as they are.
+func cell(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
+}
