@@ -25,7 +25,7 @@ type CreateBullPenInput struct {
 	MaxOrdersPerMinute *int             `json:"maxOrdersPerMinute"`
 	MaxOpenOrders      *int             `json:"maxOpenOrders"`
 
-	RankBy            *RankMetric      `json:"rankBy"`
+	RankBy *RankMetric `json:"rankBy"`
 }
 
 // PlaceOrderInput is a participant's order as sent.

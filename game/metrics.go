@@ -81,7 +81,6 @@ func (t Track) Fresh(startingCash decimal.Decimal) Track {
 	return t
 }
 
-
 // Observe returns t after the next snapshot value (t must be Fresh).
 func (t Track) Observe(value decimal.Decimal) Track {
 	if t.LastValue.IsPositive() {
