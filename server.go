@@ -62,6 +62,8 @@ type config struct {
 	wsInitTimeout, keepAlive         time.Duration
 	tokenTTL                         time.Duration
 	pprof                            string
+	accessLog                        bool
+	leaderboardPeriod                time.Duration
 	// Limits (0 turns one off); see README "Limits".
 	maxDepth, maxAliases, maxComplexity int
 	maxWSPerUser, maxWSPerAddress       int
@@ -119,6 +121,8 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	fs.DurationVar(&c.wsInitTimeout, "ws-init-timeout", 10*time.Second, "close WebSockets that send no connection_init within this time; 0 waits forever")
 	fs.DurationVar(&c.keepAlive, "keepalive", 15*time.Second, "interval of WebSocket and SSE keep-alive pings; 0 sends none")
 	fs.StringVar(&c.pprof, "pprof", "", "serve Go's profiler (net/http/pprof) on this separate address, e.g. 127.0.0.1:6060; off when empty")
+	fs.BoolVar(&c.accessLog, "access-log", true, "log one line per HTTP request (method, path, status, bytes, duration, remote address); -access-log=false turns it off")
+	fs.DurationVar(&c.leaderboardPeriod, "leaderboard-period", game.DefaultLeaderboardPeriod, "how often ACTIVE rooms whose leaderboard changed without fills get a snapshot, whole seconds from 1s to 1h")
 	fs.Int64Var(&c.seed, "seed", 0, "seed of the simulated market; 0 picks one from the clock")
 	fs.IntVar(&c.bcryptCost, "bcrypt-cost", 0, "bcrypt cost of password hashes, 4 to 31 (default 10; lower only for tests)")
 	fs.Usage = func() {
@@ -174,6 +178,7 @@ func (c config) validate() error {
 		{"token-ttl", auth.CheckTTL(c.tokenTTL)},
 		{"bcrypt-cost", auth.CheckCost(c.bcryptCost)},
 		{"pprof", checkOptionalAddr(c.pprof)},
+		{"leaderboard-period", game.CheckLeaderboardPeriod(c.leaderboardPeriod)},
 		{"max-query-depth", limit("max-query-depth", c.maxDepth)},
 		{"max-aliases", limit("max-aliases", c.maxAliases)},
 		{"max-complexity", limit("max-complexity", c.maxComplexity)},
@@ -316,7 +321,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		Store: store, Clock: clock, Log: log, Instruments: symbols, ManualMarket: feed.Name() == market.NameManual,
 		Admins: admins, Passwords: auth.Bcrypt{Cost: c.bcryptCost},
 		OrdersPerSecond: c.ordersPerSecond, SignUpsPerHour: c.signUpsPerHour,
-		CacheSessions: store.Dialect() == db.SQLite, // SQLite: this process is the only writer
+		CacheSessions:     store.Dialect() == db.SQLite, // SQLite: this process is the only writer
+		LeaderboardPeriod: c.leaderboardPeriod,
 	})
 	tokens := auth.NewTokens(secret, clock, c.tokenTTL)
 	// -admins reaches only accounts that exist now: one signed up later
@@ -372,7 +378,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	mux.Handle(graph.ResultsCSVPath, exports)
 	mux.Handle(graph.TradesCSVPath, exports)
 
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	var handler http.Handler = mux
+	if c.accessLog {
+		handler = accessLog(log, mux)
+	}
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	// On shutdown, complete every subscription and close sockets with 1001
 	// while the server stops accepting and drains requests.
 	shutdownCtx, cancelShutdown := context.WithCancel(context.Background())

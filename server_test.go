@@ -65,13 +65,20 @@ func startServer(t testing.TB, extra ...string) *testServer {
 // startServerOn runs the server on the given database.
 func startServerOn(t testing.TB, dbURL string, extra ...string) *testServer {
 	t.Helper()
+	return startServerLogging(t, dbURL, io.Discard, extra...)
+}
+
+// startServerLogging runs the server on the given database, its log
+// written to logs.
+func startServerLogging(t testing.TB, dbURL string, logs io.Writer, extra ...string) *testServer {
+	t.Helper()
 	ts := &testServer{t: t, clock: clockwork.NewFakeClockAt(t0), dbURL: dbURL}
 	ready := make(chan struct{})
 	ctx, cancel := context.WithCancel(context.Background())
 	args := append([]string{"-addr", "127.0.0.1:0", "-db", dbURL, "-market", "manual", "-bcrypt-cost", "4"}, extra...)
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, args, func(string) string { return "" }, io.Discard, &hooks{
+		done <- run(ctx, args, func(string) string { return "" }, logs, &hooks{
 			clock: ts.clock,
 			started: func(addr string, svc *game.Service, query *graph.Handler, events *hub.Hub) {
 				ts.url, ts.svc, ts.query, ts.events = "http://"+addr, svc, query, events

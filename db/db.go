@@ -11,6 +11,8 @@ import (
 	"io/fs"
 	"log/slog"
 	"maps"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -143,6 +145,11 @@ func openSQLite(path string) (*sqlx.DB, error) {
 	} else {
 		dsn = "file:" + path + "?" + params + "&_pragma=journal_mode(WAL)"
 	}
+	if !memory {
+		if err := checkSQLiteDir(path); err != nil {
+			return nil, fmt.Errorf("db: open %s: %w", path, err)
+		}
+	}
 	connector, err := newSQLiteConnector(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("db: open %s: %w", path, err)
@@ -165,6 +172,28 @@ func openSQLite(path string) (*sqlx.DB, error) {
 		return nil, fmt.Errorf("db: open %s: %w", path, err)
 	}
 	return db, nil
+}
+
+// checkSQLiteDir names the cause when SQLite could not use path's
+// directory, where it creates the database and its -wal and -shm files:
+// the driver alone says only "unable to open database file".
+func checkSQLiteDir(path string) error {
+	dir := filepath.Dir(path)
+	fi, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("directory %s does not exist: create it first", dir)
+	case err != nil:
+		return fmt.Errorf("directory %s: %w", dir, err)
+	case !fi.IsDir():
+		return fmt.Errorf("%s is not a directory", dir)
+	}
+	f, err := os.CreateTemp(dir, ".bullpen-write-check-*")
+	if err != nil {
+		return fmt.Errorf("directory %s is not writable (SQLite creates the database and its -wal and -shm files there): %w", dir, err)
+	}
+	f.Close()
+	return os.Remove(f.Name())
 }
 
 func openPostgres(ctx context.Context, cfg *pgx.ConnConfig) (*sqlx.DB, error) {

@@ -7,6 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/bullpen/bullpen/auth"
 	"github.com/bullpen/bullpen/game"
 )
 
@@ -338,11 +341,115 @@ func TestLeaderboards(t *testing.T) {
 	if h.lastSeq(room.ID) != seq {
 		t.Errorf("a snapshot was taken with nothing stale")
 	}
+	// Nothing moved: a periodic refresh takes no snapshot either.
+	if err := h.svc.RefreshLeaderboards(h.ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	if got := h.kinds(room.ID, seq); len(got) != 0 {
+		t.Errorf("periodic refresh of an unchanged board gave %v, want nothing", got)
+	}
+	// A price that moves a value: the periodic refresh takes one.
+	h.price("AAPL", "111")
 	if err := h.svc.RefreshLeaderboards(h.ctx, true); err != nil {
 		t.Fatal(err)
 	}
 	if got := h.kinds(room.ID, seq); !equalStrings(got, []string{"LEADERBOARD"}) {
-		t.Errorf("periodic refresh events = %v", got)
+		t.Errorf("periodic refresh after a price move gave %v, want one LEADERBOARD", got)
+	}
+	snap, err = h.store.LatestSnapshot(h.ctx, room.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertDec(t, "alice's value after the move", snap.Entries[0].PortfolioValue, "10110")
+}
+
+// The periodic snapshots of RunLeaderboards: an idle ACTIVE room adds
+// nothing to its log however long it runs; a price change that moves the
+// board adds one snapshot at the next period (Config.LeaderboardPeriod).
+func TestRunLeaderboardsSnapshotsOnlyChangedBoards(t *testing.T) {
+	h := newHarness(t)
+	const period = 10 * time.Second
+	h.svc = game.NewService(game.Config{Store: h.store, Clock: h.clock, Instruments: map[string]string{"AAPL": "Apple"},
+		ManualMarket: true, Passwords: auth.Bcrypt{Cost: bcrypt.MinCost}, LeaderboardPeriod: period})
+	owner, alice, bob := h.user("owner"), h.user("alice"), h.user("bob")
+	room := h.activeRoom(owner, nil, alice)
+	probe := h.activeRoom(owner, nil, bob) // made stale on purpose to see the worker's rounds
+	h.price("AAPL", "100")
+	h.order(alice, buy(room.ID, "AAPL", 10))
+	if err := h.svc.RefreshLeaderboards(h.ctx, false); err != nil { // the fill's snapshot
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(h.ctx)
+	done := make(chan error)
+	go func() { done <- h.svc.RunLeaderboards(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+	if err := h.clock.BlockUntilContext(h.ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	// settle returns once every round started before it has finished: a
+	// round that snapshots the probe room (stale by a fill) starts after
+	// the previous one ended, and doing it twice covers a round that
+	// took the probe together with earlier work.
+	settle := func() {
+		t.Helper()
+		for range 2 {
+			before := h.lastSeq(probe.ID)
+			h.order(bob, buy(probe.ID, "AAPL", 1))
+			afterFill := h.lastSeq(probe.ID)
+			h.clock.Advance(game.LeaderboardInterval)
+			deadline := time.Now().Add(10 * time.Second)
+			for h.lastSeq(probe.ID) == afterFill && time.Now().Before(deadline) {
+				time.Sleep(time.Millisecond) // waiting for the worker goroutine, not for a timer
+			}
+			if got := h.kinds(probe.ID, before); len(got) == 0 || got[len(got)-1] != "LEADERBOARD" {
+				t.Fatalf("probe room: %v, want its fill then a LEADERBOARD", got)
+			}
+		}
+	}
+	idle := h.lastSeq(room.ID)
+	for range 4 {
+		h.clock.Advance(period)
+		settle()
+	}
+	if got := h.kinds(room.ID, idle); len(got) != 0 {
+		t.Fatalf("an idle room took %v over four periods, want nothing", got)
+	}
+	h.price("AAPL", "101") // alice's value moves to 100010
+	h.clock.Advance(period)
+	settle()
+	if got := h.kinds(room.ID, idle); !equalStrings(got, []string{"LEADERBOARD"}) {
+		t.Fatalf("a period after a price move: %v, want one LEADERBOARD", got)
+	}
+	snap, err := h.store.LatestSnapshot(h.ctx, room.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertDec(t, "alice's value", snap.Entries[0].PortfolioValue, "100010")
+	moved := h.lastSeq(room.ID)
+	for range 2 {
+		h.clock.Advance(period)
+		settle()
+	}
+	if got := h.kinds(room.ID, moved); len(got) != 0 {
+		t.Errorf("the board is still again, yet the log got %v", got)
+	}
+}
+
+func TestCheckLeaderboardPeriod(t *testing.T) {
+	for _, d := range []time.Duration{time.Second, 5 * time.Second, time.Hour} {
+		if err := game.CheckLeaderboardPeriod(d); err != nil {
+			t.Errorf("%v: %v", d, err)
+		}
+	}
+	for _, d := range []time.Duration{0, -time.Second, 500 * time.Millisecond, 1500 * time.Millisecond, time.Hour + time.Second} {
+		if err := game.CheckLeaderboardPeriod(d); err == nil {
+			t.Errorf("%v accepted", d)
+		}
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 	"unicode/utf8"
 
 	"github.com/jonboulle/clockwork"
@@ -46,6 +47,10 @@ type Config struct {
 	// sign-out, and forgets the session as it commits. With several
 	// instances (PostgreSQL) each request reads the store.
 	CacheSessions bool
+	// LeaderboardPeriod is how often RunLeaderboards looks for ACTIVE
+	// rooms whose board changed without fills (see CheckLeaderboardPeriod);
+	// zero means DefaultLeaderboardPeriod.
+	LeaderboardPeriod time.Duration
 }
 
 // Service runs the game: every state change goes through it.
@@ -58,6 +63,8 @@ type Service struct {
 	admins    map[string]bool          // Config.Admins, lower-cased
 	adminIDs  atomic.Pointer[adminSet] // the accounts ApplyAdmins found
 	passwords Passwords
+	// leaderboardPeriod is Config.LeaderboardPeriod, whole intervals.
+	leaderboardPeriod time.Duration
 
 	dummyOnce sync.Once
 	dummy     string // a hash to compare against for unknown usernames
@@ -93,11 +100,17 @@ func NewService(c Config) *Service {
 	for u := range c.Admins {
 		admins[strings.ToLower(u)] = true
 	}
+	period := c.LeaderboardPeriod
+	if period <= 0 {
+		period = DefaultLeaderboardPeriod
+	}
+	period = max(period.Truncate(LeaderboardInterval), LeaderboardInterval)
 	return &Service{
 		store: c.Store, clock: c.Clock, log: c.Log, symbols: c.Instruments, manual: c.ManualMarket,
 		admins: admins, passwords: c.Passwords, wake: make(chan struct{}, 1), dirty: map[int64]bool{},
 		users: map[int64]*User{}, limits: newLimits(c),
 		sessionCache: newSessionCache(c.CacheSessions), signIns: newSignInLimit(),
+		leaderboardPeriod: period,
 	}
 }
 

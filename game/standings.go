@@ -2,6 +2,7 @@ package game
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -163,18 +164,33 @@ func (s *Service) value(ctx context.Context, q Queries, participantID int64) (*V
 }
 
 // LeaderboardInterval is how often stale leaderboards are refreshed;
-// ActiveSnapshotEvery is how many intervals pass between snapshots of an
-// ACTIVE room whose prices move without fills.
+// ActiveSnapshotEvery is how many intervals pass, by default, between
+// periodic snapshots of an ACTIVE room whose prices move without fills
+// (Config.LeaderboardPeriod).
 const (
 	LeaderboardInterval = time.Second
 	ActiveSnapshotEvery = 5
 )
 
+// DefaultLeaderboardPeriod is the default of Config.LeaderboardPeriod.
+const DefaultLeaderboardPeriod = ActiveSnapshotEvery * LeaderboardInterval
+
+// CheckLeaderboardPeriod accepts a period of periodic snapshots: whole
+// seconds from 1s to 1h.
+func CheckLeaderboardPeriod(d time.Duration) error {
+	if d < LeaderboardInterval || d > time.Hour || d%LeaderboardInterval != 0 {
+		return fmt.Errorf("%v: want whole seconds from 1s to 1h, e.g. 5s", d)
+	}
+	return nil
+}
+
 // RefreshLeaderboards takes a snapshot of every room marked stale since the
-// last call, and of every ACTIVE room when periodic is true.
+// last call and, when periodic is true, of every ACTIVE room whose board
+// differs from its latest snapshot (prices moved someone's value): an idle
+// room adds nothing to its event log.
 func (s *Service) RefreshLeaderboards(ctx context.Context, periodic bool) error {
 	s.mu.Lock()
-	rooms := s.dirty
+	rooms := s.dirty // true: stale, snapshot it; false: only if its board changed
 	s.dirty = map[int64]bool{}
 	s.mu.Unlock()
 	if periodic {
@@ -183,16 +199,21 @@ func (s *Service) RefreshLeaderboards(ctx context.Context, periodic bool) error 
 			return err
 		}
 		for _, r := range live {
-			if r.State == RoomActive {
-				rooms[r.ID] = true
+			if r.State == RoomActive && !rooms[r.ID] {
+				rooms[r.ID] = false
 			}
 		}
 	}
-	for id := range rooms {
+	for id, stale := range rooms {
 		err := s.store.Update(ctx, func(tx Tx) error {
 			room, err := tx.LockBullPen(ctx, id)
 			if err != nil || room.State == RoomEnded || room.State == RoomCancelled {
 				return err
+			}
+			if !stale {
+				if changed, err := s.boardChanged(ctx, tx, room); err != nil || !changed {
+					return err
+				}
 			}
 			_, err = s.snapshot(ctx, tx, room, false)
 			return err
@@ -212,26 +233,67 @@ func (s *Service) RefreshLeaderboards(ctx context.Context, periodic bool) error 
 	return nil
 }
 
+// boardChanged says whether ranking room now gives a board other than its
+// latest snapshot's (see sameBoard); a room with no snapshot has changed.
+func (s *Service) boardChanged(ctx context.Context, tx Tx, room *BullPen) (bool, error) {
+	prev, err := tx.LatestSnapshot(ctx, room.ID)
+	if ErrorCode(err) == ENOTFOUND {
+		return true, nil
+	} else if err != nil {
+		return false, err
+	}
+	standings, err := s.standings(ctx, tx, room.ID)
+	if err != nil {
+		return false, err
+	}
+	return !sameBoard(prev.Entries, Rank(room.StartingCash, standings)), nil
+}
+
+// sameBoard says whether two leaderboards show the same thing: the same
+// participants in the same order with equal rank, portfolio value and cash
+// (returns follow from the value).
+func sameBoard(a, b []LeaderboardEntry) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		x, y := a[i], b[i]
+		if x.ParticipantID != y.ParticipantID || x.Rank != y.Rank ||
+			!x.PortfolioValue.Equal(y.PortfolioValue) || !x.Cash.Equal(y.Cash) {
+			return false
+		}
+	}
+	return true
+}
+
 // SetPeriodicSnapshots says whether this instance takes the periodic
 // snapshots of ACTIVE rooms: with several instances only the leader does,
-// so a room gets one every ActiveSnapshotEvery intervals, not one per
+// so a room gets at most one every Config.LeaderboardPeriod, not one per
 // instance. It is on by default.
 func (s *Service) SetPeriodicSnapshots(on bool) { s.noPeriodic.Store(!on) }
 
 // RunLeaderboards refreshes leaderboards every LeaderboardInterval until
 // ctx is done: stale rooms at once (so fills show within about a second),
-// and every ACTIVE room every ActiveSnapshotEvery intervals (see
-// SetPeriodicSnapshots).
+// and every ACTIVE room whose board changed every Config.LeaderboardPeriod
+// (see SetPeriodicSnapshots).
 func (s *Service) RunLeaderboards(ctx context.Context) error {
 	ticker := s.clock.NewTicker(LeaderboardInterval)
 	defer ticker.Stop()
-	for n := 1; ; n++ {
+	// Due by the clock, not by counting ticks: a tick dropped while a
+	// round ran late does not postpone the next periodic round.
+	due := s.clock.Now().Add(s.leaderboardPeriod)
+	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-ticker.Chan():
 		}
-		periodic := n%ActiveSnapshotEvery == 0 && !s.noPeriodic.Load()
+		now := s.clock.Now()
+		periodic := !now.Before(due)
+		if periodic {
+			due = now.Add(s.leaderboardPeriod)
+		}
+		periodic = periodic && !s.noPeriodic.Load()
 		if err := s.RefreshLeaderboards(ctx, periodic); err != nil && ctx.Err() == nil {
 			s.log.Error("leaderboards", "err", err)
 		}

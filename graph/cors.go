@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"log/slog"
 	"net/http"
 	"strings"
 )
@@ -33,6 +34,33 @@ func CORS(allowed func(r *http.Request) bool, next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// logRefusedOrigins logs, with a hint, each request from a browser page
+// whose origin allowed refuses: its WebSocket upgrade then fails with a
+// bare 403, and its fetch lacks the CORS headers the browser needs, so
+// the operator would otherwise see nothing.
+func logRefusedOrigins(log *slog.Logger, allowed func(r *http.Request) bool, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if origin := r.Header.Get("Origin"); origin != "" && !allowed(r) {
+			what := "a cross-origin request (no CORS headers sent)"
+			if strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
+				what = "a WebSocket (403)"
+			}
+			log.Warn("refused "+what+" from a browser origin that is not allowed",
+				"origin", sanitizeLogValue(origin), "host", sanitizeLogValue(r.Host), "path", r.URL.Path,
+				"hint", "if this page is yours, start the server with -allowed-origins "+sanitizeLogValue(origin)+" (or BULLPEN_ALLOWED_ORIGINS)")
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// sanitizeLogValue bounds a client-chosen header value before it is logged.
+func sanitizeLogValue(s string) string {
+	if len(s) > 200 {
+		s = s[:200] + "…"
+	}
+	return strings.ToValidUTF8(s, "?")
 }
 
 // sanitizeHeaderList keeps a comma-separated list of header names.

@@ -106,6 +106,10 @@ func NewHandler(r *Resolver, o Options) *Handler {
 	srv.SetRecoverFunc(Recover(log))
 	if reg != nil {
 		srv.Use(newMetrics(reg))
+		r.ordersPlaced = prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "bullpen_orders_placed_total", Help: "Orders placed, by the status placeOrder answered (FILLED, OPEN, REJECTED).",
+		}, []string{"status"})
+		reg.MustRegister(r.ordersPlaced)
 	}
 	limited := http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		req.Body = http.MaxBytesReader(w, req.Body, MaxRequestBytes)
@@ -115,6 +119,9 @@ func NewHandler(r *Resolver, o Options) *Handler {
 		srv.ServeHTTP(w, req)
 	})
 	h := CORS(ws.CheckOrigin, r.authenticate(sse.Supports, limited))
+	if log != nil {
+		h = logRefusedOrigins(log, ws.CheckOrigin, h)
+	}
 	return &Handler{Handler: h, WS: ws, SSE: sse, Share: share, Fanout: fanout, r: r}
 }
 

@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"sync"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/bullpen/bullpen/auth"
 	"github.com/bullpen/bullpen/game"
 	"github.com/bullpen/bullpen/hub"
@@ -26,4 +28,15 @@ type Resolver struct {
 
 	eventsOnce sync.Once
 	events     *eventCache
+
+	// ordersPlaced counts placeOrder answers by status (nil: not counted).
+	ordersPlaced *prometheus.CounterVec
+}
+
+// countOrder counts a placed order under the status it was answered with
+// (FILLED, OPEN or REJECTED; a re-sent clientOrderId counts again).
+func (r *Resolver) countOrder(o *game.Order) {
+	if r.ordersPlaced != nil && o != nil {
+		r.ordersPlaced.WithLabelValues(string(o.Status)).Inc()
+	}
 }

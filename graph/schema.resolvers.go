@@ -273,7 +273,11 @@ func (r *mutationResolver) PlaceOrder(ctx context.Context, input game.PlaceOrder
 	if err != nil {
 		return nil, err
 	}
-	return r.Svc.PlaceOrder(ctx, u, input)
+	o, err := r.Svc.PlaceOrder(ctx, u, input)
+	if err == nil {
+		r.countOrder(o)
+	}
+	return o, err
 }
 
 // CancelOrder is the resolver for the cancelOrder field.
