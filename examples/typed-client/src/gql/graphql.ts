@@ -10,8 +10,17 @@ export type CreateBullPenInput = {
   commission?: string | null | undefined;
   description?: string | null | undefined;
   endsAt: string;
+  /** 1 to 100000 OPEN orders per participant. */
+  maxOpenOrders?: number | null | undefined;
+  /** 1 to 100000 orders per participant per minute. */
+  maxOrdersPerMinute?: number | null | undefined;
   maxParticipants?: number | null | undefined;
+  /** More than 0, at most 100: largest share of portfolio value one symbol may take after a buy. */
+  maxPositionPercent?: string | null | undefined;
+  /** A buy below this price is rejected. */
+  minSharePrice?: string | null | undefined;
   name: string;
+  rankBy?: RankMetric | null | undefined;
   startingCash?: string | null | undefined;
   /** Defaults to now. A room due already (no startsAt, or one in the past) is answered ACTIVE: it starts in the same transaction. */
   startsAt?: string | null | undefined;
@@ -37,23 +46,39 @@ export type OrderStatus =
   | 'OPEN'
   | 'REJECTED';
 
+/**
+ * TRAILING_STOP: a stop whose trigger (stopPrice) follows the best price since
+ * the order was placed, by trailAmount or trailPercent, and that fills like a
+ * triggered STOP when the price comes back through it.
+ */
 export type OrderType =
   | 'LIMIT'
   | 'MARKET'
   | 'STOP'
-  | 'STOP_LIMIT';
+  | 'STOP_LIMIT'
+  | 'TRAILING_STOP';
 
 export type PlaceOrderInput = {
   bullPenId: string;
   /** Idempotency key per participant, at most 64 characters. */
   clientOrderId?: string | null | undefined;
+  /** Resting orders only (not MARKET), in the future: an order still OPEN then becomes EXPIRED. */
+  expiresAt?: string | null | undefined;
   limitPrice?: string | null | undefined;
   quantity: number;
   side: OrderSide;
   stopPrice?: string | null | undefined;
   symbol: string;
+  /** TRAILING_STOP only, exactly one of trailAmount and trailPercent (more than 0, below 100). */
+  trailAmount?: string | null | undefined;
+  trailPercent?: string | null | undefined;
   type?: OrderType | null | undefined;
 };
+
+/** What a room's leaderboard ranks by: RETURN (portfolio value) or SHARPE (sharpeRatio, participants without one last, then portfolio value). */
+export type RankMetric =
+  | 'RETURN'
+  | 'SHARPE';
 
 export type RoomState =
   | 'ACTIVE'
