@@ -43,7 +43,8 @@ func (k LedgerKind) MovesCash() bool {
 //
 // The live Participant.buyingPower values the short margin at the last
 // price instead: it is max(0, that sum - ShortMarginRate * the unrealized
-// loss of short positions), equal to the sum when there is no short.
+// loss of short positions (negative while in profit)), equal to the sum
+// when there is no short.
 type LedgerEntry struct {
 	ID               int64           `db:"id"`
 	ParticipantID    int64           `db:"participant_id"`

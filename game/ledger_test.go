@@ -3,6 +3,7 @@ package game_test
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -296,4 +297,55 @@ func (h *harness) checkLedger(roomID int64) {
 			t.Errorf("participant %d (no short): buyingPower %s, ledger %s", p.ID, val.BuyingPower, power)
 		}
 	}
+}
+
+// TestLedgerShortMargin follows one short by hand: the margin is booked at
+// the sale price, released in proportion as the short is covered, and the
+// live buyingPower differs from the ledger by 1.5 x the short's unrealized
+// loss at the last price, exactly as documented.
+func TestLedgerShortMargin(t *testing.T) {
+	h := newHarness(t)
+	owner, alice := h.user("owner"), h.user("alice")
+	room := h.activeRoom(owner, func(in *game.CreateBullPenInput) {
+		in.StartingCash, in.Commission, in.AllowShortSelling = decp("10000"), decp("1"), ptr(true)
+	}, alice)
+	h.price("AAPL", "100")
+	short := h.order(alice, sell(room.ID, "AAPL", 10))
+	h.price("AAPL", "110")
+	cover := h.order(alice, buy(room.ID, "AAPL", 4))
+	p := h.participant(room.ID, alice)
+	entries, _, err := h.store.Ledger(h.ctx, p.ID, 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range entries {
+		id := int64(0)
+		if e.OrderID != nil {
+			id = *e.OrderID
+		}
+		got = append(got, fmt.Sprintf("%s %s %s %s %d", e.Kind, e.Amount, e.CashAfter, e.BuyingPowerAfter, id))
+	}
+	want := []string{
+		"STARTING_CASH 10000 10000 10000 0",
+		fmt.Sprintf("SELL 1000 11000 11000 %d", short.ID),
+		fmt.Sprintf("COMMISSION -1 10999 10999 %d", short.ID),
+		fmt.Sprintf("RESERVE -1500 10999 9499 %d", short.ID), // 1.5 x 10 x 100
+		fmt.Sprintf("BUY -440 10559 9059 %d", cover.ID),
+		fmt.Sprintf("COMMISSION -1 10558 9058 %d", cover.ID),
+		fmt.Sprintf("RELEASE 600 10558 9658 %d", cover.ID), // 1.5 x 4 x 100 of cost basis covered
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("ledger\n got %q\nwant %q", got, want)
+	}
+	// Short 6 bought back at 110 would cost 60 more than they brought in:
+	// buyingPower = 9658 - 1.5 x 60 = 9568 = 10558 - 1.5 x 6 x 110.
+	val, err := h.svc.Value(h.ctx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !val.BuyingPower.Equal(dec("9568")) {
+		t.Errorf("buyingPower %s, want 9568", val.BuyingPower)
+	}
+	h.checkLedger(room.ID)
 }

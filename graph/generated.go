@@ -1981,7 +1981,8 @@ amounts is buyingPowerAfter: cash less what open orders hold back less
 1.5 times the cost basis of short positions (short margin at the sale
 price). Without a short position it equals buyingPower; with one,
 buyingPower values the margin at the last price instead, so buyingPower =
-max(0, that sum - 1.5 times the short positions' unrealized loss).
+max(0, that sum - 1.5 times the short positions' unrealized loss), the
+loss being negative while they are in profit.
 """
 type LedgerEntry {
   id: ID!
