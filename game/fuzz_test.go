@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/shopspring/decimal"
@@ -19,8 +20,12 @@ import (
 // (a ticker symbol, BUY or SELL, a known type, 1 to 1,000,000,000 shares,
 // the prices the type needs and no others, each above 0, at most 4
 // decimals and at most 1,000,000,000, a clientOrderId of 1 to 64
-// characters); and it must refuse the others with BAD_USER_INPUT naming a
-// field that is wrong.
+// characters; a TRAILING_STOP with exactly one of trailAmount (a price) and
+// trailPercent (above 0, below 100, at most 4 decimals) and neither price,
+// other types with neither trail; expiresAt on anything but MARKET); and
+// it must refuse the others with BAD_USER_INPUT naming a field that is
+// wrong. Whether expiresAt is in the future needs the clock: PlaceOrder
+// checks it (TestExpiresAtValidation).
 func FuzzValidateOrder(f *testing.F) {
 	type seed struct {
 		symbol, side, typ string
@@ -28,36 +33,53 @@ func FuzzValidateOrder(f *testing.F) {
 		qty               int64
 		limit, stop, coid string
 		hasCOID           bool
+		trailAmount       string
+		trailPercent      string
+		hasExpiry         bool
 	}
 	for _, s := range []seed{
-		{"AAPL", "BUY", "", false, 10, "", "", "", false},
-		{" msft ", "SELL", "LIMIT", true, 1, "412.5", "", "k-1", true},
-		{"BRK.B", "BUY", "STOP", true, 1_000_000_000, "", "300.0001", "", false},
-		{"X", "SELL", "STOP_LIMIT", true, 5, "10", "11", strings.Repeat("é", 64), true},
-		{"", "BUY", "", false, 1, "", "", "", false},
-		{"1AB", "BUY", "", false, 1, "", "", "", false},
-		{"ABCDEFGHIJK", "BUY", "", false, 1, "", "", "", false},
-		{"AAPL", "HOLD", "", false, 1, "", "", "", false},
-		{"AAPL", "BUY", "ICEBERG", true, 1, "", "", "", false},
-		{"AAPL", "BUY", "", false, 0, "", "", "", false},
-		{"AAPL", "BUY", "", false, -9223372036854775808, "", "", "", false},
-		{"AAPL", "BUY", "", false, 1_000_000_001, "", "", "", false},
-		{"AAPL", "BUY", "", false, 1, "1", "", "", false},
-		{"AAPL", "BUY", "LIMIT", true, 1, "", "", "", false},
-		{"AAPL", "BUY", "LIMIT", true, 1, "0", "", "", false},
-		{"AAPL", "BUY", "LIMIT", true, 1, "-1", "", "", false},
-		{"AAPL", "BUY", "LIMIT", true, 1, "1.00001", "", "", false},
-		{"AAPL", "BUY", "LIMIT", true, 1, "1.00000", "", "", false},
-		{"AAPL", "BUY", "LIMIT", true, 1, "1000000000.0001", "", "", false},
-		{"AAPL", "BUY", "STOP", true, 1, "", "1e3", "", false},
-		{"AAPL", "BUY", "", false, 1, "", "", "", true},
-		{"AAPL", "BUY", "", false, 1, "", "", strings.Repeat("x", 65), true},
-		{"aapl\u00a0", "BUY", "", false, 1, "", "", "\xff", true},
-		{"ǅ", "BUY", "", false, 1, "", "", "", false},
+		{"AAPL", "BUY", "", false, 10, "", "", "", false, "", "", false},
+		{" msft ", "SELL", "LIMIT", true, 1, "412.5", "", "k-1", true, "", "", false},
+		{"BRK.B", "BUY", "STOP", true, 1_000_000_000, "", "300.0001", "", false, "", "", false},
+		{"X", "SELL", "STOP_LIMIT", true, 5, "10", "11", strings.Repeat("é", 64), true, "", "", false},
+		{"", "BUY", "", false, 1, "", "", "", false, "", "", false},
+		{"1AB", "BUY", "", false, 1, "", "", "", false, "", "", false},
+		{"ABCDEFGHIJK", "BUY", "", false, 1, "", "", "", false, "", "", false},
+		{"AAPL", "HOLD", "", false, 1, "", "", "", false, "", "", false},
+		{"AAPL", "BUY", "ICEBERG", true, 1, "", "", "", false, "", "", false},
+		{"AAPL", "BUY", "", false, 0, "", "", "", false, "", "", false},
+		{"AAPL", "BUY", "", false, -9223372036854775808, "", "", "", false, "", "", false},
+		{"AAPL", "BUY", "", false, 1_000_000_001, "", "", "", false, "", "", false},
+		{"AAPL", "BUY", "", false, 1, "1", "", "", false, "", "", false},
+		{"AAPL", "BUY", "LIMIT", true, 1, "", "", "", false, "", "", false},
+		{"AAPL", "BUY", "LIMIT", true, 1, "0", "", "", false, "", "", false},
+		{"AAPL", "BUY", "LIMIT", true, 1, "-1", "", "", false, "", "", false},
+		{"AAPL", "BUY", "LIMIT", true, 1, "1.00001", "", "", false, "", "", false},
+		{"AAPL", "BUY", "LIMIT", true, 1, "1.00000", "", "", false, "", "", false},
+		{"AAPL", "BUY", "LIMIT", true, 1, "1000000000.0001", "", "", false, "", "", false},
+		{"AAPL", "BUY", "STOP", true, 1, "", "1e3", "", false, "", "", false},
+		{"AAPL", "BUY", "", false, 1, "", "", "", true, "", "", false},
+		{"AAPL", "BUY", "", false, 1, "", "", strings.Repeat("x", 65), true, "", "", false},
+		{"aapl\u00a0", "BUY", "", false, 1, "", "", "\xff", true, "", "", false},
+		{"ǅ", "BUY", "", false, 1, "", "", "", false, "", "", false},
+		{"AAPL", "SELL", "TRAILING_STOP", true, 10, "", "", "", false, "2.5", "", true},
+		{"AAPL", "BUY", "TRAILING_STOP", true, 10, "", "", "", false, "", "99.9999", false},
+		{"AAPL", "BUY", "TRAILING_STOP", true, 10, "", "", "", false, "", "100", false},
+		{"AAPL", "BUY", "TRAILING_STOP", true, 10, "", "", "", false, "", "0", false},
+		{"AAPL", "BUY", "TRAILING_STOP", true, 10, "", "", "", false, "", "1.00001", false},
+		{"AAPL", "BUY", "TRAILING_STOP", true, 10, "", "", "", false, "1", "1", false},
+		{"AAPL", "BUY", "TRAILING_STOP", true, 10, "", "", "", false, "", "", false},
+		{"AAPL", "BUY", "TRAILING_STOP", true, 10, "", "100", "", false, "1", "", false},
+		{"AAPL", "BUY", "TRAILING_STOP", true, 10, "100", "", "", false, "", "5", false},
+		{"AAPL", "BUY", "TRAILING_STOP", true, 10, "", "", "", false, "0.00001", "", false},
+		{"AAPL", "BUY", "LIMIT", true, 10, "100", "", "", false, "1", "", true},
+		{"AAPL", "BUY", "STOP", true, 10, "", "100", "", false, "", "1", false},
+		{"AAPL", "BUY", "", false, 1, "", "", "", false, "", "", true},
+		{"AAPL", "BUY", "STOP_LIMIT", true, 1, "10", "11", "", false, "", "", true},
 	} {
-		f.Add(s.symbol, s.side, s.typ, s.hasType, s.qty, s.limit, s.stop, s.coid, s.hasCOID)
+		f.Add(s.symbol, s.side, s.typ, s.hasType, s.qty, s.limit, s.stop, s.coid, s.hasCOID, s.trailAmount, s.trailPercent, s.hasExpiry)
 	}
-	f.Fuzz(func(t *testing.T, symbol, side, typ string, hasType bool, qty int64, limit, stop, coid string, hasCOID bool) {
+	f.Fuzz(func(t *testing.T, symbol, side, typ string, hasType bool, qty int64, limit, stop, coid string, hasCOID bool, trailAmount, trailPercent string, hasExpiry bool) {
 		in := game.PlaceOrderInput{BullPenID: 1, Symbol: symbol, Side: game.Side(side), Quantity: qty}
 		if hasType {
 			in.Type = (*game.OrderType)(&typ)
@@ -65,10 +87,13 @@ func FuzzValidateOrder(f *testing.F) {
 		if hasCOID {
 			in.ClientOrderID = &coid
 		}
+		if hasExpiry {
+			in.ExpiresAt = ptr(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
+		}
 		for _, p := range []struct {
 			text string
 			into **decimal.Decimal
-		}{{limit, &in.LimitPrice}, {stop, &in.StopPrice}} {
+		}{{limit, &in.LimitPrice}, {stop, &in.StopPrice}, {trailAmount, &in.TrailAmount}, {trailPercent, &in.TrailPercent}} {
 			if p.text == "" {
 				continue
 			}
@@ -137,6 +162,13 @@ func orderRulesBroken(in game.PlaceOrderInput) []string {
 	needLimit, needStop := false, false
 	switch typ {
 	case "MARKET":
+		if in.ExpiresAt != nil {
+			wrong = append(wrong, "expiresAt")
+		}
+	case "TRAILING_STOP":
+		if (in.TrailAmount == nil) == (in.TrailPercent == nil) {
+			wrong = append(wrong, "trailAmount", "trailPercent")
+		}
 	case "LIMIT":
 		needLimit = true
 	case "STOP":
@@ -158,6 +190,20 @@ func orderRulesBroken(in game.PlaceOrderInput) []string {
 		case p.d != nil && (p.d.Sign() <= 0 || !p.d.Shift(4).IsInteger() || p.d.GreaterThan(maxPrice)):
 			wrong = append(wrong, p.field)
 		}
+	}
+	if typ != "TRAILING_STOP" {
+		if in.TrailAmount != nil {
+			wrong = append(wrong, "trailAmount")
+		}
+		if in.TrailPercent != nil {
+			wrong = append(wrong, "trailPercent")
+		}
+	}
+	if a := in.TrailAmount; a != nil && (a.Sign() <= 0 || !a.Shift(4).IsInteger() || a.GreaterThan(maxPrice)) {
+		wrong = append(wrong, "trailAmount")
+	}
+	if p := in.TrailPercent; p != nil && (p.Sign() <= 0 || !p.Shift(4).IsInteger() || !p.LessThan(decimal.New(100, 0))) {
+		wrong = append(wrong, "trailPercent")
 	}
 	if in.ClientOrderID != nil {
 		if n := utf8.RuneCountInString(*in.ClientOrderID); n < 1 || n > 64 {
