@@ -9,3 +9,6 @@ func QueuedChanges(s *Store) int {
 
 // EntryChunk is how many leaderboard entries one INSERT writes.
 const EntryChunk = entryChunk
+
+// MigrationsFS returns the embedded migrations of d and goose's dialect.
+var MigrationsFS = migrationsOf

@@ -2,6 +2,7 @@ package game_test
 
 import (
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -286,4 +287,61 @@ func testRoomRules(t *testing.T, h *harness) {
 			t.Fatalf("after a cancel: %s %v", o.Status, o.RejectMessage)
 		}
 	})
+}
+
+// TestRuleCountsHoldAcrossInstances: two services on one database place
+// orders for one participant at once; the per-minute and open-order counts
+// are read in each order's transaction under the room's lock, so exactly
+// the limit gets through, never more.
+func TestRuleCountsHoldAcrossInstances(t *testing.T) {
+	for _, backend := range dbtest.Backends() {
+		t.Run(backend, func(t *testing.T) {
+			dsn := dbtest.Open(t, backend)
+			clock := clockwork.NewFakeClockAt(t0)
+			h := openHarnessDSN(t, dsn, clock)
+			other := openHarnessDSN(t, dsn, clock)
+			owner, alice := h.user("owner"), h.user("alice")
+			h.price("AAPL", "100")
+			for _, tc := range []struct {
+				name   string
+				fn     func(*game.CreateBullPenInput)
+				in     func(room int64) game.PlaceOrderInput
+				reason string
+			}{
+				{"OrdersPerMinute", func(in *game.CreateBullPenInput) { in.MaxOrdersPerMinute = ptr(5) },
+					func(room int64) game.PlaceOrderInput { return buy(room, "AAPL", 1) }, game.RejectOrderRate},
+				{"OpenOrders", func(in *game.CreateBullPenInput) { in.MaxOpenOrders = ptr(5) },
+					func(room int64) game.PlaceOrderInput { return limit(buy(room, "AAPL", 1), "50") }, game.RejectTooManyOpen},
+			} {
+				t.Run(tc.name, func(t *testing.T) {
+					room := h.activeRoom(owner, tc.fn, alice)
+					var wg sync.WaitGroup
+					for i := range 20 {
+						s := []*game.Service{h.svc, other.svc}[i%2]
+						wg.Go(func() {
+							if _, err := s.PlaceOrder(h.ctx, alice, tc.in(room.ID)); err != nil {
+								t.Error(err)
+							}
+						})
+					}
+					wg.Wait()
+					orders, total, err := h.store.Orders(h.ctx, game.OrderFilter{BullPenID: room.ID, Limit: 100})
+					if err != nil || total != 20 {
+						t.Fatalf("%d orders stored, %v", total, err)
+					}
+					passed, refused := 0, 0
+					for _, o := range orders {
+						if o.RejectReason != nil && *o.RejectReason == tc.reason {
+							refused++
+						} else if o.Status != game.OrderStatusRejected {
+							passed++
+						}
+					}
+					if passed != 5 || refused != 15 {
+						t.Errorf("%d orders passed and %d were refused %s, want 5 and 15", passed, refused, tc.reason)
+					}
+				})
+			}
+		})
+	}
 }
