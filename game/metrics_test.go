@@ -316,7 +316,10 @@ func TestDownsample(t *testing.T) {
 
 // TestCloneBullPenCopiesEverySetting: the clone has every setting of the
 // original, new times and a new invite code, and starts SCHEDULED with no
-// participants; only the owner may clone.
+// participants; only the owner may clone. It compares whole BullPen rows,
+// so a setting added to BullPen is checked too once the original below
+// sets it (room rules: set maxPositionPercent, minSharePrice,
+// maxOrdersPerMinute and maxOpenOrders here when they exist).
 func TestCloneBullPenCopiesEverySetting(t *testing.T) {
 	h := newHarness(t)
 	owner, other := h.user("owner"), h.user("other")
