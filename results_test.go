@@ -210,6 +210,37 @@ func TestResultsAndTradesCSV(t *testing.T) {
 		}
 	})
 
+	t.Run("BrowserOrigins", func(t *testing.T) {
+		// A page on a dev server (any localhost port) may fetch an export
+		// with its token, as it may call /query: preflight, then GET.
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		pre, _ := http.NewRequestWithContext(ctx, http.MethodOptions, ts.url+"/rooms/"+id+"/results.csv", nil)
+		pre.Header.Set("Origin", "http://localhost:5173")
+		pre.Header.Set("Access-Control-Request-Method", "GET")
+		pre.Header.Set("Access-Control-Request-Headers", "authorization")
+		resp, err := http.DefaultClient.Do(pre)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNoContent || resp.Header.Get("Access-Control-Allow-Origin") != "http://localhost:5173" ||
+			!strings.Contains(strings.ToLower(resp.Header.Get("Access-Control-Allow-Headers")), "authorization") {
+			t.Errorf("preflight: %d %v", resp.StatusCode, resp.Header)
+		}
+		get, _ := http.NewRequestWithContext(ctx, http.MethodGet, ts.url+"/rooms/"+id+"/trades.csv", nil)
+		get.Header.Set("Origin", "http://localhost:5173")
+		get.Header.Set("Authorization", "Bearer "+tokens["alice"])
+		if resp, err = http.DefaultClient.Do(get); err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || resp.Header.Get("Access-Control-Allow-Origin") != "http://localhost:5173" ||
+			resp.Header.Get("Access-Control-Expose-Headers") != "Content-Disposition" {
+			t.Errorf("GET from a page: %d %v", resp.StatusCode, resp.Header)
+		}
+	})
+
 	t.Run("BadTokenIs401", func(t *testing.T) {
 		r := ts.getCSV(t, "garbage", "/rooms/"+id+"/results.csv")
 		var body gqlResponse

@@ -375,8 +375,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	exports := query.Exports() // results export, as the caller may see it
-	mux.Handle(graph.ResultsCSVPath, exports)
-	mux.Handle(graph.TradesCSVPath, exports)
+	for _, path := range []string{graph.ResultsCSVPath, graph.TradesCSVPath} {
+		mux.Handle("GET "+path, exports)
+		mux.Handle("OPTIONS "+path, exports) // CORS preflight
+	}
 
 	var handler http.Handler = mux
 	if c.accessLog {

@@ -48,14 +48,15 @@ func RankBy(by RankMetric, startingCash decimal.Decimal, standings []Standing, o
 			track = track.Observe(value)
 		}
 		track.ParticipantID = s.ParticipantID
+		m := track.Metrics(value, startingCash)
 		entries[i] = LeaderboardEntry{
 			ParticipantID:  s.ParticipantID,
 			UserID:         s.UserID,
 			PortfolioValue: value,
 			Cash:           s.Cash,
-			TotalReturn:    TotalReturn(value, startingCash),
-			ReturnPercent:  ReturnPercent(value, startingCash),
-			Metrics:        track.Metrics(value, startingCash),
+			TotalReturn:    m.TotalReturn,
+			ReturnPercent:  m.ReturnPercent,
+			Metrics:        m,
 			Track:          track,
 		}
 		joined[i] = s.JoinedAt

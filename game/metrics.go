@@ -90,9 +90,8 @@ func (t Track) Observe(value decimal.Decimal) Track {
 		t.SumSquares = t.SumSquares.Add(r.Mul(r))
 	}
 	if value.GreaterThan(t.Peak) {
-		t.Peak = value
-	}
-	if t.Peak.IsPositive() {
+		t.Peak = value // a new peak: no drawdown now
+	} else if value.LessThan(t.Peak) && t.Peak.IsPositive() {
 		dd := divRoundHalfEven(t.Peak.Sub(value).Mul(hundred), t.Peak, MoneyPlaces)
 		if dd.GreaterThan(t.MaxDrawdownPercent) {
 			t.MaxDrawdownPercent = dd

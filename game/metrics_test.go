@@ -316,7 +316,10 @@ func TestDownsample(t *testing.T) {
 
 // TestCloneBullPenCopiesEverySetting: the clone has every setting of the
 // original, new times and a new invite code, and starts SCHEDULED with no
-// participants; only the owner may clone.
+// participants; only the owner may clone. It compares whole BullPen rows,
+// so a setting added to BullPen is checked too once the original below
+// sets it (room rules: set maxPositionPercent, minSharePrice,
+// maxOrdersPerMinute and maxOpenOrders here when they exist).
 func TestCloneBullPenCopiesEverySetting(t *testing.T) {
 	h := newHarness(t)
 	owner, other := h.user("owner"), h.user("other")
@@ -454,4 +457,17 @@ func TestEquityHistory(t *testing.T) {
 			assertCode(t, err, game.EINVALID)
 		})
 	}
+}
+
+// TestTrackFromAZeroValue: a step from a value of 0 or less has no
+// return (it would divide by zero or flip the sign); the drawdown still
+// counts. 100 -> 0: r = -1, drawdown 100%. 0 -> 50: no return; drawdown
+// (100-50)/100 = 50%, the maximum stays 100.
+func TestTrackFromAZeroValue(t *testing.T) {
+	tr := game.Track{}.Fresh(dec("100")).Observe(dec("0")).Observe(dec("50"))
+	if tr.Returns != 1 || !tr.SumReturns.Equal(dec("-1")) || !tr.SumSquares.Equal(dec("1")) || tr.Observed != 2 {
+		t.Errorf("track %+v, want one return of -1 from two values", tr)
+	}
+	m := tr.Metrics(dec("50"), dec("100"))
+	metricsWant{totalReturn: "-50", returnPercent: "-50", maxDrawdown: "100", tradeCount: 0}.check(t, "metrics", m)
 }

@@ -187,8 +187,9 @@ func validRules(in CreateBullPenInput, r *Rules) error {
 }
 
 // CloneBullPen opens a rematch of room id for its owner: a new room with
-// every setting of the old one (a copy of the whole room, so rules added
-// to BullPen come along), under the new times, checked as for
+// every setting of the old one (a copy of the whole room: a setting added
+// to BullPen comes along as long as InsertBullPen stores it, as it must
+// for CreateBullPen anyway), under the new times, checked as for
 // CreateBullPen, and a new invite code. Only its identity, state, times,
 // sequence and invite code are new.
 //

@@ -21,10 +21,10 @@ import (
 // leaderboard), the fills as BullPen.orders shows them.
 
 // ResultsCSVPath and TradesCSVPath are the export routes (net/http
-// patterns).
+// patterns without a method: Exports answers GET, and CORS preflights).
 const (
-	ResultsCSVPath = "GET /rooms/{id}/results.csv"
-	TradesCSVPath  = "GET /rooms/{id}/trades.csv"
+	ResultsCSVPath = "/rooms/{id}/results.csv"
+	TradesCSVPath  = "/rooms/{id}/trades.csv"
 )
 
 // ResultsHeader and TradesHeader are the first rows of the exports.
@@ -34,13 +34,14 @@ var (
 	TradesHeader = []string{"time", "user", "symbol", "side", "quantity", "price", "commission", "orderId"}
 )
 
-// Exports serves ResultsCSVPath and TradesCSVPath, authenticated as /query
-// is (a bad token: 401 with the same UNAUTHENTICATED body).
+// Exports serves GET ResultsCSVPath and TradesCSVPath, authenticated as
+// /query is (a bad token: 401 with the same UNAUTHENTICATED body), and
+// open to the same browser origins (CORS).
 func (h *Handler) Exports() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc(ResultsCSVPath, h.r.exportCSV("results", h.r.resultRows))
-	mux.HandleFunc(TradesCSVPath, h.r.exportCSV("trades", h.r.tradeRows))
-	return h.r.authenticate(func(*http.Request) bool { return false }, mux)
+	mux.HandleFunc("GET "+ResultsCSVPath, h.r.exportCSV("results", h.r.resultRows))
+	mux.HandleFunc("GET "+TradesCSVPath, h.r.exportCSV("trades", h.r.tradeRows))
+	return CORS(h.WS.CheckOrigin, h.r.authenticate(func(*http.Request) bool { return false }, mux))
 }
 
 // exportCSV answers one export: 404 with one body for a room that does not
@@ -76,6 +77,7 @@ func (r *Resolver) exportCSV(name string, rows func(context.Context, *game.View)
 		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 		w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="bullpen-%d-%s.csv"`, id, name))
 		w.Header().Set("Cache-Control", "no-store")
+		w.Header().Set("Access-Control-Expose-Headers", "Content-Disposition") // a page may read the filename
 		_, _ = w.Write(buf.Bytes())
 	}
 }
