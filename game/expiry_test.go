@@ -217,6 +217,11 @@ func TestExpiryAfterRestartAndAcrossInstances(t *testing.T) {
 			if len(counts) != len(ids) {
 				t.Errorf("%d orders expired, want %d", len(counts), len(ids))
 			}
+			// Each expiry released what its order held back in the ledger,
+			// in the transaction that expired it.
+			for _, r := range rooms {
+				h.checkLedger(r.ID)
+			}
 			if o, _ := h.store.Order(h.ctx, later.ID); o.Status != game.OrderStatusOpen {
 				t.Errorf("the order due in two days is %s", o.Status)
 			}
