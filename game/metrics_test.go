@@ -318,8 +318,7 @@ func TestDownsample(t *testing.T) {
 // original, new times and a new invite code, and starts SCHEDULED with no
 // participants; only the owner may clone. It compares whole BullPen rows,
 // so a setting added to BullPen is checked too once the original below
-// sets it (room rules: set maxPositionPercent, minSharePrice,
-// maxOrdersPerMinute and maxOpenOrders here when they exist).
+// sets it.
 func TestCloneBullPenCopiesEverySetting(t *testing.T) {
 	h := newHarness(t)
 	owner, other := h.user("owner"), h.user("other")
@@ -329,7 +328,12 @@ func TestCloneBullPenCopiesEverySetting(t *testing.T) {
 		in.StartingCash, in.Commission, in.AllowShortSelling = decp("25000.50"), decp("1.25"), ptr(true)
 		in.AllowedSymbols, in.MaxParticipants = []string{"MSFT", "AAPL"}, ptr(12)
 		in.Visibility, in.TradeVisibility, in.RankBy = &private, &public, &sharpe
+		in.MaxPositionPercent, in.MinSharePrice = decp("25"), decp("5.50")
+		in.MaxOrdersPerMinute, in.MaxOpenOrders = ptr(30), ptr(7)
 	})
+	if orig.MaxPositionPercent == nil || orig.MinSharePrice == nil || orig.MaxOrdersPerMinute == nil || orig.MaxOpenOrders == nil {
+		t.Fatalf("the original room lost its rules: %+v", orig.Rules)
+	}
 	if _, err := h.svc.JoinBullPen(h.ctx, other, orig.ID, &orig.InviteCode); err != nil {
 		t.Fatal(err)
 	}
