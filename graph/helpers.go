@@ -27,6 +27,25 @@ func cursor(kind string, id int64) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(kind + ":" + strconv.FormatInt(id, 10)))
 }
 
+// pageOf makes a connection page of items, read with one more than n:
+// the first n become edges (made by edge from a node and its cursor), and
+// the extra one, when there, says another page follows.
+func pageOf[T, E any](items []*T, n int, kind string, id func(*T) int64, edge func(node T, cursor string) *E) ([]*E, model.PageInfo) {
+	var info model.PageInfo
+	if len(items) > n {
+		info.HasNextPage, items = true, items[:n]
+	}
+	edges := make([]*E, 0, len(items))
+	for _, it := range items {
+		edges = append(edges, edge(*it, cursor(kind, id(it))))
+	}
+	if len(items) > 0 {
+		c := cursor(kind, id(items[len(items)-1]))
+		info.EndCursor = &c
+	}
+	return edges, info
+}
+
 // parseCursor reads an `after` cursor of kind; nil means from the start.
 func parseCursor(kind string, after *string) (int64, error) {
 	if after == nil || *after == "" {

@@ -117,17 +117,8 @@ func (r *bullPenResolver) Orders(ctx context.Context, obj *game.BullPen, status 
 		return nil, err
 	}
 	conn.TotalCount = total
-	if len(orders) > n {
-		conn.PageInfo.HasNextPage = true
-		orders = orders[:n]
-	}
-	for _, o := range orders {
-		conn.Edges = append(conn.Edges, &model.OrderEdge{Cursor: cursor("order", o.ID), Node: *o})
-	}
-	if len(conn.Edges) > 0 {
-		c := conn.Edges[len(conn.Edges)-1].Cursor
-		conn.PageInfo.EndCursor = &c
-	}
+	conn.Edges, conn.PageInfo = pageOf(orders, n, "order", func(o *game.Order) int64 { return o.ID },
+		func(o game.Order, c string) *model.OrderEdge { return &model.OrderEdge{Cursor: c, Node: o} })
 	return conn, nil
 }
 
@@ -442,18 +433,9 @@ func (r *participantResolver) Ledger(ctx context.Context, obj *game.Participant,
 	if err != nil {
 		return nil, err
 	}
-	conn := &model.LedgerConnection{Edges: []*model.LedgerEdge{}, TotalCount: total}
-	if len(entries) > n {
-		conn.PageInfo.HasNextPage = true
-		entries = entries[:n]
-	}
-	for _, e := range entries {
-		conn.Edges = append(conn.Edges, &model.LedgerEdge{Cursor: cursor("ledger", e.ID), Node: *e})
-	}
-	if len(conn.Edges) > 0 {
-		c := conn.Edges[len(conn.Edges)-1].Cursor
-		conn.PageInfo.EndCursor = &c
-	}
+	conn := &model.LedgerConnection{TotalCount: total}
+	conn.Edges, conn.PageInfo = pageOf(entries, n, "ledger", func(e *game.LedgerEntry) int64 { return e.ID },
+		func(e game.LedgerEntry, c string) *model.LedgerEdge { return &model.LedgerEdge{Cursor: c, Node: e} })
 	return conn, nil
 }
 
@@ -498,18 +480,9 @@ func (r *queryResolver) BullPens(ctx context.Context, state *game.RoomState, fir
 	if err != nil {
 		return nil, err
 	}
-	conn := &model.BullPenConnection{Edges: []*model.BullPenEdge{}, TotalCount: total}
-	if len(rooms) > n {
-		conn.PageInfo.HasNextPage = true
-		rooms = rooms[:n]
-	}
-	for _, b := range rooms {
-		conn.Edges = append(conn.Edges, &model.BullPenEdge{Cursor: cursor("bullpen", b.ID), Node: *b})
-	}
-	if len(conn.Edges) > 0 {
-		c := conn.Edges[len(conn.Edges)-1].Cursor
-		conn.PageInfo.EndCursor = &c
-	}
+	conn := &model.BullPenConnection{TotalCount: total}
+	conn.Edges, conn.PageInfo = pageOf(rooms, n, "bullpen", func(b *game.BullPen) int64 { return b.ID },
+		func(b game.BullPen, c string) *model.BullPenEdge { return &model.BullPenEdge{Cursor: c, Node: b} })
 	return conn, nil
 }
 
