@@ -350,7 +350,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	mux := http.NewServeMux()
 	mux.Handle("/query", query)
 	mux.Handle("/", web.Handler()) // GraphiQL, every asset embedded
-	mux.Handle("GET /rooms/{id}", web.Room()) // the live room page; /rooms/{id}/… stays free
+	// The live room page; /rooms/{id}/… stays free for other routes.
+	mux.Handle("GET /rooms/{id}", web.Room())
 	mux.HandleFunc("GET /schema.graphql", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = io.WriteString(w, graph.SDL())
