@@ -197,9 +197,15 @@ test('trades: members see a PUBLIC room\'s tape, not a PRIVATE room\'s, and anon
     await srv.join(bob, r);
     await srv.join(carol, r);
   }
+  const pub1 = await openPage(browser, srv.url, `/rooms/${pub}`, { token: carol });
+  // Carol's second room in a second tab of the same browser context.
+  const privPage = await pub1.context.newPage();
+  const privErrors = [];
+  privPage.on('pageerror', (err) => privErrors.push(String(err)));
+  await privPage.goto(`${srv.url}/rooms/${priv}`);
   const pages = {
-    pub: await openPage(browser, srv.url, `/rooms/${pub}`, { token: carol }),
-    priv: await openPage(browser, srv.url, `/rooms/${priv}`, { token: carol }),
+    pub: pub1,
+    priv: { context: pub1.context, page: privPage, offOrigin: pub1.offOrigin, pageErrors: privErrors },
     anon: await openPage(browser, srv.url, `/rooms/${pub}`),
   };
   try {
@@ -227,7 +233,8 @@ test('trades: members see a PUBLIC room\'s tape, not a PRIVATE room\'s, and anon
       assert.deepEqual(p.pageErrors, [], 'uncaught errors in the page');
     }
   } finally {
-    for (const p of Object.values(pages)) await p.context.close();
+    await pages.pub.context.close();
+    await pages.anon.context.close();
   }
 });
 

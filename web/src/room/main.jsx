@@ -510,7 +510,7 @@ function Mine({ mine, room, symbols, token, onChange }) {
               <tr key={o.id} data-order={o.id} data-status={o.status}>
                 <td>{fmtTime(o.createdAt)}</td><td>{o.side}</td><td className="num">{o.quantity}</td><td>{o.symbol}</td>
                 <td>{o.type}{o.limitPrice ? ` ${o.limitPrice}` : ''}{o.stopPrice ? ` stop ${o.stopPrice}` : ''}</td>
-                <td className="status">{o.status}{o.filledPrice ? ` @ ${o.filledPrice}` : ''}{o.rejectReason ? ` (${o.rejectReason})` : ''}</td>
+                <td className="ostatus">{o.status}{o.filledPrice ? ` @ ${o.filledPrice}` : ''}{o.rejectReason ? ` (${o.rejectReason})` : ''}</td>
                 <td>{o.status === 'OPEN' && <button type="button" className="cancel" onClick={() => cancel(o.id)}>Cancel</button>}</td>
               </tr>
             ))}
