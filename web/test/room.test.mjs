@@ -72,8 +72,15 @@ test('events caused by mutations appear on the page: fills, rank changes, room s
   const room = await srv.createRoom(alice, { name: 'Live cup', tradeVisibility: 'PUBLIC' });
   const bobPid = await srv.join(bob, room);
   const carolPid = await srv.join(carol, room);
-  const { context, page, offOrigin, pageErrors } = await openPage(browser, srv.url, `/rooms/${room}`, { token: carol });
+  // Carol's token is where GraphiQL keeps its Headers pane (the page's own
+  // sign-in is tested below).
+  const setup = (page) =>
+    page.addInitScript((t) => localStorage.setItem('graphiql:tabState', JSON.stringify({
+      tabs: [{ id: 'a', query: '{ me { id } }', headers: JSON.stringify({ Authorization: `Bearer ${t}` }) }], activeTabIndex: 0,
+    })), carol);
+  const { context, page, offOrigin, pageErrors } = await openPage(browser, srv.url, `/rooms/${room}`, { setup });
   try {
+    assert.equal(await text(page, '#whoami'), 'carol');
     assert.equal(await text(page, '#room-name'), 'Live cup');
     assert.equal(await text(page, '#room-state'), 'ACTIVE');
     assert.match(await text(page, '#countdown'), /^00:59:\d\d$|^01:00:00$/);

@@ -8,14 +8,26 @@ const TOKEN_KEY = 'bullpen:token';
 export function loadToken() {
   const own = localStorage.getItem(TOKEN_KEY);
   if (own) return own;
+  // GraphiQL keeps the Headers pane of each tab in tabState (and in
+  // "headers" when it persists them): the active tab's first.
+  const texts = [];
   try {
-    const headers = JSON.parse(localStorage.getItem('graphiql:headers') || '{}');
-    for (const [k, v] of Object.entries(headers)) {
-      const m = k.toLowerCase() === 'authorization' && /^Bearer\s+(\S+)$/i.exec(String(v));
-      if (m) return m[1];
-    }
+    const tabs = JSON.parse(localStorage.getItem('graphiql:tabState') || 'null');
+    const active = tabs?.tabs?.[tabs.activeTabIndex ?? 0];
+    if (active?.headers) texts.push(active.headers);
   } catch {
-    // not JSON: no token there
+    // not JSON: nothing there
+  }
+  texts.push(localStorage.getItem('graphiql:headers'));
+  for (const text of texts) {
+    try {
+      for (const [k, v] of Object.entries(JSON.parse(text || '{}') ?? {})) {
+        const m = k.toLowerCase() === 'authorization' && /^Bearer\s+(\S+)$/i.exec(String(v));
+        if (m) return m[1];
+      }
+    } catch {
+      // not JSON: no token there
+    }
   }
   return null;
 }

@@ -156,7 +156,8 @@ function App() {
         if (!model.apply(ev)) return;
         bump();
         const pid = ev.order?.participant?.id ?? ev.participantId;
-        if (memberId && (pid === memberId || ev.__typename === 'RoomStateEvent')) refreshMine();
+        // Prices move the seat's value too: refresh it with each snapshot.
+        if (memberId && (pid === memberId || ev.__typename === 'RoomStateEvent' || ev.__typename === 'LeaderboardEvent')) refreshMine();
       },
       onQuote: (q) => setQuotes((old) => ({ ...old, [q.symbol]: q })),
       onStatus: setConn,
