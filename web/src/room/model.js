@@ -30,7 +30,8 @@ export class RoomModel {
     this.snapSeqs.add(seq);
     const prev = this.board;
     const s = { seq, id: snap.id, takenAt: Date.parse(snap.takenAt), final: snap.final, entries: snap.entries };
-    // The log is ordered; keep the array so even if a history page arrives late.
+    // Snapshots arrive in sequence order; one older than the latest (a
+    // history page read after live events) is slotted in, moving no rank.
     if (prev && prev.seq > seq) {
       this.snapshots.push(s);
       this.snapshots.sort((a, b) => a.seq - b.seq);
