@@ -211,6 +211,7 @@ func TestEndpoints(t *testing.T) {
 		{"/schema.graphql", "type BullPen"},
 		{"/metrics", "bullpen_websocket_connections"},
 		{"/", "<html"},
+		{"/rooms/1", `<div id="room">`},
 	} {
 		t.Run(strings.Trim(tc.path, "/"), func(t *testing.T) {
 			resp, err := http.Get(ts.url + tc.path)

@@ -356,6 +356,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	mux := http.NewServeMux()
 	mux.Handle("/query", query)
 	mux.Handle("/", web.Handler()) // GraphiQL, every asset embedded
+	// The live room page; /rooms/{id}/… stays free for other routes.
+	mux.Handle("GET /rooms/{id}", web.Room())
 	mux.HandleFunc("GET /schema.graphql", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = io.WriteString(w, graph.SDL())

@@ -1,6 +1,9 @@
+import { resolve } from 'node:path';
 import { defineConfig } from 'vite';
 
 // The bundle is embedded in the Go binary (web.go) and served from "/".
+// Two pages: index.html (GraphiQL, at "/") and room.html (the live room
+// page, at "/rooms/{id}"); code both use (React) lands in shared chunks.
 export default defineConfig({
   base: '/',
   // Monaco's web workers are ES modules; the default ("iife") fails the build.
@@ -14,5 +17,11 @@ export default defineConfig({
     // big because Monaco is.
     sourcemap: false,
     chunkSizeWarningLimit: 8000,
+    rollupOptions: {
+      input: {
+        index: resolve(import.meta.dirname, 'index.html'),
+        room: resolve(import.meta.dirname, 'room.html'),
+      },
+    },
   },
 });

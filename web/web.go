@@ -1,6 +1,6 @@
-// Package web serves the GraphiQL page: a Vite build of GraphiQL (see
-// package.json and README.md in this folder) embedded in the binary, so the
-// page works without any network access beyond the server itself.
+// Package web serves the GraphiQL page and the live room page: a Vite build
+// (see package.json and README.md in this folder) embedded in the binary, so
+// the pages work without any network access beyond the server itself.
 //
 // Rebuild the bundle with `npm ci && npm run build` in this folder; the output
 // in dist/ is committed.
@@ -58,6 +58,7 @@ type file struct {
 var (
 	loadOnce sync.Once
 	files    map[string]*file // by URL path, e.g. "/", "/assets/index-abc.js"
+	roomPage *file            // room.html
 	loadErr  error
 )
 
@@ -85,12 +86,44 @@ func load() {
 		if strings.HasPrefix(urlPath, "/assets/") {
 			f.cache = cacheImmutable
 		}
+		if urlPath == "/room.html" {
+			roomPage = f // served by Room only, at /rooms/{id}
+			return nil
+		}
 		files[urlPath] = f
 		if urlPath == "/index.html" {
 			files["/"] = f
 		}
 		return nil
 	})
+}
+
+// Room serves the live room page (dist/room.html; its bundle is under
+// /assets/, served by Handler). Mount it on exactly one path segment,
+// "GET /rooms/{id}", so that /rooms/{id}/… stays free for other routes; the
+// page reads the id from its own URL and asks /query for the room, so an
+// unknown id gets the page, which says so.
+func Room() http.Handler {
+	loadOnce.Do(load)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f := roomPage
+		if loadErr != nil || f == nil {
+			http.Error(w, "room page missing from the bundle; run npm run build in web/", http.StatusInternalServerError)
+			return
+		}
+		serve(w, r, f)
+	})
+}
+
+// serve writes one embedded file with its type, cache policy and ETag
+// (answering If-None-Match with 304).
+func serve(w http.ResponseWriter, r *http.Request, f *file) {
+	h := w.Header()
+	h.Set("Content-Type", f.contentType)
+	h.Set("Cache-Control", f.cache)
+	h.Set("ETag", f.etag)
+	h.Set("X-Content-Type-Options", "nosniff")
+	http.ServeContent(w, r, r.URL.Path, time.Time{}, bytes.NewReader(f.body))
 }
 
 // Handler serves dist/index.html at "/" and the files of dist/ (the hashed
@@ -116,11 +149,6 @@ func Handler() http.Handler {
 			http.Error(w, http.StatusText(http.StatusMethodNotAllowed), http.StatusMethodNotAllowed)
 			return
 		}
-		h := w.Header()
-		h.Set("Content-Type", f.contentType)
-		h.Set("Cache-Control", f.cache)
-		h.Set("ETag", f.etag)
-		h.Set("X-Content-Type-Options", "nosniff")
-		http.ServeContent(w, r, r.URL.Path, time.Time{}, bytes.NewReader(f.body))
+		serve(w, r, f)
 	})
 }

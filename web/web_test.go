@@ -100,13 +100,22 @@ func TestEveryFileServed(t *testing.T) {
 	srv := httptest.NewServer(Handler())
 	defer srv.Close()
 	want := map[string]string{".js": "text/javascript", ".css": "text/css", ".ttf": "font/ttf", ".wasm": "application/wasm", ".html": "text/html"}
+	room := httptest.NewServer(Room())
+	defer room.Close()
+	// urlOf is where a file of dist/ is served: room.html by Room only.
+	urlOf := func(p string) (*httptest.Server, string) {
+		if p == "dist/room.html" {
+			return room, "/rooms/1"
+		}
+		return srv, strings.TrimPrefix(p, "dist")
+	}
 	n := 0
 	err := fs.WalkDir(dist, "dist", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
 		}
 		n++
-		urlPath := strings.TrimPrefix(p, "dist")
+		srv, urlPath := urlOf(p)
 		res, body := get(t, srv, "GET", urlPath, nil)
 		if res.StatusCode != http.StatusOK {
 			t.Errorf("GET %s: %d", urlPath, res.StatusCode)
@@ -129,7 +138,8 @@ func TestEveryFileServed(t *testing.T) {
 			if err != nil || d.IsDir() || !strings.HasSuffix(p, ext) {
 				return err
 			}
-			res, _ := get(t, srv, "HEAD", strings.TrimPrefix(p, "dist"), nil)
+			srv, urlPath := urlOf(p)
+			res, _ := get(t, srv, "HEAD", urlPath, nil)
 			if got := res.Header.Get("Content-Type"); !strings.HasPrefix(got, ct) {
 				t.Errorf("HEAD %s: Content-Type %q, want %s", p, got, ct)
 			}
@@ -194,5 +204,70 @@ func TestMountedCatchAll(t *testing.T) {
 		if res, _ := get(t, srv, m, "/metrics-typo", nil); res.StatusCode != http.StatusNotFound {
 			t.Errorf("%s /metrics-typo: %d", m, res.StatusCode)
 		}
+	}
+}
+
+// The room page is served at exactly /rooms/{id}, mounted as the server
+// mounts it: HTML whose every reference is a same-origin file of the
+// bundle, while /rooms/{id}/… stays free for other routes.
+func TestRoomPage(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.Handle("/", Handler())
+	mux.Handle("GET /rooms/{id}", Room())
+	mux.HandleFunc("GET /rooms/{id}/results.csv", func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "csv") })
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+
+	for _, p := range []string{"/rooms/1", "/rooms/42?replay=1&speed=60", "/rooms/nope"} {
+		res, page := get(t, srv, "GET", p, nil)
+		if res.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s: %d", p, res.StatusCode)
+		}
+		if ct := res.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/html") {
+			t.Errorf("GET %s: Content-Type %q", p, ct)
+		}
+		if !strings.Contains(page, "<title>Bullpen room</title>") || !strings.Contains(page, `<div id="room">`) {
+			t.Errorf("GET %s is not the room page:\n%s", p, page)
+		}
+		var js, css int
+		for _, m := range assetRef.FindAllStringSubmatch(page, -1) {
+			ref := m[1]
+			if strings.HasPrefix(ref, "data:") {
+				continue
+			}
+			if strings.Contains(ref, "://") || strings.HasPrefix(ref, "//") || !strings.HasPrefix(ref, "/assets/") {
+				t.Errorf("the room page references %q, not a file under /assets/", ref)
+				continue
+			}
+			res, body := get(t, srv, "GET", ref, nil)
+			if res.StatusCode != http.StatusOK || len(body) == 0 {
+				t.Errorf("GET %s: %d, %d bytes", ref, res.StatusCode, len(body))
+			}
+			switch {
+			case strings.HasSuffix(ref, ".js"):
+				js++
+			case strings.HasSuffix(ref, ".css"):
+				css++
+			}
+		}
+		if js == 0 || css == 0 {
+			t.Errorf("the room page references %d scripts and %d style sheets", js, css)
+		}
+	}
+
+	if _, body := get(t, srv, "GET", "/rooms/1/results.csv", nil); body != "csv" {
+		t.Errorf("GET /rooms/1/results.csv reached %q", body)
+	}
+	for _, p := range []string{"/rooms/", "/rooms", "/rooms/1/", "/rooms/1/trades.csv", "/room.html"} {
+		if res, _ := get(t, srv, "GET", p, nil); res.StatusCode != http.StatusNotFound {
+			t.Errorf("GET %s: %d, want 404", p, res.StatusCode)
+		}
+	}
+	// Other methods fall through to the catch-all, which has no such file.
+	if res, _ := get(t, srv, "POST", "/rooms/1", nil); res.StatusCode != http.StatusNotFound {
+		t.Errorf("POST /rooms/1: %d, want 404", res.StatusCode)
+	}
+	if res, body := get(t, srv, "HEAD", "/rooms/1", nil); res.StatusCode != http.StatusOK || body != "" {
+		t.Errorf("HEAD /rooms/1: %d with %d bytes", res.StatusCode, len(body))
 	}
 }

@@ -10,6 +10,7 @@ import { createBullpenFetcher } from './fetcher.js';
 
 const DEFAULT_QUERY = `# Sign up or sign in, then put the token in the Headers pane:
 # {"Authorization": "Bearer <token>"}
+# Watch a room live at /rooms/<id> (e.g. /rooms/1); add ?replay=1&speed=10 to replay a finished one.
 {
   instruments {
     symbol

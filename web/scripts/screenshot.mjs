@@ -1,0 +1,49 @@
+// Takes the README's screenshot of the live room page: a server on a fresh
+// SQLite file, four players trading through a few price moves, the page as
+// one of them.
+//
+//   cd web && node scripts/screenshot.mjs [out.png]   (default ../docs/room-page.png)
+import { resolve } from 'node:path';
+import { Server, launch, openPage, repoRoot, sleep } from '../test/harness.mjs';
+
+const out = resolve(process.argv[2] ?? resolve(repoRoot, 'docs', 'room-page.png'));
+const srv = await new Server().start();
+let browser;
+try {
+  const alice = await srv.signUp('alice');
+  srv.grantAdmin('alice');
+  const prices = { AAPL: 190, MSFT: 400, NVDA: 120 };
+  for (const [s, p] of Object.entries(prices)) await srv.setQuote(alice, s, p.toFixed(2));
+  const room = await srv.createRoom(alice, {
+    name: 'Friday cup', description: 'One hour, three tickers, no shorts.', tradeVisibility: 'PUBLIC',
+    startingCash: '10000', commission: '1', allowedSymbols: Object.keys(prices),
+  });
+  const players = {};
+  for (const name of ['bob', 'carol', 'dave', 'erin']) {
+    players[name] = await srv.signUp(name);
+    await srv.join(players[name], room);
+  }
+  const buys = { bob: ['AAPL', 20], carol: ['MSFT', 10], dave: ['NVDA', 40], erin: ['AAPL', 10] };
+  for (const [name, [symbol, quantity]] of Object.entries(buys)) await srv.order(players[name], room, { symbol, side: 'BUY', quantity });
+
+  browser = await launch();
+  const { page } = await openPage(browser, srv.url, `/rooms/${room}`, { token: players.carol, viewport: { width: 1200, height: 1250 } });
+  await page.waitForFunction(() => document.querySelector('#conn')?.textContent === 'live');
+  // Price moves, each followed by a small fill so a snapshot is taken at
+  // once (a dirty room gets one within a second).
+  const moves = [[1.01, 1.02, 0.98], [1.03, 1.0, 0.97], [1.0, 1.04, 1.01], [0.99, 1.05, 1.04], [1.02, 1.03, 1.06], [1.04, 1.01, 1.05]];
+  for (const [i, m] of moves.entries()) {
+    Object.keys(prices).forEach((s, j) => (prices[s] = Math.round(prices[s] * m[j] * 100) / 100));
+    for (const [s, p] of Object.entries(prices)) await srv.setQuote(alice, s, p.toFixed(2));
+    const who = Object.keys(players)[i % 4];
+    await srv.order(players[who], room, { symbol: buys[who][0], side: i % 2 ? 'SELL' : 'BUY', quantity: 1 });
+    await sleep(1300);
+  }
+  await page.fill('#order-form input[name=quantity]', '5');
+  await sleep(500);
+  await page.screenshot({ path: out, fullPage: true });
+  console.log(`wrote ${out}`);
+} finally {
+  await browser?.close();
+  await srv.close();
+}

@@ -1,0 +1,165 @@
+import { createClient } from 'graphql-ws';
+import { endpoints } from '../endpoints.js';
+
+// The page's own sign-in token. GraphiQL's Headers pane is read as a
+// fallback, so a token pasted there also signs the page in.
+const TOKEN_KEY = 'bullpen:token';
+
+export function loadToken() {
+  const own = localStorage.getItem(TOKEN_KEY);
+  if (own) return own;
+  // GraphiQL keeps the Headers pane of each tab in tabState (and in
+  // "headers" when it persists them): the active tab's first.
+  const texts = [];
+  try {
+    const tabs = JSON.parse(localStorage.getItem('graphiql:tabState') || 'null');
+    const active = tabs?.tabs?.[tabs.activeTabIndex ?? 0];
+    if (active?.headers) texts.push(active.headers);
+  } catch {
+    // not JSON: nothing there
+  }
+  texts.push(localStorage.getItem('graphiql:headers'));
+  for (const text of texts) {
+    try {
+      for (const [k, v] of Object.entries(JSON.parse(text || '{}') ?? {})) {
+        const m = k.toLowerCase() === 'authorization' && /^Bearer\s+(\S+)$/i.exec(String(v));
+        if (m) return m[1];
+      }
+    } catch {
+      // not JSON: no token there
+    }
+  }
+  return null;
+}
+
+export function saveToken(token) {
+  if (token) localStorage.setItem(TOKEN_KEY, token);
+  else localStorage.removeItem(TOKEN_KEY);
+}
+
+// GraphQLError is a response's first error, with its extensions.code.
+export class GraphQLError extends Error {
+  constructor(err) {
+    super(err?.message ?? 'request failed');
+    this.code = err?.extensions?.code;
+  }
+}
+
+// gql runs a query or mutation over HTTP POST /query and returns its data,
+// throwing the first error.
+export async function gql(query, variables, token) {
+  const headers = { 'Content-Type': 'application/json' };
+  if (token) headers.Authorization = `Bearer ${token}`;
+  const res = await fetch(endpoints(window.location).http, {
+    method: 'POST',
+    headers,
+    body: JSON.stringify({ query, variables }),
+  });
+  let body;
+  try {
+    body = await res.json();
+  } catch {
+    throw new GraphQLError({ message: `HTTP ${res.status}` });
+  }
+  if (body.errors?.length) throw new GraphQLError(body.errors[0]);
+  return body.data;
+}
+
+export const ENTRY = `rank participantId user { username displayName } portfolioValue cash totalReturn returnPercent`;
+export const ORDER = `id symbol side type quantity limitPrice stopPrice status filledQuantity filledPrice
+  commission rejectReason rejectMessage createdAt filledAt participant { id user { username } }`;
+export const POSITION = `symbol quantity averageCost marketPrice marketValue unrealizedPnl realizedPnl`;
+
+// EVENT selects every kind of room event the page shows.
+export const EVENT = `
+  __typename sequence occurredAt
+  ... on OrderEvent { kind order { ${ORDER} } }
+  ... on PositionEvent { participantId position { ${POSITION} } }
+  ... on LeaderboardEvent { snapshot { id takenAt final entries { ${ENTRY} } } }
+  ... on RoomStateEvent { previousState state trigger startsAt endsAt actor { username } }
+`;
+
+// eventLog reads the room's stored events after a sequence (all of them,
+// page by page), of the given kinds or all.
+export async function eventLog(id, token, { after = null, kinds = null, maxPages = 50 } = {}) {
+  const out = [];
+  const query = `query Log($id: ID!, $after: Int, $kinds: [BullPenEventKind!]) {
+    bullPenEventLog(bullPenId: $id, afterSequence: $after, limit: 1000, kinds: $kinds) { ${EVENT} }
+  }`;
+  for (let page = 0; page < maxPages; page++) {
+    const data = await gql(query, { id, after, kinds }, token);
+    const evs = data.bullPenEventLog;
+    out.push(...evs);
+    if (evs.length < 1000) break;
+    after = evs[evs.length - 1].sequence;
+  }
+  return out;
+}
+
+// follow subscribes to the room's events and its symbols' quotes over a
+// graphql-ws WebSocket and keeps doing so until stop() is called: when the
+// socket drops it opens a new one after a short wait and subscribes with
+// afterSequence set to the last sequence received, so the server replays
+// what was missed and nothing is lost or repeated.
+//
+//   after()      the last sequence already shown (read on every (re)subscribe)
+//   onEvent(ev)  each event, in order
+//   onQuote(q)   each price
+//   onStatus(s)  'connecting' | 'live' | 'reconnecting'
+export function follow({ id, token, symbols, after, onEvent, onQuote, onStatus }) {
+  let stopped = false;
+  let client = null;
+  let wake = null;
+  const url = endpoints(window.location).ws;
+
+  const run = async () => {
+    let attempt = 0;
+    while (!stopped) {
+      onStatus(attempt === 0 ? 'connecting' : 'reconnecting');
+      client = createClient({
+        url,
+        retryAttempts: 0,
+        lazy: true,
+        keepAlive: 10_000,
+        connectionParams: token ? { authorization: `Bearer ${token}` } : {},
+        on: { connected: () => { attempt = 0; onStatus('live'); } },
+      });
+      const ended = [];
+      ended.push(new Promise((resolve) => {
+        client.subscribe(
+          {
+            query: `subscription Room($id: ID!, $after: Int) { bullPenEvents(bullPenId: $id, afterSequence: $after) { ${EVENT} } }`,
+            variables: { id, after: after() },
+          },
+          { next: (r) => r.data && onEvent(r.data.bullPenEvents), error: resolve, complete: resolve },
+        );
+      }));
+      // symbols null: every instrument's price.
+      ended.push(new Promise((resolve) => {
+        client.subscribe(
+          { query: `subscription Q($s: [String!]) { quotes(symbols: $s) { symbol price change changePercent at } }`, variables: { s: symbols } },
+          { next: (r) => r.data && onQuote(r.data.quotes), error: resolve, complete: resolve },
+        );
+      }));
+      // Either subscription ending means the socket is gone (or the server
+      // ended the stream): start over on a fresh socket.
+      await Promise.race(ended);
+      const c = client;
+      client = null;
+      await c.dispose();
+      if (stopped) break;
+      attempt++;
+      onStatus('reconnecting');
+      await new Promise((resolve) => {
+        wake = resolve;
+        setTimeout(resolve, Math.min(500 * 2 ** Math.min(attempt - 1, 4), 8_000));
+      });
+    }
+  };
+  run();
+  return () => {
+    stopped = true;
+    wake?.();
+    client?.dispose();
+  };
+}
