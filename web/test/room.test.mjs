@@ -247,9 +247,14 @@ test('trades: members see a PUBLIC room\'s tape, not a PRIVATE room\'s, and anon
 
 test('a player signs in on the page, joins, places an order and cancels one', async () => {
   await srv.signUp('dave', 'dave-password');
-  const room = await srv.createRoom(alice, { name: 'Walk-in cup' });
+  const room = await srv.createRoom(alice, { name: 'Walk-in cup', maxOpenOrders: 3, maxPositionPercent: '60', rankBy: 'SHARPE' });
   const { context, page, offOrigin, pageErrors } = await openPage(browser, srv.url, `/rooms/${room}`);
   try {
+    // The room's rules are shown.
+    await waitFor(page, () => /at most 3/.test(document.querySelector('dl.rules')?.textContent), null, 'the rules');
+    const rules = await text(page, 'dl.rules');
+    assert.match(rules, /Sharpe ratio/);
+    assert.match(rules, /60(\.0+)?% of the portfolio/);
     await page.click('#signin-open');
     await page.fill('#signin input[name=username]', 'dave');
     await page.fill('#signin input[name=password]', 'dave-password');
@@ -276,11 +281,19 @@ test('a player signs in on the page, joins, places an order and cancels one', as
     await page.click(`#orders tr[data-order="${orderId}"] button.cancel`);
     await waitFor(page, (id) => document.querySelector(`#orders tr[data-order="${id}"]`)?.dataset.status === 'CANCELLED', orderId, 'the cancel');
 
+    // A trailing stop from the form rests with its trigger below the price.
+    await page.selectOption('#order-form select[name=type]', 'TRAILING_STOP');
+    await page.selectOption('#order-form select[name=side]', 'SELL');
+    await page.fill('#order-form input[name=quantity]', '1');
+    await page.fill('#order-form input[name=trailAmount]', '2.50');
+    await page.click('#order-form button[type=submit]');
+    await waitFor(page, () => /OPEN/.test(document.querySelector('#order-msg')?.textContent), null, 'the trailing stop at rest');
+
     // The server agrees.
     const token = (await srv.gql('mutation { signIn(input: {username: "dave", password: "dave-password"}) { token } }')).signIn.token;
     const d = await srv.gql('query O($id: ID!) { bullPen(id: $id) { me { positions { symbol quantity } } orders { edges { node { id status type } } } } }', { id: room }, token);
     assert.deepEqual(d.bullPen.me.positions.map((p) => [p.symbol, p.quantity]), [['AAPL', 5]]);
-    assert.deepEqual(d.bullPen.orders.edges.map((e) => [e.node.type, e.node.status]).sort(), [['LIMIT', 'CANCELLED'], ['MARKET', 'FILLED']]);
+    assert.deepEqual(d.bullPen.orders.edges.map((e) => [e.node.type, e.node.status]).sort(), [['LIMIT', 'CANCELLED'], ['MARKET', 'FILLED'], ['TRAILING_STOP', 'OPEN']]);
     assert.equal(d.bullPen.orders.edges.find((e) => e.node.type === 'LIMIT').node.id, orderId);
     assert.deepEqual(offOrigin, [], 'requests off the server origin');
     assert.deepEqual(pageErrors, [], 'uncaught errors in the page');

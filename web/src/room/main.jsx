@@ -24,6 +24,7 @@ const ROOM_QUERY = `query Room($id: ID!) {
   bullPen(id: $id) {
     id name description state startsAt endsAt startingCash commission allowShortSelling
     allowedSymbols maxParticipants visibility tradeVisibility participantCount lastSequence
+    maxPositionPercent minSharePrice maxOrdersPerMinute maxOpenOrders rankBy
     owner { id username }
     me { id }
   }
@@ -254,6 +255,11 @@ function Rules({ room, owner }) {
       <dt>Symbols</dt><dd>{room.allowedSymbols ? room.allowedSymbols.join(', ') : 'all'}</dd>
       <dt>Players</dt><dd>{room.participantCount}{room.maxParticipants ? ` of ${room.maxParticipants}` : ''}</dd>
       <dt>Room</dt><dd>{room.visibility}, trades {room.tradeVisibility}</dd>
+      <dt>Ranked by</dt><dd>{room.rankBy === 'SHARPE' ? 'Sharpe ratio' : 'return'}</dd>
+      {room.maxPositionPercent && <><dt>Largest position</dt><dd>{room.maxPositionPercent}% of the portfolio</dd></>}
+      {room.minSharePrice && <><dt>Lowest buy price</dt><dd>{money(room.minSharePrice)}</dd></>}
+      {room.maxOrdersPerMinute && <><dt>Orders a minute</dt><dd>at most {room.maxOrdersPerMinute}</dd></>}
+      {room.maxOpenOrders && <><dt>Open orders</dt><dd>at most {room.maxOpenOrders}</dd></>}
     </dl>
   );
 }
@@ -460,6 +466,7 @@ function Mine({ mine, room, symbols, token, onChange }) {
     const input = { bullPenId: ROOM_ID, symbol: f.get('symbol'), side: f.get('side'), type, quantity: Number(f.get('quantity')) };
     if (type === 'LIMIT' || type === 'STOP_LIMIT') input.limitPrice = f.get('limitPrice');
     if (type === 'STOP' || type === 'STOP_LIMIT') input.stopPrice = f.get('stopPrice');
+    if (type === 'TRAILING_STOP') input.trailAmount = f.get('trailAmount');
     try {
       const d = await gql(`mutation P($in: PlaceOrderInput!) { placeOrder(input: $in) { id status filledPrice rejectReason rejectMessage } }`, { in: input }, token);
       const o = d.placeOrder;
@@ -523,11 +530,12 @@ function Mine({ mine, room, symbols, token, onChange }) {
           <select name="symbol" defaultValue={symbols[0]}>{symbols.map((s) => <option key={s}>{s}</option>)}</select>
           <select name="side" defaultValue="BUY"><option>BUY</option><option>SELL</option></select>
           <select name="type" value={type} onChange={(e) => setType(e.target.value)}>
-            <option>MARKET</option><option>LIMIT</option><option>STOP</option><option>STOP_LIMIT</option>
+            <option>MARKET</option><option>LIMIT</option><option>STOP</option><option>STOP_LIMIT</option><option>TRAILING_STOP</option>
           </select>
           <input name="quantity" type="number" min="1" defaultValue="10" required aria-label="quantity" />
           {(type === 'LIMIT' || type === 'STOP_LIMIT') && <input name="limitPrice" placeholder="limit price" required inputMode="decimal" />}
           {(type === 'STOP' || type === 'STOP_LIMIT') && <input name="stopPrice" placeholder="stop price" required inputMode="decimal" />}
+          {type === 'TRAILING_STOP' && <input name="trailAmount" placeholder="trail amount" required inputMode="decimal" />}
           <button type="submit">Place order</button>
         </form>
       )}
