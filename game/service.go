@@ -78,6 +78,10 @@ type Service struct {
 
 	mu    sync.Mutex
 	dirty map[int64]bool // rooms whose leaderboard is stale
+	// restUntil: a room whose last snapshot took d is not snapshotted
+	// again (for staleness or the period) before d × SnapshotRest after
+	// it (see SnapshotRest); under s.mu.
+	restUntil map[int64]time.Time
 
 	quoteMu        sync.Mutex
 	quoteListeners []func(Quote)
@@ -107,7 +111,7 @@ func NewService(c Config) *Service {
 	period = max(period.Truncate(LeaderboardInterval), LeaderboardInterval)
 	return &Service{
 		store: c.Store, clock: c.Clock, log: c.Log, symbols: c.Instruments, manual: c.ManualMarket,
-		admins: admins, passwords: c.Passwords, wake: make(chan struct{}, 1), dirty: map[int64]bool{},
+		admins: admins, passwords: c.Passwords, wake: make(chan struct{}, 1), dirty: map[int64]bool{}, restUntil: map[int64]time.Time{},
 		users: map[int64]*User{}, limits: newLimits(c),
 		sessionCache: newSessionCache(c.CacheSessions), signIns: newSignInLimit(),
 		leaderboardPeriod: period,

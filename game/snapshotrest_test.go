@@ -1,0 +1,94 @@
+package game_test
+
+import (
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+
+	"github.com/bullpen/bullpen/game"
+)
+
+// slowClock is a fake clock on which everything takes took: Since always
+// says so, as if each snapshot had run that long.
+type slowClock struct {
+	*clockwork.FakeClock
+	took time.Duration
+}
+
+func (c slowClock) Since(time.Time) time.Duration { return c.took }
+
+// TestSnapshotsRestAfterASlowOne: a room whose snapshot took d is not
+// snapshotted again, however stale, before d × (SnapshotRest+1) from when
+// that snapshot began, and then is, once; the fills in between are in it.
+func TestSnapshotsRestAfterASlowOne(t *testing.T) {
+	h := newHarness(t)
+	owner, alice := h.user("owner"), h.user("alice")
+	room := h.activeRoom(owner, nil, alice)
+	h.price("AAPL", "100")
+	// A second service on the same store whose snapshots "take" 100 ms.
+	const took = 100 * time.Millisecond
+	svc := game.NewService(game.Config{
+		Store: h.store, Clock: slowClock{h.clock, took}, Log: slog.New(slog.DiscardHandler),
+		Instruments: map[string]string{"AAPL": "Apple"}, ManualMarket: true,
+	})
+	snapshots := func() int {
+		t.Helper()
+		ss, err := h.store.Snapshots(h.ctx, room.ID, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(ss)
+	}
+	refresh := func() {
+		t.Helper()
+		if err := svc.RefreshLeaderboards(h.ctx, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	place := func() {
+		t.Helper()
+		if _, err := svc.PlaceOrder(h.ctx, alice, buy(room.ID, "AAPL", 1)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := snapshots()
+	place()
+	refresh()
+	if n := snapshots(); n != before+1 {
+		t.Fatalf("first stale round: %d snapshots, want %d", n, before+1)
+	}
+	rest := took * (game.SnapshotRest + 1)
+	place()
+	h.clock.Advance(rest - time.Millisecond)
+	refresh()
+	if n := snapshots(); n != before+1 {
+		t.Errorf("%s after a %s snapshot: %d snapshots, want still %d", rest-time.Millisecond, took, n, before+1)
+	}
+	place()
+	h.clock.Advance(time.Millisecond)
+	refresh()
+	if n := snapshots(); n != before+2 {
+		t.Fatalf("%s after: %d snapshots, want %d (the room stayed stale)", rest, n, before+2)
+	}
+	latest, err := h.store.LatestSnapshot(h.ctx, room.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := h.store.ParticipantByUser(h.ctx, room.ID, alice.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range latest.Entries {
+		if e.ParticipantID == p.ID && !e.Cash.Equal(p.Cash) {
+			t.Errorf("the rested snapshot shows cash %s, want %s (all three fills)", e.Cash, p.Cash)
+		}
+	}
+	// Nothing stale now: the next round takes none.
+	h.clock.Advance(time.Hour)
+	refresh()
+	if n := snapshots(); n != before+2 {
+		t.Errorf("a round with nothing stale: %d snapshots, want %d", n, before+2)
+	}
+}
