@@ -149,15 +149,7 @@ func TestRunSchedulerExpiresOrdersAndStops(t *testing.T) {
 		t.Errorf("EXPIRED events per order = %v, want one for order %d", n, o.ID)
 	}
 
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("RunScheduler did not stop")
-	}
+	stopAndWait(t, cancel, done, "RunScheduler")
 }
 
 // TestExpiryAfterRestartAndAcrossInstances: orders that came due while the

@@ -32,11 +32,7 @@ func TestCanMove(t *testing.T) {
 func TestCreateBullPenValidation(t *testing.T) {
 	h := newHarness(t)
 	owner := h.user("owner")
-	tests := []struct {
-		name  string
-		fn    func(*game.CreateBullPenInput)
-		field string
-	}{
+	tests := []createCase{
 		{"EmptyName", func(in *game.CreateBullPenInput) { in.Name = "  " }, "name"},
 		{"EndsBeforeStart", func(in *game.CreateBullPenInput) {
 			in.StartsAt = ptr(t0.Add(2 * time.Hour))
@@ -53,17 +49,7 @@ func TestCreateBullPenValidation(t *testing.T) {
 		{"NoSymbols", func(in *game.CreateBullPenInput) { in.AllowedSymbols = []string{} }, "allowedSymbols"},
 		{"ZeroMaxParticipants", func(in *game.CreateBullPenInput) { in.MaxParticipants = ptr(0) }, "maxParticipants"},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			in := game.CreateBullPenInput{Name: "Room", EndsAt: t0.Add(time.Hour)}
-			tt.fn(&in)
-			_, err := h.svc.CreateBullPen(h.ctx, owner, in)
-			assertCode(t, err, game.EINVALID)
-			if e, ok := err.(*game.Error); !ok || e.Field != tt.field {
-				t.Errorf("error %v should name %q", err, tt.field)
-			}
-		})
-	}
+	assertCreateRefused(t, h, owner, tests)
 	rooms, total, err := h.store.BullPens(h.ctx, game.BullPenFilter{ViewerID: owner.ID, Limit: 10})
 	if err != nil || total != 0 || len(rooms) != 0 {
 		t.Errorf("rooms stored: %d, %v", total, err)
@@ -297,15 +283,7 @@ func TestRunSchedulerMovesAtDueTimeAndStops(t *testing.T) {
 	h.clock.Advance(10 * time.Second)
 	waitState(game.RoomEnded)
 
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("RunScheduler did not stop")
-	}
+	stopAndWait(t, cancel, done, "RunScheduler")
 }
 
 func TestLeaderboards(t *testing.T) {
@@ -476,15 +454,7 @@ func TestRunLeaderboardsCoalescesAndStops(t *testing.T) {
 	if got := h.kinds(room.ID, before); !equalStrings(got, []string{"LEADERBOARD"}) {
 		t.Errorf("five fills in one interval gave %v, want one LEADERBOARD", got)
 	}
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("RunLeaderboards did not stop")
-	}
+	stopAndWait(t, cancel, done, "RunLeaderboards")
 }
 
 func TestSignInAttemptsAreLimited(t *testing.T) {
@@ -528,4 +498,43 @@ func TestStartAndResumeAreDistinctMoves(t *testing.T) {
 	}
 	_, err = h.svc.Move(h.ctx, owner, room.ID, game.RoomActive, game.RoomPaused)
 	assertCode(t, err, game.ECONFLICT)
+}
+
+// stopAndWait cancels a Run loop's context and waits for it to return,
+// failing the test if it returns an error or does not stop.
+func stopAndWait(t *testing.T, cancel context.CancelFunc, done <-chan error, name string) {
+	t.Helper()
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatalf("%s did not stop", name)
+	}
+}
+
+// createCase is a createBullPen input made bad in one field.
+type createCase struct {
+	name  string
+	fn    func(*game.CreateBullPenInput)
+	field string
+}
+
+// assertCreateRefused checks each case is refused with BAD_USER_INPUT
+// naming its field.
+func assertCreateRefused(t *testing.T, h *harness, owner *game.User, tests []createCase) {
+	t.Helper()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := game.CreateBullPenInput{Name: "Room", EndsAt: t0.Add(time.Hour)}
+			tt.fn(&in)
+			_, err := h.svc.CreateBullPen(h.ctx, owner, in)
+			assertCode(t, err, game.EINVALID)
+			if e, ok := err.(*game.Error); !ok || e.Field != tt.field {
+				t.Errorf("error %v should name %q", err, tt.field)
+			}
+		})
+	}
 }

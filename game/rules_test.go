@@ -15,11 +15,7 @@ import (
 func TestCreateBullPenRulesValidation(t *testing.T) {
 	h := newHarness(t)
 	owner := h.user("owner")
-	tests := []struct {
-		name  string
-		fn    func(*game.CreateBullPenInput)
-		field string
-	}{
+	tests := []createCase{
 		{"NegativeMaxPositionPercent", func(in *game.CreateBullPenInput) { in.MaxPositionPercent = decp("-1") }, "maxPositionPercent"},
 		{"ZeroMaxPositionPercent", func(in *game.CreateBullPenInput) { in.MaxPositionPercent = decp("0") }, "maxPositionPercent"},
 		{"MaxPositionPercentOver100", func(in *game.CreateBullPenInput) { in.MaxPositionPercent = decp("100.01") }, "maxPositionPercent"},
@@ -33,17 +29,7 @@ func TestCreateBullPenRulesValidation(t *testing.T) {
 		{"ZeroMaxOpenOrders", func(in *game.CreateBullPenInput) { in.MaxOpenOrders = ptr(0) }, "maxOpenOrders"},
 		{"NegativeMaxOpenOrders", func(in *game.CreateBullPenInput) { in.MaxOpenOrders = ptr(-1) }, "maxOpenOrders"},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			in := game.CreateBullPenInput{Name: "Room", EndsAt: t0.Add(time.Hour)}
-			tt.fn(&in)
-			_, err := h.svc.CreateBullPen(h.ctx, owner, in)
-			assertCode(t, err, game.EINVALID)
-			if e, ok := err.(*game.Error); !ok || e.Field != tt.field {
-				t.Errorf("error %v should name %q", err, tt.field)
-			}
-		})
-	}
+	assertCreateRefused(t, h, owner, tests)
 	rooms, total, err := h.store.BullPens(h.ctx, game.BullPenFilter{ViewerID: owner.ID, Limit: 10})
 	if err != nil || total != 0 || len(rooms) != 0 {
 		t.Errorf("rooms stored: %d, %v", total, err)
