@@ -82,6 +82,7 @@ type Service struct {
 	// again (for staleness or the period) before d × SnapshotRest after
 	// it (see SnapshotRest); under s.mu.
 	restUntil map[int64]time.Time
+	stopwatch func(start time.Time) time.Duration // time.Since; tests set it
 
 	quoteMu        sync.Mutex
 	quoteListeners []func(Quote)
@@ -111,7 +112,7 @@ func NewService(c Config) *Service {
 	period = max(period.Truncate(LeaderboardInterval), LeaderboardInterval)
 	return &Service{
 		store: c.Store, clock: c.Clock, log: c.Log, symbols: c.Instruments, manual: c.ManualMarket,
-		admins: admins, passwords: c.Passwords, wake: make(chan struct{}, 1), dirty: map[int64]bool{}, restUntil: map[int64]time.Time{},
+		admins: admins, passwords: c.Passwords, wake: make(chan struct{}, 1), dirty: map[int64]bool{}, restUntil: map[int64]time.Time{}, stopwatch: time.Since,
 		users: map[int64]*User{}, limits: newLimits(c),
 		sessionCache: newSessionCache(c.CacheSessions), signIns: newSignInLimit(),
 		leaderboardPeriod: period,

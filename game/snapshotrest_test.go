@@ -5,19 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jonboulle/clockwork"
-
 	"github.com/bullpen/bullpen/game"
 )
-
-// slowClock is a fake clock on which everything takes took: Since always
-// says so, as if each snapshot had run that long.
-type slowClock struct {
-	*clockwork.FakeClock
-	took time.Duration
-}
-
-func (c slowClock) Since(time.Time) time.Duration { return c.took }
 
 // TestSnapshotsRestAfterASlowOne: a room whose snapshot took d is not
 // snapshotted again, however stale, before d × (SnapshotRest+1) from when
@@ -30,9 +19,10 @@ func TestSnapshotsRestAfterASlowOne(t *testing.T) {
 	// A second service on the same store whose snapshots "take" 100 ms.
 	const took = 100 * time.Millisecond
 	svc := game.NewService(game.Config{
-		Store: h.store, Clock: slowClock{h.clock, took}, Log: slog.New(slog.DiscardHandler),
+		Store: h.store, Clock: h.clock, Log: slog.New(slog.DiscardHandler),
 		Instruments: map[string]string{"AAPL": "Apple"}, ManualMarket: true,
 	})
+	game.SetStopwatch(svc, func(time.Time) time.Duration { return took })
 	snapshots := func() int {
 		t.Helper()
 		ss, err := h.store.Snapshots(h.ctx, room.ID, 1000)
