@@ -51,6 +51,10 @@ type Config struct {
 	// rooms whose board changed without fills (see CheckLeaderboardPeriod);
 	// zero means DefaultLeaderboardPeriod.
 	LeaderboardPeriod time.Duration
+	// SnapshotRestPerParticipant: after a snapshot of n participants (not
+	// the final one) a room is not snapshotted again before n × this;
+	// zero means DefaultSnapshotRestPerParticipant.
+	SnapshotRestPerParticipant time.Duration
 }
 
 // Service runs the game: every state change goes through it.
@@ -78,11 +82,11 @@ type Service struct {
 
 	mu    sync.Mutex
 	dirty map[int64]bool // rooms whose leaderboard is stale
-	// restUntil: a room whose last snapshot took d is not snapshotted
-	// again (for staleness or the period) before d × SnapshotRest after
-	// it (see SnapshotRest); under s.mu.
-	restUntil map[int64]time.Time
-	stopwatch func(start time.Time) time.Duration // time.Since; tests set it
+	// restUntil: when a room may next be snapshotted (for staleness or
+	// the period), its last snapshot's size times restPerParticipant
+	// after it; under s.mu.
+	restUntil          map[int64]time.Time
+	restPerParticipant time.Duration
 
 	quoteMu        sync.Mutex
 	quoteListeners []func(Quote)
@@ -105,6 +109,9 @@ func NewService(c Config) *Service {
 	for u := range c.Admins {
 		admins[strings.ToLower(u)] = true
 	}
+	if c.SnapshotRestPerParticipant <= 0 {
+		c.SnapshotRestPerParticipant = DefaultSnapshotRestPerParticipant
+	}
 	period := c.LeaderboardPeriod
 	if period <= 0 {
 		period = DefaultLeaderboardPeriod
@@ -112,10 +119,10 @@ func NewService(c Config) *Service {
 	period = max(period.Truncate(LeaderboardInterval), LeaderboardInterval)
 	return &Service{
 		store: c.Store, clock: c.Clock, log: c.Log, symbols: c.Instruments, manual: c.ManualMarket,
-		admins: admins, passwords: c.Passwords, wake: make(chan struct{}, 1), dirty: map[int64]bool{}, restUntil: map[int64]time.Time{}, stopwatch: time.Since,
+		admins: admins, passwords: c.Passwords, wake: make(chan struct{}, 1), dirty: map[int64]bool{}, restUntil: map[int64]time.Time{},
 		users: map[int64]*User{}, limits: newLimits(c),
 		sessionCache: newSessionCache(c.CacheSessions), signIns: newSignInLimit(),
-		leaderboardPeriod: period,
+		leaderboardPeriod: period, restPerParticipant: c.SnapshotRestPerParticipant,
 	}
 }
 

@@ -8,21 +8,25 @@ import (
 	"github.com/bullpen/bullpen/game"
 )
 
-// TestSnapshotsRestAfterASlowOne: a room whose snapshot took d is not
-// snapshotted again, however stale, before d × (SnapshotRest+1) from when
-// that snapshot began, and then is, once; the fills in between are in it.
+// TestSnapshotsRestAfterASlowOne: a room whose snapshot ranked n
+// participants is not snapshotted again, however stale, before n ×
+// SnapshotRestPerParticipant from when that snapshot began, and then is,
+// once; the fills in between are in it.
 func TestSnapshotsRestAfterASlowOne(t *testing.T) {
 	h := newHarness(t)
 	owner, alice := h.user("owner"), h.user("alice")
 	room := h.activeRoom(owner, nil, alice)
 	h.price("AAPL", "100")
-	// A second service on the same store whose snapshots "take" 100 ms.
-	const took = 100 * time.Millisecond
+	// A second service on the same store that rests a second per
+	// participant: the room of two (owner's room, alice and bob) rests 2 s.
+	bob := h.user("bob")
+	if _, err := h.svc.JoinBullPen(h.ctx, bob, room.ID, nil); err != nil {
+		t.Fatal(err)
+	}
 	svc := game.NewService(game.Config{
 		Store: h.store, Clock: h.clock, Log: slog.New(slog.DiscardHandler),
-		Instruments: map[string]string{"AAPL": "Apple"}, ManualMarket: true,
+		Instruments: map[string]string{"AAPL": "Apple"}, ManualMarket: true, SnapshotRestPerParticipant: time.Second,
 	})
-	game.SetStopwatch(svc, func(time.Time) time.Duration { return took })
 	snapshots := func() int {
 		t.Helper()
 		ss, err := h.store.Snapshots(h.ctx, room.ID, 1000)
@@ -49,12 +53,12 @@ func TestSnapshotsRestAfterASlowOne(t *testing.T) {
 	if n := snapshots(); n != before+1 {
 		t.Fatalf("first stale round: %d snapshots, want %d", n, before+1)
 	}
-	rest := took * (game.SnapshotRest + 1)
+	rest := 2 * time.Second
 	place()
 	h.clock.Advance(rest - time.Millisecond)
 	refresh()
 	if n := snapshots(); n != before+1 {
-		t.Errorf("%s after a %s snapshot: %d snapshots, want still %d", rest-time.Millisecond, took, n, before+1)
+		t.Errorf("%s after a snapshot of 2: %d snapshots, want still %d", rest-time.Millisecond, n, before+1)
 	}
 	place()
 	h.clock.Advance(time.Millisecond)

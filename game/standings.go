@@ -168,13 +168,14 @@ func (s *Service) value(ctx context.Context, q Queries, participantID int64) (*V
 // periodic snapshots of an ACTIVE room whose prices move without fills
 // (Config.LeaderboardPeriod).
 const (
-	// SnapshotRest bounds the time a room spends in its snapshots: after
-	// one that took d, the next waits until d × (SnapshotRest+1) after it
-	// began (a room of 5,000 participants, about 100 ms a snapshot: one
-	// every 2 s instead of every second; a small room: no change).
-	SnapshotRest        = 19
-	LeaderboardInterval = time.Second
-	ActiveSnapshotEvery = 5
+	// DefaultSnapshotRestPerParticipant: after a snapshot of n
+	// participants a room takes no other before n × this (5,000: 2 s;
+	// under 2,500 it is less than LeaderboardInterval and changes
+	// nothing). A snapshot costs about 20 µs a participant of the one
+	// SQLite writer (BENCHMARKS.md): at most 5% of the time.
+	DefaultSnapshotRestPerParticipant = 400 * time.Microsecond
+	LeaderboardInterval               = time.Second
+	ActiveSnapshotEvery               = 5
 )
 
 // DefaultLeaderboardPeriod is the default of Config.LeaderboardPeriod.
@@ -220,11 +221,8 @@ func (s *Service) RefreshLeaderboards(ctx context.Context, periodic bool) error 
 		if resting {
 			continue
 		}
-		// The rest is scheduled on the clock; the snapshot's own length is
-		// work done, measured by the stopwatch (real time), so a test's
-		// clock jumping during a round does not count as work.
-		began, start := s.clock.Now(), time.Now()
-		took := false
+		began := s.clock.Now()
+		entries := -1
 		err := s.store.Update(ctx, func(tx Tx) error {
 			room, err := tx.LockBullPen(ctx, id)
 			if err != nil || room.State == RoomEnded || room.State == RoomCancelled {
@@ -235,19 +233,25 @@ func (s *Service) RefreshLeaderboards(ctx context.Context, periodic bool) error 
 					return err
 				}
 			}
-			took = true
-			_, err = s.snapshot(ctx, tx, room, false)
+			snap, err := s.snapshot(ctx, tx, room, false)
+			if err == nil {
+				entries = len(snap.Entries)
+			}
 			return err
 		})
-		if took && err == nil {
+		if entries >= 0 && err == nil {
 			// A snapshot holds the room (and on SQLite every writer)
 			// while it ranks and stores every participant: in a big room
-			// that is tens of milliseconds each time, which orders would
-			// wait for once a second. Resting SnapshotRest times as long
-			// keeps snapshots to at most 1/(SnapshotRest+1) of the time.
-			s.mu.Lock()
-			s.restUntil[id] = began.Add(s.stopwatch(start) * (SnapshotRest + 1))
-			s.mu.Unlock()
+			// that is about 100 ms (5,000 participants), which orders would
+			// wait for once a second. Its cost grows with the room, so the
+			// room rests in proportion (see Config.SnapshotRestPerParticipant).
+			// A room small enough to rest less than LeaderboardInterval
+			// does not rest at all: its rounds come once a second anyway.
+			if rest := time.Duration(entries) * s.restPerParticipant; rest > LeaderboardInterval {
+				s.mu.Lock()
+				s.restUntil[id] = began.Add(rest)
+				s.mu.Unlock()
+			}
 		}
 		if err != nil {
 			// Still stale: the next round tries again (unless the room
