@@ -8,7 +8,7 @@ func QueuedChanges(s *Store) int {
 }
 
 // EntryChunk is how many leaderboard entries one INSERT writes.
-const EntryChunk = entryChunk
+const EntryChunk = rowsChunk
 
 // MigrationsFS returns the embedded migrations of d and goose's dialect.
 var MigrationsFS = migrationsOf

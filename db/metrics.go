@@ -23,33 +23,17 @@ func (q queries) Track(ctx context.Context, participantID int64) (*game.Track, e
 	return &t, q.get(ctx, &t, "track", `SELECT `+trackCols+` FROM participant_tracks WHERE participant_id = ?`, participantID)
 }
 
-// trackParams is the number of parameters of one SaveTracks row; a chunk
-// of trackChunk rows stays well under both engines' limits.
-const (
-	trackParams = 8
-	trackChunk  = 200
-)
-
 // SaveTracks upserts the history columns, many rows per statement (a
 // room of 10,000 takes 50 statements a snapshot, not 10,000).
 func (q queries) SaveTracks(ctx context.Context, tracks []game.Track) error {
-	args := make([]any, 0, trackChunk*trackParams)
-	for len(tracks) > 0 {
-		n := min(len(tracks), trackChunk)
-		args = args[:0]
-		for _, t := range tracks[:n] {
-			args = append(args, t.ParticipantID, t.Observed, t.Returns, t.SumReturns, t.SumSquares, t.Peak, t.LastValue, t.MaxDrawdownPercent)
-		}
-		if _, err := q.exec(ctx, `INSERT INTO participant_tracks (participant_id, observed, returns, sum_returns, sum_squares,
-			peak, last_value, max_drawdown_percent) VALUES `+placeholders(n, trackParams)+`
-			ON CONFLICT (participant_id) DO UPDATE SET observed = excluded.observed, returns = excluded.returns,
-			sum_returns = excluded.sum_returns, sum_squares = excluded.sum_squares, peak = excluded.peak,
-			last_value = excluded.last_value, max_drawdown_percent = excluded.max_drawdown_percent`, args...); err != nil {
-			return err
-		}
-		tracks = tracks[n:]
-	}
-	return nil
+	return insertRows(ctx, q, tracks, `INSERT INTO participant_tracks (participant_id, observed, returns, sum_returns, sum_squares,
+		peak, last_value, max_drawdown_percent) VALUES `, `
+		ON CONFLICT (participant_id) DO UPDATE SET observed = excluded.observed, returns = excluded.returns,
+		sum_returns = excluded.sum_returns, sum_squares = excluded.sum_squares, peak = excluded.peak,
+		last_value = excluded.last_value, max_drawdown_percent = excluded.max_drawdown_percent`, 8,
+		func(args []any, t game.Track) []any {
+			return append(args, t.ParticipantID, t.Observed, t.Returns, t.SumReturns, t.SumSquares, t.Peak, t.LastValue, t.MaxDrawdownPercent)
+		})
 }
 
 func (q queries) RecordFill(ctx context.Context, participantID int64, closing, win bool) error {

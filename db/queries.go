@@ -466,31 +466,13 @@ func (q queries) Ledger(ctx context.Context, participantID, afterID int64, limit
 	return es, total, nil
 }
 
-// InsertLedger writes entries with one INSERT per ledgerChunk of them (an
-// order's execution books at most a handful: one statement).
+// InsertLedger writes entries, many rows per statement (an order's
+// execution books at most a handful: one statement).
 func (q queries) InsertLedger(ctx context.Context, entries []*game.LedgerEntry) error {
-	args := make([]any, 0, min(len(entries), ledgerChunk)*7)
-	for len(entries) > 0 {
-		n := min(len(entries), ledgerChunk)
-		args = args[:0]
-		for _, e := range entries[:n] {
-			args = append(args, e.ParticipantID, e.OrderID, string(e.Kind), e.Amount, e.CashAfter, e.BuyingPowerAfter, e.At)
-		}
-		if _, err := q.exec(ctx, insertLedger(n), args...); err != nil {
-			return err
-		}
-		entries = entries[n:]
-	}
-	return nil
-}
-
-// ledgerChunk is how many ledger entries one INSERT writes at most.
-const ledgerChunk = 200
-
-// insertLedger is the INSERT of n ledger entries.
-func insertLedger(n int) string {
-	return `INSERT INTO ledger_entries (` + ledgerCols + `) VALUES ` +
-		strings.Repeat("(?, ?, ?, ?, ?, ?, ?), ", n-1) + "(?, ?, ?, ?, ?, ?, ?)"
+	return insertRows(ctx, q, entries, `INSERT INTO ledger_entries (`+ledgerCols+`) VALUES `, "", 7,
+		func(args []any, e *game.LedgerEntry) []any {
+			return append(args, e.ParticipantID, e.OrderID, string(e.Kind), e.Amount, e.CashAfter, e.BuyingPowerAfter, e.At)
+		})
 }
 
 // Leaderboard
@@ -560,30 +542,35 @@ func (q queries) InsertSnapshot(ctx context.Context, s *game.LeaderboardSnapshot
 	}
 	// Many rows per statement: a room of 5,000 took 5,000 statements (33 ms
 	// of CPU with the write lock held) for every snapshot.
-	args := make([]any, 0, entryChunk*entryParams)
-	for entries := s.Entries; len(entries) > 0; {
-		n := min(len(entries), entryChunk)
-		args = args[:0]
-		for _, e := range entries[:n] {
+	return insertRows(ctx, q, s.Entries, `INSERT INTO leaderboard_entries (snapshot_id, `+entryCols+`) VALUES `, "", entryParams,
+		func(args []any, e game.LeaderboardEntry) []any {
 			m := e.Metrics
-			args = append(args, s.ID, e.Rank, e.ParticipantID, e.UserID, e.PortfolioValue, e.Cash, e.TotalReturn, e.ReturnPercent,
+			return append(args, s.ID, e.Rank, e.ParticipantID, e.UserID, e.PortfolioValue, e.Cash, e.TotalReturn, e.ReturnPercent,
 				m.MaxDrawdownPercent, m.VolatilityPercent, m.SharpeRatio, m.TradeCount, m.WinRate)
-		}
-		if _, err := q.exec(ctx, insertEntries(n), args...); err != nil {
-			return err
-		}
-		entries = entries[n:]
-	}
-	return nil
+		})
 }
 
-// entryChunk is how many leaderboard entries one INSERT writes:
-// entryParams parameters each, well under SQLite's and PostgreSQL's limits.
-const entryChunk = 200
+// rowsChunk is how many rows one multi-row INSERT writes at most: with
+// tens of parameters a row, well under SQLite's and PostgreSQL's limits.
+const rowsChunk = 200
 
-// insertEntries is the INSERT of n leaderboard entries.
-func insertEntries(n int) string {
-	return `INSERT INTO leaderboard_entries (snapshot_id, ` + entryCols + `) VALUES ` + placeholders(n, entryParams)
+// insertRows writes rows with one statement per rowsChunk of them: head,
+// the rows' placeholders (k parameters each, appended by add), then tail.
+// Statements of equal length share a prepared statement.
+func insertRows[T any](ctx context.Context, q queries, rows []T, head, tail string, k int, add func(args []any, row T) []any) error {
+	args := make([]any, 0, min(len(rows), rowsChunk)*k)
+	for len(rows) > 0 {
+		n := min(len(rows), rowsChunk)
+		args = args[:0]
+		for _, r := range rows[:n] {
+			args = add(args, r)
+		}
+		if _, err := q.exec(ctx, head+placeholders(n, k)+tail, args...); err != nil {
+			return err
+		}
+		rows = rows[n:]
+	}
+	return nil
 }
 
 // placeholders is n rows of k parameters: "(?, ?), (?, ?)".
