@@ -137,18 +137,24 @@ func holdings(ctx context.Context, tx Tx, participantID int64) (*account, error)
 	if err != nil {
 		return nil, err
 	}
-	a := &account{p: p, positions: map[string]*Position{}}
-	if a.open, err = tx.OpenOrders(ctx, p.ID); err != nil {
-		return nil, err
+	a := &account{p: p}
+	return a, a.loadHoldings(ctx, tx)
+}
+
+// loadHoldings reads a.p's open orders and positions.
+func (a *account) loadHoldings(ctx context.Context, tx Tx) (err error) {
+	if a.open, err = tx.OpenOrders(ctx, a.p.ID); err != nil {
+		return err
 	}
-	ps, err := tx.Positions(ctx, p.ID)
+	ps, err := tx.Positions(ctx, a.p.ID)
 	if err != nil {
-		return nil, err
+		return err
 	}
+	a.positions = make(map[string]*Position, len(ps))
 	for _, pos := range ps {
 		a.positions[pos.Symbol] = pos
 	}
-	return a, nil
+	return nil
 }
 
 // setReserved changes what OPEN order o holds back to amount and books

@@ -137,17 +137,11 @@ type account struct {
 }
 
 func (s *Service) loadAccount(ctx context.Context, tx Tx, room *BullPen, p *Participant) (*account, error) {
-	a := &account{p: p, room: room, positions: map[string]*Position{}, prices: map[string]decimal.Decimal{}}
-	var err error
-	if a.open, err = tx.OpenOrders(ctx, p.ID); err != nil {
+	a := &account{p: p, room: room, prices: map[string]decimal.Decimal{}}
+	if err := a.loadHoldings(ctx, tx); err != nil {
 		return nil, err
 	}
-	ps, err := tx.Positions(ctx, p.ID)
-	if err != nil {
-		return nil, err
-	}
-	for _, pos := range ps {
-		a.positions[pos.Symbol] = pos
+	for _, pos := range a.positions {
 		// Shorts need their price for margin; every position does for the
 		// concentration rule (portfolio value).
 		if pos.Quantity < 0 || room.MaxPositionPercent != nil {
