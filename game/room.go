@@ -413,7 +413,7 @@ func (s *Service) move(ctx context.Context, tx Tx, actor *User, roomID int64, to
 		}
 	}
 	if to == RoomEnded {
-		if _, err := s.snapshot(ctx, tx, room, true); err != nil {
+		if _, err := s.snapshot(ctx, tx, room, true, nil); err != nil {
 			return nil, err
 		}
 	}

@@ -8,11 +8,14 @@ import (
 	"github.com/shopspring/decimal"
 )
 
-// snapshot ranks a room now, stores the snapshot and its event.
-func (s *Service) snapshot(ctx context.Context, tx Tx, room *BullPen, final bool) (*LeaderboardSnapshot, error) {
-	standings, err := s.standings(ctx, tx, room.ID)
-	if err != nil {
-		return nil, err
+// snapshot ranks a room now, stores the snapshot and its event. standings
+// are the room's as read in tx, or nil to read them here.
+func (s *Service) snapshot(ctx context.Context, tx Tx, room *BullPen, final bool, standings []Standing) (*LeaderboardSnapshot, error) {
+	if standings == nil {
+		var err error
+		if standings, err = s.standings(ctx, tx, room.ID); err != nil {
+			return nil, err
+		}
 	}
 	// The history starts with trading: a SCHEDULED room's values are the
 	// starting cash, and would only dilute the statistics.
@@ -228,12 +231,14 @@ func (s *Service) RefreshLeaderboards(ctx context.Context, periodic bool) error 
 			if err != nil || room.State == RoomEnded || room.State == RoomCancelled {
 				return err
 			}
+			var standings []Standing
 			if !stale {
-				if changed, err := s.boardChanged(ctx, tx, room); err != nil || !changed {
+				var changed bool
+				if changed, standings, err = s.boardChanged(ctx, tx, room); err != nil || !changed {
 					return err
 				}
 			}
-			snap, err := s.snapshot(ctx, tx, room, false)
+			snap, err := s.snapshot(ctx, tx, room, false, standings)
 			if err == nil {
 				entries = len(snap.Entries)
 			}
@@ -270,18 +275,19 @@ func (s *Service) RefreshLeaderboards(ctx context.Context, periodic bool) error 
 
 // boardChanged says whether ranking room now gives a board other than its
 // latest snapshot's (see sameBoard); a room with no snapshot has changed.
-func (s *Service) boardChanged(ctx context.Context, tx Tx, room *BullPen) (bool, error) {
+// It returns the standings it read when it needed them, for the snapshot.
+func (s *Service) boardChanged(ctx context.Context, tx Tx, room *BullPen) (bool, []Standing, error) {
 	prev, err := tx.LatestSnapshot(ctx, room.ID)
 	if ErrorCode(err) == ENOTFOUND {
-		return true, nil
+		return true, nil, nil
 	} else if err != nil {
-		return false, err
+		return false, nil, err
 	}
 	standings, err := s.standings(ctx, tx, room.ID)
 	if err != nil {
-		return false, err
+		return false, nil, err
 	}
-	return !sameBoard(prev.Entries, Rank(room.StartingCash, standings)), nil
+	return !sameBoard(prev.Entries, Rank(room.StartingCash, standings)), standings, nil
 }
 
 // sameBoard says whether two leaderboards show the same thing: the same
