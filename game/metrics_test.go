@@ -87,7 +87,12 @@ func TestMetricsHandComputed(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			m, err := view.Metrics(h.ctx, h.participant(room.ID, player))
+			me := h.participant(room.ID, player)
+			val, err := view.Standing(h.ctx, me)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, err := view.Metrics(h.ctx, me, val.PortfolioValue)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -298,32 +298,25 @@ func (v *View) Fills(ctx context.Context) ([]*Order, error) {
 }
 
 // Metrics are a participant's risk and performance figures, seen by
-// whoever sees the room (like the leaderboard): the return at current
-// prices, the history figures as of the latest snapshot, the fill counts
-// as of now.
+// whoever sees the room (like the leaderboard): the return at value (the
+// portfolio value at current prices, from Standing, which the caller has
+// read already for the participant's other money fields), the history
+// figures as of the latest snapshot, the fill counts as of now.
 //
 // Errors: NOT_FOUND when p is not a seat of this room.
-func (v *View) Metrics(ctx context.Context, p *Participant) (*PerformanceMetrics, error) {
+func (v *View) Metrics(ctx context.Context, p *Participant, value decimal.Decimal) (*PerformanceMetrics, error) {
 	if p.BullPenID != v.Room.ID {
 		return nil, Errorf(ENOTFOUND, "participant not found")
 	}
-	var m PerformanceMetrics
-	err := v.s.store.Read(ctx, func(q Queries) error {
-		val, err := v.s.value(ctx, q, p.ID)
-		if err != nil {
-			return err
-		}
-		t, err := q.Track(ctx, p.ID)
-		if ErrorCode(err) == ENOTFOUND {
-			t, err = &Track{ParticipantID: p.ID}, nil
-		}
-		if err != nil {
-			return err
-		}
-		m = t.Fresh(v.Room.StartingCash).Metrics(val.PortfolioValue, v.Room.StartingCash)
-		return nil
-	})
-	return &m, err
+	t, err := v.s.store.Track(ctx, p.ID)
+	if ErrorCode(err) == ENOTFOUND {
+		t, err = &Track{ParticipantID: p.ID}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	m := t.Fresh(v.Room.StartingCash).Metrics(value, v.Room.StartingCash)
+	return &m, nil
 }
 
 // EquityHistory is a participant's portfolio value at each snapshot in

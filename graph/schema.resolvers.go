@@ -387,11 +387,16 @@ func (r *participantResolver) Rank(ctx context.Context, obj *game.Participant) (
 
 // Metrics is the resolver for the metrics field.
 func (r *participantResolver) Metrics(ctx context.Context, obj *game.Participant) (*game.PerformanceMetrics, error) {
+	// The same valuation as portfolioValue and the other money fields.
+	val, err := r.valuationOf(ctx, obj)
+	if err != nil {
+		return nil, err
+	}
 	v, err := r.view(ctx, obj.BullPenID)
 	if err != nil {
 		return nil, err
 	}
-	return v.Metrics(ctx, obj)
+	return v.Metrics(ctx, obj, val.PortfolioValue)
 }
 
 // EquityHistory is the resolver for the equityHistory field.
