@@ -20,10 +20,19 @@ type sseStream struct {
 
 // postSSE sends one operation over SSE (graphql-sse distinct connections).
 func (ts *testServer) postSSE(ctx context.Context, token, query string, vars map[string]any) (*http.Response, error) {
+	return ts.postAccepting(ctx, "text/event-stream", token, query, vars)
+}
+
+// urqlAccept is the Accept header urql's fetchExchange sends with every
+// operation: JSON first, an event stream after.
+const urqlAccept = "application/graphql-response+json, application/graphql+json, application/json, text/event-stream, multipart/mixed"
+
+// postAccepting POSTs one operation with the given Accept header.
+func (ts *testServer) postAccepting(ctx context.Context, accept, token, query string, vars map[string]any) (*http.Response, error) {
 	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
 	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, ts.url+"/query", bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "text/event-stream")
+	req.Header.Set("Accept", accept)
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
@@ -32,7 +41,12 @@ func (ts *testServer) postSSE(ctx context.Context, token, query string, vars map
 
 func (ts *testServer) subscribeSSE(t *testing.T, token, query string, vars map[string]any) *sseStream {
 	t.Helper()
-	resp, err := ts.postSSE(t.Context(), token, query, vars)
+	return ts.subscribeAccepting(t, "text/event-stream", token, query, vars)
+}
+
+func (ts *testServer) subscribeAccepting(t *testing.T, accept, token, query string, vars map[string]any) *sseStream {
+	t.Helper()
+	resp, err := ts.postAccepting(t.Context(), accept, token, query, vars)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,5 +125,31 @@ func TestSSEForbiddenSubscription(t *testing.T) {
 	}
 	if ev, _ := s.next(); ev != "complete" {
 		t.Fatalf("got %s, want complete", ev)
+	}
+}
+
+// TestSSEOnlyWhenPreferred: a client that lists text/event-stream after
+// JSON, as urql does for every operation, gets a plain JSON response to a
+// query (urql aborting a finished stream crashed Node 20's fetch) and
+// still gets an event stream for a subscription.
+func TestSSEOnlyWhenPreferred(t *testing.T) {
+	ts := startServer(t)
+	room := ts.activeRoom(t)
+	resp, err := ts.postAccepting(t.Context(), urqlAccept, room.owner, `query($id: ID!) { bullPen(id: $id) { lastSequence } }`, map[string]any{"id": room.id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		Data struct{ BullPen struct{ LastSequence *int } }
+	}
+	err = json.NewDecoder(resp.Body).Decode(&got)
+	resp.Body.Close()
+	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/graphql-response+json") || err != nil || got.Data.BullPen.LastSequence == nil {
+		t.Fatalf("query with urql's Accept: Content-Type %q, decode error %v, body %+v; want a JSON response with data", ct, err, got)
+	}
+
+	s := ts.subscribeAccepting(t, urqlAccept, room.owner, `subscription($id: ID!) { bullPenEvents(bullPenId: $id, afterSequence: 0) { __typename sequence } }`, map[string]any{"id": room.id})
+	if ev, data := s.next(); ev != "next" || !strings.Contains(data, `"sequence":1`) {
+		t.Fatalf("subscription with urql's Accept: got %s %s, want the room's first event", ev, data)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/bullpen/bullpen/game"
+	"github.com/bullpen/bullpen/graph/realtime"
 )
 
 // Response media types of GraphQL over HTTP.
@@ -40,13 +41,17 @@ const (
 // It must be added last: it takes every request the WebSocket, SSE and
 // OPTIONS transports left, and refuses what it cannot serve with a 4xx and
 // errors that carry extensions.code.
-type httpTransport struct{}
+type httpTransport struct {
+	// sse streams a subscription whose Accept lists text/event-stream
+	// after a JSON type (urql sends that list for every operation).
+	sse *realtime.SSE
+}
 
 var _ graphql.Transport = httpTransport{}
 
 func (httpTransport) Supports(*http.Request) bool { return true }
 
-func (httpTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
+func (t httpTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
 	ctx := r.Context()
 	mediaType := responseType(r.Header.Get("Accept"))
 	w.Header().Set("Content-Type", mediaType+"; charset=utf-8")
@@ -91,6 +96,10 @@ func (httpTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Gra
 		w.Header().Set("Allow", "POST")
 		bad = refuse(http.StatusMethodNotAllowed, "a mutation must be sent with POST, not GET")
 	case rc.Operation.Operation == ast.Subscription:
+		if _, accepted := realtime.EventStreamAccepted(r.Header.Get("Accept")); accepted && t.sse != nil {
+			t.sse.Stream(w, r, exec, params)
+			return
+		}
 		bad = refuse(http.StatusNotAcceptable, "a subscription needs a WebSocket or Accept: text/event-stream")
 	}
 	if bad != nil {

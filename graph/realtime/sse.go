@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -48,17 +49,47 @@ func NewSSE(clock clockwork.Clock, log *slog.Logger) *SSE {
 
 var _ graphql.Transport = (*SSE)(nil)
 
-// Supports reports whether r asks for an event stream.
+// Supports reports whether r prefers an event stream: of the media types
+// the server answers in, text/event-stream has the highest q (the first on
+// a tie). A client that lists it after JSON, as urql does for every
+// operation, gets JSON for a query or mutation; the HTTP transport hands
+// its subscriptions to Stream.
 func (t *SSE) Supports(r *http.Request) bool {
 	if r.Method != http.MethodPost && r.Method != http.MethodGet {
 		return false
 	}
-	for _, part := range strings.Split(r.Header.Get("Accept"), ",") {
-		if mt, _, err := mime.ParseMediaType(strings.TrimSpace(part)); err == nil && mt == "text/event-stream" {
-			return true
+	prefers, _ := EventStreamAccepted(r.Header.Get("Accept"))
+	return prefers
+}
+
+// EventStreamAccepted reads an Accept header: accepted is whether it lists
+// text/event-stream with q > 0, preferred whether that entry also beats
+// every JSON type (application/json, application/graphql-response+json,
+// application/*, */*), by q and then by order.
+func EventStreamAccepted(accept string) (preferred, accepted bool) {
+	bestJSON, streamQ := 0.0, 0.0
+	streamFirst := false
+	for _, part := range strings.Split(accept, ",") {
+		mt, params, err := mime.ParseMediaType(strings.TrimSpace(part))
+		if err != nil {
+			continue
+		}
+		q := 1.0
+		if v, ok := params["q"]; ok {
+			if q, err = strconv.ParseFloat(v, 64); err != nil || q <= 0 {
+				continue
+			}
+		}
+		switch mt {
+		case "text/event-stream":
+			if q > streamQ {
+				streamQ, streamFirst = q, q > bestJSON
+			}
+		case "application/json", "application/graphql-response+json", "application/*", "*/*":
+			bestJSON = max(bestJSON, q)
 		}
 	}
-	return false
+	return streamQ > 0 && (streamQ > bestJSON || (streamQ == bestJSON && streamFirst)), streamQ > 0
 }
 
 // Do runs one operation and streams its results.
@@ -71,6 +102,12 @@ func (t *SSE) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecu
 	params.Headers = r.Header
 	now := graphql.Now()
 	params.ReadTime = graphql.TraceTiming{Start: now, End: now}
+	t.Stream(w, r, exec, params)
+}
+
+// Stream runs the operation of params, already read from r, and streams
+// its results.
+func (t *SSE) Stream(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor, params *graphql.RawParams) {
 
 	flusher, ok := w.(http.Flusher)
 	if !ok {
