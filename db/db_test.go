@@ -1035,6 +1035,9 @@ func testSnapshots(t *testing.T, backend string) {
 	t.Run("none yet", func(t *testing.T) {
 		_, err := s.LatestSnapshot(ctx, room.ID)
 		wantCode(t, "LatestSnapshot", err, game.ENOTFOUND)
+		if id, err := s.LatestSnapshotID(ctx, room.ID); err != nil || id != 0 {
+			t.Errorf("LatestSnapshotID of a room without snapshots: %d, %v; want 0", id, err)
+		}
 		got, err := s.Snapshots(ctx, room.ID, 10)
 		if err != nil {
 			t.Fatal(err)
@@ -1093,6 +1096,9 @@ func testSnapshots(t *testing.T, backend string) {
 			t.Fatal(err)
 		}
 		check(t, got, snaps[3])
+		if id, err := s.LatestSnapshotID(ctx, room.ID); err != nil || id != snaps[3].ID {
+			t.Errorf("LatestSnapshotID: %d, %v; want %d", id, err, snaps[3].ID)
+		}
 	})
 	t.Run("LatestSnapshot of a room with an empty snapshot", func(t *testing.T) {
 		got, err := s.LatestSnapshot(ctx, other.ID)

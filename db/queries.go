@@ -513,6 +513,11 @@ func (q queries) LatestSnapshot(ctx context.Context, bullPenID int64) (*game.Lea
 	return ss[0], nil
 }
 
+func (q queries) LatestSnapshotID(ctx context.Context, bullPenID int64) (int64, error) {
+	var id int64
+	return id, q.get(ctx, &id, "snapshot", `SELECT COALESCE(MAX(id), 0) FROM leaderboard_snapshots WHERE bull_pen_id = ?`, bullPenID)
+}
+
 func (q queries) Snapshots(ctx context.Context, bullPenID int64, limit int) ([]*game.LeaderboardSnapshot, error) {
 	var ss []*game.LeaderboardSnapshot
 	if err := q.sel(ctx, &ss, `SELECT id, bull_pen_id, taken_at, final FROM leaderboard_snapshots

@@ -1,6 +1,7 @@
 package game
 
 import (
+	"encoding/json"
 	"reflect"
 	"testing"
 	"time"
@@ -245,5 +246,35 @@ func TestRankIsDeterministic(t *testing.T) {
 	want := []int64{3, 2, 4, 1}
 	if !reflect.DeepEqual(ids(ga), want) || !reflect.DeepEqual(ids(gb), want) {
 		t.Errorf("order = %v and %v, want %v for both input orders", ids(ga), ids(gb), want)
+	}
+}
+
+// TestEncodedLeaderboardPayload: the payload a prepared snapshot stores,
+// with its entries encoded beforehand, is byte for byte the JSON of the
+// LeaderboardPayload that readers decode.
+func TestEncodedLeaderboardPayload(t *testing.T) {
+	d := decimal.RequireFromString
+	sharpe := d("1.25")
+	standings := []Standing{
+		{ParticipantID: 1, UserID: 10, Cash: d("900.50"), Positions: []Position{{Symbol: "AAPL", Quantity: 2, CostBasis: d("100"), MarketPrice: d("60.25")}}},
+		{ParticipantID: 2, UserID: 11, Cash: d("1000")},
+	}
+	snap := &LeaderboardSnapshot{ID: 7, BullPenID: 3, TakenAt: time.Date(2026, 11, 30, 8, 0, 0, 123456789, time.UTC), Final: true,
+		Entries: RankBy(RankReturn, d("1000"), standings, true)}
+	snap.Entries[0].Metrics.SharpeRatio = &sharpe
+	want, err := json.Marshal(LeaderboardPayload{Snapshot: *snap})
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries, err := json.Marshal(snap.Entries)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := json.Marshal(encodedLeaderboardPayload(snap, entries))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != string(want) {
+		t.Fatalf("encoded payload\n%s\nwant\n%s", got, want)
 	}
 }

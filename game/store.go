@@ -67,6 +67,9 @@ type Queries interface {
 	Ledger(ctx context.Context, participantID, afterID int64, limit int) ([]*LedgerEntry, int, error)
 
 	LatestSnapshot(ctx context.Context, bullPenID int64) (*LeaderboardSnapshot, error)
+	// LatestSnapshotID is the id of the room's newest snapshot, 0 when it
+	// has none; it reads no entries.
+	LatestSnapshotID(ctx context.Context, bullPenID int64) (int64, error)
 	Snapshots(ctx context.Context, bullPenID int64, limit int) ([]*LeaderboardSnapshot, error)
 	// Tracks lists the running aggregates of a room's participants that
 	// have any (see Track); Track reads one participant's (NOT_FOUND when

@@ -1,0 +1,28 @@
+package game
+
+import "context"
+
+// The two halves of a leaderboard round, for tests that put a change
+// between them.
+
+// PreparedSnapshot is a snapshot read and ranked outside any write.
+type PreparedSnapshot = preparedSnapshot
+
+// PrepareSnapshot reads and ranks room id as RefreshLeaderboards does.
+func (s *Service) PrepareSnapshot(ctx context.Context, id int64, stale bool) (*PreparedSnapshot, error) {
+	return s.prepareSnapshot(ctx, id, stale)
+}
+
+// StorePrepared stores p in a write that holds its room, as
+// RefreshLeaderboards does, and reports whether p was still good to store.
+func (s *Service) StorePrepared(ctx context.Context, p *PreparedSnapshot) (stored bool, err error) {
+	err = s.store.Update(ctx, func(tx Tx) error {
+		room, err := tx.LockBullPen(ctx, p.room.ID)
+		if err != nil {
+			return err
+		}
+		stored, err = storePrepared(ctx, tx, room, p)
+		return err
+	})
+	return stored, err
+}
