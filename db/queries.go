@@ -29,15 +29,50 @@ func (q queries) rebind(query string) string {
 	return query
 }
 
-// utc stores every time in UTC, whatever zone the caller's value is in.
-func utc(args []any) []any {
+// driverArgs puts args in the types database/sql hands a driver as they
+// are (int64, string, bool, nil, time.Time in UTC): otherwise it asks each
+// argument by reflection whether it is a driver.Valuer, and a snapshot of
+// 5,000 participants has 65,000 arguments (18 ms of its write, most of it
+// reflect.Implements and Decimal.Value). Decimals become their exact text,
+// which is what Decimal.Value gives.
+func driverArgs(args []any) []any {
 	for i, a := range args {
 		switch v := a.(type) {
 		case time.Time:
 			args[i] = v.UTC()
 		case *time.Time:
-			if v != nil {
+			if v == nil {
+				args[i] = nil
+			} else {
 				args[i] = v.UTC()
+			}
+		case decimal.Decimal:
+			args[i] = v.String()
+		case *decimal.Decimal:
+			if v == nil {
+				args[i] = nil
+			} else {
+				args[i] = v.String()
+			}
+		case int:
+			args[i] = int64(v)
+		case *int:
+			if v == nil {
+				args[i] = nil
+			} else {
+				args[i] = int64(*v)
+			}
+		case *int64:
+			if v == nil {
+				args[i] = nil
+			} else {
+				args[i] = *v
+			}
+		case *string:
+			if v == nil {
+				args[i] = nil
+			} else {
+				args[i] = *v
 			}
 		}
 	}
@@ -45,7 +80,7 @@ func utc(args []any) []any {
 }
 
 func (q queries) get(ctx context.Context, dest any, what, query string, args ...any) error {
-	err := sqlx.GetContext(ctx, q.ext, dest, q.rebind(query), utc(args)...)
+	err := sqlx.GetContext(ctx, q.ext, dest, q.rebind(query), driverArgs(args)...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return &game.Error{Code: game.ENOTFOUND, Message: what + " not found"}
 	}
@@ -53,16 +88,16 @@ func (q queries) get(ctx context.Context, dest any, what, query string, args ...
 }
 
 func (q queries) sel(ctx context.Context, dest any, query string, args ...any) error {
-	return sqlx.SelectContext(ctx, q.ext, dest, q.rebind(query), utc(args)...)
+	return sqlx.SelectContext(ctx, q.ext, dest, q.rebind(query), driverArgs(args)...)
 }
 
 func (q queries) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	return q.ext.ExecContext(ctx, q.rebind(query), utc(args)...)
+	return q.ext.ExecContext(ctx, q.rebind(query), driverArgs(args)...)
 }
 
 func (q queries) insertID(ctx context.Context, query string, args ...any) (int64, error) {
 	var id int64
-	err := sqlx.GetContext(ctx, q.ext, &id, q.rebind(query+" RETURNING id"), utc(args)...)
+	err := sqlx.GetContext(ctx, q.ext, &id, q.rebind(query+" RETURNING id"), driverArgs(args)...)
 	return id, err
 }
 
@@ -658,9 +693,14 @@ func (q queries) Events(ctx context.Context, bullPenID, after int64, limit int) 
 // AppendEvent takes the room's next sequence in this transaction and
 // stores the event under it.
 func (tx *Tx) AppendEvent(ctx context.Context, bullPenID int64, kind game.EventKind, participantID *int64, payload any) (*game.Event, error) {
-	body, err := json.Marshal(payload)
-	if err != nil {
-		return nil, fmt.Errorf("event payload: %w", err)
+	// A payload encoded already is stored as it is: a leaderboard of
+	// 5,000 entries is about a megabyte that json.Marshal would scan again.
+	body, ok := payload.(json.RawMessage)
+	if !ok {
+		var err error
+		if body, err = json.Marshal(payload); err != nil {
+			return nil, fmt.Errorf("event payload: %w", err)
+		}
 	}
 	// The room's first event in a transaction takes the next sequence
 	// from bull_pens, which also locks the room's row until the end (on

@@ -26,3 +26,17 @@ func (s *Service) StorePrepared(ctx context.Context, p *PreparedSnapshot) (store
 	})
 	return stored, err
 }
+
+// SnapshotInWrite takes a snapshot of room id as a round did before it was
+// prepared outside the write: read, rank, encode and store, all in the
+// write that holds the room.
+func (s *Service) SnapshotInWrite(ctx context.Context, id int64) error {
+	return s.store.Update(ctx, func(tx Tx) error {
+		room, err := tx.LockBullPen(ctx, id)
+		if err != nil {
+			return err
+		}
+		_, err = s.snapshotIfChanged(ctx, tx, room, true)
+		return err
+	})
+}

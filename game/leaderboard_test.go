@@ -270,7 +270,7 @@ func TestEncodedLeaderboardPayload(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := json.Marshal(encodedLeaderboardPayload(snap, entries))
+	got, err := encodedLeaderboardPayload(snap, entries)
 	if err != nil {
 		t.Fatal(err)
 	}

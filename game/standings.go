@@ -48,25 +48,34 @@ func storeSnapshot(ctx context.Context, tx Tx, room *BullPen, snap *LeaderboardS
 	}
 	var payload any = LeaderboardPayload{Snapshot: *snap}
 	if entries != nil {
-		payload = encodedLeaderboardPayload(snap, entries)
+		var err error
+		if payload, err = encodedLeaderboardPayload(snap, entries); err != nil {
+			return err
+		}
 	}
 	_, err := tx.AppendEvent(ctx, room.ID, EventLeaderboard, nil, payload)
 	return err
 }
 
-// encodedLeaderboardPayload is a LeaderboardPayload whose entries are
-// encoded already: it encodes to the same JSON.
-func encodedLeaderboardPayload(snap *LeaderboardSnapshot, entries json.RawMessage) any {
-	type snapshot struct {
-		ID        int64           `json:"id"`
-		BullPenID int64           `json:"bullPenId"`
-		TakenAt   time.Time       `json:"takenAt"`
-		Final     bool            `json:"final"`
-		Entries   json.RawMessage `json:"entries"`
+// encodedLeaderboardPayload is the JSON of LeaderboardPayload{snap} made
+// from snap.Entries already encoded: the entries are spliced in as they
+// are, not encoded (or even scanned) again while the writer is held.
+func encodedLeaderboardPayload(snap *LeaderboardSnapshot, entries json.RawMessage) (json.RawMessage, error) {
+	head, err := json.Marshal(struct {
+		ID        int64     `json:"id"`
+		BullPenID int64     `json:"bullPenId"`
+		TakenAt   time.Time `json:"takenAt"`
+		Final     bool      `json:"final"`
+	}{snap.ID, snap.BullPenID, snap.TakenAt, snap.Final})
+	if err != nil {
+		return nil, err
 	}
-	return struct {
-		Snapshot snapshot `json:"snapshot"`
-	}{snapshot{snap.ID, snap.BullPenID, snap.TakenAt, snap.Final, entries}}
+	out := make(json.RawMessage, 0, len(`{"snapshot":,"entries":}}`)+len(head)+len(entries))
+	out = append(out, `{"snapshot":`...)
+	out = append(out, head[:len(head)-1]...) // without its closing brace
+	out = append(out, `,"entries":`...)
+	out = append(out, entries...)
+	return append(out, "}}"...), nil
 }
 
 // A preparedSnapshot is a room's snapshot read, ranked and encoded on one

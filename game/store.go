@@ -145,7 +145,8 @@ type Tx interface {
 	// InitSetting stores value under key unless the key has one already.
 	InitSetting(ctx context.Context, key, value string) error
 	// AppendEvent numbers the event with the room's next sequence and
-	// stores it. payload is marshalled to JSON.
+	// stores it. payload is marshalled to JSON (a json.RawMessage is stored
+	// as it is).
 	AppendEvent(ctx context.Context, bullPenID int64, kind EventKind, participantID *int64, payload any) (*Event, error)
 }
 
