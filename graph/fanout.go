@@ -222,6 +222,9 @@ func (m *member) Deliver(ev *game.Event) bool {
 		m.stop()
 		return true
 	}
+	if ev.Kind == game.EventLeaderboard {
+		return m.s.SendBulk(payload)
+	}
 	return m.s.Send(payload)
 }
 

@@ -44,11 +44,18 @@ type Subscriber struct {
 //
 // Send does not wake the connection's writer: call Flush once the results
 // at hand are queued, so that they leave in one write.
-func (s *Subscriber) Send(payload []byte) bool {
+func (s *Subscriber) Send(payload []byte) bool { return s.send(payload, false) }
+
+// SendBulk is Send for a result that may wait while other connections'
+// urgent ones are written first (a leaderboard snapshot: see writers). It
+// still leaves this connection in the order it was queued.
+func (s *Subscriber) SendBulk(payload []byte) bool { return s.send(payload, true) }
+
+func (s *Subscriber) send(payload []byte, bulk bool) bool {
 	if s.done.Load() {
 		return true // stopped: the feed is being detached
 	}
-	return s.c.q.pushQuiet(frame{prefix: s.prefix, data: payload, suffix: true}, s.c.t.MaxQueue)
+	return s.c.q.pushQuiet(frame{prefix: s.prefix, data: payload, suffix: true, bulk: bulk}, s.c.t.MaxQueue)
 }
 
 // Flush wakes the connection's writer for what Send queued.

@@ -21,6 +21,10 @@ type frame struct {
 	data   []byte
 	suffix bool // data is followed by "}", closing prefix's envelope
 	ping   bool // a WebSocket ping control frame
+	// bulk marks a frame that may wait for others' urgent ones: a
+	// leaderboard snapshot, which goes to every subscriber of a room,
+	// while an order's events matter to whoever waits on the fill.
+	bulk   bool
 	close  bool
 	code   int
 	reason string
@@ -33,13 +37,27 @@ type frame struct {
 // Pushing never waits (push) or waits only for room (pushWait); the bound
 // is the caller's.
 type sendQueue struct {
-	mu      sync.Mutex
-	frames  []frame
-	writing bool          // the connection is with the writers; they will take what is pushed
-	closed  bool          // the connection is finishing: start no writer
-	space   chan struct{} // closed when the writer takes the frames; nil when nobody waits
-	start   func()        // hands the connection to the writers; called with mu held
+	mu     sync.Mutex
+	frames []frame
+	state  queueState
+	// urgent: a frame that is not bulk waits; inUrgent: the connection
+	// sits in the writers' urgent line since it last queued.
+	urgent, inUrgent bool
+	closed           bool          // the connection is finishing: start no writer
+	space            chan struct{} // closed when the writer takes the frames; nil when nobody waits
+	// start hands the connection to the writers, in the urgent line or
+	// the bulk one; called with mu held.
+	start func(urgent bool)
 }
+
+// queueState is where a connection stands with the writers.
+type queueState uint8
+
+const (
+	idle   queueState = iota // nothing queued, or the next kick queues it
+	queued                   // in a writers' line (perhaps both), waiting for a worker
+	busy                     // a worker (or a slow write) has it
+)
 
 // push queues f unless limit (> 0) frames are already waiting, and makes
 // sure a writer will send it.
@@ -60,18 +78,53 @@ func (q *sendQueue) pushQuiet(f frame, limit int) bool {
 		return false
 	}
 	q.frames = append(q.frames, f)
+	q.urgent = q.urgent || !f.bulk
 	return true
 }
 
-// kick starts a writer if frames wait and none runs.
+// kick hands the connection to the writers if frames wait and it is not
+// with them yet, in the urgent line when an urgent frame waits. A
+// connection waiting in the bulk line moves up when an urgent frame joins
+// (it is then in both lines, and the first worker to reach it claims it).
 func (q *sendQueue) kick() {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if q.writing || q.closed || len(q.frames) == 0 {
+	if q.closed || len(q.frames) == 0 {
 		return
 	}
-	q.writing = true
-	q.start()
+	switch {
+	case q.state == idle:
+		q.state, q.inUrgent = queued, q.urgent
+		q.start(q.urgent)
+	case q.state == queued && q.urgent && !q.inUrgent:
+		q.inUrgent = true
+		q.start(true)
+	}
+}
+
+// claim takes a connection from a writers' line for one worker: false
+// when another took it already (it was in both lines).
+func (q *sendQueue) claim() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.state != queued {
+		return false
+	}
+	q.state = busy
+	return true
+}
+
+// done ends a write: with frames waiting the connection goes back in
+// line, and done reports in which (ok false: it is idle now).
+func (q *sendQueue) done() (urgent, ok bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.frames) == 0 || q.closed {
+		q.state = idle
+		return false, false
+	}
+	q.state, q.inUrgent = queued, q.urgent
+	return q.urgent, true
 }
 
 // pushWait queues f, waiting while limit frames are waiting, until ctx is
@@ -99,20 +152,17 @@ func (q *sendQueue) pushWait(ctx context.Context, f frame, limit int) bool {
 	}
 }
 
-// take swaps the queued frames for buf (emptied) and returns them; when
-// nothing is queued it returns an empty slice and the writer must end (the
-// next kick starts another).
+// take swaps the queued frames for buf (emptied) and returns them, for
+// the worker that claimed the connection.
 func (q *sendQueue) take(buf []frame) []frame {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	out := q.frames
 	q.frames = buf[:0]
+	q.urgent = false
 	if q.space != nil {
 		close(q.space)
 		q.space = nil
-	}
-	if len(out) == 0 {
-		q.writing = false
 	}
 	return out
 }

@@ -15,6 +15,15 @@ import (
 // connections from it, each writing what that connection has queued in one
 // non-blocking write. Workers exist only while there is work.
 //
+// There are two FIFOs: urgent, for connections with an order's events (or
+// any frame not marked bulk) waiting, and bulk, for those with only
+// leaderboard snapshots waiting. Workers serve urgent first. A snapshot
+// goes to every subscriber of a room at once: 11,000 writes in a room
+// with 10,000 spectators, which the fills of the room's 1,000 players
+// used to queue behind (delivery p99 about 200 ms there). Each
+// connection's frames still leave in the order they were queued: only
+// the order in which connections are served changes.
+//
 // Why not a writer goroutine per connection: when an event reaches 10,000
 // sockets, 10,000 goroutines become runnable at once and everything else
 // the server does (an order, a query) waits behind them in the run queue.
@@ -25,24 +34,48 @@ import (
 // own (slow), which waits for the socket with the write deadline while the
 // workers go on with the other connections.
 type writers struct {
-	mu      sync.Mutex
-	queue   []*wsConn
-	head    int
-	running int
-	max     int
-	stopped bool
-	wg      sync.WaitGroup // workers and slow writers
+	mu           sync.Mutex
+	urgent, bulk line
+	running      int
+	max          int
+	stopped      bool
+	wg           sync.WaitGroup // workers and slow writers
 }
 
-// add queues c, whose frames wait, and starts a worker if fewer than max
-// run.
-func (p *writers) add(c *wsConn) {
+// line is a FIFO of connections.
+type line struct {
+	conns []*wsConn
+	head  int
+}
+
+func (l *line) push(c *wsConn) { l.conns = append(l.conns, c) }
+
+// pop takes the first connection, nil when the line is empty.
+func (l *line) pop() *wsConn {
+	if l.head == len(l.conns) {
+		clear(l.conns)
+		l.conns, l.head = l.conns[:0], 0
+		return nil
+	}
+	c := l.conns[l.head]
+	l.conns[l.head] = nil
+	l.head++
+	return c
+}
+
+// add queues c, whose frames wait, in the urgent or the bulk line, and
+// starts a worker if fewer than max run.
+func (p *writers) add(c *wsConn, urgent bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.stopped {
 		return
 	}
-	p.queue = append(p.queue, c)
+	if urgent {
+		p.urgent.push(c)
+	} else {
+		p.bulk.push(c)
+	}
 	if p.max == 0 {
 		p.max = runtime.GOMAXPROCS(0)
 	}
@@ -74,18 +107,19 @@ func (p *writers) work() {
 	var scratch []frame
 	for {
 		p.mu.Lock()
-		if p.head == len(p.queue) {
-			clear(p.queue)
-			p.queue, p.head = p.queue[:0], 0
+		c := p.urgent.pop()
+		if c == nil {
+			c = p.bulk.pop()
+		}
+		if c == nil {
 			p.running--
 			p.mu.Unlock()
 			return
 		}
-		c := p.queue[p.head]
-		p.queue[p.head] = nil
-		p.head++
 		p.mu.Unlock()
-		scratch = c.writeQueued(scratch)
+		if c.q.claim() {
+			scratch = c.writeQueued(scratch)
+		}
 	}
 }
 
@@ -103,6 +137,7 @@ func (p *writers) stop() {
 func (c *wsConn) writeQueued(scratch []frame) []frame {
 	batch := c.q.take(scratch)
 	if len(batch) == 0 {
+		c.written()
 		return batch
 	}
 	defer clear(batch) // drop references to sent payloads
@@ -157,12 +192,8 @@ func (c *wsConn) closeApart(code int, reason string) {
 // written ends a write: the connection rejoins the writers' queue if
 // frames wait, else it is idle until the next kick.
 func (c *wsConn) written() {
-	c.q.mu.Lock()
-	more := len(c.q.frames) > 0 && !c.q.closed
-	c.q.writing = more
-	c.q.mu.Unlock()
-	if more {
-		c.t.writers.add(c)
+	if urgent, more := c.q.done(); more {
+		c.t.writers.add(c, urgent)
 	}
 }
 

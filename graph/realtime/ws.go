@@ -196,7 +196,7 @@ func (t *WebSocket) Do(w http.ResponseWriter, r *http.Request, exec graphql.Grap
 	}
 	c := &wsConn{t: t, ws: ws, raw: hj.conn, exec: exec, log: t.Log, protocol: ws.Subprotocol(),
 		ops: map[string]*opEntry{}, closed: make(chan struct{})}
-	c.q.start = func() { t.writers.add(c) }
+	c.q.start = func(urgent bool) { t.writers.add(c, urgent) }
 	hj.conn.timeout = t.WriteTimeout
 	c.ctx, c.cancel = context.WithCancel(context.WithoutCancel(r.Context()))
 	if c.protocol == "" {
