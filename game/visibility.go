@@ -383,6 +383,30 @@ func (v *View) LedgerOrder(ctx context.Context, e *LedgerEntry) (*Order, error) 
 // Sees reports whether the viewer may receive ev (an event of this room).
 func (v *View) Sees(ev *Event) bool { return ev.BullPenID == v.Room.ID && v.Viewer.Sees(v.Room, ev) }
 
+// Audience is what decides which of a room's events a viewer sees: two
+// views of one room with equal audiences see exactly the same events (Sees
+// agrees on every one), so a fan-out may ask once for all of them. Every
+// anonymous spectator of a room shares one, as do all its members when
+// its trades are PUBLIC; a member of a room with PRIVATE trades has one of
+// their own.
+type Audience struct {
+	Room          int64
+	Owner, Member bool
+	// ParticipantID is the viewer's seat where it decides what they see
+	// (their own trades, when the room's are PRIVATE), else 0.
+	ParticipantID int64
+}
+
+// Audience returns the view's audience (the room's visibility and trade
+// visibility, which Sees also reads, never change after creation).
+func (v *View) Audience() Audience {
+	a := Audience{Room: v.Room.ID, Owner: v.Viewer.Owner, Member: v.Viewer.Member()}
+	if a.Member && !a.Owner && v.Room.TradeVisibility != TradesPublic {
+		a.ParticipantID = v.Viewer.ParticipantID
+	}
+	return a
+}
+
 // Follow checks that the viewer may subscribe to the room's events of the
 // given kinds (all when none) and, for a resume point, that it exists.
 //

@@ -145,7 +145,16 @@ func (f *RoomFanout) Subscribe(ctx context.Context, s *realtime.Subscriber) (fun
 	filter := func(ev *game.Event) bool {
 		return (len(kinds) == 0 || kinds[0] == ev.Kind) && v.Sees(ev)
 	}
-	stop, err := f.r.Hub.Follow(v.Room.ID, after, filter, m)
+	// Followers with the same kinds and audience see the same events: the
+	// hub asks one filter per event for all of them.
+	audience := struct {
+		kinds string
+		game.Audience
+	}{Audience: v.Audience()}
+	if len(kinds) > 0 {
+		audience.kinds = string(kinds[0])
+	}
+	stop, err := f.r.Hub.FollowAudience(v.Room.ID, after, audience, filter, m)
 	if err != nil {
 		m.leave()
 		return nil, false // the resolver reports the hub closing

@@ -27,7 +27,15 @@ type Flusher interface {
 	Flush()
 }
 
+// flush flushes m's sink if anything was delivered to it since the last
+// flush: a round of events most followers filter out (an order's events,
+// in a room where 10,000 anonymous spectators see only the leaderboard)
+// wakes only those who got something, not every follower's connection.
 func flush(m *member) {
+	if !m.pending {
+		return
+	}
+	m.pending = false
 	if f, ok := m.sink.(Flusher); ok {
 		f.Flush()
 	}
@@ -35,13 +43,17 @@ func flush(m *member) {
 
 // member is one follower of a room.
 type member struct {
-	filter Filter
-	sink   Sink
+	filter   Filter
+	audience any // see FollowAudience; nil: its own
+	sink     Sink
 	// hw is the highest sequence offered (delivered or filtered out). The
 	// replay goroutine owns it until live is set, the pump after.
-	hw    int64
-	live  bool // under room.mu
-	ended atomic.Bool
+	hw int64
+	// pending: something was delivered since the last flush (owned as hw
+	// is).
+	pending bool
+	live    bool // under room.mu
+	ended   atomic.Bool
 }
 
 // offer hands ev to m unless m has had it; false: m could not take it.
@@ -50,10 +62,22 @@ func (m *member) offer(ev *game.Event) bool {
 		return true
 	}
 	if m.filter == nil || m.filter(ev) {
-		if !m.sink.Deliver(ev) {
-			return false
-		}
+		return m.take(ev)
 	}
+	m.hw = ev.Sequence
+	return true
+}
+
+// take hands ev, which m's filter passes, to m unless m has had it; false:
+// m could not take it.
+func (m *member) take(ev *game.Event) bool {
+	if ev.Sequence <= m.hw {
+		return true
+	}
+	if !m.sink.Deliver(ev) {
+		return false
+	}
+	m.pending = true
 	m.hw = ev.Sequence
 	return true
 }
@@ -67,7 +91,21 @@ func (m *member) offer(ev *game.Event) bool {
 // sink.End is not called after it. A follower whose Deliver reports false
 // is dropped with a *DroppedError naming the last sequence it was offered.
 func (h *Hub) Follow(roomID int64, after *int64, filter Filter, sink Sink) (stop func(), err error) {
-	m := &member{filter: filter, sink: sink}
+	return h.FollowAudience(roomID, after, nil, filter, sink)
+}
+
+// FollowAudience is Follow for a follower in an audience: followers of a
+// room whose audience keys are equal (and not nil) must have filters that
+// agree on every event, so that the pump asks one of them per event and
+// passes over the whole audience at once when it may not see one (an
+// order's events, for 10,000 anonymous spectators who see only the
+// leaderboard). game.View.Audience gives such a key.
+//
+// A follower's sequence in a DroppedError counts only the events its
+// audience was offered live: one it could not see may lie above it, and
+// a resume from there filters it out again.
+func (h *Hub) FollowAudience(roomID int64, after *int64, audience any, filter Filter, sink Sink) (stop func(), err error) {
+	m := &member{filter: filter, audience: audience, sink: sink}
 	s := &sub{} // join's bookkeeping: a placeholder, removed at once
 	r, last, err := h.join(roomID, s)
 	if err != nil {
@@ -151,24 +189,37 @@ func (h *Hub) catchUp(r *room, m *member) {
 }
 
 // deliver offers the pump's new events to the live members, event by
-// event (members sharing an execution then find each result fresh).
-func (h *Hub) deliver(r *room, live []*member, evs []*game.Event) {
+// event (members sharing an execution then find each result fresh), each
+// audience's filter asked once per event, and flushes those who got any.
+func (h *Hub) deliver(r *room, live []audience, evs []*game.Event) {
 	if len(live) == 0 || len(evs) == 0 {
 		return
 	}
 	var dropped []*member
+	got := make([]bool, len(live))
 	for _, ev := range evs {
-		for _, m := range live {
-			if m.ended.Load() {
+		for i := range live {
+			a := &live[i]
+			if a.filter != nil && !a.filter(ev) {
 				continue
 			}
-			if !m.offer(ev) && m.ended.CompareAndSwap(false, true) {
-				dropped = append(dropped, m) // no more offers; End below
+			got[i] = true
+			for _, m := range a.members {
+				if m.ended.Load() {
+					continue
+				}
+				if !m.take(ev) && m.ended.CompareAndSwap(false, true) {
+					dropped = append(dropped, m) // no more offers; End below
+				}
 			}
 		}
 	}
-	for _, m := range live {
-		flush(m) // an ended one's End wakes its writer anyway
+	for i := range live {
+		if got[i] {
+			for _, m := range live[i].members {
+				flush(m) // an ended one's End wakes its writer anyway
+			}
+		}
 	}
 	for _, m := range dropped {
 		h.dropped.Add(1)

@@ -4,7 +4,9 @@ import (
 	"errors"
 	"log/slog"
 	"runtime"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -250,6 +252,86 @@ func TestFlushFollowsEveryDelivery(t *testing.T) {
 			t.Fatalf("last flushes at %d and %d events, want 20 and 30", live.lastFlush(), replay.lastFlush())
 		}
 		time.Sleep(time.Millisecond) // waiting for the pump, not a timer
+	}
+}
+
+// TestFlushOnlyWhenDelivered: a follower whose filter passes none of a
+// round's events is not flushed for it (in a room with 10,000 spectators,
+// an order's events would otherwise wake 10,000 connections with nothing
+// to send); it is flushed once for the one event it takes.
+func TestFlushOnlyWhenDelivered(t *testing.T) {
+	f := newFixture(t)
+	h := newHub(t, f)
+	all := &flushRecorder{recorder: newRecorder(0)}
+	last := &flushRecorder{recorder: newRecorder(0)}
+	const lastSeq = 21
+	for _, c := range []struct {
+		r      *flushRecorder
+		filter hub.Filter
+	}{{all, nil}, {last, func(ev *game.Event) bool { return ev.Sequence == lastSeq }}} {
+		stop, err := h.Follow(f.room, nil, c.filter, c.r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer stop()
+	}
+	f.appendEvents(t, lastSeq-1) // one commit, and so at least one round, each
+	all.wait(t, lastSeq-1)
+	f.appendEvents(t, 1)
+	last.wait(t, 1)
+	deadline := time.Now().Add(10 * time.Second)
+	for last.lastFlush() != 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("the follower was not flushed after the event it took")
+		}
+		time.Sleep(time.Millisecond) // waiting for the pump, not a timer
+	}
+	last.mu.Lock()
+	defer last.mu.Unlock()
+	if len(last.flushes) != 1 {
+		t.Errorf("flushed %d times (at %v events), want once", len(last.flushes), last.flushes)
+	}
+}
+
+// TestAudienceSharesOneFilter: followers in one audience have one filter
+// asked per event for all of them, and each still gets exactly what the
+// filter passes; a follower outside the audience is asked for itself.
+func TestAudienceSharesOneFilter(t *testing.T) {
+	f := newFixture(t)
+	h := newHub(t, f)
+	var asked atomic.Int64
+	even := func(ev *game.Event) bool { asked.Add(1); return ev.Sequence%2 == 0 }
+	const n = 50
+	var recs []*recorder
+	for range n {
+		r := newRecorder(0)
+		stop, err := h.FollowAudience(f.room, nil, "spectators", even, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer stop()
+		recs = append(recs, r)
+	}
+	var alone atomic.Int64
+	solo := newRecorder(0)
+	stop, err := h.Follow(f.room, nil, func(ev *game.Event) bool { alone.Add(1); return true }, solo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	f.appendEvents(t, 10)
+	solo.wait(t, 10)
+	for _, r := range recs {
+		r.wait(t, 5)
+		if got := r.got(); !slices.Equal(got, []int64{2, 4, 6, 8, 10}) {
+			t.Fatalf("an audience member got %v, want the even sequences", got)
+		}
+	}
+	if got := asked.Load(); got != 10 {
+		t.Errorf("the audience's filters were asked %d times for 10 events, want 10 (once per event)", got)
+	}
+	if got := alone.Load(); got != 10 {
+		t.Errorf("the lone follower's filter was asked %d times, want 10", got)
 	}
 }
 

@@ -172,21 +172,39 @@ type room struct {
 	// members are Follow's subscribers: the pump delivers to the live
 	// ones itself; the others are still replaying in catch-up goroutines.
 	members map[*member]struct{}
-	live    []*member // live members, rebuilt when nil
+	live    []audience // live members by audience, rebuilt when nil
+}
+
+// audience is live members that see the same events (see FollowAudience):
+// the pump asks one filter per event for all of them, and passes over all
+// of them at once for an event they may not see.
+type audience struct {
+	filter  Filter
+	members []*member
 }
 
 // empty reports whether nobody follows the room any more.
 func (r *room) empty() bool { return len(r.subs) == 0 && len(r.members) == 0 }
 
-// liveMembers returns the live members; r.mu must be held. The slice is
-// shared until membership changes, so callers must not modify it.
-func (r *room) liveMembers() []*member {
+// liveMembers returns the live members by audience; r.mu must be held.
+// The slice is shared until membership changes, so callers must not
+// modify it.
+func (r *room) liveMembers() []audience {
 	if r.live == nil {
-		r.live = make([]*member, 0, len(r.members))
+		r.live = []audience{}
+		index := map[any]int{}
 		for m := range r.members {
-			if m.live {
-				r.live = append(r.live, m)
+			if !m.live {
+				continue
 			}
+			if m.audience != nil {
+				if i, ok := index[m.audience]; ok {
+					r.live[i].members = append(r.live[i].members, m)
+					continue
+				}
+				index[m.audience] = len(r.live)
+			}
+			r.live = append(r.live, audience{filter: m.filter, members: []*member{m}})
 		}
 	}
 	return r.live
