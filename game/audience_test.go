@@ -5,8 +5,8 @@ import (
 	"testing"
 )
 
-// TestAudienceDecidesSees: two views of a room with equal audiences agree
-// on every event (the hub asks one of them for all), in each kind of room
+// TestAudienceDecidesSees: a view's Filter agrees with its Sees, and two
+// views of a room with equal audiences agree on every event (the hub asks one of them for all), in each kind of room
 // and for every role; members of a room with PRIVATE trades do not share
 // one, and a room's views never share one with another room's.
 func TestAudienceDecidesSees(t *testing.T) {
@@ -35,6 +35,13 @@ func TestAudienceDecidesSees(t *testing.T) {
 					views[name] = &View{Room: room, Viewer: v}
 				}
 				for an, a := range views {
+					sees := a.Filter()
+					for _, ev := range events {
+						ev.BullPenID = room.ID
+						if sees(ev) != a.Sees(ev) {
+							t.Errorf("%s: Filter and Sees disagree on %s of %v", an, ev.Kind, ev.ParticipantID)
+						}
+					}
 					for bn, b := range views {
 						if a.Audience() != b.Audience() {
 							continue

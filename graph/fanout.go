@@ -142,8 +142,9 @@ func (f *RoomFanout) Subscribe(ctx context.Context, s *realtime.Subscriber) (fun
 	}
 	g := f.join(groupKey{room: v.Room.ID, doc: key}, ctx, rc, s.Exec)
 	m := &member{f: f, g: g, s: s}
+	sees := v.Filter() // the follower keeps this, not v
 	filter := func(ev *game.Event) bool {
-		return (len(kinds) == 0 || kinds[0] == ev.Kind) && v.Sees(ev)
+		return (len(kinds) == 0 || kinds[0] == ev.Kind) && sees(ev)
 	}
 	// Followers with the same kinds and audience see the same events: the
 	// hub asks one filter per event for all of them.
