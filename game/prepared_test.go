@@ -63,17 +63,9 @@ func TestPreparedSnapshot(t *testing.T) {
 				}
 				return int(tr.Observed)
 			}
-			snapshots := func() int {
-				t.Helper()
-				ss, err := h.store.Snapshots(h.ctx, room.ID, 1000)
-				if err != nil {
-					t.Fatal(err)
-				}
-				return len(ss)
-			}
 			h.order(alice, buy(room.ID, "AAPL", 10)) // cash 100000 -> 99000
 			refresh()
-			obs, n := observed(), snapshots()
+			obs, n := observed(), h.snapshots(room.ID)
 
 			// An order between read and write: stored as read.
 			p := prepare()
@@ -82,8 +74,8 @@ func TestPreparedSnapshot(t *testing.T) {
 			if got := aliceCash(); got != "99000" {
 				t.Errorf("snapshot prepared before the second order shows cash %s, want 99000", got)
 			}
-			if observed() != obs+1 || snapshots() != n+1 {
-				t.Errorf("observed %d, snapshots %d; want %d, %d", observed(), snapshots(), obs+1, n+1)
+			if observed() != obs+1 || h.snapshots(room.ID) != n+1 {
+				t.Errorf("observed %d, snapshots %d; want %d, %d", observed(), h.snapshots(room.ID), obs+1, n+1)
 			}
 			refresh() // the order marked the room stale
 			if got := aliceCash(); got != "98000" {
@@ -91,13 +83,13 @@ func TestPreparedSnapshot(t *testing.T) {
 			}
 
 			// Another snapshot between read and write: not stored.
-			obs, n = observed(), snapshots()
+			obs, n = observed(), h.snapshots(room.ID)
 			p = prepare()
 			h.order(alice, buy(room.ID, "AAPL", 1))
 			refresh()
 			store(p, false)
-			if observed() != obs+1 || snapshots() != n+1 {
-				t.Errorf("after a stale prepared snapshot: observed %d, snapshots %d; want %d, %d (one round only)", observed(), snapshots(), obs+1, n+1)
+			if observed() != obs+1 || h.snapshots(room.ID) != n+1 {
+				t.Errorf("after a stale prepared snapshot: observed %d, snapshots %d; want %d, %d (one round only)", observed(), h.snapshots(room.ID), obs+1, n+1)
 			}
 
 			// A state change between read and write: not stored.
@@ -105,9 +97,9 @@ func TestPreparedSnapshot(t *testing.T) {
 			if _, err := h.svc.Move(h.ctx, owner, room.ID, game.RoomPaused); err != nil {
 				t.Fatal(err)
 			}
-			n = snapshots()
+			n = h.snapshots(room.ID)
 			store(p, false)
-			if snapshots() != n {
+			if h.snapshots(room.ID) != n {
 				t.Errorf("a snapshot prepared while ACTIVE was stored after the pause")
 			}
 		})

@@ -206,6 +206,16 @@ func (h *harness) lastSeq(roomID int64) int64 {
 	return b.LastSequence
 }
 
+// snapshots counts the room's leaderboard snapshots.
+func (h *harness) snapshots(roomID int64) int {
+	h.t.Helper()
+	ss, err := h.store.Snapshots(h.ctx, roomID, 1<<20)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return len(ss)
+}
+
 func mustUnmarshal(t testing.TB, b []byte, v any) {
 	t.Helper()
 	if err := json.Unmarshal(b, v); err != nil {

@@ -27,14 +27,6 @@ func TestSnapshotsRestAfterASlowOne(t *testing.T) {
 		Store: h.store, Clock: h.clock, Log: slog.New(slog.DiscardHandler),
 		Instruments: map[string]string{"AAPL": "Apple"}, ManualMarket: true, SnapshotRestPerParticipant: time.Second,
 	})
-	snapshots := func() int {
-		t.Helper()
-		ss, err := h.store.Snapshots(h.ctx, room.ID, 1000)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return len(ss)
-	}
 	refresh := func() {
 		t.Helper()
 		if err := svc.RefreshLeaderboards(h.ctx, false); err != nil {
@@ -47,23 +39,23 @@ func TestSnapshotsRestAfterASlowOne(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	before := snapshots()
+	before := h.snapshots(room.ID)
 	place()
 	refresh()
-	if n := snapshots(); n != before+1 {
+	if n := h.snapshots(room.ID); n != before+1 {
 		t.Fatalf("first stale round: %d snapshots, want %d", n, before+1)
 	}
 	rest := 2 * time.Second
 	place()
 	h.clock.Advance(rest - time.Millisecond)
 	refresh()
-	if n := snapshots(); n != before+1 {
+	if n := h.snapshots(room.ID); n != before+1 {
 		t.Errorf("%s after a snapshot of 2: %d snapshots, want still %d", rest-time.Millisecond, n, before+1)
 	}
 	place()
 	h.clock.Advance(time.Millisecond)
 	refresh()
-	if n := snapshots(); n != before+2 {
+	if n := h.snapshots(room.ID); n != before+2 {
 		t.Fatalf("%s after: %d snapshots, want %d (the room stayed stale)", rest, n, before+2)
 	}
 	latest, err := h.store.LatestSnapshot(h.ctx, room.ID)
@@ -82,7 +74,7 @@ func TestSnapshotsRestAfterASlowOne(t *testing.T) {
 	// Nothing stale now: the next round takes none.
 	h.clock.Advance(time.Hour)
 	refresh()
-	if n := snapshots(); n != before+2 {
+	if n := h.snapshots(room.ID); n != before+2 {
 		t.Errorf("a round with nothing stale: %d snapshots, want %d", n, before+2)
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -223,17 +222,7 @@ func decodeJSON(b []byte, into any) error {
 // server disregard an Accept it cannot meet rather than refuse with 406.
 func responseType(accept string) string {
 	best, bestQ := mediaJSON, 0.0
-	for _, part := range strings.Split(accept, ",") {
-		mt, params, err := mime.ParseMediaType(strings.TrimSpace(part))
-		if err != nil {
-			continue
-		}
-		q := 1.0
-		if v, ok := params["q"]; ok {
-			if q, err = strconv.ParseFloat(v, 64); err != nil {
-				continue
-			}
-		}
+	for mt, q := range realtime.AcceptedTypes(accept) {
 		var t string
 		switch mt {
 		case mediaGraphQLResponse:

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"log/slog"
 	"mime"
 	"net/http"
@@ -62,6 +63,28 @@ func (t *SSE) Supports(r *http.Request) bool {
 	return prefers
 }
 
+// AcceptedTypes yields each media range of an Accept header that is well
+// formed and accepted (q > 0; 1 when not given), with its q, in order.
+func AcceptedTypes(accept string) iter.Seq2[string, float64] {
+	return func(yield func(string, float64) bool) {
+		for _, part := range strings.Split(accept, ",") {
+			mt, params, err := mime.ParseMediaType(strings.TrimSpace(part))
+			if err != nil {
+				continue
+			}
+			q := 1.0
+			if v, ok := params["q"]; ok {
+				if q, err = strconv.ParseFloat(v, 64); err != nil || q <= 0 {
+					continue
+				}
+			}
+			if !yield(mt, q) {
+				return
+			}
+		}
+	}
+}
+
 // EventStreamAccepted reads an Accept header: accepted is whether it lists
 // text/event-stream with q > 0, preferred whether that entry also beats
 // every JSON type (application/json, application/graphql-response+json,
@@ -69,17 +92,7 @@ func (t *SSE) Supports(r *http.Request) bool {
 func EventStreamAccepted(accept string) (preferred, accepted bool) {
 	bestJSON, streamQ := 0.0, 0.0
 	streamFirst := false
-	for _, part := range strings.Split(accept, ",") {
-		mt, params, err := mime.ParseMediaType(strings.TrimSpace(part))
-		if err != nil {
-			continue
-		}
-		q := 1.0
-		if v, ok := params["q"]; ok {
-			if q, err = strconv.ParseFloat(v, 64); err != nil || q <= 0 {
-				continue
-			}
-		}
+	for mt, q := range AcceptedTypes(accept) {
 		switch mt {
 		case "text/event-stream":
 			if q > streamQ {
