@@ -35,7 +35,7 @@ type cachedEvent struct {
 // Default bounds of the event cache.
 const (
 	eventCacheSize  = 4096
-	eventCacheBytes = 16 << 20
+	eventCacheBytes = 8 << 20
 )
 
 func newEventCache(size, maxBytes int) *eventCache {
