@@ -88,3 +88,38 @@ func TestWritersServeUrgentFirst(t *testing.T) {
 		}
 	}
 }
+
+// TestWritersDoNotStarveBulk: however many urgent connections wait, a
+// bulk one is written after bulkEvery of them.
+func TestWritersDoNotStarveBulk(t *testing.T) {
+	ws := NewWebSocket(nil, clockwork.NewFakeClock(), slog.New(slog.DiscardHandler))
+	ws.writers.max = 1
+	log := &writeLog{}
+	entered, gate := make(chan struct{}), make(chan struct{})
+	conn := func(name string, g chan struct{}) *wsConn {
+		c := &wsConn{t: ws, raw: &batchConn{Conn: &recordingConn{name: name, log: log, entered: entered, gate: g}}, ctx: context.Background()}
+		c.q.start = func(urgent bool) { ws.writers.add(c, urgent) }
+		return c
+	}
+	push := func(c *wsConn, bulk bool) {
+		c.q.pushQuiet(frame{data: []byte("x"), bulk: bulk}, 0)
+		c.q.kick()
+	}
+	push(conn("a", gate), false) // the worker takes it (urgent) and waits
+	<-entered
+	push(conn("z", nil), true)
+	for range 2 * bulkEvery {
+		push(conn("u", nil), false)
+	}
+	close(gate)
+	ws.writers.stop()
+	at := -1
+	for i, w := range log.writes {
+		if strings.HasPrefix(w, "z:") {
+			at = i
+		}
+	}
+	if len(log.writes) != 2*bulkEvery+2 || at != bulkEvery {
+		t.Fatalf("%d writes, the bulk connection's at %d; want %d writes and it at %d (after %d urgent ones)", len(log.writes), at, 2*bulkEvery+2, bulkEvery, bulkEvery)
+	}
+}
