@@ -141,6 +141,7 @@ func (f *RoomFanout) Subscribe(ctx context.Context, s *realtime.Subscriber) (fun
 		return nil, false
 	}
 	g := f.join(groupKey{room: v.Room.ID, doc: key}, ctx, rc, s.Exec)
+	s.Share(g.op) // the group's equal operation: this one's can go
 	m := &member{f: f, g: g, s: s}
 	sees := v.Filter() // the follower keeps this, not v
 	filter := func(ev *game.Event) bool {
