@@ -2,6 +2,7 @@ package game_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/bullpen/bullpen/db/dbtest"
 	"github.com/bullpen/bullpen/game"
@@ -68,9 +69,20 @@ func TestPreparedSnapshot(t *testing.T) {
 			obs, n := observed(), h.snapshots(room.ID)
 
 			// An order between read and write: stored as read.
+			h.clock.Advance(1500*time.Microsecond + 123) // a time no engine stores as it is
 			p := prepare()
 			h.order(alice, buy(room.ID, "AAPL", 10)) // 99000 -> 98000
 			store(p, true)
+			stored, err := h.store.LatestSnapshot(h.ctx, room.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			evs := h.events(room.ID)
+			var payload game.LeaderboardPayload
+			mustUnmarshal(t, evs[len(evs)-1].Payload, &payload)
+			if !payload.Snapshot.TakenAt.Equal(stored.TakenAt) || payload.Snapshot.ID != stored.ID {
+				t.Errorf("the event shows snapshot %d taken at %s, the store %d at %s", payload.Snapshot.ID, payload.Snapshot.TakenAt, stored.ID, stored.TakenAt)
+			}
 			if got := aliceCash(); got != "99000" {
 				t.Errorf("snapshot prepared before the second order shows cash %s, want 99000", got)
 			}

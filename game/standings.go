@@ -116,7 +116,9 @@ func (s *Service) prepareSnapshot(ctx context.Context, id int64, stale bool) (*p
 		if err != nil {
 			return err
 		}
-		snap := rankSnapshot(room, s.clock.Now(), false, standings)
+		// Taken now, to the millisecond in UTC as a transaction's time is
+		// (PostgreSQL would keep microseconds, the event nanoseconds).
+		snap := rankSnapshot(room, s.clock.Now().UTC().Truncate(time.Millisecond), false, standings)
 		if !stale && prev.ID != 0 && sameBoard(prev.Entries, snap.Entries) {
 			return nil
 		}
