@@ -1,6 +1,7 @@
 package game_test
 
 import (
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -25,7 +26,7 @@ func TestRoomWithoutStartsAtIsActiveAtOnce(t *testing.T) {
 	if stored.State != game.RoomActive || stored.LastSequence != 1 || b.LastSequence != 1 {
 		t.Errorf("stored %s at sequence %d (answered %d), want ACTIVE at 1", stored.State, stored.LastSequence, b.LastSequence)
 	}
-	if got, want := h.kinds(b.ID, 0), []string{"ROOM_STATE:ACTIVE:SCHEDULE"}; !equalStrings(got, want) {
+	if got, want := h.kinds(b.ID, 0), []string{"ROOM_STATE:ACTIVE:SCHEDULE"}; !slices.Equal(got, want) {
 		t.Errorf("events = %v, want %v", got, want)
 	}
 	later, err := h.svc.CreateBullPen(h.ctx, owner, game.CreateBullPenInput{Name: "Later", StartsAt: ptr(t0.Add(time.Minute)), EndsAt: t0.Add(time.Hour)})

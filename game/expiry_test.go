@@ -3,6 +3,7 @@ package game_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -130,7 +131,7 @@ func TestRunSchedulerExpiresOrdersAndStops(t *testing.T) {
 		t.Fatalf("order = %s updated %v, want EXPIRED at %v", got.Status, got.UpdatedAt, t0.Add(10*time.Second))
 	}
 	assertDec(t, "reserved", got.Reserved, "0")
-	if k := h.kinds(room.ID, before); !equalStrings(k, []string{"ORDER:EXPIRED"}) {
+	if k := h.kinds(room.ID, before); !slices.Equal(k, []string{"ORDER:EXPIRED"}) {
 		t.Errorf("events = %v, want one ORDER:EXPIRED", k)
 	}
 	if s := status(keep.ID); s != game.OrderStatusOpen {
@@ -228,7 +229,7 @@ func TestExpiryAfterRestartAndAcrossInstances(t *testing.T) {
 			if o, _ := h.store.Order(h.ctx, later.ID); o.Status != game.OrderStatusExpired || o.FilledPrice != nil {
 				t.Errorf("due order crossed by a price: %s at %v, want EXPIRED", o.Status, o.FilledPrice)
 			}
-			if k := h.kinds(rooms[0].ID, before); !equalStrings(k, []string{"ORDER:EXPIRED"}) {
+			if k := h.kinds(rooms[0].ID, before); !slices.Equal(k, []string{"ORDER:EXPIRED"}) {
 				t.Errorf("events = %v", k)
 			}
 			if next, err := other.svc.ExpireDue(h.ctx); err != nil || !next.IsZero() {

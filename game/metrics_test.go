@@ -3,6 +3,7 @@ package game_test
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -196,28 +197,16 @@ func TestRankBySharpe(t *testing.T) {
 		return out
 	}
 	sharpe := game.RankBy(game.RankSharpe, start, standings, true)
-	if got, want := lines(sharpe), []line{{1, 2}, {2, 1}, {2, 3}, {4, 4}, {5, 5}, {6, 6}}; !equalLines(got, want) {
+	if got, want := lines(sharpe), []line{{1, 2}, {2, 1}, {2, 3}, {4, 4}, {5, 5}, {6, 6}}; !slices.Equal(got, want) {
 		t.Errorf("SHARPE ranking %v, want %v", got, want)
 	}
 	ratios := map[int64]string{1: "1.4142", 2: "1.4142", 3: "1.4142", 4: "0", 5: "", 6: ""}
 	for _, e := range sharpe {
 		assertOptDec(t, fmt.Sprint("sharpeRatio of participant ", e.ParticipantID), e.Metrics.SharpeRatio, ratios[e.ParticipantID])
 	}
-	if got, want := lines(game.RankBy(game.RankReturn, start, standings, true)), []line{{1, 5}, {2, 2}, {3, 1}, {3, 3}, {5, 4}, {6, 6}}; !equalLines(got, want) {
+	if got, want := lines(game.RankBy(game.RankReturn, start, standings, true)), []line{{1, 5}, {2, 2}, {3, 1}, {3, 3}, {5, 4}, {6, 6}}; !slices.Equal(got, want) {
 		t.Errorf("RETURN ranking %v, want %v", got, want)
 	}
-}
-
-func equalLines[T comparable](a, b []T) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // TestRankBySharpeRoom: a room created with rankBy SHARPE stores it and
@@ -312,7 +301,7 @@ func TestDownsample(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := values(game.Downsample(series(tt.n), tt.max)); !equalLines(got, tt.want) {
+			if got := values(game.Downsample(series(tt.n), tt.max)); !slices.Equal(got, tt.want) {
 				t.Errorf("Downsample(%d points, %d) = %v, want %v", tt.n, tt.max, got, tt.want)
 			}
 		})
@@ -451,7 +440,7 @@ func TestEquityHistory(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := values(tt.from, tt.to, tt.points); !equalLines(got, tt.want) {
+			if got := values(tt.from, tt.to, tt.points); !slices.Equal(got, tt.want) {
 				t.Errorf("equity history %v, want %v", got, tt.want)
 			}
 		})

@@ -1,6 +1,7 @@
 package game_test
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/bullpen/bullpen/game"
@@ -131,7 +132,7 @@ func TestPlaceOrderBusinessRejections(t *testing.T) {
 			if err != nil || stored.Status != game.OrderStatusRejected {
 				t.Fatalf("stored order %+v, %v", stored, err)
 			}
-			if got := h.kinds(tt.in.BullPenID, before); !equalStrings(got, []string{"ORDER:REJECTED"}) {
+			if got := h.kinds(tt.in.BullPenID, before); !slices.Equal(got, []string{"ORDER:REJECTED"}) {
 				t.Errorf("events = %v, want [ORDER:REJECTED]", got)
 			}
 		})
@@ -173,7 +174,7 @@ func TestMarketOrdersFillAtOnce(t *testing.T) {
 		t.Errorf("quantity = %d, want 6", pos.Quantity)
 	}
 	want := []string{"ORDER:FILLED", "POSITION", "ORDER:FILLED", "POSITION"}
-	if got := h.kinds(room.ID, before); !equalStrings(got, want) {
+	if got := h.kinds(room.ID, before); !slices.Equal(got, want) {
 		t.Errorf("events = %v, want %v", got, want)
 	}
 }
@@ -321,7 +322,7 @@ func TestCancelOrder(t *testing.T) {
 	if err != nil || c.Status != game.OrderStatusCancelled {
 		t.Fatalf("cancel = %v, %v", c, err)
 	}
-	if got := h.kinds(room.ID, before); !equalStrings(got, []string{"ORDER:CANCELLED"}) {
+	if got := h.kinds(room.ID, before); !slices.Equal(got, []string{"ORDER:CANCELLED"}) {
 		t.Errorf("events = %v", got)
 	}
 	_, err = h.svc.CancelOrder(h.ctx, alice, o.ID)

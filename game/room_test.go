@@ -2,6 +2,7 @@ package game_test
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -99,7 +100,7 @@ func TestManualMoves(t *testing.T) {
 		}
 	}
 	want := []string{"ROOM_STATE:ACTIVE:MANUAL", "ROOM_STATE:PAUSED:MANUAL", "ROOM_STATE:ACTIVE:MANUAL", "ROOM_STATE:ENDED:MANUAL", "LEADERBOARD:FINAL"}
-	if got := h.kinds(room.ID, 0); !equalStrings(got, want) {
+	if got := h.kinds(room.ID, 0); !slices.Equal(got, want) {
 		t.Errorf("events = %v, want %v", got, want)
 	}
 	b, _ := h.store.BullPen(h.ctx, room.ID)
@@ -120,7 +121,7 @@ func TestEndingExpiresOpenOrdersAndTakesFinalLeaderboard(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{"ROOM_STATE:ENDED:MANUAL", "ORDER:EXPIRED", "LEADERBOARD:FINAL"}
-	if got := h.kinds(room.ID, before); !equalStrings(got, want) {
+	if got := h.kinds(room.ID, before); !slices.Equal(got, want) {
 		t.Fatalf("events = %v, want %v", got, want)
 	}
 	got, _ := h.store.Order(h.ctx, o.ID)
@@ -234,10 +235,10 @@ func TestSchedulerCatchesUpAndMovesOnce(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if got, want := h.kinds(a.ID, 0), []string{"ROOM_STATE:ACTIVE:SCHEDULE", "ROOM_STATE:ENDED:SCHEDULE", "LEADERBOARD:FINAL"}; !equalStrings(got, want) {
+	if got, want := h.kinds(a.ID, 0), []string{"ROOM_STATE:ACTIVE:SCHEDULE", "ROOM_STATE:ENDED:SCHEDULE", "LEADERBOARD:FINAL"}; !slices.Equal(got, want) {
 		t.Errorf("room a events = %v, want %v", got, want)
 	}
-	if got, want := h.kinds(b.ID, 0), []string{"ROOM_STATE:ACTIVE:SCHEDULE"}; !equalStrings(got, want) {
+	if got, want := h.kinds(b.ID, 0), []string{"ROOM_STATE:ACTIVE:SCHEDULE"}; !slices.Equal(got, want) {
 		t.Errorf("room b events = %v, want %v", got, want)
 	}
 	next, err = h.svc.AdvanceDue(h.ctx)
@@ -331,7 +332,7 @@ func TestLeaderboards(t *testing.T) {
 	if err := h.svc.RefreshLeaderboards(h.ctx, true); err != nil {
 		t.Fatal(err)
 	}
-	if got := h.kinds(room.ID, seq); !equalStrings(got, []string{"LEADERBOARD"}) {
+	if got := h.kinds(room.ID, seq); !slices.Equal(got, []string{"LEADERBOARD"}) {
 		t.Errorf("periodic refresh after a price move gave %v, want one LEADERBOARD", got)
 	}
 	snap, err = h.store.LatestSnapshot(h.ctx, room.ID)
@@ -400,7 +401,7 @@ func TestRunLeaderboardsSnapshotsOnlyChangedBoards(t *testing.T) {
 	h.price("AAPL", "101") // alice's value moves to 100010
 	h.clock.Advance(period)
 	settle()
-	if got := h.kinds(room.ID, idle); !equalStrings(got, []string{"LEADERBOARD"}) {
+	if got := h.kinds(room.ID, idle); !slices.Equal(got, []string{"LEADERBOARD"}) {
 		t.Fatalf("a period after a price move: %v, want one LEADERBOARD", got)
 	}
 	snap, err := h.store.LatestSnapshot(h.ctx, room.ID)
@@ -451,7 +452,7 @@ func TestRunLeaderboardsCoalescesAndStops(t *testing.T) {
 	for h.lastSeq(room.ID) == before && time.Now().Before(deadline) {
 		time.Sleep(time.Millisecond) // waiting for the worker goroutine, not for a timer
 	}
-	if got := h.kinds(room.ID, before); !equalStrings(got, []string{"LEADERBOARD"}) {
+	if got := h.kinds(room.ID, before); !slices.Equal(got, []string{"LEADERBOARD"}) {
 		t.Errorf("five fills in one interval gave %v, want one LEADERBOARD", got)
 	}
 	stopAndWait(t, cancel, done, "RunLeaderboards")

@@ -2,6 +2,7 @@ package game_test
 
 import (
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -104,7 +105,7 @@ func (r *ruleRejection) check(t *testing.T, o *game.Order, reason, message strin
 		t.Errorf("rejectMessage = %v, want %q", stored.RejectMessage, message)
 	}
 	assertDec(t, "reserved", stored.Reserved, "0")
-	if got := h.kinds(r.room.ID, r.before); !equalStrings(got, []string{"ORDER:REJECTED"}) {
+	if got := h.kinds(r.room.ID, r.before); !slices.Equal(got, []string{"ORDER:REJECTED"}) {
 		t.Errorf("events = %v, want [ORDER:REJECTED]", got)
 	}
 	p := h.participant(r.room.ID, r.user)

@@ -223,18 +223,6 @@ func mustUnmarshal(t testing.TB, b []byte, v any) {
 	}
 }
 
-func equalStrings(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
 func assertDec(t testing.TB, what string, got decimal.Decimal, want string) {
 	t.Helper()
 	if !got.Equal(dec(want)) {

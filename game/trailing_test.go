@@ -1,6 +1,7 @@
 package game_test
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/jonboulle/clockwork"
@@ -86,7 +87,7 @@ func TestTrailingStops(t *testing.T) {
 						t.Fatalf("after %s: %s at %v, want FILLED at %s", tt.fill, got.Status, got.FilledPrice, tt.fill)
 					}
 					// Trailing writes no events: accepted, then filled.
-					if k := h.kinds(room.ID, before); !equalStrings(k, []string{"ORDER:ACCEPTED", "ORDER:FILLED", "POSITION"}) {
+					if k := h.kinds(room.ID, before); !slices.Equal(k, []string{"ORDER:ACCEPTED", "ORDER:FILLED", "POSITION"}) {
 						t.Errorf("events = %v", k)
 					}
 					want := int64(10)
