@@ -1178,17 +1178,12 @@ func checkLedger(c *authzCell) {
 	if b == nil {
 		return
 	}
-	type entry struct {
-		Kind                                string
-		Amount, CashAfter, BuyingPowerAfter string
-		Order                               *struct{ ID string }
-	}
 	var out struct {
 		Participants []struct {
 			ID     string
 			Ledger struct {
 				TotalCount int
-				Edges      []struct{ Node entry }
+				Edges      []struct{ Node ledgerNode }
 			}
 		}
 	}
@@ -1216,13 +1211,7 @@ func checkLedger(c *authzCell) {
 		}
 		var got []string
 		for _, e := range l.Edges {
-			n := e.Node
-			order := "-"
-			if n.Order != nil {
-				order = n.Order.ID
-			}
-			norm := func(s string) string { return decimal.RequireFromString(s).String() }
-			got = append(got, strings.Join([]string{n.Kind, norm(n.Amount), norm(n.CashAfter), norm(n.BuyingPowerAfter), order}, " "))
+			got = append(got, e.Node.line())
 		}
 		if l.TotalCount != len(want) || !slices.Equal(got, want) {
 			c.t.Errorf("ledger of %s: totalCount %d, entries %q; want %q", who, l.TotalCount, got, want)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -285,16 +286,7 @@ func TestOversizedRequestIsRefused(t *testing.T) {
 func TestCORS(t *testing.T) {
 	ts := startServer(t)
 	preflight := func(origin string) *http.Response {
-		req, _ := http.NewRequest(http.MethodOptions, ts.url+"/query", nil)
-		req.Header.Set("Origin", origin)
-		req.Header.Set("Access-Control-Request-Method", "POST")
-		req.Header.Set("Access-Control-Request-Headers", "authorization, content-type")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp
+		return sendPreflight(t, ts.url+"/query", origin, "POST", "authorization, content-type")
 	}
 	t.Run("LocalDevServer", func(t *testing.T) {
 		resp := preflight("http://localhost:5173")
@@ -322,16 +314,30 @@ func TestCORS(t *testing.T) {
 	})
 	t.Run("AllowedByFlag", func(t *testing.T) {
 		ts := startServer(t, "-allowed-origins", "https://game.example.com")
-		req, _ := http.NewRequest(http.MethodOptions, ts.url+"/query", nil)
-		req.Header.Set("Origin", "https://game.example.com")
-		req.Header.Set("Access-Control-Request-Method", "POST")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
+		resp := sendPreflight(t, ts.url+"/query", "https://game.example.com", "POST", "")
 		if resp.Header.Get("Access-Control-Allow-Origin") != "https://game.example.com" {
 			t.Errorf("configured origin not allowed: %v", resp.Header)
 		}
 	})
+}
+
+// sendPreflight sends a CORS preflight from origin for a method request
+// to url asking for headers (none when empty), and returns the answer
+// with its body closed.
+func sendPreflight(t *testing.T, url, origin, method, headers string) *http.Response {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodOptions, url, nil)
+	req.Header.Set("Origin", origin)
+	req.Header.Set("Access-Control-Request-Method", method)
+	if headers != "" {
+		req.Header.Set("Access-Control-Request-Headers", headers)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -20,6 +21,17 @@ type ledgerNode struct {
 	ID, At, Kind                        string
 	Amount, CashAfter, BuyingPowerAfter string
 	Order                               *struct{ ID, Status string }
+}
+
+// line is an entry as "KIND amount cashAfter buyingPowerAfter order" with
+// the decimals normalised (the order "-" when it has none).
+func (n ledgerNode) line() string {
+	order := "-"
+	if n.Order != nil {
+		order = n.Order.ID
+	}
+	norm := func(s string) string { return decimal.RequireFromString(s).String() }
+	return strings.Join([]string{n.Kind, norm(n.Amount), norm(n.CashAfter), norm(n.BuyingPowerAfter), order}, " ")
 }
 
 type ledgerConn struct {
@@ -127,12 +139,7 @@ func ledgerPages(t *testing.T, ts *testServer) {
 		}
 		for _, e := range l.Edges {
 			n := e.Node
-			order := "-"
-			if n.Order != nil {
-				order = n.Order.ID
-			}
-			norm := func(s string) string { return decimal.RequireFromString(s).String() }
-			got = append(got, fmt.Sprintf("%s %s %s %s %s", n.Kind, norm(n.Amount), norm(n.CashAfter), norm(n.BuyingPowerAfter), order))
+			got = append(got, n.line())
 			ids = append(ids, n.ID)
 			if n.At < lastAt {
 				t.Errorf("entry %s at %s, before the one above it (%s)", n.ID, n.At, lastAt)

@@ -213,25 +213,16 @@ func TestResultsAndTradesCSV(t *testing.T) {
 	t.Run("BrowserOrigins", func(t *testing.T) {
 		// A page on a dev server (any localhost port) may fetch an export
 		// with its token, as it may call /query: preflight, then GET.
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		pre, _ := http.NewRequestWithContext(ctx, http.MethodOptions, ts.url+"/rooms/"+id+"/results.csv", nil)
-		pre.Header.Set("Origin", "http://localhost:5173")
-		pre.Header.Set("Access-Control-Request-Method", "GET")
-		pre.Header.Set("Access-Control-Request-Headers", "authorization")
-		resp, err := http.DefaultClient.Do(pre)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
+		resp := sendPreflight(t, ts.url+"/rooms/"+id+"/results.csv", "http://localhost:5173", "GET", "authorization")
 		if resp.StatusCode != http.StatusNoContent || resp.Header.Get("Access-Control-Allow-Origin") != "http://localhost:5173" ||
 			!strings.Contains(strings.ToLower(resp.Header.Get("Access-Control-Allow-Headers")), "authorization") {
 			t.Errorf("preflight: %d %v", resp.StatusCode, resp.Header)
 		}
-		get, _ := http.NewRequestWithContext(ctx, http.MethodGet, ts.url+"/rooms/"+id+"/trades.csv", nil)
+		get, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, ts.url+"/rooms/"+id+"/trades.csv", nil)
 		get.Header.Set("Origin", "http://localhost:5173")
 		get.Header.Set("Authorization", "Bearer "+tokens["alice"])
-		if resp, err = http.DefaultClient.Do(get); err != nil {
+		resp, err := http.DefaultClient.Do(get)
+		if err != nil {
 			t.Fatal(err)
 		}
 		resp.Body.Close()
