@@ -38,38 +38,70 @@ func (r *recordingConn) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// writersFixture is a transport with one writer worker, and connections
+// over recordingConns that share one log; a gated one holds the worker in
+// its first write until release.
+type writersFixture struct {
+	ws            *WebSocket
+	log           *writeLog
+	entered, gate chan struct{}
+}
+
+func newWritersFixture() *writersFixture {
+	ws := NewWebSocket(nil, clockwork.NewFakeClock(), slog.New(slog.DiscardHandler))
+	ws.writers.max = 1
+	return &writersFixture{ws: ws, log: &writeLog{}, entered: make(chan struct{}), gate: make(chan struct{})}
+}
+
+func (f *writersFixture) conn(name string, gated bool) *wsConn {
+	rc := &recordingConn{name: name, log: f.log, entered: f.entered}
+	if gated {
+		rc.gate = f.gate
+	}
+	c := &wsConn{t: f.ws, raw: &batchConn{Conn: rc}, ctx: context.Background()}
+	c.q.start = func(urgent bool) { f.ws.writers.add(c, urgent) }
+	return c
+}
+
+func (f *writersFixture) push(t *testing.T, c *wsConn, data string, bulk bool) {
+	t.Helper()
+	if !c.q.pushQuiet(frame{data: []byte(data), bulk: bulk}, 0) {
+		t.Fatal("push refused")
+	}
+	c.q.kick()
+}
+
+// hold queues a frame on a gated connection and returns once the worker
+// is held in its write.
+func (f *writersFixture) hold(t *testing.T) *wsConn {
+	a := f.conn("a", true)
+	f.push(t, a, "a1", false)
+	<-f.entered
+	return a
+}
+
+// release lets the held write go and waits for the worker to finish.
+func (f *writersFixture) release() {
+	close(f.gate)
+	f.ws.writers.stop()
+}
+
 // TestWritersServeUrgentFirst: with one worker busy, connections with only
 // bulk frames (leaderboards) wait while those with an urgent frame (an
 // order's event) are written first, a bulk-only connection that gets an
 // urgent frame moves up and is written once, and each connection's frames
 // leave in the order they were queued.
 func TestWritersServeUrgentFirst(t *testing.T) {
-	ws := NewWebSocket(nil, clockwork.NewFakeClock(), slog.New(slog.DiscardHandler))
-	ws.writers.max = 1
-	log := &writeLog{}
-	entered, gate := make(chan struct{}), make(chan struct{})
-	conn := func(name string, g chan struct{}) *wsConn {
-		c := &wsConn{t: ws, raw: &batchConn{Conn: &recordingConn{name: name, log: log, entered: entered, gate: g}}, ctx: context.Background()}
-		c.q.start = func(urgent bool) { ws.writers.add(c, urgent) }
-		return c
-	}
-	push := func(c *wsConn, data string, bulk bool) {
-		t.Helper()
-		if !c.q.pushQuiet(frame{data: []byte(data), bulk: bulk}, 0) {
-			t.Fatal("push refused")
-		}
-		c.q.kick()
-	}
-	a, b, c, d, e := conn("a", gate), conn("b", nil), conn("c", nil), conn("d", nil), conn("e", nil)
-	push(a, "a1", false) // the worker takes a and waits in its write
-	<-entered
-	push(b, "b-board", true)
-	push(c, "c-board", true)
-	push(d, "d-fill", false)
-	push(e, "e-board", true)
-	push(e, "e-fill", false)
-	close(gate)
-	ws.writers.stop()
+	f := newWritersFixture()
+	a := f.hold(t)
+	b, c, d, e := f.conn("b", false), f.conn("c", false), f.conn("d", false), f.conn("e", false)
+	f.push(t, b, "b-board", true)
+	f.push(t, c, "c-board", true)
+	f.push(t, d, "d-fill", false)
+	f.push(t, e, "e-board", true)
+	f.push(t, e, "e-fill", false)
+	f.release()
+	log := f.log
 
 	var order []string
 	for _, w := range log.writes {
@@ -92,27 +124,14 @@ func TestWritersServeUrgentFirst(t *testing.T) {
 // TestWritersDoNotStarveBulk: however many urgent connections wait, a
 // bulk one is written after bulkEvery of them.
 func TestWritersDoNotStarveBulk(t *testing.T) {
-	ws := NewWebSocket(nil, clockwork.NewFakeClock(), slog.New(slog.DiscardHandler))
-	ws.writers.max = 1
-	log := &writeLog{}
-	entered, gate := make(chan struct{}), make(chan struct{})
-	conn := func(name string, g chan struct{}) *wsConn {
-		c := &wsConn{t: ws, raw: &batchConn{Conn: &recordingConn{name: name, log: log, entered: entered, gate: g}}, ctx: context.Background()}
-		c.q.start = func(urgent bool) { ws.writers.add(c, urgent) }
-		return c
-	}
-	push := func(c *wsConn, bulk bool) {
-		c.q.pushQuiet(frame{data: []byte("x"), bulk: bulk}, 0)
-		c.q.kick()
-	}
-	push(conn("a", gate), false) // the worker takes it (urgent) and waits
-	<-entered
-	push(conn("z", nil), true)
+	f := newWritersFixture()
+	f.hold(t)
+	f.push(t, f.conn("z", false), "x", true)
 	for range 2 * bulkEvery {
-		push(conn("u", nil), false)
+		f.push(t, f.conn("u", false), "x", false)
 	}
-	close(gate)
-	ws.writers.stop()
+	f.release()
+	log := f.log
 	at := -1
 	for i, w := range log.writes {
 		if strings.HasPrefix(w, "z:") {
