@@ -96,7 +96,7 @@ func (t httpTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.G
 		bad = refuse(http.StatusMethodNotAllowed, "a mutation must be sent with POST, not GET")
 	case rc.Operation.Operation == ast.Subscription:
 		if _, accepted := realtime.EventStreamAccepted(r.Header.Get("Accept")); accepted && t.sse != nil {
-			t.sse.Stream(w, r, exec, params)
+			t.sse.Stream(w, r, exec, params, rc) // parsed and validated once
 			return
 		}
 		bad = refuse(http.StatusNotAcceptable, "a subscription needs a WebSocket or Accept: text/event-stream")

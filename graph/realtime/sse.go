@@ -115,12 +115,13 @@ func (t *SSE) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecu
 	params.Headers = r.Header
 	now := graphql.Now()
 	params.ReadTime = graphql.TraceTiming{Start: now, End: now}
-	t.Stream(w, r, exec, params)
+	t.Stream(w, r, exec, params, nil)
 }
 
 // Stream runs the operation of params, already read from r, and streams
-// its results.
-func (t *SSE) Stream(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor, params *graphql.RawParams) {
+// its results. prepared, if not nil, is params already parsed and
+// validated (by a transport that handed the request over).
+func (t *SSE) Stream(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor, params *graphql.RawParams, prepared *graphql.OperationContext) {
 
 	flusher, ok := w.(http.Flusher)
 	if !ok {
@@ -185,7 +186,7 @@ func (t *SSE) Stream(w http.ResponseWriter, r *http.Request, exec graphql.GraphE
 			}
 		})
 	}
-	op := operation{exec: exec, log: t.Log, params: params, share: t.Share}
+	op := operation{exec: exec, log: t.Log, params: params, share: t.Share, prepared: prepared}
 	errs := op.run(ctx, func(payload json.RawMessage) bool {
 		return write("next", payload)
 	})
