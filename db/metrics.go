@@ -53,7 +53,7 @@ func (q queries) RecordFill(ctx context.Context, participantID int64, closing, w
 
 func (q queries) EquityHistory(ctx context.Context, participantID int64, from, to *time.Time) ([]game.EquityPoint, error) {
 	query, args := `SELECT s.taken_at AS at, e.portfolio_value FROM leaderboard_entries e
-		JOIN leaderboard_snapshots s ON s.id = e.snapshot_id WHERE e.participant_id = ?`, []any{participantID}
+		JOIN leaderboard_snapshots s ON s.id = e.snapshot_id WHERE e.participant_id = ? AND s.complete`, []any{participantID}
 	if from != nil {
 		query += ` AND s.taken_at >= ?`
 		args = append(args, *from)

@@ -550,13 +550,13 @@ func (q queries) LatestSnapshot(ctx context.Context, bullPenID int64) (*game.Lea
 
 func (q queries) LatestSnapshotID(ctx context.Context, bullPenID int64) (int64, error) {
 	var id int64
-	return id, q.get(ctx, &id, "snapshot", `SELECT COALESCE(MAX(id), 0) FROM leaderboard_snapshots WHERE bull_pen_id = ?`, bullPenID)
+	return id, q.get(ctx, &id, "snapshot", `SELECT COALESCE(MAX(id), 0) FROM leaderboard_snapshots WHERE bull_pen_id = ? AND complete`, bullPenID)
 }
 
 func (q queries) Snapshots(ctx context.Context, bullPenID int64, limit int) ([]*game.LeaderboardSnapshot, error) {
 	var ss []*game.LeaderboardSnapshot
 	if err := q.sel(ctx, &ss, `SELECT id, bull_pen_id, taken_at, final FROM leaderboard_snapshots
-		WHERE bull_pen_id = ? ORDER BY id DESC LIMIT ?`, bullPenID, limit); err != nil {
+		WHERE bull_pen_id = ? AND complete ORDER BY id DESC LIMIT ?`, bullPenID, limit); err != nil {
 		return nil, err
 	}
 	for _, s := range ss {
@@ -580,14 +580,47 @@ func (q queries) InsertSnapshot(ctx context.Context, s *game.LeaderboardSnapshot
 	if err != nil {
 		return err
 	}
+	return q.InsertSnapshotEntries(ctx, s.ID, s.Entries)
+}
+
+func (q queries) BeginSnapshot(ctx context.Context, s *game.LeaderboardSnapshot) (err error) {
+	s.ID, err = q.insertID(ctx, `INSERT INTO leaderboard_snapshots (bull_pen_id, taken_at, final, complete) VALUES (?, ?, ?, FALSE)`,
+		s.BullPenID, s.TakenAt, s.Final)
+	return err
+}
+
+func (q queries) InsertSnapshotEntries(ctx context.Context, snapshotID int64, entries []game.LeaderboardEntry) error {
 	// Many rows per statement: a room of 5,000 took 5,000 statements (33 ms
 	// of CPU with the write lock held) for every snapshot.
-	return insertRows(ctx, q, s.Entries, `INSERT INTO leaderboard_entries (snapshot_id, `+entryCols+`) VALUES `, "", entryParams,
+	return insertRows(ctx, q, entries, `INSERT INTO leaderboard_entries (snapshot_id, `+entryCols+`) VALUES `, "", entryParams,
 		func(args []any, e game.LeaderboardEntry) []any {
 			m := e.Metrics
-			return append(args, s.ID, e.Rank, e.ParticipantID, e.UserID, e.PortfolioValue, e.Cash, e.TotalReturn, e.ReturnPercent,
+			return append(args, snapshotID, e.Rank, e.ParticipantID, e.UserID, e.PortfolioValue, e.Cash, e.TotalReturn, e.ReturnPercent,
 				m.MaxDrawdownPercent, m.VolatilityPercent, m.SharpeRatio, m.TradeCount, m.WinRate)
 		})
+}
+
+func (q queries) CompleteSnapshot(ctx context.Context, id int64) (bool, error) {
+	res, err := q.exec(ctx, `UPDATE leaderboard_snapshots SET complete = TRUE WHERE id = ? AND NOT complete`, id)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+func (q queries) DiscardSnapshots(ctx context.Context, bullPenID int64, takenBefore time.Time, id int64) (int, error) {
+	where := ` WHERE bull_pen_id = ? AND NOT complete AND (taken_at < ? OR id = ?)`
+	if _, err := q.exec(ctx, `DELETE FROM leaderboard_entries WHERE snapshot_id IN (SELECT id FROM leaderboard_snapshots`+where+`)`,
+		bullPenID, takenBefore, id); err != nil {
+		return 0, err
+	}
+	res, err := q.exec(ctx, `DELETE FROM leaderboard_snapshots`+where, bullPenID, takenBefore, id)
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
 }
 
 // rowsChunk is how many rows one multi-row INSERT writes at most: with

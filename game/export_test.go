@@ -40,3 +40,10 @@ func (s *Service) SnapshotInWrite(ctx context.Context, id int64) error {
 		return err
 	})
 }
+
+// StoreInParts makes this service store snapshots of more than n entries
+// in parts of n, calling after (when not nil) once each part has
+// committed, with the snapshot's id.
+func (s *Service) StoreInParts(n int, after func(snapshotID int64)) {
+	s.snapshotPart, s.afterPart = n, after
+}

@@ -55,6 +55,10 @@ type Config struct {
 	// the final one) a room is not snapshotted again before n × this;
 	// zero means DefaultSnapshotRestPerParticipant.
 	SnapshotRestPerParticipant time.Duration
+	// SnapshotPart is how many entries a snapshot stores per write: a
+	// bigger one is stored in parts (see RefreshLeaderboards); zero means
+	// DefaultSnapshotPart.
+	SnapshotPart int
 }
 
 // Service runs the game: every state change goes through it.
@@ -87,6 +91,10 @@ type Service struct {
 	// after it; under s.mu.
 	restUntil          map[int64]time.Time
 	restPerParticipant time.Duration
+	snapshotPart       int // Config.SnapshotPart
+	// afterPart, when set (tests), is called after each part of a
+	// snapshot stored in parts commits, with the snapshot's id.
+	afterPart func(snapshotID int64)
 
 	quoteMu        sync.Mutex
 	quoteListeners []func(Quote)
@@ -112,6 +120,9 @@ func NewService(c Config) *Service {
 	if c.SnapshotRestPerParticipant <= 0 {
 		c.SnapshotRestPerParticipant = DefaultSnapshotRestPerParticipant
 	}
+	if c.SnapshotPart <= 0 {
+		c.SnapshotPart = DefaultSnapshotPart
+	}
 	period := c.LeaderboardPeriod
 	if period <= 0 {
 		period = DefaultLeaderboardPeriod
@@ -123,6 +134,7 @@ func NewService(c Config) *Service {
 		users: map[int64]*User{}, limits: newLimits(c),
 		sessionCache: newSessionCache(c.CacheSessions), signIns: newSignInLimit(),
 		leaderboardPeriod: period, restPerParticipant: c.SnapshotRestPerParticipant,
+		snapshotPart: c.SnapshotPart,
 	}
 }
 

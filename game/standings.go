@@ -37,6 +37,12 @@ func storeSnapshot(ctx context.Context, tx Tx, room *BullPen, snap *LeaderboardS
 	if err := tx.InsertSnapshot(ctx, snap); err != nil {
 		return err
 	}
+	return advanceSnapshot(ctx, tx, room, snap, entries)
+}
+
+// advanceSnapshot stores what follows from snap, stored: the running
+// aggregates it advanced and its event (see storeSnapshot).
+func advanceSnapshot(ctx context.Context, tx Tx, room *BullPen, snap *LeaderboardSnapshot, entries json.RawMessage) error {
 	if room.State != RoomScheduled {
 		tracks := make([]Track, len(snap.Entries))
 		for i, e := range snap.Entries {
@@ -134,19 +140,151 @@ func (s *Service) prepareSnapshot(ctx context.Context, id int64, stale bool) (*p
 
 // storePrepared stores p in tx, which holds the room. It reports false,
 // storing nothing, when the room has moved on since p was read in a way
-// that makes p wrong: another snapshot advanced the running aggregates p
-// advanced from, or the room changed state. Orders placed since are not
-// such a change: p shows the room as it was when read, and the room is
-// marked stale again by them.
+// that makes p wrong (see current).
 func storePrepared(ctx context.Context, tx Tx, room *BullPen, p *preparedSnapshot) (bool, error) {
+	if ok, err := p.current(ctx, tx, room); err != nil || !ok {
+		return false, err
+	}
+	return true, storeSnapshot(ctx, tx, room, p.snap, p.entries)
+}
+
+// current says whether p may still be stored in tx, which holds room:
+// not when another snapshot advanced the running aggregates p advanced
+// from, or the room changed state or ranking. Orders placed since do not
+// make p wrong: p shows the room as it was when read, and the room is
+// marked stale again by them.
+func (p *preparedSnapshot) current(ctx context.Context, tx Tx, room *BullPen) (bool, error) {
 	if room.State != p.room.State || room.RankBy != p.room.RankBy {
 		return false, nil
 	}
 	latest, err := tx.LatestSnapshotID(ctx, room.ID)
-	if err != nil || latest != p.prevID {
-		return false, err
+	return err == nil && latest == p.prevID, err
+}
+
+// DefaultSnapshotPart is the default of Config.SnapshotPart: a thousand
+// entries are about 5 ms of the SQLite writer (BENCHMARKS.md), where a
+// whole snapshot of 5,000 held it for 46.
+const DefaultSnapshotPart = 1000
+
+// abandonedSnapshotAge: an incomplete snapshot taken this long ago was
+// left by a writer that stopped between its parts (a crash, a shutdown);
+// the room's next snapshot in parts deletes it.
+const abandonedSnapshotAge = time.Minute
+
+// storeRound stores p, prepared outside any write, and returns the number
+// of entries of the snapshot stored, or -1 when none was: the room is
+// over, or nothing changed. When p is no longer current the room is read
+// and ranked again in the write. A snapshot of more than s.snapshotPart
+// entries is stored in parts, each a short write of its own, so that
+// other writers (on SQLite every order) wait for one part at most, never
+// for the whole room: its row, not yet complete, with the first part;
+// then the other parts; then, in one write, the mark that it is complete,
+// the running aggregates it advanced and its event. No reader sees an
+// incomplete snapshot, and one that a stopped writer left is deleted.
+func (s *Service) storeRound(ctx context.Context, p *preparedSnapshot, stale bool) (int, error) {
+	id := p.room.ID
+	entries := -1
+	// inWrite stores p in tx, or ranks the room again there when p is
+	// no longer current.
+	inWrite := func(tx Tx, room *BullPen) error {
+		stored, err := storePrepared(ctx, tx, room, p)
+		if err != nil {
+			return err
+		}
+		if !stored {
+			// Read and rank again, in the write: rare (a state change or
+			// another snapshot in between).
+			if p.snap, err = s.snapshotIfChanged(ctx, tx, room, stale); err != nil || p.snap == nil {
+				return err
+			}
+		}
+		entries = len(p.snap.Entries)
+		return nil
 	}
-	return true, storeSnapshot(ctx, tx, room, p.snap, p.entries)
+	lock := func(tx Tx) (*BullPen, error) {
+		room, err := tx.LockBullPen(ctx, id)
+		if err != nil || room.State == RoomEnded || room.State == RoomCancelled {
+			return nil, err
+		}
+		return room, nil
+	}
+	all := p.snap.Entries
+	begun := false // p's row and first part are stored
+	err := s.store.Update(ctx, func(tx Tx) error {
+		room, err := lock(tx)
+		if err != nil || room == nil {
+			return err
+		}
+		if len(all) > s.snapshotPart {
+			ok, err := p.current(ctx, tx, room)
+			if err == nil && ok {
+				err = s.beginParts(ctx, tx, p)
+				begun = err == nil
+			}
+			if err != nil || ok {
+				return err
+			}
+			// Moved on: rank again, in this write.
+		}
+		return inWrite(tx, room)
+	})
+	if err != nil || !begun {
+		return entries, err
+	}
+	if s.afterPart != nil {
+		s.afterPart(p.snap.ID)
+	}
+	for i := s.snapshotPart; i < len(all); i += s.snapshotPart {
+		part := all[i:min(i+s.snapshotPart, len(all))]
+		if err := s.store.Update(ctx, func(tx Tx) error {
+			return tx.InsertSnapshotEntries(ctx, p.snap.ID, part)
+		}); err != nil {
+			// Left incomplete: no reader sees it, and it is deleted by
+			// the room's next snapshot in parts once abandoned.
+			return -1, err
+		}
+		if s.afterPart != nil {
+			s.afterPart(p.snap.ID)
+		}
+	}
+	err = s.store.Update(ctx, func(tx Tx) error {
+		room, err := lock(tx)
+		if err != nil || room == nil {
+			if err == nil {
+				_, err = tx.DiscardSnapshots(ctx, id, time.Time{}, p.snap.ID)
+			}
+			return err
+		}
+		ok, err := p.current(ctx, tx, room)
+		if err == nil && ok {
+			ok, err = tx.CompleteSnapshot(ctx, p.snap.ID)
+		}
+		if err != nil {
+			return err
+		}
+		if ok {
+			entries = len(all)
+			return advanceSnapshot(ctx, tx, room, p.snap, p.entries)
+		}
+		if _, err := tx.DiscardSnapshots(ctx, id, time.Time{}, p.snap.ID); err != nil {
+			return err
+		}
+		p.snap.ID = 0
+		return inWrite(tx, room)
+	})
+	return entries, err
+}
+
+// beginParts stores p's row, incomplete, and its first part, after
+// deleting what an earlier writer left of the room's snapshots.
+func (s *Service) beginParts(ctx context.Context, tx Tx, p *preparedSnapshot) error {
+	if _, err := tx.DiscardSnapshots(ctx, p.room.ID, s.clock.Now().Add(-abandonedSnapshotAge), 0); err != nil {
+		return err
+	}
+	if err := tx.BeginSnapshot(ctx, p.snap); err != nil {
+		return err
+	}
+	return tx.InsertSnapshotEntries(ctx, p.snap.ID, p.snap.Entries[:s.snapshotPart])
 }
 
 func (s *Service) standings(ctx context.Context, q Queries, roomID int64) ([]Standing, error) {
@@ -338,25 +476,7 @@ func (s *Service) RefreshLeaderboards(ctx context.Context, periodic bool) error 
 		entries := -1
 		p, err := s.prepareSnapshot(ctx, id, stale)
 		if err == nil && p != nil {
-			err = s.store.Update(ctx, func(tx Tx) error {
-				room, err := tx.LockBullPen(ctx, id)
-				if err != nil || room.State == RoomEnded || room.State == RoomCancelled {
-					return err
-				}
-				stored, err := storePrepared(ctx, tx, room, p)
-				if err != nil {
-					return err
-				}
-				if !stored {
-					// Read and rank again, in the write: rare (a state
-					// change or another snapshot in between).
-					if p.snap, err = s.snapshotIfChanged(ctx, tx, room, stale); err != nil || p.snap == nil {
-						return err
-					}
-				}
-				entries = len(p.snap.Entries)
-				return nil
-			})
+			entries, err = s.storeRound(ctx, p, stale)
 		}
 		if entries >= 0 && err == nil {
 			// Storing a snapshot holds the room (and on SQLite every

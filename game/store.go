@@ -132,7 +132,18 @@ type Tx interface {
 	// InsertLedger stores ledger entries, in order, in one statement
 	// where it can; it does not set their ids.
 	InsertLedger(ctx context.Context, entries []*LedgerEntry) error
+	// InsertSnapshot stores a complete snapshot with its entries.
 	InsertSnapshot(ctx context.Context, s *LeaderboardSnapshot) error
+	// BeginSnapshot stores s's row, without its entries, as not yet
+	// complete (no reader sees it), and sets s.ID. InsertSnapshotEntries
+	// adds entries to it, CompleteSnapshot shows it (false: it is gone,
+	// or complete already), and DiscardSnapshots deletes a room's
+	// incomplete snapshots, with their entries, that were taken before
+	// takenBefore or have the given id, and counts them.
+	BeginSnapshot(ctx context.Context, s *LeaderboardSnapshot) error
+	InsertSnapshotEntries(ctx context.Context, snapshotID int64, entries []LeaderboardEntry) error
+	CompleteSnapshot(ctx context.Context, id int64) (bool, error)
+	DiscardSnapshots(ctx context.Context, bullPenID int64, takenBefore time.Time, id int64) (int, error)
 	// SaveTracks stores the history aggregates of a snapshot (Observed
 	// to MaxDrawdownPercent), leaving the fill counts as they are.
 	SaveTracks(ctx context.Context, tracks []Track) error
