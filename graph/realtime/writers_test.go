@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/jonboulle/clockwork"
 )
@@ -23,7 +24,8 @@ type recordingConn struct {
 
 type writeLog struct {
 	mu     sync.Mutex
-	writes []string // "name:bytes"
+	writes []string    // "name:bytes"
+	wrote  chan string // when not nil, gets each write's connection name
 }
 
 func (r *recordingConn) Write(p []byte) (int, error) {
@@ -35,22 +37,27 @@ func (r *recordingConn) Write(p []byte) (int, error) {
 	r.log.mu.Lock()
 	r.log.writes = append(r.log.writes, r.name+":"+string(p))
 	r.log.mu.Unlock()
+	if r.log.wrote != nil {
+		r.log.wrote <- r.name
+	}
 	return len(p), nil
 }
 
 // writersFixture is a transport with one writer worker, and connections
 // over recordingConns that share one log; a gated one holds the worker in
-// its first write until release.
+// its first write until release. Bulk connections do not linger.
 type writersFixture struct {
 	ws            *WebSocket
+	clock         *clockwork.FakeClock
 	log           *writeLog
 	entered, gate chan struct{}
 }
 
 func newWritersFixture() *writersFixture {
-	ws := NewWebSocket(nil, clockwork.NewFakeClock(), slog.New(slog.DiscardHandler))
-	ws.writers.max = 1
-	return &writersFixture{ws: ws, log: &writeLog{}, entered: make(chan struct{}), gate: make(chan struct{})}
+	clock := clockwork.NewFakeClock()
+	ws := NewWebSocket(nil, clock, slog.New(slog.DiscardHandler))
+	ws.writers.max, ws.writers.linger = 1, 0
+	return &writersFixture{ws: ws, clock: clock, log: &writeLog{}, entered: make(chan struct{}), gate: make(chan struct{})}
 }
 
 func (f *writersFixture) conn(name string, gated bool) *wsConn {
@@ -65,7 +72,8 @@ func (f *writersFixture) conn(name string, gated bool) *wsConn {
 
 func (f *writersFixture) push(t *testing.T, c *wsConn, data string, bulk bool) {
 	t.Helper()
-	if !c.q.pushQuiet(frame{data: []byte(data), bulk: bulk}, 0) {
+	// Each frame is an operation's result (suffix: its envelope's brace).
+	if !c.q.pushQuiet(frame{data: []byte(data), suffix: true, bulk: bulk}, 0) {
 		t.Fatal("push refused")
 	}
 	c.q.kick()
@@ -140,5 +148,110 @@ func TestWritersDoNotStarveBulk(t *testing.T) {
 	}
 	if len(log.writes) != 2*bulkEvery+2 || at != bulkEvery {
 		t.Fatalf("%d writes, the bulk connection's at %d; want %d writes and it at %d (after %d urgent ones)", len(log.writes), at, 2*bulkEvery+2, bulkEvery, bulkEvery)
+	}
+}
+
+// TestWritersBulkLingers: a connection with only bulk frames that had an
+// urgent result written lately waits up to the linger for another; one that comes
+// leaves with them in one write, at once, and one that does not come
+// lets them go when the linger is over by the transport's clock. A
+// connection that had no urgent result lately does not wait, nor one that
+// had only other frames (an ack, a ping).
+func TestWritersBulkLingers(t *testing.T) {
+	f := newWritersFixture()
+	const linger = 150 * time.Millisecond
+	f.ws.writers.linger = linger
+	f.log.wrote = make(chan string, 8)
+	wrote := func(want string) {
+		t.Helper()
+		if got := <-f.log.wrote; got != want {
+			t.Fatalf("wrote %s, want %s", got, want)
+		}
+	}
+	b, d, s := f.conn("b", false), f.conn("d", false), f.conn("s", false)
+	f.push(t, b, "b-fill", false)
+	wrote("b")
+	f.push(t, d, "d-fill", false)
+	wrote("d")
+	f.clock.Advance(LingerAfterUrgent - linger)
+	f.push(t, b, "b-board", true)
+	f.push(t, d, "d-board", true)
+	if err := f.clock.BlockUntilContext(t.Context(), 1); err != nil { // the linger's timer
+		t.Fatal(err)
+	}
+	f.push(t, s, "s-board", true) // a spectator: written at once
+	wrote("s")
+
+	f.push(t, b, "b-fill2", false)
+	wrote("b")
+	f.log.mu.Lock()
+	last := f.log.writes[len(f.log.writes)-1]
+	f.log.mu.Unlock()
+	if i, j := strings.Index(last, "b-board"), strings.Index(last, "b-fill2"); i < 0 || j < i {
+		t.Fatalf("b's write %q: want its board, then its fill, in one write", last)
+	}
+
+	f.clock.Advance(linger - time.Millisecond)
+	f.push(t, f.conn("u", false), "u-fill", false) // a worker runs, and passes d by
+	wrote("u")
+	f.clock.Advance(time.Millisecond)
+	wrote("d")
+	f.ws.writers.stop()
+	if len(f.log.writes) != 6 {
+		t.Fatalf("writes %q, want 6", f.log.writes)
+	}
+	for _, x := range []*wsConn{b, d, s} {
+		if x.q.state != idle || len(x.q.frames) != 0 {
+			t.Errorf("a connection left %v with %d frames, want idle and empty", x.q.state, len(x.q.frames))
+		}
+	}
+
+	// Past LingerAfterUrgent, a bulk frame goes at once.
+	g := newWritersFixture()
+	g.ws.writers.linger = linger
+	g.log.wrote = make(chan string, 8)
+	e := g.conn("e", false)
+	g.push(t, e, "e-fill", false)
+	if got := <-g.log.wrote; got != "e" {
+		t.Fatalf("wrote %s, want e", got)
+	}
+	g.clock.Advance(LingerAfterUrgent)
+	g.push(t, e, "e-board", true)
+	if got := <-g.log.wrote; got != "e" {
+		t.Fatalf("wrote %s, want e's board at once", got)
+	}
+	// Nor after frames that are no operation's result.
+	a := g.conn("a", false)
+	a.q.push(frame{data: []byte("ack")}, 0)
+	if got := <-g.log.wrote; got != "a" {
+		t.Fatalf("wrote %s, want a's ack", got)
+	}
+	g.push(t, a, "a-board", true)
+	if got := <-g.log.wrote; got != "a" {
+		t.Fatalf("wrote %s, want a's board at once", got)
+	}
+	g.ws.writers.stop()
+}
+
+// TestWritersStopWithTimerArmed: stopping the writers while a bulk
+// connection lingers stops the timer and waits for nothing more.
+func TestWritersStopWithTimerArmed(t *testing.T) {
+	f := newWritersFixture()
+	f.ws.writers.linger = time.Second
+	f.log.wrote = make(chan string, 1)
+	b := f.conn("b", false)
+	f.push(t, b, "b-fill", false)
+	<-f.log.wrote
+	f.push(t, b, "b-board", true)
+	if err := f.clock.BlockUntilContext(t.Context(), 1); err != nil { // the linger's timer
+		t.Fatal(err)
+	}
+	f.ws.writers.stop()
+	if f.ws.writers.timer != nil {
+		t.Error("the timer is still armed after stop")
+	}
+	f.clock.Advance(2 * time.Second)
+	if len(f.log.writes) != 1 || f.ws.writers.running != 0 {
+		t.Errorf("after stop: writes %q, %d workers; want b's fill only, no worker", f.log.writes, f.ws.writers.running)
 	}
 }

@@ -116,12 +116,26 @@ type WebSocket struct {
 
 // NewWebSocket returns a transport with sensible defaults.
 func NewWebSocket(init InitFunc, clock clockwork.Clock, log *slog.Logger) *WebSocket {
-	return &WebSocket{
+	t := &WebSocket{
 		Init: init, InitTimeout: 10 * time.Second, KeepAlive: 15 * time.Second, WriteTimeout: 10 * time.Second,
 		MaxMessageSize: 64 << 10, SendQueue: 64, MaxQueue: 1024, MaxOperations: 200, CheckOrigin: SameOriginOrLocalhost(nil),
 		Clock: clock, Log: log,
 	}
+	t.writers.clock, t.writers.linger = clock, BulkLinger
+	return t
 }
+
+// BulkLinger is how long a connection with only leaderboard snapshots to
+// send waits for an order's event to share its write (see writers), if
+// one was written to it within the last LingerAfterUrgent: well under the
+// leaderboard's own period (a second at the soonest), and longer than the
+// gap between a busy room's orders. A connection that gets no orders'
+// events (a spectator of a room with PRIVATE trades, a quiet room)
+// never waits.
+const (
+	BulkLinger        = 150 * time.Millisecond
+	LingerAfterUrgent = time.Second
+)
 
 var _ graphql.Transport = (*WebSocket)(nil)
 
@@ -341,7 +355,11 @@ type wsConn struct {
 	ctx    context.Context // operations run under it
 	cancel context.CancelFunc
 	q      sendQueue
-	wg     sync.WaitGroup // operations and the writer
+	// resultAt: when the writers last wrote an operation's result that
+	// was not bulk (Unix nanoseconds of the transport's clock); see
+	// BulkLinger.
+	resultAt atomic.Int64
+	wg       sync.WaitGroup // operations and the writer
 
 	// closing is set when a close frame is queued behind messages that
 	// must go out first.
