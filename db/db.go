@@ -63,6 +63,9 @@ type Store struct {
 
 	// group batches Apply's changes into shared transactions.
 	group *committer
+
+	// pens keeps rooms' rows for the writers; SQLite only (nil).
+	pens *penCache
 }
 
 var _ game.Store = (*Store)(nil)
@@ -125,6 +128,9 @@ func Open(ctx context.Context, dsn string, clock clockwork.Clock, log *slog.Logg
 	}
 	s := &Store{db: db, dsn: dsn, dialect: t.dialect, clock: clock, log: log}
 	s.queries = queries{ext: db, dialect: t.dialect}
+	if t.dialect == SQLite {
+		s.pens = &penCache{rows: map[int64]game.BullPen{}}
+	}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -320,13 +326,18 @@ func (s *Store) Update(ctx context.Context, fn func(tx game.Tx) error) error {
 }
 
 func (s *Store) newTx(sqltx *sqlx.Tx) *Tx {
-	return &Tx{queries: queries{ext: sqltx, dialect: s.dialect}, tx: sqltx, now: s.clock.Now().UTC().Truncate(time.Millisecond), rooms: map[int64]int64{}, stored: map[int64]int64{}, symbols: map[string]bool{}}
+	return &Tx{queries: queries{ext: sqltx, dialect: s.dialect}, tx: sqltx, now: s.clock.Now().UTC().Truncate(time.Millisecond), rooms: map[int64]int64{}, stored: map[int64]int64{}, symbols: map[string]bool{},
+		pens: s.pens, penChanged: map[int64]bool{}}
 }
 
-// committed tells the OnCommit hooks which rooms advanced.
+// committed tells the room cache and the OnCommit hooks which rooms
+// advanced. It runs before the writer lets the next transaction in.
 func (s *Store) committed(rooms map[int64]int64) {
 	if len(rooms) == 0 {
 		return
+	}
+	if s.pens != nil {
+		s.pens.advance(rooms)
 	}
 	s.mu.Lock()
 	hooks := s.onCommit
@@ -366,6 +377,10 @@ type Tx struct {
 	// symbols are the symbol locks held: true when exclusive. A change
 	// that a batch has already locked for (lockAll) takes none again.
 	symbols map[string]bool
+	// pens is the store's room cache (nil: none); penChanged, the rooms
+	// whose row this transaction changed (see penCache).
+	pens       *penCache
+	penChanged map[int64]bool
 }
 
 var _ game.Tx = (*Tx)(nil)

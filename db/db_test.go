@@ -45,6 +45,7 @@ func TestStore(t *testing.T) {
 		{"BullPensFilter", testBullPensFilter},
 		{"LiveBullPens", testLiveBullPens},
 		{"MoveBullPen", testMoveBullPen},
+		{"LockBullPenAsCommitted", testLockBullPenAsCommitted},
 		{"Participants", testParticipants},
 		{"Positions", testPositions},
 		{"OrderRoundTrip", testOrderRoundTrip},

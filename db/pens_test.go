@@ -1,0 +1,86 @@
+package db_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/bullpen/bullpen/game"
+)
+
+// testLockBullPenAsCommitted: LockBullPen shows a room as committed (and
+// as changed within its own transaction), whatever it read before: on
+// SQLite it keeps rooms' rows for the writers, and a move, a rollback or
+// an event must never leave it showing a state, or a last sequence, that
+// is not the committed one.
+func testLockBullPenAsCommitted(t *testing.T, backend string) {
+	ctx := context.Background()
+	s := mustOpen(t, backend)
+	u := addUser(t, s, "u")
+	b := addRoom(t, s, u.ID, game.RoomScheduled, game.VisibilityPublic)
+	errUndo := errors.New("undo")
+	lock := func(tx game.Tx) *game.BullPen {
+		t.Helper()
+		r, err := tx.LockBullPen(ctx, b.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	locked := func() *game.BullPen {
+		t.Helper()
+		var r *game.BullPen
+		mustUpdate(t, s, func(tx game.Tx) error { r = lock(tx); return nil })
+		return r
+	}
+	undone := func(fn func(tx game.Tx)) {
+		t.Helper()
+		if err := s.Update(ctx, func(tx game.Tx) error { fn(tx); return errUndo }); !errors.Is(err, errUndo) {
+			t.Fatalf("Update: %v, want the rollback", err)
+		}
+	}
+	move := func(tx game.Tx, from, to game.RoomState) {
+		t.Helper()
+		if moved, err := tx.MoveBullPen(ctx, b.ID, from, to, b.StartsAt, b.EndsAt); err != nil || !moved {
+			t.Fatalf("move %s -> %s: %v, %v", from, to, moved, err)
+		}
+	}
+	event := func(tx game.Tx) {
+		t.Helper()
+		if _, err := tx.AppendEvent(ctx, b.ID, game.EventRoomState, nil, map[string]string{"x": "y"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	eq(t, "state first read", locked().State, game.RoomScheduled)
+	// A move rolled back: seen inside its transaction, never after.
+	undone(func(tx game.Tx) {
+		move(tx, game.RoomScheduled, game.RoomActive)
+		eq(t, "state in the moving transaction", lock(tx).State, game.RoomActive)
+	})
+	eq(t, "state after a rolled-back move", locked().State, game.RoomScheduled)
+	// A move committed.
+	mustUpdate(t, s, func(tx game.Tx) error { move(tx, game.RoomScheduled, game.RoomActive); return nil })
+	eq(t, "state after a committed move", locked().State, game.RoomActive)
+
+	// Events committed advance the last sequence; rolled back, they do not.
+	mustUpdate(t, s, func(tx game.Tx) error { event(tx); event(tx); return nil })
+	eq(t, "last sequence after two events", locked().LastSequence, int64(2))
+	undone(func(tx game.Tx) {
+		event(tx)
+		eq(t, "last sequence in the event's transaction", lock(tx).LastSequence, int64(3))
+	})
+	eq(t, "last sequence after a rolled-back event", locked().LastSequence, int64(2))
+	// The same through group commit.
+	if err := s.Apply(ctx, game.Change{Rooms: []int64{b.ID}, Run: func(ctx context.Context, tx game.Tx) error { lock(tx); event(tx); return nil }}); err != nil {
+		t.Fatal(err)
+	}
+	eq(t, "last sequence after a grouped event", locked().LastSequence, int64(3))
+
+	// A caller's change to what it got reaches nobody else.
+	r := locked()
+	r.State, r.AllowedSymbols = game.RoomEnded, []string{"XYZ"}
+	if again := locked(); again.State != game.RoomActive || again.AllowedSymbols != nil {
+		t.Errorf("after a caller changed its copy: state %s, allowed %v; want ACTIVE, nil", again.State, again.AllowedSymbols)
+	}
+}
