@@ -17,9 +17,10 @@ import (
 //
 // A transaction that changes a room's row (MoveBullPen) drops it from
 // the cache, and neither reads it from there nor puts it back for the
-// rest of that transaction (which may roll back); nor does one that has
-// counted the room's event sequence in the row. The last sequence of a
-// cached room advances with each commit (see Store.committed).
+// rest of that transaction (which may roll back); one that has counted
+// the room's event sequence in the row reads it from there but does not
+// put it back. The last sequence of a cached room advances with each
+// commit (see Store.committed).
 type penCache struct {
 	mu   sync.Mutex
 	rows map[int64]game.BullPen
@@ -74,8 +75,10 @@ func clonePen(b *game.BullPen) *game.BullPen {
 // LockBullPen reads room id and, on PostgreSQL, locks its row until the
 // transaction ends (SQLite has one writer at a time).
 func (tx *Tx) LockBullPen(ctx context.Context, id int64) (*game.BullPen, error) {
-	cacheable := tx.pens != nil && !tx.penChanged[id] && tx.stored[id] == 0
-	if cacheable {
+	// The cached row is the committed one; withSequence shows the
+	// sequence this transaction's events reached.
+	cached := tx.pens != nil && !tx.penChanged[id]
+	if cached {
 		if b, ok := tx.pens.get(id); ok {
 			return tx.withSequence(b), nil
 		}
@@ -89,7 +92,7 @@ func (tx *Tx) LockBullPen(ctx context.Context, id int64) (*game.BullPen, error) 
 		return nil, err
 	}
 	b := r.domain()
-	if cacheable {
+	if cached && tx.stored[id] == 0 { // else its last sequence is this transaction's
 		tx.pens.put(b)
 	}
 	return tx.withSequence(b), nil
