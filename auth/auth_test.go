@@ -99,6 +99,26 @@ func TestTokens(t *testing.T) {
 			t.Errorf("err = %v", err)
 		}
 	})
+	t.Run("ExpiresAtItsSecond", func(t *testing.T) {
+		// Verified once (and remembered), then at its expiry second: the
+		// remembered token is refused as a fresh one is.
+		s, _ := tokens.NewSession(7)
+		tok, err := tokens.Issue(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tokens.Verify(tok); err != nil {
+			t.Fatal(err)
+		}
+		clock.Advance(s.ExpiresAt.Sub(clock.Now()))
+		if _, err := tokens.Verify(tok); err != auth.ErrBadToken {
+			t.Errorf("remembered token at its expiry: err = %v", err)
+		}
+		fresh := auth.NewTokens([]byte("0123456789abcdef0123"), clock, time.Hour)
+		if _, err := fresh.Verify(tok); err != auth.ErrBadToken {
+			t.Errorf("fresh verification at its expiry: err = %v", err)
+		}
+	})
 	t.Run("Garbage", func(t *testing.T) {
 		if _, err := tokens.Verify("garbage"); err != auth.ErrBadToken {
 			t.Errorf("err = %v", err)

@@ -64,8 +64,10 @@ type Store struct {
 	// group batches Apply's changes into shared transactions.
 	group *committer
 
-	// pens keeps rooms' rows for the writers; SQLite only (nil).
-	pens *penCache
+	// pens and quotes keep rooms' and quotes' rows for the writers;
+	// SQLite only (nil).
+	pens   *rowCache[int64, game.BullPen]
+	quotes *rowCache[string, game.Quote]
 }
 
 var _ game.Store = (*Store)(nil)
@@ -129,7 +131,7 @@ func Open(ctx context.Context, dsn string, clock clockwork.Clock, log *slog.Logg
 	s := &Store{db: db, dsn: dsn, dialect: t.dialect, clock: clock, log: log}
 	s.queries = queries{ext: db, dialect: t.dialect}
 	if t.dialect == SQLite {
-		s.pens = &penCache{rows: map[int64]game.BullPen{}}
+		s.pens, s.quotes = newRowCache[int64](clonePen), newRowCache[string](cloneQuote)
 	}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
@@ -327,7 +329,7 @@ func (s *Store) Update(ctx context.Context, fn func(tx game.Tx) error) error {
 
 func (s *Store) newTx(sqltx *sqlx.Tx) *Tx {
 	return &Tx{queries: queries{ext: sqltx, dialect: s.dialect}, tx: sqltx, now: s.clock.Now().UTC().Truncate(time.Millisecond), rooms: map[int64]int64{}, stored: map[int64]int64{}, symbols: map[string]bool{},
-		pens: s.pens, penChanged: map[int64]bool{}}
+		pens: s.pens, penChanged: map[int64]bool{}, quotes: s.quotes, quoteChanged: map[string]bool{}}
 }
 
 // committed tells the room cache and the OnCommit hooks which rooms
@@ -337,7 +339,7 @@ func (s *Store) committed(rooms map[int64]int64) {
 		return
 	}
 	if s.pens != nil {
-		s.pens.advance(rooms)
+		advance(s.pens, rooms)
 	}
 	s.mu.Lock()
 	hooks := s.onCommit
@@ -377,10 +379,12 @@ type Tx struct {
 	// symbols are the symbol locks held: true when exclusive. A change
 	// that a batch has already locked for (lockAll) takes none again.
 	symbols map[string]bool
-	// pens is the store's room cache (nil: none); penChanged, the rooms
-	// whose row this transaction changed (see penCache).
-	pens       *penCache
-	penChanged map[int64]bool
+	// pens and quotes are the store's caches (nil: none); penChanged and
+	// quoteChanged, the rows this transaction changed (see rowCache).
+	pens         *rowCache[int64, game.BullPen]
+	penChanged   map[int64]bool
+	quotes       *rowCache[string, game.Quote]
+	quoteChanged map[string]bool
 }
 
 var _ game.Tx = (*Tx)(nil)

@@ -46,6 +46,7 @@ func TestStore(t *testing.T) {
 		{"LiveBullPens", testLiveBullPens},
 		{"MoveBullPen", testMoveBullPen},
 		{"LockBullPenAsCommitted", testLockBullPenAsCommitted},
+		{"QuoteAsCommitted", testQuoteAsCommitted},
 		{"Participants", testParticipants},
 		{"Positions", testPositions},
 		{"OrderRoundTrip", testOrderRoundTrip},

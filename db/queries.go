@@ -671,15 +671,6 @@ func (q queries) Quotes(ctx context.Context) ([]*game.Quote, error) {
 	return qs, err
 }
 
-func (tx *Tx) SaveQuote(ctx context.Context, qu *game.Quote) error {
-	if err := tx.notify(ctx, quotesChannel, qu.Symbol); err != nil {
-		return err
-	}
-	_, err := tx.exec(ctx, `INSERT INTO quotes (symbol, price, open, at) VALUES (?, ?, ?, ?)
-		ON CONFLICT (symbol) DO UPDATE SET price = excluded.price, at = excluded.at`, qu.Symbol, qu.Price, qu.Open, qu.At)
-	return err
-}
-
 // Settings
 
 func (q queries) Setting(ctx context.Context, key string) (string, error) {

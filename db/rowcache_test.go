@@ -84,3 +84,48 @@ func testLockBullPenAsCommitted(t *testing.T, backend string) {
 		t.Errorf("after a caller changed its copy: state %s, allowed %v; want ACTIVE, nil", again.State, again.AllowedSymbols)
 	}
 }
+
+// testQuoteAsCommitted: a write transaction's Quote shows the quote as
+// committed (and as saved within that transaction): on SQLite the
+// writers keep quotes, and a rolled-back save or a caller's change to
+// what it got must never show.
+func testQuoteAsCommitted(t *testing.T, backend string) {
+	ctx := context.Background()
+	s := mustOpen(t, backend)
+	errUndo := errors.New("undo")
+	save := func(tx game.Tx, price string) {
+		t.Helper()
+		if err := tx.SaveQuote(ctx, &game.Quote{Symbol: "AAPL", Price: dec(price), Open: dec("100"), At: ms(0)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	quote := func(tx game.Tx) *game.Quote {
+		t.Helper()
+		q, err := tx.Quote(ctx, "AAPL")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return q
+	}
+	price := func() string {
+		t.Helper()
+		var q *game.Quote
+		mustUpdate(t, s, func(tx game.Tx) error { q = quote(tx); return nil })
+		return q.Price.String()
+	}
+	mustUpdate(t, s, func(tx game.Tx) error { save(tx, "100"); return nil })
+	eq(t, "price first read", price(), "100")
+	err := s.Update(ctx, func(tx game.Tx) error {
+		save(tx, "105")
+		eq(t, "price in the saving transaction", quote(tx).Price.String(), "105")
+		return errUndo
+	})
+	if !errors.Is(err, errUndo) {
+		t.Fatalf("Update: %v, want the rollback", err)
+	}
+	eq(t, "price after a rolled-back save", price(), "100")
+	mustUpdate(t, s, func(tx game.Tx) error { save(tx, "110"); return nil })
+	eq(t, "price after a committed save", price(), "110")
+	mustUpdate(t, s, func(tx game.Tx) error { quote(tx).Price = dec("1"); return nil })
+	eq(t, "price after a caller changed its copy", price(), "110")
+}

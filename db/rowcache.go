@@ -1,0 +1,148 @@
+package db
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/bullpen/bullpen/game"
+)
+
+// rowCache keeps rows as committed, for the writers of a SQLite store:
+// this process is its only writer, and writeMu lets one write
+// transaction run at a time, so a row no transaction has changed is the
+// row as read last. An order reads its room (LockBullPen) and its
+// symbol's quote (Quote) first: the room's read, twenty-odd columns with
+// decimals and times to parse, was an eighth of the writer's time in the
+// rooms profile, the quote's a twentieth (BENCHMARKS.md).
+//
+// A transaction that changes a row (MoveBullPen, SaveQuote) drops it
+// from the cache, and neither reads it from there nor puts it back for
+// the rest of that transaction (which may roll back). For rooms, one
+// that has counted the room's event sequence in the row reads it from
+// there but does not put it back; the last sequence of a cached room
+// advances with each commit (see Store.committed).
+type rowCache[K comparable, V any] struct {
+	mu    sync.Mutex
+	rows  map[K]V
+	clone func(*V) *V // a copy no caller's change reaches the cache through
+}
+
+func newRowCache[K comparable, V any](clone func(*V) *V) *rowCache[K, V] {
+	return &rowCache[K, V]{rows: map[K]V{}, clone: clone}
+}
+
+// get returns a copy of key's row, false when it is not cached.
+func (c *rowCache[K, V]) get(key K) (*V, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	v, ok := c.rows[key]
+	if !ok {
+		return nil, false
+	}
+	return c.clone(&v), true
+}
+
+func (c *rowCache[K, V]) put(key K, v *V) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.rows[key] = *c.clone(v)
+}
+
+func (c *rowCache[K, V]) drop(key K) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.rows, key)
+}
+
+// advance sets the last sequence of the cached rooms among rooms, as a
+// commit left them.
+func advance(c *rowCache[int64, game.BullPen], rooms map[int64]int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for id, seq := range rooms {
+		if b, ok := c.rows[id]; ok {
+			b.LastSequence = seq
+			c.rows[id] = b
+		}
+	}
+}
+
+// clonePen copies b with a slice of its own.
+func clonePen(b *game.BullPen) *game.BullPen {
+	out := *b
+	if b.AllowedSymbols != nil {
+		out.AllowedSymbols = append([]string{}, b.AllowedSymbols...)
+	}
+	return &out
+}
+
+func cloneQuote(q *game.Quote) *game.Quote {
+	out := *q
+	return &out
+}
+
+// LockBullPen reads room id and, on PostgreSQL, locks its row until the
+// transaction ends (SQLite has one writer at a time).
+func (tx *Tx) LockBullPen(ctx context.Context, id int64) (*game.BullPen, error) {
+	// The cached row is the committed one; withSequence shows the
+	// sequence this transaction's events reached.
+	cached := tx.pens != nil && !tx.penChanged[id]
+	if cached {
+		if b, ok := tx.pens.get(id); ok {
+			return tx.withSequence(b), nil
+		}
+	}
+	lock := ""
+	if tx.dialect == Postgres {
+		lock = " FOR UPDATE"
+	}
+	var r bullPenRow
+	if err := tx.get(ctx, &r, "bull pen", `SELECT `+bullPenCols+` FROM bull_pens WHERE id = ?`+lock, id); err != nil {
+		return nil, err
+	}
+	b := r.domain()
+	if cached && tx.stored[id] == 0 { // else its last sequence is this transaction's
+		tx.pens.put(id, b)
+	}
+	return tx.withSequence(b), nil
+}
+
+// MoveBullPen is queries.MoveBullPen, dropping the room from the cache.
+func (tx *Tx) MoveBullPen(ctx context.Context, id int64, from, to game.RoomState, startsAt, endsAt time.Time) (bool, error) {
+	if tx.pens != nil {
+		tx.penChanged[id] = true
+		tx.pens.drop(id)
+	}
+	return tx.queries.MoveBullPen(ctx, id, from, to, startsAt, endsAt)
+}
+
+// Quote reads symbol's quote.
+func (tx *Tx) Quote(ctx context.Context, symbol string) (*game.Quote, error) {
+	cached := tx.quotes != nil && !tx.quoteChanged[symbol]
+	if cached {
+		if q, ok := tx.quotes.get(symbol); ok {
+			return q, nil
+		}
+	}
+	q, err := tx.queries.Quote(ctx, symbol)
+	if err == nil && cached {
+		tx.quotes.put(symbol, q)
+	}
+	return q, err
+}
+
+// SaveQuote stores a quote and tells other instances (see notify),
+// dropping the symbol from the cache.
+func (tx *Tx) SaveQuote(ctx context.Context, qu *game.Quote) error {
+	if tx.quotes != nil {
+		tx.quoteChanged[qu.Symbol] = true
+		tx.quotes.drop(qu.Symbol)
+	}
+	if err := tx.notify(ctx, quotesChannel, qu.Symbol); err != nil {
+		return err
+	}
+	_, err := tx.exec(ctx, `INSERT INTO quotes (symbol, price, open, at) VALUES (?, ?, ?, ?)
+		ON CONFLICT (symbol) DO UPDATE SET price = excluded.price, at = excluded.at`, qu.Symbol, qu.Price, qu.Open, qu.At)
+	return err
+}
