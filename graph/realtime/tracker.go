@@ -74,6 +74,20 @@ func (t *tracker[S]) each(f func(S)) {
 	}
 }
 
+// filter returns the live streams that keep says to, asked under the
+// tracker's lock.
+func (t *tracker[S]) filter(keep func(S) bool) []S {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var out []S
+	for s := range t.live {
+		if keep(s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
 // snapshot returns the live streams.
 func (t *tracker[S]) snapshot() []S {
 	t.mu.Lock()

@@ -105,8 +105,10 @@ type WebSocket struct {
 	perAddress, perUser counts
 	refused             atomic.Int64 // connections refused over those limits
 
-	// One goroutine pings every connection each KeepAlive: a connection
-	// has no timer and, while idle, no writer of its own.
+	// One goroutine pings every connection each KeepAlive, a sixteenth
+	// of them at a time (see pingSlices): a connection has no timer and,
+	// while idle, no writer of its own.
+	pingTurn    atomic.Uint64 // connections opened, for their turns (firstPing)
 	pingMu      sync.Mutex
 	pingStarted bool
 	pingStopped bool
@@ -229,6 +231,7 @@ func (t *WebSocket) Do(w http.ResponseWriter, r *http.Request, exec graphql.Grap
 	if t.MaxPerAddress > 0 {
 		c.addressKey = addr
 	}
+	c.nextPing = t.firstPing()
 	if !t.conns.add(c) {
 		c.closeWith(CloseGoingAway, "server shutting down")
 		c.finish()
@@ -285,6 +288,24 @@ func (t *WebSocket) Shutdown(ctx context.Context) {
 	t.writers.stop()
 }
 
+// pingSlices is how many parts the keep-alive interval is cut into: the
+// keep-alive goroutine wakes once a part and pings the connections due.
+// Pinging every connection at once made, every KeepAlive, a burst of
+// twice as many writes as the server has sockets, and as many pongs to
+// read: at 11,000 sockets the orders placed during it waited up to
+// 300 ms for their events (the spectators benchmark's p99, 90-190 ms,
+// fell to 37-48 ms with keep-alive off; BENCHMARKS.md).
+const pingSlices = 16
+
+// firstPing is when a new connection is first pinged: one KeepAlive from
+// now, less the part of it given by the connection's turn among
+// pingSlices, so that connections opened together are pinged apart.
+func (t *WebSocket) firstPing() time.Time {
+	slice := t.KeepAlive / pingSlices
+	turn := time.Duration(t.pingTurn.Add(1) % pingSlices)
+	return t.Clock.Now().Add(t.KeepAlive - turn*slice)
+}
+
 // startPings starts the keep-alive goroutine once, unless keep-alive is off
 // or the transport has shut down.
 func (t *WebSocket) startPings() {
@@ -298,7 +319,7 @@ func (t *WebSocket) startPings() {
 	}
 	t.pingStarted = true
 	t.pingStop, t.pingDone = make(chan struct{}), make(chan struct{})
-	ticker := t.Clock.NewTicker(t.KeepAlive)
+	ticker := t.Clock.NewTicker(max(t.KeepAlive/pingSlices, time.Millisecond))
 	go func() {
 		defer close(t.pingDone)
 		defer ticker.Stop()
@@ -307,10 +328,22 @@ func (t *WebSocket) startPings() {
 			case <-t.pingStop:
 				return
 			case <-ticker.Chan():
-				t.conns.each(func(c *wsConn) { c.keepAlive() })
+				t.pingDue(t.Clock.Now())
 			}
 		}
 	}()
+}
+
+// pingDue pings the connections whose turn has come by now, and sets
+// their next one KeepAlive later (or from now, if the clock jumped past
+// it). Only the keep-alive goroutine moves a connection's nextPing.
+func (t *WebSocket) pingDue(now time.Time) {
+	for _, c := range t.conns.filter(func(c *wsConn) bool { return !c.nextPing.After(now) }) {
+		if c.nextPing = c.nextPing.Add(t.KeepAlive); !c.nextPing.After(now) {
+			c.nextPing = now.Add(t.KeepAlive)
+		}
+		c.keepAlive()
+	}
 }
 
 // stopPings ends the keep-alive goroutine and waits for it; none starts
@@ -355,6 +388,10 @@ type wsConn struct {
 	ctx    context.Context // operations run under it
 	cancel context.CancelFunc
 	q      sendQueue
+	// nextPing: when the keep-alive goroutine pings next (see pingDue);
+	// set before the connection is tracked, then moved by that goroutine
+	// only.
+	nextPing time.Time
 	// resultAt: when the writers last wrote an operation's result that
 	// was not bulk (Unix nanoseconds of the transport's clock); see
 	// BulkLinger.

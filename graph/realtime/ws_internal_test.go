@@ -69,3 +69,48 @@ func TestFrameHeader(t *testing.T) {
 		t.Errorf("ping header: % x", got)
 	}
 }
+
+// TestPingsAreSpread: connections opened together are not pinged
+// together: each part of the keep-alive interval pings its share of
+// them, and every connection is pinged once an interval.
+func TestPingsAreSpread(t *testing.T) {
+	clock := clockwork.NewFakeClock()
+	ws := NewWebSocket(nil, clock, slog.New(slog.DiscardHandler))
+	ws.KeepAlive = pingSlices * time.Second
+	const n = 4 * pingSlices
+	kicks := map[*wsConn]int{}
+	for range n {
+		c := &wsConn{t: ws}
+		c.q.start = func(bool) { kicks[c]++ }
+		c.nextPing = ws.firstPing()
+		if !ws.conns.add(c) {
+			t.Fatal("add refused")
+		}
+	}
+	for interval := 1; interval <= 2; interval++ {
+		for slice := range pingSlices {
+			clock.Advance(time.Second)
+			before := sum(kicks)
+			ws.pingDue(clock.Now())
+			if got := sum(kicks) - before; got != n/pingSlices {
+				t.Fatalf("interval %d, part %d: %d connections pinged, want %d", interval, slice, got, n/pingSlices)
+			}
+			for c := range kicks {
+				c.q.take(nil) // written
+				c.q.done()
+			}
+		}
+		for _, k := range kicks {
+			if k != interval {
+				t.Fatalf("after %d intervals a connection was pinged %d times", interval, k)
+			}
+		}
+	}
+}
+
+func sum(m map[*wsConn]int) (n int) {
+	for _, v := range m {
+		n += v
+	}
+	return n
+}
