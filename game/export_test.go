@@ -47,3 +47,9 @@ func (s *Service) SnapshotInWrite(ctx context.Context, id int64) error {
 func (s *Service) StoreInParts(n int, after func(snapshotID int64)) {
 	s.snapshotPart, s.afterPart = n, after
 }
+
+// StoreRound stores p as RefreshLeaderboards does (in parts when it is
+// bigger than a part) and returns the entries of the snapshot stored.
+func (s *Service) StoreRound(ctx context.Context, p *PreparedSnapshot) (int, error) {
+	return s.storeRound(ctx, p, true)
+}
