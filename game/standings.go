@@ -162,7 +162,7 @@ func (p *preparedSnapshot) current(ctx context.Context, tx Tx, room *BullPen) (b
 }
 
 // DefaultSnapshotPart is the default of Config.SnapshotPart: a thousand
-// entries are about 5 ms of the SQLite writer (BENCHMARKS.md), where a
+// entries are about 4 ms of the SQLite writer (BENCHMARKS.md), where a
 // whole snapshot of 5,000 held it for 46.
 const DefaultSnapshotPart = 1000
 
