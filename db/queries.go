@@ -41,42 +41,30 @@ func driverArgs(args []any) []any {
 		case time.Time:
 			args[i] = v.UTC()
 		case *time.Time:
-			if v == nil {
-				args[i] = nil
-			} else {
-				args[i] = v.UTC()
-			}
+			args[i] = deref(v, time.Time.UTC)
 		case decimal.Decimal:
 			args[i] = v.String()
 		case *decimal.Decimal:
-			if v == nil {
-				args[i] = nil
-			} else {
-				args[i] = v.String()
-			}
+			args[i] = deref(v, decimal.Decimal.String)
 		case int:
 			args[i] = int64(v)
 		case *int:
-			if v == nil {
-				args[i] = nil
-			} else {
-				args[i] = int64(*v)
-			}
+			args[i] = deref(v, func(n int) int64 { return int64(n) })
 		case *int64:
-			if v == nil {
-				args[i] = nil
-			} else {
-				args[i] = *v
-			}
+			args[i] = deref(v, func(n int64) int64 { return n })
 		case *string:
-			if v == nil {
-				args[i] = nil
-			} else {
-				args[i] = *v
-			}
+			args[i] = deref(v, func(s string) string { return s })
 		}
 	}
 	return args
+}
+
+// deref is nil for a nil p, else f of what p points to.
+func deref[T, V any](p *T, f func(T) V) any {
+	if p == nil {
+		return nil
+	}
+	return f(*p)
 }
 
 func (q queries) get(ctx context.Context, dest any, what, query string, args ...any) error {
