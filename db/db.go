@@ -329,7 +329,7 @@ func (s *Store) Update(ctx context.Context, fn func(tx game.Tx) error) error {
 
 func (s *Store) newTx(sqltx *sqlx.Tx) *Tx {
 	return &Tx{queries: queries{ext: sqltx, dialect: s.dialect}, tx: sqltx, now: s.clock.Now().UTC().Truncate(time.Millisecond), rooms: map[int64]int64{}, stored: map[int64]int64{}, symbols: map[string]bool{},
-		pens: s.pens, penChanged: map[int64]bool{}, quotes: s.quotes, quoteChanged: map[string]bool{}}
+		pens: txCache[int64, game.BullPen]{cache: s.pens}, quotes: txCache[string, game.Quote]{cache: s.quotes}}
 }
 
 // committed tells the room cache and the OnCommit hooks which rooms
@@ -379,12 +379,10 @@ type Tx struct {
 	// symbols are the symbol locks held: true when exclusive. A change
 	// that a batch has already locked for (lockAll) takes none again.
 	symbols map[string]bool
-	// pens and quotes are the store's caches (nil: none); penChanged and
-	// quoteChanged, the rows this transaction changed (see rowCache).
-	pens         *rowCache[int64, game.BullPen]
-	penChanged   map[int64]bool
-	quotes       *rowCache[string, game.Quote]
-	quoteChanged map[string]bool
+	// pens and quotes are this transaction's use of the store's caches
+	// (see rowCache).
+	pens   txCache[int64, game.BullPen]
+	quotes txCache[string, game.Quote]
 }
 
 var _ game.Tx = (*Tx)(nil)

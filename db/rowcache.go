@@ -68,6 +68,43 @@ func advance(c *rowCache[int64, game.BullPen], rooms map[int64]int64) {
 	}
 }
 
+// txCache is a transaction's use of a rowCache (none when cache is nil):
+// the rows it changed it neither reads from the cache nor puts back.
+type txCache[K comparable, V any] struct {
+	cache   *rowCache[K, V]
+	changed map[K]bool
+}
+
+// usable says whether key's row may be read from and put in the cache.
+func (t *txCache[K, V]) usable(key K) bool { return t.cache != nil && !t.changed[key] }
+
+// get returns a copy of key's cached row, false when there is none to use.
+func (t *txCache[K, V]) get(key K) (*V, bool) {
+	if !t.usable(key) {
+		return nil, false
+	}
+	return t.cache.get(key)
+}
+
+// put caches v, key's row as read, unless this transaction changed it.
+func (t *txCache[K, V]) put(key K, v *V) {
+	if t.usable(key) {
+		t.cache.put(key, v)
+	}
+}
+
+// change drops key's row: this transaction changes it.
+func (t *txCache[K, V]) change(key K) {
+	if t.cache == nil {
+		return
+	}
+	if t.changed == nil {
+		t.changed = map[K]bool{}
+	}
+	t.changed[key] = true
+	t.cache.drop(key)
+}
+
 // clonePen copies b with a slice of its own.
 func clonePen(b *game.BullPen) *game.BullPen {
 	out := *b
@@ -87,11 +124,8 @@ func cloneQuote(q *game.Quote) *game.Quote {
 func (tx *Tx) LockBullPen(ctx context.Context, id int64) (*game.BullPen, error) {
 	// The cached row is the committed one; withSequence shows the
 	// sequence this transaction's events reached.
-	cached := tx.pens != nil && !tx.penChanged[id]
-	if cached {
-		if b, ok := tx.pens.get(id); ok {
-			return tx.withSequence(b), nil
-		}
+	if b, ok := tx.pens.get(id); ok {
+		return tx.withSequence(b), nil
 	}
 	lock := ""
 	if tx.dialect == Postgres {
@@ -102,7 +136,7 @@ func (tx *Tx) LockBullPen(ctx context.Context, id int64) (*game.BullPen, error) 
 		return nil, err
 	}
 	b := r.domain()
-	if cached && tx.stored[id] == 0 { // else its last sequence is this transaction's
+	if tx.stored[id] == 0 { // else its last sequence is this transaction's
 		tx.pens.put(id, b)
 	}
 	return tx.withSequence(b), nil
@@ -110,23 +144,17 @@ func (tx *Tx) LockBullPen(ctx context.Context, id int64) (*game.BullPen, error) 
 
 // MoveBullPen is queries.MoveBullPen, dropping the room from the cache.
 func (tx *Tx) MoveBullPen(ctx context.Context, id int64, from, to game.RoomState, startsAt, endsAt time.Time) (bool, error) {
-	if tx.pens != nil {
-		tx.penChanged[id] = true
-		tx.pens.drop(id)
-	}
+	tx.pens.change(id)
 	return tx.queries.MoveBullPen(ctx, id, from, to, startsAt, endsAt)
 }
 
 // Quote reads symbol's quote.
 func (tx *Tx) Quote(ctx context.Context, symbol string) (*game.Quote, error) {
-	cached := tx.quotes != nil && !tx.quoteChanged[symbol]
-	if cached {
-		if q, ok := tx.quotes.get(symbol); ok {
-			return q, nil
-		}
+	if q, ok := tx.quotes.get(symbol); ok {
+		return q, nil
 	}
 	q, err := tx.queries.Quote(ctx, symbol)
-	if err == nil && cached {
+	if err == nil {
 		tx.quotes.put(symbol, q)
 	}
 	return q, err
@@ -135,10 +163,7 @@ func (tx *Tx) Quote(ctx context.Context, symbol string) (*game.Quote, error) {
 // SaveQuote stores a quote and tells other instances (see notify),
 // dropping the symbol from the cache.
 func (tx *Tx) SaveQuote(ctx context.Context, qu *game.Quote) error {
-	if tx.quotes != nil {
-		tx.quoteChanged[qu.Symbol] = true
-		tx.quotes.drop(qu.Symbol)
-	}
+	tx.quotes.change(qu.Symbol)
 	if err := tx.notify(ctx, quotesChannel, qu.Symbol); err != nil {
 		return err
 	}
