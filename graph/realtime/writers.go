@@ -105,20 +105,24 @@ func (p *writers) add(c *wsConn, urgent bool) {
 	switch {
 	case urgent:
 		p.urgent.push(c, time.Time{})
-	case p.linger > 0 && c.resultAt.Load() != 0:
-		// Lingers if an urgent result went lately: more may follow soon.
-		if now := p.clock.Now(); now.UnixNano()-c.resultAt.Load() < int64(LingerAfterUrgent) {
-			p.lingering.push(c, now)
-			if p.running == 0 {
-				p.armLocked(now)
-			}
-			return
+	case p.lingers(c):
+		now := p.clock.Now()
+		p.lingering.push(c, now)
+		if p.running == 0 {
+			p.armLocked(now)
 		}
-		p.bulk.push(c, time.Time{})
+		return
 	default:
 		p.bulk.push(c, time.Time{})
 	}
 	p.startLocked()
+}
+
+// lingers says whether c, with only bulk frames to send, waits for
+// company: an urgent result of its went lately, so more may follow soon.
+func (p *writers) lingers(c *wsConn) bool {
+	at := c.resultAt.Load()
+	return p.linger > 0 && at != 0 && p.clock.Now().UnixNano()-at < int64(LingerAfterUrgent)
 }
 
 // startLocked starts a worker unless max run; p.mu must be held.
