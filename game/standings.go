@@ -269,7 +269,6 @@ func (s *Service) storeRound(ctx context.Context, p *preparedSnapshot, stale boo
 		if _, err := tx.DiscardSnapshots(ctx, id, time.Time{}, p.snap.ID); err != nil {
 			return err
 		}
-		p.snap.ID = 0
 		return inWrite(tx, room)
 	})
 	return entries, err
@@ -479,11 +478,11 @@ func (s *Service) RefreshLeaderboards(ctx context.Context, periodic bool) error 
 			entries, err = s.storeRound(ctx, p, stale)
 		}
 		if entries >= 0 && err == nil {
-			// Storing a snapshot holds the room (and on SQLite every
-			// writer) while it writes a row per participant: in a big
-			// room tens of milliseconds, which orders would wait for once
-			// a second. Its cost grows with the room, so the room rests in
-			// proportion (see Config.SnapshotRestPerParticipant).
+			// Storing a snapshot costs the room's writer (on SQLite every
+			// writer) a row per participant: in a big room tens of
+			// milliseconds, in parts, which orders would share the writer
+			// with once a second. Its cost grows with the room, so the room
+			// rests in proportion (see Config.SnapshotRestPerParticipant).
 			// A room small enough to rest less than LeaderboardInterval
 			// does not rest at all: its rounds come once a second anyway.
 			if rest := time.Duration(entries) * s.restPerParticipant; rest > LeaderboardInterval {
