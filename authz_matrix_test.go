@@ -618,6 +618,7 @@ func TestAuthzMatrix(t *testing.T) {
 				w.runRow(t, row, false)
 			}
 			t.Run("BadToken", w.checkBadTokens)
+			t.Run("SignedOutAfterUpgrade", w.checkSignedOutAfterUpgrade)
 		})
 	}
 }
@@ -2037,6 +2038,13 @@ func (w *authzWorld) checkBadTokens(t *testing.T) {
 					}
 				})
 			}
+			t.Run("WebSocket(upgrade header)", func(t *testing.T) {
+				m := w.ts.with(t).openWSUpgraded(t, tok.token)
+				m.write(map[string]any{"type": "connection_init", "payload": map[string]any{}})
+				if code := m.closeCode(); code != 4403 {
+					t.Errorf("close code %d, want 4403", code)
+				}
+			})
 			t.Run("SSE", func(t *testing.T) {
 				op := w.ts.with(t).openSSE(t, tok.token, replayQuery, map[string]any{"id": room.id, "after": 0})
 				op.waitUntil(streamWait, settled)
@@ -2048,6 +2056,18 @@ func (w *authzWorld) checkBadTokens(t *testing.T) {
 					t.Errorf("errors %+v (%s), want UNAUTHENTICATED", s.errs, s.fault)
 				}
 			})
+		})
+	}
+}
+
+// checkSignedOutAfterUpgrade: a WebSocket upgraded with a live token
+// whose session then ends (signOut, signOutEverywhere) is closed with 4403
+// without a connection_init, and refused at one sent after: the upgrade's
+// check never stands in for the session.
+func (w *authzWorld) checkSignedOutAfterUpgrade(t *testing.T) {
+	for i, signOut := range []string{`mutation { signOut }`, `mutation { signOutEverywhere }`} {
+		t.Run(strings.Fields(signOut)[2], func(t *testing.T) {
+			signedOutBeforeInit(t, w.ts, w.ts, fmt.Sprintf("upgraded%d", i), signOut)
 		})
 	}
 }

@@ -349,3 +349,77 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		time.Sleep(2 * time.Millisecond)
 	}
 }
+
+// openWSUpgraded dials /query with `Authorization: Bearer <token>` on the
+// upgrade request and starts the reader, but sends no connection_init.
+func (ts *testServer) openWSUpgraded(t *testing.T, token string) *wsMux {
+	t.Helper()
+	c, _, err := ts.dialWS(t, "graphql-transport-ws", http.Header{"Authorization": {"Bearer " + token}})
+	if err != nil {
+		t.Fatalf("dial WebSocket: %v", err)
+	}
+	m := &wsMux{c: c, ops: map[string]*streamOp{}}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		m.read()
+	}()
+	t.Cleanup(func() {
+		c.conn.Close()
+		<-done
+	})
+	return m
+}
+
+// signedOutBeforeInit checks a socket upgraded with a session's token
+// that ends (on the server ending) before connection_init: it is closed
+// with 4403, at the sign-out or at the latest at the init, and never
+// acknowledged.
+func signedOutBeforeInit(t *testing.T, opener, ender *testServer, name, signOut string) {
+	t.Helper()
+	opener.with(t).signUp(name)
+	waiting := opener.with(t).signIn(t, name) // no init: closed by the sign-out
+	initing := opener.with(t).signIn(t, name) // init after the sign-out
+	if signOut == `mutation { signOut }` {
+		initing = waiting // one session: both sockets carry it
+	}
+	idle := opener.openWSUpgraded(t, waiting)
+	late := opener.openWSUpgraded(t, initing)
+	// Watched from the upgrade, before the 101 was sent: no wait needed,
+	// but say so if not.
+	if n := opener.query.WatchedStreams(); n < 2 {
+		t.Errorf("%d streams watched after two upgrades with a token, want at least 2", n)
+	}
+	ender.with(t).must(waiting, signOut, nil, nil)
+	if code := idle.closeCode(); code != 4403 {
+		t.Errorf("%s: socket upgraded with the token, never initialised: close %d, want 4403", signOut, code)
+	}
+	late.write(map[string]any{"type": "connection_init", "payload": map[string]any{}})
+	if code := late.closeCode(); code != 4403 {
+		t.Errorf("%s: socket upgraded with the token, initialised after: close %d, want 4403", signOut, code)
+	}
+	late.mu.Lock()
+	acked := late.acked
+	late.mu.Unlock()
+	if acked {
+		t.Errorf("%s: connection_init acknowledged for an ended session", signOut)
+	}
+}
+
+// A WebSocket upgraded with a token whose session ends before its
+// connection_init is closed with 4403, on one instance and across two.
+func TestSignOutBeforeInit(t *testing.T) {
+	for _, backend := range dbtest.Backends() {
+		t.Run(backend, func(t *testing.T) {
+			ts := startServerOn(t, dbtest.Open(t, backend))
+			t.Run("SignOut", func(t *testing.T) { signedOutBeforeInit(t, ts, ts, "erin", `mutation { signOut }`) })
+			t.Run("SignOutEverywhere", func(t *testing.T) { signedOutBeforeInit(t, ts, ts, "fred", `mutation { signOutEverywhere }`) })
+		})
+	}
+	t.Run("AcrossInstances", func(t *testing.T) {
+		dbURL := dbtest.Postgres(t)
+		a, b := startServerOn(t, dbURL), startServerOn(t, dbURL)
+		t.Run("SignOut", func(t *testing.T) { signedOutBeforeInit(t, b, a, "gina", `mutation { signOut }`) })
+		t.Run("SignOutEverywhere", func(t *testing.T) { signedOutBeforeInit(t, b, a, "hugo", `mutation { signOutEverywhere }`) })
+	})
+}

@@ -75,6 +75,10 @@ func NewHandler(r *Resolver, o Options) *Handler {
 	log, reg := o.Log, o.Registerer
 	srv := handler.New(NewExecutableSchema(Config{Resolvers: r}))
 	ws := realtime.NewWebSocket(r.initConnection, o.Clock, log)
+	// A socket upgraded with a token is closed when its session ends, also
+	// before connection_init (which would otherwise take the token as it
+	// was at the upgrade).
+	ws.Upgraded = r.sessions().watchLive
 	ws.CheckOrigin = realtime.SameOriginOrLocalhost(o.AllowedOrigins)
 	sse := realtime.NewSSE(o.Clock, log)
 	share := realtime.NewSharing(shareKey)
@@ -129,7 +133,7 @@ func NewHandler(r *Resolver, o Options) *Handler {
 // payload: {"authorization": "Bearer <token>"} or {"authToken": "<token>"}
 // (a "headers" object with Authorization works too). No token keeps the
 // connection anonymous (or as the upgrade request's Authorization header
-// said); a bad one is refused. A connection of a session that ends later
+// said, if that session is still live); a bad or ended one is refused. A connection of a session that ends later
 // (signOut, signOutEverywhere, on any instance) is closed with 4403.
 func (r *Resolver) initConnection(ctx context.Context, payload map[string]any) (context.Context, error) {
 	token := ""
@@ -153,8 +157,14 @@ func (r *Resolver) initConnection(ctx context.Context, payload map[string]any) (
 		return nil, err
 	}
 	// The connection closes (4403) when its session ends: the transport
-	// closes it when the context returned here is done.
-	return r.sessions().watch(ctx), nil
+	// closes it when the context returned here is done. The session is
+	// looked up again now, whichever token names it: the upgrade
+	// request's was checked when the socket opened, maybe long ago.
+	ctx = r.sessions().watchLive(ctx)
+	if ctx.Err() != nil {
+		return nil, errBadToken
+	}
+	return ctx, nil
 }
 
 // metrics counts operations and their errors by code.

@@ -30,6 +30,7 @@ type sessionWatch struct {
 
 type watched struct {
 	session string
+	ctx     context.Context
 	cancel  context.CancelCauseFunc
 }
 
@@ -55,7 +56,7 @@ func (w *sessionWatch) watch(ctx context.Context) context.Context {
 		return ctx
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
-	e := &watched{session: v.session.ID, cancel: cancel}
+	e := &watched{session: v.session.ID, ctx: ctx, cancel: cancel}
 	uid := v.user.ID
 	w.mu.Lock()
 	w.byUser[uid] = append(w.byUser[uid], e)
@@ -71,6 +72,43 @@ func (w *sessionWatch) watch(ctx context.Context) context.Context {
 		w.mu.Unlock()
 	})
 	return ctx
+}
+
+// watchLive is watch, then a look at the store: a session that ended
+// before the watch began (a sign-out that committed after ctx's token was
+// checked) ends the returned context at once. From the watch on, check
+// catches every later sign-out, so no window is left between the two.
+func (w *sessionWatch) watchLive(ctx context.Context) context.Context {
+	watched := w.watch(ctx)
+	if watched == ctx {
+		return ctx // nothing to watch: anonymous, or a bad token
+	}
+	v, _ := ctx.Value(viewerKey{}).(viewer)
+	live, err := w.live(ctx, v.user.ID)
+	if err != nil {
+		// Not known to have ended: the next sign-out's check decides.
+		w.log.Error("check the session of a new connection", "user", v.user.ID, "err", err)
+		return watched
+	}
+	if !live[v.session.ID] {
+		w.end(v.user.ID, watched)
+	}
+	return watched
+}
+
+// end ends the watched context ctx of userID's (as check would).
+func (w *sessionWatch) end(userID int64, ctx context.Context) {
+	w.mu.Lock()
+	var found *watched
+	for _, e := range w.byUser[userID] {
+		if e.ctx == ctx {
+			found = e
+		}
+	}
+	w.mu.Unlock()
+	if found != nil {
+		found.cancel(errSessionEnded)
+	}
 }
 
 // check ends the watched streams of userID (of every user when 0) whose

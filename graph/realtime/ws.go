@@ -55,9 +55,19 @@ const (
 // credentials were revoked), the socket is closed with 4403 too.
 type InitFunc func(ctx context.Context, payload map[string]any) (context.Context, error)
 
+// UpgradeFunc watches the credentials of an upgrade request: the context
+// it returns ends when they are revoked (a signed-out session), and the
+// socket is then closed with 4403 if it has not been initialised yet.
+// It is called before the upgrade is answered, so no revocation after the
+// answer is missed; it returns ctx itself when there is nothing to watch.
+type UpgradeFunc func(ctx context.Context) context.Context
+
 // WebSocket is a gqlgen transport for both GraphQL WebSocket protocols.
 type WebSocket struct {
 	Init InitFunc
+	// Upgraded, if set, watches the upgrade request's credentials until
+	// connection_init (see UpgradeFunc).
+	Upgraded UpgradeFunc
 	// InitTimeout closes a connection that sends no connection_init; zero
 	// (or less) waits for it forever.
 	InitTimeout time.Duration
@@ -205,16 +215,34 @@ func (t *WebSocket) Do(w http.ResponseWriter, r *http.Request, exec graphql.Grap
 		WriteBufferSize: 512, // only the handshake's answer: the writer frames messages itself
 		WriteBufferPool: writeBuffers,
 	}
+	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
+	// Watched from before the answer: a sign-out that commits once the
+	// client has its 101 always finds the socket.
+	preInit, endPreInit := context.WithCancel(ctx)
+	watched := preInit
+	if t.Upgraded != nil {
+		watched = t.Upgraded(preInit)
+	}
 	hj := &hijacker{ResponseWriter: w}
 	ws, err := up.Upgrade(hj, r, nil)
 	if err != nil {
+		cancel()
 		return // the upgrader has answered with an HTTP error
 	}
 	c := &wsConn{t: t, ws: ws, raw: hj.conn, exec: exec, log: t.Log, protocol: ws.Subprotocol(),
-		ops: map[string]*opEntry{}, closed: make(chan struct{})}
+		ops: map[string]*opEntry{}, closed: make(chan struct{}), endPreInit: endPreInit}
 	c.q.start = func(urgent bool) { t.writers.add(c, urgent) }
 	hj.conn.timeout = t.WriteTimeout
-	c.ctx, c.cancel = context.WithCancel(context.WithoutCancel(r.Context()))
+	c.ctx, c.cancel = ctx, cancel
+	if watched != preInit {
+		// Ended by itself, not by endPreInit (init done) or the close:
+		// the upgrade's credentials were revoked before connection_init.
+		context.AfterFunc(watched, func() {
+			if preInit.Err() == nil {
+				c.closeAfterFlush(CloseForbidden, "Forbidden: session ended")
+			}
+		})
+	}
 	if c.protocol == "" {
 		c.closeWith(CloseSubprotocol, "Subprotocol not acceptable: use graphql-transport-ws or graphql-ws")
 		c.finish()
@@ -387,7 +415,11 @@ type wsConn struct {
 
 	ctx    context.Context // operations run under it
 	cancel context.CancelFunc
-	q      sendQueue
+	// endPreInit stops watching the upgrade's credentials (Upgraded) once
+	// connection_init has been answered: from then on what Init returned
+	// decides.
+	endPreInit context.CancelFunc
+	q          sendQueue
 	// nextPing: when the keep-alive goroutine pings next (see pingDue);
 	// set before the connection is tracked, then moved by that goroutine
 	// only.
@@ -658,6 +690,7 @@ func (c *wsConn) handle(data []byte) bool {
 		c.mu.Lock()
 		c.initCtx = ctx
 		c.mu.Unlock()
+		c.endPreInit()
 		// ctx ends with the connection, or earlier when what Init
 		// granted is taken back.
 		context.AfterFunc(ctx, func() {
