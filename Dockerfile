@@ -27,6 +27,8 @@ ENV BULLPEN_ADDR=:8080 \
 	BULLPEN_DB=sqlite:/data/bullpen.db
 EXPOSE 8080
 # /healthz answers while the process serves; /readyz also checks the database.
+# The port is BULLPEN_ADDR's, so a container run with another one is checked
+# where it listens.
 HEALTHCHECK --interval=30s --timeout=3s --start-period=20s --retries=3 \
-	CMD wget -q -O /dev/null http://127.0.0.1:8080/healthz || exit 1
+	CMD wget -q -O /dev/null "http://127.0.0.1:${BULLPEN_ADDR##*:}/healthz" || exit 1
 ENTRYPOINT ["/usr/local/bin/bullpen"]

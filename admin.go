@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"strings"
 
 	"github.com/jonboulle/clockwork"
 
@@ -72,6 +74,13 @@ func runAdmin(ctx context.Context, args []string, getenv func(string) string, st
 	if dsn == "sqlite::memory:" {
 		return errors.New("-db: an in-memory database lives only inside its server: name the server's database file or URL")
 	}
+	// An account lives in a server's database: never make a new one,
+	// where the account could not be (a mistyped or forgotten -db).
+	if path, ok := strings.CutPrefix(dsn, "sqlite:"); ok {
+		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("admin %s: no database at %s (-db %s): name the server's database with -db or BULLPEN_DB", words[0], path, dsn)
+		}
+	}
 	clock := clockwork.NewRealClock()
 	store, err := db.Open(ctx, dsn, clock, slog.New(slog.DiscardHandler))
 	if err != nil {
@@ -93,7 +102,7 @@ func runAdmin(ctx context.Context, args []string, getenv func(string) string, st
 		grant := words[0] == "grant"
 		u, err := svc.SetAdmin(ctx, words[1], grant)
 		if game.ErrorCode(err) == game.ENOTFOUND {
-			return fmt.Errorf("admin %s: %s: the account must exist (sign up first)", words[0], game.ErrorMessage(err))
+			return fmt.Errorf("admin %s: %s in %s: the account must exist (sign up first), in the server's database (-db or BULLPEN_DB)", words[0], game.ErrorMessage(err), redactDSN(dsn))
 		} else if err != nil {
 			return err
 		}

@@ -94,7 +94,7 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	str(&c.market, "market", "BULLPEN_MARKET", "simulated", "price feed: simulated, manual or replay:FILE.csv")
 	str(&c.admins, "admins", "BULLPEN_ADMINS", "", "comma-separated usernames given the admin role while the server runs, if their accounts exist when it starts (see also: bullpen admin grant)")
 	str(&c.secret, "secret", "BULLPEN_SECRET", "", "key that signs session tokens, at least 16 characters; generated once and kept in the database when empty")
-	str(&c.allowedOrigins, "allowed-origins", "BULLPEN_ALLOWED_ORIGINS", "", "comma-separated extra browser origins allowed to open WebSockets, e.g. https://game.example.com; * for any")
+	str(&c.allowedOrigins, "allowed-origins", "BULLPEN_ALLOWED_ORIGINS", "", "comma-separated extra browser origins allowed to call /query and the exports (CORS) and to open WebSockets, e.g. https://game.example.com; * for any")
 	str(&c.clientIPHeader, "client-ip-header", "BULLPEN_CLIENT_IP_HEADER", "", "header a trusted reverse proxy sets to the client's address (e.g. X-Forwarded-For, X-Real-IP); per-address limits use the connection's address when empty")
 	c.envErrs = map[string]error{}
 	num := func(p *int, name, key string, def int, usage string) {
@@ -286,6 +286,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		defer pln.Close()
 	}
 
+	// One server per SQLite file: it alone writes there, with its caches.
+	release, err := db.ClaimSQLite(c.db)
+	if err != nil {
+		return err
+	}
+	defer release()
 	store, err := db.Open(ctx, c.db, clock, log)
 	if err != nil {
 		return err
@@ -464,7 +470,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
-	log.Info("bullpen listening", "addr", ln.Addr().String(), "db", redactDSN(c.db), "market", feed.Name(), "graphiql", "http://"+displayAddr(ln.Addr())+"/")
+	base := "http://" + displayAddr(ln.Addr())
+	log.Info("bullpen listening", "addr", ln.Addr().String(), "db", redactDSN(c.db), "market", feed.Name(),
+		"graphiql", base+"/", "room_page", base+"/rooms/{id}")
 	if h != nil && h.started != nil {
 		h.started(ln.Addr().String(), svc, query, events)
 	}

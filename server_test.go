@@ -243,3 +243,38 @@ func eventually(t testing.TB, what string, cond func() bool) {
 }
 
 func fmtTime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+
+// A second server on the SQLite file of a running one refuses to start,
+// naming the file and the process that holds it; once the first stops,
+// the file is free again.
+func TestOneServerPerSQLiteFile(t *testing.T) {
+	first := startServer(t)
+	second := func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		args := []string{"-addr", "127.0.0.1:0", "-db", first.dbURL, "-market", "manual", "-bcrypt-cost", "4"}
+		return run(ctx, args, func(string) string { return "" }, io.Discard, &hooks{clock: clockwork.NewFakeClockAt(t0),
+			started: func(string, *game.Service, *graph.Handler, *hub.Hub) { cancel() }})
+	}
+	err := second()
+	path := strings.TrimPrefix(first.dbURL, "sqlite:")
+	if err == nil || !strings.Contains(err.Error(), path+" is in use by another bullpen server") ||
+		!strings.Contains(err.Error(), fmt.Sprintf("process %d", os.Getpid())) {
+		t.Fatalf("second server on %s: %v, want it refused naming the file and process %d", path, err, os.Getpid())
+	}
+	first.stop()
+	if err := second(); err != nil {
+		t.Fatalf("a server on the file after the first stopped: %v", err)
+	}
+}
+
+// The startup line names where GraphiQL and the live room page are.
+func TestStartupLogNamesPages(t *testing.T) {
+	var logs syncBuffer
+	ts := startServerLogging(t, dbtest.SQLite(t), &logs)
+	for _, want := range []string{"graphiql=" + ts.url + "/", "room_page=" + ts.url + "/rooms/{id}"} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("startup log %q lacks %q", logs.String(), want)
+		}
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"flag"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -230,7 +231,9 @@ func TestAdminRole(t *testing.T) {
 			carol := ts.signIn(t, "carol")
 			ts.must(carol, setQuote, nil, nil)
 			boss := ts.signUp("boss") // listed, but signed up after the start
-			ts.fails(boss, setQuote, nil, forbidden)
+			if e := ts.fails(boss, setQuote, nil, forbidden); !strings.Contains(e.Message, "bullpen admin grant USERNAME") {
+				t.Errorf("setQuote refused with %q: it should say how the role is granted", e.Message)
+			}
 
 			admin := func(args ...string) (string, error) {
 				var out bytes.Buffer
@@ -265,7 +268,7 @@ func TestAdminRole(t *testing.T) {
 				args []string
 				want string
 			}{
-				{[]string{"grant", "nobody"}, `no account is named "nobody"`},
+				{[]string{"grant", "nobody"}, `no account is named "nobody" in ` + redactDSN(dbURL)},
 				{nil, "say grant NAME, revoke NAME or list"},
 				{[]string{"promote", "boss"}, `unknown command "promote"`},
 				{[]string{"grant"}, "want exactly one account name, got 0"},
@@ -282,6 +285,18 @@ func TestAdminRole(t *testing.T) {
 		err := run(context.Background(), []string{"admin", "-db", "sqlite::memory:", "list"}, func(string) string { return "" }, io.Discard, nil)
 		if err == nil || !strings.Contains(err.Error(), "in-memory") {
 			t.Errorf("admin on sqlite::memory: = %v", err)
+		}
+	})
+	t.Run("NoDatabaseFile", func(t *testing.T) {
+		// Run where no bullpen.db is: the default -db names a file that
+		// does not exist, which must be said, not created.
+		t.Chdir(t.TempDir())
+		err := run(context.Background(), []string{"admin", "grant", "alice"}, func(string) string { return "" }, io.Discard, nil)
+		if err == nil || !strings.Contains(err.Error(), "no database at bullpen.db (-db sqlite:bullpen.db)") {
+			t.Errorf("admin grant with no database file: %v, want it to name bullpen.db", err)
+		}
+		if _, err := os.Stat("bullpen.db"); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("bullpen.db after the refused admin grant: %v, want none created", err)
 		}
 	})
 	t.Run("DatabaseFromEnvironment", func(t *testing.T) {

@@ -705,7 +705,7 @@ func (s *Service) SetQuote(ctx context.Context, user *User, symbol string, price
 	if admin, err := s.IsAdmin(ctx, user); err != nil {
 		return nil, err
 	} else if !admin {
-		return nil, Errorf(EFORBIDDEN, "only admins may set quotes")
+		return nil, Errorf(EFORBIDDEN, "only admins may set quotes: an operator grants the role with `bullpen admin grant USERNAME` (-db as for the server)")
 	}
 	if !s.manual {
 		return nil, Errorf(ECONFLICT, "setQuote works only with the manual market (-market manual)")
