@@ -44,7 +44,9 @@ func (k LedgerKind) MovesCash() bool {
 // The live Participant.buyingPower values the short margin at the last
 // price instead: it is max(0, that sum - ShortMarginRate * the unrealized
 // loss of short positions (negative while in profit)), equal to the sum
-// when there is no short.
+// when there is no short. Covering a short under water makes the sum
+// negative while the rest is open: the cash a cover spends is more than
+// the margin it releases.
 type LedgerEntry struct {
 	ID               int64           `db:"id"`
 	ParticipantID    int64           `db:"participant_id"`

@@ -228,6 +228,14 @@ func (a *account) buyingPower(except int64) decimal.Decimal {
 	return a.p.Cash.Sub(a.reserved(except)).Sub(a.margin(nil))
 }
 
+// covers reports whether o is a buy that only reduces a short (at most
+// its size). Such a buy only lowers the risk, so it needs the cash to
+// pay for it rather than buying power, which a short under water has
+// none of: otherwise it could never be reduced.
+func (a *account) covers(o *Order) bool {
+	return o.Side == SideBuy && o.Quantity <= -a.position(o.Symbol).Quantity
+}
+
 // rejection is a business reason to refuse an order.
 type rejection struct{ reason, message string }
 
@@ -241,7 +249,7 @@ func (a *account) checkBuyRules(o *Order, price decimal.Decimal) *rejection {
 	if o.Side != SideBuy {
 		return nil
 	}
-	if m := a.room.MinSharePrice; m != nil && price.LessThan(*m) {
+	if m := a.room.MinSharePrice; m != nil && price.LessThan(*m) && !a.covers(o) {
 		return &rejection{RejectBelowMinPrice, fmt.Sprintf("minSharePrice is %s in bull pen %d: buying %s at %s is below it", m.String(), a.room.ID, o.Symbol, price.String())}
 	}
 	pct := a.room.MaxPositionPercent
@@ -292,6 +300,14 @@ func (a *account) checkFill(o *Order, price decimal.Decimal) *rejection {
 		return &rejection{RejectPositionLimit, fmt.Sprintf("a position may hold at most %d shares of %s", int64(MaxPosition), o.Symbol)}
 	}
 	a.prices[o.Symbol] = price
+	if a.covers(o) {
+		// The margin it releases is the covered share of the short's,
+		// whatever the rest of the account looks like.
+		if free := cash.Sub(a.reserved(o.ID)); free.IsNegative() {
+			return &rejection{RejectInsufficientFunds, fmt.Sprintf("%s %d %s at %s needs %s more cash than other orders hold back", o.Side, o.Quantity, o.Symbol, price.String(), free.Neg().String())}
+		}
+		return nil
+	}
 	left := cash.Sub(a.reserved(o.ID)).Sub(a.margin(&after))
 	if cash.IsNegative() || left.IsNegative() {
 		return &rejection{RejectInsufficientFunds, fmt.Sprintf("%s %d %s at %s needs %s more buying power", o.Side, o.Quantity, o.Symbol, price.String(), left.Neg().String())}
@@ -570,9 +586,13 @@ func (s *Service) execute(ctx context.Context, tx Tx, room *BullPen, p *Particip
 		return reject(*r)
 	}
 	o.Reserved = a.reservation(o)
-	if bp := a.buyingPower(0); o.Reserved.GreaterThan(bp) {
+	bp, what := a.buyingPower(0), "buying power"
+	if a.covers(o) {
+		bp, what = a.p.Cash.Sub(a.reserved(0)), "the cash other orders do not hold back"
+	}
+	if o.Reserved.GreaterThan(bp) {
 		o.Reserved = decimal.Zero
-		return reject(rejection{RejectInsufficientFunds, fmt.Sprintf("this order holds back %s but buying power is %s", a.reservation(o).String(), bp.String())})
+		return reject(rejection{RejectInsufficientFunds, fmt.Sprintf("this order holds back %s but %s is %s", a.reservation(o).String(), what, bp.String())})
 	}
 	if err := tx.InsertOrder(ctx, o); err != nil {
 		return false, err
