@@ -143,11 +143,11 @@ func randomLedgerSession(t *testing.T, h *harness, shorts bool) {
 //   - the cash sum is the participant's cash;
 //   - the sum of all kinds is cash - what OPEN orders hold back - 1.5 x the
 //     cost basis of short positions;
-//   - every filled order has its BUY or SELL of quantity x fill price and
-//     its COMMISSION; every order's RESERVE entries less its RELEASE
+//   - every filled order has its BUY or SELL (LIQUIDATION for a forced
+//     one) of quantity x fill price and its COMMISSION; every order's RESERVE entries less its RELEASE
 //     entries, short margin aside, are what it still holds back;
 //   - buyingPower is max(0, the sum - 1.5 x the unrealized loss of short
-//     positions at their market price), the sum itself without a short.
+//     positions at their market price), max(0, the sum) without a short.
 func (h *harness) checkLedger(roomID int64) {
 	t := h.t
 	t.Helper()
@@ -181,7 +181,7 @@ func (h *harness) checkLedger(roomID int64) {
 			t.Errorf("participant %d: first entry %s %s (order %v), want STARTING_CASH %s", p.ID, first.Kind, first.Amount, first.OrderID, room.StartingCash)
 		}
 		cash, power := decimal.Zero, decimal.Zero
-		trades := map[int64]decimal.Decimal{}      // BUY/SELL by order
+		trades := map[int64]decimal.Decimal{}      // BUY/SELL/LIQUIDATION by order
 		commissions := map[int64]decimal.Decimal{} // COMMISSION by order
 		holds := map[int64]decimal.Decimal{}       // RESERVE/RELEASE by order
 		// Fills replayed in ledger order: the positions they make, and
@@ -221,7 +221,7 @@ func (h *harness) checkLedger(roomID int64) {
 			}
 			id := *e.OrderID
 			switch e.Kind {
-			case game.LedgerBuy, game.LedgerSell:
+			case game.LedgerBuy, game.LedgerSell, game.LedgerLiquidation:
 				trades[id] = trades[id].Add(e.Amount)
 				if o := byID[id]; o.Status == game.OrderStatusFilled {
 					before := replay[o.Symbol]
@@ -293,7 +293,7 @@ func (h *harness) checkLedger(roomID int64) {
 		if want := decimal.Max(power.Sub(loss.Mul(rate)), decimal.Zero); !val.BuyingPower.Equal(want) {
 			t.Errorf("participant %d: buyingPower %s, want max(0, ledger %s - 1.5 x short loss %s) = %s", p.ID, val.BuyingPower, power, loss, want)
 		}
-		if margin.IsZero() && !val.BuyingPower.Equal(power) {
+		if margin.IsZero() && !val.BuyingPower.Equal(decimal.Max(power, decimal.Zero)) {
 			t.Errorf("participant %d (no short): buyingPower %s, ledger %s", p.ID, val.BuyingPower, power)
 		}
 	}
