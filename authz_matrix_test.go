@@ -574,6 +574,14 @@ func signedInRule(k roomKind, r role) string {
 	return allowed
 }
 
+// authzLiquidationRows read the rooms where shorts were liquidated (see
+// authzWorld.liquidate), set up after the read and live rows so that
+// those see the world as it was.
+var authzLiquidationRows = []authzRow{
+	{name: "BullPen.maintenanceMarginPercent", want: roomFields, rule: roomFieldRule, check: checkMaintenanceMargin},
+	{name: "OrderEvent(LIQUIDATED) in Query.bullPenEventLog", want: liquidatedCells, rule: liquidatedRule, check: checkLiquidatedEvents},
+}
+
 // authzSessionRows: the session mutations (issue 11). They concern the
 // caller alone, so every room kind gives the same cells.
 var authzSessionRows = []authzRow{
@@ -584,7 +592,7 @@ var authzSessionRows = []authzRow{
 
 // TestAuthzMatrixTable checks the spelled-out cells against the rules.
 func TestAuthzMatrixTable(t *testing.T) {
-	rows := slices.Concat(authzReadRows, authzLiveRows, authzWriteRows, authzSessionRows)
+	rows := slices.Concat(authzReadRows, authzLiveRows, authzLiquidationRows, authzWriteRows, authzSessionRows)
 	for _, row := range rows {
 		for _, k := range allKinds {
 			for _, r := range allRoles {
@@ -611,6 +619,10 @@ func TestAuthzMatrix(t *testing.T) {
 			for _, row := range authzLiveRows {
 				w.runRow(t, row, true)
 			}
+			t.Run("LiquidationSetup", w.liquidate)
+			for _, row := range authzLiquidationRows {
+				w.runRow(t, row, true)
+			}
 			for _, row := range authzWriteRows {
 				w.runRow(t, row, false)
 			}
@@ -634,6 +646,9 @@ type authzWorld struct {
 	tokens  [6]string
 	userIDs [6]string
 	rooms   [3]*authzRoom
+	// liquidated are rooms of each kind with a maintenance margin, in
+	// which P1's and P2's shorts were liquidated.
+	liquidated [3]*authzRoom
 
 	mu     sync.Mutex
 	shared map[string]*authzRoom // rooms of the write rows, by row and kind
@@ -748,18 +763,72 @@ func newAuthzWorld(t *testing.T, ts *testServer) *authzWorld {
 	return w
 }
 
+// liquidate sets up w.liquidated: in a room of each kind with
+// maintenanceMarginPercent 25, P1 and P2 each sell 1,000 NVDA short at
+// 100 (cash 200,000); NVDA at 200 leaves 0 of margin equity and both are
+// liquidated. No other room trades NVDA.
+func (w *authzWorld) liquidate(t *testing.T) {
+	t.Helper()
+	ts := w.ts.with(t)
+	ts.must(w.tokens[roleAdmin], `mutation { setQuote(symbol: "NVDA", price: "100") { price } }`, nil, nil)
+	for _, k := range allKinds {
+		room := w.newRoomWith(t, k, "ACTIVE", map[string]any{"allowShortSelling": true, "maintenanceMarginPercent": "25"})
+		for _, p := range []role{roleP1, roleP2} {
+			var out struct{ PlaceOrder struct{ Status string } }
+			ts.must(w.tokens[p], placeOrderMutation, map[string]any{"in": map[string]any{
+				"bullPenId": room.id, "symbol": "NVDA", "side": "SELL", "quantity": 1000}}, &out)
+			if out.PlaceOrder.Status != "FILLED" {
+				t.Fatalf("short of %s in %s: %s", p, k, out.PlaceOrder.Status)
+			}
+		}
+		w.liquidated[k] = room
+	}
+	ts.must(w.tokens[roleAdmin], `mutation { setQuote(symbol: "NVDA", price: "200") { price } }`, nil, nil)
+	for _, room := range w.liquidated {
+		room.events = w.rawEvents(t, room, 0)
+		if n := len(liquidatedEvents(room)); n != 2 {
+			t.Fatalf("room %s: %d LIQUIDATED events, want P1's and P2's (log: %s)", room.kind, n, room.describe(room.events))
+		}
+	}
+}
+
+// liquidatedEvents lists "<sequence> <class>" of the room's LIQUIDATED
+// order events, from the raw log.
+func liquidatedEvents(room *authzRoom) []string {
+	var out []string
+	for _, ev := range room.events {
+		if ev.Kind != game.EventOrder {
+			continue
+		}
+		var p game.OrderPayload
+		if json.Unmarshal(ev.Payload, &p) == nil && p.Kind == game.OrderEventLiquidated {
+			out = append(out, strconv.FormatInt(ev.Sequence, 10)+" "+room.class(ev))
+		}
+	}
+	return out
+}
+
 // newRoom creates a room of kind k owned by owner, seats P1 and P2, and
 // brings it to state (SCHEDULED, ACTIVE or PAUSED).
 func (w *authzWorld) newRoom(t *testing.T, k roomKind, state string) *authzRoom {
+	return w.newRoomWith(t, k, state, nil)
+}
+
+// newRoomWith is newRoom with more fields of CreateBullPenInput.
+func (w *authzWorld) newRoomWith(t *testing.T, k roomKind, state string, extra map[string]any) *authzRoom {
 	t.Helper()
 	ts := w.ts.with(t)
 	room := &authzRoom{kind: k, name: fmt.Sprintf("Authz %s %d", k, time.Now().UnixNano())}
 	var created struct {
 		CreateBullPen struct{ ID, InviteCode string }
 	}
-	ts.must(w.tokens[roleOwner], `mutation($n: String!, $s: Time!, $e: Time!, $v: Visibility, $tv: TradeVisibility) {
-		createBullPen(input: {name: $n, startsAt: $s, endsAt: $e, visibility: $v, tradeVisibility: $tv}) { id inviteCode } }`,
-		map[string]any{"n": room.name, "s": fmtTime(t0.Add(time.Hour)), "e": fmtTime(t0.Add(2 * time.Hour)), "v": k.visibility(), "tv": k.tradeVisibility()}, &created)
+	in := map[string]any{"name": room.name, "startsAt": fmtTime(t0.Add(time.Hour)), "endsAt": fmtTime(t0.Add(2 * time.Hour)),
+		"visibility": k.visibility(), "tradeVisibility": k.tradeVisibility()}
+	for f, v := range extra {
+		in[f] = v
+	}
+	ts.must(w.tokens[roleOwner], `mutation($in: CreateBullPenInput!) { createBullPen(input: $in) { id inviteCode } }`,
+		map[string]any{"in": in}, &created)
 	room.id, room.inviteCode = created.CreateBullPen.ID, created.CreateBullPen.InviteCode
 	if room.inviteCode == "" {
 		t.Fatalf("the owner got no invite code for room %s", room.id)
@@ -1432,6 +1501,74 @@ func (c *authzCell) eventLog(id string, after int64) ([]string, []gqlError) {
 		labels = append(labels, strconv.FormatInt(e.Sequence, 10)+" "+e.Typename)
 	}
 	return labels, nil
+}
+
+// liquidatedCells: an order's LIQUIDATED event shows to whoever sees
+// the participant's orders, in a room the caller may see.
+var liquidatedCells = grid(
+	by("-", "-", "p1", "p2", "p1 p2", "-"),
+	by("-", "-", "p1 p2", "p1 p2", "p1 p2", "-"),
+	by(notFound, notFound, "p1", "p2", "p1 p2", notFound),
+)
+
+func liquidatedRule(k roomKind, r role) string {
+	if !sees(k, r) {
+		return notFound
+	}
+	return tradeSet(k, r)
+}
+
+// checkMaintenanceMargin reads the rule of a room that has one: public,
+// like every room rule.
+func checkMaintenanceMargin(c *authzCell) {
+	c.room = c.w.liquidated[c.kind]
+	if b := c.bullPenField("maintenanceMarginPercent"); b != nil {
+		if got := decode[struct{ MaintenanceMarginPercent *string }](c, b).MaintenanceMarginPercent; !decimalIs(got, "25") {
+			c.t.Errorf("maintenanceMarginPercent %v, want 25", got)
+		}
+	}
+}
+
+const liquidatedLogQuery = `query($id: ID!) { ev: bullPenEventLog(bullPenId: $id, limit: 1000, kinds: [ORDER]) { sequence ... on OrderEvent { kind } } }`
+
+// checkLiquidatedEvents reads the LIQUIDATED order events of the room
+// where P1's and P2's shorts were liquidated.
+func checkLiquidatedEvents(c *authzCell) {
+	room := c.w.liquidated[c.kind]
+	r := c.do(liquidatedLogQuery, map[string]any{"id": room.id})
+	if isErrorCode(c.want) {
+		c.expectError(r.Errors, room.id, func() []gqlError { return c.do(liquidatedLogQuery, map[string]any{"id": unknownID}).Errors })
+		return
+	}
+	if len(r.Errors) > 0 {
+		c.t.Fatalf("errors %+v, want events of %s", r.Errors, c.want)
+	}
+	var seen struct {
+		Ev []struct {
+			Sequence int64
+			Kind     string
+		}
+	}
+	if err := json.Unmarshal(r.Data, &seen); err != nil {
+		c.t.Fatalf("decode %s: %v", r.Data, err)
+	}
+	var got []int64
+	for _, e := range seen.Ev {
+		if e.Kind == "LIQUIDATED" {
+			got = append(got, e.Sequence)
+		}
+	}
+	var want []int64
+	for _, l := range liquidatedEvents(room) {
+		seq, class, _ := strings.Cut(l, " ")
+		if slices.Contains(strings.Fields(c.want), class) {
+			n, _ := strconv.ParseInt(seq, 10, 64)
+			want = append(want, n)
+		}
+	}
+	if !slices.Equal(got, want) {
+		c.t.Errorf("LIQUIDATED events at %v, want %v (%s; the room's: %v)", got, want, c.want, liquidatedEvents(room))
+	}
 }
 
 func checkEventLog(c *authzCell) {

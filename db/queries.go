@@ -209,7 +209,8 @@ func (tx *Tx) DeleteSessions(ctx context.Context, userID int64, ids []string) (i
 
 const bullPenCols = `id, name, description, owner_id, state, starts_at, ends_at, starting_cash, commission,
 	allow_short_selling, allowed_symbols, max_participants, visibility, trade_visibility, invite_code,
-	last_sequence, created_at, max_position_percent, min_share_price, max_orders_per_minute, max_open_orders, rank_by`
+	last_sequence, created_at, max_position_percent, min_share_price, max_orders_per_minute, max_open_orders, rank_by,
+	maintenance_margin_percent`
 
 type bullPenRow struct {
 	game.BullPen
@@ -281,11 +282,13 @@ func (q queries) InsertBullPen(ctx context.Context, b *game.BullPen) (err error)
 	}
 	b.ID, err = q.insertID(ctx, `INSERT INTO bull_pens (name, description, owner_id, state, starts_at, ends_at, starting_cash,
 		commission, allow_short_selling, allowed_symbols, max_participants, visibility, trade_visibility, invite_code,
-		last_sequence, created_at, max_position_percent, min_share_price, max_orders_per_minute, max_open_orders, rank_by)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?)`,
+		last_sequence, created_at, max_position_percent, min_share_price, max_orders_per_minute, max_open_orders, rank_by,
+		maintenance_margin_percent)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?)`,
 		b.Name, b.Description, b.OwnerID, string(b.State), b.StartsAt, b.EndsAt, b.StartingCash, b.Commission,
 		b.AllowShortSelling, allowed, b.MaxParticipants, string(b.Visibility), string(b.TradeVisibility), b.InviteCode, b.CreatedAt,
-		b.MaxPositionPercent, b.MinSharePrice, b.MaxOrdersPerMinute, b.MaxOpenOrders, string(rankBy(b)))
+		b.MaxPositionPercent, b.MinSharePrice, b.MaxOrdersPerMinute, b.MaxOpenOrders, string(rankBy(b)),
+		b.MaintenanceMarginPercent)
 	return err
 }
 
@@ -355,6 +358,17 @@ func (q queries) PositionsByRoom(ctx context.Context, bullPenID int64) ([]*game.
 	var ps []*game.Position
 	return ps, q.sel(ctx, &ps, `SELECT `+positionCols+` FROM positions
 		WHERE participant_id IN (SELECT id FROM participants WHERE bull_pen_id = ?) ORDER BY participant_id, symbol`, bullPenID)
+}
+
+// MarginedShorts reads the shorts of symbol through their partial index
+// (positions_short_symbol): a price reads only the few positions a
+// margin call may concern.
+func (q queries) MarginedShorts(ctx context.Context, symbol string) ([]*game.Participant, error) {
+	var ps []*game.Participant
+	return ps, q.sel(ctx, &ps, `SELECT p.id, p.bull_pen_id, p.user_id, p.cash, p.joined_at FROM positions s
+		JOIN participants p ON p.id = s.participant_id JOIN bull_pens b ON b.id = p.bull_pen_id
+		WHERE s.symbol = ? AND s.quantity < 0 AND b.state = 'ACTIVE' AND b.maintenance_margin_percent IS NOT NULL
+		ORDER BY p.bull_pen_id, p.id`, symbol)
 }
 
 func (q queries) SavePosition(ctx context.Context, p *game.Position) error {

@@ -24,6 +24,9 @@ const (
 	OrderEventRejected  OrderEventKind = "REJECTED"
 	OrderEventCancelled OrderEventKind = "CANCELLED"
 	OrderEventExpired   OrderEventKind = "EXPIRED"
+	// OrderEventLiquidated reports an order the system placed and filled
+	// at once to close a participant's positions on a margin call.
+	OrderEventLiquidated OrderEventKind = "LIQUIDATED"
 )
 
 // Event is one entry in a room's log. Sequence increases by exactly one for

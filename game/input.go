@@ -24,6 +24,8 @@ type CreateBullPenInput struct {
 	MinSharePrice      *decimal.Decimal `json:"minSharePrice"`
 	MaxOrdersPerMinute *int             `json:"maxOrdersPerMinute"`
 	MaxOpenOrders      *int             `json:"maxOpenOrders"`
+	// MaintenanceMarginPercent turns on forced liquidation; nil: none.
+	MaintenanceMarginPercent *decimal.Decimal `json:"maintenanceMarginPercent"`
 
 	RankBy *RankMetric `json:"rankBy"`
 }

@@ -16,6 +16,9 @@ const (
 	LedgerBuy          LedgerKind = "BUY"
 	LedgerSell         LedgerKind = "SELL"
 	LedgerCommission   LedgerKind = "COMMISSION"
+	// LedgerLiquidation is a forced trade on a margin call, in place of
+	// its BUY (a cover, negative) or SELL (a long sold, positive).
+	LedgerLiquidation LedgerKind = "LIQUIDATION"
 	// Buying-power movements: what is held back for a resting order, and
 	// the short margin booked at the sale price (see LedgerEntry).
 	LedgerReserve LedgerKind = "RESERVE"
@@ -32,8 +35,9 @@ func (k LedgerKind) MovesCash() bool {
 // transaction that made it.
 //
 // Its identities, exact to the last decimal place:
-//   - the running sum of STARTING_CASH, BUY, SELL and COMMISSION amounts
-//     is the participant's cash, and CashAfter is that sum at the entry;
+//   - the running sum of STARTING_CASH, BUY, SELL, COMMISSION and
+//     LIQUIDATION amounts is the participant's cash, and CashAfter is
+//     that sum at the entry;
 //   - the running sum of every amount is BuyingPowerAfter: cash, less what
 //     open orders hold back (a RESERVE when an order comes to rest, its
 //     RELEASE when it fills, is cancelled, expires or is rejected at fill),
@@ -44,7 +48,9 @@ func (k LedgerKind) MovesCash() bool {
 // The live Participant.buyingPower values the short margin at the last
 // price instead: it is max(0, that sum - ShortMarginRate * the unrealized
 // loss of short positions (negative while in profit)), equal to the sum
-// when there is no short.
+// when there is no short and the sum is not negative. The sum goes
+// negative when a short is covered under water (the cash a cover spends
+// is more than the margin it releases) or a liquidation leaves a debt.
 type LedgerEntry struct {
 	ID               int64           `db:"id"`
 	ParticipantID    int64           `db:"participant_id"`
@@ -177,14 +183,21 @@ func (s *Service) setReserved(ctx context.Context, tx Tx, o *Order, amount decim
 }
 
 // bookFill books a fill of o at price: the release of held, what o held back,
-// the trade, the commission, and the change in booked short margin from
-// position before to after.
-func bookFill(l *ledger, o *Order, held decimal.Decimal, before, after Position, price, commission decimal.Decimal) {
+// the trade (LIQUIDATION for a forced one, else BUY or SELL), the
+// commission, and the change in booked short margin from position before
+// to after.
+func bookFill(l *ledger, o *Order, forced bool, held decimal.Decimal, before, after Position, price, commission decimal.Decimal) {
 	l.hold(held.Neg(), o.ID)
 	gross := decimal.NewFromInt(o.Quantity).Mul(price)
 	if o.Side == SideBuy {
-		l.add(LedgerBuy, gross.Neg(), o.ID)
-	} else {
+		gross = gross.Neg()
+	}
+	switch {
+	case forced:
+		l.add(LedgerLiquidation, gross, o.ID)
+	case o.Side == SideBuy:
+		l.add(LedgerBuy, gross, o.ID)
+	default:
 		l.add(LedgerSell, gross, o.ID)
 	}
 	l.add(LedgerCommission, commission.Neg(), o.ID)

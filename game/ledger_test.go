@@ -19,28 +19,39 @@ import (
 // are partly covered by shares held, cancels, fills by price ticks, a
 // pause and resume, and the room's end expiring what still rests) and
 // reconciles every participant's ledger with the stored state after every
-// few steps and at the end (see checkLedger).
+// few steps and at the end (see checkLedger); with shorts, also in a
+// room with a maintenance margin, where prices liquidate some of them.
 func TestLedgerReconcilesAfterRandomSession(t *testing.T) {
 	for _, backend := range dbtest.Backends() {
 		t.Run(backend, func(t *testing.T) {
 			h := openHarnessDSN(t, dbtest.Open(t, backend), clockwork.NewFakeClockAt(t0))
-			for _, shorts := range []bool{false, true} {
-				t.Run(fmt.Sprintf("shorts=%v", shorts), func(t *testing.T) { randomLedgerSession(t, h, shorts) })
+			for _, mode := range []struct {
+				shorts bool
+				margin string
+			}{{false, ""}, {true, ""}, {true, "40"}} {
+				t.Run(fmt.Sprintf("shorts=%v,margin=%s", mode.shorts, mode.margin), func(t *testing.T) {
+					randomLedgerSession(t, h, mode.shorts, mode.margin)
+				})
 			}
 		})
 	}
 }
 
-func randomLedgerSession(t *testing.T, h *harness, shorts bool) {
+func randomLedgerSession(t *testing.T, h *harness, shorts bool, margin string) {
 	const traders, steps = 4, 400
 	symbols := []string{"AAPL", "MSFT"}
-	owner := h.user(fmt.Sprintf("owner-%v", shorts))
+	name := fmt.Sprintf("%v%s", shorts, margin)
+	owner := h.user("owner-" + name)
 	players := make([]*game.User, traders)
 	for i := range players {
-		players[i] = h.user(fmt.Sprintf("ledger-%v-%d", shorts, i))
+		players[i] = h.user(fmt.Sprintf("ledger-%s-%d", name, i))
 	}
 	room := h.activeRoom(owner, func(in *game.CreateBullPenInput) {
 		in.StartingCash, in.Commission, in.AllowShortSelling = decp("25000"), decp("1.2345"), ptr(shorts)
+		if margin != "" {
+			// Less cash, so that shorts come near the margin.
+			in.StartingCash, in.MaintenanceMarginPercent = decp("5000"), decp(margin)
+		}
 	}, players...)
 	prices := map[string]decimal.Decimal{}
 	tick := func(rng *rand.Rand, sym string) {
@@ -48,7 +59,7 @@ func randomLedgerSession(t *testing.T, h *harness, shorts bool) {
 		h.price(sym, p.String())
 		prices[sym] = p
 	}
-	rng := rand.New(rand.NewPCG(7, map[bool]uint64{false: 1, true: 2}[shorts]))
+	rng := rand.New(rand.NewPCG(7, map[string]uint64{"false": 1, "true": 2, "true40": 3}[name]))
 	for _, sym := range symbols {
 		tick(rng, sym)
 	}
@@ -122,7 +133,13 @@ func randomLedgerSession(t *testing.T, h *harness, shorts bool) {
 			t.Errorf("no %s order in the session: it does not exercise the ledger", s)
 		}
 	}
-	if shorts {
+	if margin != "" {
+		if n := len(h.countLiquidations(room.ID)); n == 0 {
+			t.Error("no liquidation in the session: it does not exercise the maintenance margin")
+		} else {
+			t.Logf("%d liquidation orders", n)
+		}
+	} else if shorts {
 		shorted := false
 		ps, _ := h.store.PositionsByRoom(h.ctx, room.ID)
 		for _, p := range ps {
@@ -143,11 +160,11 @@ func randomLedgerSession(t *testing.T, h *harness, shorts bool) {
 //   - the cash sum is the participant's cash;
 //   - the sum of all kinds is cash - what OPEN orders hold back - 1.5 x the
 //     cost basis of short positions;
-//   - every filled order has its BUY or SELL of quantity x fill price and
-//     its COMMISSION; every order's RESERVE entries less its RELEASE
+//   - every filled order has its BUY or SELL (LIQUIDATION for a forced
+//     one) of quantity x fill price and its COMMISSION; every order's RESERVE entries less its RELEASE
 //     entries, short margin aside, are what it still holds back;
 //   - buyingPower is max(0, the sum - 1.5 x the unrealized loss of short
-//     positions at their market price), the sum itself without a short.
+//     positions at their market price), max(0, the sum) without a short.
 func (h *harness) checkLedger(roomID int64) {
 	t := h.t
 	t.Helper()
@@ -181,7 +198,7 @@ func (h *harness) checkLedger(roomID int64) {
 			t.Errorf("participant %d: first entry %s %s (order %v), want STARTING_CASH %s", p.ID, first.Kind, first.Amount, first.OrderID, room.StartingCash)
 		}
 		cash, power := decimal.Zero, decimal.Zero
-		trades := map[int64]decimal.Decimal{}      // BUY/SELL by order
+		trades := map[int64]decimal.Decimal{}      // BUY/SELL/LIQUIDATION by order
 		commissions := map[int64]decimal.Decimal{} // COMMISSION by order
 		holds := map[int64]decimal.Decimal{}       // RESERVE/RELEASE by order
 		// Fills replayed in ledger order: the positions they make, and
@@ -221,7 +238,7 @@ func (h *harness) checkLedger(roomID int64) {
 			}
 			id := *e.OrderID
 			switch e.Kind {
-			case game.LedgerBuy, game.LedgerSell:
+			case game.LedgerBuy, game.LedgerSell, game.LedgerLiquidation:
 				trades[id] = trades[id].Add(e.Amount)
 				if o := byID[id]; o.Status == game.OrderStatusFilled {
 					before := replay[o.Symbol]
@@ -293,7 +310,7 @@ func (h *harness) checkLedger(roomID int64) {
 		if want := decimal.Max(power.Sub(loss.Mul(rate)), decimal.Zero); !val.BuyingPower.Equal(want) {
 			t.Errorf("participant %d: buyingPower %s, want max(0, ledger %s - 1.5 x short loss %s) = %s", p.ID, val.BuyingPower, power, loss, want)
 		}
-		if margin.IsZero() && !val.BuyingPower.Equal(power) {
+		if margin.IsZero() && !val.BuyingPower.Equal(decimal.Max(power, decimal.Zero)) {
 			t.Errorf("participant %d (no short): buyingPower %s, ledger %s", p.ID, val.BuyingPower, power)
 		}
 	}

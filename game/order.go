@@ -228,6 +228,14 @@ func (a *account) buyingPower(except int64) decimal.Decimal {
 	return a.p.Cash.Sub(a.reserved(except)).Sub(a.margin(nil))
 }
 
+// covers reports whether o is a buy that only reduces a short (at most
+// its size). Such a buy only lowers the risk, so it needs the cash to
+// pay for it rather than buying power, which a short under water has
+// none of: otherwise it could never be reduced.
+func (a *account) covers(o *Order) bool {
+	return o.Side == SideBuy && o.Quantity <= -a.position(o.Symbol).Quantity
+}
+
 // rejection is a business reason to refuse an order.
 type rejection struct{ reason, message string }
 
@@ -241,7 +249,7 @@ func (a *account) checkBuyRules(o *Order, price decimal.Decimal) *rejection {
 	if o.Side != SideBuy {
 		return nil
 	}
-	if m := a.room.MinSharePrice; m != nil && price.LessThan(*m) {
+	if m := a.room.MinSharePrice; m != nil && price.LessThan(*m) && !a.covers(o) {
 		return &rejection{RejectBelowMinPrice, fmt.Sprintf("minSharePrice is %s in bull pen %d: buying %s at %s is below it", m.String(), a.room.ID, o.Symbol, price.String())}
 	}
 	pct := a.room.MaxPositionPercent
@@ -292,6 +300,14 @@ func (a *account) checkFill(o *Order, price decimal.Decimal) *rejection {
 		return &rejection{RejectPositionLimit, fmt.Sprintf("a position may hold at most %d shares of %s", int64(MaxPosition), o.Symbol)}
 	}
 	a.prices[o.Symbol] = price
+	if a.covers(o) {
+		// The margin it releases is the covered share of the short's,
+		// whatever the rest of the account looks like.
+		if free := cash.Sub(a.reserved(o.ID)); free.IsNegative() {
+			return &rejection{RejectInsufficientFunds, fmt.Sprintf("%s %d %s at %s needs %s more cash than other orders hold back", o.Side, o.Quantity, o.Symbol, price.String(), free.Neg().String())}
+		}
+		return nil
+	}
 	left := cash.Sub(a.reserved(o.ID)).Sub(a.margin(&after))
 	if cash.IsNegative() || left.IsNegative() {
 		return &rejection{RejectInsufficientFunds, fmt.Sprintf("%s %d %s at %s needs %s more buying power", o.Side, o.Quantity, o.Symbol, price.String(), left.Neg().String())}
@@ -549,7 +565,7 @@ func (s *Service) execute(ctx context.Context, tx Tx, room *BullPen, p *Particip
 			if r := a.checkFill(o, q.Price); r != nil {
 				return reject(*r)
 			}
-			return true, s.fill(ctx, tx, a, o, q.Price)
+			return true, s.fill(ctx, tx, a, o, q.Price, false)
 		}
 	}
 	// Rest: hold back what the order may need and check it is there.
@@ -570,9 +586,13 @@ func (s *Service) execute(ctx context.Context, tx Tx, room *BullPen, p *Particip
 		return reject(*r)
 	}
 	o.Reserved = a.reservation(o)
-	if bp := a.buyingPower(0); o.Reserved.GreaterThan(bp) {
+	bp, what := a.buyingPower(0), "buying power"
+	if a.covers(o) {
+		bp, what = a.p.Cash.Sub(a.reserved(0)), "the cash other orders do not hold back"
+	}
+	if o.Reserved.GreaterThan(bp) {
 		o.Reserved = decimal.Zero
-		return reject(rejection{RejectInsufficientFunds, fmt.Sprintf("this order holds back %s but buying power is %s", a.reservation(o).String(), bp.String())})
+		return reject(rejection{RejectInsufficientFunds, fmt.Sprintf("this order holds back %s but %s is %s", a.reservation(o).String(), what, bp.String())})
 	}
 	if err := tx.InsertOrder(ctx, o); err != nil {
 		return false, err
@@ -587,8 +607,10 @@ func (s *Service) execute(ctx context.Context, tx Tx, room *BullPen, p *Particip
 
 // fill executes an order at price and writes its events. A new order (no
 // ID yet) is stored once, filled: inserting it OPEN and then updating it
-// would maintain the open-order indexes twice for nothing.
-func (s *Service) fill(ctx context.Context, tx Tx, a *account, o *Order, price decimal.Decimal) error {
+// would maintain the open-order indexes twice for nothing. A forced fill
+// (a liquidation) books its trade as LIQUIDATION and its event is
+// LIQUIDATED.
+func (s *Service) fill(ctx context.Context, tx Tx, a *account, o *Order, price decimal.Decimal, forced bool) error {
 	now := tx.Now()
 	commission := a.room.Commission
 	before := a.position(o.Symbol)
@@ -617,11 +639,15 @@ func (s *Service) fill(ctx context.Context, tx Tx, a *account, o *Order, price d
 		return err
 	}
 	// After the store: a new order has its ID now, which its entries name.
-	bookFill(l, o, held, before, pos, price, commission)
+	bookFill(l, o, forced, held, before, pos, price, commission)
 	if err := l.write(ctx, tx); err != nil {
 		return err
 	}
-	if err := s.orderEvent(ctx, tx, o, OrderEventFilled); err != nil {
+	kind := OrderEventFilled
+	if forced {
+		kind = OrderEventLiquidated
+	}
+	if err := s.orderEvent(ctx, tx, o, kind); err != nil {
 		return err
 	}
 	pid := a.p.ID
@@ -721,10 +747,13 @@ func (s *Service) SetQuote(ctx context.Context, user *User, symbol string, price
 }
 
 // Tick records a new price for symbol and, in the same transaction,
-// fills or triggers every resting order it crosses in ACTIVE rooms: a
-// crash or a concurrent order never sees the price without its fills.
-// An order whose fill fails is logged and left as it was (its savepoint
-// rolled back); the other orders on the symbol still fill.
+// fills or triggers every resting order it crosses in ACTIVE rooms, then
+// makes the margin calls it brings about (see marginCall) for every
+// participant short in symbol in a room with a maintenance margin: a
+// crash or a concurrent order never sees the price without its fills and
+// liquidations. An order whose fill fails, or a margin call that fails,
+// is logged and left as it was (its savepoint rolled back); the others
+// still go ahead.
 func (s *Service) Tick(ctx context.Context, symbol string, price decimal.Decimal) (*Quote, error) {
 	var (
 		q      *Quote
@@ -748,7 +777,11 @@ func (s *Service) Tick(ctx context.Context, symbol string, price decimal.Decimal
 		if err != nil {
 			return err
 		}
-		return s.sweep(ctx, tx, open, map[string]decimal.Decimal{symbol: price}, filled)
+		shorts, err := tx.MarginedShorts(ctx, symbol)
+		if err != nil {
+			return err
+		}
+		return s.sweep(ctx, tx, open, shorts, map[string]decimal.Decimal{symbol: price}, filled)
 	})
 	if err != nil {
 		return nil, err
@@ -765,12 +798,23 @@ func (s *Service) Tick(ctx context.Context, symbol string, price decimal.Decimal
 	return q, nil
 }
 
-// sweep re-decides resting orders (sorted by room, the order rooms are
-// locked in) against prices, each in its own savepoint, and records the
-// rooms where something filled. Orders the prices do not touch are
-// skipped without a lock.
-func (s *Service) sweep(ctx context.Context, tx Tx, open []*Order, prices map[string]decimal.Decimal, filled map[int64]bool) error {
-	for _, o := range open {
+// sweep re-decides resting orders against prices, then makes the margin
+// calls of the participants in shorts, each in its own savepoint, and
+// records the rooms where something filled. Both lists are sorted by
+// room, and are taken room by room (the order rooms are locked in), a
+// room's orders before its margin calls, which see their fills. Orders
+// the prices do not touch are skipped without a lock.
+func (s *Service) sweep(ctx context.Context, tx Tx, open []*Order, shorts []*Participant, prices map[string]decimal.Decimal, filled map[int64]bool) error {
+	for len(open) > 0 || len(shorts) > 0 {
+		if len(open) == 0 || (len(shorts) > 0 && shorts[0].BullPenID < open[0].BullPenID) {
+			if err := s.sweepMargin(ctx, tx, shorts[0], filled); err != nil {
+				return err
+			}
+			shorts = shorts[1:]
+			continue
+		}
+		o := open[0]
+		open = open[1:]
 		price, ok := prices[o.Symbol]
 		if !ok {
 			continue
@@ -800,17 +844,33 @@ func (s *Service) sweep(ctx context.Context, tx Tx, open []*Order, prices map[st
 }
 
 // sweepRoom re-decides a room's resting orders against the stored prices
-// (when it becomes ACTIVE again, prices may have crossed them meanwhile).
-func (s *Service) sweepRoom(ctx context.Context, tx Tx, roomID int64, filled map[int64]bool) error {
-	open, err := tx.OpenOrdersByRoom(ctx, roomID)
-	if err != nil || len(open) == 0 {
+// and makes its margin calls (when it becomes ACTIVE again, prices may
+// have crossed them meanwhile).
+func (s *Service) sweepRoom(ctx context.Context, tx Tx, room *BullPen, filled map[int64]bool) error {
+	open, err := tx.OpenOrdersByRoom(ctx, room.ID)
+	if err != nil {
 		return err
+	}
+	var shorts []*Participant
+	if room.MaintenanceMarginPercent != nil {
+		ps, err := tx.PositionsByRoom(ctx, room.ID)
+		if err != nil {
+			return err
+		}
+		for _, pos := range ps { // by participant
+			if pos.Quantity < 0 && (len(shorts) == 0 || shorts[len(shorts)-1].ID != pos.ParticipantID) {
+				shorts = append(shorts, &Participant{ID: pos.ParticipantID, BullPenID: room.ID})
+			}
+		}
+	}
+	if len(open) == 0 && len(shorts) == 0 {
+		return nil
 	}
 	prices, err := s.prices(ctx, tx)
 	if err != nil {
 		return err
 	}
-	return s.sweep(ctx, tx, open, prices, filled)
+	return s.sweep(ctx, tx, open, shorts, prices, filled)
 }
 
 // work re-decides one resting order at price inside tx, holding its room:
@@ -866,5 +926,5 @@ func (s *Service) work(ctx context.Context, tx Tx, orderID int64, price decimal.
 		}
 		return false, s.orderEvent(ctx, tx, o, OrderEventRejected)
 	}
-	return true, s.fill(ctx, tx, a, o, price)
+	return true, s.fill(ctx, tx, a, o, price, false)
 }

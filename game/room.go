@@ -181,8 +181,14 @@ func validRules(in CreateBullPenInput, r *Rules) error {
 	if n := in.MaxOpenOrders; n != nil && (*n < 1 || *n > maxRuleCount) {
 		return Invalid("maxOpenOrders", "must be between 1 and %d, got %d", maxRuleCount, *n)
 	}
+	if p := in.MaintenanceMarginPercent; p != nil {
+		if !p.IsPositive() || p.GreaterThan(hundred) || !p.Equal(p.Truncate(4)) {
+			return Invalid("maintenanceMarginPercent", "must be more than 0 and at most 100, with at most 4 decimal places, got %s", p.String())
+		}
+	}
 	*r = Rules{MaxPositionPercent: in.MaxPositionPercent, MinSharePrice: in.MinSharePrice,
-		MaxOrdersPerMinute: in.MaxOrdersPerMinute, MaxOpenOrders: in.MaxOpenOrders}
+		MaxOrdersPerMinute: in.MaxOrdersPerMinute, MaxOpenOrders: in.MaxOpenOrders,
+		MaintenanceMarginPercent: in.MaintenanceMarginPercent}
 	return nil
 }
 
@@ -397,7 +403,7 @@ func (s *Service) move(ctx context.Context, tx Tx, actor *User, roomID int64, to
 	if to == RoomActive && previous == RoomPaused {
 		// Prices kept moving while the room was paused: what they crossed
 		// fills now, in this transaction, before anything else trades.
-		if err := s.sweepRoom(ctx, tx, room.ID, map[int64]bool{}); err != nil {
+		if err := s.sweepRoom(ctx, tx, room, map[int64]bool{}); err != nil {
 			return nil, err
 		}
 	}

@@ -51,6 +51,10 @@ type Queries interface {
 	// OpenOrdersBySymbol lists OPEN orders on symbol in ACTIVE rooms,
 	// by room, then oldest first (the order rooms are locked in).
 	OpenOrdersBySymbol(ctx context.Context, symbol string) ([]*Order, error)
+	// MarginedShorts lists the participants short in symbol in ACTIVE
+	// rooms that have a maintenance margin, by room, then id (the order
+	// rooms are locked in).
+	MarginedShorts(ctx context.Context, symbol string) ([]*Participant, error)
 	// OpenOrdersByRoom lists every OPEN order of a room.
 	OpenOrdersByRoom(ctx context.Context, bullPenID int64) ([]*Order, error)
 	// CountOrdersSince counts a participant's orders created after since,

@@ -150,6 +150,11 @@ type Rules struct {
 	MaxOrdersPerMinute *int `db:"max_orders_per_minute" json:"maxOrdersPerMinute,omitempty"`
 	// MaxOpenOrders bounds the OPEN orders of one participant.
 	MaxOpenOrders *int `db:"max_open_orders" json:"maxOpenOrders,omitempty"`
+	// MaintenanceMarginPercent (0 < x <= 100) is the share of the market
+	// value of a participant's shorts that their margin equity must stay
+	// above; below it their positions are liquidated (see
+	// Service.marginCall). Nil: no forced liquidation.
+	MaintenanceMarginPercent *decimal.Decimal `db:"maintenance_margin_percent" json:"maintenanceMarginPercent,omitempty"`
 }
 
 // Participant is a user's seat in a room: their cash and positions.

@@ -54,34 +54,35 @@ type ComplexityRoot struct {
 	}
 
 	BullPen struct {
-		AllowShortSelling  func(childComplexity int) int
-		AllowedSymbols     func(childComplexity int) int
-		Commission         func(childComplexity int) int
-		CreatedAt          func(childComplexity int) int
-		Description        func(childComplexity int) int
-		EndsAt             func(childComplexity int) int
-		ID                 func(childComplexity int) int
-		InviteCode         func(childComplexity int) int
-		LastSequence       func(childComplexity int) int
-		Leaderboard        func(childComplexity int) int
-		LeaderboardHistory func(childComplexity int, limit *int) int
-		MaxOpenOrders      func(childComplexity int) int
-		MaxOrdersPerMinute func(childComplexity int) int
-		MaxParticipants    func(childComplexity int) int
-		MaxPositionPercent func(childComplexity int) int
-		Me                 func(childComplexity int) int
-		MinSharePrice      func(childComplexity int) int
-		Name               func(childComplexity int) int
-		Orders             func(childComplexity int, status *game.OrderStatus, first *int, after *string) int
-		Owner              func(childComplexity int) int
-		ParticipantCount   func(childComplexity int) int
-		Participants       func(childComplexity int) int
-		RankBy             func(childComplexity int) int
-		StartingCash       func(childComplexity int) int
-		StartsAt           func(childComplexity int) int
-		State              func(childComplexity int) int
-		TradeVisibility    func(childComplexity int) int
-		Visibility         func(childComplexity int) int
+		AllowShortSelling        func(childComplexity int) int
+		AllowedSymbols           func(childComplexity int) int
+		Commission               func(childComplexity int) int
+		CreatedAt                func(childComplexity int) int
+		Description              func(childComplexity int) int
+		EndsAt                   func(childComplexity int) int
+		ID                       func(childComplexity int) int
+		InviteCode               func(childComplexity int) int
+		LastSequence             func(childComplexity int) int
+		Leaderboard              func(childComplexity int) int
+		LeaderboardHistory       func(childComplexity int, limit *int) int
+		MaintenanceMarginPercent func(childComplexity int) int
+		MaxOpenOrders            func(childComplexity int) int
+		MaxOrdersPerMinute       func(childComplexity int) int
+		MaxParticipants          func(childComplexity int) int
+		MaxPositionPercent       func(childComplexity int) int
+		Me                       func(childComplexity int) int
+		MinSharePrice            func(childComplexity int) int
+		Name                     func(childComplexity int) int
+		Orders                   func(childComplexity int, status *game.OrderStatus, first *int, after *string) int
+		Owner                    func(childComplexity int) int
+		ParticipantCount         func(childComplexity int) int
+		Participants             func(childComplexity int) int
+		RankBy                   func(childComplexity int) int
+		StartingCash             func(childComplexity int) int
+		StartsAt                 func(childComplexity int) int
+		State                    func(childComplexity int) int
+		TradeVisibility          func(childComplexity int) int
+		Visibility               func(childComplexity int) int
 	}
 
 	BullPenConnection struct {
@@ -505,6 +506,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.BullPen.LeaderboardHistory(childComplexity, args["limit"].(*int)), true
+	case "BullPen.maintenanceMarginPercent":
+		if e.ComplexityRoot.BullPen.MaintenanceMarginPercent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BullPen.MaintenanceMarginPercent(childComplexity), true
 	case "BullPen.maxOpenOrders":
 		if e.ComplexityRoot.BullPen.MaxOpenOrders == nil {
 			break
@@ -1830,7 +1837,11 @@ triggered STOP when the price comes back through it.
 """
 enum OrderType { MARKET LIMIT STOP STOP_LIMIT TRAILING_STOP }
 enum OrderStatus { OPEN FILLED CANCELLED REJECTED EXPIRED }
-enum OrderEventKind { ACCEPTED FILLED REJECTED CANCELLED EXPIRED }
+"""
+What happened to an order. LIQUIDATED: an order the system placed and
+filled at once on a margin call (see BullPen.maintenanceMarginPercent).
+"""
+enum OrderEventKind { ACCEPTED FILLED REJECTED CANCELLED EXPIRED LIQUIDATED }
 enum StateTrigger { MANUAL SCHEDULE }
 "What a room's leaderboard ranks by: RETURN (portfolio value) or SHARPE (sharpeRatio, participants without one last, then portfolio value)."
 enum RankMetric { RETURN SHARPE }
@@ -1881,6 +1892,16 @@ type BullPen {
   maxOrdersPerMinute: Int
   "Most OPEN orders one participant may have (TOO_MANY_OPEN_ORDERS)."
   maxOpenOrders: Int
+  """
+  Forced liquidation (null: none). On each price of a symbol a participant
+  is short, while the room is ACTIVE: when their margin equity (cash less
+  the market value of their shorts at the last prices) is below this
+  percent of that market value, their open orders are cancelled and every
+  short is covered at the price by an order the system places (OrderEvent
+  LIQUIDATED, ledger LIQUIDATION); longs are sold too if that leaves cash
+  negative.
+  """
+  maintenanceMarginPercent: Decimal
 }
 
 type User {
@@ -1947,8 +1968,8 @@ type Participant {
 }
 
 """
-What a ledger entry moves. STARTING_CASH, BUY, SELL and COMMISSION move
-cash; RESERVE and RELEASE move only buying power.
+What a ledger entry moves. STARTING_CASH, BUY, SELL, COMMISSION and
+LIQUIDATION move cash; RESERVE and RELEASE move only buying power.
 """
 enum LedgerKind {
   "The room's starting cash, when the participant joined."
@@ -1959,6 +1980,12 @@ enum LedgerKind {
   SELL
   "The room's commission on a fill, negative."
   COMMISSION
+  """
+  A forced trade on a margin call (see BullPen.maintenanceMarginPercent),
+  in place of its BUY or SELL: a cover's cost (negative) or a long's
+  proceeds (positive).
+  """
+  LIQUIDATION
   """
   Buying power held back, negative: by an order when it comes to rest, or
   as short margin (1.5 times the sale proceeds) when a fill opens or adds
@@ -1975,14 +2002,14 @@ enum LedgerKind {
 
 """
 One movement of a participant's money. Exact, for every participant:
-the running sum of the STARTING_CASH, BUY, SELL and COMMISSION amounts
-is cash, and cashAfter is that sum at the entry; the running sum of all
-amounts is buyingPowerAfter: cash less what open orders hold back less
-1.5 times the cost basis of short positions (short margin at the sale
-price). Without a short position it equals buyingPower; with one,
-buyingPower values the margin at the last price instead, so buyingPower =
-max(0, that sum - 1.5 times the short positions' unrealized loss), the
-loss being negative while they are in profit.
+the running sum of the STARTING_CASH, BUY, SELL, COMMISSION and
+LIQUIDATION amounts is cash, and cashAfter is that sum at the entry; the
+running sum of all amounts is buyingPowerAfter: cash less what open
+orders hold back less 1.5 times the cost basis of short positions (short
+margin at the sale price). buyingPower values the margin at the last
+price instead, so buyingPower = max(0, that sum - 1.5 times the short
+positions' unrealized loss), the loss being negative while they are in
+profit: without a short position, the sum when it is not negative.
 """
 type LedgerEntry {
   id: ID!
@@ -2270,6 +2297,8 @@ input CreateBullPenInput {
   maxOrdersPerMinute: Int
   "1 to 100000 OPEN orders per participant."
   maxOpenOrders: Int
+  "More than 0, at most 100: forced liquidation below this margin equity, in percent of the market value of shorts (see BullPen.maintenanceMarginPercent)."
+  maintenanceMarginPercent: Decimal
 
   rankBy: RankMetric = RETURN
 }
@@ -2366,6 +2395,8 @@ func (ec *executionContext) childFields_BullPen(ctx context.Context, field graph
 		return ec.fieldContext_BullPen_maxOrdersPerMinute(ctx, field)
 	case "maxOpenOrders":
 		return ec.fieldContext_BullPen_maxOpenOrders(ctx, field)
+	case "maintenanceMarginPercent":
+		return ec.fieldContext_BullPen_maintenanceMarginPercent(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type BullPen", field.Name)
 }
@@ -4233,6 +4264,29 @@ func (ec *executionContext) _BullPen_maxOpenOrders(ctx context.Context, field gr
 }
 func (ec *executionContext) fieldContext_BullPen_maxOpenOrders(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("BullPen", field, false, false, "Int")
+}
+
+func (ec *executionContext) _BullPen_maintenanceMarginPercent(ctx context.Context, field graphql.CollectedField, obj *game.BullPen) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BullPen_maintenanceMarginPercent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MaintenanceMarginPercent, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *decimal.Decimal) graphql.Marshaler {
+			return ec.marshalODecimal2ᚖgithubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BullPen_maintenanceMarginPercent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BullPen", field, false, false, "Decimal")
 }
 
 func (ec *executionContext) _BullPenConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.BullPenConnection) (ret graphql.Marshaler) {
@@ -9738,7 +9792,7 @@ func (ec *executionContext) unmarshalInputCreateBullPenInput(ctx context.Context
 		asMap["rankBy"] = "RETURN"
 	}
 
-	fieldsInOrder := [...]string{"name", "description", "startsAt", "endsAt", "startingCash", "commission", "allowShortSelling", "allowedSymbols", "maxParticipants", "visibility", "tradeVisibility", "maxPositionPercent", "minSharePrice", "maxOrdersPerMinute", "maxOpenOrders", "rankBy"}
+	fieldsInOrder := [...]string{"name", "description", "startsAt", "endsAt", "startingCash", "commission", "allowShortSelling", "allowedSymbols", "maxParticipants", "visibility", "tradeVisibility", "maxPositionPercent", "minSharePrice", "maxOrdersPerMinute", "maxOpenOrders", "maintenanceMarginPercent", "rankBy"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -9850,6 +9904,13 @@ func (ec *executionContext) unmarshalInputCreateBullPenInput(ctx context.Context
 				return it, err
 			}
 			it.MaxOpenOrders = data
+		case "maintenanceMarginPercent":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("maintenanceMarginPercent"))
+			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MaintenanceMarginPercent = data
 		case "rankBy":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("rankBy"))
 			data, err := ec.unmarshalORankMetric2ᚖgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐRankMetric(ctx, v)
@@ -10341,6 +10402,11 @@ func (ec *executionContext) _BullPen(ctx context.Context, sel ast.SelectionSet, 
 			}
 		case "maxOpenOrders":
 			out.Values[i] = ec._BullPen_maxOpenOrders(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "maintenanceMarginPercent":
+			out.Values[i] = ec._BullPen_maintenanceMarginPercent(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}

@@ -10,6 +10,8 @@ export type CreateBullPenInput = {
   commission?: string | null | undefined;
   description?: string | null | undefined;
   endsAt: string;
+  /** More than 0, at most 100: forced liquidation below this margin equity, in percent of the market value of shorts (see BullPen.maintenanceMarginPercent). */
+  maintenanceMarginPercent?: string | null | undefined;
   /** 1 to 100000 OPEN orders per participant. */
   maxOpenOrders?: number | null | undefined;
   /** 1 to 100000 orders per participant per minute. */
@@ -28,11 +30,16 @@ export type CreateBullPenInput = {
   visibility?: Visibility | null | undefined;
 };
 
+/**
+ * What happened to an order. LIQUIDATED: an order the system placed and
+ * filled at once on a margin call (see BullPen.maintenanceMarginPercent).
+ */
 export type OrderEventKind =
   | 'ACCEPTED'
   | 'CANCELLED'
   | 'EXPIRED'
   | 'FILLED'
+  | 'LIQUIDATED'
   | 'REJECTED';
 
 export type OrderSide =
