@@ -226,6 +226,7 @@ func (t *WebSocket) Do(w http.ResponseWriter, r *http.Request, exec graphql.Grap
 	hj := &hijacker{ResponseWriter: w}
 	ws, err := up.Upgrade(hj, r, nil)
 	if err != nil {
+		endPreInit()
 		cancel()
 		return // the upgrader has answered with an HTTP error
 	}
