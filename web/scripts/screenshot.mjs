@@ -1,12 +1,15 @@
-// Takes the README's screenshot of the live room page: a server on a fresh
+// Takes the README's screenshots of the live room page: a server on a fresh
 // SQLite file, four players trading through a few price moves, the page as
-// one of them.
+// one of them on a 1280 px screen (the whole page) and on a 390×844 phone
+// (its first screen).
 //
-//   cd web && node scripts/screenshot.mjs [out.png]   (default ../docs/room-page.png)
+//   cd web && node scripts/screenshot.mjs [out.png [phone.png]]
+//   (default ../docs/room-page.png and ../docs/room-page-phone.png)
 import { resolve } from 'node:path';
 import { Server, launch, openPage, repoRoot, sleep } from '../test/harness.mjs';
 
 const out = resolve(process.argv[2] ?? resolve(repoRoot, 'docs', 'room-page.png'));
+const phoneOut = resolve(process.argv[3] ?? resolve(repoRoot, 'docs', 'room-page-phone.png'));
 const srv = await new Server().start();
 let browser;
 try {
@@ -27,7 +30,9 @@ try {
   for (const [name, [symbol, quantity]] of Object.entries(buys)) await srv.order(players[name], room, { symbol, side: 'BUY', quantity });
 
   browser = await launch();
-  const { page } = await openPage(browser, srv.url, `/rooms/${room}`, { token: players.carol, viewport: { width: 1200, height: 1250 } });
+  // Carol also has an order resting, so the seat shows every part.
+  await srv.order(players.carol, room, { symbol: 'NVDA', side: 'BUY', quantity: 5, type: 'LIMIT', limitPrice: '110.00' });
+  const { page } = await openPage(browser, srv.url, `/rooms/${room}`, { token: players.carol, viewport: { width: 1280, height: 800 } });
   await page.waitForFunction(() => document.querySelector('#conn')?.textContent === 'live');
   // Price moves, each followed by a small fill so a snapshot is taken at
   // once (a dirty room gets one within a second).
@@ -43,6 +48,11 @@ try {
   await sleep(500);
   await page.screenshot({ path: out, fullPage: true });
   console.log(`wrote ${out}`);
+  const phone = await openPage(browser, srv.url, `/rooms/${room}`, { token: players.carol, viewport: { width: 390, height: 844 } });
+  await phone.page.waitForFunction(() => document.querySelector('#conn')?.textContent === 'live' && document.querySelector('#chart canvas'));
+  await sleep(500);
+  await phone.page.screenshot({ path: phoneOut });
+  console.log(`wrote ${phoneOut}`);
 } finally {
   await browser?.close();
   await srv.close();

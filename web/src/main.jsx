@@ -8,9 +8,16 @@ import { createRoot } from 'react-dom/client';
 import { GraphiQL } from 'graphiql';
 import { createBullpenFetcher } from './fetcher.js';
 
-const DEFAULT_QUERY = `# Sign up or sign in, then put the token in the Headers pane:
+// Short lines: the editor is about half of a 1280 px screen, and a comment
+// line longer than that was cut off.
+const DEFAULT_QUERY = `# Sign up or sign in, then put the token
+# in the Headers pane (below):
 # {"Authorization": "Bearer <token>"}
-# Watch a room live at /rooms/<id> (e.g. /rooms/1); add ?replay=1&speed=10 to replay a finished one.
+#
+# Watch a room live at /rooms/<id>, e.g.
+# /rooms/1; replay a finished one at
+# /rooms/1?replay=1&speed=10, or put it on
+# a projector at /rooms/1?view=board.
 {
   instruments {
     symbol

@@ -191,6 +191,18 @@ test('GraphiQL renders offline, from the embedded bundle only', async () => {
     assert.equal(await page.title(), 'Bullpen GraphiQL');
     // The default operation is in the editor.
     await page.waitForFunction(() => document.querySelector('.graphiql-query-editor')?.textContent.includes('instruments'), null, { timeout: 15_000 });
+    // At 1280 px every line of the starter comment fits in the editor (no
+    // line runs under its edge or the scrollbar).
+    await page.waitForFunction(() => document.querySelector('.graphiql-query-editor')?.textContent.includes('view=board'), null, { timeout: 15_000 });
+    const cut = await page.evaluate(() => {
+      const editor = document.querySelector('.graphiql-query-editor .monaco-editor');
+      const scrollbar = editor.querySelector('.scrollbar.vertical');
+      const edge = (scrollbar ?? editor).getBoundingClientRect()[scrollbar ? 'left' : 'right'];
+      return [...editor.querySelectorAll('.view-line')]
+        .filter((line) => line.firstElementChild && line.firstElementChild.getBoundingClientRect().right > edge)
+        .map((line) => line.textContent.replace(/\u00a0/g, ' '));
+    });
+    assert.deepEqual(cut, [], 'starter lines cut off at 1280 px');
     // The schema was introspected (the docs explorer button is there and the
     // execute button is enabled).
     await executeButton(page).waitFor({ state: 'visible' });

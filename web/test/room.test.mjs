@@ -1,10 +1,15 @@
 // Headless-browser tests of the live room page (/rooms/{id}) against a real
 // server on a temporary SQLite file (see harness.mjs): events caused by
 // mutations land on the page, a dropped socket resumes without a gap, who
-// sees trades, a player's orders from the page, and the replay.
+// sees trades, a player's orders from the page, the replay; and the page's
+// front: nothing wider than a phone or a laptop screen, numbers to the cent
+// and percentages to two places, labelled tables and fields, a colour per
+// player, sign-up, recent history on load, the seat at live prices, no
+// live badge on an ended room, and the projector view.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Server, launch, openPage } from './harness.mjs';
+import { money } from '../src/room/model.js';
 
 let srv;
 let browser;
@@ -324,7 +329,7 @@ test('a finished room replays from its log to the final leaderboard', async () =
     assert.equal(await text(page, '#room-state'), 'ENDED');
     assert.equal(await page.locator('#leaderboard').getAttribute('data-final'), 'true');
     const rows = await page.$$eval('#leaderboard tbody tr', (trs) => trs.map((tr) => [tr.dataset.participant, tr.children[3].textContent]));
-    assert.deepEqual(rows, final.entries.map((e) => [e.participantId, e.portfolioValue.replace(/\B(?=(\d{3})+(?!\d))/g, ',')]));
+    assert.deepEqual(rows, final.entries.map((e) => [e.participantId, money(e.portfolioValue)]));
     // Every event of the log was played once.
     await assertExactlyOnce(page, room, null, 0);
 
@@ -332,5 +337,401 @@ test('a finished room replays from its log to the final leaderboard', async () =
     assert.deepEqual(pageErrors, [], 'uncaught errors in the page');
   } finally {
     await context.close();
+  }
+});
+
+// ---- The page's front: layout, numbers, labels, colours, history. ----
+
+const PHONE = { width: 390, height: 844 };
+const LAPTOP = { width: 1280, height: 800 };
+const SMALL_PHONE = { width: 360, height: 740 };
+
+// overflow lists what sticks out of the viewport sideways: the document's
+// own scroll width, and every element whose box passes the viewport's edge
+// unless it is inside a box that scrolls (or clips) and itself fits, as a
+// wide table inside its card does.
+function overflow(page) {
+  return page.evaluate(() => {
+    const W = window.innerWidth;
+    const out = [];
+    if (document.documentElement.scrollWidth > W) out.push(`document scrollWidth ${document.documentElement.scrollWidth} > ${W}`);
+    const contained = (el) => {
+      for (let a = el.parentElement; a; a = a.parentElement) {
+        if (!/(auto|scroll|hidden)/.test(getComputedStyle(a).overflowX)) continue;
+        const r = a.getBoundingClientRect();
+        if (r.left >= -0.5 && r.right <= W + 0.5) return true;
+      }
+      return false;
+    };
+    for (const el of document.body.querySelectorAll('*')) {
+      const r = el.getBoundingClientRect();
+      if (r.width === 0 && r.height === 0) continue;
+      if ((r.right > W + 0.5 || r.left < -0.5) && !contained(el)) {
+        out.push(`${el.tagName.toLowerCase()}${el.id ? '#' + el.id : ''}${el.className && typeof el.className === 'string' ? '.' + el.className.trim().replace(/\s+/g, '.') : ''} spans ${Math.round(r.left)}..${Math.round(r.right)} of ${W}`);
+      }
+    }
+    return out;
+  });
+}
+
+// lines counts the lines an element's text takes.
+const lines = (page, sel) => page.$eval(sel, (el) => {
+  const r = document.createRange();
+  r.selectNodeContents(el);
+  return new Set([...r.getClientRects()].map((x) => Math.round(x.top))).size;
+});
+
+// aPlayerWithEverything is a room where carol holds a long and a short, has
+// filled, resting, rejected and trailing orders, and others trade too.
+async function aPlayerWithEverything(name) {
+  const room = await srv.createRoom(alice, { name, tradeVisibility: 'PUBLIC', allowShortSelling: true, startingCash: '250000', minSharePrice: '5' });
+  await srv.join(bob, room);
+  await srv.join(carol, room);
+  await srv.setQuote(alice, 'AAPL', '100.00');
+  await srv.setQuote(alice, 'MSFT', '200.00');
+  await srv.order(carol, room, { symbol: 'AAPL', side: 'BUY', quantity: 1234 });
+  await srv.order(carol, room, { symbol: 'MSFT', side: 'SELL', quantity: 250 });
+  await srv.order(carol, room, { symbol: 'AAPL', side: 'BUY', quantity: 10, type: 'LIMIT', limitPrice: '95.1234' });
+  await srv.order(carol, room, { symbol: 'MSFT', side: 'BUY', quantity: 5, type: 'STOP_LIMIT', stopPrice: '210.00', limitPrice: '212.50' });
+  await srv.order(carol, room, { symbol: 'AAPL', side: 'SELL', quantity: 3, type: 'TRAILING_STOP', trailAmount: '2.50' });
+  const rejected = await srv.order(carol, room, { symbol: 'AAPL', side: 'BUY', quantity: 1_000_000 });
+  assert.equal(rejected.status, 'REJECTED');
+  await srv.order(bob, room, { symbol: 'MSFT', side: 'BUY', quantity: 12 });
+  await srv.setQuote(alice, 'AAPL', '103.17');
+  await srv.order(bob, room, { symbol: 'AAPL', side: 'BUY', quantity: 1 });
+  return room;
+}
+
+test('nothing is wider than the screen at 1280×800, 390×844 and 360×740, for a player holding positions with orders', async () => {
+  const room = await aPlayerWithEverything('Wide cup');
+  for (const viewport of [PHONE, SMALL_PHONE, LAPTOP]) {
+    const { context, page, pageErrors } = await openPage(browser, srv.url, `/rooms/${room}`, { token: carol, viewport });
+    try {
+      await waitLive(page);
+      await waitFor(page, () => document.querySelectorAll('#positions tbody tr').length === 2 && document.querySelectorAll('#orders tbody tr').length === 6, null, 'two positions and six orders');
+      await page.locator('#tape tbody tr').first().waitFor({ timeout: 15_000 });
+      await page.locator('#leaderboard tbody tr').first().waitFor({ timeout: 15_000 });
+      assert.deepEqual(await overflow(page), [], `nothing wider than ${viewport.width} px`);
+      // The seat's tables fit a 390 px phone outright (no sideways scroll).
+      if (viewport !== SMALL_PHONE) {
+        for (const t of ['#positions', '#leaderboard', '#tape', '#quotes']) {
+          const [tw, cw] = await page.$eval(t, (el) => [el.scrollWidth, el.parentElement.clientWidth]);
+          assert.ok(tw <= cw, `${t} is ${tw} px in a ${cw} px card at ${viewport.width} px`);
+        }
+      }
+      assert.equal(await lines(page, '#signout'), 1, 'the sign-out button keeps to one line');
+      assert.deepEqual(pageErrors, []);
+    } finally {
+      await context.close();
+    }
+  }
+  // Signed out, on a phone: Sign in and Sign up each on one line, and the
+  // sign-up form fits.
+  const { context, page } = await openPage(browser, srv.url, `/rooms/${room}`, { viewport: SMALL_PHONE });
+  try {
+    await page.locator('#signin-open').waitFor({ timeout: 15_000 });
+    assert.equal(await lines(page, '#signin-open'), 1, '"Sign in" does not wrap');
+    assert.equal(await lines(page, '#signup-open'), 1, '"Sign up" does not wrap');
+    await page.click('#signup-open');
+    await page.locator('#signup').waitFor();
+    assert.deepEqual(await overflow(page), []);
+  } finally {
+    await context.close();
+  }
+});
+
+test('numbers: money to the cent, percentages to two places, signed and coloured; tables have headers and fields labels', async () => {
+  const room = await aPlayerWithEverything('Tidy cup');
+  const { context, page, pageErrors } = await openPage(browser, srv.url, `/rooms/${room}`, { token: carol });
+  try {
+    await waitLive(page);
+    await waitFor(page, () => document.querySelectorAll('#positions tbody tr').length === 2, null, 'two positions');
+    const MONEY = /^−?\d{1,3}(,\d{3})*\.\d\d$/;
+    const PERCENT = /^([+−]\d+\.\d\d|0\.00)%$/;
+    // The leaderboard: value to the cent, return to two places with its sign and colour.
+    await page.locator('#leaderboard tbody tr').first().waitFor({ timeout: 15_000 });
+    for (const [value, ret, cls] of await page.$$eval('#leaderboard tbody tr', (trs) => trs.map((tr) => [tr.children[3].textContent, tr.children[4].textContent, tr.children[4].className]))) {
+      assert.match(value, MONEY);
+      assert.match(ret, PERCENT);
+      assert.equal(/\bpos\b/.test(cls), ret.startsWith('+'), `${ret} is green exactly when it is a gain`);
+      assert.equal(/\bneg\b/.test(cls), ret.startsWith('−'), `${ret} is red exactly when it is a loss`);
+    }
+    // The seat: carol's long AAPL at 103.17 (avg 100) and short MSFT.
+    // (A cell's first part: on a phone the average cost also shows under the price.)
+    const cells = (tr) => [...tr.children].map((td) => td.firstElementChild?.textContent ?? td.textContent);
+    const aapl = await page.$eval('#positions tr[data-symbol="AAPL"]', cells);
+    assert.deepEqual(aapl, ['AAPL', '1,234', '100.00', '103.17', '127,311.78', '+3,911.78']);
+    const msft = await page.$eval('#positions tr[data-symbol="MSFT"]', cells);
+    assert.deepEqual(msft, ['MSFT', '−250', '200.00', '200.00', '−50,000.00', '0.00']);
+    assert.match(await text(page, '#my-value'), MONEY);
+    assert.match(await text(page, '#my-return'), /^([+−][\d,]+\.\d\d|0\.00) \(([+−]\d+\.\d\d|0\.00)%\)$/);
+    assert.match(await page.getAttribute('#positions tr[data-symbol="AAPL"] td.pnl', 'class'), /\bpos\b/);
+    // An order's prices to the cent (95.1234 is shown 95.12), its reject reason in words.
+    assert.match(await text(page, '#orders tbody'), /limit 95\.12(?!\d)/);
+    assert.match(await text(page, '#orders tbody'), /REJECTED: insufficient buying power/);
+
+    // The quote column is labelled, and counts from the previous tick.
+    assert.equal(await text(page, '#quotes thead'), 'SymbolPriceLast tick');
+    await srv.setQuote(alice, 'MSFT', '202.00');
+    await waitFor(page, () => document.querySelector('#quotes tr[data-symbol="MSFT"] .price')?.textContent === '202.00', null, 'MSFT at 202');
+    assert.equal(await text(page, '#quotes tr[data-symbol="MSFT"] .change'), '+2.00 (+1.00%)');
+    await srv.setQuote(alice, 'MSFT', '201.00');
+    await waitFor(page, () => document.querySelector('#quotes tr[data-symbol="MSFT"] .price')?.textContent === '201.00', null, 'MSFT at 201');
+    assert.equal(await text(page, '#quotes tr[data-symbol="MSFT"] .change'), '−1.00 (−0.50%)', 'from 202, the tick before, not from the first price');
+    assert.match(await page.getAttribute('#quotes tr[data-symbol="MSFT"] .change', 'class'), /\bneg\b/);
+    for (const price of await page.$$eval('#tape tbody tr', (trs) => trs.map((tr) => tr.children[5].textContent))) assert.match(price, MONEY, 'a trade\'s price');
+
+    // Column headers, by their accessible names.
+    const headers = async (sel) => (await page.locator(`${sel} thead th`).allInnerTexts()).map((t) => t.trim());
+    assert.deepEqual(await headers('#orders'), ['Order', 'Type', 'Status']);
+    assert.deepEqual(await headers('#tape'), ['Time', 'Player', 'Side', 'Qty', 'Symbol', 'Price']);
+    assert.deepEqual(await headers('#positions'), ['Symbol', 'Qty', 'Avg cost', 'Price', 'Value', 'Unrealized P&L']);
+    assert.deepEqual(await headers('#leaderboard'), ['#', 'Rank change', 'Player', 'Value', 'Return']);
+    for (const name of ['Order', 'Type', 'Status']) assert.equal(await page.locator('#orders').getByRole('columnheader', { name, exact: true }).count(), 1, `orders: ${name}`);
+    for (const name of ['Time', 'Player', 'Side', 'Qty', 'Symbol', 'Price']) assert.equal(await page.locator('#tape').getByRole('columnheader', { name, exact: true }).count(), 1, `trades: ${name}`);
+    // The order form's fields, by their labels.
+    const form = page.locator('#order-form');
+    for (const label of ['Symbol', 'Side', 'Type', 'Quantity']) assert.equal(await form.getByLabel(label, { exact: true }).count(), 1, `field ${label}`);
+    await form.getByLabel('Type', { exact: true }).selectOption('STOP_LIMIT');
+    for (const label of ['Stop price', 'Limit price']) assert.equal(await form.getByLabel(label, { exact: true }).count(), 1, `field ${label}`);
+    await form.getByLabel('Type', { exact: true }).selectOption('TRAILING_STOP');
+    assert.equal(await form.getByLabel('Trail amount', { exact: true }).count(), 1);
+    assert.deepEqual(pageErrors, []);
+  } finally {
+    await context.close();
+  }
+});
+
+// colours reads each participant's colour from the leaderboard's swatch
+// and from the chart's legend.
+const colours = (page) => page.evaluate(() => {
+  const board = Object.fromEntries([...document.querySelectorAll('#leaderboard tbody tr')].map((tr) => [tr.dataset.participant, tr.querySelector('.swatch').dataset.color]));
+  const legend = Object.fromEntries([...document.querySelectorAll('#chart-legend li')].map((li) => [li.dataset.participant, li.querySelector('.swatch').dataset.color]));
+  return { board, legend };
+});
+
+test('each player keeps one colour on the board and in the chart when the lead changes', async () => {
+  const room = await srv.createRoom(alice, { name: 'Colour cup' });
+  const bobPid = await srv.join(bob, room);
+  const carolPid = await srv.join(carol, room);
+  await srv.setQuote(alice, 'AAPL', '100.00');
+  await srv.setQuote(alice, 'MSFT', '200.00');
+  const { context, page, pageErrors } = await openPage(browser, srv.url, `/rooms/${room}`, { token: carol });
+  try {
+    await waitLive(page);
+    const leads = (first) => waitFor(page, (pid) => document.querySelector(`#leaderboard tr[data-participant="${pid}"]`)?.dataset.rank === '1', first, `participant ${first} first`);
+    await srv.order(bob, room, { symbol: 'AAPL', side: 'BUY', quantity: 100 });
+    await srv.order(carol, room, { symbol: 'MSFT', side: 'BUY', quantity: 50 });
+    await srv.setQuote(alice, 'AAPL', '110.00');
+    await srv.order(bob, room, { symbol: 'AAPL', side: 'BUY', quantity: 1 });
+    await leads(bobPid);
+    await waitFor(page, () => document.querySelectorAll('#chart-legend li').length === 2, null, 'two lines in the chart');
+    const before = await colours(page);
+    assert.notEqual(before.board[bobPid], before.board[carolPid], 'two players, two colours');
+    assert.deepEqual(before.legend, before.board, 'the chart uses the board\'s colours');
+    assert.deepEqual(await page.$$eval('#chart-legend li', (lis) => lis.map((li) => li.dataset.participant)), [bobPid, carolPid]);
+
+    await srv.setQuote(alice, 'MSFT', '260.00');
+    await srv.order(carol, room, { symbol: 'MSFT', side: 'BUY', quantity: 1 });
+    await leads(carolPid);
+    await waitFor(page, (pid) => document.querySelector('#chart-legend li')?.dataset.participant === pid, carolPid, 'carol first in the legend');
+    const after = await colours(page);
+    assert.deepEqual(after.board, before.board, 'colours stay with the players, not the ranks');
+    assert.deepEqual(after.legend, before.board);
+    assert.deepEqual(pageErrors, []);
+  } finally {
+    await context.close();
+  }
+});
+
+const snapshotSeqs = async (room) =>
+  (await srv.gql('query L($id: ID!) { bullPenEventLog(bullPenId: $id, kinds: [LEADERBOARD], limit: 1000) { sequence } }', { id: room })).bullPenEventLog;
+
+test('the equity chart: a dollar axis, a clock axis whose labels never overlap on a phone, values in the legend only on hover', async () => {
+  const room = await srv.createRoom(alice, { name: 'Chart cup' });
+  await srv.join(bob, room);
+  await srv.join(carol, room);
+  await srv.setQuote(alice, 'AAPL', '100.00');
+  await srv.order(bob, room, { symbol: 'AAPL', side: 'BUY', quantity: 100 });
+  // Four snapshots, each awaited (the server takes at most about one a
+  // second per room).
+  for (const p of ['101.00', '99.50', '102.25', '100.75']) {
+    const seen = (await snapshotSeqs(room)).length;
+    await srv.setQuote(alice, 'AAPL', p);
+    await srv.order(carol, room, { symbol: 'AAPL', side: 'BUY', quantity: 1 });
+    while ((await snapshotSeqs(room)).length === seen) await new Promise((r) => setTimeout(r, 50));
+  }
+  for (const viewport of [PHONE, LAPTOP]) {
+    const { context, page, pageErrors } = await openPage(browser, srv.url, `/rooms/${room}`, { token: carol, viewport });
+    try {
+      await waitFor(page, () => Number(document.querySelector('#chart')?.dataset.points) >= 4, null, 'the curves');
+      await waitFor(page, () => JSON.parse(document.querySelector('#chart')?.dataset.xticks ?? '[]').length >= 2, null, 'time ticks');
+      const { ticks, width } = await page.$eval('#chart', (el) => ({ ticks: JSON.parse(el.dataset.xticks), width: Number(el.dataset.width) }));
+      for (const t of ticks) assert.match(t.text, /^\d\d:\d\d(:\d\d)?$/, 'a clock time');
+      for (let i = 1; i < ticks.length; i++) {
+        const gap = (ticks[i].x - ticks[i].w / 2) - (ticks[i - 1].x + ticks[i - 1].w / 2);
+        assert.ok(gap >= 8, `labels ${ticks[i - 1].text} and ${ticks[i].text} overlap or touch (${gap} px apart) at ${viewport.width} px`);
+      }
+      assert.ok(ticks.every((t) => t.x + t.w / 2 <= width + 1), 'labels inside the chart');
+      // Idle: names, no values and no placeholders.
+      const idle = await text(page, '#chart-legend');
+      assert.doesNotMatch(idle, /--|\d/);
+      assert.match(idle, /bob/);
+      // On hover: the time and each value, in dollars and cents.
+      const box = await page.locator('#chart .u-over').boundingBox();
+      await page.mouse.move(box.x + box.width - 2, box.y + box.height / 2);
+      await waitFor(page, () => document.querySelector('#chart-time'), null, 'the hover legend');
+      assert.match(await text(page, '#chart-legend'), /^\d\d:\d\d:\d\d.*bob\d{1,3}(,\d{3})*\.\d\d/);
+      await page.mouse.move(box.x + box.width / 2, box.y + box.height + 200);
+      await waitFor(page, () => !document.querySelector('#chart-time'), null, 'the idle legend again');
+      assert.doesNotMatch(await text(page, '#chart-legend'), /\d/);
+      assert.deepEqual(pageErrors, []);
+    } finally {
+      await context.close();
+    }
+  }
+});
+
+test('a visitor signs up on the page, joins and trades', async () => {
+  const room = await srv.createRoom(alice, { name: 'Sign-up cup' });
+  const { context, page, pageErrors } = await openPage(browser, srv.url, `/rooms/${room}`, { viewport: PHONE });
+  try {
+    await page.click('#signup-open');
+    const form = page.locator('#signup');
+    await form.getByLabel('Username').fill('frank');
+    await form.getByLabel(/^Password/).fill('frank-password');
+    await form.getByLabel(/^Display name/).fill('Frank F.');
+    await form.getByRole('button', { name: 'Create account' }).click();
+    assert.equal(await text(page, '#whoami'), 'frank');
+    assert.ok(await page.evaluate(() => localStorage.getItem('bullpen:token')), 'the token is kept');
+    await page.click('#join');
+    await page.locator('#order-form').waitFor({ timeout: 15_000 });
+    await page.locator('#order-form').getByLabel('Quantity').fill('2');
+    await page.click('#order-form button[type=submit]');
+    await waitFor(page, () => document.querySelector('#positions tr[data-symbol="AAPL"] td:nth-child(2)')?.textContent === '2', null, 'frank\'s AAPL');
+    // The server knows frank, with his display name, in the room.
+    const token = (await srv.gql('mutation { signIn(input: {username: "frank", password: "frank-password"}) { token user { displayName } } }')).signIn;
+    assert.equal(token.user.displayName, 'Frank F.');
+    // A taken name is refused on the page, with the server's reason.
+    await page.click('#signout');
+    await page.click('#signup-open');
+    await form.getByLabel('Username').fill('frank');
+    await form.getByLabel(/^Password/).fill('another-password');
+    await form.getByRole('button', { name: 'Create account' }).click();
+    await page.locator('#signup .error').waitFor({ timeout: 10_000 });
+    assert.match(await text(page, '#signup .error'), /frank|taken|exists/i);
+    assert.deepEqual(pageErrors, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test('the Events card shows the room\'s recent history on load, mid-game and after the end; an ended room has no live badge', async () => {
+  const room = await srv.createRoom(alice, { name: 'History cup', tradeVisibility: 'PUBLIC' });
+  await srv.join(bob, room);
+  await srv.join(carol, room);
+  await srv.order(bob, room, { symbol: 'AAPL', side: 'BUY', quantity: 4 });
+  await srv.order(carol, room, { symbol: 'MSFT', side: 'BUY', quantity: 2 });
+
+  // Mid-game: everything so far is there before anything new happens.
+  let { context, page, pageErrors } = await openPage(browser, srv.url, `/rooms/${room}`, { token: carol });
+  try {
+    const want = await srv.sequences(room, carol);
+    await waitSeqs(page, want);
+    assert.deepEqual((await feedSeqs(page)).sort((a, b) => a - b), want);
+    assert.match(await text(page, '#feed'), /bob filled: BUY 4 AAPL MARKET @ \d+\.\d\d/);
+    assert.deepEqual(pageErrors, []);
+  } finally {
+    await context.close();
+  }
+
+  await srv.gql('mutation E($id: ID!) { endBullPen(id: $id) { state } }', { id: room }, alice);
+  // After the end, for a member and for an anonymous spectator (who sees no orders).
+  for (const token of [carol, null]) {
+    let acked;
+    const connected = new Promise((r) => (acked = r));
+    const setup = (p) => p.on('websocket', (ws) => ws.on('framereceived', (f) => String(f.payload).includes('connection_ack') && acked()));
+    ({ context, page, pageErrors } = await openPage(browser, srv.url, `/rooms/${room}`, { token, setup }));
+    try {
+      const want = await srv.sequences(room, token);
+      await waitSeqs(page, want);
+      assert.deepEqual((await feedSeqs(page)).sort((a, b) => a - b), want);
+      assert.match(await text(page, '#feed li'), /leaderboard \(final\)|ACTIVE → ENDED/);
+      assert.equal(await text(page, '#room-state'), 'ENDED');
+      // Connected (the quotes still flow), and still no live badge.
+      await connected;
+      assert.equal(await page.locator('#conn').count(), 0, 'no connection badge on an ended room');
+      assert.doesNotMatch(await text(page, '.status'), /\blive\b/);
+      assert.equal(await page.locator('#leaderboard caption').textContent(), 'Final standings');
+      assert.deepEqual(pageErrors, []);
+    } finally {
+      await context.close();
+    }
+  }
+});
+
+test('the seat follows the quotes: a new price moves its value in the same moment as the Quotes card', async () => {
+  const room = await srv.createRoom(alice, { name: 'Seat cup', startingCash: '10000' });
+  await srv.join(carol, room);
+  await srv.setQuote(alice, 'AAPL', '100.00');
+  await srv.order(carol, room, { symbol: 'AAPL', side: 'BUY', quantity: 10 });
+  const { context, page, pageErrors } = await openPage(browser, srv.url, `/rooms/${room}`, { token: carol });
+  try {
+    await waitLive(page);
+    await waitFor(page, () => document.querySelector('#positions tr[data-symbol="AAPL"] td:nth-child(4)')?.firstChild.textContent === '100.00', null, 'the AAPL position');
+    // Whatever the seat shows at the moment the Quotes card first shows the
+    // new price, recorded as that change reaches the DOM.
+    await page.evaluate(() => {
+      window.seenWithQuote = null;
+      const obs = new MutationObserver(() => {
+        if (window.seenWithQuote || document.querySelector('#quotes tr[data-symbol="AAPL"] .price')?.textContent !== '123.46') return;
+        const cell = (n) => document.querySelector(`#positions tr[data-symbol="AAPL"] td:nth-child(${n})`).firstChild.textContent;
+        window.seenWithQuote = {
+          price: cell(4),
+          value: cell(5),
+          pnl: cell(6),
+          total: document.querySelector('#my-value')?.textContent,
+          ret: document.querySelector('#my-return')?.textContent,
+        };
+      });
+      obs.observe(document.body, { subtree: true, childList: true, characterData: true });
+    });
+    await srv.setQuote(alice, 'AAPL', '123.46');
+    await waitFor(page, () => window.seenWithQuote, null, 'the new quote');
+    const cash = (await srv.gql('query M($id: ID!) { bullPen(id: $id) { me { cash } } }', { id: room }, carol)).bullPen.me.cash;
+    assert.equal(money(cash), '9,000.00');
+    assert.deepEqual(await page.evaluate(() => window.seenWithQuote), {
+      price: '123.46', value: '1,234.60', pnl: '+234.60', total: '10,234.60', ret: '+234.60 (+2.35%)',
+    });
+    assert.deepEqual(pageErrors, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test('?view=board, the projector view: the board, the chart and the tape in large type, and no controls', async () => {
+  const room = await aPlayerWithEverything('Projector cup');
+  for (const viewport of [LAPTOP, { width: 1920, height: 1080 }, PHONE]) {
+    const { context, page, pageErrors, offOrigin } = await openPage(browser, srv.url, `/rooms/${room}?view=board`, { token: alice, viewport });
+    try {
+      await waitLive(page);
+      await page.locator('#leaderboard tbody tr').first().waitFor({ timeout: 15_000 });
+      await page.locator('#tape tbody tr').first().waitFor({ timeout: 15_000 });
+      await waitFor(page, () => Number(document.querySelector('#chart')?.dataset.points) >= 1, null, 'the chart');
+      assert.equal(await text(page, '#room-name'), 'Projector cup');
+      assert.equal(await page.locator('button, input, select, textarea, a[href], form, summary').count(), 0, 'no controls');
+      assert.equal(await page.locator('#quotes, #feed, #mine, dl.rules').count(), 0, 'only the board, the chart and the tape');
+      const size = await page.$eval('#leaderboard tbody td.player', (td) => parseFloat(getComputedStyle(td).fontSize));
+      if (viewport !== PHONE) {
+        assert.ok(size >= 20, `the board's type is large (${size} px at ${viewport.width} px)`);
+        // The whole view fits the screen, as a projector shows it.
+        assert.ok(await page.evaluate(() => document.documentElement.scrollHeight <= window.innerHeight), 'no scrolling on a projector');
+      }
+      assert.deepEqual(await overflow(page), []);
+      assert.deepEqual(offOrigin, []);
+      assert.deepEqual(pageErrors, []);
+    } finally {
+      await context.close();
+    }
   }
 });

@@ -68,7 +68,7 @@ export async function gql(query, variables, token) {
 export const ENTRY = `rank participantId user { username displayName } portfolioValue cash totalReturn returnPercent`;
 export const ORDER = `id symbol side type quantity limitPrice stopPrice status filledQuantity filledPrice
   commission rejectReason rejectMessage createdAt filledAt participant { id user { username } }`;
-export const POSITION = `symbol quantity averageCost marketPrice marketValue unrealizedPnl realizedPnl`;
+export const POSITION = `symbol quantity averageCost costBasis marketPrice marketValue unrealizedPnl realizedPnl`;
 
 // EVENT selects every kind of room event the page shows.
 export const EVENT = `
@@ -103,15 +103,19 @@ export async function eventLog(id, token, { after = null, kinds = null, maxPages
 // what was missed and nothing is lost or repeated.
 //
 //   after()      the last sequence already shown (read on every (re)subscribe)
+//   finished()   whether the room has ended: then a stream of its events
+//                that completes is over (nothing more will happen), and
+//                only the quotes are followed from then on
 //   onEvent(ev)  each event, in order
 //   onQuote(q)   each price
 //   onStatus(s)  'connecting' | 'live' | 'reconnecting'
-export function follow({ id, token, symbols, after, onEvent, onQuote, onStatus }) {
+export function follow({ id, token, symbols, after, finished = () => false, onEvent, onQuote, onStatus }) {
   let stopped = false;
   let client = null;
   let wake = null;
   const url = endpoints(window.location).ws;
 
+  let eventsOver = false;
   const run = async () => {
     let attempt = 0;
     while (!stopped) {
@@ -125,25 +129,33 @@ export function follow({ id, token, symbols, after, onEvent, onQuote, onStatus }
         on: { connected: () => { attempt = 0; onStatus('live'); } },
       });
       const ended = [];
-      ended.push(new Promise((resolve) => {
-        client.subscribe(
-          {
-            query: `subscription Room($id: ID!, $after: Int) { bullPenEvents(bullPenId: $id, afterSequence: $after) { ${EVENT} } }`,
-            variables: { id, after: after() },
-          },
-          { next: (r) => r.data && onEvent(r.data.bullPenEvents), error: resolve, complete: resolve },
-        );
-      }));
+      if (!eventsOver) {
+        ended.push(new Promise((resolve) => {
+          client.subscribe(
+            {
+              query: `subscription Room($id: ID!, $after: Int) { bullPenEvents(bullPenId: $id, afterSequence: $after) { ${EVENT} } }`,
+              variables: { id, after: after() },
+            },
+            { next: (r) => r.data && onEvent(r.data.bullPenEvents), error: () => resolve('error'), complete: () => resolve('events done') },
+          );
+        }));
+      }
       // symbols null: every instrument's price.
-      ended.push(new Promise((resolve) => {
+      const quotes = new Promise((resolve) => {
         client.subscribe(
-          { query: `subscription Q($s: [String!]) { quotes(symbols: $s) { symbol price change changePercent at } }`, variables: { s: symbols } },
-          { next: (r) => r.data && onQuote(r.data.quotes), error: resolve, complete: resolve },
+          { query: `subscription Q($s: [String!]) { quotes(symbols: $s) { symbol price at } }`, variables: { s: symbols } },
+          { next: (r) => r.data && onQuote(r.data.quotes), error: () => resolve('error'), complete: () => resolve('quotes done') },
         );
-      }));
+      });
+      ended.push(quotes);
       // Either subscription ending means the socket is gone (or the server
-      // ended the stream): start over on a fresh socket.
-      await Promise.race(ended);
+      // ended the stream): start over on a fresh socket. A finished room's
+      // event stream completing is its end: keep following the quotes.
+      let why = await Promise.race(ended);
+      if (why === 'events done' && finished()) {
+        eventsOver = true;
+        why = await quotes;
+      }
       const c = client;
       client = null;
       await c.dispose();

@@ -1,7 +1,9 @@
 // The live room page, served at /rooms/{id}: the room's rules and state,
-// its live leaderboard and equity curves, trade tape, quotes, and for a
-// signed-in player their own seat with an order form. ?replay=1&speed=N
-// replays a finished room from its event log.
+// its live leaderboard and equity curves, trade tape, quotes and recent
+// events, and for a signed-in player their own seat with an order form.
+// ?replay=1&speed=N replays a finished room from its event log;
+// ?view=board is the projector view: the board, the chart and the tape in
+// large type, with no controls.
 import 'uplot/dist/uPlot.min.css';
 import './room.css';
 
@@ -9,18 +11,23 @@ import { StrictMode, useCallback, useEffect, useMemo, useRef, useState } from 'r
 import { createRoot } from 'react-dom/client';
 import uPlot from 'uplot';
 import { ORDER, POSITION, eventLog, follow, gql, loadToken, saveToken } from './api.js';
-import { RoomModel, countdown, money } from './model.js';
+import {
+  FEED_MAX, RoomModel, clockLabels, countdown, money, moneyLabels, percent, quantity, signedMoney, tick, tone, valueSeat,
+} from './model.js';
 
 const ROOM_ID = decodeURIComponent(window.location.pathname.split('/')[2] ?? '');
 const params = new URLSearchParams(window.location.search);
 const REPLAY = params.get('replay') === '1';
+const BOARD = params.get('view') === 'board';
 const SPEEDS = [1, 2, 5, 10, 30, 60];
 const clampSpeed = (n) => Math.min(60, Math.max(1, Math.round(Number(n)) || 1));
 const FINISHED = ['ENDED', 'CANCELLED'];
-const COLORS = ['#2563eb', '#dc2626', '#16a34a', '#d97706', '#7c3aed'];
+const OPEN_FOR_ORDERS = ['ACTIVE', 'SCHEDULED', 'PAUSED'];
+
+if (BOARD) document.documentElement.classList.add('board');
 
 const ROOM_QUERY = `query Room($id: ID!) {
-  me { id username }
+  me { id username displayName }
   bullPen(id: $id) {
     id name description state startsAt endsAt startingCash commission allowShortSelling
     allowedSymbols maxParticipants visibility tradeVisibility participantCount lastSequence
@@ -31,10 +38,12 @@ const ROOM_QUERY = `query Room($id: ID!) {
   instruments { symbol name price }
 }`;
 
+// A player's own orders carry their trail too (not part of ORDER: the
+// room's event stream asks only for fields every subscriber shares).
 const MINE_QUERY = `query Mine($id: ID!) {
   bullPen(id: $id) {
     me { id cash buyingPower portfolioValue totalReturn returnPercent rank positions { ${POSITION} } }
-    orders(first: 50) { edges { node { ${ORDER} } } }
+    orders(first: 50) { edges { node { ${ORDER} trailAmount trailPercent } } }
   }
 }`;
 
@@ -42,9 +51,11 @@ const FILLS_QUERY = `query Fills($id: ID!) {
   bullPen(id: $id) { orders(status: FILLED, first: 50) { edges { node { ${ORDER} } } } }
 }`;
 
-const fmtTime = (s) => (s ? new Date(s).toLocaleTimeString() : '');
-const fmtDate = (s) => (s ? new Date(s).toLocaleString() : '');
-const pct = (s) => (s == null ? '–' : `${s}%`);
+// Times in 24 hours: short, the same width, and in the order they sort.
+const fmtTime = (s) => (s ? new Date(s).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' }) : '');
+const fmtDate = (s) => (s ? new Date(s).toLocaleString([], { dateStyle: 'medium', timeStyle: 'short', hourCycle: 'h23' }) : '');
+const words = (code) => code.toLowerCase().replaceAll('_', ' ');
+const PHONE = window.matchMedia?.('(max-width: 480px)').matches ?? false;
 
 // useNow ticks every second (for countdowns).
 function useNow() {
@@ -100,20 +111,25 @@ function App() {
       }
       const q = {};
       const symbols = room.allowedSymbols ?? data.instruments.map((i) => i.symbol);
-      for (const i of data.instruments) if (symbols.includes(i.symbol)) q[i.symbol] = { symbol: i.symbol, price: i.price };
+      for (const i of data.instruments) if (symbols.includes(i.symbol)) q[i.symbol] = { symbol: i.symbol, price: i.price, at: null, change: null, changePercent: null };
       setQuotes(q);
       const m = new RoomModel(room);
-      m.lastSeq = room.lastSequence;
-      if (!REPLAY) {
-        // The snapshot history for the curves, and the latest fills for the
-        // tape; the subscription then replays everything after lastSequence
-        // (overlaps are dropped by sequence and by order id).
-        const [snaps, fills] = await Promise.all([
+      if (REPLAY) m.lastSeq = room.lastSequence;
+      else {
+        // The snapshot history for the curves, the room's recent events for
+        // the feed (a page opened mid-game or after the end shows what
+        // happened), and the latest fills for the tape; the subscription
+        // then replays everything after the last of them (overlaps are
+        // dropped by sequence and by order id).
+        const after = Math.max(0, room.lastSequence - FEED_MAX);
+        const [snaps, recent, fills] = await Promise.all([
           eventLog(ROOM_ID, token, { kinds: ['LEADERBOARD'] }),
+          eventLog(ROOM_ID, token, { after, maxPages: 1 }),
           gql(FILLS_QUERY, { id: ROOM_ID }, token).catch(() => null),
         ]);
         for (const ev of snaps) m.addSnapshot(ev.sequence, ev.snapshot);
         for (const e of fills?.bullPen?.orders.edges ?? []) m.addFill(e.node, null);
+        m.load(recent, after, room.lastSequence);
       }
       if (cancelled) return;
       setModel(m);
@@ -142,7 +158,7 @@ function App() {
   }, [token]);
 
   useEffect(() => {
-    if (load.status === 'ready' && memberId) refreshMine();
+    if (load.status === 'ready' && memberId && !BOARD) refreshMine();
   }, [load.status, memberId, refreshMine]);
 
   // Follow the room live (not in replay).
@@ -153,14 +169,17 @@ function App() {
       token,
       symbols: load.allSymbols ? null : load.symbols,
       after: () => model.lastSeq,
+      finished: () => FINISHED.includes(model.room.state),
       onEvent: (ev) => {
         if (!model.apply(ev)) return;
         bump();
         const pid = ev.order?.participant?.id ?? ev.participantId;
-        // Prices move the seat's value too: refresh it with each snapshot.
-        if (memberId && (pid === memberId || ev.__typename === 'RoomStateEvent' || ev.__typename === 'LeaderboardEvent')) refreshMine();
+        // Cash, buying power and rank come from the server: refresh them
+        // with the player's own events and each snapshot. (Prices between
+        // them move the seat through the quotes, below.)
+        if (memberId && !BOARD && (pid === memberId || ev.__typename === 'RoomStateEvent' || ev.__typename === 'LeaderboardEvent')) refreshMine();
       },
-      onQuote: (q) => setQuotes((old) => ({ ...old, [q.symbol]: q })),
+      onQuote: (q) => setQuotes((old) => ({ ...old, [q.symbol]: tick(old[q.symbol], q) })),
       onStatus: setConn,
     });
   }, [model]); // eslint-disable-line react-hooks/exhaustive-deps
@@ -169,9 +188,11 @@ function App() {
   if (load.status === 'notfound') {
     return (
       <main>
-        <h1>Room {ROOM_ID} not found</h1>
+        <header className="top">
+          <h1>Room {ROOM_ID} not found</h1>
+          {!BOARD && <Auth token={token} me={null} onToken={signIn} />}
+        </header>
         <p>It does not exist, or it is PRIVATE and you are not in it.</p>
-        <SignIn token={token} me={null} onToken={signIn} />
       </main>
     );
   }
@@ -179,74 +200,128 @@ function App() {
 
   const room = model.room;
   const seesTrades = !!(load.owner?.id === load.me?.id || memberId);
+  // The seat at the prices the Quotes card shows, in the same render.
+  const prices = {};
+  for (const q of Object.values(quotes)) if (q.price != null) prices[q.symbol] = q.price;
+  const seat = mine && valueSeat(mine, prices, room.startingCash);
+
+  const header = (
+    <header className="top">
+      <div className="title">
+        <h1 id="room-name">{room.name}</h1>
+        {room.description && <p className="desc">{room.description}</p>}
+      </div>
+      {!BOARD && <Auth token={token} me={load.me} onToken={signIn} />}
+    </header>
+  );
+  const status = REPLAY ? (
+    <Replay model={model} token={token} bump={bump} controls={!BOARD} />
+  ) : (
+    <StatusBar room={room} conn={conn} />
+  );
+
+  if (BOARD) {
+    return (
+      <main className="board-view">
+        {header}
+        {status}
+        <div className="board-grid">
+          <Card id="card-leaderboard" title="Leaderboard">
+            <Leaderboard model={model} memberId={memberId} />
+          </Card>
+          <Card id="card-chart" title="Equity of the leaders">
+            <Chart model={model} board />
+          </Card>
+          <Card id="card-tape" title="Trades">
+            <Tape model={model} room={room} seesTrades={seesTrades} />
+          </Card>
+        </div>
+      </main>
+    );
+  }
+
   return (
     <main>
-      <header>
-        <div>
-          <h1 id="room-name">{room.name}</h1>
-          {room.description && <p className="desc">{room.description}</p>}
-        </div>
-        <SignIn token={token} me={load.me} onToken={signIn} />
-      </header>
-      {note && <p className="note">{note}</p>}
-      {REPLAY ? (
-        <Replay model={model} token={token} bump={bump} />
-      ) : (
-        <StatusBar room={room} conn={conn} now={null} />
-      )}
+      {header}
+      {note && <p className="note" role="status">{note}</p>}
+      {status}
       <Rules room={room} owner={load.owner} />
       <div className="grid">
-        <section>
-          <h2>Leaderboard</h2>
+        <Card id="card-leaderboard" title="Leaderboard">
           <Leaderboard model={model} memberId={memberId} />
-        </section>
-        <section>
-          <h2>Equity of the leaders</h2>
+        </Card>
+        <Card id="card-chart" title="Equity of the leaders">
           <Chart model={model} />
-        </section>
-        {!REPLAY && memberId && <Mine mine={mine} room={room} symbols={load.symbols} token={token} onChange={refreshMine} />}
+        </Card>
+        {!REPLAY && memberId && <Mine seat={seat} room={room} symbols={load.symbols} token={token} onChange={refreshMine} />}
         {!REPLAY && load.me && !memberId && load.owner?.id !== load.me.id && !FINISHED.includes(room.state) && (
           <Join token={token} onJoined={() => setReload((n) => n + 1)} setNote={setNote} />
         )}
-        <section>
-          <h2>Trades</h2>
+        {!REPLAY && !load.me && !FINISHED.includes(room.state) && (
+          <Card id="card-play" title="Play">
+            <p className="empty">Sign in or sign up (at the top of the page) to join this room and trade.</p>
+          </Card>
+        )}
+        <Card id="card-tape" title="Trades">
           <Tape model={model} room={room} seesTrades={seesTrades} />
-        </section>
-        <section>
-          <h2>Quotes</h2>
+        </Card>
+        <Card id="card-quotes" title="Quotes">
           <Quotes quotes={quotes} />
-        </section>
-        <section className="wide">
-          <h2>Events</h2>
+        </Card>
+        <Card id="card-events" title="Events" wide>
           <Feed model={model} />
-        </section>
+        </Card>
       </div>
     </main>
   );
 }
 
-function StatusBar({ room, conn, now: fixedNow }) {
-  const tick = useNow();
-  const now = fixedNow ?? tick;
-  let clock = null;
+// Card is one titled box of the page's grid.
+function Card({ id, title, wide, children }) {
+  return (
+    <section id={id} className={wide ? 'card wide' : 'card'} aria-labelledby={`${id}-title`}>
+      <h2 id={`${id}-title`}>{title}</h2>
+      {children}
+    </section>
+  );
+}
+
+// Scroll holds a table that may be wider than a phone: it scrolls sideways
+// inside its card, never the page.
+function Scroll({ children }) {
+  return <div className="scroll">{children}</div>;
+}
+
+function StatusBar({ room, conn }) {
+  const now = useNow();
+  const finished = FINISHED.includes(room.state);
+  let clock;
   if (room.state === 'SCHEDULED') clock = <>starts in <b id="countdown">{countdown(Date.parse(room.startsAt), now)}</b></>;
   else if (room.state === 'ACTIVE' || room.state === 'PAUSED') clock = <>ends in <b id="countdown">{countdown(Date.parse(room.endsAt), now)}</b></>;
   else clock = <>{room.state === 'ENDED' ? 'ended' : 'cancelled'} {fmtDate(room.state === 'ENDED' ? room.endsAt : room.startsAt)}</>;
   return (
     <div className="status">
       <span id="room-state" className={`state ${room.state}`}>{room.state}</span>
-      <span>{clock}</span>
-      {conn && <span id="conn" className={`conn ${conn}`}>{conn}</span>}
-      {!fixedNow && FINISHED.includes(room.state) && (
-        <a id="replay-link" href={`?replay=1&speed=10`}>Replay this room</a>
+      <span className="clock">{clock}</span>
+      {/* A finished room has nothing left to follow: no live badge. */}
+      {!finished && conn && <span id="conn" className={`conn ${conn}`}>{conn}</span>}
+      {!BOARD && (
+        <span className="links">
+          {finished && <a id="replay-link" href="?replay=1&speed=10">Replay this room</a>}
+          <a id="board-link" href="?view=board">Projector view</a>
+        </span>
       )}
     </div>
   );
 }
 
+// Rules are open from the start, but on a phone, where they would push the
+// board off the first screen.
 function Rules({ room, owner }) {
   return (
-    <dl className="rules">
+    <details id="rules" open={!PHONE}>
+      <summary>Rules</summary>
+      <dl className="rules">
       <dt>Host</dt><dd>{owner?.username}</dd>
       <dt>Runs</dt><dd>{fmtDate(room.startsAt)} – {fmtDate(room.endsAt)}</dd>
       <dt>Starting cash</dt><dd>{money(room.startingCash)}</dd>
@@ -260,8 +335,13 @@ function Rules({ room, owner }) {
       {room.minSharePrice && <><dt>Lowest buy price</dt><dd>{money(room.minSharePrice)}</dd></>}
       {room.maxOrdersPerMinute && <><dt>Orders a minute</dt><dd>at most {room.maxOrdersPerMinute}</dd></>}
       {room.maxOpenOrders && <><dt>Open orders</dt><dd>at most {room.maxOpenOrders}</dd></>}
-    </dl>
+      </dl>
+    </details>
   );
+}
+
+function Swatch({ color }) {
+  return <span className="swatch" style={{ background: color }} data-color={color} aria-hidden="true" />;
 }
 
 function Leaderboard({ model, memberId }) {
@@ -269,76 +349,200 @@ function Leaderboard({ model, memberId }) {
   if (!board) return <p className="empty">No snapshot yet.</p>;
   const entries = [...board.entries].sort((a, b) => a.rank - b.rank);
   return (
-    <table id="leaderboard" data-seq={board.seq} data-final={board.final}>
-      <thead>
-        <tr><th>#</th><th></th><th>Player</th><th>Value</th><th>Return</th></tr>
-      </thead>
-      <tbody>
-        {entries.map((e) => {
-          const move = model.moves.get(e.participantId) ?? 0;
-          const cls = [e.participantId === memberId ? 'me' : '', model.flashed.has(e.participantId) ? 'flash' : ''].join(' ').trim();
-          return (
-            // A changed rank re-mounts the row so the flash animation runs again.
-            <tr key={`${e.participantId}-${model.flashed.has(e.participantId) ? board.seq : ''}`} className={cls} data-participant={e.participantId} data-rank={e.rank}>
-              <td>{e.rank}</td>
-              <td className={`move ${move > 0 ? 'up' : move < 0 ? 'down' : ''}`} title="last rank change">
-                {move > 0 ? `▲${move}` : move < 0 ? `▼${-move}` : ''}
-              </td>
-              <td>{e.user.displayName || e.user.username}{e.participantId === memberId && <span className="you"> (you)</span>}</td>
-              <td className="num">{money(e.portfolioValue)}</td>
-              <td className={`num ${e.totalReturn.startsWith('-') ? 'neg' : 'pos'}`}>{pct(e.returnPercent)}</td>
-            </tr>
-          );
-        })}
-      </tbody>
-      {board.final && <caption>final standings</caption>}
-    </table>
+    <Scroll>
+      <table id="leaderboard" data-seq={board.seq} data-final={board.final}>
+        {board.final && <caption>Final standings</caption>}
+        <thead>
+          <tr>
+            <th scope="col" className="num">#</th>
+            <th scope="col"><span className="sr-only">Rank change</span></th>
+            <th scope="col">Player</th>
+            <th scope="col" className="num">Value</th>
+            <th scope="col" className="num">Return</th>
+          </tr>
+        </thead>
+        <tbody>
+          {entries.map((e) => {
+            const move = model.moves.get(e.participantId) ?? 0;
+            const cls = [e.participantId === memberId ? 'me' : '', model.flashed.has(e.participantId) ? 'flash' : ''].join(' ').trim();
+            return (
+              // A changed rank re-mounts the row so the flash animation runs again.
+              <tr key={`${e.participantId}-${model.flashed.has(e.participantId) ? board.seq : ''}`} className={cls} data-participant={e.participantId} data-rank={e.rank}>
+                <td className="num rank">{e.rank}</td>
+                <td className={`move ${move > 0 ? 'up' : move < 0 ? 'down' : ''}`} title="last rank change">
+                  {move > 0 ? `▲${move}` : move < 0 ? `▼${-move}` : ''}
+                </td>
+                <td className="player">
+                  <Swatch color={model.colorOf(e.participantId)} />
+                  {e.user.displayName || e.user.username}
+                  {e.participantId === memberId && <span className="you"> (you)</span>}
+                </td>
+                <td className="num">{money(e.portfolioValue)}</td>
+                <td className={`num ${tone(e.returnPercent)}`}>{percent(e.returnPercent)}</td>
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
+    </Scroll>
   );
 }
 
-function Chart({ model }) {
+// TIME_STEPS are the x axis's tick spacings, in seconds: uPlot's own jump
+// from one to five minutes, so a five-minute game on a phone got one tick.
+const TIME_STEPS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 172800, 604800];
+
+// yAxisSize fits the y axis to its widest label.
+function yAxisSize(u, values, axisIdx, cycleNum) {
+  const axis = u.axes[axisIdx];
+  if (cycleNum > 1) return axis._size;
+  const longest = (values ?? []).reduce((a, v) => (v && v.length > a.length ? v : a), '');
+  u.ctx.font = axis.font[0];
+  return Math.ceil(axis.ticks.size + axis.gap + u.ctx.measureText(longest).width / (window.devicePixelRatio || 1)) + 4;
+}
+
+// Chart draws the equity curves of the five leaders, each player in their
+// own colour, a dollar y axis and a clock x axis; its legend names the
+// lines and, while the pointer is over the chart, gives each value at that
+// time.
+function Chart({ model, board = false }) {
   const el = useRef(null);
   const plot = useRef(null);
-  const names = useRef('');
-  const { names: ns, data } = model.curves(5);
+  const key = useRef('');
+  const [hover, setHover] = useState(null);
+  const last = model.board?.seq ?? 0;
+  const count = model.snapshots.length;
+  // Curves are rebuilt when a snapshot arrives, not on every render (the
+  // legend re-renders the chart as the pointer moves).
+  const curves = useMemo(() => model.curves(5), [model, last, count]); // eslint-disable-line react-hooks/exhaustive-deps
+  const { names, ids, colors, data } = curves;
+
   useEffect(() => {
-    const key = ns.join('\u0000');
-    if (!ns.length) {
+    const k = ids.map((id, i) => `${id}:${names[i]}:${colors[i]}`).join('|');
+    if (!ids.length) {
       plot.current?.destroy();
       plot.current = null;
-      names.current = '';
+      key.current = '';
       return;
     }
-    if (plot.current && names.current === key) {
+    if (plot.current && key.current === k) {
       plot.current.setData(data);
       return;
     }
     plot.current?.destroy();
-    names.current = key;
+    key.current = k;
+    const font = board ? '16px system-ui, sans-serif' : '12px system-ui, sans-serif';
+    const labelFont = board ? '600 16px system-ui, sans-serif' : '600 12px system-ui, sans-serif';
+    const xLabels = { ticks: [] };
+    const root = el.current;
     plot.current = new uPlot(
       {
-        width: el.current.clientWidth || 500,
-        height: 240,
-        scales: { x: { time: true } },
-        axes: [{}, { size: 70 }],
-        series: [{}, ...ns.map((label, i) => ({ label, stroke: COLORS[i % COLORS.length], width: 2, spanGaps: true }))],
+        width: root.clientWidth || 500,
+        height: root.clientHeight || 240,
+        legend: { show: false },
+        cursor: { drag: { x: false, y: false }, points: { size: board ? 10 : 7 } },
+        scales: {
+          // One snapshot gets a minute around it (uPlot would give it a
+          // day), and a flat line a percent of value around it (rather
+          // than zero to twice it).
+          x: { time: true, range: (u, min, max) => {
+            const xs = u.data[0];
+            return xs.length && xs[0] === xs[xs.length - 1] ? [xs[0] - 30, xs[0] + 30] : [min, max];
+          } },
+          y: { range: (u, min, max) => {
+            if (min == null) return [0, 1];
+            const pad = min === max ? Math.max(1, Math.abs(min) * 0.01) : (max - min) * 0.08;
+            return [min - pad, max + pad];
+          } },
+        },
+        axes: [
+          {
+            font,
+            stroke: '#374151',
+            grid: { stroke: '#eef0f3' },
+            ticks: { stroke: '#d1d5db' },
+            // One line per label, far enough apart that none overlap on a
+            // phone; the format follows the tick spacing.
+            space: board ? 110 : 70,
+            incrs: TIME_STEPS,
+            values: (u, splits, ai, space, incr) => {
+              const labels = clockLabels(splits, incr);
+              xLabels.ticks = splits.map((s, i) => [s, labels[i]]);
+              return labels;
+            },
+          },
+          {
+            font,
+            labelFont,
+            stroke: '#374151',
+            grid: { stroke: '#eef0f3' },
+            ticks: { stroke: '#d1d5db' },
+            label: 'Portfolio value ($)',
+            labelSize: board ? 26 : 20,
+            space: board ? 50 : 36,
+            size: yAxisSize,
+            values: (u, splits, ai, space, incr) => moneyLabels(splits, incr),
+          },
+        ],
+        series: [{}, ...names.map((label, i) => ({
+          label, stroke: colors[i], width: board ? 3 : 2, spanGaps: true,
+          points: { show: (u) => u.data[0].length < 2, size: board ? 10 : 7 },
+        }))],
+        hooks: {
+          setCursor: [(u) => setHover(u.cursor.idx ?? null)],
+          // What the x axis drew, for the tests: each label's centre and
+          // width in CSS pixels.
+          draw: [(u) => {
+            const ctx = document.createElement('canvas').getContext('2d');
+            ctx.font = font;
+            const left = u.bbox.left / (window.devicePixelRatio || 1);
+            const ticks = xLabels.ticks
+              .filter(([s, t]) => t != null && s >= u.scales.x.min && s <= u.scales.x.max)
+              .map(([s, t]) => ({ x: Math.round(left + u.valToPos(s, 'x')), w: Math.ceil(ctx.measureText(t).width), text: t }));
+            root.dataset.xticks = JSON.stringify(ticks);
+            root.dataset.width = String(u.width);
+          }],
+        },
       },
       data,
-      el.current,
+      root,
     );
   });
+
   useEffect(() => {
-    const resize = () => plot.current?.setSize({ width: el.current.clientWidth, height: 240 });
-    window.addEventListener('resize', resize);
+    const root = el.current;
+    const ro = new ResizeObserver(() => {
+      if (plot.current && root.clientWidth) plot.current.setSize({ width: root.clientWidth, height: root.clientHeight || 240 });
+    });
+    ro.observe(root);
     return () => {
-      window.removeEventListener('resize', resize);
+      ro.disconnect();
       plot.current?.destroy();
+      plot.current = null;
     };
   }, []);
+
+  const idx = hover != null && hover < data[0].length ? hover : null;
   return (
-    <div id="chart" ref={el} data-points={data[0].length}>
-      {!ns.length && <p className="empty">No snapshot yet.</p>}
-    </div>
+    <>
+      <div id="chart" ref={el} data-points={data[0].length} role="img" aria-label="Equity of the leaders over time">
+        {!ids.length && <p className="empty">No snapshot yet.</p>}
+      </div>
+      {ids.length > 0 && (
+        <div id="chart-legend" className={idx != null ? 'hover' : ''}>
+          {idx != null && <span id="chart-time">{fmtTime(data[0][idx] * 1000)}</span>}
+          <ul>
+            {ids.map((id, i) => (
+              <li key={id} data-participant={id}>
+                <Swatch color={colors[i]} />
+                <span className="name">{names[i]}</span>
+                {idx != null && <span className="val">{money(curves.values[i][idx])}</span>}
+              </li>
+            ))}
+          </ul>
+        </div>
+      )}
+    </>
   );
 }
 
@@ -351,41 +555,66 @@ function Tape({ model, room, seesTrades }) {
   }
   if (!model.trades.length) return <p id="tape" className="empty">No trades yet.</p>;
   return (
-    <table id="tape">
-      <tbody>
-        {model.trades.map((t) => (
-          <tr key={t.id} data-order={t.id} className={t.side}>
-            <td>{fmtTime(t.at)}</td>
-            <td>{t.user}</td>
-            <td>{t.side}</td>
-            <td className="num">{t.quantity}</td>
-            <td>{t.symbol}</td>
-            <td className="num">{money(t.price)}</td>
+    <div className="scroll tall">
+      <table id="tape">
+        <thead>
+          <tr>
+            <th scope="col">Time</th>
+            <th scope="col">Player</th>
+            <th scope="col">Side</th>
+            <th scope="col" className="num">Qty</th>
+            <th scope="col">Symbol</th>
+            <th scope="col" className="num">Price</th>
           </tr>
-        ))}
-      </tbody>
-    </table>
+        </thead>
+        <tbody>
+          {model.trades.map((t) => (
+            <tr key={t.id} data-order={t.id} className={t.side}>
+              <td className="time">{fmtTime(t.at)}</td>
+              <td className="player">{t.pid && <Swatch color={model.colorOf(t.pid)} />}{t.user}</td>
+              <td className="side">{t.side}</td>
+              <td className="num">{quantity(t.quantity)}</td>
+              <td>{t.symbol}</td>
+              <td className="num">{money(t.price)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
   );
 }
 
 function Quotes({ quotes }) {
   const rows = Object.values(quotes).sort((a, b) => a.symbol.localeCompare(b.symbol));
   return (
-    <table id="quotes">
-      <tbody>
-        {rows.map((q) => (
-          <tr key={q.symbol} data-symbol={q.symbol}>
-            <td>{q.symbol}</td>
-            <td className="num price">{money(q.price)}</td>
-            <td className={`num ${q.change?.startsWith('-') ? 'neg' : 'pos'}`}>{q.changePercent != null ? pct(q.changePercent) : ''}</td>
+    <div className="scroll tall">
+      <table id="quotes">
+        <caption>Last tick: the change from the price before it.</caption>
+        <thead>
+          <tr>
+            <th scope="col">Symbol</th>
+            <th scope="col" className="num">Price</th>
+            <th scope="col" className="num">Last tick</th>
           </tr>
-        ))}
-      </tbody>
-    </table>
+        </thead>
+        <tbody>
+          {rows.map((q) => (
+            <tr key={q.symbol} data-symbol={q.symbol}>
+              <td>{q.symbol}</td>
+              <td className="num price">{money(q.price)}</td>
+              <td className={`num change ${tone(q.change)}`}>
+                {q.change != null ? <>{signedMoney(q.change)} <span className="pct">({percent(q.changePercent)})</span></> : '–'}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
   );
 }
 
 function Feed({ model }) {
+  if (!model.feed.length) return <p className="empty" id="feed-empty">Nothing has happened in this room yet.</p>;
   return (
     <ol id="feed">
       {model.feed.map((f) => (
@@ -397,44 +626,83 @@ function Feed({ model }) {
   );
 }
 
-function SignIn({ token, me, onToken }) {
-  const [open, setOpen] = useState(false);
+// Field is a form control with its label above it.
+function Field({ id, label, children }) {
+  return (
+    <div className="field">
+      <label htmlFor={id}>{label}</label>
+      {children}
+    </div>
+  );
+}
+
+// Auth signs a visitor in, or up (a new account, signed in at once), or out.
+function Auth({ token, me, onToken }) {
+  const [mode, setMode] = useState(null); // null | 'in' | 'up'
   const [error, setError] = useState('');
+  const [busy, setBusy] = useState(false);
   if (token && me) {
     return (
-      <div className="signin">
-        signed in as <b id="whoami">{me.username}</b>{' '}
-        <button type="button" onClick={() => { gql('mutation { signOut }', null, token).catch(() => {}); onToken(null); }}>Sign out</button>
+      <div className="auth">
+        <span className="who">Signed in as <b id="whoami">{me.username}</b></span>
+        <button type="button" id="signout" onClick={() => { gql('mutation { signOut }', null, token).catch(() => {}); onToken(null); }}>Sign out</button>
       </div>
     );
   }
-  if (!open) {
+  if (!mode) {
     return (
-      <div className="signin">
-        <button type="button" id="signin-open" onClick={() => setOpen(true)}>Sign in</button>
+      <div className="auth">
+        <button type="button" id="signin-open" onClick={() => setMode('in')}>Sign in</button>
+        <button type="button" id="signup-open" className="primary" onClick={() => setMode('up')}>Sign up</button>
       </div>
     );
   }
+  const up = mode === 'up';
   const submit = async (e) => {
     e.preventDefault();
     const f = new FormData(e.target);
+    setBusy(true);
     try {
-      const d = await gql(
-        'mutation In($u: String!, $p: String!) { signIn(input: {username: $u, password: $p}) { token } }',
-        { u: f.get('username'), p: f.get('password') },
-      );
+      const vars = { u: f.get('username'), p: f.get('password') };
+      let d;
+      if (up) {
+        d = await gql(
+          'mutation Up($u: String!, $p: String!, $n: String) { signUp(input: {username: $u, password: $p, displayName: $n}) { token } }',
+          { ...vars, n: f.get('displayName') || null },
+        );
+      } else {
+        d = await gql('mutation In($u: String!, $p: String!) { signIn(input: {username: $u, password: $p}) { token } }', vars);
+      }
       setError('');
-      onToken(d.signIn.token);
+      onToken((up ? d.signUp : d.signIn).token);
     } catch (err) {
       setError(err.message);
+    } finally {
+      setBusy(false);
     }
   };
+  const id = up ? 'signup' : 'signin';
   return (
-    <form className="signin" id="signin" onSubmit={submit}>
-      <input name="username" placeholder="username" autoComplete="username" required />
-      <input name="password" type="password" placeholder="password" autoComplete="current-password" required />
-      <button type="submit">Sign in</button>
-      {error && <span className="error">{error}</span>}
+    <form className="auth-form" id={id} onSubmit={submit} aria-label={up ? 'Sign up' : 'Sign in'}>
+      <Field id={`${id}-username`} label="Username">
+        <input id={`${id}-username`} name="username" autoComplete="username" required autoFocus />
+      </Field>
+      <Field id={`${id}-password`} label={up ? 'Password (8 or more characters)' : 'Password'}>
+        <input id={`${id}-password`} name="password" type="password" autoComplete={up ? 'new-password' : 'current-password'} required minLength={up ? 8 : undefined} />
+      </Field>
+      {up && (
+        <Field id={`${id}-name`} label="Display name (optional)">
+          <input id={`${id}-name`} name="displayName" autoComplete="nickname" />
+        </Field>
+      )}
+      <div className="actions">
+        <button type="submit" className="primary" disabled={busy}>{up ? 'Create account' : 'Sign in'}</button>
+        <button type="button" onClick={() => { setMode(null); setError(''); }}>Cancel</button>
+        <button type="button" className="link" onClick={() => { setMode(up ? 'in' : 'up'); setError(''); }}>
+          {up ? 'I have an account' : 'New here? Sign up'}
+        </button>
+      </div>
+      {error && <p className="error" role="alert">{error}</p>}
     </form>
   );
 }
@@ -449,17 +717,30 @@ function Join({ token, onJoined, setNote }) {
     }
   };
   return (
-    <section>
-      <h2>Play</h2>
-      <button type="button" id="join" onClick={join}>Join this room</button>
-    </section>
+    <Card id="card-play" title="Play">
+      <button type="button" id="join" className="primary" onClick={join}>Join this room</button>
+    </Card>
   );
 }
 
-function Mine({ mine, room, symbols, token, onChange }) {
+// orderTerms is an order's type and prices in words: "limit 1.00",
+// "trailing stop 2.50 (stop 97.50)".
+function orderTerms(o) {
+  const parts = [words(o.type)];
+  if (o.type === 'TRAILING_STOP') {
+    parts.push(o.trailAmount ? money(o.trailAmount) : o.trailPercent ? `${o.trailPercent}%` : '');
+    if (o.stopPrice) parts.push(`(stop ${money(o.stopPrice)})`);
+  } else {
+    if (o.stopPrice) parts.push(`stop ${money(o.stopPrice)}`);
+    if (o.limitPrice) parts.push(`${o.type === 'STOP_LIMIT' ? 'limit ' : ''}${money(o.limitPrice)}`);
+  }
+  return parts.filter(Boolean).join(' ');
+}
+
+function Mine({ seat, room, symbols, token, onChange }) {
   const [msg, setMsg] = useState('');
   const [type, setType] = useState('MARKET');
-  if (!mine) return <section id="mine"><h2>Your seat</h2><p className="empty">Loading…</p></section>;
+  if (!seat) return <Card id="mine" title="Your seat" wide><p className="empty">Loading…</p></Card>;
   const place = async (e) => {
     e.preventDefault();
     const f = new FormData(e.target);
@@ -470,7 +751,7 @@ function Mine({ mine, room, symbols, token, onChange }) {
     try {
       const d = await gql(`mutation P($in: PlaceOrderInput!) { placeOrder(input: $in) { id status filledPrice rejectReason rejectMessage } }`, { in: input }, token);
       const o = d.placeOrder;
-      setMsg(`order ${o.id}: ${o.status}` + (o.filledPrice ? ` @ ${o.filledPrice}` : '') + (o.rejectMessage ? ` — ${o.rejectMessage}` : ''));
+      setMsg(`Order ${o.id}: ${o.status}` + (o.filledPrice ? ` @ ${money(o.filledPrice)}` : '') + (o.rejectMessage ? ` — ${o.rejectMessage}` : ''));
     } catch (err) {
       setMsg(err.message);
     }
@@ -479,74 +760,134 @@ function Mine({ mine, room, symbols, token, onChange }) {
   const cancel = async (id) => {
     try {
       const d = await gql('mutation C($id: ID!) { cancelOrder(orderId: $id) { id status } }', { id }, token);
-      setMsg(`order ${d.cancelOrder.id}: ${d.cancelOrder.status}`);
+      setMsg(`Order ${d.cancelOrder.id}: ${d.cancelOrder.status}`);
     } catch (err) {
       setMsg(err.message);
     }
     onChange();
   };
-  const positions = (mine.positions ?? []).filter((p) => p.quantity !== 0);
+  const positions = seat.positions;
   return (
-    <section id="mine" className="wide">
-      <h2>Your seat</h2>
-      <dl className="rules">
-        <dt>Cash</dt><dd id="my-cash">{money(mine.cash)}</dd>
-        <dt>Buying power</dt><dd>{money(mine.buyingPower)}</dd>
-        <dt>Value</dt><dd>{money(mine.portfolioValue)} ({pct(mine.returnPercent)})</dd>
-        <dt>Rank</dt><dd>{mine.rank ?? '–'}</dd>
+    <Card id="mine" title="Your seat" wide>
+      <dl className="figures">
+        <div><dt>Value</dt><dd id="my-value">{money(seat.portfolioValue)}</dd></div>
+        <div>
+          <dt>Return</dt>
+          <dd id="my-return" className={tone(seat.returnPercent)}>{signedMoney(seat.totalReturn)} ({percent(seat.returnPercent)})</dd>
+        </div>
+        <div><dt>Cash</dt><dd id="my-cash">{money(seat.cash)}</dd></div>
+        <div><dt>Buying power</dt><dd id="my-buying-power">{money(seat.buyingPower)}</dd></div>
+        <div><dt>Rank</dt><dd id="my-rank">{seat.rank ?? '–'}</dd></div>
       </dl>
-      <h3>Positions</h3>
-      {positions.length ? (
-        <table id="positions">
-          <thead><tr><th>Symbol</th><th>Qty</th><th>Avg cost</th><th>Price</th><th>Value</th><th>Unrealized</th></tr></thead>
-          <tbody>
-            {positions.map((p) => (
-              <tr key={p.symbol} data-symbol={p.symbol}>
-                <td>{p.symbol}</td><td className="num">{p.quantity}</td><td className="num">{money(p.averageCost)}</td>
-                <td className="num">{money(p.marketPrice)}</td><td className="num">{money(p.marketValue)}</td>
-                <td className={`num ${p.unrealizedPnl.startsWith('-') ? 'neg' : 'pos'}`}>{money(p.unrealizedPnl)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      ) : <p className="empty">No positions.</p>}
-      <h3>Orders</h3>
-      {mine.orders.length ? (
-        <table id="orders">
-          <tbody>
-            {mine.orders.map((o) => (
-              <tr key={o.id} data-order={o.id} data-status={o.status}>
-                <td>{fmtTime(o.createdAt)}</td><td>{o.side}</td><td className="num">{o.quantity}</td><td>{o.symbol}</td>
-                <td>{o.type}{o.limitPrice ? ` ${o.limitPrice}` : ''}{o.stopPrice ? ` stop ${o.stopPrice}` : ''}</td>
-                <td className="ostatus">{o.status}{o.filledPrice ? ` @ ${o.filledPrice}` : ''}{o.rejectReason ? ` (${o.rejectReason})` : ''}</td>
-                <td>{o.status === 'OPEN' && <button type="button" className="cancel" onClick={() => cancel(o.id)}>Cancel</button>}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      ) : <p className="empty">No orders.</p>}
-      {(room.state === 'ACTIVE' || room.state === 'SCHEDULED' || room.state === 'PAUSED') && (
-        <form id="order-form" onSubmit={place}>
-          <select name="symbol" defaultValue={symbols[0]}>{symbols.map((s) => <option key={s}>{s}</option>)}</select>
-          <select name="side" defaultValue="BUY"><option>BUY</option><option>SELL</option></select>
-          <select name="type" value={type} onChange={(e) => setType(e.target.value)}>
-            <option>MARKET</option><option>LIMIT</option><option>STOP</option><option>STOP_LIMIT</option><option>TRAILING_STOP</option>
-          </select>
-          <input name="quantity" type="number" min="1" defaultValue="10" required aria-label="quantity" />
-          {(type === 'LIMIT' || type === 'STOP_LIMIT') && <input name="limitPrice" placeholder="limit price" required inputMode="decimal" />}
-          {(type === 'STOP' || type === 'STOP_LIMIT') && <input name="stopPrice" placeholder="stop price" required inputMode="decimal" />}
-          {type === 'TRAILING_STOP' && <input name="trailAmount" placeholder="trail amount" required inputMode="decimal" />}
-          <button type="submit">Place order</button>
+      <div className="seat-tables">
+        <div>
+          <h3 id="positions-title">Positions</h3>
+          {positions.length ? (
+            <Scroll>
+              <table id="positions" aria-labelledby="positions-title">
+                <thead>
+                  <tr>
+                    <th scope="col">Symbol</th>
+                    <th scope="col" className="num">Qty</th>
+                    <th scope="col" className="num avg-col">Avg cost</th>
+                    <th scope="col" className="num">Price<span className="avg-below"> / avg cost</span></th>
+                    <th scope="col" className="num">Value</th>
+                    <th scope="col" className="num">Unrealized P&amp;L</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {positions.map((p) => (
+                    <tr key={p.symbol} data-symbol={p.symbol}>
+                      <td>{p.symbol}</td>
+                      <td className="num qty">{quantity(p.quantity)}</td>
+                      <td className="num avg-col">{money(p.averageCost)}</td>
+                      <td className="num price">
+                        <span className="now">{money(p.marketPrice)}</span>
+                        <span className="avg-below">{money(p.averageCost)}</span>
+                      </td>
+                      <td className="num value">{money(p.marketValue)}</td>
+                      <td className={`num pnl ${tone(p.unrealizedPnl)}`}>{signedMoney(p.unrealizedPnl)}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </Scroll>
+          ) : <p className="empty">No positions.</p>}
+        </div>
+        <div>
+          <h3 id="orders-title">Orders</h3>
+          {seat.orders.length ? (
+            <Scroll>
+              <table id="orders" aria-labelledby="orders-title">
+                <thead>
+                  <tr>
+                    <th scope="col">Order</th>
+                    <th scope="col">Type</th>
+                    <th scope="col">Status</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {seat.orders.map((o) => (
+                    <tr key={o.id} data-order={o.id} data-status={o.status}>
+                      <td className={`order ${o.side}`}>
+                        {o.side} {quantity(o.quantity)} {o.symbol}
+                        <time className="placed" dateTime={o.createdAt} title="placed">{fmtTime(o.createdAt)}</time>
+                      </td>
+                      <td className="terms">{orderTerms(o)}</td>
+                      <td className="ostatus" title={o.rejectMessage ?? undefined}>
+                        <span className="what">
+                          {o.status}{o.filledPrice ? ` @ ${money(o.filledPrice)}` : ''}{o.rejectReason ? `: ${words(o.rejectReason)}` : ''}
+                        </span>
+                        {o.status === 'OPEN' && <button type="button" className="cancel" onClick={() => cancel(o.id)} aria-label={`Cancel order ${o.id}`}>Cancel</button>}
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </Scroll>
+          ) : <p className="empty">No orders.</p>}
+        </div>
+      </div>
+      {OPEN_FOR_ORDERS.includes(room.state) && (
+        <form id="order-form" onSubmit={place} aria-label="Place an order">
+          <Field id="order-symbol" label="Symbol">
+            <select id="order-symbol" name="symbol" defaultValue={symbols[0]}>{symbols.map((s) => <option key={s}>{s}</option>)}</select>
+          </Field>
+          <Field id="order-side" label="Side">
+            <select id="order-side" name="side" defaultValue="BUY"><option>BUY</option><option>SELL</option></select>
+          </Field>
+          <Field id="order-type" label="Type">
+            <select id="order-type" name="type" value={type} onChange={(e) => setType(e.target.value)}>
+              <option value="MARKET">market</option>
+              <option value="LIMIT">limit</option>
+              <option value="STOP">stop</option>
+              <option value="STOP_LIMIT">stop limit</option>
+              <option value="TRAILING_STOP">trailing stop</option>
+            </select>
+          </Field>
+          <Field id="order-quantity" label="Quantity">
+            <input id="order-quantity" name="quantity" type="number" min="1" step="1" defaultValue="10" required />
+          </Field>
+          {(type === 'STOP' || type === 'STOP_LIMIT') && (
+            <Field id="order-stop" label="Stop price"><input id="order-stop" name="stopPrice" required inputMode="decimal" placeholder="0.00" /></Field>
+          )}
+          {(type === 'LIMIT' || type === 'STOP_LIMIT') && (
+            <Field id="order-limit" label="Limit price"><input id="order-limit" name="limitPrice" required inputMode="decimal" placeholder="0.00" /></Field>
+          )}
+          {type === 'TRAILING_STOP' && (
+            <Field id="order-trail" label="Trail amount"><input id="order-trail" name="trailAmount" required inputMode="decimal" placeholder="0.00" /></Field>
+          )}
+          <button type="submit" className="primary">Place order</button>
         </form>
       )}
-      {msg && <p id="order-msg" className="note">{msg}</p>}
-    </section>
+      {msg && <p id="order-msg" className="note" role="status">{msg}</p>}
+    </Card>
   );
 }
 
 // Replay plays the room's stored log into the model at speed× the pace the
 // events happened, with controls to pause, change speed, restart and skip.
-function Replay({ model, token, bump }) {
+function Replay({ model, token, bump, controls = true }) {
   const [events, setEvents] = useState(null);
   const [speed, setSpeed] = useState(clampSpeed(params.get('speed') ?? 1));
   const [playing, setPlaying] = useState(true);
@@ -604,11 +945,18 @@ function Replay({ model, token, bump }) {
     u.searchParams.set('speed', String(s));
     window.history.replaceState(null, '', u);
   };
-  return (
-    <div className="status replay" id="replay">
+  const head = (
+    <>
       <span id="room-state" className={`state ${model.room.state}`}>{model.room.state}</span>
       <span>replay {new Date(p.t || Date.now()).toLocaleTimeString()}</span>
       <span id="replay-progress">{p.idx} / {events.length} events{done ? ' — done' : ''}</span>
+    </>
+  );
+  // The projector view plays the replay through, with no controls.
+  if (!controls) return <div className="status replay" id="replay">{head}</div>;
+  return (
+    <div className="status replay" id="replay">
+      {head}
       <button type="button" id="replay-play" onClick={() => (done ? (reset(), setPlaying(true)) : setPlaying(!playing))}>
         {done ? 'Replay again' : playing ? 'Pause' : 'Play'}
       </button>

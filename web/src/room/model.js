@@ -3,6 +3,13 @@
 // the chosen speed. It is plain mutable data (a room's log may hold
 // thousands of snapshots; copying them on every event would not do); the
 // page re-renders after each batch of events.
+//
+// Every figure shown as text is computed from the server's exact decimal
+// strings with big.js (never through a float) and formatted by the
+// functions at the end of this file: money to cents, percentages to two
+// places, a sign on every change.
+import Big from 'big.js';
+
 export const FEED_MAX = 500;
 export const TAPE_MAX = 200;
 
@@ -17,6 +24,21 @@ export class RoomModel {
     this.tradeIds = new Set();
     this.feed = []; // every event applied, newest first
     this.lastSeq = 0;
+    this.colors = new Map(); // participantId -> colour, fixed for the page's life
+  }
+
+  // colorOf is a participant's colour on the board and in the chart. Each
+  // participant keeps the colour given when first seen (in the order of
+  // their ids, that is of joining), so a change of rank never swaps two
+  // players' colours.
+  colorOf(participantId) {
+    return this.colors.get(participantId) ?? '#6b7280';
+  }
+
+  meet(entries) {
+    const fresh = entries.map((e) => e.participantId).filter((id) => !this.colors.has(id));
+    fresh.sort(byId);
+    for (const id of fresh) this.colors.set(id, playerColor(this.colors.size));
   }
 
   get board() {
@@ -30,6 +52,7 @@ export class RoomModel {
     this.snapSeqs.add(seq);
     const prev = this.board;
     const s = { seq, id: snap.id, takenAt: Date.parse(snap.takenAt), final: snap.final, entries: snap.entries };
+    this.meet(snap.entries);
     // Snapshots arrive in sequence order; one older than the latest (a
     // history page read after live events) is slotted in, moving no rank.
     if (prev && prev.seq > seq) {
@@ -58,6 +81,7 @@ export class RoomModel {
     this.trades.unshift({
       seq,
       id: order.id,
+      pid: order.participant?.id ?? null,
       at: at ?? order.filledAt,
       user: order.participant?.user?.username ?? '?',
       side: order.side,
@@ -92,26 +116,46 @@ export class RoomModel {
     return true;
   }
 
+  // load takes the room's recent history from its event log (oldest first)
+  // when the page opens: events after `after` are applied as if they had
+  // just arrived, and the live stream resumes after the last of them or
+  // after lastSequence, whichever is later.
+  load(events, after, lastSequence) {
+    this.lastSeq = Math.max(this.lastSeq, after ?? 0);
+    for (const ev of events) this.apply(ev);
+    this.lastSeq = Math.max(this.lastSeq, lastSequence ?? 0);
+    // Nothing has just changed: no row flashes on opening the page.
+    this.flashed = new Set();
+  }
+
   // curves gives uPlot's data for the equity curves of the top n
-  // participants of the latest snapshot: [[t…], [value…]…] and their names.
-  // (Numbers only for drawing; every figure shown as text is the server's
-  // exact decimal string.)
+  // participants of the latest snapshot: [[t…], [value…]…], their names,
+  // ids and colours. (Numbers only for drawing; every figure shown as text
+  // is formatted from the server's exact decimal strings.)
   curves(n = 5) {
     const board = this.board;
-    if (!board) return { names: [], ids: [], data: [[]] };
+    if (!board) return { names: [], ids: [], colors: [], values: [], data: [[]] };
     const top = [...board.entries].sort((a, b) => a.rank - b.rank).slice(0, n);
     const ids = top.map((e) => e.participantId);
     const xs = [];
     const ys = ids.map(() => []);
+    const values = ids.map(() => []); // the exact strings, for the legend
     for (const s of this.snapshots) {
       xs.push(s.takenAt / 1000);
       const by = new Map(s.entries.map((e) => [e.participantId, e.portfolioValue]));
       ids.forEach((id, i) => {
         const v = by.get(id);
         ys[i].push(v === undefined ? null : Number(v));
+        values[i].push(v ?? null);
       });
     }
-    return { names: top.map((e) => e.user.displayName || e.user.username), ids, data: [xs, ...ys] };
+    return {
+      names: top.map((e) => e.user.displayName || e.user.username),
+      ids,
+      colors: ids.map((id) => this.colorOf(id)),
+      values,
+      data: [xs, ...ys],
+    };
   }
 }
 
@@ -122,13 +166,13 @@ export function describe(ev) {
       const o = ev.order;
       const who = o.participant?.user?.username ?? '?';
       let text = `${who} ${ev.kind.toLowerCase()}: ${o.side} ${o.quantity} ${o.symbol} ${o.type}`;
-      if (ev.kind === 'FILLED') text += ` @ ${o.filledPrice}`;
-      else if (o.limitPrice) text += ` limit ${o.limitPrice}`;
+      if (ev.kind === 'FILLED') text += ` @ ${money(o.filledPrice)}`;
+      else if (o.limitPrice) text += ` limit ${money(o.limitPrice)}`;
       if (ev.kind === 'REJECTED' && o.rejectReason) text += ` (${o.rejectReason})`;
       return text;
     }
     case 'PositionEvent':
-      return `position ${ev.position.symbol}: ${ev.position.quantity} shares`;
+      return `position ${ev.position.symbol}: ${quantity(ev.position.quantity)} share${Math.abs(ev.position.quantity) === 1 ? '' : 's'}`;
     case 'LeaderboardEvent': {
       const lead = [...ev.snapshot.entries].sort((a, b) => a.rank - b.rank)[0];
       return `leaderboard${ev.snapshot.final ? ' (final)' : ''}` + (lead ? `: 1. ${lead.user.username} ${money(lead.portfolioValue)}` : '');
@@ -140,13 +184,148 @@ export function describe(ev) {
   }
 }
 
-// money groups the integer digits of an exact decimal string: "12345.60" ->
-// "12,345.60". It never goes through a float.
+// byId orders participant ids (decimal strings) by number, so the order
+// is that of joining.
+function byId(a, b) {
+  return a.length - b.length || (a < b ? -1 : a > b ? 1 : 0);
+}
+
+// PALETTE is ten colours that stay apart on white and on a projector; past
+// ten, hues go round the circle by the golden angle.
+export const PALETTE = ['#2563eb', '#dc2626', '#059669', '#d97706', '#7c3aed', '#0891b2', '#db2777', '#65a30d', '#92400e', '#475569'];
+
+export function playerColor(i) {
+  if (i < PALETTE.length) return PALETTE[i];
+  return `hsl(${Math.round((i * 137.508) % 360)} 70% 40%)`;
+}
+
+// big reads an exact decimal string (or number) into a Big, or null.
+export function big(s) {
+  if (s == null || s === '') return null;
+  try {
+    return Big(s);
+  } catch {
+    return null;
+  }
+}
+
+const MINUS = '\u2212'; // a real minus sign: as wide as "+" in tabular figures
+
+// fixed rounds an exact decimal half-even to `places` and groups its
+// integer digits: ("12345.675", 2) -> "12,345.68"; a negative that
+// rounds to zero loses its sign.
+function fixed(b, places) {
+  let t = b.toFixed(places, Big.roundHalfEven);
+  let sign = '';
+  if (t.startsWith('-')) {
+    t = t.slice(1);
+    if (/[1-9]/.test(t)) sign = MINUS;
+  }
+  const [int, frac] = t.split('.');
+  return sign + int.replace(/\B(?=(\d{3})+(?!\d))/g, ',') + (frac ? `.${frac}` : '');
+}
+
+// money formats an amount to cents with grouped digits: "12345.6" ->
+// "12,345.60", "-3" -> "−3.00". Null (or not a number) is "–".
 export function money(s) {
-  if (s == null) return '–';
-  const m = /^(-?)(\d+)(\.\d+)?$/.exec(String(s));
-  if (!m) return String(s);
-  return m[1] + m[2].replace(/\B(?=(\d{3})+(?!\d))/g, ',') + (m[3] ?? '');
+  const b = big(s);
+  return b ? fixed(b, 2) : '–';
+}
+
+// signedMoney is money with a "+" on a gain: a change, a P&L.
+export function signedMoney(s) {
+  const b = big(s);
+  if (!b) return '–';
+  const t = fixed(b, 2);
+  return /^[0-9]/.test(t) && /[1-9]/.test(t) ? `+${t}` : t;
+}
+
+// percent formats a percentage (already ×100) to two places with its sign:
+// "5.6770" -> "+5.68%", "-0.0002" -> "0.00%".
+export function percent(s) {
+  const b = big(s);
+  if (!b) return '–';
+  const t = fixed(b, 2);
+  return (/^[0-9]/.test(t) && /[1-9]/.test(t) ? `+${t}` : t) + '%';
+}
+
+// tone is the colour class of a change: 'pos', 'neg', or '' when it
+// rounds to zero at `places`.
+export function tone(s, places = 2) {
+  const b = big(s);
+  if (!b) return '';
+  const r = b.round(places, Big.roundHalfEven);
+  return r.gt(0) ? 'pos' : r.lt(0) ? 'neg' : '';
+}
+
+// quantity groups a share count: 1500 -> "1,500", -20 -> "−20".
+export function quantity(n) {
+  return n == null ? '–' : fixed(Big(n), 0);
+}
+
+// tick is a new quote q as the page shows it: with its change from the
+// price shown before it (prev: the previous tick, or the price read when
+// the page opened), exact, and that change as a percentage of that price.
+// Without a previous price there is no change yet; the same tick seen
+// twice changes nothing.
+export function tick(prev, q) {
+  if (prev?.at && prev.at === q.at && prev.price === q.price) return prev;
+  const was = big(prev?.price);
+  const now = big(q.price);
+  const out = { symbol: q.symbol, price: q.price, at: q.at, change: null, changePercent: null };
+  if (!was || !now || was.eq(0)) return out;
+  const change = now.minus(was);
+  return { ...out, change: change.toFixed(), changePercent: change.times(100).div(was).toFixed() };
+}
+
+// valueSeat values a seat at the page's live prices (symbol -> exact
+// price string), as the server does (game/portfolio.go): each position at
+// quantity × price, its unrealized P&L against its cost basis (a short's
+// cost basis is what it was sold for), the seat's value cash plus every
+// position, its return against the room's starting cash. A symbol the page
+// has no price for keeps the server's.
+export function valueSeat(seat, prices, startingCash) {
+  let value = big(seat.cash) ?? Big(0);
+  const positions = (seat.positions ?? []).filter((p) => p.quantity !== 0).map((p) => {
+    const price = prices[p.symbol] ?? p.marketPrice;
+    const mv = Big(p.quantity).times(price);
+    const basis = big(p.costBasis);
+    value = value.plus(mv);
+    let unrealized = p.unrealizedPnl;
+    if (basis) unrealized = (p.quantity > 0 ? mv.minus(basis) : basis.plus(mv)).toFixed();
+    return { ...p, marketPrice: String(price), marketValue: mv.toFixed(), unrealizedPnl: unrealized };
+  });
+  const start = big(startingCash);
+  const totalReturn = start ? value.minus(start) : null;
+  return {
+    ...seat,
+    positions,
+    portfolioValue: value.toFixed(),
+    totalReturn: totalReturn ? totalReturn.toFixed() : seat.totalReturn,
+    returnPercent: start && !start.eq(0) ? totalReturn.times(100).div(start).toFixed() : seat.returnPercent,
+  };
+}
+
+// clockLabels are the x axis's labels for time ticks (seconds) `incr`
+// seconds apart: hours and minutes, with seconds when ticks are less than
+// a minute apart, and the day instead when they are a day or more apart.
+export function clockLabels(splits, incr) {
+  const pad = (x) => String(x).padStart(2, '0');
+  return splits.map((t) => {
+    if (t == null) return null;
+    const d = new Date(t * 1000);
+    if (incr >= 86400) return `${d.getDate()} ${MONTHS[d.getMonth()]}`;
+    const hm = `${pad(d.getHours())}:${pad(d.getMinutes())}`;
+    return incr < 60 ? `${hm}:${pad(d.getSeconds())}` : hm;
+  });
+}
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+// moneyLabels are the y axis's labels, in dollars: whole dollars, or cents
+// when ticks are less than a dollar apart.
+export function moneyLabels(splits, incr) {
+  return splits.map((v) => (v == null ? null : `$${fixed(Big(v), incr < 1 ? 2 : 0)}`));
 }
 
 // countdown formats the time left until `to` (ms) from `now` (ms).
