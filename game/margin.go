@@ -39,19 +39,18 @@ func (s *Service) sweepMargin(ctx context.Context, tx Tx, p *Participant, filled
 //   - every OPEN order of the participant is CANCELLED (its OrderEvent,
 //     its hold RELEASEd): they were placed against positions that are
 //     about to go, and a buy stop meant to cover would open a long;
+//   - when covering every short would cost more than the cash (a price
+//     that jumped past what the cash could cover), every long is sold
+//     first, by a MARKET SELL the system places;
 //   - every short is covered at its last price by a MARKET BUY the system
-//     places, stored FILLED with the room's commission, whose OrderEvent
+//     places, as far as the cash pays for it (cash never goes below
+//     zero), stored FILLED with the room's commission, whose OrderEvent
 //     is LIQUIDATED, with its PositionEvent and ledger entries
-//     (LIQUIDATION for the cost, COMMISSION, the RELEASE of its margin);
-//   - when that leaves cash negative (a price that jumped past what the
-//     cash could cover), every long is sold the same way, so the debt is
-//     paid as far as the positions go. Cash stays negative only when
-//     they do not cover it: the participant then holds nothing and can
-//     neither buy nor sell short.
+//     (LIQUIDATION for the cost, COMMISSION, the RELEASE of its margin).
 //
-// Afterwards the participant has no short, so a later price finds
-// nothing to call: a margin call happens once, in the transaction of the
-// price that made it.
+// Afterwards the participant has no short, or one the cash cannot pay
+// any more of: a later price finds nothing it can do and writes nothing.
+// A margin call acts once, in the transaction of the price that made it.
 func (s *Service) marginCall(ctx context.Context, tx Tx, roomID, participantID int64) (bool, error) {
 	room, err := tx.LockBullPen(ctx, roomID)
 	if err != nil {
@@ -74,9 +73,12 @@ func (s *Service) marginCall(ctx context.Context, tx Tx, roomID, participantID i
 	if !shorts.IsPositive() || !equity.Mul(hundred).LessThan(shorts.Mul(*pct)) {
 		return false, nil
 	}
-	s.log.Info("margin call: liquidating", "room", room.ID, "participant", p.ID,
-		"equity", equity.String(), "shorts", shorts.String(), "requirement", shorts.Mul(*pct).Shift(-2).String())
-	return true, s.liquidate(ctx, tx, a)
+	acted, err := s.liquidate(ctx, tx, a)
+	if acted {
+		s.log.Info("margin call: liquidated", "room", room.ID, "participant", p.ID,
+			"equity", equity.String(), "shorts", shorts.String(), "requirement", shorts.Mul(*pct).Shift(-2).String())
+	}
+	return acted, err
 }
 
 // maintenance is the account's margin equity, cash less the market value
@@ -94,12 +96,18 @@ func (a *account) maintenance() (equity, shorts decimal.Decimal) {
 	return a.p.Cash.Sub(shorts), shorts
 }
 
-// liquidate closes the account's positions on a margin call; see
-// marginCall.
-func (s *Service) liquidate(ctx context.Context, tx Tx, a *account) error {
+// liquidate closes the account's positions on a margin call (see
+// marginCall) without ever taking cash below zero: when covering every
+// short would cost more than the cash, the longs are sold first to pay
+// for it, and each short is then covered as far as the cash goes. What
+// cannot be paid for stays short (the portfolio's value is the same as
+// if it were covered on credit). It reports whether it did anything, so
+// a later price that finds nothing it can pay for writes nothing.
+func (s *Service) liquidate(ctx context.Context, tx Tx, a *account) (bool, error) {
+	acted := len(a.open) > 0
 	for _, o := range a.open {
 		if err := s.finishOrder(ctx, tx, o, OrderStatusCancelled, OrderEventCancelled); err != nil {
-			return err
+			return false, err
 		}
 	}
 	a.open = nil
@@ -108,36 +116,61 @@ func (s *Service) liquidate(ctx context.Context, tx Tx, a *account) error {
 		symbols = append(symbols, sym)
 	}
 	slices.Sort(symbols)
+	commission := a.room.Commission
+	coverAll := decimal.Zero
 	for _, sym := range symbols {
 		if pos := a.positions[sym]; pos.Quantity < 0 {
-			if err := s.forcedFill(ctx, tx, a, *pos, SideBuy); err != nil {
-				return err
-			}
+			coverAll = coverAll.Add(a.price(*pos).Mul(decimal.NewFromInt(-pos.Quantity))).Add(commission)
 		}
 	}
-	if !a.p.Cash.IsNegative() {
-		return nil
+	if coverAll.GreaterThan(a.p.Cash) {
+		for _, sym := range symbols {
+			pos := a.positions[sym]
+			if pos.Quantity <= 0 {
+				continue
+			}
+			if err := a.loadPrice(ctx, tx, sym); err != nil {
+				return false, err
+			}
+			// A sale that brings in less than its commission would take
+			// cash down, not up.
+			if !a.price(*pos).Mul(decimal.NewFromInt(pos.Quantity)).GreaterThan(commission) {
+				continue
+			}
+			if err := s.forcedFill(ctx, tx, a, *pos, pos.Quantity, SideSell); err != nil {
+				return false, err
+			}
+			acted = true
+		}
 	}
 	for _, sym := range symbols {
-		if pos := a.positions[sym]; pos.Quantity > 0 {
-			if err := a.loadPrice(ctx, tx, sym); err != nil {
-				return err
-			}
-			if err := s.forcedFill(ctx, tx, a, *pos, SideSell); err != nil {
-				return err
-			}
+		pos := a.positions[sym]
+		if pos.Quantity >= 0 {
+			continue
 		}
+		price := a.price(*pos)
+		qty := -pos.Quantity
+		if spare := a.p.Cash.Sub(commission); spare.LessThan(price.Mul(decimal.NewFromInt(qty))) {
+			qty = max(0, spare.Div(price).Floor().IntPart()) // what the cash pays for
+		}
+		if qty == 0 {
+			continue
+		}
+		if err := s.forcedFill(ctx, tx, a, *pos, qty, SideBuy); err != nil {
+			return false, err
+		}
+		acted = true
 	}
-	return nil
+	return acted, nil
 }
 
-// forcedFill closes pos by an order on side that the system places and
-// fills at once at the position's last price.
-func (s *Service) forcedFill(ctx context.Context, tx Tx, a *account, pos Position, side Side) error {
+// forcedFill reduces pos by quantity shares, by an order on side that the
+// system places and fills at once at the position's last price.
+func (s *Service) forcedFill(ctx context.Context, tx Tx, a *account, pos Position, quantity int64, side Side) error {
 	now := tx.Now()
 	o := &Order{
 		BullPenID: a.room.ID, ParticipantID: a.p.ID, Symbol: pos.Symbol, Side: side, Type: OrderTypeMarket,
-		Quantity: abs64(pos.Quantity), Status: OrderStatusOpen, Commission: decimal.Zero, Reserved: decimal.Zero,
+		Quantity: quantity, Status: OrderStatusOpen, Commission: decimal.Zero, Reserved: decimal.Zero,
 		CreatedAt: now, UpdatedAt: now,
 	}
 	return s.fill(ctx, tx, a, o, a.price(pos), true)

@@ -341,9 +341,10 @@ func TestMaintenanceMarginLiquidation(t *testing.T) {
 }
 
 // TestLiquidationAfterAGap: a price that jumps past what cash can cover
-// leaves it negative after the cover, so the longs are sold too; with no
-// long to sell, the debt stays (portfolio value negative, buying power
-// 0, nothing left to liquidate).
+// has the longs sold first to pay for the cover; with no long to sell,
+// the short is covered as far as the cash goes and the rest stays short
+// (cash never below zero, portfolio value negative, buying power 0, and
+// nothing more a later price can do).
 func TestLiquidationAfterAGap(t *testing.T) {
 	for _, backend := range dbtest.Backends() {
 		t.Run(backend, func(t *testing.T) {
@@ -370,45 +371,50 @@ func TestLiquidationAfterAGap(t *testing.T) {
 			seq := h.lastSeq(room.ID)
 			h.price("NVDA", "200")
 			if got, want := h.kinds(room.ID, seq), []string{
-				"ORDER:LIQUIDATED", "POSITION", "ORDER:LIQUIDATED", "POSITION", // carol: NVDA covered, AMZN sold
-				"ORDER:LIQUIDATED", "POSITION", // dave: NVDA covered
+				"ORDER:LIQUIDATED", "POSITION", "ORDER:LIQUIDATED", "POSITION", // carol: AMZN sold to pay, NVDA covered
+				"ORDER:LIQUIDATED", "POSITION", // dave: NVDA covered as far as his cash goes
 			}; !slices.Equal(got, want) {
 				t.Fatalf("events %v, want %v", got, want)
 			}
-			// Carol: 16,998 - 20,000 - 1 = -3,003; AMZN's 4,500 - 1 pays it.
+			// Carol: covering NVDA (20,000 + 1) needs more than her 16,998,
+			// so AMZN's 4,500 - 1 comes in first; cash never goes negative.
 			if got, want := h.ledgerLines(pc, bc), []string{
-				"LIQUIDATION -20000 -3002 -18002",
-				"COMMISSION -1 -3003 -18003",
-				"RELEASE 15000 -3003 -3003",
-				"LIQUIDATION 4500 1497 1497",
-				"COMMISSION -1 1496 1496",
+				"LIQUIDATION 4500 21498 6498",
+				"COMMISSION -1 21497 6497",
+				"LIQUIDATION -20000 1497 -13503",
+				"COMMISSION -1 1496 -13504",
+				"RELEASE 15000 1496 1496",
 			}; !slices.Equal(got, want) {
 				t.Errorf("carol's ledger %q, want %q", got, want)
 			}
-			// Dave: 22,999 - 26,000 - 1, nothing to sell.
+			// Dave: 22,999 pays for 114 of his 130 at 200 and the
+			// commission (22,801); 16 stay short, with their share of the
+			// margin (2,400) still held.
 			if got, want := h.ledgerLines(pd, bd), []string{
-				"LIQUIDATION -26000 -3001 -22501",
-				"COMMISSION -1 -3002 -22502",
-				"RELEASE 19500 -3002 -3002",
+				"LIQUIDATION -22800 199 -19301",
+				"COMMISSION -1 198 -19302",
+				"RELEASE 17100 198 -2202",
 			}; !slices.Equal(got, want) {
 				t.Errorf("dave's ledger %q, want %q", got, want)
 			}
 			for _, c := range []struct {
 				u                  *game.User
 				cash, value, power string
-			}{{carol, "1496", "1496", "1496"}, {dave, "-3002", "-3002", "0"}} {
+				short              int64
+			}{{carol, "1496", "1496", "1496", 0}, {dave, "198", "-3002", "0", -16}} {
 				v := h.value(room.ID, c.u)
 				assertDec(t, c.u.Username+"'s cash", v.Cash, c.cash)
 				assertDec(t, c.u.Username+"'s portfolio value", v.PortfolioValue, c.value)
 				assertDec(t, c.u.Username+"'s buying power", v.BuyingPower, c.power)
 				for _, pos := range v.Positions {
-					if pos.Quantity != 0 {
-						t.Errorf("%s still holds %d %s", c.u.Username, pos.Quantity, pos.Symbol)
+					if want := map[bool]int64{true: c.short}[pos.Symbol == "NVDA"]; pos.Quantity != want {
+						t.Errorf("%s holds %d %s, want %d", c.u.Username, pos.Quantity, pos.Symbol, want)
 					}
 				}
 			}
 			h.checkLedger(room.ID)
-			// In debt with nothing left: no buy, no short, no second call.
+			// Short with no cash to cover: no buy, no short, and a second
+			// call, finding nothing it can pay for, writes nothing.
 			for _, in := range []game.PlaceOrderInput{buy(room.ID, "NVDA", 1), sell(room.ID, "NVDA", 1)} {
 				if o := h.order(dave, in); o.Status != game.OrderStatusRejected || *o.RejectReason != game.RejectInsufficientFunds {
 					t.Errorf("dave's %s = %s, want REJECTED INSUFFICIENT_BUYING_POWER", in.Side, why(o))

@@ -1898,8 +1898,9 @@ type BullPen {
   the market value of their shorts at the last prices) is below this
   percent of that market value, their open orders are cancelled and every
   short is covered at the price by an order the system places (OrderEvent
-  LIQUIDATED, ledger LIQUIDATION); longs are sold too if that leaves cash
-  negative.
+  LIQUIDATED, ledger LIQUIDATION), as far as cash pays for it; when it
+  cannot pay for them all, longs are sold first. Cash never goes below
+  zero.
   """
   maintenanceMarginPercent: Decimal
 }
