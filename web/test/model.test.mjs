@@ -56,6 +56,13 @@ test('fills go on the tape once per order, newest first', () => {
   assert.deepEqual(m.feed.map((f) => f.seq), [6, 5]);
 });
 
+test("a margin call's forced fill (LIQUIDATED) goes on the tape and reads as a fill", () => {
+  const m = new RoomModel({});
+  m.apply({ ...fill(3, '9'), kind: 'LIQUIDATED' });
+  assert.deepEqual(m.trades.map((t) => t.id), ['9']);
+  assert.match(m.feed[0].text, /liquidated: BUY 3 AAPL MARKET @ 101\.50/);
+});
+
 test('money is to the cent, grouped, rounded half-even, with a real minus sign', () => {
   assert.equal(money('1234567.891'), '1,234,567.89');
   assert.equal(money('1234567.895'), '1,234,567.90');

@@ -107,7 +107,8 @@ export class RoomModel {
         Object.assign(this.room, { state: ev.state, startsAt: ev.startsAt, endsAt: ev.endsAt });
         break;
       case 'OrderEvent':
-        if (ev.kind === 'FILLED') this.addFill(ev.order, ev.sequence, ev.occurredAt);
+        // A margin call's forced fill (LIQUIDATED) is a fill on the tape too.
+        if (isFill(ev.kind)) this.addFill(ev.order, ev.sequence, ev.occurredAt);
         break;
       default:
     }
@@ -159,6 +160,10 @@ export class RoomModel {
   }
 }
 
+// isFill reports whether an OrderEvent's kind is a fill: a FILLED order or
+// one the server placed and filled on a margin call (LIQUIDATED).
+export const isFill = (kind) => kind === 'FILLED' || kind === 'LIQUIDATED';
+
 // describe is the one-line text of an event in the feed.
 export function describe(ev) {
   switch (ev.__typename) {
@@ -166,7 +171,7 @@ export function describe(ev) {
       const o = ev.order;
       const who = o.participant?.user?.username ?? '?';
       let text = `${who} ${ev.kind.toLowerCase()}: ${o.side} ${o.quantity} ${o.symbol} ${o.type}`;
-      if (ev.kind === 'FILLED') text += ` @ ${money(o.filledPrice)}`;
+      if (isFill(ev.kind)) text += ` @ ${money(o.filledPrice)}`;
       else if (o.limitPrice) text += ` limit ${money(o.limitPrice)}`;
       if (ev.kind === 'REJECTED' && o.rejectReason) text += ` (${o.rejectReason})`;
       return text;
