@@ -39,6 +39,9 @@ func (s *Service) CreateBullPen(ctx context.Context, owner *User, in CreateBullP
 		return nil, Errorf(EUNAUTHENTICATED, "sign in to create a bull pen")
 	}
 	now := s.clock.Now().UTC().Truncate(time.Millisecond)
+	if err := checkText("name", in.Name, ""); err != nil {
+		return nil, err
+	}
 	b := &BullPen{
 		Name: strings.TrimSpace(in.Name), OwnerID: owner.ID, State: RoomScheduled,
 		StartingCash: decimal.New(100000, 0), Commission: decimal.Zero,
@@ -48,6 +51,9 @@ func (s *Service) CreateBullPen(ctx context.Context, owner *User, in CreateBullP
 		return nil, Invalid("name", "must be 1 to 100 characters")
 	}
 	if in.Description != nil {
+		if err := checkText("description", *in.Description, lineBreaks); err != nil {
+			return nil, err
+		}
 		b.Description = strings.TrimSpace(*in.Description)
 		if utf8.RuneCountInString(b.Description) > 2000 {
 			return nil, Invalid("description", "must be at most 2000 characters")

@@ -172,6 +172,9 @@ var usernameRE = regexp.MustCompile(`^[A-Za-z0-9_.-]{3,32}$`)
 // name; CONFLICT when the username is taken; RATE_LIMITED when the client
 // address has signed up too often (nothing is written).
 func (s *Service) SignUp(ctx context.Context, username, password string, displayName *string) (*User, error) {
+	if err := checkText("username", username, ""); err != nil {
+		return nil, err
+	}
 	username = strings.TrimSpace(username)
 	if !usernameRE.MatchString(username) {
 		return nil, Invalid("username", "must be 3 to 32 letters, digits, '.', '_' or '-'")
@@ -181,6 +184,9 @@ func (s *Service) SignUp(ctx context.Context, username, password string, display
 	}
 	name := username
 	if displayName != nil {
+		if err := checkText("displayName", *displayName, ""); err != nil {
+			return nil, err
+		}
 		name = strings.TrimSpace(*displayName)
 		if name == "" || utf8.RuneCountInString(name) > 64 {
 			return nil, Invalid("displayName", "must be 1 to 64 characters")

@@ -1,0 +1,74 @@
+package game_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bullpen/bullpen/game"
+)
+
+// Names, descriptions, usernames and display names refuse control
+// characters and bidi overrides, naming the field; a description may
+// hold line breaks, and nothing refused is stored.
+func TestControlCharactersAreRefused(t *testing.T) {
+	h := newHarness(t)
+	owner := h.user("owner")
+	assertCreateRefused(t, h, owner, []createCase{
+		{"NameNUL", func(in *game.CreateBullPenInput) { in.Name = "a\x00b" }, "name"},
+		{"NameNewline", func(in *game.CreateBullPenInput) { in.Name = "Friday\ncup" }, "name"},
+		{"NameTrailingNewline", func(in *game.CreateBullPenInput) { in.Name = "Friday cup\n" }, "name"},
+		{"NameTab", func(in *game.CreateBullPenInput) { in.Name = "Friday\tcup" }, "name"},
+		{"NameDEL", func(in *game.CreateBullPenInput) { in.Name = "a\x7fb" }, "name"},
+		{"NameC1", func(in *game.CreateBullPenInput) { in.Name = "a\u0085b" }, "name"},
+		{"NameBidiOverride", func(in *game.CreateBullPenInput) { in.Name = "cup\u202Egpj.exe" }, "name"},
+		{"NameBidiIsolate", func(in *game.CreateBullPenInput) { in.Name = "cup\u2066x\u2069" }, "name"},
+		{"DescriptionNUL", func(in *game.CreateBullPenInput) { in.Description = ptr("rules:\x00") }, "description"},
+		{"DescriptionEscape", func(in *game.CreateBullPenInput) { in.Description = ptr("\x1b[31mred") }, "description"},
+		{"DescriptionTab", func(in *game.CreateBullPenInput) { in.Description = ptr("a\tb") }, "description"},
+		{"DescriptionBidi", func(in *game.CreateBullPenInput) { in.Description = ptr("a\u202Db") }, "description"},
+	})
+	rooms, total, err := h.store.BullPens(h.ctx, game.BullPenFilter{ViewerID: owner.ID, Limit: 10})
+	if err != nil || total != 0 || len(rooms) != 0 {
+		t.Fatalf("rooms stored: %d, %v", total, err)
+	}
+
+	// Line breaks in a description are kept; an emoji with a zero-width
+	// joiner (a format character, not a control) is a fine name.
+	desc := "Rules:\n- no shorts\r\n- have fun"
+	b, err := h.svc.CreateBullPen(h.ctx, owner, game.CreateBullPenInput{Name: "Cup 👩‍💻", Description: &desc, EndsAt: t0.Add(time.Hour)})
+	if err != nil {
+		t.Fatalf("a description with line breaks: %v", err)
+	}
+	if b.Description != desc || b.Name != "Cup 👩‍💻" {
+		t.Errorf("stored %q / %q", b.Name, b.Description)
+	}
+
+	for _, tc := range []struct {
+		name, username string
+		display        *string
+		field          string
+	}{
+		{"UsernameNUL", "bob\x00", nil, "username"},
+		{"UsernameTrailingNewline", "bob\n", nil, "username"},
+		{"UsernameLeadingTab", "\tbob", nil, "username"},
+		{"DisplayNameNUL", "bob", ptr("Bob\x00"), "displayName"},
+		{"DisplayNameNewline", "bob", ptr("Bob\nSmith"), "displayName"},
+		{"DisplayNameBell", "bob", ptr("Bob\a"), "displayName"},
+		{"DisplayNameBidi", "bob", ptr("Bob\u202E"), "displayName"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := h.svc.SignUp(h.ctx, tc.username, "password123", tc.display)
+			assertCode(t, err, game.EINVALID)
+			if e, ok := err.(*game.Error); !ok || e.Field != tc.field || !strings.Contains(e.Message, "control") && !strings.Contains(e.Message, "U+") {
+				t.Errorf("error %v should name %q and what is wrong", err, tc.field)
+			}
+		})
+	}
+	if _, err := h.store.UserByUsername(h.ctx, "bob"); game.ErrorCode(err) != game.ENOTFOUND {
+		t.Errorf("bob was stored: %v", err)
+	}
+	if u, err := h.svc.SignUp(h.ctx, "bob", "password123", ptr("Bob 👩‍💻 Smith")); err != nil || u.DisplayName != "Bob 👩‍💻 Smith" {
+		t.Errorf("a clean display name: %v, %v", u, err)
+	}
+}
