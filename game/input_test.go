@@ -1,6 +1,7 @@
 package game_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -70,5 +71,54 @@ func TestControlCharactersAreRefused(t *testing.T) {
 	}
 	if u, err := h.svc.SignUp(h.ctx, "bob", "password123", ptr("Bob 👩‍💻 Smith")); err != nil || u.DisplayName != "Bob 👩‍💻 Smith" {
 		t.Errorf("a clean display name: %v, %v", u, err)
+	}
+}
+
+// A guesser at one address cannot lock the real user out at another:
+// attempts are limited per username and address, and per address.
+func TestSignInLimitIsPerAddress(t *testing.T) {
+	h := newHarness(t)
+	h.user("alice")
+	guesser := game.WithClientAddress(h.ctx, "203.0.113.7")
+	alice := game.WithClientAddress(h.ctx, "198.51.100.1")
+	for range 10 {
+		_, err := h.svc.SignIn(guesser, "alice", "wrong password")
+		assertCode(t, err, game.EUNAUTHENTICATED)
+	}
+	_, err := h.svc.SignIn(guesser, "alice", "password123")
+	assertCode(t, err, game.ERATELIMITED)
+	// The guesser keeps trying, one every 6 s, and takes each attempt
+	// as it comes back; alice at her own address still signs in.
+	for range 5 {
+		h.clock.Advance(6 * time.Second)
+		_, err := h.svc.SignIn(guesser, "alice", "wrong password")
+		assertCode(t, err, game.EUNAUTHENTICATED)
+		if u, err := h.svc.SignIn(alice, "alice", "password123"); err != nil || u.Username != "alice" {
+			t.Fatalf("alice at her own address: %v, %v", u, err)
+		}
+	}
+
+	// One address trying many usernames meets the per-address cap.
+	h.clock.Advance(time.Hour)
+	spray := game.WithClientAddress(h.ctx, "192.0.2.99")
+	var limited error
+	for i := range game.SignInsPerAddressBurst + 1 {
+		_, err := h.svc.SignIn(spray, fmt.Sprintf("user%03d", i), "wrong password")
+		if game.ErrorCode(err) == game.ERATELIMITED {
+			limited = err
+			if i != game.SignInsPerAddressBurst {
+				t.Fatalf("limited after %d attempts, want %d", i, game.SignInsPerAddressBurst)
+			}
+		}
+	}
+	if limited == nil {
+		t.Fatalf("%d attempts from one address were not limited", game.SignInsPerAddressBurst+1)
+	}
+	if e := limited.(*game.Error); e.Extra["retryAfterSeconds"] == nil {
+		t.Errorf("no retryAfterSeconds: %+v", e)
+	}
+	// ... and that address's cap does not reach another's.
+	if _, err := h.svc.SignIn(alice, "alice", "password123"); err != nil {
+		t.Fatalf("alice after another address was limited: %v", err)
 	}
 }
