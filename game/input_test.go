@@ -2,6 +2,7 @@ package game_test
 
 import (
 	"fmt"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -120,5 +121,59 @@ func TestSignInLimitIsPerAddress(t *testing.T) {
 	// ... and that address's cap does not reach another's.
 	if _, err := h.svc.SignIn(alice, "alice", "password123"); err != nil {
 		t.Fatalf("alice after another address was limited: %v", err)
+	}
+}
+
+// Room times: a startsAt in the past is now (so the room starts with
+// elapsedSeconds 0), endsAt at most MaxRoomDuration from now, and the
+// seconds a RoomStateEvent carries fit a GraphQL Int.
+func TestRoomTimesAreBounded(t *testing.T) {
+	h := newHarness(t)
+	owner := h.user("owner")
+	assertCreateRefused(t, h, owner, []createCase{
+		{"EndsInYear9999", func(in *game.CreateBullPenInput) { in.EndsAt = time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC) }, "endsAt"},
+		{"EndsJustPastTheWindow", func(in *game.CreateBullPenInput) { in.EndsAt = t0.Add(game.MaxRoomDuration + time.Second) }, "endsAt"},
+		{"StartsInYear1AndEndsInYear9999", func(in *game.CreateBullPenInput) {
+			in.StartsAt = ptr(time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC))
+			in.EndsAt = time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)
+		}, "endsAt"},
+	})
+
+	for _, startsAt := range []time.Time{time.Unix(0, 0).UTC(), time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC), t0.Add(-time.Millisecond)} {
+		b, err := h.svc.CreateBullPen(h.ctx, owner, game.CreateBullPenInput{Name: "Past", StartsAt: &startsAt, EndsAt: t0.Add(game.MaxRoomDuration)})
+		if err != nil {
+			t.Fatalf("startsAt %s: %v", startsAt, err)
+		}
+		if b.State != game.RoomActive || !b.StartsAt.Equal(t0) {
+			t.Errorf("startsAt %s: room %s from %s, want ACTIVE from now (%s)", startsAt, b.State, b.StartsAt, t0)
+		}
+		var rs game.RoomStatePayload
+		evs := h.events(b.ID)
+		mustUnmarshal(t, evs[0].Payload, &rs)
+		if rs.ElapsedSeconds != 0 || rs.RemainingSeconds != int64(game.MaxRoomDuration/time.Second) {
+			t.Errorf("startsAt %s: elapsed %d, remaining %d", startsAt, rs.ElapsedSeconds, rs.RemainingSeconds)
+		}
+		if rs.RemainingSeconds > math.MaxInt32 {
+			t.Errorf("remainingSeconds %d is beyond a GraphQL Int", rs.RemainingSeconds)
+		}
+	}
+
+	// cloneBullPen takes times under the same rules.
+	src := h.room(owner, nil)
+	_, err := h.svc.CloneBullPen(h.ctx, owner, src.ID, nil, time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC))
+	assertCode(t, err, game.EINVALID)
+	if e := err.(*game.Error); e.Field != "endsAt" {
+		t.Errorf("clone: %v should name endsAt", err)
+	}
+	c, err := h.svc.CloneBullPen(h.ctx, owner, src.ID, ptr(time.Unix(0, 0)), t0.Add(time.Hour))
+	if err != nil || c.State != game.RoomActive || !c.StartsAt.Equal(t0) {
+		t.Fatalf("clone from 1970: %+v, %v", c, err)
+	}
+
+	// The window moves with the clock: a room may end 10 years after the
+	// moment it is created.
+	h.clock.Advance(24 * time.Hour)
+	if _, err := h.svc.CreateBullPen(h.ctx, owner, game.CreateBullPenInput{Name: "Later", EndsAt: h.clock.Now().Add(game.MaxRoomDuration)}); err != nil {
+		t.Errorf("endsAt at the edge of the window, a day later: %v", err)
 	}
 }
