@@ -177,3 +177,76 @@ func TestRoomTimesAreBounded(t *testing.T) {
 		t.Errorf("endsAt at the edge of the window, a day later: %v", err)
 	}
 }
+
+// No fill is stamped at or after endsAt, even when the scheduler has not
+// ended the room yet: an order placed then is refused and ends the room
+// in its own transaction (once: the scheduler then finds nothing to do),
+// and a resting order is not filled by a price at endsAt.
+func TestNoFillAtOrAfterEndsAt(t *testing.T) {
+	h := newHarness(t)
+	owner, alice, bob := h.user("owner"), h.user("alice"), h.user("bob")
+	endsAt := t0.Add(2 * time.Hour)
+	room := h.activeRoom(owner, func(in *game.CreateBullPenInput) { in.EndsAt = endsAt }, alice, bob)
+	h.price("AAPL", "100")
+	resting := h.order(bob, limit(buy(room.ID, "AAPL", 5), "90"))
+	if resting.Status != game.OrderStatusOpen {
+		t.Fatalf("resting order is %s", resting.Status)
+	}
+
+	// Exactly at endsAt, before the scheduler runs.
+	h.clock.Advance(endsAt.Sub(h.clock.Now()))
+	before := h.lastSeq(room.ID)
+	h.price("AAPL", "89")
+	o, err := h.store.Order(h.ctx, resting.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Status == game.OrderStatusFilled || o.FilledAt != nil {
+		t.Fatalf("a resting order filled at endsAt: %+v", o)
+	}
+	for _, k := range h.kinds(room.ID, before) {
+		if k == "ORDER:FILLED" || k == "POSITION" {
+			t.Fatalf("a price at endsAt wrote %v", h.kinds(room.ID, before))
+		}
+	}
+
+	placed := h.order(alice, buy(room.ID, "AAPL", 1))
+	if placed.Status != game.OrderStatusRejected || placed.RejectReason == nil || *placed.RejectReason != game.RejectRoomNotActive || placed.FilledAt != nil {
+		t.Fatalf("an order at endsAt: %s %v", placed.Status, placed.RejectReason)
+	}
+	if p := h.position(room.ID, alice, "AAPL"); p.Quantity != 0 {
+		t.Errorf("alice holds %d AAPL", p.Quantity)
+	}
+	b, err := h.store.BullPen(h.ctx, room.ID)
+	if err != nil || b.State != game.RoomEnded || !b.EndsAt.Equal(endsAt) {
+		t.Fatalf("room after an order at endsAt: %+v, %v", b, err)
+	}
+	if _, err := h.svc.AdvanceDue(h.ctx); err != nil {
+		t.Fatal(err)
+	}
+	var ended, final int
+	for _, k := range h.kinds(room.ID, 0) {
+		switch k {
+		case "ROOM_STATE:ENDED:SCHEDULE":
+			ended++
+		case "LEADERBOARD:FINAL":
+			final++
+		}
+	}
+	if ended != 1 || final != 1 {
+		t.Errorf("ENDED %d times with %d final leaderboards, want once: %v", ended, final, h.kinds(room.ID, before))
+	}
+	if o, _ := h.store.Order(h.ctx, resting.ID); o.Status != game.OrderStatusExpired {
+		t.Errorf("resting order is %s after the end, want EXPIRED", o.Status)
+	}
+	for _, ev := range h.events(room.ID) {
+		if ev.Kind != game.EventOrder {
+			continue
+		}
+		var p game.OrderPayload
+		mustUnmarshal(t, ev.Payload, &p)
+		if p.Order.FilledAt != nil && !p.Order.FilledAt.Before(endsAt) {
+			t.Errorf("order %d filled at %s, endsAt %s", p.Order.ID, p.Order.FilledAt, endsAt)
+		}
+	}
+}
