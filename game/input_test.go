@@ -7,6 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jonboulle/clockwork"
+
+	"github.com/bullpen/bullpen/db/dbtest"
 	"github.com/bullpen/bullpen/game"
 )
 
@@ -183,7 +186,14 @@ func TestRoomTimesAreBounded(t *testing.T) {
 // in its own transaction (once: the scheduler then finds nothing to do),
 // and a resting order is not filled by a price at endsAt.
 func TestNoFillAtOrAfterEndsAt(t *testing.T) {
-	h := newHarness(t)
+	for _, backend := range dbtest.Backends() {
+		t.Run(backend, func(t *testing.T) {
+			testNoFillAtOrAfterEndsAt(t, openHarnessDSN(t, dbtest.Open(t, backend), clockwork.NewFakeClockAt(t0)))
+		})
+	}
+}
+
+func testNoFillAtOrAfterEndsAt(t *testing.T, h *harness) {
 	owner, alice, bob := h.user("owner"), h.user("alice"), h.user("bob")
 	endsAt := t0.Add(2 * time.Hour)
 	room := h.activeRoom(owner, func(in *game.CreateBullPenInput) { in.EndsAt = endsAt }, alice, bob)
