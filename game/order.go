@@ -453,11 +453,12 @@ func (s *Service) PlaceOrder(ctx context.Context, user *User, in PlaceOrderInput
 	var (
 		o      *Order
 		filled bool
+		ended  *BullPen // the room, when this order's transaction ended it
 	)
 	// Concurrent orders share a transaction (group commit); Run may run
-	// again, so it sets o and filled afresh.
+	// again, so it sets o, filled and ended afresh.
 	run := func(ctx context.Context, tx Tx) error {
-		o, filled = nil, false
+		o, filled, ended = nil, false, nil
 		// The symbol before the room (the order Tick takes them in): an
 		// order that rests has read the newest committed price.
 		if err := tx.LockSymbol(ctx, in.Symbol, false); err != nil {
@@ -484,6 +485,11 @@ func (s *Service) PlaceOrder(ctx context.Context, user *User, in PlaceOrderInput
 				return err
 			}
 		}
+		if ended, err = s.endIfDue(ctx, tx, room); err != nil {
+			return err
+		} else if ended != nil {
+			room = ended
+		}
 		now := tx.Now()
 		o = &Order{
 			BullPenID: room.ID, ParticipantID: p.ID, ClientOrderID: in.ClientOrderID, Symbol: in.Symbol,
@@ -501,10 +507,26 @@ func (s *Service) PlaceOrder(ctx context.Context, user *User, in PlaceOrderInput
 	if filled {
 		s.markDirty(o.BullPenID)
 	}
+	if ended != nil {
+		s.afterMove(ended)
+		s.log.Info("room moved by schedule", "room", ended.ID, "state", RoomEnded, "by", "an order at its endsAt")
+	}
 	if o.Status == OrderStatusOpen && o.ExpiresAt != nil {
 		s.nudgeScheduler() // it may now have an earlier expiry to wait for
 	}
 	return o, nil
+}
+
+// endIfDue ends room in tx, as the scheduler would (trigger SCHEDULE),
+// when its endsAt has come and it is still ACTIVE or PAUSED: an order
+// placed then must not fill, nor wait for the scheduler to be refused.
+// The move is conditional, so the room ends exactly once whoever gets
+// there first. It returns the ended room, or nil when nothing was due.
+func (s *Service) endIfDue(ctx context.Context, tx Tx, room *BullPen) (*BullPen, error) {
+	if (room.State != RoomActive && room.State != RoomPaused) || tx.Now().Before(room.EndsAt) {
+		return nil, nil
+	}
+	return s.move(ctx, tx, nil, room.ID, RoomEnded, TriggerSchedule)
 }
 
 // execute decides a new order: reject, fill or rest. It inserts o.
@@ -891,6 +913,12 @@ func (s *Service) work(ctx context.Context, tx Tx, orderID int64, price decimal.
 		// Its time has come and the scheduler has not got to it yet: it
 		// expires now rather than fill late.
 		return false, s.finishOrder(ctx, tx, o, OrderStatusExpired, OrderEventExpired)
+	}
+	if !tx.Now().Before(room.EndsAt) {
+		// The room's time is up and the scheduler has not ended it yet:
+		// no fill may be stamped at or after endsAt. Ending it expires
+		// the order.
+		return false, nil
 	}
 	stop, moved := trailed(o, price)
 	if moved {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"strings"
 	"sync"
 	"time"
 
@@ -130,6 +131,23 @@ func (s *Service) allowSignUp(ctx context.Context) error {
 	if ok, wait := s.limits.signUps.allow(addr, s.clock.Now()); !ok {
 		return rateLimited(wait, s.limits.signUpsPerHour,
 			"too many sign-ups from your address: at most %d an hour", s.limits.signUpsPerHour)
+	}
+	return nil
+}
+
+// allowSignIn takes one sign-in attempt at username from the client
+// address ctx carries (none: one address for all such calls). The
+// address's own allowance is taken first, so attempts refused for the
+// username still count against the address that makes them.
+func (s *Service) allowSignIn(ctx context.Context, username string) error {
+	addr, now := ClientAddress(ctx), s.clock.Now()
+	if ok, wait := s.signIns.addresses.allow(addr, now); !ok {
+		return rateLimited(wait, SignInsPerAddressBurst,
+			"too many sign-in attempts from your address: at most %d at once, then one every %d seconds", SignInsPerAddressBurst, int(signInsPerAddressInterval/time.Second))
+	}
+	if ok, wait := s.signIns.pairs.allow(signInKey{strings.ToLower(username), addr}, now); !ok {
+		return rateLimited(wait, signInBurst,
+			"too many sign-in attempts for %q from your address: at most %d at once, then one every %d seconds", username, signInBurst, int(signInInterval/time.Second))
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"encoding/base32"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -39,6 +40,9 @@ func (s *Service) CreateBullPen(ctx context.Context, owner *User, in CreateBullP
 		return nil, Errorf(EUNAUTHENTICATED, "sign in to create a bull pen")
 	}
 	now := s.clock.Now().UTC().Truncate(time.Millisecond)
+	if err := checkText("name", in.Name, ""); err != nil {
+		return nil, err
+	}
 	b := &BullPen{
 		Name: strings.TrimSpace(in.Name), OwnerID: owner.ID, State: RoomScheduled,
 		StartingCash: decimal.New(100000, 0), Commission: decimal.Zero,
@@ -48,6 +52,9 @@ func (s *Service) CreateBullPen(ctx context.Context, owner *User, in CreateBullP
 		return nil, Invalid("name", "must be 1 to 100 characters")
 	}
 	if in.Description != nil {
+		if err := checkText("description", *in.Description, lineBreaks); err != nil {
+			return nil, err
+		}
 		b.Description = strings.TrimSpace(*in.Description)
 		if utf8.RuneCountInString(b.Description) > 2000 {
 			return nil, Invalid("description", "must be at most 2000 characters")
@@ -109,19 +116,28 @@ func (s *Service) CreateBullPen(ctx context.Context, owner *User, in CreateBullP
 	return s.open(ctx, b)
 }
 
-// setTimes sets a new room's startsAt (now when nil) and endsAt, checked
-// alike for createBullPen and cloneBullPen.
+// MaxRoomDuration bounds how far ahead of now a new room may end (so
+// also start): 10 years of 365 days. A room's elapsed and remaining
+// seconds then stay well within GraphQL's 32-bit Int.
+const MaxRoomDuration = 10 * 365 * 24 * time.Hour
+
+// setTimes sets a new room's startsAt and endsAt, checked alike for
+// createBullPen and cloneBullPen. A startsAt left out or in the past is
+// now: a room cannot have been running before it existed.
 func setTimes(b *BullPen, now time.Time, startsAt *time.Time, endsAt time.Time) error {
 	b.StartsAt = now
-	if startsAt != nil {
+	if startsAt != nil && startsAt.After(now) {
 		b.StartsAt = startsAt.UTC().Truncate(time.Millisecond)
 	}
 	b.EndsAt = endsAt.UTC().Truncate(time.Millisecond)
+	if !b.EndsAt.After(now) {
+		return Invalid("endsAt", "must be in the future")
+	}
 	if !b.EndsAt.After(b.StartsAt) {
 		return Invalid("endsAt", "must be after startsAt")
 	}
-	if !b.EndsAt.After(now) {
-		return Invalid("endsAt", "must be in the future")
+	if latest := now.Add(MaxRoomDuration); b.EndsAt.After(latest) {
+		return Invalid("endsAt", "must be at most 10 years from now (%s), got %s", latest.Format(time.RFC3339), b.EndsAt.Format(time.RFC3339))
 	}
 	return nil
 }
@@ -435,6 +451,8 @@ func lastSequence(ctx context.Context, tx Tx, roomID int64) (int64, error) {
 	return b.LastSequence, nil
 }
 
+// elapsed and remaining are whole seconds, at most math.MaxInt32 (a
+// GraphQL Int): a room created before times were bounded may span more.
 func elapsed(b *BullPen, now time.Time) int64 {
 	end := now
 	if end.After(b.EndsAt) {
@@ -443,7 +461,7 @@ func elapsed(b *BullPen, now time.Time) int64 {
 	if end.Before(b.StartsAt) {
 		return 0
 	}
-	return int64(end.Sub(b.StartsAt) / time.Second)
+	return seconds(end.Sub(b.StartsAt))
 }
 
 func remaining(b *BullPen, now time.Time) int64 {
@@ -453,7 +471,13 @@ func remaining(b *BullPen, now time.Time) int64 {
 	if b.State == RoomEnded || b.State == RoomCancelled {
 		return 0
 	}
-	return int64(b.EndsAt.Sub(now) / time.Second)
+	return seconds(b.EndsAt.Sub(now))
+}
+
+// seconds is d in whole seconds, at most math.MaxInt32. A time.Duration
+// saturates at about 292 years, so the cap is what keeps it an Int.
+func seconds(d time.Duration) int64 {
+	return min(int64(d/time.Second), math.MaxInt32)
 }
 
 // AdvanceDue makes every move the clock has made due (start at startsAt,

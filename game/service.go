@@ -2,7 +2,6 @@ package game
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"regexp"
 	"strings"
@@ -99,7 +98,7 @@ type Service struct {
 	quoteMu        sync.Mutex
 	quoteListeners []func(Quote)
 
-	signIns *rateLimit[string] // by lower-cased username
+	signIns signInLimits
 	limits  limits
 
 	usersMu sync.RWMutex
@@ -132,7 +131,7 @@ func NewService(c Config) *Service {
 		store: c.Store, clock: c.Clock, log: c.Log, symbols: c.Instruments, manual: c.ManualMarket,
 		admins: admins, passwords: c.Passwords, wake: make(chan struct{}, 1), dirty: map[int64]bool{}, restUntil: map[int64]time.Time{},
 		users: map[int64]*User{}, limits: newLimits(c),
-		sessionCache: newSessionCache(c.CacheSessions), signIns: newSignInLimit(),
+		sessionCache: newSessionCache(c.CacheSessions), signIns: newSignInLimits(),
 		leaderboardPeriod: period, restPerParticipant: c.SnapshotRestPerParticipant,
 		snapshotPart: c.SnapshotPart,
 	}
@@ -172,6 +171,9 @@ var usernameRE = regexp.MustCompile(`^[A-Za-z0-9_.-]{3,32}$`)
 // name; CONFLICT when the username is taken; RATE_LIMITED when the client
 // address has signed up too often (nothing is written).
 func (s *Service) SignUp(ctx context.Context, username, password string, displayName *string) (*User, error) {
+	if err := checkText("username", username, ""); err != nil {
+		return nil, err
+	}
 	username = strings.TrimSpace(username)
 	if !usernameRE.MatchString(username) {
 		return nil, Invalid("username", "must be 3 to 32 letters, digits, '.', '_' or '-'")
@@ -181,6 +183,9 @@ func (s *Service) SignUp(ctx context.Context, username, password string, display
 	}
 	name := username
 	if displayName != nil {
+		if err := checkText("displayName", *displayName, ""); err != nil {
+			return nil, err
+		}
 		name = strings.TrimSpace(*displayName)
 		if name == "" || utf8.RuneCountInString(name) > 64 {
 			return nil, Invalid("displayName", "must be 1 to 64 characters")
@@ -214,12 +219,12 @@ func (s *Service) SignUp(ctx context.Context, username, password string, display
 // SignIn checks a username and password.
 //
 // Errors: UNAUTHENTICATED when they do not match an account;
-// RATE_LIMITED after too many attempts for one username.
+// RATE_LIMITED after too many attempts for one username from the client
+// address ctx carries, or from that address in all (see signInBurst).
 func (s *Service) SignIn(ctx context.Context, username, password string) (*User, error) {
 	username = strings.TrimSpace(username)
-	if ok, wait := s.signIns.allow(strings.ToLower(username), s.clock.Now()); !ok {
-		return nil, &Error{Code: ERATELIMITED, Message: fmt.Sprintf("too many sign-in attempts for %q: try again in %d seconds", username, int(wait.Seconds())+1),
-			Extra: map[string]any{"retryAfterSeconds": int(wait.Seconds()) + 1}}
+	if err := s.allowSignIn(ctx, username); err != nil {
+		return nil, err
 	}
 	u, err := s.store.UserByUsername(ctx, username)
 	if ErrorCode(err) == ENOTFOUND {

@@ -122,7 +122,7 @@ func (f *RoomFanout) Subscribe(ctx context.Context, s *realtime.Subscriber) (fun
 	}
 	var after *int64
 	if a, present := args["afterSequence"]; present && a != nil {
-		n, err := graphql.UnmarshalInt(a)
+		n, err := scalar.UnmarshalInt(a) // as the resolver reads it: a refusal is its error to give
 		if err != nil {
 			return nil, false
 		}

@@ -101,6 +101,7 @@ func NewHandler(r *Resolver, o Options) *Handler {
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(httpTransport{sse: sse}) // last: it answers whatever the others do not take
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	srv.SetValidationRulesFn(validationRules)
 	srv.Use(extension.Introspection{})
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](100)})
 	limits := o.Limits

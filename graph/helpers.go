@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 
@@ -117,7 +118,9 @@ func (r *Resolver) modelEvent(ctx context.Context, ev *game.Event) (model.BullPe
 		}
 		e := &model.RoomStateEvent{Sequence: seq, BullPenID: ev.BullPenID, OccurredAt: ev.OccurredAt,
 			PreviousState: p.PreviousState, State: p.State, Trigger: p.Trigger, StartsAt: p.StartsAt, EndsAt: p.EndsAt,
-			ElapsedSeconds: int(p.ElapsedSeconds), RemainingSeconds: int(p.RemainingSeconds)}
+			// Events stored before room times were bounded may carry more
+			// seconds than an Int holds.
+			ElapsedSeconds: int(min(p.ElapsedSeconds, math.MaxInt32)), RemainingSeconds: int(min(p.RemainingSeconds, math.MaxInt32))}
 		if p.ActorID != nil {
 			u, err := r.Svc.User(ctx, *p.ActorID)
 			if err != nil {
