@@ -245,6 +245,9 @@ func checkLimit(n int) error {
 type hooks struct {
 	clock   clockwork.Clock
 	started func(addr string, svc *game.Service, query *graph.Handler, events *hub.Hub)
+	// configure, if set, adjusts the transports after the flags have
+	// (tests shorten write timeouts and queues).
+	configure func(ws *realtime.WebSocket, sse *realtime.SSE)
 }
 
 // run starts the server and blocks until ctx is done, then shuts down:
@@ -351,6 +354,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		MaxWSPerUser: c.maxWSPerUser, MaxWSPerAddress: c.maxWSPerAddress, ClientIPHeader: c.clientIPHeader,
 		Configure: func(ws *realtime.WebSocket, sse *realtime.SSE) {
 			ws.InitTimeout, ws.KeepAlive, sse.KeepAlive = c.wsInitTimeout, c.keepAlive, c.keepAlive
+			if h != nil && h.configure != nil {
+				h.configure(ws, sse)
+			}
 		}})
 	registerMetrics(reg, events, query)
 	mux := http.NewServeMux()
@@ -517,6 +523,8 @@ func registerMetrics(reg *prometheus.Registry, events *hub.Hub, query *graph.Han
 			func() float64 { return float64(query.WS.Connections()) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "bullpen_websocket_refused_total", Help: "WebSocket connections refused (4429) over the per-user or per-address limit."},
 			func() float64 { return float64(query.WS.Refused()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "bullpen_websocket_cut_off_total", Help: "WebSocket connections closed because a write failed or took longer than the write timeout (a peer that stopped reading)."},
+			func() float64 { return float64(query.WS.CutOff()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "bullpen_shared_subscriptions", Help: "Executions shared by identical anonymous subscriptions."},
 			func() float64 { return float64(query.Share.Streams()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "bullpen_shared_subscription_followers", Help: "Subscriptions following a shared execution."},
