@@ -1,8 +1,10 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"testing"
 	"time"
 
@@ -50,4 +52,151 @@ func TestWriteTimeoutNeverCorruptsTheStream(t *testing.T) {
 		t.Errorf("a close frame reached a peer whose write had timed out: its socket was full")
 	}
 	t.Logf("%d bytes: %d whole frames, then %d bytes of one cut short", len(got), len(frames), len(rest))
+}
+
+// TestNeverReadingSubscriberIsDroppedAlone: a member whose socket is full
+// (it never reads, with a small receive buffer) has its subscriptions
+// dropped with SLOW_CONSUMER once its connection's queue is full, each
+// after a gap-free prefix of the room's events and with afterSequence at
+// the last one it got; the others in the room, sharing its executions,
+// get every event in order.
+func TestNeverReadingSubscriberIsDroppedAlone(t *testing.T) {
+	const maxQueue = 256
+	ts := withPrice(startServerConfigured(t, dbtest.SQLite(t), io.Discard, func(ws *realtime.WebSocket, _ *realtime.SSE) {
+		ws.MaxQueue = maxQueue
+		ws.WriteTimeout = time.Minute // dropped for its queue, never cut off for a write
+	}, noOrderLimit...))
+	r := newSharingRoom(t, ts, "slow", "PUBLIC", "PUBLIC")
+
+	// The slow one subscribes many times on one socket, so each event
+	// queues many messages for it: its socket and queue fill quickly.
+	const subs = 150
+	slow := ts.dialRawWS(t, 4096)
+	slow.send(map[string]any{"type": "connection_init", "payload": map[string]any{"authorization": "Bearer " + r.alice}})
+	if m := slow.next(); m.Type != "connection_ack" {
+		t.Fatalf("got %s, want connection_ack", m.Type)
+	}
+	for i := range subs {
+		slow.send(map[string]any{"id": fmt.Sprint(i), "type": "subscribe", "payload": map[string]any{"query": sharedEvents, "variables": map[string]any{"id": r.id}}})
+	}
+	type reader struct {
+		name  string
+		token string
+		seqs  []int
+		err   error
+		done  chan struct{}
+	}
+	var readers []*reader
+	for _, who := range []struct{ name, token string }{{"bob", r.bob}, {"owner", r.owner}} {
+		s := r.subscribe(t, who.name, who.token, sharedEvents, nil)
+		rd := &reader{name: who.name, token: who.token, done: make(chan struct{})}
+		readers = append(readers, rd)
+		go func() { // reads as fast as events come, until the room pauses
+			defer close(rd.done)
+			for {
+				_ = s.c.conn.SetReadDeadline(time.Now().Add(30 * time.Second))
+				var m wsMsg
+				if rd.err = s.c.conn.ReadJSON(&m); rd.err != nil {
+					return
+				}
+				var p struct {
+					Data struct {
+						BullPenEvents struct {
+							Sequence int
+							State    string
+						}
+					}
+				}
+				if m.Type != "next" || json.Unmarshal(m.Payload, &p) != nil {
+					rd.err = fmt.Errorf("got %s %s", m.Type, m.Payload)
+					return
+				}
+				rd.seqs = append(rd.seqs, p.Data.BullPenEvents.Sequence)
+				if p.Data.BullPenEvents.State == "PAUSED" {
+					return
+				}
+			}
+		}()
+	}
+	eventually(t, "every subscription to share", func() bool { return ts.query.Fanout.Members() == subs+2 })
+
+	// Trade until every slow subscription has been dropped.
+	orders := 0
+	for ; ts.query.Fanout.Members() > 2; orders++ {
+		if orders == 2000 {
+			t.Fatalf("%d orders, and %d slow subscriptions still live", orders, ts.query.Fanout.Members()-2)
+		}
+		r.buy([]string{r.alice, r.bob}[orders%2])
+	}
+	last := r.pause(t)
+	want := r.logFor(t, r.alice, r.start)
+	for _, rd := range readers {
+		select {
+		case <-rd.done:
+		case <-time.After(30 * time.Second):
+			t.Fatalf("%s: still reading", rd.name)
+		}
+		if rd.err != nil {
+			t.Fatalf("%s: %v", rd.name, rd.err)
+		}
+		if w := r.logFor(t, rd.token, r.start); !slices.Equal(rd.seqs, w) || !slices.Equal(w, want) {
+			t.Errorf("%s got %v, want every event: %v", rd.name, rd.seqs, w)
+		}
+	}
+	eventually(t, "the slow subscriptions to be dropped", func() bool { return ts.query.Fanout.Members() == 2 })
+
+	// Now it reads: each subscription got the events in order up to
+	// where it was dropped, then SLOW_CONSUMER naming that event.
+	got := map[string][]int{}
+	ended := map[string]bool{}
+	for len(ended) < subs {
+		m := slow.next()
+		switch m.Type {
+		case "next":
+			var p struct {
+				Data struct{ BullPenEvents struct{ Sequence int } }
+			}
+			if err := json.Unmarshal(m.Payload, &p); err != nil {
+				t.Fatal(err)
+			}
+			got[m.ID] = append(got[m.ID], p.Data.BullPenEvents.Sequence)
+		case "error":
+			var errs []gqlError
+			if err := json.Unmarshal(m.Payload, &errs); err != nil || len(errs) != 1 {
+				t.Fatalf("%s: error %s", m.ID, m.Payload)
+			}
+			e, seqs := errs[0], got[m.ID]
+			if !slices.Equal(seqs, want[:len(seqs)]) || len(seqs) == len(want) {
+				t.Errorf("subscription %s got %v before its error, want a part of %v", m.ID, seqs, want)
+			}
+			if e.Extensions["code"] != "RATE_LIMITED" || e.Extensions["reason"] != "SLOW_CONSUMER" ||
+				len(seqs) > 0 && e.Extensions["afterSequence"] != float64(seqs[len(seqs)-1]) {
+				t.Errorf("subscription %s after %v: %q %v, want RATE_LIMITED, SLOW_CONSUMER, afterSequence of its last event", m.ID, seqs, e.Message, e.Extensions)
+			}
+			ended[m.ID] = true
+		default:
+			t.Fatalf("got %s %s", m.Type, m.Payload)
+		}
+	}
+	if n := ts.query.WS.CutOff(); n != 0 {
+		t.Errorf("%d connections cut off, want none: the slow one is dropped for its queue", n)
+	}
+	t.Logf("%d orders, %d events; the slow subscriptions got %d to %d of them", orders, last-r.start, minLen(got), maxLen(got))
+}
+
+func minLen(m map[string][]int) int {
+	n := -1
+	for _, v := range m {
+		if n < 0 || len(v) < n {
+			n = len(v)
+		}
+	}
+	return max(n, 0)
+}
+
+func maxLen(m map[string][]int) (n int) {
+	for _, v := range m {
+		n = max(n, len(v))
+	}
+	return n
 }
