@@ -9,10 +9,12 @@ import (
 	"iter"
 	"log/slog"
 	"mime"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -30,12 +32,20 @@ type SSE struct {
 	// closing an idle stream; zero (or less) sends none.
 	KeepAlive time.Duration
 	MaxBody   int64
+	// MaxPerAddress bounds the open streams of one client address
+	// (Address): one over it is refused with 429 and RATE_LIMITED. Zero
+	// (or less) means no limit.
+	MaxPerAddress int
+	// Address names the client of a request (RemoteAddr's host when nil).
+	Address func(r *http.Request) string
 	// Share, if set, lets identical subscriptions share one execution.
 	Share *Sharing
 	Clock clockwork.Clock
 	Log   *slog.Logger
 
-	streams tracker[*sseStream]
+	streams    tracker[*sseStream]
+	perAddress counts
+	refused    atomic.Int64 // streams refused over MaxPerAddress
 }
 
 type sseStream struct {
@@ -127,6 +137,16 @@ func (t *SSE) Stream(w http.ResponseWriter, r *http.Request, exec graphql.GraphE
 	if !ok {
 		refuse(w, http.StatusInternalServerError, "INTERNAL_SERVER_ERROR", "streaming unsupported")
 		return
+	}
+	addr := t.address(r)
+	if !t.perAddress.acquire(addr, t.MaxPerAddress) {
+		t.refused.Add(1)
+		t.Log.Info("event stream refused: too many streams", "address", addr, "limit", t.MaxPerAddress)
+		refuseOverLimit(w, fmt.Sprintf("too many event streams: at most %d per address", t.MaxPerAddress), t.MaxPerAddress)
+		return
+	}
+	if t.MaxPerAddress > 0 && addr != "" {
+		defer t.perAddress.release(addr)
 	}
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
@@ -245,6 +265,32 @@ func refuse(w http.ResponseWriter, status int, code, message string) {
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(map[string]gqlerror.List{"errors": {{Message: message, Extensions: map[string]any{"code": code}}}})
 }
+
+// refuseOverLimit refuses a stream over a limit: 429, RATE_LIMITED with
+// the limit in extensions.
+func refuseOverLimit(w http.ResponseWriter, message string, limit int) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(http.StatusTooManyRequests)
+	_ = json.NewEncoder(w).Encode(map[string]gqlerror.List{"errors": {{Message: message, Extensions: map[string]any{"code": "RATE_LIMITED", "limit": limit}}}})
+}
+
+func (t *SSE) address(r *http.Request) string {
+	if t.Address != nil {
+		return t.Address(r)
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// Refused reports how many streams the per-address limit has refused.
+func (t *SSE) Refused() int64 { return t.refused.Load() }
+
+// StreamsOf reports the open streams counted for a client address (as
+// Address names it), for tests.
+func (t *SSE) StreamsOf(address string) int { return t.perAddress.get(address) }
 
 func (s *sseStream) stop()                 { s.cancel() }
 func (s *sseStream) done() <-chan struct{} { return s.finished }
