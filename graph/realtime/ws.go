@@ -15,6 +15,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/gorilla/websocket"
@@ -815,7 +816,7 @@ func (c *wsConn) closeAfterFlush(code int, reason string) {
 // frame.
 func (c *wsConn) closeWith(code int, reason string) {
 	c.closeOnce.Do(func() {
-		msg := websocket.FormatCloseMessage(code, reason)
+		msg := websocket.FormatCloseMessage(code, closeReason(reason))
 		sent := c.raw.writeLast(append(appendFrameHeader(nil, opClose, len(msg)), msg...), time.Now().Add(time.Second))
 		c.cancel()
 		if !sent {
@@ -825,6 +826,21 @@ func (c *wsConn) closeWith(code int, reason string) {
 		// Unblock the reader if it is waiting for a message.
 		_ = c.ws.NetConn().SetReadDeadline(time.Now().Add(time.Second))
 	})
+}
+
+// closeReason cuts reason to what a close frame holds after its code (a
+// control frame carries at most 125 bytes), at a character's boundary: a
+// reason naming a client's long operation id would not fit.
+func closeReason(reason string) string {
+	const most = 125 - 2
+	if len(reason) <= most {
+		return reason
+	}
+	reason = reason[:most]
+	for !utf8.ValidString(reason) {
+		reason = reason[:len(reason)-1]
+	}
+	return reason
 }
 
 // finish ends every operation and waits for the connection's goroutines.
