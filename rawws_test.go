@@ -29,10 +29,10 @@ type rawWS struct {
 	br   *bufio.Reader
 }
 
-// dialRawWS opens a WebSocket to ts with a receive buffer of rcvbuf bytes
-// (0: the system's), set before connecting so the window is small from
-// the start.
-func (ts *testServer) dialRawWS(t testing.TB, rcvbuf int) *rawWS {
+// dialSmallBuffer opens a TCP connection to ts with a receive buffer of
+// rcvbuf bytes (0: the system's), set before connecting so the window is
+// small from the start.
+func (ts *testServer) dialSmallBuffer(t testing.TB, rcvbuf int) net.Conn {
 	t.Helper()
 	d := net.Dialer{Timeout: 5 * time.Second}
 	if rcvbuf > 0 {
@@ -46,12 +46,20 @@ func (ts *testServer) dialRawWS(t testing.TB, rcvbuf int) *rawWS {
 			return serr
 		}
 	}
-	host := strings.TrimPrefix(ts.url, "http://")
-	conn, err := d.Dial("tcp", host)
+	conn, err := d.Dial("tcp", strings.TrimPrefix(ts.url, "http://"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
+	return conn
+}
+
+// dialRawWS opens a WebSocket to ts with a receive buffer of rcvbuf
+// bytes (see dialSmallBuffer).
+func (ts *testServer) dialRawWS(t testing.TB, rcvbuf int) *rawWS {
+	t.Helper()
+	conn := ts.dialSmallBuffer(t, rcvbuf)
+	host := strings.TrimPrefix(ts.url, "http://")
 	key := make([]byte, 16)
 	_, _ = rand.Read(key)
 	fmt.Fprintf(conn, "GET /query HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+

@@ -1,10 +1,13 @@
 package main
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -199,4 +202,43 @@ func maxLen(m map[string][]int) (n int) {
 		n = max(n, len(v))
 	}
 	return n
+}
+
+// TestSSEStreamOfANonReaderEnds: an SSE client that stops reading is cut
+// off once a write to it takes longer than the write timeout: its stream
+// ends and gives its place back (it used to wait for ever, holding its
+// connection, and shutdown waited with it).
+func TestSSEStreamOfANonReaderEnds(t *testing.T) {
+	ts := startServerConfigured(t, dbtest.SQLite(t), io.Discard, func(_ *realtime.WebSocket, sse *realtime.SSE) {
+		sse.WriteTimeout = 300 * time.Millisecond
+	}, append(noOrderLimit, "-max-aliases", "0", "-max-complexity", "0")...)
+	room := ts.activeRoom(t)
+	// About 20 KB an order event: a few hundred fill the socket.
+	var q strings.Builder
+	q.WriteString(`subscription($id: ID!) { bullPenEvents(bullPenId: $id, afterSequence: 0) { ... on OrderEvent { `)
+	for i := range 2000 {
+		fmt.Fprintf(&q, "a%d: sequence ", i)
+	}
+	q.WriteString("} } }")
+	body, _ := json.Marshal(map[string]any{"query": q.String(), "variables": map[string]any{"id": room.id}})
+
+	conn := ts.dialSmallBuffer(t, 4096)
+	fmt.Fprintf(conn, "POST /query HTTP/1.1\r\nHost: bullpen\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nAccept: text/event-stream\r\nContent-Length: %d\r\n\r\n%s",
+		room.owner, len(body), body)
+	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("stream: %v %v", resp, err)
+	}
+	eventually(t, "the stream to count", func() bool { return ts.query.SSE.StreamsOf("127.0.0.1") == 1 })
+	orders := 0
+	for ; ts.query.SSE.StreamsOf("127.0.0.1") > 0; orders++ {
+		if orders == 2000 {
+			t.Fatalf("%d orders, and the stream of a client that reads nothing is still open", orders)
+		}
+		side := []string{"BUY", "SELL"}[orders%2]
+		ts.must(room.alice, `mutation($id: ID!, $side: OrderSide!) { placeOrder(input: {bullPenId: $id, symbol: "AAPL", side: $side, quantity: 1}) { id } }`,
+			map[string]any{"id": room.id, "side": side}, nil)
+	}
+	t.Logf("the stream ended after %d orders", orders)
 }

@@ -31,7 +31,10 @@ type SSE struct {
 	// KeepAlive is the interval of comment lines that keep proxies from
 	// closing an idle stream; zero (or less) sends none.
 	KeepAlive time.Duration
-	MaxBody   int64
+	// WriteTimeout bounds each write: a client that stops reading is cut
+	// off once one takes longer. Zero (or less): writes wait forever.
+	WriteTimeout time.Duration
+	MaxBody      int64
 	// MaxPerAddress bounds the open streams of one client address
 	// (Address): one over it is refused with 429 and RATE_LIMITED. Zero
 	// (or less) means no limit.
@@ -55,7 +58,7 @@ type sseStream struct {
 
 // NewSSE returns an SSE transport.
 func NewSSE(clock clockwork.Clock, log *slog.Logger) *SSE {
-	return &SSE{KeepAlive: 15 * time.Second, MaxBody: 64 << 10, Clock: clock, Log: log}
+	return &SSE{KeepAlive: 15 * time.Second, WriteTimeout: 10 * time.Second, MaxBody: 64 << 10, Clock: clock, Log: log}
 }
 
 var _ graphql.Transport = (*SSE)(nil)
@@ -162,6 +165,20 @@ func (t *SSE) Stream(w http.ResponseWriter, r *http.Request, exec graphql.GraphE
 	w.Header().Set("Cache-Control", "no-cache")
 	w.Header().Set("Connection", "keep-alive")
 	w.Header().Set("X-Accel-Buffering", "no")
+	// Each write must go out within WriteTimeout: a client that stops
+	// reading would otherwise hold the stream, its goroutine and its
+	// connection for ever, and shutdown would wait for it. The deadline
+	// is lifted at the end, for the connection's next requests.
+	rc := http.NewResponseController(w)
+	setDeadline := func() {
+		if t.WriteTimeout > 0 {
+			_ = rc.SetWriteDeadline(time.Now().Add(t.WriteTimeout))
+		}
+	}
+	if t.WriteTimeout > 0 {
+		defer func() { _ = rc.SetWriteDeadline(time.Time{}) }()
+	}
+	setDeadline()
 	w.WriteHeader(http.StatusOK)
 	flusher.Flush()
 
@@ -169,6 +186,7 @@ func (t *SSE) Stream(w http.ResponseWriter, r *http.Request, exec graphql.GraphE
 	write := func(event string, data []byte) bool {
 		mu.Lock()
 		defer mu.Unlock()
+		setDeadline()
 		if _, err := io.WriteString(w, "event: "+event+"\ndata: "); err != nil {
 			return false
 		}
@@ -178,8 +196,7 @@ func (t *SSE) Stream(w http.ResponseWriter, r *http.Request, exec graphql.GraphE
 		if _, err := io.WriteString(w, "\n\n"); err != nil {
 			return false
 		}
-		flusher.Flush()
-		return true
+		return rc.Flush() == nil
 	}
 	kaDone := make(chan struct{})
 	var wg sync.WaitGroup
@@ -193,9 +210,10 @@ func (t *SSE) Stream(w http.ResponseWriter, r *http.Request, exec graphql.GraphE
 					return
 				case <-ticker.Chan():
 					mu.Lock()
+					setDeadline()
 					_, err := io.WriteString(w, ":\n\n")
 					if err == nil {
-						flusher.Flush()
+						err = rc.Flush()
 					}
 					mu.Unlock()
 					if err != nil {
