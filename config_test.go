@@ -9,10 +9,12 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/bullpen/bullpen/game"
 	"github.com/bullpen/bullpen/graph"
 	"github.com/bullpen/bullpen/hub"
+	"github.com/bullpen/bullpen/internal/connlimit"
 )
 
 // A bad setting stops run with an error naming the flag (or the
@@ -144,5 +146,57 @@ func TestLimitSettings(t *testing.T) {
 	}
 	if c.clientIPHeader != "X-Real-IP" {
 		t.Errorf("client-ip-header %q, want X-Real-IP", c.clientIPHeader)
+	}
+}
+
+// The connection limits and timeouts have their documented defaults and
+// flags (and environment variables, the limits); -client-ip-header turns
+// the per-address connection limit off unless it is given too.
+func TestConnectionSettings(t *testing.T) {
+	none := func(string) string { return "" }
+	c, err := parseConfig(nil, none)
+	if err != nil {
+		t.Fatal(err)
+	}
+	soft, _, err := connlimit.OpenFileLimit()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := []int{c.maxSSEPerAddress, c.maxConnsPerAddress, c.maxConns}, []int{256, 512, int(soft) - 128}; !slices.Equal(got, want) {
+		t.Errorf("defaults %v, want %v (as README says; the open-file limit is %d)", got, want, soft)
+	}
+	if got, want := []time.Duration{c.readHeaderTimeout, c.readTimeout, c.idleTimeout}, []time.Duration{10 * time.Second, 30 * time.Second, time.Minute}; !slices.Equal(got, want) {
+		t.Errorf("timeouts %v, want %v", got, want)
+	}
+	env := map[string]string{"BULLPEN_MAX_SSE_PER_ADDRESS": "3", "BULLPEN_MAX_CONNS_PER_ADDRESS": "4", "BULLPEN_MAX_CONNS": "50"}
+	c, err = parseConfig([]string{"-max-conns", "60", "-read-timeout", "1s", "-idle-timeout", "0"}, func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := []int{c.maxSSEPerAddress, c.maxConnsPerAddress, c.maxConns}, []int{3, 4, 60}; !slices.Equal(got, want) {
+		t.Errorf("from environment and flags: %v, want %v", got, want)
+	}
+	if c.readTimeout != time.Second || c.idleTimeout != 0 {
+		t.Errorf("read-timeout %v, idle-timeout %v; want 1s and 0", c.readTimeout, c.idleTimeout)
+	}
+	if _, err := parseConfig([]string{"-idle-timeout", "-1s"}, none); err == nil || !strings.Contains(err.Error(), "-idle-timeout") {
+		t.Errorf("negative -idle-timeout: %v", err)
+	}
+	for _, tc := range []struct {
+		args []string
+		env  map[string]string
+		want int
+	}{
+		{[]string{"-client-ip-header", "X-Real-IP"}, nil, 0},
+		{[]string{"-client-ip-header", "X-Real-IP", "-max-conns-per-address", "9"}, nil, 9},
+		{[]string{"-client-ip-header", "X-Real-IP"}, map[string]string{"BULLPEN_MAX_CONNS_PER_ADDRESS": "8"}, 8},
+	} {
+		c, err := parseConfig(tc.args, func(k string) string { return tc.env[k] })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.maxConnsPerAddress != tc.want {
+			t.Errorf("%v %v: %d connections per address, want %d", tc.args, tc.env, c.maxConnsPerAddress, tc.want)
+		}
 	}
 }

@@ -32,6 +32,7 @@ import (
 	"github.com/bullpen/bullpen/graph"
 	"github.com/bullpen/bullpen/graph/realtime"
 	"github.com/bullpen/bullpen/hub"
+	"github.com/bullpen/bullpen/internal/connlimit"
 	"github.com/bullpen/bullpen/market"
 	"github.com/bullpen/bullpen/web"
 )
@@ -69,6 +70,19 @@ type config struct {
 	maxWSPerUser, maxWSPerAddress       int
 	ordersPerSecond, signUpsPerHour     int
 	clientIPHeader                      string
+
+	// Connections (see conns.go). HTTP timeouts: a request's headers, its
+	// body, and a keep-alive connection's wait for the next request.
+	readHeaderTimeout, readTimeout, idleTimeout    time.Duration
+	maxSSEPerAddress, maxConns, maxConnsPerAddress int
+	// connsPerAddressOff: -client-ip-header turned the per-address
+	// connection limit off (behind a proxy every connection is the
+	// proxy's).
+	connsPerAddressOff bool
+	// openFiles is the open-file limit -max-conns leaves room below
+	// (0: unknown).
+	openFiles uint64
+
 	// envErrs holds environment values that are not numbers, by flag.
 	envErrs map[string]error
 	// source names where a flag's value came from, for error messages:
@@ -114,11 +128,18 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	num(&c.maxComplexity, "max-complexity", "BULLPEN_MAX_COMPLEXITY", graph.DefaultMaxComplexity, "highest complexity (fields, fragments expanded) one operation may have")
 	num(&c.maxWSPerUser, "max-ws-per-user", "BULLPEN_MAX_WS_PER_USER", realtime.DefaultMaxPerUser, "most open WebSockets of one signed-in user")
 	num(&c.maxWSPerAddress, "max-ws-per-address", "BULLPEN_MAX_WS_PER_ADDRESS", realtime.DefaultMaxPerAddress, "most open WebSockets of one client address")
+	num(&c.maxSSEPerAddress, "max-sse-per-address", "BULLPEN_MAX_SSE_PER_ADDRESS", realtime.DefaultMaxPerAddress, "most open SSE streams of one client address")
+	num(&c.maxConnsPerAddress, "max-conns-per-address", "BULLPEN_MAX_CONNS_PER_ADDRESS", DefaultMaxConnsPerAddress, "most open TCP connections of one client address (its IP, not -client-ip-header's: off by default with that flag)")
+	c.openFiles, _, _ = connlimit.OpenFileLimit()
+	num(&c.maxConns, "max-conns", "BULLPEN_MAX_CONNS", connlimit.MaxForLimit(c.openFiles), fmt.Sprintf("most open TCP connections; the default is the open-file limit less %d descriptors kept for the database and files, and higher values are lowered to it", connlimit.Reserve))
 	num(&c.ordersPerSecond, "orders-per-second", "BULLPEN_ORDERS_PER_SECOND", game.DefaultOrdersPerSecond, "most orders one participant may place a second")
 	num(&c.signUpsPerHour, "signups-per-hour", "BULLPEN_SIGNUPS_PER_HOUR", game.DefaultSignUpsPerHour, "most sign-ups one client address may make an hour")
 	ttl := auth.DefaultTokenTTL.String()
 	str(&ttl, "token-ttl", "BULLPEN_TOKEN_TTL", ttl, "lifetime of a session token, 1m to 8760h (renewToken gives a fresh one)")
 	fs.DurationVar(&c.wsInitTimeout, "ws-init-timeout", 10*time.Second, "close WebSockets that send no connection_init within this time; 0 waits forever")
+	fs.DurationVar(&c.readHeaderTimeout, "read-header-timeout", 10*time.Second, "close a connection whose request headers take longer; 0 waits forever")
+	fs.DurationVar(&c.readTimeout, "read-timeout", 30*time.Second, "close a connection whose request (headers and body) takes longer to arrive; an answer, an SSE stream or a WebSocket being served is not affected; 0 waits forever")
+	fs.DurationVar(&c.idleTimeout, "idle-timeout", time.Minute, "close a keep-alive connection that sends no next request within this time; 0 waits forever")
 	fs.DurationVar(&c.keepAlive, "keepalive", 15*time.Second, "interval of WebSocket and SSE keep-alive pings; 0 sends none")
 	fs.StringVar(&c.pprof, "pprof", "", "serve Go's profiler (net/http/pprof) on this separate address, e.g. 127.0.0.1:6060; off when empty")
 	fs.BoolVar(&c.accessLog, "access-log", true, "log one line per HTTP request (method, path, status, bytes, duration, remote address); -access-log=false turns it off")
@@ -146,6 +167,9 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 		return "-" + name
 	}
 	var err error
+	if c.clientIPHeader != "" && !set["max-conns-per-address"] && getenv(envOf["max-conns-per-address"]) == "" {
+		c.maxConnsPerAddress, c.connsPerAddressOff = 0, true
+	}
 	if c.tokenTTL, err = time.ParseDuration(ttl); err != nil {
 		return c, fmt.Errorf("%s: %q is not a duration: want one such as 168h or 30m", c.source("token-ttl"), ttl)
 	}
@@ -175,6 +199,9 @@ func (c config) validate() error {
 		{"allowed-origins", checkOrigins(c.allowedOrigins)},
 		{"ws-init-timeout", checkDuration(c.wsInitTimeout)},
 		{"keepalive", checkDuration(c.keepAlive)},
+		{"read-header-timeout", checkDuration(c.readHeaderTimeout)},
+		{"read-timeout", checkDuration(c.readTimeout)},
+		{"idle-timeout", checkDuration(c.idleTimeout)},
 		{"token-ttl", auth.CheckTTL(c.tokenTTL)},
 		{"bcrypt-cost", auth.CheckCost(c.bcryptCost)},
 		{"pprof", checkOptionalAddr(c.pprof)},
@@ -184,6 +211,9 @@ func (c config) validate() error {
 		{"max-complexity", limit("max-complexity", c.maxComplexity)},
 		{"max-ws-per-user", limit("max-ws-per-user", c.maxWSPerUser)},
 		{"max-ws-per-address", limit("max-ws-per-address", c.maxWSPerAddress)},
+		{"max-sse-per-address", limit("max-sse-per-address", c.maxSSEPerAddress)},
+		{"max-conns", limit("max-conns", c.maxConns)},
+		{"max-conns-per-address", limit("max-conns-per-address", c.maxConnsPerAddress)},
 		{"orders-per-second", limit("orders-per-second", c.ordersPerSecond)},
 		{"signups-per-hour", limit("signups-per-hour", c.signUpsPerHour)},
 		{"client-ip-header", graph.CheckClientIPHeader(c.clientIPHeader)},
@@ -245,6 +275,9 @@ func checkLimit(n int) error {
 type hooks struct {
 	clock   clockwork.Clock
 	started func(addr string, svc *game.Service, query *graph.Handler, events *hub.Hub)
+	// configure, if set, adjusts the transports after the flags have
+	// (tests shorten write timeouts and queues).
+	configure func(ws *realtime.WebSocket, sse *realtime.SSE)
 }
 
 // run starts the server and blocks until ctx is done, then shuts down:
@@ -354,9 +387,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	resolver := &graph.Resolver{Svc: svc, Tokens: tokens, Catalogue: instruments, Hub: events, Quotes: quotes, Log: log}
 	query := graph.NewHandler(resolver, graph.Options{AllowedOrigins: splitList(c.allowedOrigins), Clock: clock, Log: log, Registerer: reg,
 		Limits:       graph.QueryLimits{MaxDepth: c.maxDepth, MaxAliases: c.maxAliases, MaxComplexity: c.maxComplexity},
-		MaxWSPerUser: c.maxWSPerUser, MaxWSPerAddress: c.maxWSPerAddress, ClientIPHeader: c.clientIPHeader,
+		MaxWSPerUser: c.maxWSPerUser, MaxWSPerAddress: c.maxWSPerAddress, MaxSSEPerAddress: c.maxSSEPerAddress, ClientIPHeader: c.clientIPHeader,
 		Configure: func(ws *realtime.WebSocket, sse *realtime.SSE) {
 			ws.InitTimeout, ws.KeepAlive, sse.KeepAlive = c.wsInitTimeout, c.keepAlive, c.keepAlive
+			if h != nil && h.configure != nil {
+				h.configure(ws, sse)
+			}
 		}})
 	registerMetrics(reg, events, query)
 	mux := http.NewServeMux()
@@ -392,7 +428,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if c.accessLog {
 		handler = accessLog(log, mux)
 	}
-	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	// ReadTimeout bounds reading a request, headers and body; net/http
+	// lifts it once the body is read (it then reads the connection only to
+	// notice a client that goes), so a long answer, an SSE stream or a
+	// WebSocket outlives it.
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: c.readHeaderTimeout, ReadTimeout: c.readTimeout, IdleTimeout: c.idleTimeout,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	conns := listenLimited(ln, srv, c, log)
+	registerConnMetrics(reg, conns, query)
 	// On shutdown, complete every subscription and close sockets with 1001
 	// while the server stops accepting and drains requests.
 	shutdownCtx, cancelShutdown := context.WithCancel(context.Background())
@@ -469,7 +512,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 
 	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(ln) }()
+	go func() { serveErr <- srv.Serve(conns) }()
 	base := "http://" + displayAddr(ln.Addr())
 	log.Info("bullpen listening", "addr", ln.Addr().String(), "db", redactDSN(c.db), "market", feed.Name(),
 		"graphiql", base+"/", "room_page", base+"/rooms/{id}")
@@ -525,6 +568,8 @@ func registerMetrics(reg *prometheus.Registry, events *hub.Hub, query *graph.Han
 			func() float64 { return float64(query.WS.Connections()) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "bullpen_websocket_refused_total", Help: "WebSocket connections refused (4429) over the per-user or per-address limit."},
 			func() float64 { return float64(query.WS.Refused()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "bullpen_websocket_cut_off_total", Help: "WebSocket connections closed because a write failed or took longer than the write timeout (a peer that stopped reading)."},
+			func() float64 { return float64(query.WS.CutOff()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "bullpen_shared_subscriptions", Help: "Executions shared by identical anonymous subscriptions."},
 			func() float64 { return float64(query.Share.Streams()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "bullpen_shared_subscription_followers", Help: "Subscriptions following a shared execution."},

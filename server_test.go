@@ -21,6 +21,7 @@ import (
 	"github.com/bullpen/bullpen/db/dbtest"
 	"github.com/bullpen/bullpen/game"
 	"github.com/bullpen/bullpen/graph"
+	"github.com/bullpen/bullpen/graph/realtime"
 	"github.com/bullpen/bullpen/hub"
 )
 
@@ -72,6 +73,13 @@ func startServerOn(t testing.TB, dbURL string, extra ...string) *testServer {
 // written to logs.
 func startServerLogging(t testing.TB, dbURL string, logs io.Writer, extra ...string) *testServer {
 	t.Helper()
+	return startServerConfigured(t, dbURL, logs, nil, extra...)
+}
+
+// startServerConfigured runs the server with its transports adjusted by
+// configure (nil: as the flags set them), its log written to logs.
+func startServerConfigured(t testing.TB, dbURL string, logs io.Writer, configure func(*realtime.WebSocket, *realtime.SSE), extra ...string) *testServer {
+	t.Helper()
 	ts := &testServer{t: t, clock: clockwork.NewFakeClockAt(t0), dbURL: dbURL}
 	ready := make(chan struct{})
 	ctx, cancel := context.WithCancel(context.Background())
@@ -79,7 +87,8 @@ func startServerLogging(t testing.TB, dbURL string, logs io.Writer, extra ...str
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, args, func(string) string { return "" }, logs, &hooks{
-			clock: ts.clock,
+			clock:     ts.clock,
+			configure: configure,
 			started: func(addr string, svc *game.Service, query *graph.Handler, events *hub.Hub) {
 				ts.url, ts.svc, ts.query, ts.events = "http://"+addr, svc, query, events
 				close(ready)

@@ -159,6 +159,12 @@ func TestWebSocketRefusals(t *testing.T) {
 			c.send(map[string]any{"type": "connection_init", "payload": map[string]any{"authorization": "Bearer bogus"}})
 		}, 4403},
 		{"DuplicateID", func(c *wsClient) { c.init(nil); c.send(sub("1", quotes)); c.send(sub("1", quotes)) }, 4409},
+		{"DuplicateLongID", func(c *wsClient) { // the reason is cut to fit a control frame (125 bytes)
+			id := strings.Repeat("é", 100)
+			c.init(nil)
+			c.send(sub(id, quotes))
+			c.send(sub(id, quotes))
+		}, 4409},
 		{"TwoInits", func(c *wsClient) { c.init(nil); c.send(map[string]any{"type": "connection_init"}) }, 4429},
 		{"TooBig", func(c *wsClient) {
 			c.init(nil)

@@ -39,6 +39,9 @@ type Options struct {
 	// MaxWSPerUser and MaxWSPerAddress bound the open WebSockets of one
 	// signed-in user and of one client address (0: no limit).
 	MaxWSPerUser, MaxWSPerAddress int
+	// MaxSSEPerAddress bounds the open SSE streams of one client address
+	// (0: no limit).
+	MaxSSEPerAddress int
 	// ClientIPHeader, if set, names the header a trusted reverse proxy
 	// puts the client's address in (see ClientAddress).
 	ClientIPHeader string
@@ -87,6 +90,7 @@ func NewHandler(r *Resolver, o Options) *Handler {
 	ws.Fanout = fanout
 	ws.MaxPerUser, ws.MaxPerAddress = o.MaxWSPerUser, o.MaxWSPerAddress
 	ws.Address = func(r *http.Request) string { return game.ClientAddress(r.Context()) }
+	sse.MaxPerAddress, sse.Address = o.MaxSSEPerAddress, ws.Address
 	ws.User = func(ctx context.Context) string {
 		if u, _ := currentUser(ctx); u != nil {
 			return strconv.FormatInt(u.ID, 10)

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/binary"
+	"errors"
 	"net"
 	"net/http"
 	"sync"
@@ -177,9 +178,10 @@ func (q *sendQueue) close() {
 
 // WebSocket opcodes of the frames the writer builds itself.
 const (
-	opText = 0x1
-	opPing = 0x9
-	finBit = 0x80
+	opText  = 0x1
+	opClose = 0x8
+	opPing  = 0x9
+	finBit  = 0x80
 )
 
 // appendFrameHeader appends the header of an unmasked, final server frame
@@ -198,22 +200,60 @@ func appendFrameHeader(b []byte, opcode byte, n int) []byte {
 
 // batchConn is the socket under gorilla's Conn. The writers put many
 // WebSocket frames they build themselves into one write (tryWrite); what
-// gorilla writes (control frames: close, pong) goes straight through. The
-// mutex keeps whole frames from interleaving.
+// gorilla writes (a pong) goes straight through, and the close frame goes
+// last (writeLast). The mutex keeps whole frames from interleaving.
+//
+// A write that fails or times out may have stopped in the middle of a
+// frame: any byte written after it would be read as the rest of that
+// frame (a close frame inside a text frame was read as invalid UTF-8,
+// and what followed as garbage). So after a failed write the socket is
+// dead: nothing more is written to it, not even a close frame, and the
+// connection is closed at the TCP level (closeWith).
 type batchConn struct {
 	net.Conn
 	raw      syscall.RawConn // Conn's, for writes that never wait; nil if it has none
 	timeout  time.Duration   // the transport's WriteTimeout
 	mu       sync.Mutex
 	deadline time.Time // the write deadline set last
+	// dead: a write failed, or the close frame was written; no byte may
+	// follow. Read and set with mu held.
+	dead bool
 }
+
+// errDead is what writing to a dead batchConn returns.
+var errDead = errors.New("websocket: no write after a failed write or the close frame")
 
 var batchBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &b }}
 
 func (b *batchConn) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.Conn.Write(p)
+	if b.dead {
+		return 0, errDead
+	}
+	n, err := b.Conn.Write(p)
+	if err != nil {
+		b.dead = true
+	}
+	return n, err
+}
+
+// writeLast writes the last bytes the socket gets (a close frame), unless
+// it is dead, waiting for the socket until deadline at most. It reports
+// whether all of p went out; either way nothing is written afterwards.
+func (b *batchConn) writeLast(p []byte, deadline time.Time) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.dead {
+		return false
+	}
+	b.dead = true
+	if err := b.Conn.SetWriteDeadline(deadline); err != nil {
+		return false
+	}
+	b.deadline = deadline
+	n, err := b.Conn.Write(p)
+	return err == nil && n == len(p)
 }
 
 // SetWriteDeadline remembers the deadline, so that tryWrite knows

@@ -9,10 +9,12 @@ import (
 	"iter"
 	"log/slog"
 	"mime"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -29,13 +31,24 @@ type SSE struct {
 	// KeepAlive is the interval of comment lines that keep proxies from
 	// closing an idle stream; zero (or less) sends none.
 	KeepAlive time.Duration
-	MaxBody   int64
+	// WriteTimeout bounds each write: a client that stops reading is cut
+	// off once one takes longer. Zero (or less): writes wait forever.
+	WriteTimeout time.Duration
+	MaxBody      int64
+	// MaxPerAddress bounds the open streams of one client address
+	// (Address): one over it is refused with 429 and RATE_LIMITED. Zero
+	// (or less) means no limit.
+	MaxPerAddress int
+	// Address names the client of a request (RemoteAddr's host when nil).
+	Address func(r *http.Request) string
 	// Share, if set, lets identical subscriptions share one execution.
 	Share *Sharing
 	Clock clockwork.Clock
 	Log   *slog.Logger
 
-	streams tracker[*sseStream]
+	streams    tracker[*sseStream]
+	perAddress counts
+	refused    atomic.Int64 // streams refused over MaxPerAddress
 }
 
 type sseStream struct {
@@ -45,7 +58,7 @@ type sseStream struct {
 
 // NewSSE returns an SSE transport.
 func NewSSE(clock clockwork.Clock, log *slog.Logger) *SSE {
-	return &SSE{KeepAlive: 15 * time.Second, MaxBody: 64 << 10, Clock: clock, Log: log}
+	return &SSE{KeepAlive: 15 * time.Second, WriteTimeout: 10 * time.Second, MaxBody: 64 << 10, Clock: clock, Log: log}
 }
 
 var _ graphql.Transport = (*SSE)(nil)
@@ -128,6 +141,16 @@ func (t *SSE) Stream(w http.ResponseWriter, r *http.Request, exec graphql.GraphE
 		refuse(w, http.StatusInternalServerError, "INTERNAL_SERVER_ERROR", "streaming unsupported")
 		return
 	}
+	addr := t.address(r)
+	if !t.perAddress.acquire(addr, t.MaxPerAddress) {
+		t.refused.Add(1)
+		t.Log.Info("event stream refused: too many streams", "address", addr, "limit", t.MaxPerAddress)
+		refuseOverLimit(w, fmt.Sprintf("too many event streams: at most %d per address", t.MaxPerAddress), t.MaxPerAddress)
+		return
+	}
+	if t.MaxPerAddress > 0 && addr != "" {
+		defer t.perAddress.release(addr)
+	}
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
 	s := &sseStream{cancel: cancel, finished: make(chan struct{})}
@@ -142,6 +165,20 @@ func (t *SSE) Stream(w http.ResponseWriter, r *http.Request, exec graphql.GraphE
 	w.Header().Set("Cache-Control", "no-cache")
 	w.Header().Set("Connection", "keep-alive")
 	w.Header().Set("X-Accel-Buffering", "no")
+	// Each write must go out within WriteTimeout: a client that stops
+	// reading would otherwise hold the stream, its goroutine and its
+	// connection for ever, and shutdown would wait for it. The deadline
+	// is lifted at the end, for the connection's next requests.
+	rc := http.NewResponseController(w)
+	setDeadline := func() {
+		if t.WriteTimeout > 0 {
+			_ = rc.SetWriteDeadline(time.Now().Add(t.WriteTimeout))
+		}
+	}
+	if t.WriteTimeout > 0 {
+		defer func() { _ = rc.SetWriteDeadline(time.Time{}) }()
+	}
+	setDeadline()
 	w.WriteHeader(http.StatusOK)
 	flusher.Flush()
 
@@ -149,6 +186,7 @@ func (t *SSE) Stream(w http.ResponseWriter, r *http.Request, exec graphql.GraphE
 	write := func(event string, data []byte) bool {
 		mu.Lock()
 		defer mu.Unlock()
+		setDeadline()
 		if _, err := io.WriteString(w, "event: "+event+"\ndata: "); err != nil {
 			return false
 		}
@@ -158,8 +196,7 @@ func (t *SSE) Stream(w http.ResponseWriter, r *http.Request, exec graphql.GraphE
 		if _, err := io.WriteString(w, "\n\n"); err != nil {
 			return false
 		}
-		flusher.Flush()
-		return true
+		return rc.Flush() == nil
 	}
 	kaDone := make(chan struct{})
 	var wg sync.WaitGroup
@@ -173,9 +210,10 @@ func (t *SSE) Stream(w http.ResponseWriter, r *http.Request, exec graphql.GraphE
 					return
 				case <-ticker.Chan():
 					mu.Lock()
+					setDeadline()
 					_, err := io.WriteString(w, ":\n\n")
 					if err == nil {
-						flusher.Flush()
+						err = rc.Flush()
 					}
 					mu.Unlock()
 					if err != nil {
@@ -245,6 +283,32 @@ func refuse(w http.ResponseWriter, status int, code, message string) {
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(map[string]gqlerror.List{"errors": {{Message: message, Extensions: map[string]any{"code": code}}}})
 }
+
+// refuseOverLimit refuses a stream over a limit: 429, RATE_LIMITED with
+// the limit in extensions.
+func refuseOverLimit(w http.ResponseWriter, message string, limit int) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(http.StatusTooManyRequests)
+	_ = json.NewEncoder(w).Encode(map[string]gqlerror.List{"errors": {{Message: message, Extensions: map[string]any{"code": "RATE_LIMITED", "limit": limit}}}})
+}
+
+func (t *SSE) address(r *http.Request) string {
+	if t.Address != nil {
+		return t.Address(r)
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// Refused reports how many streams the per-address limit has refused.
+func (t *SSE) Refused() int64 { return t.refused.Load() }
+
+// StreamsOf reports the open streams counted for a client address (as
+// Address names it), for tests.
+func (t *SSE) StreamsOf(address string) int { return t.perAddress.get(address) }
 
 func (s *sseStream) stop()                 { s.cancel() }
 func (s *sseStream) done() <-chan struct{} { return s.finished }

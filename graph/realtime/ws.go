@@ -15,6 +15,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/gorilla/websocket"
@@ -114,6 +115,7 @@ type WebSocket struct {
 	// and by user.
 	perAddress, perUser counts
 	refused             atomic.Int64 // connections refused over those limits
+	cutOff              atomic.Int64 // connections closed for a write that failed or timed out
 
 	// One goroutine pings every connection each KeepAlive, a sixteenth
 	// of them at a time (see pingSlices): a connection has no timer and,
@@ -287,6 +289,11 @@ func (t *WebSocket) address(r *http.Request) string {
 // Refused reports how many connections the per-user and per-address
 // limits have refused.
 func (t *WebSocket) Refused() int64 { return t.refused.Load() }
+
+// CutOff reports how many connections were closed because a write to
+// them failed or took longer than WriteTimeout (a peer that stopped
+// reading).
+func (t *WebSocket) CutOff() int64 { return t.cutOff.Load() }
 
 // ConnectionsOf reports the open connections counted for a client
 // address and for a user (as Address and User name them), for tests.
@@ -495,6 +502,12 @@ func (c *wsConn) serve() {
 	}
 	_ = c.ws.SetReadDeadline(readDeadline())
 	c.ws.SetPongHandler(func(string) error { return c.ws.SetReadDeadline(readDeadline()) })
+	// The peer's close frame is answered by closeWith: the one close frame
+	// this side sends, written last.
+	c.ws.SetCloseHandler(func(code int, _ string) error {
+		c.closeWith(code, "") // echoes the peer's code, as gorilla's own handler does
+		return nil
+	})
 
 	if c.t.InitTimeout > 0 {
 		initTimer := c.t.Clock.AfterFunc(c.t.InitTimeout, func() {
@@ -830,14 +843,38 @@ func (c *wsConn) closeAfterFlush(code int, reason string) {
 // closeWith sends a close frame and tears the connection down once.
 // The TCP connection itself is closed by finish, once the reader is done,
 // so the close frame is not lost to a reset while the peer still writes.
+// If the close frame cannot go out whole (a write failed before, maybe in
+// the middle of a frame, or this one times out), nothing more can be
+// written: the TCP connection is closed at once, which the peer sees as
+// the end of the stream (1006 in WebSocket clients), never a malformed
+// frame.
 func (c *wsConn) closeWith(code int, reason string) {
 	c.closeOnce.Do(func() {
-		msg := websocket.FormatCloseMessage(code, reason)
-		_ = c.ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
+		msg := websocket.FormatCloseMessage(code, closeReason(reason))
+		sent := c.raw.writeLast(append(appendFrameHeader(nil, opClose, len(msg)), msg...), time.Now().Add(time.Second))
 		c.cancel()
+		if !sent {
+			_ = c.raw.Conn.Close()
+			return
+		}
 		// Unblock the reader if it is waiting for a message.
 		_ = c.ws.NetConn().SetReadDeadline(time.Now().Add(time.Second))
 	})
+}
+
+// closeReason cuts reason to what a close frame holds after its code (a
+// control frame carries at most 125 bytes), at a character's boundary: a
+// reason naming a client's long operation id would not fit.
+func closeReason(reason string) string {
+	const most = 125 - 2
+	if len(reason) <= most {
+		return reason
+	}
+	reason = reason[:most]
+	for !utf8.ValidString(reason) {
+		reason = reason[:len(reason)-1]
+	}
+	return reason
 }
 
 // finish ends every operation and waits for the connection's goroutines.
