@@ -744,10 +744,13 @@ function Mine({ seat, room, symbols, token, onChange }) {
   const place = async (e) => {
     e.preventDefault();
     const f = new FormData(e.target);
-    const input = { bullPenId: ROOM_ID, symbol: f.get('symbol'), side: f.get('side'), type, quantity: Number(f.get('quantity')) };
-    if (type === 'LIMIT' || type === 'STOP_LIMIT') input.limitPrice = f.get('limitPrice');
-    if (type === 'STOP' || type === 'STOP_LIMIT') input.stopPrice = f.get('stopPrice');
-    if (type === 'TRAILING_STOP') input.trailAmount = f.get('trailAmount');
+    // The server takes a Decimal in one exact form: what a person types
+    // around it (spaces) is not part of the number.
+    const field = (name) => String(f.get(name) ?? '').trim();
+    const input = { bullPenId: ROOM_ID, symbol: f.get('symbol'), side: f.get('side'), type, quantity: Number(field('quantity')) };
+    if (type === 'LIMIT' || type === 'STOP_LIMIT') input.limitPrice = field('limitPrice');
+    if (type === 'STOP' || type === 'STOP_LIMIT') input.stopPrice = field('stopPrice');
+    if (type === 'TRAILING_STOP') input.trailAmount = field('trailAmount');
     try {
       const d = await gql(`mutation P($in: PlaceOrderInput!) { placeOrder(input: $in) { id status filledPrice rejectReason rejectMessage } }`, { in: input }, token);
       const o = d.placeOrder;
