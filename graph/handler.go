@@ -10,7 +10,6 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
-	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/jonboulle/clockwork"
 	"github.com/prometheus/client_golang/prometheus"
@@ -55,8 +54,18 @@ type Handler struct {
 	// Fanout shares room subscriptions' executions over WebSocket.
 	Fanout *RoomFanout
 
-	r *Resolver
+	r         *Resolver
+	queries   *boundedCache[*ast.QueryDocument]
+	persisted *boundedCache[string]
 }
+
+// QueryCacheBytes is what the cache of parsed documents holds (at most
+// QueryCacheBytes).
+func (h *Handler) QueryCacheBytes() int { return h.queries.Bytes() }
+
+// APQCacheBytes is what the cache of persisted queries holds (at most
+// APQCacheBytes).
+func (h *Handler) APQCacheBytes() int { return h.persisted.Bytes() }
 
 // WatchedStreams counts the WebSocket connections and SSE streams that
 // end when their session does.
@@ -96,11 +105,7 @@ func NewHandler(r *Resolver, o Options) *Handler {
 	srv.AddTransport(ws)
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(httpTransport{sse: sse}) // last: it answers whatever the others do not take
-	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
-	srv.Use(extension.Introspection{})
-	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](100)})
-	limits := o.Limits
-	srv.Use(&limits)
+	queries, persisted := prepareOperations(srv, o)
 	srv.Use(responseCache{})
 	srv.SetErrorPresenter(ErrorPresenter(log))
 	srv.SetRecoverFunc(Recover(log))
@@ -122,7 +127,22 @@ func NewHandler(r *Resolver, o Options) *Handler {
 	if log != nil {
 		h = logRefusedOrigins(log, ws.CheckOrigin, h)
 	}
-	return &Handler{Handler: h, WS: ws, SSE: sse, Share: share, Fanout: fanout, r: r}
+	return &Handler{Handler: h, WS: ws, SSE: sse, Share: share, Fanout: fanout, r: r,
+		queries: queries, persisted: persisted}
+}
+
+// prepareOperations sets up what every operation goes through before it
+// executes, whatever its transport: the caches, bounded in bytes, and the
+// limits on its shape (after validation).
+func prepareOperations(srv *handler.Server, o Options) (*boundedCache[*ast.QueryDocument], *boundedCache[string]) {
+	queries := newBoundedCache(QueryCacheBytes, MaxCachedDocumentBytes, documentBytes)
+	srv.SetQueryCache(queries)
+	persisted := newBoundedCache(APQCacheBytes, MaxPersistedQueryBytes, textBytes)
+	srv.Use(extension.Introspection{})
+	srv.Use(extension.AutomaticPersistedQuery{Cache: persisted})
+	limits := o.Limits
+	srv.Use(&limits)
+	return queries, persisted
 }
 
 // initConnection authenticates a WebSocket from its connection_init
