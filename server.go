@@ -66,6 +66,8 @@ type config struct {
 	leaderboardPeriod                time.Duration
 	// Limits (0 turns one off); see README "Limits".
 	maxDepth, maxAliases, maxComplexity int
+	maxTokens, maxSelectionFields       int
+	operationTimeout                    time.Duration
 	maxWSPerUser, maxWSPerAddress       int
 	ordersPerSecond, signUpsPerHour     int
 	clientIPHeader                      string
@@ -112,10 +114,14 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	num(&c.maxDepth, "max-query-depth", "BULLPEN_MAX_QUERY_DEPTH", graph.DefaultMaxDepth, "deepest nesting of fields one operation may have")
 	num(&c.maxAliases, "max-aliases", "BULLPEN_MAX_ALIASES", graph.DefaultMaxAliases, "most aliased fields one operation may have")
 	num(&c.maxComplexity, "max-complexity", "BULLPEN_MAX_COMPLEXITY", graph.DefaultMaxComplexity, "highest complexity (fields, fragments expanded) one operation may have")
+	num(&c.maxTokens, "max-tokens", "BULLPEN_MAX_TOKENS", graph.DefaultMaxTokens, "most tokens (names, punctuation, values, comments) one document may have")
+	num(&c.maxSelectionFields, "max-selection-fields", "BULLPEN_MAX_SELECTION_FIELDS", graph.DefaultMaxFields, "most fields (and fragments) one selection set may have")
 	num(&c.maxWSPerUser, "max-ws-per-user", "BULLPEN_MAX_WS_PER_USER", realtime.DefaultMaxPerUser, "most open WebSockets of one signed-in user")
 	num(&c.maxWSPerAddress, "max-ws-per-address", "BULLPEN_MAX_WS_PER_ADDRESS", realtime.DefaultMaxPerAddress, "most open WebSockets of one client address")
 	num(&c.ordersPerSecond, "orders-per-second", "BULLPEN_ORDERS_PER_SECOND", game.DefaultOrdersPerSecond, "most orders one participant may place a second")
 	num(&c.signUpsPerHour, "signups-per-hour", "BULLPEN_SIGNUPS_PER_HOUR", game.DefaultSignUpsPerHour, "most sign-ups one client address may make an hour")
+	opTimeout := graph.DefaultOperationTimeout.String()
+	str(&opTimeout, "operation-timeout", "BULLPEN_OPERATION_TIMEOUT", opTimeout, "longest one query or mutation may run before it is stopped; 0 for no limit")
 	ttl := auth.DefaultTokenTTL.String()
 	str(&ttl, "token-ttl", "BULLPEN_TOKEN_TTL", ttl, "lifetime of a session token, 1m to 8760h (renewToken gives a fresh one)")
 	fs.DurationVar(&c.wsInitTimeout, "ws-init-timeout", 10*time.Second, "close WebSockets that send no connection_init within this time; 0 waits forever")
@@ -146,6 +152,9 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 		return "-" + name
 	}
 	var err error
+	if c.operationTimeout, err = time.ParseDuration(opTimeout); err != nil {
+		return c, fmt.Errorf("%s: %q is not a duration: want one such as 10s, or 0 for no limit", c.source("operation-timeout"), opTimeout)
+	}
 	if c.tokenTTL, err = time.ParseDuration(ttl); err != nil {
 		return c, fmt.Errorf("%s: %q is not a duration: want one such as 168h or 30m", c.source("token-ttl"), ttl)
 	}
@@ -182,6 +191,9 @@ func (c config) validate() error {
 		{"max-query-depth", limit("max-query-depth", c.maxDepth)},
 		{"max-aliases", limit("max-aliases", c.maxAliases)},
 		{"max-complexity", limit("max-complexity", c.maxComplexity)},
+		{"max-tokens", limit("max-tokens", c.maxTokens)},
+		{"max-selection-fields", limit("max-selection-fields", c.maxSelectionFields)},
+		{"operation-timeout", checkDuration(c.operationTimeout)},
 		{"max-ws-per-user", limit("max-ws-per-user", c.maxWSPerUser)},
 		{"max-ws-per-address", limit("max-ws-per-address", c.maxWSPerAddress)},
 		{"orders-per-second", limit("orders-per-second", c.ordersPerSecond)},
@@ -347,8 +359,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 
 	resolver := &graph.Resolver{Svc: svc, Tokens: tokens, Catalogue: instruments, Hub: events, Quotes: quotes, Log: log}
 	query := graph.NewHandler(resolver, graph.Options{AllowedOrigins: splitList(c.allowedOrigins), Clock: clock, Log: log, Registerer: reg,
-		Limits:       graph.QueryLimits{MaxDepth: c.maxDepth, MaxAliases: c.maxAliases, MaxComplexity: c.maxComplexity},
-		MaxWSPerUser: c.maxWSPerUser, MaxWSPerAddress: c.maxWSPerAddress, ClientIPHeader: c.clientIPHeader,
+		Limits: graph.QueryLimits{MaxDepth: c.maxDepth, MaxAliases: c.maxAliases, MaxComplexity: c.maxComplexity,
+			MaxTokens: c.maxTokens, MaxFields: c.maxSelectionFields},
+		OperationTimeout: c.operationTimeout,
+		MaxWSPerUser:     c.maxWSPerUser, MaxWSPerAddress: c.maxWSPerAddress, ClientIPHeader: c.clientIPHeader,
 		Configure: func(ws *realtime.WebSocket, sse *realtime.SSE) {
 			ws.InitTimeout, ws.KeepAlive, sse.KeepAlive = c.wsInitTimeout, c.keepAlive, c.keepAlive
 		}})
