@@ -67,6 +67,8 @@ type config struct {
 	leaderboardPeriod                time.Duration
 	// Limits (0 turns one off); see README "Limits".
 	maxDepth, maxAliases, maxComplexity int
+	maxTokens, maxSelectionFields       int
+	operationTimeout                    time.Duration
 	maxWSPerUser, maxWSPerAddress       int
 	ordersPerSecond, signUpsPerHour     int
 	clientIPHeader                      string
@@ -126,6 +128,8 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	num(&c.maxDepth, "max-query-depth", "BULLPEN_MAX_QUERY_DEPTH", graph.DefaultMaxDepth, "deepest nesting of fields one operation may have")
 	num(&c.maxAliases, "max-aliases", "BULLPEN_MAX_ALIASES", graph.DefaultMaxAliases, "most aliased fields one operation may have")
 	num(&c.maxComplexity, "max-complexity", "BULLPEN_MAX_COMPLEXITY", graph.DefaultMaxComplexity, "highest complexity (fields, fragments expanded) one operation may have")
+	num(&c.maxTokens, "max-tokens", "BULLPEN_MAX_TOKENS", graph.DefaultMaxTokens, "most tokens (names, punctuation, values, comments) one document may have")
+	num(&c.maxSelectionFields, "max-selection-fields", "BULLPEN_MAX_SELECTION_FIELDS", graph.DefaultMaxFields, "most fields (and fragments) one selection set may have")
 	num(&c.maxWSPerUser, "max-ws-per-user", "BULLPEN_MAX_WS_PER_USER", realtime.DefaultMaxPerUser, "most open WebSockets of one signed-in user")
 	num(&c.maxWSPerAddress, "max-ws-per-address", "BULLPEN_MAX_WS_PER_ADDRESS", realtime.DefaultMaxPerAddress, "most open WebSockets of one client address")
 	num(&c.maxSSEPerAddress, "max-sse-per-address", "BULLPEN_MAX_SSE_PER_ADDRESS", realtime.DefaultMaxPerAddress, "most open SSE streams of one client address")
@@ -134,6 +138,8 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	num(&c.maxConns, "max-conns", "BULLPEN_MAX_CONNS", connlimit.MaxForLimit(c.openFiles), fmt.Sprintf("most open TCP connections; the default is the open-file limit less %d descriptors kept for the database and files, and higher values are lowered to it", connlimit.Reserve))
 	num(&c.ordersPerSecond, "orders-per-second", "BULLPEN_ORDERS_PER_SECOND", game.DefaultOrdersPerSecond, "most orders one participant may place a second")
 	num(&c.signUpsPerHour, "signups-per-hour", "BULLPEN_SIGNUPS_PER_HOUR", game.DefaultSignUpsPerHour, "most sign-ups one client address may make an hour")
+	opTimeout := graph.DefaultOperationTimeout.String()
+	str(&opTimeout, "operation-timeout", "BULLPEN_OPERATION_TIMEOUT", opTimeout, "longest one query or mutation may run before it is stopped; 0 for no limit")
 	ttl := auth.DefaultTokenTTL.String()
 	str(&ttl, "token-ttl", "BULLPEN_TOKEN_TTL", ttl, "lifetime of a session token, 1m to 8760h (renewToken gives a fresh one)")
 	fs.DurationVar(&c.wsInitTimeout, "ws-init-timeout", 10*time.Second, "close WebSockets that send no connection_init within this time; 0 waits forever")
@@ -169,6 +175,9 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	var err error
 	if c.clientIPHeader != "" && !set["max-conns-per-address"] && getenv(envOf["max-conns-per-address"]) == "" {
 		c.maxConnsPerAddress, c.connsPerAddressOff = 0, true
+	}
+	if c.operationTimeout, err = time.ParseDuration(opTimeout); err != nil {
+		return c, fmt.Errorf("%s: %q is not a duration: want one such as 10s, or 0 for no limit", c.source("operation-timeout"), opTimeout)
 	}
 	if c.tokenTTL, err = time.ParseDuration(ttl); err != nil {
 		return c, fmt.Errorf("%s: %q is not a duration: want one such as 168h or 30m", c.source("token-ttl"), ttl)
@@ -209,6 +218,9 @@ func (c config) validate() error {
 		{"max-query-depth", limit("max-query-depth", c.maxDepth)},
 		{"max-aliases", limit("max-aliases", c.maxAliases)},
 		{"max-complexity", limit("max-complexity", c.maxComplexity)},
+		{"max-tokens", limit("max-tokens", c.maxTokens)},
+		{"max-selection-fields", limit("max-selection-fields", c.maxSelectionFields)},
+		{"operation-timeout", checkDuration(c.operationTimeout)},
 		{"max-ws-per-user", limit("max-ws-per-user", c.maxWSPerUser)},
 		{"max-ws-per-address", limit("max-ws-per-address", c.maxWSPerAddress)},
 		{"max-sse-per-address", limit("max-sse-per-address", c.maxSSEPerAddress)},
@@ -386,8 +398,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 
 	resolver := &graph.Resolver{Svc: svc, Tokens: tokens, Catalogue: instruments, Hub: events, Quotes: quotes, Log: log}
 	query := graph.NewHandler(resolver, graph.Options{AllowedOrigins: splitList(c.allowedOrigins), Clock: clock, Log: log, Registerer: reg,
-		Limits:       graph.QueryLimits{MaxDepth: c.maxDepth, MaxAliases: c.maxAliases, MaxComplexity: c.maxComplexity},
-		MaxWSPerUser: c.maxWSPerUser, MaxWSPerAddress: c.maxWSPerAddress, MaxSSEPerAddress: c.maxSSEPerAddress, ClientIPHeader: c.clientIPHeader,
+		Limits: graph.QueryLimits{MaxDepth: c.maxDepth, MaxAliases: c.maxAliases, MaxComplexity: c.maxComplexity,
+			MaxTokens: c.maxTokens, MaxFields: c.maxSelectionFields},
+		OperationTimeout: c.operationTimeout,
+		MaxWSPerUser:     c.maxWSPerUser, MaxWSPerAddress: c.maxWSPerAddress, MaxSSEPerAddress: c.maxSSEPerAddress, ClientIPHeader: c.clientIPHeader,
 		Configure: func(ws *realtime.WebSocket, sse *realtime.SSE) {
 			ws.InitTimeout, ws.KeepAlive, sse.KeepAlive = c.wsInitTimeout, c.keepAlive, c.keepAlive
 			if h != nil && h.configure != nil {

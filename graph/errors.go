@@ -46,11 +46,20 @@ func ErrorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 			if gqlErr.Extensions == nil {
 				gqlErr.Extensions = map[string]any{}
 			}
-			if c, ok := gqlErr.Extensions["code"].(string); ok && c != game.EINVALID {
+			// A reason set already (a limit's) is more precise.
+			if c, ok := gqlErr.Extensions["code"].(string); ok && c != game.EINVALID && gqlErr.Extensions["reason"] == nil {
 				gqlErr.Extensions["reason"] = c
 			}
 			gqlErr.Extensions["code"] = game.EINVALID
 			nameVariable(ctx, gqlErr)
+			return gqlErr
+		}
+		if te, ok := timedOut(ctx); ok {
+			// Whatever failed, it failed because the operation's time ran
+			// out: the limit, not a fault.
+			log.WarnContext(ctx, "operation timed out", "err", err, "path", gqlErr.Path.String(), "limit", te.limit)
+			gqlErr.Message = te.Error()
+			gqlErr.Extensions = map[string]any{"code": game.ERATELIMITED, "reason": ReasonTimeout, "limit": te.limit.Seconds()}
 			return gqlErr
 		}
 		log.ErrorContext(ctx, "internal error", "err", err, "path", gqlErr.Path.String())

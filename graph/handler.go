@@ -10,13 +10,14 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
-	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/jonboulle/clockwork"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/validator/rules"
 
 	"github.com/bullpen/bullpen/game"
+	"github.com/bullpen/bullpen/graph/overlap"
 	"github.com/bullpen/bullpen/graph/realtime"
 )
 
@@ -33,9 +34,12 @@ type Options struct {
 	Registerer     prometheus.Registerer
 	// Configure, if set, adjusts the transports (tests shorten timeouts).
 	Configure func(ws *realtime.WebSocket, sse *realtime.SSE)
-	// Limits bounds every operation's depth, aliases and complexity
-	// (zero values: no limit).
+	// Limits bounds every operation's tokens, fields per selection set,
+	// depth, aliases and complexity (zero values: no limit).
 	Limits QueryLimits
+	// OperationTimeout bounds each query's and mutation's execution (0:
+	// no limit).
+	OperationTimeout time.Duration
 	// MaxWSPerUser and MaxWSPerAddress bound the open WebSockets of one
 	// signed-in user and of one client address (0: no limit).
 	MaxWSPerUser, MaxWSPerAddress int
@@ -58,8 +62,23 @@ type Handler struct {
 	// Fanout shares room subscriptions' executions over WebSocket.
 	Fanout *RoomFanout
 
-	r *Resolver
+	r          *Resolver
+	queries    *boundedCache[*ast.QueryDocument]
+	persisted  *boundedCache[string]
+	validation *overlap.Check
 }
+
+// QueryCacheBytes is what the cache of parsed documents holds (at most
+// QueryCacheBytes).
+func (h *Handler) QueryCacheBytes() int { return h.queries.Bytes() }
+
+// APQCacheBytes is what the cache of persisted queries holds (at most
+// APQCacheBytes).
+func (h *Handler) APQCacheBytes() int { return h.persisted.Bytes() }
+
+// ValidationSteps counts the steps of every validation's overlap check
+// (see package overlap): zero for a document refused before validation.
+func (h *Handler) ValidationSteps() int64 { return h.validation.Steps() }
 
 // WatchedStreams counts the WebSocket connections and SSE streams that
 // end when their session does.
@@ -104,12 +123,7 @@ func NewHandler(r *Resolver, o Options) *Handler {
 	srv.AddTransport(ws)
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(httpTransport{sse: sse}) // last: it answers whatever the others do not take
-	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
-	srv.SetValidationRulesFn(validationRules)
-	srv.Use(extension.Introspection{})
-	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](100)})
-	limits := o.Limits
-	srv.Use(&limits)
+	queries, persisted, validation := prepareOperations(srv, o)
 	srv.Use(responseCache{})
 	srv.SetErrorPresenter(ErrorPresenter(log))
 	srv.SetRecoverFunc(Recover(log))
@@ -131,15 +145,46 @@ func NewHandler(r *Resolver, o Options) *Handler {
 	if log != nil {
 		h = logRefusedOrigins(log, ws.CheckOrigin, h)
 	}
-	return &Handler{Handler: h, WS: ws, SSE: sse, Share: share, Fanout: fanout, r: r}
+	return &Handler{Handler: h, WS: ws, SSE: sse, Share: share, Fanout: fanout, r: r,
+		queries: queries, persisted: persisted, validation: validation}
+}
+
+// prepareOperations sets up what every operation goes through before and
+// while it executes, whatever its transport: the caches, in bytes; the
+// limits on its text (before parsing), on its validation (a budget) and on
+// its shape (after validation); and its timeout.
+func prepareOperations(srv *handler.Server, o Options) (*boundedCache[*ast.QueryDocument], *boundedCache[string], *overlap.Check) {
+	queries := newBoundedCache(QueryCacheBytes, MaxCachedDocumentBytes, documentBytes)
+	srv.SetQueryCache(queries)
+	persisted := newBoundedCache(APQCacheBytes, MaxPersistedQueryBytes, textBytes)
+	srv.Use(extension.Introspection{})
+	srv.Use(extension.AutomaticPersistedQuery{Cache: persisted})
+	limits := o.Limits
+	limits.known = queries.has
+	srv.Use(&limits) // after persisted queries: it checks the text they put in place
+	// A second guard, in case a document reached the parser unchecked.
+	srv.SetParserTokenLimit(max(limits.MaxTokens, 0))
+	validation := &overlap.Check{Budget: ValidationBudget, Exceeded: validationBudgetExceeded}
+	srv.SetValidationRulesFn(func() *rules.Rules {
+		rs := validationRules()
+		rs.ReplaceRule(overlap.Name, validation.Rule().RuleFunc)
+		return rs
+	})
+	clock := o.Clock
+	if clock == nil {
+		clock = clockwork.NewRealClock()
+	}
+	srv.Use(operationTimeout{d: o.OperationTimeout, clock: clock})
+	return queries, persisted, validation
 }
 
 // initConnection authenticates a WebSocket from its connection_init
 // payload: {"authorization": "Bearer <token>"} or {"authToken": "<token>"}
 // (a "headers" object with Authorization works too). No token keeps the
 // connection anonymous (or as the upgrade request's Authorization header
-// said, if that session is still live); a bad or ended one is refused. A connection of a session that ends later
-// (signOut, signOutEverywhere, on any instance) is closed with 4403.
+// said, if that session is still live); a bad or ended one is refused. A
+// connection of a session that ends later (signOut, signOutEverywhere, on
+// any instance) is closed with 4403.
 func (r *Resolver) initConnection(ctx context.Context, payload map[string]any) (context.Context, error) {
 	token := ""
 	for _, key := range []string{"authorization", "Authorization", "authToken", "token"} {

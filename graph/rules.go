@@ -10,7 +10,9 @@ import (
 	"github.com/vektah/gqlparser/v2/validator/rules"
 )
 
-// validationRules are gqlparser's rules with two of them changed:
+// validationRules are gqlparser's rules with two of them changed (and
+// OverlappingFieldsCanBeMerged replaced by graph/overlap's, with a budget,
+// in prepareOperations):
 //
 //   - SingleFieldSubscriptions counts response keys, as the spec's
 //     CollectFields does: gqlparser's counts field names, so
