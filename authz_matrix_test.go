@@ -20,7 +20,7 @@ import (
 )
 
 // The authorization matrix: every operation and revealing field, for every
-// role, in every kind of room, against the rule set (README "Who sees what", game/visibility.go).
+// role, in every kind of room, against the rule set (docs/api.md "Who sees what", game/visibility.go).
 //
 // Roles: anonymous (no token), outsider (signed in, not joined, not owner),
 // participant P1 and other participant P2 (joined), owner (created the
@@ -35,7 +35,7 @@ import (
 //
 // Each row of the tables below names an operation (or revealing field),
 // spells out the expected outcome of each cell, and says how to check it;
-// rule restates the rule set (README "Who sees what"), and TestAuthzMatrixTable checks that
+// rule restates the rule set (docs/api.md "Who sees what"), and TestAuthzMatrixTable checks that
 // every spelled-out cell is what the rule gives. Every cell is its own
 // subtest: TestAuthzMatrix/<engine>/<row>/<room kind>/<role>; bad tokens
 // are TestAuthzMatrix/<engine>/BadToken/<token>/<transport or operation>.
@@ -102,7 +102,7 @@ func (k roomKind) tradeVisibility() string {
 	return "PRIVATE"
 }
 
-// The rules, as README "Who sees what" states them.
+// The rules, as docs/api.md "Who sees what" states them.
 
 func sees(k roomKind, r role) bool { return k != kindPrivate || r == roleOwner || r.member() }
 

@@ -65,7 +65,7 @@ type config struct {
 	pprof                            string
 	accessLog                        bool
 	leaderboardPeriod                time.Duration
-	// Limits (0 turns one off); see README "Limits".
+	// Limits (0 turns one off); see docs/operations.md "Limits".
 	maxDepth, maxAliases, maxComplexity int
 	maxTokens, maxSelectionFields       int
 	operationTimeout                    time.Duration

@@ -2038,7 +2038,7 @@ type LedgerConnection {
 """
 Risk and performance from the valuation history: the portfolio values of
 the leaderboard snapshots since the room started, starting from the
-starting cash. Returns are per snapshot, not annualised. See the README
+starting cash. Returns are per snapshot, not annualised. See docs/competitions.md
 (Metrics) for the exact arithmetic.
 """
 type PerformanceMetrics {
