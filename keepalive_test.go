@@ -14,7 +14,13 @@ func TestZeroInitTimeoutWaitsForInit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(50 * time.Millisecond) // let a zero timer fire, if one was set
+	// A ping answered means the connection's reader runs, past where it
+	// would have set an init timer (before it reads anything): an hour on
+	// the clock then fires such a timer, if one was set.
+	c.send(map[string]any{"type": "ping"})
+	if m := c.next(); m.Type != "pong" {
+		t.Fatalf("got %s, want pong", m.Type)
+	}
 	ts.clock.Advance(time.Hour)
 	c.init(nil)
 }

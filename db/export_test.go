@@ -12,3 +12,10 @@ const EntryChunk = rowsChunk
 
 // MigrationsFS returns the embedded migrations of d and goose's dialect.
 var MigrationsFS = migrationsOf
+
+// Closing reports whether Close has begun stopping the group committer.
+func Closing(s *Store) bool {
+	s.group.mu.Lock()
+	defer s.group.mu.Unlock()
+	return s.group.shut
+}

@@ -354,8 +354,15 @@ func TestCloseStopsTheCommitter(t *testing.T) {
 		}()
 		waitQueued(t, s, 1)
 		go func() { closed <- s.Close() }()
-		// Close waits for the running batch; give it time to begin.
-		time.Sleep(10 * time.Millisecond)
+		// Close waits for the running batch: release it once Close has
+		// begun (marked the committer shut), not after a guess of a sleep.
+		deadline := time.Now().Add(waitTimeout)
+		for !db.Closing(s) {
+			if time.Now().After(deadline) {
+				t.Fatal("Close did not begin")
+			}
+			time.Sleep(time.Millisecond) // polling another goroutine's progress
+		}
 	})
 	release()
 	if err := <-closed; err != nil {

@@ -101,12 +101,14 @@ func TestFollowResumesWithoutGapOrDuplicate(t *testing.T) {
 		recs = append(recs, r)
 	}
 	wg.Wait()
+	// One more event is the barrier: events arrive in sequence order, so
+	// a duplicate of any of the first 55 would come before it.
+	f.appendEvents(t, 1)
 	for i, after := range []int64{0, 12, 29} {
 		r := recs[i]
-		seqs := r.wait(t, int(55-after))
-		time.Sleep(20 * time.Millisecond) // a duplicate would show up by now
-		if seqs = r.got(); len(seqs) != int(55-after) || !consecutive(seqs, after+1) {
-			t.Errorf("after %d: got %v, want %d..55 once each", after, seqs, after+1)
+		r.wait(t, int(56-after))
+		if seqs := r.got(); len(seqs) != int(56-after) || !consecutive(seqs, after+1) {
+			t.Errorf("after %d: got %v, want %d..56 once each", after, seqs, after+1)
 		}
 	}
 }
