@@ -11,10 +11,9 @@ import (
 // rowCache keeps rows as committed, for the writers of a SQLite store:
 // this process is its only writer, and writeMu lets one write
 // transaction run at a time, so a row no transaction has changed is the
-// row as read last. An order reads its room (LockBullPen) and its
-// symbol's quote (Quote) first: the room's read, twenty-odd columns with
-// decimals and times to parse, was an eighth of the writer's time in the
-// rooms profile, the quote's a twentieth (BENCHMARKS.md).
+// row as read last. Every order reads its room (LockBullPen) and its
+// symbol's quote (Quote) first, and parsing those rows was a visible part
+// of the writer's time (BENCHMARKS.md).
 //
 // A transaction that changes a row (MoveBullPen, SaveQuote) drops it
 // from the cache, and neither reads it from there nor puts it back for

@@ -14,31 +14,23 @@ import (
 // writers writes for every connection of a transport: a connection with
 // frames waiting joins a FIFO, and at most max workers (GOMAXPROCS) take
 // connections from it, each writing what that connection has queued in one
-// non-blocking write. Workers exist only while there is work.
+// non-blocking write. Workers exist only while there is work; a handful of
+// them, not a goroutine per connection, keeps the run queue short when an
+// event reaches thousands of sockets at once.
 //
-// There are two FIFOs: urgent, for connections with an order's events (or
-// any frame not marked bulk) waiting, and bulk, for those with only
-// leaderboard snapshots waiting. Workers serve urgent first, but one bulk
-// connection after every bulkEvery urgent ones, so bulk never starves. A snapshot
-// goes to every subscriber of a room at once: 11,000 writes in a room
-// with 10,000 spectators, which the fills of the room's 1,000 players
-// used to queue behind (delivery p99 about 200 ms there). Each
-// connection's frames still leave in the order they were queued: only
-// the order in which connections are served changes.
+// Two FIFOs: urgent, for connections with an order's events (or any frame
+// not marked bulk) waiting, and bulk, for those with only leaderboard
+// snapshots waiting, so a snapshot sent to every subscriber of a room never
+// holds up the fills behind it. Workers serve urgent first, but one bulk
+// connection after every bulkEvery urgent ones, so bulk never starves. Each
+// connection's frames still leave in the order they were queued: only the
+// order in which connections are served changes.
 //
-// A connection in the bulk line that had an urgent result (an event)
-// written lately also waits up to linger (BulkLinger) for company: when an urgent frame joins
-// it meanwhile (the next order's events, in a busy room), both leave in
-// the one write the urgent frame takes anyway. A snapshot then costs the room's sockets no write of its
-// own: at 5,000 members, 5,000 writes a round fewer, which were about a
-// fifth of the order events' delivery p99 (BENCHMARKS.md). A timer of the
-// transport's clock starts a worker for the bulk connections whose linger
-// is over.
-//
-// Why not a writer goroutine per connection: when an event reaches 10,000
-// sockets, 10,000 goroutines become runnable at once and everything else
-// the server does (an order, a query) waits behind them in the run queue.
-// A handful of workers keeps the run queue short; the writes are the same.
+// A connection in the bulk line that had an urgent result written lately
+// also waits up to linger (BulkLinger) for company, so that in a busy room
+// a snapshot rides in the write the next order's events take anyway. A
+// timer of the transport's clock starts a worker for the bulk connections
+// whose linger is over. (BENCHMARKS.md has the measurements behind both.)
 //
 // A peer that does not read fills its socket buffer: the worker's write
 // then stops short, and the rest goes to a goroutine of that connection's

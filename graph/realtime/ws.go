@@ -325,12 +325,9 @@ func (t *WebSocket) Shutdown(ctx context.Context) {
 }
 
 // pingSlices is how many parts the keep-alive interval is cut into: the
-// keep-alive goroutine wakes once a part and pings the connections due.
-// Pinging every connection at once made, every KeepAlive, a burst of
-// twice as many writes as the server has sockets, and as many pongs to
-// read: at 11,000 sockets the orders placed during it waited up to
-// 300 ms for their events (the spectators benchmark's p99, 90-190 ms,
-// fell to 37-48 ms with keep-alive off; BENCHMARKS.md).
+// keep-alive goroutine wakes once a part and pings the connections due,
+// so the pings (and their pongs) never come as one burst as large as the
+// server's sockets, which held orders' events up (BENCHMARKS.md).
 const pingSlices = 16
 
 // firstPing is when a new connection is first pinged: one KeepAlive from
