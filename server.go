@@ -69,6 +69,7 @@ type config struct {
 	maxWSPerUser, maxWSPerAddress       int
 	ordersPerSecond, signUpsPerHour     int
 	clientIPHeader                      string
+	subscriptionTimeout                 time.Duration
 	// envErrs holds environment values that are not numbers, by flag.
 	envErrs map[string]error
 	// source names where a flag's value came from, for error messages:
@@ -116,6 +117,8 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	num(&c.maxWSPerAddress, "max-ws-per-address", "BULLPEN_MAX_WS_PER_ADDRESS", realtime.DefaultMaxPerAddress, "most open WebSockets of one client address")
 	num(&c.ordersPerSecond, "orders-per-second", "BULLPEN_ORDERS_PER_SECOND", game.DefaultOrdersPerSecond, "most orders one participant may place a second")
 	num(&c.signUpsPerHour, "signups-per-hour", "BULLPEN_SIGNUPS_PER_HOUR", game.DefaultSignUpsPerHour, "most sign-ups one client address may make an hour")
+	subTimeout := graph.DefaultSubscriptionTimeout.String()
+	str(&subTimeout, "subscription-timeout", "BULLPEN_SUBSCRIPTION_TIMEOUT", subTimeout, "longest one execution of a subscription's document for one event may take before the subscription ends with SLOW_CONSUMER; 0 for no limit")
 	ttl := auth.DefaultTokenTTL.String()
 	str(&ttl, "token-ttl", "BULLPEN_TOKEN_TTL", ttl, "lifetime of a session token, 1m to 8760h (renewToken gives a fresh one)")
 	fs.DurationVar(&c.wsInitTimeout, "ws-init-timeout", 10*time.Second, "close WebSockets that send no connection_init within this time; 0 waits forever")
@@ -146,6 +149,9 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 		return "-" + name
 	}
 	var err error
+	if c.subscriptionTimeout, err = time.ParseDuration(subTimeout); err != nil {
+		return c, fmt.Errorf("%s: %q is not a duration: want one such as 2s, or 0 for no limit", c.source("subscription-timeout"), subTimeout)
+	}
 	if c.tokenTTL, err = time.ParseDuration(ttl); err != nil {
 		return c, fmt.Errorf("%s: %q is not a duration: want one such as 168h or 30m", c.source("token-ttl"), ttl)
 	}
@@ -175,6 +181,7 @@ func (c config) validate() error {
 		{"allowed-origins", checkOrigins(c.allowedOrigins)},
 		{"ws-init-timeout", checkDuration(c.wsInitTimeout)},
 		{"keepalive", checkDuration(c.keepAlive)},
+		{"subscription-timeout", checkDuration(c.subscriptionTimeout)},
 		{"token-ttl", auth.CheckTTL(c.tokenTTL)},
 		{"bcrypt-cost", auth.CheckCost(c.bcryptCost)},
 		{"pprof", checkOptionalAddr(c.pprof)},
@@ -349,6 +356,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	query := graph.NewHandler(resolver, graph.Options{AllowedOrigins: splitList(c.allowedOrigins), Clock: clock, Log: log, Registerer: reg,
 		Limits:       graph.QueryLimits{MaxDepth: c.maxDepth, MaxAliases: c.maxAliases, MaxComplexity: c.maxComplexity},
 		MaxWSPerUser: c.maxWSPerUser, MaxWSPerAddress: c.maxWSPerAddress, ClientIPHeader: c.clientIPHeader,
+		SubscriptionTimeout: c.subscriptionTimeout,
 		Configure: func(ws *realtime.WebSocket, sse *realtime.SSE) {
 			ws.InitTimeout, ws.KeepAlive, sse.KeepAlive = c.wsInitTimeout, c.keepAlive, c.keepAlive
 		}})
@@ -512,7 +520,7 @@ func registerMetrics(reg *prometheus.Registry, events *hub.Hub, query *graph.Han
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "bullpen_events_fanned_out_total", Help: "Events read from the log and fanned out."},
 			func() float64 { return float64(events.Stats().Events) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "bullpen_slow_subscribers_dropped_total", Help: "Subscribers dropped for falling behind."},
-			func() float64 { return float64(events.Stats().Dropped) }),
+			func() float64 { return float64(events.Stats().Dropped + query.Fanout.Dropped()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "bullpen_websocket_connections", Help: "Open WebSocket connections."},
 			func() float64 { return float64(query.WS.Connections()) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "bullpen_websocket_refused_total", Help: "WebSocket connections refused (4429) over the per-user or per-address limit."},

@@ -72,14 +72,24 @@ func startServerOn(t testing.TB, dbURL string, extra ...string) *testServer {
 // written to logs.
 func startServerLogging(t testing.TB, dbURL string, logs io.Writer, extra ...string) *testServer {
 	t.Helper()
-	ts := &testServer{t: t, clock: clockwork.NewFakeClockAt(t0), dbURL: dbURL}
+	clock := clockwork.NewFakeClockAt(t0)
+	ts := startServerClocked(t, clock, dbURL, logs, extra...)
+	ts.clock = clock
+	return ts
+}
+
+// startServerClocked runs the server on clock (a real one for tests that
+// measure the server in real time).
+func startServerClocked(t testing.TB, clock clockwork.Clock, dbURL string, logs io.Writer, extra ...string) *testServer {
+	t.Helper()
+	ts := &testServer{t: t, dbURL: dbURL}
 	ready := make(chan struct{})
 	ctx, cancel := context.WithCancel(context.Background())
 	args := append([]string{"-addr", "127.0.0.1:0", "-db", dbURL, "-market", "manual", "-bcrypt-cost", "4"}, extra...)
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, args, func(string) string { return "" }, logs, &hooks{
-			clock: ts.clock,
+			clock: clock,
 			started: func(addr string, svc *game.Service, query *graph.Handler, events *hub.Hub) {
 				ts.url, ts.svc, ts.query, ts.events = "http://"+addr, svc, query, events
 				close(ready)
