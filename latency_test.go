@@ -27,7 +27,7 @@ func BenchmarkWebSocketDelivery(b *testing.B) {
 }
 
 func benchDelivery(b *testing.B, anonymous bool, n int) {
-	ts := startServer(b)
+	ts := startServer(b, "-max-ws-per-user", "0", "-max-ws-per-address", "0") // n sockets of one user, from one address
 	room := ts.activeRoom(b)
 	arrived := make(chan time.Time, n*4)
 	var wg sync.WaitGroup

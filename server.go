@@ -72,6 +72,7 @@ type config struct {
 	maxWSPerUser, maxWSPerAddress       int
 	ordersPerSecond, signUpsPerHour     int
 	clientIPHeader                      string
+	subscriptionTimeout                 time.Duration
 
 	// Connections (see conns.go). HTTP timeouts: a request's headers, its
 	// body, and a keep-alive connection's wait for the next request.
@@ -140,6 +141,8 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	num(&c.signUpsPerHour, "signups-per-hour", "BULLPEN_SIGNUPS_PER_HOUR", game.DefaultSignUpsPerHour, "most sign-ups one client address may make an hour")
 	opTimeout := graph.DefaultOperationTimeout.String()
 	str(&opTimeout, "operation-timeout", "BULLPEN_OPERATION_TIMEOUT", opTimeout, "longest one query or mutation may run before it is stopped; 0 for no limit")
+	subTimeout := graph.DefaultSubscriptionTimeout.String()
+	str(&subTimeout, "subscription-timeout", "BULLPEN_SUBSCRIPTION_TIMEOUT", subTimeout, "longest one execution of a subscription's document for one event may take before the subscription ends with SLOW_CONSUMER; 0 for no limit")
 	ttl := auth.DefaultTokenTTL.String()
 	str(&ttl, "token-ttl", "BULLPEN_TOKEN_TTL", ttl, "lifetime of a session token, 1m to 8760h (renewToken gives a fresh one)")
 	fs.DurationVar(&c.wsInitTimeout, "ws-init-timeout", 10*time.Second, "close WebSockets that send no connection_init within this time; 0 waits forever")
@@ -179,6 +182,9 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	if c.operationTimeout, err = time.ParseDuration(opTimeout); err != nil {
 		return c, fmt.Errorf("%s: %q is not a duration: want one such as 10s, or 0 for no limit", c.source("operation-timeout"), opTimeout)
 	}
+	if c.subscriptionTimeout, err = time.ParseDuration(subTimeout); err != nil {
+		return c, fmt.Errorf("%s: %q is not a duration: want one such as 2s, or 0 for no limit", c.source("subscription-timeout"), subTimeout)
+	}
 	if c.tokenTTL, err = time.ParseDuration(ttl); err != nil {
 		return c, fmt.Errorf("%s: %q is not a duration: want one such as 168h or 30m", c.source("token-ttl"), ttl)
 	}
@@ -211,6 +217,7 @@ func (c config) validate() error {
 		{"read-header-timeout", checkDuration(c.readHeaderTimeout)},
 		{"read-timeout", checkDuration(c.readTimeout)},
 		{"idle-timeout", checkDuration(c.idleTimeout)},
+		{"subscription-timeout", checkDuration(c.subscriptionTimeout)},
 		{"token-ttl", auth.CheckTTL(c.tokenTTL)},
 		{"bcrypt-cost", auth.CheckCost(c.bcryptCost)},
 		{"pprof", checkOptionalAddr(c.pprof)},
@@ -402,6 +409,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 			MaxTokens: c.maxTokens, MaxFields: c.maxSelectionFields},
 		OperationTimeout: c.operationTimeout,
 		MaxWSPerUser:     c.maxWSPerUser, MaxWSPerAddress: c.maxWSPerAddress, MaxSSEPerAddress: c.maxSSEPerAddress, ClientIPHeader: c.clientIPHeader,
+		SubscriptionTimeout: c.subscriptionTimeout,
 		Configure: func(ws *realtime.WebSocket, sse *realtime.SSE) {
 			ws.InitTimeout, ws.KeepAlive, sse.KeepAlive = c.wsInitTimeout, c.keepAlive, c.keepAlive
 			if h != nil && h.configure != nil {
@@ -577,7 +585,7 @@ func registerMetrics(reg *prometheus.Registry, events *hub.Hub, query *graph.Han
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "bullpen_events_fanned_out_total", Help: "Events read from the log and fanned out."},
 			func() float64 { return float64(events.Stats().Events) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "bullpen_slow_subscribers_dropped_total", Help: "Subscribers dropped for falling behind."},
-			func() float64 { return float64(events.Stats().Dropped) }),
+			func() float64 { return float64(events.Stats().Dropped + query.Fanout.Dropped()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "bullpen_websocket_connections", Help: "Open WebSocket connections."},
 			func() float64 { return float64(query.WS.Connections()) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "bullpen_websocket_refused_total", Help: "WebSocket connections refused (4429) over the per-user or per-address limit."},

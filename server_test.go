@@ -76,18 +76,36 @@ func startServerLogging(t testing.TB, dbURL string, logs io.Writer, extra ...str
 	return startServerConfigured(t, dbURL, logs, nil, extra...)
 }
 
-// startServerConfigured runs the server with its transports adjusted by
-// configure (nil: as the flags set them), its log written to logs.
+// startServerConfigured runs the server on a fake clock with its
+// transports adjusted by configure (nil: as the flags set them), its log
+// written to logs.
 func startServerConfigured(t testing.TB, dbURL string, logs io.Writer, configure func(*realtime.WebSocket, *realtime.SSE), extra ...string) *testServer {
 	t.Helper()
-	ts := &testServer{t: t, clock: clockwork.NewFakeClockAt(t0), dbURL: dbURL}
+	clock := clockwork.NewFakeClockAt(t0)
+	ts := startServerWith(t, clock, dbURL, logs, configure, extra...)
+	ts.clock = clock
+	return ts
+}
+
+// startServerClocked runs the server on clock (a real one for tests that
+// measure the server in real time).
+func startServerClocked(t testing.TB, clock clockwork.Clock, dbURL string, logs io.Writer, extra ...string) *testServer {
+	t.Helper()
+	return startServerWith(t, clock, dbURL, logs, nil, extra...)
+}
+
+// startServerWith runs the server on clock, its transports adjusted by
+// configure (nil: as the flags set them), until the test ends.
+func startServerWith(t testing.TB, clock clockwork.Clock, dbURL string, logs io.Writer, configure func(*realtime.WebSocket, *realtime.SSE), extra ...string) *testServer {
+	t.Helper()
+	ts := &testServer{t: t, dbURL: dbURL}
 	ready := make(chan struct{})
 	ctx, cancel := context.WithCancel(context.Background())
 	args := append([]string{"-addr", "127.0.0.1:0", "-db", dbURL, "-market", "manual", "-bcrypt-cost", "4"}, extra...)
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, args, func(string) string { return "" }, logs, &hooks{
-			clock:     ts.clock,
+			clock:     clock,
 			configure: configure,
 			started: func(addr string, svc *game.Service, query *graph.Handler, events *hub.Hub) {
 				ts.url, ts.svc, ts.query, ts.events = "http://"+addr, svc, query, events

@@ -3,8 +3,11 @@ package graph
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -19,10 +22,18 @@ import (
 // RoomFanout shares executions of room subscriptions across subscribers,
 // signed in or not, whatever their role: visibility decides who receives an
 // event, not what it looks like. Subscribers of one room with the same
-// document and variables form a group; for each event the room's pump
-// offers, the group executes the document once (when a member may see the
-// event) and every member that may see it gets the same encoded bytes on
-// its connection's queue, with no goroutine per subscription.
+// document and variables form a group; for each event a member may see,
+// the group executes the document once and every member that may see it
+// gets the same encoded bytes on its connection's queue, with no
+// goroutine per subscription.
+//
+// The room's pump only hands each event to the groups (offer): the
+// executions run on a few workers of their own (runner), one group at a
+// time each, so a document that is slow to execute delays its own
+// members, never the room's other subscribers. A group keeps at most
+// MaxPending events waiting; a member it cannot take more for is dropped
+// with the SLOW_CONSUMER error, as is one whose execution runs past the
+// bounds' Timeout.
 //
 // Only documents whose every field answers alike for whoever may receive
 // the event are shared (see sharedFields); any other document, such as one
@@ -30,17 +41,32 @@ import (
 // inviteCode or me, runs per subscriber as before. Each member's own View,
 // fixed when it subscribes, decides which events it receives.
 type RoomFanout struct {
-	r *Resolver
+	r      *Resolver
+	bounds *SubscriptionBounds
+	// MaxPending bounds the events a group has waiting for its
+	// executions: as many as the hub's ring holds, so a burst the hub
+	// keeps for a subscriber does not drop it here.
+	MaxPending int
 
 	mu     sync.Mutex
 	groups map[groupKey]*group
 
-	executions atomic.Int64
+	run                 runner
+	executions, dropped atomic.Int64
 }
 
-// NewRoomFanout returns the fan-out of r's room subscriptions.
-func NewRoomFanout(r *Resolver) *RoomFanout {
-	return &RoomFanout{r: r, groups: map[groupKey]*group{}}
+// DefaultMaxPending is RoomFanout.MaxPending's default.
+const DefaultMaxPending = hub.DefaultQueueSize
+
+// NewRoomFanout returns the fan-out of r's room subscriptions, each
+// execution within bounds (nil: unbounded).
+func NewRoomFanout(r *Resolver, bounds *SubscriptionBounds) *RoomFanout {
+	if bounds == nil {
+		bounds = &SubscriptionBounds{}
+	}
+	f := &RoomFanout{r: r, bounds: bounds, MaxPending: DefaultMaxPending, groups: map[groupKey]*group{}}
+	f.run.closing, f.run.close = context.WithCancel(context.Background())
+	return f
 }
 
 var _ realtime.Fanout = (*RoomFanout)(nil)
@@ -66,6 +92,22 @@ func (f *RoomFanout) Members() int {
 // Executions counts the executions run for groups, ever.
 func (f *RoomFanout) Executions() int64 { return f.executions.Load() }
 
+// Dropped counts the members dropped because their connection's queue
+// was full when their group's worker had a result for them, ever (the
+// hub counts those it drops itself).
+func (f *RoomFanout) Dropped() int64 { return f.dropped.Load() }
+
+// Workers reports how many workers are executing groups' documents now.
+func (f *RoomFanout) Workers() int {
+	f.run.mu.Lock()
+	defer f.run.mu.Unlock()
+	return f.run.running
+}
+
+// Close cancels the executions running, starts no more and waits for the
+// workers to return. Subscriptions still live get nothing more.
+func (f *RoomFanout) Close() { f.run.stop() }
+
 type groupKey struct {
 	room int64
 	doc  string // operation name, document and variables
@@ -73,17 +115,31 @@ type groupKey struct {
 
 // group is the subscribers of one room sharing one document.
 type group struct {
+	f   *RoomFanout
 	key groupKey
 	// ctx and op are the first member's: the document's fields answer the
 	// same for every member, and every member may see the room.
 	ctx     context.Context
+	cancel  context.CancelFunc // once the last member has left
 	op      *graphql.OperationContext
 	exec    graphql.GraphExecutor
 	members int // under RoomFanout.mu
 
-	mu     sync.Mutex // one execution at a time
+	mu      sync.Mutex
+	pending []delivery // events offered and not yet taken by a worker, in order
+	queued  bool       // with the runner: in its line, or a worker has it
+
+	// Owned by the one worker that has the group.
 	recent [16]result // the latest results, by sequence
 	next   int
+}
+
+// delivery is one event offered to a group, when, and the members to
+// send its result to.
+type delivery struct {
+	ev *game.Event
+	at time.Time
+	to []*member
 }
 
 type result struct {
@@ -142,7 +198,7 @@ func (f *RoomFanout) Subscribe(ctx context.Context, s *realtime.Subscriber) (fun
 	}
 	g := f.join(groupKey{room: v.Room.ID, doc: key}, ctx, rc, s.Exec)
 	s.Share(g.op) // the group's equal operation: this one's can go
-	m := &member{f: f, g: g, s: s}
+	m := &member{g: g, s: s}
 	sees := v.Filter() // the follower keeps this, not v
 	filter := func(ev *game.Event) bool {
 		return (len(kinds) == 0 || kinds[0] == ev.Kind) && sees(ev)
@@ -171,7 +227,8 @@ func (f *RoomFanout) join(key groupKey, ctx context.Context, rc *graphql.Operati
 	defer f.mu.Unlock()
 	g, ok := f.groups[key]
 	if !ok {
-		g = &group{key: key, ctx: context.WithoutCancel(ctx), op: rc, exec: exec}
+		g = &group{f: f, key: key, op: rc, exec: exec}
+		g.ctx, g.cancel = context.WithCancel(context.WithoutCancel(ctx))
 		f.groups[key] = g
 	}
 	g.members++
@@ -184,76 +241,315 @@ func (f *RoomFanout) leave(g *group) {
 	g.members--
 	if g.members == 0 && f.groups[g.key] == g {
 		delete(f.groups, g.key)
+		g.cancel() // an execution still running is for nobody
 	}
 }
 
-// result is the group's encoded result for ev, executed once.
-func (g *group) result(f *RoomFanout, ev *game.Event) ([]byte, error) {
+// offer queues ev for m, from the hub (the room's pump, or m's replay):
+// false when the group already has MaxPending events waiting. Members of
+// one group offered the same event one after another share one delivery.
+func (g *group) offer(m *member, ev *game.Event) bool {
+	g.mu.Lock()
+	if n := len(g.pending); n > 0 && g.pending[n-1].ev.Sequence == ev.Sequence {
+		g.pending[n-1].to = append(g.pending[n-1].to, m)
+		g.mu.Unlock()
+		return true
+	}
+	if len(g.pending) >= g.f.MaxPending {
+		g.mu.Unlock()
+		return false
+	}
+	g.pending = append(g.pending, delivery{ev: ev, at: g.f.bounds.now(), to: []*member{m}})
+	start := !g.queued
+	g.queued = true
+	g.mu.Unlock()
+	if start {
+		g.f.run.add(g)
+	}
+	return true
+}
+
+// work executes what the group has waiting and hands each result to its
+// members, from the worker that took the group; it reports whether more
+// came meanwhile (the group then stays queued, and goes back in line).
+func (g *group) work(scratch []delivery) ([]delivery, bool) {
+	g.mu.Lock()
+	batch := g.pending
+	g.pending = scratch[:0]
+	g.mu.Unlock()
+	var touched []*member
+	for i := range batch {
+		d := &batch[i]
+		if !anyLive(d.to) {
+			continue // every member left or was dropped: execute nothing for nobody
+		}
+		payload, tooSlow, err := g.result(d)
+		for _, m := range d.to {
+			switch {
+			case tooSlow:
+				m.fail(func(after int64) error { return tooSlowError(g.f.bounds.Timeout, &after) })
+			case err != nil:
+				m.fail(func(int64) error { return err })
+			case m.send(d.ev, payload):
+				if !m.touched {
+					m.touched = true
+					touched = append(touched, m)
+				}
+			default: // its connection's queue is full
+				g.f.dropped.Add(1)
+				m.fail(func(after int64) error {
+					return streamError(&hub.DroppedError{BullPenID: d.ev.BullPenID, Delivered: after, Reason: hub.ErrSlowConsumer})
+				})
+			}
+		}
+	}
+	for _, m := range touched {
+		m.touched = false
+		m.s.Flush()
+	}
+	clear(batch) // drop references to events and members
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	more := len(g.pending) > 0
+	g.queued = more
+	return batch[:0], more
+}
+
+func anyLive(ms []*member) bool {
+	for _, m := range ms {
+		if !m.done.Load() {
+			return true
+		}
+	}
+	return false
+}
+
+// result is the group's encoded result for d's event, executed once;
+// tooSlow when it was not ready within the bounds' Timeout of the event's
+// offer, waiting behind the group's earlier events included.
+func (g *group) result(d *delivery) (payload []byte, tooSlow bool, err error) {
+	ev := d.ev
 	for _, r := range g.recent {
 		if r.seq == ev.Sequence && r.payload != nil {
-			return r.payload, nil
+			return r.payload, false, nil
+		}
+	}
+	f := g.f
+	var deadline time.Time
+	if f.bounds.Timeout > 0 {
+		if deadline = d.at.Add(f.bounds.Timeout); !f.bounds.Clock.Now().Before(deadline) {
+			return nil, true, nil // the group is that far behind: do not add to it
 		}
 	}
 	m, err := f.r.cachedModelEvent(g.ctx, ev)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	f.executions.Add(1)
-	payload, err := realtime.Execute(context.WithValue(g.ctx, presetKey{}, m), g.exec, g.op)
-	if err != nil {
-		return nil, err
+	ex := f.bounds.begin(g.ctx, deadline, true)
+	stop := context.AfterFunc(f.run.closing, func() { ex.cancel(context.Canceled) })
+	payload, err = realtime.Execute(context.WithValue(ex.ctx, presetKey{}, m), g.exec, g.op)
+	stop()
+	switch cause := ex.end(); {
+	case errors.Is(cause, errTooSlow):
+		return nil, true, nil
+	case cause != nil:
+		return nil, false, cause // the server closes, or nobody is left to send to
+	case err != nil:
+		return nil, false, err
 	}
 	g.recent[g.next] = result{seq: ev.Sequence, payload: payload}
 	g.next = (g.next + 1) % len(g.recent)
-	return payload, nil
+	return payload, false, nil
+}
+
+// runner runs groups' executions: a group with events waiting joins a
+// FIFO, and at most max workers take groups from it, each running one
+// group's waiting executions at a time, in sequence order. Workers exist
+// only while there is work, as the transport's writers do. A group is
+// with one worker at most, so a slow document holds one worker, and the
+// others go on with the other groups.
+type runner struct {
+	mu      sync.Mutex
+	line    []*group
+	head    int
+	running int
+	max     int
+	stopped bool
+	wg      sync.WaitGroup
+	// closing is cancelled by stop: executions running end at once.
+	closing context.Context
+	close   context.CancelFunc
+}
+
+// workersPerCore: executions wait on the database as much as they
+// compute, so a few per core keep the cores busy while one waits.
+const workersPerCore = 4
+
+// add queues g, whose events wait, and starts a worker if fewer than max
+// run.
+func (p *runner) add(g *group) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.stopped {
+		return
+	}
+	p.line = append(p.line, g)
+	if p.max == 0 {
+		p.max = workersPerCore * runtime.GOMAXPROCS(0)
+	}
+	if p.running < p.max {
+		p.running++
+		p.wg.Add(1)
+		go p.work()
+	}
+}
+
+func (p *runner) work() {
+	defer p.wg.Done()
+	var scratch []delivery
+	for {
+		p.mu.Lock()
+		if p.head == len(p.line) || p.stopped {
+			clear(p.line)
+			p.line, p.head = p.line[:0], 0
+			p.running--
+			p.mu.Unlock()
+			return
+		}
+		g := p.line[p.head]
+		p.line[p.head] = nil
+		p.head++
+		p.mu.Unlock()
+		var more bool
+		if scratch, more = g.work(scratch); more {
+			p.add(g) // back of the line: the others get their turn
+		}
+	}
+}
+
+// stop cancels the executions running, starts no more workers and waits
+// for those running.
+func (p *runner) stop() {
+	p.mu.Lock()
+	p.stopped = true
+	p.mu.Unlock()
+	p.close()
+	p.wg.Wait()
 }
 
 // member is one subscriber of a group: the hub's Sink for it.
 type member struct {
-	f *RoomFanout
 	g *group
 	s *realtime.Subscriber
 
 	mu       sync.Mutex
 	unfollow func() // the hub's stop, once Follow has returned
 	stopped  bool
-	left     sync.Once
+	// sent is the sequence up to which the member has had every event it
+	// may see (0 before its first); offered the last offered to the group
+	// for it. Under mu, with ended.
+	sent, offered int64
+	ended         bool // its stream is over: nothing more is sent
+	done          atomic.Bool
+	left          sync.Once
+	touched       bool // owned by the group's worker
 }
 
 var _ hub.Sink = (*member)(nil)
 
-// Deliver queues the group's result for ev; false when the connection's
-// queue is full (the hub then drops the member with SLOW_CONSUMER).
+// Deliver queues ev for the group's worker; false when the group has too
+// many events waiting (the hub then drops the member with SLOW_CONSUMER).
 func (m *member) Deliver(ev *game.Event) bool {
-	payload, err := m.g.result(m.f, ev)
-	if err != nil {
-		m.s.End(err)
-		m.stop()
+	m.mu.Lock()
+	if m.ended {
+		m.mu.Unlock()
 		return true
 	}
-	if ev.Kind == game.EventLeaderboard {
-		return m.s.SendBulk(payload)
+	if m.offered == 0 {
+		m.sent = ev.Sequence - 1 // none before its first was for it
 	}
-	return m.s.Send(payload)
+	m.offered = ev.Sequence
+	m.mu.Unlock()
+	return m.g.offer(m, ev)
 }
 
-// Flush wakes the connection's writer for what Deliver queued.
-func (m *member) Flush() { m.s.Flush() }
-
-var _ hub.Flusher = (*member)(nil)
-
-// End ends the subscription as the hub says (it has let go of m).
-func (m *member) End(err error) {
-	if err != nil {
-		err = streamError(err)
+// send queues ev's result on the member's connection unless its stream
+// is over; false when the connection's queue is full.
+func (m *member) send(ev *game.Event, payload []byte) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.ended || ev.Sequence <= m.sent {
+		return true
 	}
-	m.s.End(err)
+	var ok bool
+	if ev.Kind == game.EventLeaderboard {
+		ok = m.s.SendBulk(payload)
+	} else {
+		ok = m.s.Send(payload)
+	}
+	if ok {
+		m.sent = ev.Sequence
+	}
+	return ok
+}
+
+// resumeAt is where the member's stream can resume: every event up to it
+// that the member may see was sent, or else offered and not yet sent.
+// m.mu must be held.
+func (m *member) resumeAt(offered int64) int64 {
+	if m.sent < m.offered {
+		return m.sent // the rest waits with the group, and is dropped
+	}
+	return max(offered, m.sent)
+}
+
+// end ends the member's stream once with the error err gives for where it
+// may resume (nil err: complete).
+func (m *member) end(err func(after int64) error, offered int64) bool {
+	m.mu.Lock()
+	if m.ended {
+		m.mu.Unlock()
+		return false
+	}
+	m.ended = true
+	m.done.Store(true)
+	after := m.resumeAt(offered)
+	m.mu.Unlock()
+	var e error
+	if err != nil {
+		e = err(after)
+	}
+	m.s.End(e)
+	return true
+}
+
+// fail ends the member from its group's worker and lets go of the hub.
+func (m *member) fail(err func(after int64) error) {
+	if m.end(err, 0) {
+		m.stop()
+	}
+}
+
+// End ends the subscription as the hub says (it has let go of m). A
+// dropped member resumes after what was sent, not after what the hub
+// offered: the rest still waited for the group's worker.
+func (m *member) End(err error) {
+	var d *hub.DroppedError
+	switch {
+	case err == nil:
+		m.end(nil, 0)
+	case errors.As(err, &d):
+		m.end(func(after int64) error {
+			return streamError(&hub.DroppedError{BullPenID: d.BullPenID, Delivered: after, Reason: d.Reason})
+		}, d.Delivered)
+	default:
+		m.end(func(int64) error { return streamError(err) }, 0)
+	}
 	m.leave()
 }
 
-func (m *member) leave() { m.left.Do(func() { m.f.leave(m.g) }) }
+func (m *member) leave() { m.left.Do(func() { m.g.f.leave(m.g) }) }
 
 func (m *member) setStop(unfollow func()) {
 	m.mu.Lock()
@@ -271,6 +567,8 @@ func (m *member) setStop(unfollow func()) {
 func (m *member) stop() {
 	m.mu.Lock()
 	m.stopped = true
+	m.ended = true
+	m.done.Store(true)
 	unfollow := m.unfollow
 	m.mu.Unlock()
 	if unfollow != nil {

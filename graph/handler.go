@@ -49,6 +49,9 @@ type Options struct {
 	// ClientIPHeader, if set, names the header a trusted reverse proxy
 	// puts the client's address in (see ClientAddress).
 	ClientIPHeader string
+	// SubscriptionTimeout bounds one execution of a subscription's
+	// document for one event (0: no bound; see SubscriptionBounds).
+	SubscriptionTimeout time.Duration
 }
 
 // Handler serves /query: GraphQL over HTTP POST and GET, WebSocket (both
@@ -90,6 +93,7 @@ func (h *Handler) Shutdown(ctx context.Context) {
 	h.SSE.Shutdown(ctx)
 	h.WS.Shutdown(ctx)
 	h.Share.Wait(ctx)
+	h.Fanout.Close()
 }
 
 // NewHandler returns the /query handler.
@@ -105,7 +109,8 @@ func NewHandler(r *Resolver, o Options) *Handler {
 	sse := realtime.NewSSE(o.Clock, log)
 	share := realtime.NewSharing(shareKey)
 	ws.Share, sse.Share = share, share
-	fanout := NewRoomFanout(r)
+	bounds := &SubscriptionBounds{Timeout: o.SubscriptionTimeout, Resolvers: DefaultSubscriptionResolvers, Clock: o.Clock}
+	fanout := NewRoomFanout(r, bounds)
 	ws.Fanout = fanout
 	ws.MaxPerUser, ws.MaxPerAddress = o.MaxWSPerUser, o.MaxWSPerAddress
 	ws.Address = func(r *http.Request) string { return game.ClientAddress(r.Context()) }
@@ -125,6 +130,7 @@ func NewHandler(r *Resolver, o Options) *Handler {
 	srv.AddTransport(httpTransport{sse: sse}) // last: it answers whatever the others do not take
 	queries, persisted, validation := prepareOperations(srv, o)
 	srv.Use(responseCache{})
+	srv.Use(bounds)
 	srv.SetErrorPresenter(ErrorPresenter(log))
 	srv.SetRecoverFunc(Recover(log))
 	if reg != nil {
