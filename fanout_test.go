@@ -311,3 +311,28 @@ func TestSharedSubscriptionsNeedNoGoroutineEach(t *testing.T) {
 		got[m.ID] = true
 	}
 }
+
+// A shared subscription that resumes far behind replays the whole log,
+// however long: its replay waits for the group's worker (hub.Pacer)
+// instead of offering every stored event at once, which overran the
+// group's bound and dropped a subscriber that kept up (SLOW_CONSUMER at
+// about the 1,024th event).
+func TestLongReplayOfASharedSubscription(t *testing.T) {
+	ts := withPrice(startServer(t, noOrderLimit...))
+	r := newSharingRoom(t, ts, "replay", "PUBLIC", "PUBLIC")
+	for range 1100 { // 2,200 events, past the group's 1,024 waiting
+		r.buy(r.alice)
+	}
+	last := r.pause(t)
+	zero := 0
+	s := r.subscribe(t, "resumer", r.bob, `subscription($id: ID!, $after: Int) { bullPenEvents(bullPenId: $id, afterSequence: $after) { __typename sequence } }`, &zero)
+	s.readUntil(t, last)
+	if want := r.logFor(t, r.bob, 0); len(s.seqs) < len(want) || !slices.Equal(s.seqs[:1000], want) {
+		t.Errorf("replayed %d events, first %v; want the log's", len(s.seqs), s.seqs[:min(5, len(s.seqs))])
+	}
+	for i, seq := range s.seqs {
+		if seq != i+1 {
+			t.Fatalf("event %d has sequence %d: a gap or a duplicate", i, seq)
+		}
+	}
+}

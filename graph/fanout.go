@@ -128,6 +128,9 @@ type group struct {
 	mu      sync.Mutex
 	pending []delivery // events offered and not yet taken by a worker, in order
 	queued  bool       // with the runner: in its line, or a worker has it
+	// room is signalled (under mu) when a worker takes pending, and when
+	// a replay waiting for it must stop waiting (see member.Pace).
+	room sync.Cond
 
 	// Owned by the one worker that has the group.
 	recent [16]result // the latest results, by sequence
@@ -228,6 +231,7 @@ func (f *RoomFanout) join(key groupKey, ctx context.Context, rc *graphql.Operati
 	g, ok := f.groups[key]
 	if !ok {
 		g = &group{f: f, key: key, op: rc, exec: exec}
+		g.room.L = &g.mu
 		g.ctx, g.cancel = context.WithCancel(context.WithoutCancel(ctx))
 		f.groups[key] = g
 	}
@@ -276,6 +280,7 @@ func (g *group) work(scratch []delivery) ([]delivery, bool) {
 	g.mu.Lock()
 	batch := g.pending
 	g.pending = scratch[:0]
+	g.room.Broadcast() // replays waiting for room (Pace) go on
 	g.mu.Unlock()
 	var touched []*member
 	for i := range batch {
@@ -456,7 +461,45 @@ type member struct {
 	touched       bool // owned by the group's worker
 }
 
-var _ hub.Sink = (*member)(nil)
+var (
+	_ hub.Sink  = (*member)(nil)
+	_ hub.Pacer = (*member)(nil)
+)
+
+// replayWindow is how many events a member's replay puts before its
+// group's worker at a time. A replay has every stored event at hand at
+// once: offered all together, a long one would overrun MaxPending, and
+// the later events would wait past the subscription timeout behind the
+// earlier ones, dropping a subscriber that keeps up. Paced, a replay
+// waits for the worker as a live stream does for new events.
+const replayWindow = 32
+
+// Pace waits, from the member's replay, until its group has fewer than
+// replayWindow events waiting; false when the member is gone, its group
+// or the fan-out closes, or ctx is done.
+func (m *member) Pace(ctx context.Context) bool {
+	g := m.g
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if len(g.pending) < replayWindow {
+		return !m.done.Load()
+	}
+	wake := func() {
+		g.mu.Lock()
+		g.room.Broadcast()
+		g.mu.Unlock()
+	}
+	for _, c := range []context.Context{ctx, g.ctx, g.f.run.closing} {
+		defer context.AfterFunc(c, wake)()
+	}
+	for len(g.pending) >= replayWindow {
+		if m.done.Load() || ctx.Err() != nil || g.ctx.Err() != nil || g.f.run.closing.Err() != nil {
+			return false
+		}
+		g.room.Wait()
+	}
+	return !m.done.Load()
+}
 
 // Deliver queues ev for the group's worker; false when the group has too
 // many events waiting (the hub then drops the member with SLOW_CONSUMER).

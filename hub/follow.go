@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"context"
 	"sync/atomic"
 
 	"github.com/bullpen/bullpen/game"
@@ -18,6 +19,16 @@ type Sink interface {
 	// behind, an error reading the log, or nil when the hub closes. It is
 	// called at most once, and never after stop.
 	End(err error)
+}
+
+// Pacer is a Sink that paces its own replay. The hub calls Pace from the
+// follower's replay goroutine, never from the pump, before each replayed
+// event; Pace may wait until the sink has room for it (a replay has all
+// its events at hand at once, and would otherwise fill a bounded sink
+// that a live stream never fills), and reports false when the follower
+// is gone or ctx (the hub's) is done, which ends the replay quietly.
+type Pacer interface {
+	Pace(ctx context.Context) bool
 }
 
 // Flusher is a Sink that buffers what Deliver hands it: the hub calls
@@ -174,8 +185,12 @@ func (h *Hub) catchUp(r *room, m *member) {
 				return
 			}
 		}
+		pacer, paced := m.sink.(Pacer)
 		for _, ev := range evs {
 			if m.ended.Load() {
+				return
+			}
+			if paced && ev.Sequence > m.hw && !pacer.Pace(h.ctx) {
 				return
 			}
 			if !m.offer(ev) {
