@@ -4,13 +4,17 @@
 package testbin
 
 import (
+	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strconv"
 	"testing"
+
+	"go.uber.org/goleak"
 )
 
 // root is the repository root: this file is internal/testbin/testbin.go.
@@ -57,4 +61,19 @@ func EnvCount(t testing.TB, name string, def int) int {
 		t.Fatalf("%s=%q: want a positive integer", name, s)
 	}
 	return n
+}
+
+// MainWithoutLeaks runs a package's tests (from its TestMain) and fails
+// the run when they leave a goroutine behind: every server a test starts
+// must stop all it started.
+func MainWithoutLeaks(m *testing.M) {
+	code := m.Run()
+	http.DefaultClient.CloseIdleConnections()
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintln(os.Stderr, "goroutines left after the tests:", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
 }
