@@ -70,7 +70,11 @@ type Store struct {
 	quotes *rowCache[string, game.Quote]
 }
 
-var _ game.Store = (*Store)(nil)
+// The store only reads: its writes are the transaction's (Update, Apply).
+var (
+	_ game.Store   = (*Store)(nil)
+	_ game.Queries = (*Store)(nil)
+)
 
 // target is a parsed DSN: a SQLite path or a PostgreSQL configuration.
 type target struct {
@@ -328,7 +332,7 @@ func (s *Store) Update(ctx context.Context, fn func(tx game.Tx) error) error {
 }
 
 func (s *Store) newTx(sqltx *sqlx.Tx) *Tx {
-	return &Tx{queries: queries{ext: sqltx, dialect: s.dialect}, tx: sqltx, now: s.clock.Now().UTC().Truncate(time.Millisecond), rooms: map[int64]int64{}, stored: map[int64]int64{}, symbols: map[string]bool{},
+	return &Tx{writes: writes{queries{ext: sqltx, dialect: s.dialect}}, tx: sqltx, now: s.clock.Now().UTC().Truncate(time.Millisecond), rooms: map[int64]int64{}, stored: map[int64]int64{}, symbols: map[string]bool{},
 		pens: txCache[int64, game.BullPen]{cache: s.pens}, quotes: txCache[string, game.Quote]{cache: s.quotes}}
 }
 
@@ -368,7 +372,7 @@ func (s *Store) Read(ctx context.Context, fn func(q game.Queries) error) error {
 
 // Tx is one write transaction.
 type Tx struct {
-	queries
+	writes
 	tx  *sqlx.Tx
 	now time.Time
 	// rooms holds each room's last event sequence in this transaction;

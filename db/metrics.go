@@ -25,8 +25,8 @@ func (q queries) Track(ctx context.Context, participantID int64) (*game.Track, e
 
 // SaveTracks upserts the history columns, many rows per statement (a
 // room of 10,000 takes 50 statements a snapshot, not 10,000).
-func (q queries) SaveTracks(ctx context.Context, tracks []game.Track) error {
-	return insertRows(ctx, q, tracks, `INSERT INTO participant_tracks (participant_id, observed, returns, sum_returns, sum_squares,
+func (q writes) SaveTracks(ctx context.Context, tracks []game.Track) error {
+	return insertRows(ctx, q.queries, tracks, `INSERT INTO participant_tracks (participant_id, observed, returns, sum_returns, sum_squares,
 		peak, last_value, max_drawdown_percent) VALUES `, `
 		ON CONFLICT (participant_id) DO UPDATE SET observed = excluded.observed, returns = excluded.returns,
 		sum_returns = excluded.sum_returns, sum_squares = excluded.sum_squares, peak = excluded.peak,
@@ -36,7 +36,7 @@ func (q queries) SaveTracks(ctx context.Context, tracks []game.Track) error {
 		})
 }
 
-func (q queries) RecordFill(ctx context.Context, participantID int64, closing, win bool) error {
+func (q writes) RecordFill(ctx context.Context, participantID int64, closing, win bool) error {
 	c, w := 0, 0
 	if closing {
 		c = 1

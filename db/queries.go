@@ -22,6 +22,11 @@ type queries struct {
 	dialect Dialect
 }
 
+// writes are game.Tx's plain writes. Only Tx embeds them, over its own
+// transaction: a write on the pool would skip the SQLite write lock, the
+// row caches and the commit hooks (see Store.Update).
+type writes struct{ queries }
+
 func (q queries) rebind(query string) string {
 	if q.dialect == Postgres {
 		return sqlx.Rebind(sqlx.DOLLAR, query)
@@ -126,7 +131,7 @@ func (q queries) UsersByIDs(ctx context.Context, ids []int64) ([]*game.User, err
 	return us, q.sel(ctx, &us, query, args...)
 }
 
-func (q queries) InsertUser(ctx context.Context, u *game.User) (err error) {
+func (q writes) InsertUser(ctx context.Context, u *game.User) (err error) {
 	u.ID, err = q.insertID(ctx, `INSERT INTO users (username, display_name, password_hash, created_at) VALUES (?, ?, ?, ?)`,
 		u.Username, u.DisplayName, u.PasswordHash, u.CreatedAt)
 	return err
@@ -143,7 +148,7 @@ func (q queries) AdminUsers(ctx context.Context) ([]*game.User, error) {
 	return us, q.sel(ctx, &us, `SELECT `+userCols+` FROM users WHERE admin ORDER BY lower(username)`)
 }
 
-func (q queries) SetAdmin(ctx context.Context, id int64, admin bool) error {
+func (q writes) SetAdmin(ctx context.Context, id int64, admin bool) error {
 	_, err := q.exec(ctx, `UPDATE users SET admin = ? WHERE id = ?`, admin, id)
 	return err
 }
@@ -163,12 +168,12 @@ func (q queries) Sessions(ctx context.Context, userID int64) ([]*game.Session, e
 	return ss, q.sel(ctx, &ss, `SELECT `+sessionCols+` FROM sessions WHERE user_id = ? ORDER BY created_at, id`, userID)
 }
 
-func (q queries) InsertSession(ctx context.Context, s *game.Session) error {
+func (q writes) InsertSession(ctx context.Context, s *game.Session) error {
 	_, err := q.exec(ctx, `INSERT INTO sessions (`+sessionCols+`) VALUES (?, ?, ?, ?)`, s.ID, s.UserID, s.CreatedAt, s.ExpiresAt)
 	return err
 }
 
-func (q queries) ExtendSession(ctx context.Context, id string, userID int64, expiresAt time.Time) (bool, error) {
+func (q writes) ExtendSession(ctx context.Context, id string, userID int64, expiresAt time.Time) (bool, error) {
 	res, err := q.exec(ctx, `UPDATE sessions SET expires_at = ? WHERE id = ? AND user_id = ?`, expiresAt, id, userID)
 	if err != nil {
 		return false, err
@@ -275,7 +280,7 @@ func (q queries) LiveBullPens(ctx context.Context) ([]*game.BullPen, error) {
 	return bullPens(rows), err
 }
 
-func (q queries) InsertBullPen(ctx context.Context, b *game.BullPen) (err error) {
+func (q writes) InsertBullPen(ctx context.Context, b *game.BullPen) (err error) {
 	var allowed sql.NullString
 	if b.AllowedSymbols != nil {
 		allowed = sql.NullString{String: strings.Join(b.AllowedSymbols, ","), Valid: true}
@@ -300,7 +305,7 @@ func rankBy(b *game.BullPen) game.RankMetric {
 	return b.RankBy
 }
 
-func (q queries) MoveBullPen(ctx context.Context, id int64, from, to game.RoomState, startsAt, endsAt time.Time) (bool, error) {
+func (q writes) MoveBullPen(ctx context.Context, id int64, from, to game.RoomState, startsAt, endsAt time.Time) (bool, error) {
 	res, err := q.exec(ctx, `UPDATE bull_pens SET state = ?, starts_at = ?, ends_at = ? WHERE id = ? AND state = ?`,
 		string(to), startsAt, endsAt, id, string(from))
 	if err != nil {
@@ -334,13 +339,13 @@ func (q queries) ParticipantCount(ctx context.Context, bullPenID int64) (int, er
 	return n, q.get(ctx, &n, "count", `SELECT count(*) FROM participants WHERE bull_pen_id = ?`, bullPenID)
 }
 
-func (q queries) InsertParticipant(ctx context.Context, p *game.Participant) (err error) {
+func (q writes) InsertParticipant(ctx context.Context, p *game.Participant) (err error) {
 	p.ID, err = q.insertID(ctx, `INSERT INTO participants (bull_pen_id, user_id, cash, joined_at) VALUES (?, ?, ?, ?)`,
 		p.BullPenID, p.UserID, p.Cash, p.JoinedAt)
 	return err
 }
 
-func (q queries) SetCash(ctx context.Context, participantID int64, cash decimal.Decimal) error {
+func (q writes) SetCash(ctx context.Context, participantID int64, cash decimal.Decimal) error {
 	_, err := q.exec(ctx, `UPDATE participants SET cash = ? WHERE id = ?`, cash, participantID)
 	return err
 }
@@ -371,7 +376,7 @@ func (q queries) MarginedShorts(ctx context.Context, symbol string) ([]*game.Par
 		ORDER BY p.bull_pen_id, p.id`, symbol)
 }
 
-func (q queries) SavePosition(ctx context.Context, p *game.Position) error {
+func (q writes) SavePosition(ctx context.Context, p *game.Position) error {
 	_, err := q.exec(ctx, `INSERT INTO positions (participant_id, symbol, quantity, cost_basis, realized_pnl, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?)
 		ON CONFLICT (participant_id, symbol) DO UPDATE SET quantity = excluded.quantity, cost_basis = excluded.cost_basis,
@@ -435,7 +440,7 @@ func (q queries) OpenOrdersByRoom(ctx context.Context, bullPenID int64) ([]*game
 	return os, q.sel(ctx, &os, `SELECT `+orderCols+` FROM orders WHERE bull_pen_id = ? AND status = 'OPEN' ORDER BY id`, bullPenID)
 }
 
-func (q queries) InsertOrder(ctx context.Context, o *game.Order) (err error) {
+func (q writes) InsertOrder(ctx context.Context, o *game.Order) (err error) {
 	o.ID, err = q.insertID(ctx, `INSERT INTO orders (bull_pen_id, participant_id, client_order_id, symbol, side, type, quantity,
 		limit_price, stop_price, triggered, status, filled_quantity, filled_price, commission, reserved, reject_reason,
 		reject_message, created_at, updated_at, filled_at, trail_amount, trail_percent, expires_at)
@@ -474,7 +479,7 @@ func (q queries) NextExpiry(ctx context.Context) (time.Time, error) {
 	return at[0].UTC(), nil
 }
 
-func (q queries) UpdateOrder(ctx context.Context, o *game.Order) error {
+func (q writes) UpdateOrder(ctx context.Context, o *game.Order) error {
 	_, err := q.exec(ctx, `UPDATE orders SET triggered = ?, status = ?, filled_quantity = ?, filled_price = ?,
 		commission = ?, reserved = ?, reject_reason = ?, reject_message = ?, updated_at = ?, filled_at = ?, stop_price = ? WHERE id = ?`,
 		o.Triggered, string(o.Status), o.FilledQuantity, o.FilledPrice, o.Commission, o.Reserved, o.RejectReason,
@@ -504,8 +509,8 @@ func (q queries) Ledger(ctx context.Context, participantID, afterID int64, limit
 
 // InsertLedger writes entries, many rows per statement (an order's
 // execution books at most a handful: one statement).
-func (q queries) InsertLedger(ctx context.Context, entries []*game.LedgerEntry) error {
-	return insertRows(ctx, q, entries, `INSERT INTO ledger_entries (`+ledgerCols+`) VALUES `, "", 7,
+func (q writes) InsertLedger(ctx context.Context, entries []*game.LedgerEntry) error {
+	return insertRows(ctx, q.queries, entries, `INSERT INTO ledger_entries (`+ledgerCols+`) VALUES `, "", 7,
 		func(args []any, e *game.LedgerEntry) []any {
 			return append(args, e.ParticipantID, e.OrderID, string(e.Kind), e.Amount, e.CashAfter, e.BuyingPowerAfter, e.At)
 		})
@@ -575,7 +580,7 @@ func (q queries) Snapshots(ctx context.Context, bullPenID int64, limit int) ([]*
 	return ss, nil
 }
 
-func (q queries) InsertSnapshot(ctx context.Context, s *game.LeaderboardSnapshot) (err error) {
+func (q writes) InsertSnapshot(ctx context.Context, s *game.LeaderboardSnapshot) (err error) {
 	s.ID, err = q.insertID(ctx, `INSERT INTO leaderboard_snapshots (bull_pen_id, taken_at, final) VALUES (?, ?, ?)`,
 		s.BullPenID, s.TakenAt, s.Final)
 	if err != nil {
@@ -584,16 +589,16 @@ func (q queries) InsertSnapshot(ctx context.Context, s *game.LeaderboardSnapshot
 	return q.InsertSnapshotEntries(ctx, s.ID, s.Entries)
 }
 
-func (q queries) BeginSnapshot(ctx context.Context, s *game.LeaderboardSnapshot) (err error) {
+func (q writes) BeginSnapshot(ctx context.Context, s *game.LeaderboardSnapshot) (err error) {
 	s.ID, err = q.insertID(ctx, `INSERT INTO leaderboard_snapshots (bull_pen_id, taken_at, final, complete) VALUES (?, ?, ?, FALSE)`,
 		s.BullPenID, s.TakenAt, s.Final)
 	return err
 }
 
-func (q queries) InsertSnapshotEntries(ctx context.Context, snapshotID int64, entries []game.LeaderboardEntry) error {
+func (q writes) InsertSnapshotEntries(ctx context.Context, snapshotID int64, entries []game.LeaderboardEntry) error {
 	// Many rows per statement: a room of 5,000 took 5,000 statements (33 ms
 	// of CPU with the write lock held) for every snapshot.
-	return insertRows(ctx, q, entries, `INSERT INTO leaderboard_entries (snapshot_id, `+entryCols+`) VALUES `, "", entryParams,
+	return insertRows(ctx, q.queries, entries, `INSERT INTO leaderboard_entries (snapshot_id, `+entryCols+`) VALUES `, "", entryParams,
 		func(args []any, e game.LeaderboardEntry) []any {
 			m := e.Metrics
 			return append(args, snapshotID, e.Rank, e.ParticipantID, e.UserID, e.PortfolioValue, e.Cash, e.TotalReturn, e.ReturnPercent,
@@ -601,7 +606,7 @@ func (q queries) InsertSnapshotEntries(ctx context.Context, snapshotID int64, en
 		})
 }
 
-func (q queries) CompleteSnapshot(ctx context.Context, id int64) (bool, error) {
+func (q writes) CompleteSnapshot(ctx context.Context, id int64) (bool, error) {
 	res, err := q.exec(ctx, `UPDATE leaderboard_snapshots SET complete = TRUE WHERE id = ? AND NOT complete`, id)
 	if err != nil {
 		return false, err
@@ -610,7 +615,7 @@ func (q queries) CompleteSnapshot(ctx context.Context, id int64) (bool, error) {
 	return n == 1, err
 }
 
-func (q queries) DiscardSnapshots(ctx context.Context, bullPenID int64, takenBefore time.Time, id int64) (int, error) {
+func (q writes) DiscardSnapshots(ctx context.Context, bullPenID int64, takenBefore time.Time, id int64) (int, error) {
 	where := ` WHERE bull_pen_id = ? AND NOT complete AND (taken_at < ? OR id = ?)`
 	if _, err := q.exec(ctx, `DELETE FROM leaderboard_entries WHERE snapshot_id IN (SELECT id FROM leaderboard_snapshots`+where+`)`,
 		bullPenID, takenBefore, id); err != nil {
@@ -680,12 +685,12 @@ func (q queries) Setting(ctx context.Context, key string) (string, error) {
 	return v, q.get(ctx, &v, "setting", `SELECT value FROM settings WHERE key = ?`, key)
 }
 
-func (q queries) InitSetting(ctx context.Context, key, value string) error {
+func (q writes) InitSetting(ctx context.Context, key, value string) error {
 	_, err := q.exec(ctx, `INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING`, key, value)
 	return err
 }
 
-func (q queries) SetSetting(ctx context.Context, key, value string) error {
+func (q writes) SetSetting(ctx context.Context, key, value string) error {
 	_, err := q.exec(ctx, `INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, key, value)
 	return err
 }

@@ -141,10 +141,10 @@ func (tx *Tx) LockBullPen(ctx context.Context, id int64) (*game.BullPen, error) 
 	return tx.withSequence(b), nil
 }
 
-// MoveBullPen is queries.MoveBullPen, dropping the room from the cache.
+// MoveBullPen is writes.MoveBullPen, dropping the room from the cache.
 func (tx *Tx) MoveBullPen(ctx context.Context, id int64, from, to game.RoomState, startsAt, endsAt time.Time) (bool, error) {
 	tx.pens.change(id)
-	return tx.queries.MoveBullPen(ctx, id, from, to, startsAt, endsAt)
+	return tx.writes.MoveBullPen(ctx, id, from, to, startsAt, endsAt)
 }
 
 // Quote reads symbol's quote.

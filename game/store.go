@@ -165,7 +165,9 @@ type Tx interface {
 	AppendEvent(ctx context.Context, bullPenID int64, kind EventKind, participantID *int64, payload any) (*Event, error)
 }
 
-// Store is the game's storage.
+// Store is the game's storage. It only reads: every write goes through
+// the Tx of Update or Apply, where the store serialises writers, keeps its
+// caches and announces the commit.
 type Store interface {
 	Queries
 	// Update runs fn in one write transaction and commits it when fn
