@@ -75,6 +75,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		s.listen,       // a busy port fails at once
 		s.openStore,    // one server per SQLite file; migrations applied
 		s.startGame,    // the rules, sessions, admins
+		s.startHub,     // committed events and prices to subscribers
 		s.buildHandler, // GraphQL on every transport, the pages, the exports, metrics
 	} {
 		if err := step(ctx); err != nil {
@@ -213,6 +214,12 @@ func (s *server) startGame(ctx context.Context) error {
 	for _, name := range missing {
 		s.log.Warn("-admins names an account that does not exist, or did not when a server first started with the name listed: it gets no admin role (use bullpen admin grant)", "username", name)
 	}
+	return nil
+}
+
+// startHub makes the hub that fans committed events and prices out to
+// subscribers.
+func (s *server) startHub(context.Context) error {
 	s.events = hub.New(s.store, s.clock, s.log)
 	s.onClose(s.events.Close)
 	s.store.OnCommit(s.events.Notify)
