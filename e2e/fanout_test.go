@@ -336,3 +336,35 @@ func TestLongReplayOfASharedSubscription(t *testing.T) {
 		}
 	}
 }
+
+// A replayed leaderboard goes out at once. A live one may wait up to
+// realtime.BulkLinger, on the server's clock, for the next order's events
+// to share its write, when its connection had an order's event written
+// lately; a replayed one has nothing to wait for. Here the fake clock
+// never moves: a replayed leaderboard that lingered would never arrive
+// (the authorization matrix's replays stalled so now and then).
+func TestReplayedLeaderboardDoesNotLinger(t *testing.T) {
+	ts := withPrice(startServer(t))
+	r := newSharingRoom(t, ts, "linger", "PUBLIC", "PUBLIC")
+	m := ts.openWS(t, r.owner)
+	if !m.waitAck() {
+		t.Fatal("no connection_ack")
+	}
+	orders := m.subscribe(`subscription($id: ID!) { orderUpdates(bullPenId: $id) { sequence } }`, map[string]any{"id": r.id})
+	eventually(t, "the order subscription", func() bool { return ts.events.Stats().Subscribers == 1 })
+	r.buy(r.alice)
+	// An order's event written on this socket just now, by the clock.
+	if !orders.waitUntil(streamWait, func(s streamSnapshot) bool { return len(s.events) == 1 }) {
+		t.Fatal("the order's event did not arrive")
+	}
+	if err := ts.svc.RefreshLeaderboards(t.Context(), false); err != nil {
+		t.Fatal(err)
+	}
+	last := r.lastSequence(t)
+	replay := m.subscribe(`subscription($id: ID!, $after: Int) { ev: bullPenEvents(bullPenId: $id, afterSequence: $after) { __typename sequence } }`,
+		map[string]any{"id": r.id, "after": last - 1})
+	want := fmt.Sprintf("%d LeaderboardEvent", last)
+	if !replay.waitUntil(streamWait, func(s streamSnapshot) bool { return slices.Contains(s.eventLabels(), want) || settled(s) }) {
+		t.Fatalf("the replayed leaderboard (%s) did not arrive: %v", want, replay.snapshot().eventLabels())
+	}
+}

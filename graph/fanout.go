@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"math"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -202,7 +203,8 @@ func (f *RoomFanout) Subscribe(ctx context.Context, s *realtime.Subscriber) (fun
 	g := f.join(groupKey{room: v.Room.ID, doc: key}, ctx, rc, s.Exec)
 	s.Share(g.op) // the group's equal operation: this one's can go
 	m := &member{g: g, s: s}
-	sees := v.Filter() // the follower keeps this, not v
+	m.liveFrom.Store(math.MaxInt64) // replayed, until the hub says it is live
+	sees := v.Filter()              // the follower keeps this, not v
 	filter := func(ev *game.Event) bool {
 		return (len(kinds) == 0 || kinds[0] == ev.Kind) && sees(ev)
 	}
@@ -456,15 +458,22 @@ type member struct {
 	// for it. Under mu, with ended.
 	sent, offered int64
 	ended         bool // its stream is over: nothing more is sent
-	done          atomic.Bool
-	left          sync.Once
-	touched       bool // owned by the group's worker
+	// liveFrom: events above it come live (hub.LiveSink); until the hub
+	// says so, every event is a replayed one.
+	liveFrom atomic.Int64
+	done     atomic.Bool
+	left     sync.Once
+	touched  bool // owned by the group's worker
 }
 
 var (
-	_ hub.Sink  = (*member)(nil)
-	_ hub.Pacer = (*member)(nil)
+	_ hub.Sink     = (*member)(nil)
+	_ hub.Pacer    = (*member)(nil)
+	_ hub.LiveSink = (*member)(nil)
 )
+
+// Live notes where the member's replay ends (hub.LiveSink).
+func (m *member) Live(from int64) { m.liveFrom.Store(from) }
 
 // replayWindow is how many events a member's replay puts before its
 // group's worker at a time. A replay has every stored event at hand at
@@ -526,7 +535,10 @@ func (m *member) send(ev *game.Event, payload []byte) bool {
 		return true
 	}
 	var ok bool
-	if ev.Kind == game.EventLeaderboard {
+	// A live leaderboard may wait for the next order's events to share
+	// their write (realtime.BulkLinger); a replayed one has nothing to
+	// wait for: what follows it is at hand already.
+	if ev.Kind == game.EventLeaderboard && ev.Sequence > m.liveFrom.Load() {
 		ok = m.s.SendBulk(payload)
 	} else {
 		ok = m.s.Send(payload)

@@ -31,6 +31,15 @@ type Pacer interface {
 	Pace(ctx context.Context) bool
 }
 
+// LiveSink is a Sink that wants to know where its replay ends: the hub
+// calls Live once, with the highest sequence offered so far, when the
+// follower has caught up (at once when it replays nothing). Events above
+// it come live from the room's pump; those up to it were replayed, all at
+// hand at once, and wait for nothing that may follow them.
+type LiveSink interface {
+	Live(from int64)
+}
+
 // Flusher is a Sink that buffers what Deliver hands it: the hub calls
 // Flush once it has delivered the events at hand (all of one pump round,
 // or one replayed page), so that a commit's events leave together.
@@ -133,7 +142,13 @@ func (h *Hub) FollowAudience(roomID int64, after *int64, audience any, filter Fi
 	m.live = !replay
 	r.members[m] = struct{}{}
 	r.live = nil
+	from := m.hw
 	r.mu.Unlock()
+	if !replay {
+		if ls, ok := sink.(LiveSink); ok {
+			ls.Live(from)
+		}
+	}
 	if replay {
 		go func() { // join counted it in h.wg
 			defer h.wg.Done()
@@ -164,6 +179,9 @@ func (h *Hub) catchUp(r *room, m *member) {
 				m.live = true
 				r.live = nil
 				r.mu.Unlock()
+				if ls, ok := m.sink.(LiveSink); ok {
+					ls.Live(m.hw)
+				}
 				return
 			}
 			r.mu.Unlock()
