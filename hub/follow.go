@@ -178,9 +178,10 @@ func (h *Hub) catchUp(r *room, m *member) {
 			if r.last == m.hw {
 				m.live = true
 				r.live = nil
+				from := m.hw // the pump owns m.hw from here on
 				r.mu.Unlock()
 				if ls, ok := m.sink.(LiveSink); ok {
-					ls.Live(m.hw)
+					ls.Live(from)
 				}
 				return
 			}
