@@ -282,7 +282,7 @@ func (g *group) work(scratch []delivery) ([]delivery, bool) {
 	g.pending = scratch[:0]
 	g.room.Broadcast() // replays waiting for room (Pace) go on
 	g.mu.Unlock()
-	var touched []*member
+	var touched, completed []*member
 	for i := range batch {
 		d := &batch[i]
 		if !anyLive(d.to) {
@@ -295,7 +295,7 @@ func (g *group) work(scratch []delivery) ([]delivery, bool) {
 				m.fail(func(after int64) error { return tooSlowError(g.f.bounds.Timeout, &after) })
 			case err != nil:
 				m.fail(func(int64) error { return err })
-			case m.send(d.ev, payload):
+			case m.send(d.ev, payload, &completed):
 				if !m.touched {
 					m.touched = true
 					touched = append(touched, m)
@@ -311,6 +311,10 @@ func (g *group) work(scratch []delivery) ([]delivery, bool) {
 	for _, m := range touched {
 		m.touched = false
 		m.s.Flush()
+	}
+	for _, m := range completed {
+		m.end(nil, 0)
+		m.leave()
 	}
 	clear(batch) // drop references to events and members
 	g.mu.Lock()
@@ -456,9 +460,12 @@ type member struct {
 	// for it. Under mu, with ended.
 	sent, offered int64
 	ended         bool // its stream is over: nothing more is sent
-	done          atomic.Bool
-	left          sync.Once
-	touched       bool // owned by the group's worker
+	// completing: the hub completed the stream while results waited for
+	// the group's worker, which completes it after the last (under mu).
+	completing bool
+	done       atomic.Bool
+	left       sync.Once
+	touched    bool // owned by the group's worker
 }
 
 var (
@@ -518,23 +525,44 @@ func (m *member) Deliver(ev *game.Event) bool {
 }
 
 // send queues ev's result on the member's connection unless its stream
-// is over; false when the connection's queue is full.
-func (m *member) send(ev *game.Event, payload []byte) bool {
+// is over; false when the connection's queue is full. A member whose
+// stream completes after this result is added to completed.
+func (m *member) send(ev *game.Event, payload []byte, completed *[]*member) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.ended || ev.Sequence <= m.sent {
+	if m.ended {
 		return true
 	}
-	var ok bool
-	if ev.Kind == game.EventLeaderboard {
-		ok = m.s.SendBulk(payload)
-	} else {
-		ok = m.s.Send(payload)
-	}
-	if ok {
+	if ev.Sequence > m.sent {
+		var ok bool
+		if ev.Kind == game.EventLeaderboard {
+			ok = m.s.SendBulk(payload)
+		} else {
+			ok = m.s.Send(payload)
+		}
+		if !ok {
+			return false
+		}
 		m.sent = ev.Sequence
 	}
-	return ok
+	if m.completing && m.sent >= m.offered {
+		m.completing = false
+		*completed = append(*completed, m)
+	}
+	return true
+}
+
+// completeLater reports whether results offered to m's group still wait
+// to be sent to m; if so, the group's worker completes m after the last
+// of them (see send).
+func (m *member) completeLater() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.ended || m.sent >= m.offered {
+		return false
+	}
+	m.completing = true
+	return true
 }
 
 // resumeAt is where the member's stream can resume: every event up to it
@@ -575,12 +603,17 @@ func (m *member) fail(err func(after int64) error) {
 }
 
 // End ends the subscription as the hub says (it has let go of m). A
-// dropped member resumes after what was sent, not after what the hub
-// offered: the rest still waited for the group's worker.
+// completed member completes after the results still waiting for the
+// group's worker (the room's final leaderboard, say); a dropped one
+// resumes after what was sent, not after what the hub offered: the rest
+// still waited for the group's worker.
 func (m *member) End(err error) {
 	var d *hub.DroppedError
 	switch {
 	case err == nil:
+		if m.completeLater() {
+			return // the worker ends it, and then leaves the group
+		}
 		m.end(nil, 0)
 	case errors.As(err, &d):
 		m.end(func(after int64) error {
