@@ -152,7 +152,7 @@ func (s *endedStream) check(t *testing.T, name string, want []int, final bool) {
 	}
 }
 
-// sharedEnded is a document the room's subscribers share (graph.RoomFanout);
+// sharedEnded is a document the room's subscribers share (a group of graph.Sharing);
 // ownEnded asks for what a participant holds, so it runs per subscriber.
 const (
 	sharedEnded = `subscription($id: ID!, $after: Int) { bullPenEvents(bullPenId: $id, afterSequence: $after) {
@@ -264,7 +264,7 @@ func liveThenEnd(t *testing.T, ts *testServer, r *endingRoom) {
 	boards := []*sseStream{ts.subscribeSSE(t, "", boardQuery, map[string]any{"id": r.id}), ts.subscribeSSE(t, "", boardQuery, map[string]any{"id": r.id})}
 	subscribers += 2
 	eventually(t, "every subscription open", func() bool {
-		return ts.events.Stats().Subscribers == int64(subscribers) && ts.query.Share.Followers() == 2
+		return ts.events.Stats().Subscribers == int64(subscribers) && ts.query.Sharing.Spectators() == 2
 	})
 
 	r.end(t)
