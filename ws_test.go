@@ -333,7 +333,7 @@ func TestSpectatorsAndMembersShareOneExecution(t *testing.T) {
 	if got := ts.query.Sharing.Executions() - before; got != 1 {
 		t.Errorf("%d executions for one event to %d subscribers, want 1", got, n+1)
 	}
-	// Leaving stops the shared execution with its last follower.
+	// Leaving stops the shared execution with its last subscriber.
 	for _, c := range clients {
 		c.conn.Close()
 	}

@@ -215,7 +215,7 @@ func (f *Sharing) Take(ctx context.Context, s *realtime.Subscriber) (func(), boo
 		return nil, false
 	}
 	v, err := f.r.Svc.View(ctx, user, roomID)
-	if err != nil || v.Follow(after, kinds...) != nil {
+	if err != nil || v.CheckSubscription(after, kinds...) != nil {
 		return nil, false
 	}
 	key, ok := docKey(rc, root)
