@@ -361,7 +361,7 @@ func TestPostgresListen(t *testing.T) {
 
 // TestPostgresLeader: two stores on one database compete for one advisory
 // lock. Both run on one fake clock, so each Advance is one retry of the
-// follower and one lock check of the leader.
+// standby and one lock check of the leader.
 func TestPostgresLeader(t *testing.T) {
 	const (
 		key    = 0xB011
@@ -375,7 +375,7 @@ func TestPostgresLeader(t *testing.T) {
 	var (
 		leaders atomic.Int32
 		// cutOff is set while a leader's connection is gone: it works on
-		// until its next lock check fails, and a follower retrying in the
+		// until its next lock check fails, and a standby retrying in the
 		// same period may already hold the lock, so two may overlap for up
 		// to one period. Nothing else allows two at a time.
 		cutOff atomic.Bool
@@ -421,7 +421,7 @@ func TestPostgresLeader(t *testing.T) {
 	deadline, cancelDeadline := context.WithTimeout(ctx, waitTimeout)
 	defer cancelDeadline()
 	// tick waits until every live Leader waits on the clock (the leader
-	// before its next lock check, a follower before its next try), then
+	// before its next lock check, a standby before its next try), then
 	// lets that period pass.
 	tick := func(t *testing.T) {
 		t.Helper()

@@ -9,7 +9,7 @@ import (
 	"testing"
 )
 
-// Shared executions (graph.RoomFanout) must not change who receives what:
+// Shared executions (graph.Sharing's groups) must not change who receives what:
 // every subscriber of one document, whatever its role, gets exactly the
 // events bullPenEventLog gives the same caller, and the events it shares
 // with others arrive as the same bytes.
@@ -158,18 +158,18 @@ func TestSharedExecutionsDeliverExactlyWhatTheRulesAllow(t *testing.T) {
 			if tc.visibility == "PUBLIC" {
 				who = append(who, struct{ name, token string }{"spectator", r.spectator}, struct{ name, token string }{"anonymous", ""})
 			}
-			before, groupsBefore := ts.query.Fanout.Members(), ts.query.Fanout.Groups()
+			before, groupsBefore := ts.query.Sharing.Members(), ts.query.Sharing.Groups()
 			var subs []*subscriber
 			for _, w := range who {
 				// Half start live, half from the room's start (a replay first).
 				subs = append(subs, r.subscribe(t, w.name+"-live", w.token, sharedEvents, nil))
 				subs = append(subs, r.subscribe(t, w.name+"-resumed", w.token, sharedEvents, &r.start))
 			}
-			eventually(t, "every subscription to share", func() bool { return ts.query.Fanout.Members() == before+len(subs) })
-			if got := ts.query.Fanout.Groups(); got != groupsBefore+1 {
+			eventually(t, "every subscription to share", func() bool { return ts.query.Sharing.Members() == before+len(subs) })
+			if got := ts.query.Sharing.Groups(); got != groupsBefore+1 {
 				t.Fatalf("%d subscriptions of every role, live and resuming, make %d groups, want 1", len(subs), got-groupsBefore)
 			}
-			execs := ts.query.Fanout.Executions()
+			execs := ts.query.Sharing.Executions()
 			r.buy(r.alice)
 			r.buy(r.bob)
 			if err := ts.svc.RefreshLeaderboards(t.Context(), true); err != nil {
@@ -183,7 +183,7 @@ func TestSharedExecutionsDeliverExactlyWhatTheRulesAllow(t *testing.T) {
 				}
 			}
 			// One execution per event, the same bytes for everyone.
-			if got := ts.query.Fanout.Executions() - execs; got > int64(last-r.start) {
+			if got := ts.query.Sharing.Executions() - execs; got > int64(last-r.start) {
 				t.Errorf("%d executions for %d events", got, last-r.start)
 			}
 			for _, a := range subs {
@@ -208,7 +208,7 @@ func TestSharedExecutionsDeliverExactlyWhatTheRulesAllow(t *testing.T) {
 			for _, s := range subs {
 				s.c.conn.Close()
 			}
-			eventually(t, "the subscribers to leave", func() bool { return ts.query.Fanout.Members() == before })
+			eventually(t, "the subscribers to leave", func() bool { return ts.query.Sharing.Members() == before })
 		})
 	}
 }
@@ -222,7 +222,7 @@ func TestViewerDependentDocumentsRunPerSubscriber(t *testing.T) {
 	owner := r.subscribe(t, "owner", r.owner, viewerEvents, nil)
 	alice := r.subscribe(t, "alice", r.alice, viewerEvents, nil)
 	eventually(t, "both subscriptions", func() bool { return ts.events.Stats().Subscribers == 2 })
-	if n := ts.query.Fanout.Members(); n != 0 {
+	if n := ts.query.Sharing.Members(); n != 0 {
 		t.Fatalf("%d shared subscriptions of a viewer-dependent document", n)
 	}
 	r.buy(r.bob)
@@ -254,7 +254,7 @@ func TestMembershipIsFixedWhenSubscribing(t *testing.T) {
 	r := newSharingRoom(t, ts, "joining", "PUBLIC", "PUBLIC")
 	before := r.subscribe(t, "spectator", r.spectator, sharedEvents, nil)
 	member := r.subscribe(t, "alice", r.alice, sharedEvents, nil)
-	eventually(t, "both subscriptions", func() bool { return ts.query.Fanout.Members() == 2 })
+	eventually(t, "both subscriptions", func() bool { return ts.query.Sharing.Members() == 2 })
 	ts.must(r.spectator, `mutation($id: ID!) { joinBullPen(bullPenId: $id) { id } }`, map[string]any{"id": r.id}, nil)
 	r.buy(r.bob)
 	last := r.pause(t)
@@ -290,14 +290,14 @@ func TestSharedSubscriptionsNeedNoGoroutineEach(t *testing.T) {
 		c.send(map[string]any{"id": id, "type": "subscribe", "payload": map[string]any{"query": sharedEvents, "variables": map[string]any{"id": r.id}}})
 	}
 	subscribe("warm-up") // starts the room's pump
-	eventually(t, "the first subscription", func() bool { return ts.query.Fanout.Members() == 1 })
+	eventually(t, "the first subscription", func() bool { return ts.query.Sharing.Members() == 1 })
 	runtime.GC()
 	base := runtime.NumGoroutine()
 	const n = 150
 	for i := range n {
 		subscribe(fmt.Sprint(i))
 	}
-	eventually(t, "every subscription", func() bool { return ts.query.Fanout.Members() == n+1 })
+	eventually(t, "every subscription", func() bool { return ts.query.Sharing.Members() == n+1 })
 	if grew := runtime.NumGoroutine() - base; grew > 10 {
 		t.Errorf("%d subscriptions on one connection added %d goroutines", n, grew)
 	}

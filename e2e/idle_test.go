@@ -50,7 +50,7 @@ func BenchmarkIdleSubscribedConnection(b *testing.B) {
 						"variables": map[string]any{"id": room.id}}})
 				}
 				eventually(b, "every subscription to be live", func() bool {
-					return ts.events.Stats().Subscribers == n || ts.query.Share.Followers() == n
+					return ts.events.Stats().Subscribers == n || ts.query.Sharing.Spectators() == n
 				})
 				time.Sleep(100 * time.Millisecond) // let the handshakes' garbage become garbage
 				runtime.GC()

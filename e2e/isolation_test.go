@@ -318,7 +318,7 @@ func TestSlowExecutionHoldsUpOnlyItsSubscriber(t *testing.T) {
 	r := newSharingRoom(t, ts, "locked", "PUBLIC", "PUBLIC")
 	heavy := r.subscribe(t, "heavy", r.alice, metricsEvents, nil)
 	light := r.subscribe(t, "light", r.owner, stateEvents, nil)
-	eventually(t, "both subscriptions", func() bool { return ts.query.Fanout.Members() == 2 })
+	eventually(t, "both subscriptions", func() bool { return ts.query.Sharing.Members() == 2 })
 
 	release := lockTable(t, ts.dbURL, "participant_tracks")
 	placeResting := func() {
@@ -359,9 +359,9 @@ func TestSlowExecutionHoldsUpOnlyItsSubscriber(t *testing.T) {
 	ts.must(r.owner, `mutation($id: ID!) { resumeBullPen(id: $id) { state } }`, map[string]any{"id": r.id}, nil)
 	placeResting()
 	light.readUntil(t, r.lastSequence(t))
-	eventually(t, "the execution to be stuck", func() bool { return ts.query.Fanout.Workers() > 0 })
+	eventually(t, "the execution to be stuck", func() bool { return ts.query.Sharing.Workers() > 0 })
 	ts.stop()
-	if n := ts.query.Fanout.Workers(); n != 0 {
+	if n := ts.query.Sharing.Workers(); n != 0 {
 		t.Errorf("%d workers still running after shutdown", n)
 	}
 }
@@ -372,12 +372,12 @@ func TestFanoutWorkersStopWithTheirWork(t *testing.T) {
 	ts := withPrice(startServer(t))
 	r := newSharingRoom(t, ts, "workers", "PUBLIC", "PUBLIC")
 	s := r.subscribe(t, "alice", r.alice, sharedEvents, nil)
-	eventually(t, "the subscription", func() bool { return ts.query.Fanout.Members() == 1 })
+	eventually(t, "the subscription", func() bool { return ts.query.Sharing.Members() == 1 })
 	r.buy(r.bob)
 	s.readUntil(t, r.pause(t))
-	eventually(t, "the workers to stop", func() bool { return ts.query.Fanout.Workers() == 0 })
+	eventually(t, "the workers to stop", func() bool { return ts.query.Sharing.Workers() == 0 })
 	s.c.conn.Close()
-	eventually(t, "the group to go", func() bool { return ts.query.Fanout.Groups() == 0 })
+	eventually(t, "the group to go", func() bool { return ts.query.Sharing.Groups() == 0 })
 }
 
 // ownMetricsEvents asks what the order's participant holds as well: it
@@ -395,7 +395,7 @@ func TestSlowOwnExecutionIsCutOff(t *testing.T) {
 	ws := r.subscribe(t, "own", r.alice, ownMetricsEvents, nil)
 	sse := ts.subscribeSSE(t, r.bob, metricsEvents, map[string]any{"id": r.id})
 	eventually(t, "both subscriptions", func() bool { return ts.events.Stats().Subscribers == 2 })
-	if n := ts.query.Fanout.Members(); n != 0 {
+	if n := ts.query.Sharing.Members(); n != 0 {
 		t.Fatalf("%d subscriptions shared, want none", n)
 	}
 	ends := make(chan string, 2) // how each stream ended

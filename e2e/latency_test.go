@@ -57,7 +57,7 @@ func benchDelivery(b *testing.B, anonymous bool, n int) {
 		})
 	}
 	eventually(b, "every subscription to be live", func() bool {
-		return ts.query.Fanout.Members() == n && ts.events.Stats().Subscribers == int64(n)
+		return ts.query.Sharing.Members() == n && ts.events.Stats().Subscribers == int64(n)
 	})
 	var lat []time.Duration
 	for i := 0; b.Loop(); i++ {

@@ -123,13 +123,13 @@ func TestNeverReadingSubscriberIsDroppedAlone(t *testing.T) {
 			}
 		}()
 	}
-	eventually(t, "every subscription to share", func() bool { return ts.query.Fanout.Members() == subs+2 })
+	eventually(t, "every subscription to share", func() bool { return ts.query.Sharing.Members() == subs+2 })
 
 	// Trade until every slow subscription has been dropped.
 	orders := 0
-	for ; ts.query.Fanout.Members() > 2; orders++ {
+	for ; ts.query.Sharing.Members() > 2; orders++ {
 		if orders == 2000 {
-			t.Fatalf("%d orders, and %d slow subscriptions still live", orders, ts.query.Fanout.Members()-2)
+			t.Fatalf("%d orders, and %d slow subscriptions still live", orders, ts.query.Sharing.Members()-2)
 		}
 		r.buy([]string{r.alice, r.bob}[orders%2])
 	}
@@ -148,7 +148,7 @@ func TestNeverReadingSubscriberIsDroppedAlone(t *testing.T) {
 			t.Errorf("%s got %v, want every event: %v", rd.name, rd.seqs, w)
 		}
 	}
-	eventually(t, "the slow subscriptions to be dropped", func() bool { return ts.query.Fanout.Members() == 2 })
+	eventually(t, "the slow subscriptions to be dropped", func() bool { return ts.query.Sharing.Members() == 2 })
 
 	// Now it reads: each subscription got the events in order up to
 	// where it was dropped, then SLOW_CONSUMER naming that event.

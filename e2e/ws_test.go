@@ -316,12 +316,12 @@ func TestSpectatorsAndMembersShareOneExecution(t *testing.T) {
 	member.init(map[string]any{"authorization": "Bearer " + room.alice})
 	member.send(map[string]any{"id": "m", "type": "subscribe", "payload": map[string]any{"query": query, "variables": map[string]any{"id": room.id}}})
 	eventually(t, "every subscriber to follow one execution", func() bool {
-		return ts.query.Fanout.Members() == n+1 && ts.events.Stats().Subscribers == n+1
+		return ts.query.Sharing.Members() == n+1 && ts.events.Stats().Subscribers == n+1
 	})
-	if got := ts.query.Fanout.Groups(); got != 1 {
+	if got := ts.query.Sharing.Groups(); got != 1 {
 		t.Fatalf("%d shared executions, want 1", got)
 	}
-	before := ts.query.Fanout.Executions()
+	before := ts.query.Sharing.Executions()
 	if err := ts.svc.RefreshLeaderboards(t.Context(), true); err != nil {
 		t.Fatal(err)
 	}
@@ -330,18 +330,18 @@ func TestSpectatorsAndMembersShareOneExecution(t *testing.T) {
 			t.Fatalf("client %d got %s %s", i, m.Type, m.Payload)
 		}
 	}
-	if got := ts.query.Fanout.Executions() - before; got != 1 {
+	if got := ts.query.Sharing.Executions() - before; got != 1 {
 		t.Errorf("%d executions for one event to %d subscribers, want 1", got, n+1)
 	}
-	// Leaving stops the shared execution with its last follower.
+	// Leaving stops the shared execution with its last subscriber.
 	for _, c := range clients {
 		c.conn.Close()
 	}
 	eventually(t, "the spectators to leave", func() bool {
-		return ts.query.Fanout.Members() == 1 && ts.events.Stats().Subscribers == 1
+		return ts.query.Sharing.Members() == 1 && ts.events.Stats().Subscribers == 1
 	})
 	member.conn.Close()
 	eventually(t, "the shared execution to stop", func() bool {
-		return ts.query.Fanout.Groups() == 0 && ts.events.Stats().Subscribers == 0
+		return ts.query.Sharing.Groups() == 0 && ts.events.Stats().Subscribers == 0
 	})
 }

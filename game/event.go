@@ -60,6 +60,18 @@ type LeaderboardPayload struct {
 	Snapshot LeaderboardSnapshot `json:"snapshot"`
 }
 
+// EndsRoom reports whether ev moved its room to a state that is over (see
+// RoomState.Over): the room's log ends with ev's transaction.
+func (ev *Event) EndsRoom() bool {
+	if ev.Kind != EventRoomState {
+		return false
+	}
+	var p struct {
+		State RoomState `json:"state"`
+	}
+	return json.Unmarshal(ev.Payload, &p) == nil && p.State.Over()
+}
+
 // RoomStatePayload is the body of a ROOM_STATE event.
 type RoomStatePayload struct {
 	PreviousState    RoomState    `json:"previousState"`

@@ -21,6 +21,11 @@ const (
 	RoomCancelled RoomState = "CANCELLED"
 )
 
+// Over reports whether a room in state s is over for good: ENDED and
+// CANCELLED rooms move no more, and nothing is written to their log after
+// the transaction that moved them there.
+func (s RoomState) Over() bool { return s == RoomEnded || s == RoomCancelled }
+
 // Visibility says who may find and join a room.
 type Visibility string
 

@@ -417,13 +417,14 @@ func (v *View) Audience() Audience {
 	return a
 }
 
-// Follow checks that the viewer may subscribe to the room's events of the
-// given kinds (all when none) and, for a resume point, that it exists.
+// CheckSubscription checks that the viewer may subscribe to the room's
+// events of the given kinds (all when none) and, for a resume point, that
+// it exists.
 //
 // Errors: FORBIDDEN when only order or position events are asked for by
 // someone who is neither owner nor member (they could never see any);
 // BAD_USER_INPUT for an afterSequence below 0 or beyond lastSequence.
-func (v *View) Follow(after *int64, kinds ...EventKind) error {
+func (v *View) CheckSubscription(after *int64, kinds ...EventKind) error {
 	if len(kinds) > 0 && !slices.ContainsFunc(kinds, func(k EventKind) bool { return k == EventLeaderboard || k == EventRoomState }) &&
 		!v.Viewer.Owner && !v.Viewer.Member() {
 		return Errorf(EFORBIDDEN, "join bull pen %d to follow orders and positions", v.Room.ID)

@@ -120,13 +120,13 @@ func (ex *execution) end() error {
 }
 
 // InterceptResponse bounds each result of a subscription the transport
-// runs itself (one RoomFanout does not take: a viewer's own document, or
+// runs itself (one no group of Sharing takes: a viewer's own document, or
 // any over SSE). Its clock starts with the first resolver, once the event
 // is at hand. A result cut off is not sent: the stream ends with the
 // SLOW_CONSUMER error instead.
 func (b *SubscriptionBounds) InterceptResponse(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
 	if !graphql.HasOperationContext(ctx) || ctx.Value(executionKey{}) != nil {
-		return next(ctx) // not an operation, or RoomFanout's execution
+		return next(ctx) // not an operation, or a group's execution (see Sharing)
 	}
 	if op := graphql.GetOperationContext(ctx).Operation; op == nil || op.Operation != ast.Subscription {
 		return next(ctx)

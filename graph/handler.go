@@ -59,11 +59,10 @@ type Options struct {
 // the WebSocket connection_init payload.
 type Handler struct {
 	http.Handler
-	WS    *realtime.WebSocket
-	SSE   *realtime.SSE
-	Share *realtime.Sharing
-	// Fanout shares room subscriptions' executions over WebSocket.
-	Fanout *RoomFanout
+	WS  *realtime.WebSocket
+	SSE *realtime.SSE
+	// Sharing runs a subscription's document once for many subscribers.
+	Sharing *Sharing
 
 	r          *Resolver
 	queries    *boundedCache[*ast.QueryDocument]
@@ -92,8 +91,7 @@ func (h *Handler) WatchedStreams() int { return h.r.sessions().watchedStreams() 
 func (h *Handler) Shutdown(ctx context.Context) {
 	h.SSE.Shutdown(ctx)
 	h.WS.Shutdown(ctx)
-	h.Share.Wait(ctx)
-	h.Fanout.Close()
+	h.Sharing.Close(ctx)
 }
 
 // NewHandler returns the /query handler.
@@ -107,11 +105,9 @@ func NewHandler(r *Resolver, o Options) *Handler {
 	ws.Upgraded = r.sessions().watchLive
 	ws.CheckOrigin = realtime.SameOriginOrLocalhost(o.AllowedOrigins)
 	sse := realtime.NewSSE(o.Clock, log)
-	share := realtime.NewSharing(shareKey)
-	ws.Share, sse.Share = share, share
 	bounds := &SubscriptionBounds{Timeout: o.SubscriptionTimeout, Resolvers: DefaultSubscriptionResolvers, Clock: o.Clock}
-	fanout := NewRoomFanout(r, bounds)
-	ws.Fanout = fanout
+	sharing := NewSharing(r, bounds)
+	ws.Sharing, sse.Sharing = sharing, sharing
 	ws.MaxPerUser, ws.MaxPerAddress = o.MaxWSPerUser, o.MaxWSPerAddress
 	ws.Address = func(r *http.Request) string { return game.ClientAddress(r.Context()) }
 	sse.MaxPerAddress, sse.Address = o.MaxSSEPerAddress, ws.Address
@@ -151,7 +147,7 @@ func NewHandler(r *Resolver, o Options) *Handler {
 	if log != nil {
 		h = logRefusedOrigins(log, ws.CheckOrigin, h)
 	}
-	return &Handler{Handler: h, WS: ws, SSE: sse, Share: share, Fanout: fanout, r: r,
+	return &Handler{Handler: h, WS: ws, SSE: sse, Sharing: sharing, r: r,
 		queries: queries, persisted: persisted, validation: validation}
 }
 

@@ -13,7 +13,7 @@ import (
 
 // roomStream subscribes the caller to a room's events of the given kinds
 // (all when none) that they may see, converted to GraphQL events; the
-// room's View decides who may follow and what they receive.
+// room's View decides who may subscribe and what they receive.
 func (r *Resolver) roomStream(ctx context.Context, roomID int64, after *int, kinds ...game.EventKind) (<-chan model.BullPenEvent, error) {
 	v, err := r.view(ctx, roomID)
 	if err != nil {
@@ -24,7 +24,7 @@ func (r *Resolver) roomStream(ctx context.Context, roomID int64, after *int, kin
 		n := int64(*after)
 		from = &n
 	}
-	if err := v.Follow(from, kinds...); err != nil {
+	if err := v.CheckSubscription(from, kinds...); err != nil {
 		return nil, err
 	}
 	items, err := r.Hub.Subscribe(ctx, v.Room.ID, from, func(ev *game.Event) bool {

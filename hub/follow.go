@@ -16,8 +16,9 @@ type Sink interface {
 	// queue), and the follower is then dropped with a *DroppedError.
 	Deliver(ev *game.Event) bool
 	// End ends the stream: a *DroppedError for a follower that fell
-	// behind, an error reading the log, or nil when the hub closes. It is
-	// called at most once, and never after stop.
+	// behind, an error reading the log, or nil (complete) when the room is
+	// over and the follower has been offered every event, or when the hub
+	// closes. It is called at most once, and never after stop.
 	End(err error)
 }
 
@@ -107,7 +108,10 @@ func (m *member) take(ev *game.Event) bool {
 // sequence order, and never waits for it. With after set it first replays
 // the stored events above it (in a goroutine that ends once the follower
 // has caught up), then continues live, with no gap and no duplicate;
-// without it the stream starts with the next event. stop ends the stream;
+// without it the stream starts with the next event. Once the room is over
+// and the follower has been offered its last event, sink.End(nil)
+// completes the stream (at once, though never from within Follow, for a
+// room over already with nothing to replay). stop ends the stream;
 // sink.End is not called after it. A follower whose Deliver reports false
 // is dropped with a *DroppedError naming the last sequence it was offered.
 func (h *Hub) Follow(roomID int64, after *int64, filter Filter, sink Sink) (stop func(), err error) {
@@ -138,7 +142,7 @@ func (h *Hub) FollowAudience(roomID int64, after *int64, audience any, filter Fi
 	if after != nil {
 		m.hw = *after
 	}
-	replay := m.hw < r.last
+	replay := m.hw < r.last || r.over // over: the replay completes it
 	m.live = !replay
 	r.members[m] = struct{}{}
 	r.live = nil
@@ -166,15 +170,21 @@ func (h *Hub) FollowAudience(roomID int64, after *int64, audience any, filter Fi
 
 // catchUp replays from the log, then the ring, until m has had every
 // event the room has; it then makes m live, under the lock the pump
-// appends under, so the pump delivers everything after.
+// appends under, so the pump delivers everything after, or completes m
+// when the room is over.
 func (h *Hub) catchUp(r *room, m *member) {
 	for !m.ended.Load() {
 		if h.ctx.Err() != nil {
 			return // Close ends the member
 		}
-		evs, ok := r.since(m.hw)
+		evs, ok, _ := r.since(m.hw)
 		if ok && len(evs) == 0 {
 			r.mu.Lock()
+			if r.last == m.hw && r.over {
+				r.mu.Unlock()
+				h.end(r, m, nil)
+				return
+			}
 			if r.last == m.hw {
 				m.live = true
 				r.live = nil
@@ -259,6 +269,16 @@ func (h *Hub) deliver(r *room, live []audience, evs []*game.Event) {
 		h.dropped.Add(1)
 		h.remove(r, m)
 		m.sink.End(&DroppedError{BullPenID: r.id, Delivered: m.hw, Reason: ErrSlowConsumer})
+	}
+}
+
+// complete ends the live members, who have been offered the room's last
+// event, as complete.
+func (h *Hub) complete(r *room, live []audience) {
+	for _, a := range live {
+		for _, m := range a.members {
+			h.end(r, m, nil)
+		}
 	}
 }
 

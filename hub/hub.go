@@ -3,7 +3,9 @@
 // once per subscriber) into a bounded ring, and never waits on a
 // subscriber: each reads the ring at its own pace, and one that falls more
 // than the ring's size behind is dropped with an error saying where to
-// resume.
+// resume. Once a room is over (ENDED or CANCELLED: nothing more is
+// written to its log) a stream ends, as complete, when its subscriber has
+// been offered every event of the room.
 package hub
 
 import (
@@ -168,6 +170,10 @@ type room struct {
 	ring []*game.Event // the newest events, oldest first, at most cap
 	cap  int
 	last int64 // highest sequence appended
+	// over: last is the room's last sequence for good, the room being
+	// ENDED or CANCELLED (see game.RoomState.Over). Set with the append
+	// of the last event, so whoever finds it set has that event at hand.
+	over bool
 	subs map[*sub]struct{}
 	// members are Follow's subscribers: the pump delivers to the live
 	// ones itself; the others are still replaying in catch-up goroutines.
@@ -211,18 +217,19 @@ func (r *room) liveMembers() []audience {
 }
 
 // since copies the ring's events above hw. ok is false when the event
-// after hw has already left the ring.
-func (r *room) since(hw int64) (evs []*game.Event, ok bool) {
+// after hw has already left the ring; over, that the events copied end
+// the room's log.
+func (r *room) since(hw int64) (evs []*game.Event, ok, over bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if hw >= r.last {
-		return nil, true
+		return nil, true, r.over
 	}
 	if len(r.ring) == 0 || r.ring[0].Sequence > hw+1 {
-		return nil, false
+		return nil, false, false
 	}
 	i := int(hw + 1 - r.ring[0].Sequence)
-	return append([]*game.Event(nil), r.ring[i:]...), true
+	return append([]*game.Event(nil), r.ring[i:]...), true, r.over
 }
 
 func (r *room) append(ev *game.Event) {
@@ -257,11 +264,12 @@ type Item struct {
 }
 
 // Subscribe streams the room's events that filter accepts, in sequence
-// order, until ctx is done. With after set it first replays the stored
-// events above it, then continues live, with no gap and no duplicate.
-// Without it the stream starts with the next event. The returned channel
-// closes when the stream ends. A live subscriber that falls more than the
-// queue size behind gets a final Item with a *DroppedError.
+// order, until ctx is done or the room is over and every event has been
+// offered. With after set it first replays the stored events above it,
+// then continues live, with no gap and no duplicate. Without it the
+// stream starts with the next event. The returned channel closes when the
+// stream ends. A live subscriber that falls more than the queue size
+// behind gets a final Item with a *DroppedError.
 func (h *Hub) Subscribe(ctx context.Context, roomID int64, after *int64, filter Filter) (<-chan Item, error) {
 	s := &sub{notify: make(chan struct{}, 1)}
 	r, hw, err := h.join(roomID, s)
@@ -308,7 +316,7 @@ func (h *Hub) stream(ctx context.Context, r *room, s *sub, hw int64, filter Filt
 	}
 	// Replay: read the log until the ring holds what comes next.
 	for {
-		if _, ok := r.since(hw); ok {
+		if _, ok, _ := r.since(hw); ok {
 			break
 		}
 		evs, err := h.log.Events(ctx, r.id, hw, pageSize)
@@ -330,7 +338,7 @@ func (h *Hub) stream(ctx context.Context, r *room, s *sub, hw int64, filter Filt
 	}
 	// Live: every event above hw comes from the ring.
 	for {
-		evs, ok := r.since(hw)
+		evs, ok, over := r.since(hw)
 		if !ok {
 			h.dropped.Add(1)
 			fail(&DroppedError{BullPenID: r.id, Delivered: hw, Reason: ErrSlowConsumer})
@@ -340,6 +348,9 @@ func (h *Hub) stream(ctx context.Context, r *room, s *sub, hw int64, filter Filt
 			if !emit(ev) {
 				return
 			}
+		}
+		if over {
+			return // complete: the room's log ends here
 		}
 		if len(evs) > 0 {
 			continue
@@ -394,7 +405,7 @@ func (h *Hub) join(roomID int64, s *sub) (*room, int64, error) {
 		return r, add(r), nil
 	}
 	ctx, cancel := context.WithCancel(h.ctx)
-	r := &room{id: roomID, wake: make(chan struct{}, 1), stop: cancel, last: b.LastSequence, cap: h.queueSize,
+	r := &room{id: roomID, wake: make(chan struct{}, 1), stop: cancel, last: b.LastSequence, over: b.State.Over(), cap: h.queueSize,
 		subs: map[*sub]struct{}{}, members: map[*member]struct{}{}}
 	h.rooms[roomID] = r
 	h.wg.Add(1)
@@ -421,9 +432,15 @@ func (h *Hub) leave(r *room, s *sub) {
 
 // pump reads the room's new events from the log once, appends them to the
 // ring and wakes every subscriber. It never waits for a subscriber.
+//
+// An event that ends the room (game.Event.EndsRoom) is committed with the
+// rest of its transaction, after which nothing is written to the room: so
+// once the pump has read it and then the log to its end, the room is over,
+// and the live followers complete after their last event.
 func (h *Hub) pump(ctx context.Context, r *room) {
 	ticker := h.clock.NewTicker(h.poll)
 	defer ticker.Stop()
+	ending := false // an event read ended the room
 	for {
 		select {
 		case <-ctx.Done():
@@ -433,8 +450,11 @@ func (h *Hub) pump(ctx context.Context, r *room) {
 		}
 		for {
 			r.mu.Lock()
-			last := r.last
+			last, over := r.last, r.over
 			r.mu.Unlock()
+			if over {
+				break // nothing more will come
+			}
 			evs, err := h.log.Events(ctx, r.id, last, pageSize)
 			if err != nil {
 				if ctx.Err() == nil {
@@ -446,7 +466,10 @@ func (h *Hub) pump(ctx context.Context, r *room) {
 			r.mu.Lock()
 			for _, ev := range evs {
 				r.append(ev)
+				ending = ending || ev.EndsRoom()
 			}
+			over = ending && len(evs) < pageSize
+			r.over = over
 			subs := make([]*sub, 0, len(r.subs))
 			for s := range r.subs {
 				subs = append(subs, s)
@@ -459,6 +482,9 @@ func (h *Hub) pump(ctx context.Context, r *room) {
 				s.wake()
 			}
 			h.deliver(r, live, evs)
+			if over {
+				h.complete(r, live)
+			}
 			if len(evs) < pageSize {
 				break
 			}

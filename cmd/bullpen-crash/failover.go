@@ -25,7 +25,7 @@ import (
 // stored price with the application_name of the session that wrote it,
 // and each server process has its own. The program kills the writer of
 // the newest price, waits for the other to take over, starts a new
-// follower, and so on; at the end it kills both and reads the log.
+// standby, and so on; at the end it kills both and reads the log.
 //
 // "No tick lost or doubled" then means, exactly:
 //   - the log splits into runs of one writer each, one run per leadership:

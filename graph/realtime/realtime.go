@@ -73,7 +73,8 @@ type operation struct {
 	exec   graphql.GraphExecutor
 	log    *slog.Logger
 	params *graphql.RawParams
-	share  *Sharing // nil: never share
+	// sharing, if set, may serve a subscription from a shared execution.
+	sharing Sharing
 	// prepared, if set, is params already parsed and validated.
 	prepared *graphql.OperationContext
 }
@@ -93,11 +94,12 @@ func (op operation) run(ctx context.Context, send func(json.RawMessage) bool) gq
 		}
 	}
 	ctx = graphql.WithOperationContext(ctx, rc)
-	if op.share != nil && rc.Operation != nil && rc.Operation.Operation == ast.Subscription {
-		if key, ok := op.share.key(ctx, rc); ok {
-			return op.share.follow(ctx, key, func(ctx context.Context, emit func(json.RawMessage) bool) gqlerror.List {
-				return op.execute(ctx, rc, emit)
-			}, send)
+	if op.sharing != nil && rc.Operation != nil && rc.Operation.Operation == ast.Subscription {
+		errs, ok := op.sharing.Run(ctx, rc, func(ctx context.Context, emit func(json.RawMessage) bool) gqlerror.List {
+			return op.execute(ctx, rc, emit)
+		}, send)
+		if ok {
+			return errs
 		}
 	}
 	return op.execute(ctx, rc, send)

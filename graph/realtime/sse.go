@@ -41,10 +41,11 @@ type SSE struct {
 	MaxPerAddress int
 	// Address names the client of a request (RemoteAddr's host when nil).
 	Address func(r *http.Request) string
-	// Share, if set, lets identical subscriptions share one execution.
-	Share *Sharing
-	Clock clockwork.Clock
-	Log   *slog.Logger
+	// Sharing, if set, may serve subscriptions from executions shared
+	// with identical ones.
+	Sharing Sharing
+	Clock   clockwork.Clock
+	Log     *slog.Logger
 
 	streams    tracker[*sseStream]
 	perAddress counts
@@ -224,7 +225,7 @@ func (t *SSE) Stream(w http.ResponseWriter, r *http.Request, exec graphql.GraphE
 			}
 		})
 	}
-	op := operation{exec: exec, log: t.Log, params: params, share: t.Share, prepared: prepared}
+	op := operation{exec: exec, log: t.Log, params: params, sharing: t.Sharing, prepared: prepared}
 	errs := op.run(ctx, func(payload json.RawMessage) bool {
 		return write("next", payload)
 	})

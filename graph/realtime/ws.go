@@ -83,8 +83,8 @@ type WebSocket struct {
 	// queues another (the transport's own operations wait for room).
 	SendQueue int
 	// MaxQueue bounds the messages waiting for one connection's writer
-	// that a Fanout may queue: past it a fanned-out subscription is
-	// dropped with its SLOW_CONSUMER error instead of waiting.
+	// that a Sharing may queue: past it a subscription it took is dropped
+	// with its SLOW_CONSUMER error instead of waiting.
 	MaxQueue int
 	// MaxOperations bounds the operations one connection runs at once.
 	MaxOperations int
@@ -99,11 +99,10 @@ type WebSocket struct {
 	// User names the user a connection's context (as Init returned it)
 	// belongs to, "" for an anonymous one; nil counts no users.
 	User func(ctx context.Context) string
-	// Share, if set, lets identical subscriptions share one execution.
-	Share *Sharing
-	// Fanout, if set, is offered every subscription first; what it takes
-	// runs without a goroutine of its own.
-	Fanout Fanout
+	// Sharing, if set, is offered every subscription first: what it
+	// takes runs without a goroutine of its own, and what it runs shares
+	// an execution.
+	Sharing Sharing
 	// CheckOrigin decides whether a browser page may connect.
 	CheckOrigin func(r *http.Request) bool
 	Clock       clockwork.Clock
@@ -742,16 +741,16 @@ func (c *wsConn) op(id string) (running bool, n int) {
 	return running, len(c.ops)
 }
 
-// start runs an operation: a subscription the Fanout takes runs without a
-// goroutine of its own, anything else in its own goroutine. (start runs
+// start runs an operation: a subscription the Sharing takes runs without
+// a goroutine of its own, anything else in its own goroutine. (start runs
 // in onMessage's goroutine, off the reader's stack.)
 func (c *wsConn) start(parent context.Context, id string, params *graphql.RawParams) {
 	entry := &opEntry{}
 	c.mu.Lock()
 	c.ops[id] = entry
 	c.mu.Unlock()
-	op := operation{exec: c.exec, log: c.log, params: params, share: c.t.Share}
-	if c.t.Fanout != nil && c.fanOut(parent, id, entry, &op) {
+	op := operation{exec: c.exec, log: c.log, params: params, sharing: c.t.Sharing}
+	if c.t.Sharing != nil && c.share(parent, id, entry, &op) {
 		return
 	}
 	ctx, cancel := context.WithCancel(parent)
@@ -898,7 +897,7 @@ func (c *wsConn) finish() {
 	close(c.closed)
 }
 
-// stopOps stops every operation still running (fanned-out ones have no
+// stopOps stops every operation still running (those a Sharing took have no
 // context to cancel).
 func (c *wsConn) stopOps() {
 	c.mu.Lock()

@@ -8,7 +8,7 @@
 // live badge on an ended room, and the projector view.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { Server, launch, openPage } from './harness.mjs';
+import { Server, launch, openPage, sleep } from './harness.mjs';
 import { money } from '../src/room/model.js';
 
 let srv;
@@ -667,6 +667,49 @@ test('the Events card shows the room\'s recent history on load, mid-game and aft
     } finally {
       await context.close();
     }
+  }
+});
+
+test('a page open when its room ends shows the end, its event stream completes, and the same socket keeps the quotes', async () => {
+  const room = await srv.createRoom(alice, { name: 'Closing cup' });
+  await srv.join(carol, room);
+  await srv.order(carol, room, { symbol: 'AAPL', side: 'BUY', quantity: 3 });
+  const sockets = [];
+  const sent = {}; // subscribe frames' queries by operation id
+  const completed = [];
+  const setup = (p) =>
+    p.on('websocket', (ws) => {
+      sockets.push(ws);
+      ws.on('framesent', (f) => {
+        const m = JSON.parse(String(f.payload));
+        if (m.type === 'subscribe') sent[m.id] = m.payload.query;
+      });
+      ws.on('framereceived', (f) => {
+        const m = JSON.parse(String(f.payload));
+        if (m.type === 'complete') completed.push(m.id);
+      });
+    });
+  const { context, page, pageErrors } = await openPage(browser, srv.url, `/rooms/${room}`, { token: carol, setup });
+  try {
+    await waitLive(page);
+    await srv.gql('mutation E($id: ID!) { endBullPen(id: $id) { state } }', { id: room }, alice);
+    await waitSeqs(page, await srv.sequences(room, carol));
+    assert.equal(await text(page, '#room-state'), 'ENDED');
+    assert.equal(await page.locator('#leaderboard').getAttribute('data-final'), 'true');
+    const events = Object.keys(sent).filter((id) => sent[id].includes('bullPenEvents'));
+    assert.equal(events.length, 1, 'one subscription to the room\'s events');
+    for (const deadline = Date.now() + 15_000; !completed.includes(events[0]); await sleep(50)) {
+      assert.ok(Date.now() < deadline, 'the server never completed the ended room\'s event stream');
+    }
+    // A price set after the end reaches the page on the socket it had.
+    await srv.setQuote(alice, 'AAPL', '104.37');
+    await waitFor(page, () => /104\.37/.test(document.querySelector('#card-quotes')?.textContent ?? ''), null, 'the new price');
+    assert.equal(sockets.length, 1, 'the page opened another socket');
+    assert.equal(Object.keys(sent).filter((id) => sent[id].includes('bullPenEvents')).length, 1, 'the page subscribed to the events again');
+    assert.equal(await page.locator('#conn').count(), 0, 'a live badge on an ended room');
+    assert.deepEqual(pageErrors, []);
+  } finally {
+    await context.close();
   }
 });
 

@@ -20,15 +20,26 @@ import (
 	"github.com/bullpen/bullpen/hub"
 )
 
-// RoomFanout shares executions of room subscriptions across subscribers,
-// signed in or not, whatever their role: visibility decides who receives an
-// event, not what it looks like. Subscribers of one room with the same
-// document and variables form a group; for each event a member may see,
-// the group executes the document once and every member that may see it
-// gets the same encoded bytes on its connection's queue, with no
-// goroutine per subscription.
+// Sharing runs a subscription's document once for many subscribers, in
+// two ways, and the transports offer it every subscription first (see
+// realtime.Sharing):
 //
-// The room's pump only hands each event to the groups (offer): the
+//   - Groups (Take, over WebSocket): room subscriptions of any viewer,
+//     signed in or not, whatever their role, since visibility decides who
+//     receives an event, not what it looks like. Subscribers of one room
+//     with the same document and variables form a group; for each event a
+//     member may see, the group executes the document once and every
+//     member that may see it gets the same encoded bytes on its
+//     connection's queue, with no goroutine per subscription. Each member
+//     follows the room's stream in the hub (hub.FollowAudience) with its
+//     own View, fixed when it subscribes, deciding which events it
+//     receives.
+//   - Streams (Run, over any transport): identical live subscriptions of
+//     anonymous spectators that groups do not serve (quotes, or any over
+//     SSE) share one execution, whose results are encoded once and
+//     queued for each spectator (see sharing_streams.go).
+//
+// A group's room pump only hands each event to the groups (offer): the
 // executions run on a few workers of their own (runner), one group at a
 // time each, so a document that is slow to execute delays its own
 // members, never the room's other subscribers. A group keeps at most
@@ -37,11 +48,10 @@ import (
 // bounds' Timeout.
 //
 // Only documents whose every field answers alike for whoever may receive
-// the event are shared (see sharedFields); any other document, such as one
-// asking an order's participant for positions or buyingPower, or the room's
-// inviteCode or me, runs per subscriber as before. Each member's own View,
-// fixed when it subscribes, decides which events it receives.
-type RoomFanout struct {
+// the event are grouped (see sharedFields); any other document, such as
+// one asking an order's participant for positions or buyingPower, or the
+// room's inviteCode or me, runs per subscriber.
+type Sharing struct {
 	r      *Resolver
 	bounds *SubscriptionBounds
 	// MaxPending bounds the events a group has waiting for its
@@ -54,33 +64,35 @@ type RoomFanout struct {
 
 	run                 runner
 	executions, dropped atomic.Int64
+
+	streams *streams
 }
 
-// DefaultMaxPending is RoomFanout.MaxPending's default.
+// DefaultMaxPending is Sharing.MaxPending's default.
 const DefaultMaxPending = hub.DefaultQueueSize
 
-// NewRoomFanout returns the fan-out of r's room subscriptions, each
-// execution within bounds (nil: unbounded).
-func NewRoomFanout(r *Resolver, bounds *SubscriptionBounds) *RoomFanout {
+// NewSharing returns the sharing of r's subscriptions, each execution of
+// a group's document within bounds (nil: unbounded).
+func NewSharing(r *Resolver, bounds *SubscriptionBounds) *Sharing {
 	if bounds == nil {
 		bounds = &SubscriptionBounds{}
 	}
-	f := &RoomFanout{r: r, bounds: bounds, MaxPending: DefaultMaxPending, groups: map[groupKey]*group{}}
+	f := &Sharing{r: r, bounds: bounds, MaxPending: DefaultMaxPending, groups: map[groupKey]*group{}, streams: newStreams()}
 	f.run.closing, f.run.close = context.WithCancel(context.Background())
 	return f
 }
 
-var _ realtime.Fanout = (*RoomFanout)(nil)
+var _ realtime.Sharing = (*Sharing)(nil)
 
-// Groups reports how many shared executions are live.
-func (f *RoomFanout) Groups() int {
+// Groups reports how many groups' executions are live.
+func (f *Sharing) Groups() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return len(f.groups)
 }
 
-// Members reports how many subscriptions follow shared executions.
-func (f *RoomFanout) Members() int {
+// Members reports how many subscriptions groups serve.
+func (f *Sharing) Members() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	n := 0
@@ -91,23 +103,33 @@ func (f *RoomFanout) Members() int {
 }
 
 // Executions counts the executions run for groups, ever.
-func (f *RoomFanout) Executions() int64 { return f.executions.Load() }
+func (f *Sharing) Executions() int64 { return f.executions.Load() }
 
 // Dropped counts the members dropped because their connection's queue
 // was full when their group's worker had a result for them, ever (the
 // hub counts those it drops itself).
-func (f *RoomFanout) Dropped() int64 { return f.dropped.Load() }
+func (f *Sharing) Dropped() int64 { return f.dropped.Load() }
 
 // Workers reports how many workers are executing groups' documents now.
-func (f *RoomFanout) Workers() int {
+func (f *Sharing) Workers() int {
 	f.run.mu.Lock()
 	defer f.run.mu.Unlock()
 	return f.run.running
 }
 
-// Close cancels the executions running, starts no more and waits for the
-// workers to return. Subscriptions still live get nothing more.
-func (f *RoomFanout) Close() { f.run.stop() }
+// Streams reports how many streams' executions are running.
+func (f *Sharing) Streams() int { return f.streams.count() }
+
+// Spectators reports how many subscriptions streams serve.
+func (f *Sharing) Spectators() int { return f.streams.spectators() }
+
+// Close waits (until ctx is done) for the streams' executions to stop,
+// then cancels the groups' executions running, starts no more and waits
+// for their workers to return. Subscriptions still live get nothing more.
+func (f *Sharing) Close(ctx context.Context) {
+	f.streams.wait(ctx)
+	f.run.stop()
+}
 
 type groupKey struct {
 	room int64
@@ -116,7 +138,7 @@ type groupKey struct {
 
 // group is the subscribers of one room sharing one document.
 type group struct {
-	f   *RoomFanout
+	f   *Sharing
 	key groupKey
 	// ctx and op are the first member's: the document's fields answer the
 	// same for every member, and every member may see the room.
@@ -124,7 +146,7 @@ type group struct {
 	cancel  context.CancelFunc // once the last member has left
 	op      *graphql.OperationContext
 	exec    graphql.GraphExecutor
-	members int // under RoomFanout.mu
+	members int // under Sharing.mu
 
 	mu      sync.Mutex
 	pending []delivery // events offered and not yet taken by a worker, in order
@@ -161,10 +183,11 @@ var roomSubscriptions = map[string][]game.EventKind{
 	"roomStateChanged":   {game.EventRoomState},
 }
 
-// Subscribe takes a room subscription whose document it may share, once
-// the caller's View allows it; anything else (including every refusal, so
-// the error is the resolver's own) is left to the transport.
-func (f *RoomFanout) Subscribe(ctx context.Context, s *realtime.Subscriber) (func(), bool) {
+// Take makes a member of a group of a room subscription whose document it
+// may share, once the caller's View allows it; anything else (including
+// every refusal, so the error is the resolver's own) is left to the
+// transport.
+func (f *Sharing) Take(ctx context.Context, s *realtime.Subscriber) (func(), bool) {
 	rc := s.Op
 	fields := graphql.CollectFields(rc, rc.Operation.SelectionSet, []string{"Subscription"})
 	if len(fields) != 1 || len(rc.Operation.SelectionSet) != 1 {
@@ -193,7 +216,7 @@ func (f *RoomFanout) Subscribe(ctx context.Context, s *realtime.Subscriber) (fun
 		return nil, false
 	}
 	v, err := f.r.Svc.View(ctx, user, roomID)
-	if err != nil || v.Follow(after, kinds...) != nil {
+	if err != nil || v.CheckSubscription(after, kinds...) != nil {
 		return nil, false
 	}
 	key, ok := docKey(rc, root)
@@ -227,7 +250,7 @@ func (f *RoomFanout) Subscribe(ctx context.Context, s *realtime.Subscriber) (fun
 }
 
 // join adds a member to the group of key, starting it if needed.
-func (f *RoomFanout) join(key groupKey, ctx context.Context, rc *graphql.OperationContext, exec graphql.GraphExecutor) *group {
+func (f *Sharing) join(key groupKey, ctx context.Context, rc *graphql.OperationContext, exec graphql.GraphExecutor) *group {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	g, ok := f.groups[key]
@@ -241,7 +264,7 @@ func (f *RoomFanout) join(key groupKey, ctx context.Context, rc *graphql.Operati
 	return g
 }
 
-func (f *RoomFanout) leave(g *group) {
+func (f *Sharing) leave(g *group) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	g.members--
@@ -284,7 +307,7 @@ func (g *group) work(scratch []delivery) ([]delivery, bool) {
 	g.pending = scratch[:0]
 	g.room.Broadcast() // replays waiting for room (Pace) go on
 	g.mu.Unlock()
-	var touched []*member
+	var touched, completed []*member
 	for i := range batch {
 		d := &batch[i]
 		if !anyLive(d.to) {
@@ -297,7 +320,7 @@ func (g *group) work(scratch []delivery) ([]delivery, bool) {
 				m.fail(func(after int64) error { return tooSlowError(g.f.bounds.Timeout, &after) })
 			case err != nil:
 				m.fail(func(int64) error { return err })
-			case m.send(d.ev, payload):
+			case m.send(d.ev, payload, &completed):
 				if !m.touched {
 					m.touched = true
 					touched = append(touched, m)
@@ -313,6 +336,10 @@ func (g *group) work(scratch []delivery) ([]delivery, bool) {
 	for _, m := range touched {
 		m.touched = false
 		m.s.Flush()
+	}
+	for _, m := range completed {
+		m.end(nil, 0)
+		m.leave()
 	}
 	clear(batch) // drop references to events and members
 	g.mu.Lock()
@@ -458,6 +485,9 @@ type member struct {
 	// for it. Under mu, with ended.
 	sent, offered int64
 	ended         bool // its stream is over: nothing more is sent
+	// completing: the hub completed the stream while results waited for
+	// the group's worker, which completes it after the last (under mu).
+	completing bool
 	// liveFrom: events above it come live (hub.LiveSink); until the hub
 	// says so, every event is a replayed one.
 	liveFrom atomic.Int64
@@ -485,7 +515,7 @@ const replayWindow = 32
 
 // Pace waits, from the member's replay, until its group has fewer than
 // replayWindow events waiting; false when the member is gone, its group
-// or the fan-out closes, or ctx is done.
+// or the sharing closes, or ctx is done.
 func (m *member) Pace(ctx context.Context) bool {
 	g := m.g
 	g.mu.Lock()
@@ -527,26 +557,47 @@ func (m *member) Deliver(ev *game.Event) bool {
 }
 
 // send queues ev's result on the member's connection unless its stream
-// is over; false when the connection's queue is full.
-func (m *member) send(ev *game.Event, payload []byte) bool {
+// is over; false when the connection's queue is full. A member whose
+// stream completes after this result is added to completed.
+func (m *member) send(ev *game.Event, payload []byte, completed *[]*member) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.ended || ev.Sequence <= m.sent {
+	if m.ended {
 		return true
 	}
-	var ok bool
-	// A live leaderboard may wait for the next order's events to share
-	// their write (realtime.BulkLinger); a replayed one has nothing to
-	// wait for: what follows it is at hand already.
-	if ev.Kind == game.EventLeaderboard && ev.Sequence > m.liveFrom.Load() {
-		ok = m.s.SendBulk(payload)
-	} else {
-		ok = m.s.Send(payload)
-	}
-	if ok {
+	if ev.Sequence > m.sent {
+		var ok bool
+		// A live leaderboard may wait for the next order's events to share
+		// their write (realtime.BulkLinger); a replayed one has nothing to
+		// wait for: what follows it is at hand already.
+		if ev.Kind == game.EventLeaderboard && ev.Sequence > m.liveFrom.Load() {
+			ok = m.s.SendBulk(payload)
+		} else {
+			ok = m.s.Send(payload)
+		}
+		if !ok {
+			return false
+		}
 		m.sent = ev.Sequence
 	}
-	return ok
+	if m.completing && m.sent >= m.offered {
+		m.completing = false
+		*completed = append(*completed, m)
+	}
+	return true
+}
+
+// completeLater reports whether results offered to m's group still wait
+// to be sent to m; if so, the group's worker completes m after the last
+// of them (see send).
+func (m *member) completeLater() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.ended || m.sent >= m.offered {
+		return false
+	}
+	m.completing = true
+	return true
 }
 
 // resumeAt is where the member's stream can resume: every event up to it
@@ -587,12 +638,17 @@ func (m *member) fail(err func(after int64) error) {
 }
 
 // End ends the subscription as the hub says (it has let go of m). A
-// dropped member resumes after what was sent, not after what the hub
-// offered: the rest still waited for the group's worker.
+// completed member completes after the results still waiting for the
+// group's worker (the room's final leaderboard, say); a dropped one
+// resumes after what was sent, not after what the hub offered: the rest
+// still waited for the group's worker.
 func (m *member) End(err error) {
 	var d *hub.DroppedError
 	switch {
 	case err == nil:
+		if m.completeLater() {
+			return // the worker ends it, and then leaves the group
+		}
 		m.end(nil, 0)
 	case errors.As(err, &d):
 		m.end(func(after int64) error {

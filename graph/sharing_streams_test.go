@@ -1,4 +1,4 @@
-package realtime
+package graph
 
 import (
 	"context"
@@ -10,12 +10,9 @@ import (
 	"time"
 
 	"github.com/vektah/gqlparser/v2/gqlerror"
-	"go.uber.org/goleak"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
-
-// source is a shared execution the test drives by hand.
+// source is a stream's execution the test drives by hand.
 type source struct {
 	starts atomic.Int32
 	emit   chan func(json.RawMessage) bool
@@ -39,7 +36,7 @@ func (s *source) start(ctx context.Context, emit func(json.RawMessage) bool) gql
 	}
 }
 
-// collect follows key and gathers what it receives until the follow ends.
+// collected is what a spectator of a key receives until its stream ends.
 type collected struct {
 	mu   sync.Mutex
 	got  []string
@@ -47,13 +44,13 @@ type collected struct {
 	done chan struct{}
 }
 
-func follow(ctx context.Context, sh *Sharing, key string, src *source, read <-chan struct{}) *collected {
+func spectate(ctx context.Context, sh *streams, key string, src *source, read <-chan struct{}) *collected {
 	c := &collected{done: make(chan struct{})}
 	go func() {
 		defer close(c.done)
-		errs := sh.follow(ctx, key, src.start, func(b json.RawMessage) bool {
+		errs := sh.serve(ctx, key, src.start, func(b json.RawMessage) bool {
 			if read != nil {
-				<-read // a follower that reads only when told
+				<-read // a spectator that reads only when told
 			}
 			c.mu.Lock()
 			c.got = append(c.got, string(b))
@@ -78,17 +75,17 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-func TestSharingRunsOneExecutionForManyFollowers(t *testing.T) {
-	sh := NewSharing(nil)
+func TestStreamsRunsOneExecutionForManySpectators(t *testing.T) {
+	sh := newStreams()
 	src := newSource()
 	ctx, cancel := context.WithCancel(context.Background())
 	var cs []*collected
 	for range 50 {
-		cs = append(cs, follow(ctx, sh, "k", src, nil))
+		cs = append(cs, spectate(ctx, sh, "k", src, nil))
 	}
 	emit := <-src.emit
 	<-src.ctxs
-	waitFor(t, "50 followers", func() bool { return sh.Followers() == 50 })
+	waitFor(t, "50 spectators", func() bool { return sh.spectators() == 50 })
 	for i := range 10 {
 		emit(json.RawMessage(fmt.Sprint(i)))
 	}
@@ -102,62 +99,62 @@ func TestSharingRunsOneExecutionForManyFollowers(t *testing.T) {
 	for _, c := range cs {
 		<-c.done
 	}
-	sh.Wait(context.Background())
-	if sh.Streams() != 0 {
-		t.Errorf("%d streams left after every follower left", sh.Streams())
+	sh.wait(context.Background())
+	if sh.count() != 0 {
+		t.Errorf("%d streams left after every spectator left", sh.count())
 	}
 }
 
-func TestSharingDropsASlowFollowerOnly(t *testing.T) {
-	sh := NewSharing(nil)
-	sh.FollowerQueue = 4
+func TestStreamsDropsASlowSpectatorOnly(t *testing.T) {
+	sh := newStreams()
+	sh.queue = 4
 	src := newSource()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	gate := make(chan struct{})
-	slow := follow(ctx, sh, "k", src, gate)
+	slow := spectate(ctx, sh, "k", src, gate)
 	emit := <-src.emit
 	ctxRun := <-src.ctxs
-	fast := follow(ctx, sh, "k", src, nil)
-	waitFor(t, "2 followers", func() bool { return sh.Followers() == 2 })
+	fast := spectate(ctx, sh, "k", src, nil)
+	waitFor(t, "2 spectators", func() bool { return sh.spectators() == 2 })
 	for i := range 20 {
 		emit(json.RawMessage(fmt.Sprint(i)))
-		waitFor(t, "the fast follower", func() bool { fast.mu.Lock(); defer fast.mu.Unlock(); return len(fast.got) == i+1 })
+		waitFor(t, "the fast spectator", func() bool { fast.mu.Lock(); defer fast.mu.Unlock(); return len(fast.got) == i+1 })
 	}
 	close(gate) // the slow one reads what it has, then learns it was dropped
 	<-slow.done
 	if len(slow.errs) != 1 || slow.errs[0].Extensions["code"] != "RATE_LIMITED" || slow.errs[0].Extensions["reason"] != "SLOW_CONSUMER" {
-		t.Fatalf("slow follower ended with %v", slow.errs)
+		t.Fatalf("slow spectator ended with %v", slow.errs)
 	}
 	if len(slow.got) >= 20 {
-		t.Errorf("slow follower got all %d results", len(slow.got))
+		t.Errorf("slow spectator got all %d results", len(slow.got))
 	}
 	if ctxRun.Err() != nil {
-		t.Error("the execution stopped while a follower remained")
+		t.Error("the execution stopped while a spectator remained")
 	}
 	cancel()
 	<-fast.done
-	sh.Wait(context.Background())
+	sh.wait(context.Background())
 }
 
-func TestSharingEndsEveryFollowerWithTheStreamsErrors(t *testing.T) {
-	sh := NewSharing(nil)
+func TestStreamsEndsEverySpectatorWithTheStreamsErrors(t *testing.T) {
+	sh := newStreams()
 	src := newSource()
 	ctx := context.Background()
-	a, b := follow(ctx, sh, "k", src, nil), follow(ctx, sh, "k", src, nil)
+	a, b := spectate(ctx, sh, "k", src, nil), spectate(ctx, sh, "k", src, nil)
 	<-src.emit
 	<-src.ctxs
-	waitFor(t, "2 followers", func() bool { return sh.Followers() == 2 })
+	waitFor(t, "2 spectators", func() bool { return sh.spectators() == 2 })
 	src.stop <- gqlerror.List{{Message: "forbidden", Extensions: map[string]any{"code": "FORBIDDEN"}}}
 	for _, c := range []*collected{a, b} {
 		<-c.done
 		if len(c.errs) != 1 || c.errs[0].Message != "forbidden" {
-			t.Errorf("follower ended with %v", c.errs)
+			t.Errorf("spectator ended with %v", c.errs)
 		}
 	}
-	sh.Wait(context.Background())
-	// The next follower of the key starts a new execution.
-	c := follow(ctx, sh, "k", src, nil)
+	sh.wait(context.Background())
+	// The next spectator of the key starts a new execution.
+	c := spectate(ctx, sh, "k", src, nil)
 	<-src.emit
 	<-src.ctxs
 	src.stop <- nil
@@ -165,18 +162,18 @@ func TestSharingEndsEveryFollowerWithTheStreamsErrors(t *testing.T) {
 	if n := src.starts.Load(); n != 2 {
 		t.Errorf("%d executions, want 2", n)
 	}
-	sh.Wait(context.Background())
+	sh.wait(context.Background())
 }
 
-func TestSharingKeepsKeysApart(t *testing.T) {
-	sh := NewSharing(nil)
+func TestStreamsKeepsKeysApart(t *testing.T) {
+	sh := newStreams()
 	a, b := newSource(), newSource()
 	ctx, cancel := context.WithCancel(context.Background())
-	ca, cb := follow(ctx, sh, "a", a, nil), follow(ctx, sh, "b", b, nil)
+	ca, cb := spectate(ctx, sh, "a", a, nil), spectate(ctx, sh, "b", b, nil)
 	emitA, emitB := <-a.emit, <-b.emit
 	<-a.ctxs
 	<-b.ctxs
-	waitFor(t, "2 followers", func() bool { return sh.Followers() == 2 })
+	waitFor(t, "2 spectators", func() bool { return sh.spectators() == 2 })
 	emitA(json.RawMessage(`"a"`))
 	emitB(json.RawMessage(`"b"`))
 	waitFor(t, "results", func() bool {
@@ -192,5 +189,5 @@ func TestSharingKeepsKeysApart(t *testing.T) {
 	cancel()
 	<-ca.done
 	<-cb.done
-	sh.Wait(context.Background())
+	sh.wait(context.Background())
 }

@@ -2,6 +2,7 @@ package realtime
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sync/atomic"
@@ -11,19 +12,32 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 )
 
-// Fanout serves subscriptions from shared executions with no goroutine per
-// subscription: whoever produces a result (the hub's pump) hands the same
-// encoded bytes to each subscriber's Send, which queues them on its
-// connection without waiting.
-type Fanout interface {
-	// Subscribe starts s if it serves s's operation, and reports whether it
-	// did; if not, the transport runs the operation itself. Once started,
-	// results go to s.Send until s.End. stop, called when the client
-	// completes the operation or the connection closes, ends the feed.
-	Subscribe(ctx context.Context, s *Subscriber) (stop func(), ok bool)
+// Sharing serves subscriptions from executions shared among their
+// subscribers (graph.Sharing decides who may share what). A transport
+// offers it each subscription before running one itself.
+type Sharing interface {
+	// Take serves a WebSocket subscription with no goroutine of its own:
+	// whoever produces a result hands the same encoded bytes to each
+	// subscriber's Send, which queues them on its connection without
+	// waiting. It reports whether it took s; if not, the transport runs
+	// the operation itself (offering it to Run). Once taken, results go to
+	// s.Send until s.End; stop, called when the client completes the
+	// operation or the connection closes, ends the feed.
+	Take(ctx context.Context, s *Subscriber) (stop func(), ok bool)
+	// Run serves a subscription over any transport from an execution it
+	// shares with identical ones, started with execute if none runs: it
+	// hands each result to send and returns when the stream ends, with
+	// the errors that end it. ok is false, at once, for a subscription it
+	// does not share; the transport then executes it itself.
+	Run(ctx context.Context, rc *graphql.OperationContext, execute Execution, send func(json.RawMessage) bool) (errs gqlerror.List, ok bool)
 }
 
-// Subscriber is one subscription handed to a Fanout.
+// Execution runs a subscription under ctx, handing each result to emit
+// until emit reports false or the stream ends, and returns the errors that
+// ended it.
+type Execution func(ctx context.Context, emit func(json.RawMessage) bool) gqlerror.List
+
+// Subscriber is one WebSocket subscription taken by a Sharing.
 type Subscriber struct {
 	// Op is the subscription, parsed and validated; Exec runs it.
 	Op   *graphql.OperationContext
@@ -38,9 +52,9 @@ type Subscriber struct {
 	done   atomic.Bool
 }
 
-// Share makes s use op, an operation equal to its own that the Fanout
+// Share makes s use op, an operation equal to its own that the Sharing
 // keeps anyway (a shared execution's), in place of its own, which it then
-// drops: a follower holds no parsed operation of its own (its variables,
+// drops: a subscriber holds no parsed operation of its own (its variables,
 // field cache and the like, about 1.3 KiB). Call it before results flow.
 func (s *Subscriber) Share(op *graphql.OperationContext) {
 	s.Op = op
@@ -84,9 +98,10 @@ func (s *Subscriber) End(err error) {
 	s.c.end(s.id, s.entry, errs)
 }
 
-// fanOut offers a subscription to the Fanout; false: run it as usual (op
-// then carries the prepared operation, so it is not parsed twice).
-func (c *wsConn) fanOut(ctx context.Context, id string, entry *opEntry, op *operation) bool {
+// share offers a subscription to the Sharing's Take; false: run it as
+// usual (op then carries the prepared operation, so it is not parsed
+// twice).
+func (c *wsConn) share(ctx context.Context, id string, entry *opEntry, op *operation) bool {
 	ctx = graphql.StartOperationTrace(ctx)
 	base := ctx
 	rc, gerr := op.exec.CreateOperationContext(ctx, op.params)
@@ -98,7 +113,7 @@ func (c *wsConn) fanOut(ctx context.Context, id string, entry *opEntry, op *oper
 		return false
 	}
 	s := &Subscriber{Op: rc, Exec: op.exec, c: c, id: id, entry: entry, ctx: graphql.WithOperationContext(ctx, rc), base: base, prefix: c.envelope(id)}
-	stop, ok := c.t.Fanout.Subscribe(s.ctx, s)
+	stop, ok := c.t.Sharing.Take(s.ctx, s)
 	if !ok {
 		return false
 	}
