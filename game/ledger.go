@@ -19,6 +19,13 @@ const (
 	// LedgerLiquidation is a forced trade on a margin call, in place of
 	// its BUY (a cover, negative) or SELL (a long sold, positive).
 	LedgerLiquidation LedgerKind = "LIQUIDATION"
+	// Money that no trade moves: a dividend (credited to holders, debited
+	// from shorts), interest (earned on cash, paid on a debit), a short's
+	// borrow fee, and an organiser's adjustment.
+	LedgerDividend   LedgerKind = "DIVIDEND"
+	LedgerInterest   LedgerKind = "INTEREST"
+	LedgerBorrowFee  LedgerKind = "BORROW_FEE"
+	LedgerAdjustment LedgerKind = "ADJUSTMENT"
 	// Buying-power movements: what is held back for a resting order, and
 	// the short margin booked at the sale price (see LedgerEntry).
 	LedgerReserve LedgerKind = "RESERVE"

@@ -1969,8 +1969,8 @@ type Participant {
 }
 
 """
-What a ledger entry moves. STARTING_CASH, BUY, SELL, COMMISSION and
-LIQUIDATION move cash; RESERVE and RELEASE move only buying power.
+What a ledger entry moves. RESERVE and RELEASE move only buying power;
+every other kind moves cash.
 """
 enum LedgerKind {
   "The room's starting cash, when the participant joined."
@@ -1987,6 +1987,14 @@ enum LedgerKind {
   proceeds (positive).
   """
   LIQUIDATION
+  "A dividend: credited to a holder of record, debited from a short."
+  DIVIDEND
+  "Interest on cash: earned on a positive balance, paid on a negative one."
+  INTEREST
+  "The daily fee for borrowing the shares of a short, negative."
+  BORROW_FEE
+  "An organiser's adjustment of cash, with its reason."
+  ADJUSTMENT
   """
   Buying power held back, negative: by an order when it comes to rest, or
   as short margin (1.5 times the sale proceeds) when a fill opens or adds
