@@ -215,7 +215,7 @@ func (tx *Tx) DeleteSessions(ctx context.Context, userID int64, ids []string) (i
 const bullPenCols = `id, name, description, owner_id, state, starts_at, ends_at, starting_cash, commission,
 	allow_short_selling, allowed_symbols, max_participants, visibility, trade_visibility, invite_code,
 	last_sequence, created_at, max_position_percent, min_share_price, max_orders_per_minute, max_open_orders, rank_by,
-	maintenance_margin_percent`
+	maintenance_margin_percent, execution_preset, spread_bps, slippage_bps, price_impact, volume_limit_percent`
 
 type bullPenRow struct {
 	game.BullPen
@@ -288,13 +288,21 @@ func (q writes) InsertBullPen(ctx context.Context, b *game.BullPen) (err error) 
 	b.ID, err = q.insertID(ctx, `INSERT INTO bull_pens (name, description, owner_id, state, starts_at, ends_at, starting_cash,
 		commission, allow_short_selling, allowed_symbols, max_participants, visibility, trade_visibility, invite_code,
 		last_sequence, created_at, max_position_percent, min_share_price, max_orders_per_minute, max_open_orders, rank_by,
-		maintenance_margin_percent)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?)`,
+		maintenance_margin_percent, execution_preset, spread_bps, slippage_bps, price_impact, volume_limit_percent)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		b.Name, b.Description, b.OwnerID, string(b.State), b.StartsAt, b.EndsAt, b.StartingCash, b.Commission,
 		b.AllowShortSelling, allowed, b.MaxParticipants, string(b.Visibility), string(b.TradeVisibility), b.InviteCode, b.CreatedAt,
 		b.MaxPositionPercent, b.MinSharePrice, b.MaxOrdersPerMinute, b.MaxOpenOrders, string(rankBy(b)),
-		b.MaintenanceMarginPercent)
+		b.MaintenanceMarginPercent, string(executionPreset(b)), b.SpreadBps, b.SlippageBps, b.PriceImpact, b.VolumeLimitPercent)
 	return err
+}
+
+// executionPreset is b's execution preset, FRICTIONLESS when unset.
+func executionPreset(b *game.BullPen) game.ExecutionPreset {
+	if b.Preset == "" {
+		return game.ExecutionFrictionless
+	}
+	return b.Preset
 }
 
 // rankBy is what b ranks by, RETURN when unset.
@@ -387,9 +395,22 @@ func (q writes) SavePosition(ctx context.Context, p *game.Position) error {
 
 // Orders
 
+// An order's stored status is OPEN while it works, filled in part or not:
+// the open-order indexes and queries need one status, and PARTIALLY_FILLED
+// is an OPEN order with filled shares, read back as such (orderCols) and
+// stored as OPEN (storedStatus).
 const orderCols = `id, bull_pen_id, participant_id, client_order_id, symbol, side, type, quantity, limit_price,
-	stop_price, triggered, status, filled_quantity, filled_price, commission, reserved, reject_reason, reject_message,
+	stop_price, triggered, CASE WHEN status = 'OPEN' AND filled_quantity > 0 THEN 'PARTIALLY_FILLED' ELSE status END AS status,
+	filled_quantity, filled_price, commission, reserved, reject_reason, reject_message,
 	created_at, updated_at, filled_at, trail_amount, trail_percent, expires_at`
+
+// storedStatus is how status s is stored (see orderCols).
+func storedStatus(s game.OrderStatus) string {
+	if s == game.OrderStatusPartiallyFilled {
+		return string(game.OrderStatusOpen)
+	}
+	return string(s)
+}
 
 func (q queries) Order(ctx context.Context, id int64) (*game.Order, error) {
 	var o game.Order
@@ -409,7 +430,16 @@ func (q queries) Orders(ctx context.Context, f game.OrderFilter) ([]*game.Order,
 	}
 	if f.Status != nil {
 		cond += ` AND status = ?`
-		args = append(args, string(*f.Status))
+		args = append(args, storedStatus(*f.Status))
+		switch *f.Status {
+		case game.OrderStatusOpen:
+			cond += ` AND filled_quantity = 0`
+		case game.OrderStatusPartiallyFilled:
+			cond += ` AND filled_quantity > 0`
+		}
+	}
+	if f.Filled {
+		cond += ` AND filled_quantity > 0`
 	}
 	var total int
 	if err := q.get(ctx, &total, "count", `SELECT count(*) FROM orders WHERE `+cond, args...); err != nil {
@@ -446,7 +476,7 @@ func (q writes) InsertOrder(ctx context.Context, o *game.Order) (err error) {
 		reject_message, created_at, updated_at, filled_at, trail_amount, trail_percent, expires_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		o.BullPenID, o.ParticipantID, o.ClientOrderID, o.Symbol, string(o.Side), string(o.Type), o.Quantity,
-		o.LimitPrice, o.StopPrice, o.Triggered, string(o.Status), o.FilledQuantity, o.FilledPrice, o.Commission,
+		o.LimitPrice, o.StopPrice, o.Triggered, storedStatus(o.Status), o.FilledQuantity, o.FilledPrice, o.Commission,
 		o.Reserved, o.RejectReason, o.RejectMessage, o.CreatedAt, o.UpdatedAt, o.FilledAt, o.TrailAmount, o.TrailPercent, o.ExpiresAt)
 	return err
 }
@@ -482,7 +512,7 @@ func (q queries) NextExpiry(ctx context.Context) (time.Time, error) {
 func (q writes) UpdateOrder(ctx context.Context, o *game.Order) error {
 	_, err := q.exec(ctx, `UPDATE orders SET triggered = ?, status = ?, filled_quantity = ?, filled_price = ?,
 		commission = ?, reserved = ?, reject_reason = ?, reject_message = ?, updated_at = ?, filled_at = ?, stop_price = ? WHERE id = ?`,
-		o.Triggered, string(o.Status), o.FilledQuantity, o.FilledPrice, o.Commission, o.Reserved, o.RejectReason,
+		o.Triggered, storedStatus(o.Status), o.FilledQuantity, o.FilledPrice, o.Commission, o.Reserved, o.RejectReason,
 		o.RejectMessage, o.UpdatedAt, o.FilledAt, o.StopPrice, o.ID)
 	return err
 }
@@ -652,6 +682,53 @@ func insertRows[T any](ctx context.Context, q queries, rows []T, head, tail stri
 	return nil
 }
 
+// Fills
+
+const fillCols = `id, order_id, at, quantity, price, mid_price, spread_cost, slippage_cost, impact_cost, commission`
+
+func (q queries) Fills(ctx context.Context, orderID int64) ([]game.Fill, error) {
+	fs := []game.Fill{}
+	if err := q.sel(ctx, &fs, `SELECT `+fillCols+` FROM fills WHERE order_id = ? ORDER BY id`, orderID); err != nil {
+		return nil, err
+	}
+	for i := range fs {
+		fs[i].At = fs[i].At.UTC()
+	}
+	return fs, nil
+}
+
+// maxFillsBatch bounds the orders of one FillsOf statement (SQLite's
+// parameters).
+const maxFillsBatch = 500
+
+func (q queries) FillsOf(ctx context.Context, orderIDs []int64) (map[int64][]game.Fill, error) {
+	out := make(map[int64][]game.Fill, len(orderIDs))
+	for len(orderIDs) > 0 {
+		batch := orderIDs[:min(len(orderIDs), maxFillsBatch)]
+		orderIDs = orderIDs[len(batch):]
+		args := make([]any, len(batch))
+		for i, id := range batch {
+			args[i] = id
+		}
+		var fs []game.Fill
+		if err := q.sel(ctx, &fs, `SELECT `+fillCols+` FROM fills WHERE order_id IN (`+strings.TrimSuffix(strings.Repeat("?, ", len(batch)), ", ")+`) ORDER BY id`, args...); err != nil {
+			return nil, err
+		}
+		for _, f := range fs {
+			f.At = f.At.UTC()
+			out[f.OrderID] = append(out[f.OrderID], f)
+		}
+	}
+	return out, nil
+}
+
+func (q writes) InsertFill(ctx context.Context, f *game.Fill) (err error) {
+	f.ID, err = q.insertID(ctx, `INSERT INTO fills (order_id, at, quantity, price, mid_price, spread_cost, slippage_cost, impact_cost, commission)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		f.OrderID, f.At, f.Quantity, f.Price, f.MidPrice, f.SpreadCost, f.SlippageCost, f.ImpactCost, f.Commission)
+	return err
+}
+
 // placeholders is n rows of k parameters: "(?, ?), (?, ?)".
 func placeholders(n, k int) string {
 	row := "(" + strings.Repeat("?, ", k-1) + "?)"
@@ -662,7 +739,7 @@ func placeholders(n, k int) string {
 
 func (q queries) Quote(ctx context.Context, symbol string) (*game.Quote, error) {
 	var qu game.Quote
-	if err := q.get(ctx, &qu, "quote", `SELECT symbol, price, open, at FROM quotes WHERE symbol = ?`, symbol); err != nil {
+	if err := q.get(ctx, &qu, "quote", `SELECT symbol, price, bid, ask, volume, open, at FROM quotes WHERE symbol = ?`, symbol); err != nil {
 		return nil, err
 	}
 	qu.At = qu.At.UTC()
@@ -671,7 +748,7 @@ func (q queries) Quote(ctx context.Context, symbol string) (*game.Quote, error) 
 
 func (q queries) Quotes(ctx context.Context) ([]*game.Quote, error) {
 	var qs []*game.Quote
-	err := q.sel(ctx, &qs, `SELECT symbol, price, open, at FROM quotes ORDER BY symbol`)
+	err := q.sel(ctx, &qs, `SELECT symbol, price, bid, ask, volume, open, at FROM quotes ORDER BY symbol`)
 	for _, qu := range qs {
 		qu.At = qu.At.UTC()
 	}

@@ -166,7 +166,8 @@ func (tx *Tx) SaveQuote(ctx context.Context, qu *game.Quote) error {
 	if err := tx.notify(ctx, quotesChannel, qu.Symbol); err != nil {
 		return err
 	}
-	_, err := tx.exec(ctx, `INSERT INTO quotes (symbol, price, open, at) VALUES (?, ?, ?, ?)
-		ON CONFLICT (symbol) DO UPDATE SET price = excluded.price, at = excluded.at`, qu.Symbol, qu.Price, qu.Open, qu.At)
+	_, err := tx.exec(ctx, `INSERT INTO quotes (symbol, price, bid, ask, volume, open, at) VALUES (?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (symbol) DO UPDATE SET price = excluded.price, bid = excluded.bid, ask = excluded.ask,
+		volume = excluded.volume, at = excluded.at`, qu.Symbol, qu.Price, qu.Bid, qu.Ask, qu.Volume, qu.Open, qu.At)
 	return err
 }

@@ -68,7 +68,8 @@ func (r csvReply) records(t testing.TB, filename string, header []string) [][]st
 var (
 	resultsHeader = []string{"rank", "user", "portfolioValue", "cash", "totalReturn", "returnPercent",
 		"maxDrawdownPercent", "volatilityPercent", "sharpeRatio", "tradeCount", "winRate"}
-	tradesHeader = []string{"time", "user", "symbol", "side", "quantity", "price", "commission", "orderId"}
+	tradesHeader = []string{"time", "user", "symbol", "side", "quantity", "price", "commission", "orderId",
+		"midPrice", "spreadCost", "slippageCost", "impactCost"}
 )
 
 // TestResultsAndTradesCSV: both exports, parsed with encoding/csv, equal
@@ -126,6 +127,7 @@ func TestResultsAndTradesCSV(t *testing.T) {
 								ID, FilledAt, Symbol, Side, FilledPrice, Commission string
 								FilledQuantity                                      int
 								Participant                                         struct{ User struct{ Username string } }
+								Fills                                               []struct{ MidPrice, SpreadCost, SlippageCost, ImpactCost string }
 							}
 						}
 					}
@@ -135,7 +137,7 @@ func TestResultsAndTradesCSV(t *testing.T) {
 				leaderboard { final entries { rank user { username } portfolioValue cash totalReturn returnPct: returnPercent
 					metrics { maxDrawdownPercent volatilityPercent sharpeRatio tradeCount winRate } } }
 				orders(status: FILLED, first: 500) { edges { node { id filledAt symbol side filledPrice commission filledQuantity
-					participant { user { username } } } } } } }`, map[string]any{"id": id}, &q)
+					participant { user { username } } fills { midPrice spreadCost slippageCost impactCost } } } } } }`, map[string]any{"id": id}, &q)
 			if !q.BullPen.Leaderboard.Final {
 				t.Fatal("the room's latest leaderboard is not the final one")
 			}
@@ -168,6 +170,7 @@ func TestResultsAndTradesCSV(t *testing.T) {
 					ID, FilledAt, Symbol, Side, FilledPrice, Commission string
 					FilledQuantity                                      int
 					Participant                                         struct{ User struct{ Username string } }
+					Fills                                               []struct{ MidPrice, SpreadCost, SlippageCost, ImpactCost string }
 				}
 			}) int {
 				if c := strings.Compare(a.Node.FilledAt, b.Node.FilledAt); c != 0 {
@@ -180,8 +183,12 @@ func TestResultsAndTradesCSV(t *testing.T) {
 			want = nil
 			for _, e := range nodes {
 				n := e.Node
+				if len(n.Fills) != 1 {
+					t.Fatalf("order %s has %d fills: a FRICTIONLESS room fills an order at once", n.ID, len(n.Fills))
+				}
+				f := n.Fills[0]
 				want = append(want, []string{n.FilledAt, spreadsheet(n.Participant.User.Username), n.Symbol, n.Side,
-					strconv.Itoa(n.FilledQuantity), n.FilledPrice, n.Commission, n.ID})
+					strconv.Itoa(n.FilledQuantity), n.FilledPrice, n.Commission, n.ID, f.MidPrice, f.SpreadCost, f.SlippageCost, f.ImpactCost})
 			}
 			got = ts.getCSV(t, token, "/rooms/"+id+"/trades.csv").records(t, "bullpen-"+id+"-trades.csv", tradesHeader)
 			if len(got) != wantTrades[who] || !slices.EqualFunc(got, want, slices.Equal) {

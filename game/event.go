@@ -19,11 +19,14 @@ const (
 type OrderEventKind string
 
 const (
-	OrderEventAccepted  OrderEventKind = "ACCEPTED"
-	OrderEventFilled    OrderEventKind = "FILLED"
-	OrderEventRejected  OrderEventKind = "REJECTED"
-	OrderEventCancelled OrderEventKind = "CANCELLED"
-	OrderEventExpired   OrderEventKind = "EXPIRED"
+	OrderEventAccepted OrderEventKind = "ACCEPTED"
+	OrderEventFilled   OrderEventKind = "FILLED"
+	// OrderEventPartiallyFilled reports a fill that leaves shares of the
+	// order working (see ExecutionInput's volumeLimitPercent).
+	OrderEventPartiallyFilled OrderEventKind = "PARTIALLY_FILLED"
+	OrderEventRejected        OrderEventKind = "REJECTED"
+	OrderEventCancelled       OrderEventKind = "CANCELLED"
+	OrderEventExpired         OrderEventKind = "EXPIRED"
 	// OrderEventLiquidated reports an order the system placed and filled
 	// at once to close a participant's positions on a margin call.
 	OrderEventLiquidated OrderEventKind = "LIQUIDATED"

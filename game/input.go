@@ -26,6 +26,8 @@ type CreateBullPenInput struct {
 	MaxOpenOrders      *int             `json:"maxOpenOrders"`
 	// MaintenanceMarginPercent turns on forced liquidation; nil: none.
 	MaintenanceMarginPercent *decimal.Decimal `json:"maintenanceMarginPercent"`
+	// Execution is how orders fill; nil: FRICTIONLESS.
+	Execution *ExecutionInput `json:"execution"`
 
 	RankBy *RankMetric `json:"rankBy"`
 }

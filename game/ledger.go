@@ -189,13 +189,14 @@ func (s *Service) setReserved(ctx context.Context, tx Tx, o *Order, amount decim
 	return l.write(ctx, tx)
 }
 
-// bookFill books a fill of o at price: the release of held, what o held back,
-// the trade (LIQUIDATION for a forced one, else BUY or SELL), the
-// commission, and the change in booked short margin from position before
-// to after.
-func bookFill(l *ledger, o *Order, forced bool, held decimal.Decimal, before, after Position, price, commission decimal.Decimal) {
+// bookFill books a fill of quantity shares of o at price: the release of
+// held, what o held back, the trade (LIQUIDATION for a forced one, else BUY
+// or SELL), the commission, the change in booked short margin from
+// position before to after, and rest, what o holds back for the shares
+// left.
+func bookFill(l *ledger, o *Order, forced bool, held, rest decimal.Decimal, before, after Position, quantity int64, price, commission decimal.Decimal) {
 	l.hold(held.Neg(), o.ID)
-	gross := decimal.NewFromInt(o.Quantity).Mul(price)
+	gross := decimal.NewFromInt(quantity).Mul(price)
 	if o.Side == SideBuy {
 		gross = gross.Neg()
 	}
@@ -209,4 +210,5 @@ func bookFill(l *ledger, o *Order, forced bool, held decimal.Decimal, before, af
 	}
 	l.add(LedgerCommission, commission.Neg(), o.ID)
 	l.hold(shortBasis(after).Sub(shortBasis(before)).Mul(ShortMarginRate), o.ID)
+	l.hold(rest, o.ID)
 }

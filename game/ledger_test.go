@@ -20,7 +20,10 @@ import (
 // pause and resume, and the room's end expiring what still rests) and
 // reconciles every participant's ledger with the stored state after every
 // few steps and at the end (see checkLedger); with shorts, also in a
-// room with a maintenance margin, where prices liquidate some of them.
+// room with a maintenance margin, where prices liquidate some of them;
+// and under THIN_BOOK execution, with a two-sided market and small
+// volumes, where orders fill in parts over several ticks at prices with
+// costs.
 func TestLedgerReconcilesAfterRandomSession(t *testing.T) {
 	for _, backend := range dbtest.Backends() {
 		t.Run(backend, func(t *testing.T) {
@@ -28,19 +31,20 @@ func TestLedgerReconcilesAfterRandomSession(t *testing.T) {
 			for _, mode := range []struct {
 				shorts bool
 				margin string
-			}{{false, ""}, {true, ""}, {true, "40"}} {
-				t.Run(fmt.Sprintf("shorts=%v,margin=%s", mode.shorts, mode.margin), func(t *testing.T) {
-					randomLedgerSession(t, h, mode.shorts, mode.margin)
+				exec   game.ExecutionPreset
+			}{{false, "", ""}, {true, "", ""}, {true, "40", ""}, {true, "", game.ExecutionThinBook}} {
+				t.Run(fmt.Sprintf("shorts=%v,margin=%s,execution=%s", mode.shorts, mode.margin, mode.exec), func(t *testing.T) {
+					randomLedgerSession(t, h, mode.shorts, mode.margin, mode.exec)
 				})
 			}
 		})
 	}
 }
 
-func randomLedgerSession(t *testing.T, h *harness, shorts bool, margin string) {
+func randomLedgerSession(t *testing.T, h *harness, shorts bool, margin string, exec game.ExecutionPreset) {
 	const traders, steps = 4, 400
 	symbols := []string{"AAPL", "MSFT"}
-	name := fmt.Sprintf("%v%s", shorts, margin)
+	name := fmt.Sprintf("%v%s%s", shorts, margin, exec)
 	owner := h.user("owner-" + name)
 	players := make([]*game.User, traders)
 	for i := range players {
@@ -52,14 +56,27 @@ func randomLedgerSession(t *testing.T, h *harness, shorts bool, margin string) {
 			// Less cash, so that shorts come near the margin.
 			in.StartingCash, in.MaintenanceMarginPercent = decp("5000"), decp(margin)
 		}
+		if exec != "" {
+			in.Execution = &game.ExecutionInput{Preset: &exec}
+		}
 	}, players...)
 	prices := map[string]decimal.Decimal{}
 	tick := func(rng *rand.Rand, sym string) {
 		p := decimal.New(int64(5000+rng.IntN(10000)), -2) // 50.00 to 149.99
-		h.price(sym, p.String())
+		t := game.PriceTick{Symbol: sym, Price: p}
+		if exec != "" {
+			// A spread of up to 20 cents, and 100 to 3,000 shares: THIN_BOOK
+			// takes 2 to 60 of them per order and tick.
+			t.Bid = p.Sub(decimal.New(int64(rng.IntN(11)), -2))
+			t.Ask = p.Add(decimal.New(int64(rng.IntN(11)), -2))
+			t.Volume = int64(100 + rng.IntN(2901))
+		}
+		if _, err := h.svc.TickQuote(h.ctx, t); err != nil {
+			h.t.Fatalf("tick %+v: %v", t, err)
+		}
 		prices[sym] = p
 	}
-	rng := rand.New(rand.NewPCG(7, map[string]uint64{"false": 1, "true": 2, "true40": 3}[name]))
+	rng := rand.New(rand.NewPCG(7, map[string]uint64{"false": 1, "true": 2, "true40": 3, "trueTHIN_BOOK": 4}[name]))
 	for _, sym := range symbols {
 		tick(rng, sym)
 	}
@@ -106,7 +123,7 @@ func randomLedgerSession(t *testing.T, h *harness, shorts bool, margin string) {
 			}
 			o := h.order(u, in)
 			kinds[o.Status]++
-			if o.Status == game.OrderStatusOpen {
+			if o.Working() {
 				open[u] = append(open[u], o.ID)
 			}
 		}
@@ -131,6 +148,31 @@ func randomLedgerSession(t *testing.T, h *harness, shorts bool, margin string) {
 	for _, s := range []game.OrderStatus{game.OrderStatusFilled, game.OrderStatusCancelled, game.OrderStatusExpired, game.OrderStatusRejected} {
 		if end[s] == 0 {
 			t.Errorf("no %s order in the session: it does not exercise the ledger", s)
+		}
+	}
+	if exec != "" {
+		// Parts: orders with more than one fill, and some cancelled or
+		// expired with some filled.
+		ids := []int64{}
+		for _, o := range orders {
+			ids = append(ids, o.ID)
+		}
+		fills, err := h.store.FillsOf(h.ctx, ids)
+		if err != nil {
+			t.Fatal(err)
+		}
+		multi, cutShort := 0, 0
+		for _, o := range orders {
+			if len(fills[o.ID]) > 1 {
+				multi++
+			}
+			if (o.Status == game.OrderStatusCancelled || o.Status == game.OrderStatusExpired) && o.FilledQuantity > 0 {
+				cutShort++
+			}
+		}
+		t.Logf("%d orders filled in parts, %d ended with part filled", multi, cutShort)
+		if multi == 0 || cutShort == 0 || kinds[game.OrderStatusPartiallyFilled] == 0 {
+			t.Error("the session does not exercise partial fills: none placed PARTIALLY_FILLED, filled in parts, or ended part filled")
 		}
 	}
 	if margin != "" {
@@ -190,9 +232,16 @@ func (h *harness) checkLedger(roomID int64) {
 			t.Fatal(err)
 		}
 		byID := map[int64]*game.Order{}
+		ids := []int64{}
 		for _, o := range orders {
 			byID[o.ID] = o
+			ids = append(ids, o.ID)
 		}
+		fills, err := h.store.FillsOf(h.ctx, ids)
+		if err != nil {
+			t.Fatal(err)
+		}
+		booked := map[int64]int{} // fills of each order met in the ledger so far
 		first := entries[0]
 		if first.Kind != game.LedgerStartingCash || !first.Amount.Equal(room.StartingCash) || first.OrderID != nil {
 			t.Errorf("participant %d: first entry %s %s (order %v), want STARTING_CASH %s", p.ID, first.Kind, first.Amount, first.OrderID, room.StartingCash)
@@ -240,12 +289,24 @@ func (h *harness) checkLedger(roomID int64) {
 			switch e.Kind {
 			case game.LedgerBuy, game.LedgerSell, game.LedgerLiquidation:
 				trades[id] = trades[id].Add(e.Amount)
-				if o := byID[id]; o.Status == game.OrderStatusFilled {
-					before := replay[o.Symbol]
-					after, _ := game.ApplyFill(before, o.Side, o.FilledQuantity, *o.FilledPrice)
-					replay[o.Symbol] = after
-					marginBooked[id] = shortBasis(after).Sub(shortBasis(before)).Mul(rate).Neg()
+				o, n := byID[id], booked[id]
+				if n >= len(fills[id]) {
+					t.Errorf("participant %d entry %d (%s %s): order %d has %d fills, this is trade %d", p.ID, e.ID, e.Kind, e.Amount, id, len(fills[id]), n+1)
+					continue
 				}
+				f := fills[id][n]
+				booked[id]++
+				gross := f.Price.Mul(decimal.NewFromInt(f.Quantity))
+				if o.Side == game.SideBuy {
+					gross = gross.Neg()
+				}
+				if !e.Amount.Equal(gross) {
+					t.Errorf("participant %d entry %d (%s %s): fill %d of order %d is %d at %s", p.ID, e.ID, e.Kind, e.Amount, f.ID, id, f.Quantity, f.Price)
+				}
+				before := replay[o.Symbol]
+				after, _ := game.ApplyFill(before, o.Side, f.Quantity, f.Price)
+				replay[o.Symbol] = after
+				marginBooked[id] = marginBooked[id].Add(shortBasis(after).Sub(shortBasis(before)).Mul(rate).Neg())
 			case game.LedgerCommission:
 				commissions[id] = commissions[id].Add(e.Amount)
 			default:
@@ -270,25 +331,49 @@ func (h *harness) checkLedger(roomID int64) {
 		}
 		held := decimal.Zero
 		for _, o := range orders {
-			if o.Status == game.OrderStatusOpen {
+			if o.Working() {
 				held = held.Add(o.Reserved)
 			}
+			// Its fills make its filled quantity, at its last price, with
+			// its commission on the first; the ledger books each.
 			var wantTrade, wantCommission decimal.Decimal
-			if o.Status == game.OrderStatusFilled {
-				wantTrade = o.FilledPrice.Mul(decimal.NewFromInt(o.FilledQuantity))
+			var qty int64
+			for i, f := range fills[o.ID] {
+				qty += f.Quantity
+				gross := f.Price.Mul(decimal.NewFromInt(f.Quantity))
 				if o.Side == game.SideBuy {
-					wantTrade = wantTrade.Neg()
+					gross = gross.Neg()
 				}
-				wantCommission = o.Commission.Neg()
+				wantTrade = wantTrade.Add(gross)
+				wantCommission = wantCommission.Sub(f.Commission)
+				if i > 0 && !f.Commission.IsZero() {
+					t.Errorf("order %d: fill %d pays commission %s: only the first does", o.ID, f.ID, f.Commission)
+				}
+				costs := f.SpreadCost.Add(f.SlippageCost).Add(f.ImpactCost).Div(decimal.NewFromInt(f.Quantity))
+				if want := f.MidPrice.Add(costs); o.Side == game.SideSell && !f.Price.Equal(f.MidPrice.Sub(costs)) || o.Side == game.SideBuy && !f.Price.Equal(want) {
+					t.Errorf("order %d (%s) fill %d: price %s is not mid %s %s costs %s/%d", o.ID, o.Side, f.ID, f.Price, f.MidPrice, map[game.Side]string{game.SideBuy: "+", game.SideSell: "-"}[o.Side], f.SpreadCost.Add(f.SlippageCost).Add(f.ImpactCost), f.Quantity)
+				}
+				if i == len(fills[o.ID])-1 && !f.Price.Equal(*o.FilledPrice) {
+					t.Errorf("order %d: filledPrice %s, its last fill's price %s", o.ID, o.FilledPrice, f.Price)
+				}
+			}
+			if qty != o.FilledQuantity || booked[o.ID] != len(fills[o.ID]) {
+				t.Errorf("order %d (%s): filledQuantity %d, commission %s; its %d fills make %d, %d of them booked", o.ID, o.Status, o.FilledQuantity, o.Commission, len(fills[o.ID]), qty, booked[o.ID])
+			}
+			if !wantCommission.Neg().Equal(o.Commission) {
+				t.Errorf("order %d: commission %s, its fills' %s", o.ID, o.Commission, wantCommission.Neg())
+			}
+			if (o.Status == game.OrderStatusFilled) != (qty == o.Quantity) || (o.Status == game.OrderStatusPartiallyFilled) != (o.Working() && qty > 0) {
+				t.Errorf("order %d is %s with %d of %d filled", o.ID, o.Status, qty, o.Quantity)
 			}
 			if !trades[o.ID].Equal(wantTrade) || !commissions[o.ID].Equal(wantCommission) {
 				t.Errorf("order %d (%s): ledger trade %s and commission %s, want %s and %s", o.ID, o.Status, trades[o.ID], commissions[o.ID], wantTrade, wantCommission)
 			}
-			// An open order holds its reservation; a closed one released
-			// it, and a filled one holds the short margin its fill booked.
-			wantHold := o.Reserved.Neg()
-			if o.Status == game.OrderStatusFilled {
-				wantHold = marginBooked[o.ID]
+			// A working order holds its reservation, a closed one
+			// released it; both hold the short margin their fills booked.
+			wantHold := marginBooked[o.ID]
+			if o.Working() {
+				wantHold = wantHold.Sub(o.Reserved)
 			}
 			if !holds[o.ID].Equal(wantHold) {
 				t.Errorf("order %d (%s): holds net %s, want %s", o.ID, o.Status, holds[o.ID], wantHold)

@@ -165,7 +165,8 @@ func (s *Service) liquidate(ctx context.Context, tx Tx, a *account) (bool, error
 }
 
 // forcedFill reduces pos by quantity shares, by an order on side that the
-// system places and fills at once at the position's last price.
+// system places and fills at once, in full, at the position's last price:
+// a liquidation pays no spread, slippage or impact and takes no volume.
 func (s *Service) forcedFill(ctx context.Context, tx Tx, a *account, pos Position, quantity int64, side Side) error {
 	now := tx.Now()
 	o := &Order{
@@ -173,5 +174,6 @@ func (s *Service) forcedFill(ctx context.Context, tx Tx, a *account, pos Positio
 		Quantity: quantity, Status: OrderStatusOpen, Commission: decimal.Zero, Reserved: decimal.Zero,
 		CreatedAt: now, UpdatedAt: now,
 	}
-	return s.fill(ctx, tx, a, o, a.price(pos), true)
+	price := a.price(pos)
+	return s.fill(ctx, tx, a, o, plan{Quantity: quantity, Price: price, Mid: price, Spread: decimal.Zero, Slippage: decimal.Zero, Impact: decimal.Zero}, decimal.Zero, true)
 }

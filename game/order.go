@@ -198,7 +198,7 @@ func (a *account) sharesOnSale(symbol string, except int64) int64 {
 	var n int64
 	for _, o := range a.open {
 		if o.ID != except && o.Side == SideSell && o.Symbol == symbol {
-			n += o.Quantity
+			n += o.Remaining()
 		}
 	}
 	return n
@@ -233,7 +233,16 @@ func (a *account) buyingPower(except int64) decimal.Decimal {
 // pay for it rather than buying power, which a short under water has
 // none of: otherwise it could never be reduced.
 func (a *account) covers(o *Order) bool {
-	return o.Side == SideBuy && o.Quantity <= -a.position(o.Symbol).Quantity
+	return o.Side == SideBuy && o.Remaining() <= -a.position(o.Symbol).Quantity
+}
+
+// commissionDue is the room's commission when o has not filled yet: an
+// order pays it once, on its first fill.
+func (a *account) commissionDue(o *Order) decimal.Decimal {
+	if o.FilledQuantity > 0 {
+		return decimal.Zero
+	}
+	return a.room.Commission
 }
 
 // rejection is a business reason to refuse an order.
@@ -256,11 +265,11 @@ func (a *account) checkBuyRules(o *Order, price decimal.Decimal) *rejection {
 	if pct == nil {
 		return nil
 	}
-	after, _ := ApplyFill(a.position(o.Symbol), SideBuy, o.Quantity, price)
+	after, _ := ApplyFill(a.position(o.Symbol), SideBuy, o.Remaining(), price)
 	if after.Quantity <= 0 {
 		return nil // covering a short: it only shrinks
 	}
-	value := a.p.Cash.Add(CashDelta(SideBuy, o.Quantity, price, a.room.Commission))
+	value := a.p.Cash.Add(CashDelta(SideBuy, o.Remaining(), price, a.commissionDue(o)))
 	for sym, p := range a.positions {
 		if sym != o.Symbol {
 			value = value.Add(decimal.NewFromInt(p.Quantity).Mul(a.price(*p)))
@@ -277,61 +286,94 @@ func (a *account) checkBuyRules(o *Order, price decimal.Decimal) *rejection {
 		share = divRoundHalfEven(held.Mul(hundred), value, 2).String() + "%"
 	}
 	return &rejection{RejectConcentration, fmt.Sprintf("maxPositionPercent is %s%% in bull pen %d: buying %d %s at %s would make %s %s of the portfolio value",
-		pct.String(), a.room.ID, o.Quantity, o.Symbol, price.String(), o.Symbol, share)}
+		pct.String(), a.room.ID, o.Remaining(), o.Symbol, price.String(), o.Symbol, share)}
 }
 
-// checkFill says whether filling o at price leaves the account sound and
-// within the room's rules.
-func (a *account) checkFill(o *Order, price decimal.Decimal) *rejection {
+// checkFill says whether filling p.Quantity shares of o at p.Price, and
+// then holding back rest for the shares left, leaves the account sound
+// and within the room's rules. The room's rules judge the whole rest of
+// the order: a part fill must not let through what the order could not.
+func (a *account) checkFill(o *Order, p plan, rest decimal.Decimal) *rejection {
+	price := p.Price
 	if r := a.checkBuyRules(o, price); r != nil {
 		return r
 	}
-	commission := a.room.Commission
 	pos := a.position(o.Symbol)
 	if o.Side == SideSell && !a.room.AllowShortSelling {
 		free := max(pos.Quantity, 0) - a.sharesOnSale(o.Symbol, o.ID)
-		if o.Quantity > free {
-			return &rejection{RejectInsufficientShares, fmt.Sprintf("cannot sell %d %s: %d held and not already on sale, and this room does not allow short selling", o.Quantity, o.Symbol, max(free, 0))}
+		if o.Remaining() > free {
+			return &rejection{RejectInsufficientShares, fmt.Sprintf("cannot sell %d %s: %d held and not already on sale, and this room does not allow short selling", o.Remaining(), o.Symbol, max(free, 0))}
 		}
 	}
-	cash := a.p.Cash.Add(CashDelta(o.Side, o.Quantity, price, commission))
-	after, _ := ApplyFill(pos, o.Side, o.Quantity, price)
-	if after.Quantity > MaxPosition || after.Quantity < -MaxPosition {
+	cash := a.p.Cash.Add(CashDelta(o.Side, p.Quantity, price, a.commissionDue(o)))
+	after, _ := ApplyFill(pos, o.Side, p.Quantity, price)
+	if whole, _ := ApplyFill(pos, o.Side, o.Remaining(), price); whole.Quantity > MaxPosition || whole.Quantity < -MaxPosition {
 		return &rejection{RejectPositionLimit, fmt.Sprintf("a position may hold at most %d shares of %s", int64(MaxPosition), o.Symbol)}
 	}
 	a.prices[o.Symbol] = price
 	if a.covers(o) {
 		// The margin it releases is the covered share of the short's,
 		// whatever the rest of the account looks like.
-		if free := cash.Sub(a.reserved(o.ID)); free.IsNegative() {
-			return &rejection{RejectInsufficientFunds, fmt.Sprintf("%s %d %s at %s needs %s more cash than other orders hold back", o.Side, o.Quantity, o.Symbol, price.String(), free.Neg().String())}
+		if free := cash.Sub(a.reserved(o.ID)).Sub(rest); free.IsNegative() {
+			return &rejection{RejectInsufficientFunds, fmt.Sprintf("%s %d %s at %s needs %s more cash than other orders hold back", o.Side, o.Remaining(), o.Symbol, price.String(), free.Neg().String())}
 		}
 		return nil
 	}
-	left := cash.Sub(a.reserved(o.ID)).Sub(a.margin(&after))
+	left := cash.Sub(a.reserved(o.ID)).Sub(a.margin(&after)).Sub(rest)
 	if cash.IsNegative() || left.IsNegative() {
-		return &rejection{RejectInsufficientFunds, fmt.Sprintf("%s %d %s at %s needs %s more buying power", o.Side, o.Quantity, o.Symbol, price.String(), left.Neg().String())}
+		return &rejection{RejectInsufficientFunds, fmt.Sprintf("%s %d %s at %s needs %s more buying power", o.Side, o.Remaining(), o.Symbol, price.String(), left.Neg().String())}
 	}
 	return nil
 }
 
-// reservation is what a resting order holds back: a buy its worst cost,
-// a sell its commission plus the margin of any short it would open.
-func (a *account) reservation(o *Order) decimal.Decimal {
+// reservation is what o's remaining shares hold back while they rest,
+// with pos the position of its symbol: a buy its worst cost, a sell the
+// margin of any short it would open; both the commission when o has not
+// paid it. A limit order's worst price is its limit, a stop's its stop,
+// a market order's market (the price it would fill at now).
+func (a *account) reservation(o *Order, pos Position, market decimal.Decimal) decimal.Decimal {
 	ref := o.LimitPrice
 	if ref == nil {
 		ref = o.StopPrice
 	}
-	qty := decimal.NewFromInt(o.Quantity)
-	res := a.room.Commission
+	if ref == nil {
+		ref = &market
+	}
+	qty := decimal.NewFromInt(o.Remaining())
+	res := a.commissionDue(o)
 	if o.Side == SideBuy {
 		return res.Add(qty.Mul(*ref))
 	}
-	free := max(a.position(o.Symbol).Quantity, 0) - a.sharesOnSale(o.Symbol, o.ID)
-	if short := o.Quantity - max(free, 0); short > 0 {
+	free := max(pos.Quantity, 0) - a.sharesOnSale(o.Symbol, o.ID)
+	if short := o.Remaining() - max(free, 0); short > 0 {
 		res = res.Add(decimal.NewFromInt(short).Mul(*ref).Mul(ShortMarginRate.Sub(decimal.NewFromInt(1))))
 	}
 	return res
+}
+
+// restHold is what o holds back for the shares a fill p leaves, reckoned
+// on the position after it: zero when p fills them all.
+func (a *account) restHold(o *Order, p plan) decimal.Decimal {
+	if p.Quantity >= o.Remaining() {
+		return decimal.Zero
+	}
+	after, _ := ApplyFill(a.position(o.Symbol), o.Side, p.Quantity, p.Price)
+	rest := *o
+	rest.FilledQuantity += p.Quantity
+	return a.reservation(&rest, after, p.Price)
+}
+
+// withinLimit reports whether a fill at price respects o's limit price:
+// the costs of a fill may take its price past the limit the last price
+// was within, and then it waits.
+func withinLimit(o *Order, price decimal.Decimal) bool {
+	if o.LimitPrice == nil {
+		return true
+	}
+	if o.Side == SideBuy {
+		return !price.GreaterThan(*o.LimitPrice)
+	}
+	return !price.LessThan(*o.LimitPrice)
 }
 
 // marketable says whether o would fill at price now, and whether its stop
@@ -511,7 +553,7 @@ func (s *Service) PlaceOrder(ctx context.Context, user *User, in PlaceOrderInput
 		s.afterMove(ended)
 		s.log.Info("room moved by schedule", "room", ended.ID, "state", RoomEnded, "by", "an order at its endsAt")
 	}
-	if o.Status == OrderStatusOpen && o.ExpiresAt != nil {
+	if o.Working() && o.ExpiresAt != nil {
 		s.nudgeScheduler() // it may now have an earlier expiry to wait for
 	}
 	return o, nil
@@ -580,20 +622,30 @@ func (s *Service) execute(ctx context.Context, tx Tx, room *BullPen, p *Particip
 		}
 		o.StopPrice = &stop
 	}
+	var market decimal.Decimal // what a market order would pay now
 	if q != nil {
 		fill, triggered := marketable(o, q.Price)
 		o.Triggered = triggered
+		market = room.Execution.plan(o.Side, q, 0).Price
 		if fill {
-			if r := a.checkFill(o, q.Price); r != nil {
-				return reject(*r)
+			// It fills what the tick's volume allows, within its limit;
+			// the rest rests, a market order's too.
+			if qty := room.Execution.fillable(o.Quantity, q.Volume); qty > 0 {
+				p := room.Execution.plan(o.Side, q, qty)
+				if withinLimit(o, p.Price) {
+					rest := a.restHold(o, p)
+					if r := a.checkFill(o, p, rest); r != nil {
+						return reject(*r)
+					}
+					return true, s.fill(ctx, tx, a, o, p, rest, false)
+				}
 			}
-			return true, s.fill(ctx, tx, a, o, q.Price, false)
 		}
 	}
 	// Rest: hold back what the order may need and check it is there.
 	if o.Side == SideSell && !room.AllowShortSelling {
 		pos := a.position(o.Symbol)
-		if free := max(pos.Quantity, 0) - a.sharesOnSale(o.Symbol, 0); o.Quantity > free {
+		if free := max(pos.Quantity, 0) - a.sharesOnSale(o.Symbol, 0); o.Remaining() > free {
 			return reject(rejection{RejectInsufficientShares, fmt.Sprintf("cannot sell %d %s: %d held and not already on sale, and this room does not allow short selling", o.Quantity, o.Symbol, max(free, 0))})
 		}
 	}
@@ -604,17 +656,20 @@ func (s *Service) execute(ctx context.Context, tx Tx, room *BullPen, p *Particip
 	if ref == nil {
 		ref = o.StopPrice
 	}
+	if ref == nil {
+		ref = &market
+	}
 	if r := a.checkBuyRules(o, *ref); r != nil {
 		return reject(*r)
 	}
-	o.Reserved = a.reservation(o)
+	o.Reserved = a.reservation(o, a.position(o.Symbol), market)
 	bp, what := a.buyingPower(0), "buying power"
 	if a.covers(o) {
 		bp, what = a.p.Cash.Sub(a.reserved(0)), "the cash other orders do not hold back"
 	}
 	if o.Reserved.GreaterThan(bp) {
 		o.Reserved = decimal.Zero
-		return reject(rejection{RejectInsufficientFunds, fmt.Sprintf("this order holds back %s but %s is %s", a.reservation(o).String(), what, bp.String())})
+		return reject(rejection{RejectInsufficientFunds, fmt.Sprintf("this order holds back %s but %s is %s", a.reservation(o, a.position(o.Symbol), market).String(), what, bp.String())})
 	}
 	if err := tx.InsertOrder(ctx, o); err != nil {
 		return false, err
@@ -627,22 +682,25 @@ func (s *Service) execute(ctx context.Context, tx Tx, room *BullPen, p *Particip
 	return false, s.orderEvent(ctx, tx, o, OrderEventAccepted)
 }
 
-// fill executes an order at price and writes its events. A new order (no
-// ID yet) is stored once, filled: inserting it OPEN and then updating it
-// would maintain the open-order indexes twice for nothing. A forced fill
-// (a liquidation) books its trade as LIQUIDATION and its event is
-// LIQUIDATED.
-func (s *Service) fill(ctx context.Context, tx Tx, a *account, o *Order, price decimal.Decimal, forced bool) error {
+// fill executes p.Quantity shares of o at p.Price, holds back rest for
+// the shares left, and writes the fill, the ledger and the events: an
+// OrderEvent (FILLED when no share is left, else PARTIALLY_FILLED;
+// LIQUIDATED for a forced fill, a liquidation, which books its trade as
+// LIQUIDATION) and a PositionEvent. A new order (no ID yet) is stored
+// once, with its first fill: inserting it OPEN and then updating it would
+// maintain the open-order indexes twice for nothing. The order pays the
+// room's commission on its first fill.
+func (s *Service) fill(ctx context.Context, tx Tx, a *account, o *Order, p plan, rest decimal.Decimal, forced bool) error {
 	now := tx.Now()
-	commission := a.room.Commission
+	commission := a.commissionDue(o)
 	before := a.position(o.Symbol)
 	l := a.ledger(o, o.Reserved, now)
-	a.p.Cash = a.p.Cash.Add(CashDelta(o.Side, o.Quantity, price, commission))
+	a.p.Cash = a.p.Cash.Add(CashDelta(o.Side, p.Quantity, p.Price, commission))
 	if err := tx.SetCash(ctx, a.p.ID, a.p.Cash); err != nil {
 		return err
 	}
-	pos, realized := ApplyFill(before, o.Side, o.Quantity, price)
-	pos.UpdatedAt, pos.MarketPrice = now, price
+	pos, realized := ApplyFill(before, o.Side, p.Quantity, p.Price)
+	pos.UpdatedAt, pos.MarketPrice = now, p.Price
 	if err := tx.RecordFill(ctx, a.p.ID, closes(before, o.Side), realized.IsPositive()); err != nil {
 		return err
 	}
@@ -650,9 +708,29 @@ func (s *Service) fill(ctx context.Context, tx Tx, a *account, o *Order, price d
 		return err
 	}
 	a.positions[o.Symbol] = &pos
+	if o.Fills == nil {
+		o.Fills = []Fill{}
+		if o.FilledQuantity > 0 {
+			fills, err := tx.Fills(ctx, o.ID)
+			if err != nil {
+				return err
+			}
+			o.Fills = fills
+		}
+	}
 	held := o.Reserved
-	o.Status, o.FilledQuantity, o.FilledPrice, o.Commission = OrderStatusFilled, o.Quantity, &price, commission
-	o.Reserved, o.UpdatedAt, o.FilledAt = decimal.Zero, now, &now
+	price := p.Price
+	o.FilledQuantity += p.Quantity
+	o.FilledPrice, o.Commission, o.UpdatedAt = &price, o.Commission.Add(commission), now
+	kind := OrderEventFilled
+	if o.Remaining() == 0 {
+		o.Status, o.Reserved, o.FilledAt = OrderStatusFilled, decimal.Zero, &now
+	} else {
+		o.Status, o.Reserved, kind = OrderStatusPartiallyFilled, rest, OrderEventPartiallyFilled
+	}
+	if forced {
+		kind = OrderEventLiquidated
+	}
 	store := tx.UpdateOrder
 	if o.ID == 0 {
 		store = tx.InsertOrder
@@ -661,13 +739,15 @@ func (s *Service) fill(ctx context.Context, tx Tx, a *account, o *Order, price d
 		return err
 	}
 	// After the store: a new order has its ID now, which its entries name.
-	bookFill(l, o, forced, held, before, pos, price, commission)
-	if err := l.write(ctx, tx); err != nil {
+	f := Fill{OrderID: o.ID, At: now, Quantity: p.Quantity, Price: price, MidPrice: p.Mid,
+		SpreadCost: p.Spread, SlippageCost: p.Slippage, ImpactCost: p.Impact, Commission: commission}
+	if err := tx.InsertFill(ctx, &f); err != nil {
 		return err
 	}
-	kind := OrderEventFilled
-	if forced {
-		kind = OrderEventLiquidated
+	o.Fills = append(o.Fills, f)
+	bookFill(l, o, forced, held, rest, before, pos, p.Quantity, price, commission)
+	if err := l.write(ctx, tx); err != nil {
+		return err
 	}
 	if err := s.orderEvent(ctx, tx, o, kind); err != nil {
 		return err
@@ -702,7 +782,8 @@ func (s *Service) finishOrder(ctx context.Context, tx Tx, o *Order, status Order
 	return s.orderEvent(ctx, tx, o, kind)
 }
 
-// CancelOrder cancels an OPEN order of user's.
+// CancelOrder cancels an OPEN or PARTIALLY_FILLED order of user's: what
+// has filled stays filled.
 //
 // Errors: UNAUTHENTICATED; NOT_FOUND for an unknown order or another
 // participant's; CONFLICT naming the status when it is not OPEN.
@@ -730,8 +811,8 @@ func (s *Service) CancelOrder(ctx context.Context, user *User, orderID int64) (*
 		if p.UserID != user.ID {
 			return Errorf(ENOTFOUND, "order not found")
 		}
-		if o.Status != OrderStatusOpen {
-			return Errorf(ECONFLICT, "order %d is %s: only an OPEN order can be cancelled", o.ID, o.Status)
+		if !o.Working() {
+			return Errorf(ECONFLICT, "order %d is %s: only an OPEN or PARTIALLY_FILLED order can be cancelled", o.ID, o.Status)
 		}
 		return s.finishOrder(ctx, tx, o, OrderStatusCancelled, OrderEventCancelled)
 	}})
@@ -741,12 +822,39 @@ func (s *Service) CancelOrder(ctx context.Context, user *User, orderID int64) (*
 	return o, nil
 }
 
-// SetQuote sets a price by hand (admins, manual market only) and fills
-// what it crosses.
+// DefaultVolume is a tick's volume when its feed gives none (setQuote
+// without one, a replay row without one): enough that no preset's volume
+// limit binds an order of a few hundred shares. MaxVolume bounds a tick's
+// volume, so that it fits GraphQL's Int.
+const (
+	DefaultVolume = 10_000
+	MaxVolume     = 2_000_000_000
+)
+
+// PriceTick is a new price of a symbol, with the market around it: the
+// best bid and ask (zero: the price) and the shares traded since the tick
+// before (zero: DefaultVolume).
+type PriceTick struct {
+	Symbol   string
+	Price    decimal.Decimal
+	Bid, Ask decimal.Decimal
+	Volume   int64
+}
+
+// QuoteInput is setQuote's optional market around its price.
+type QuoteInput struct {
+	Bid, Ask *decimal.Decimal
+	Volume   *int64
+}
+
+// SetQuote sets a price by hand (admins, manual market only), with its
+// bid, ask and volume when given, and fills what it crosses.
 //
 // Errors: UNAUTHENTICATED; FORBIDDEN for non-admins; CONFLICT when the
-// market is not manual; BAD_USER_INPUT for an unknown symbol or bad price.
-func (s *Service) SetQuote(ctx context.Context, user *User, symbol string, price decimal.Decimal) (*Quote, error) {
+// market is not manual; BAD_USER_INPUT naming the argument for an unknown
+// symbol, a bad price, a bid above the price, an ask below it or a volume
+// out of range.
+func (s *Service) SetQuote(ctx context.Context, user *User, symbol string, price decimal.Decimal, in QuoteInput) (*Quote, error) {
 	if user == nil {
 		return nil, Errorf(EUNAUTHENTICATED, "sign in to set quotes")
 	}
@@ -765,28 +873,70 @@ func (s *Service) SetQuote(ctx context.Context, user *User, symbol string, price
 	if err := validPrice("price", price); err != nil {
 		return nil, err
 	}
-	return s.Tick(ctx, symbol, price)
+	t := PriceTick{Symbol: symbol, Price: price}
+	if in.Bid != nil {
+		if err := validPrice("bid", *in.Bid); err != nil {
+			return nil, err
+		}
+		if in.Bid.GreaterThan(price) {
+			return nil, Invalid("bid", "must be at most the price %s, got %s", price.String(), in.Bid.String())
+		}
+		t.Bid = *in.Bid
+	}
+	if in.Ask != nil {
+		if err := validPrice("ask", *in.Ask); err != nil {
+			return nil, err
+		}
+		if in.Ask.LessThan(price) {
+			return nil, Invalid("ask", "must be at least the price %s, got %s", price.String(), in.Ask.String())
+		}
+		t.Ask = *in.Ask
+	}
+	if in.Volume != nil {
+		if *in.Volume < 1 || *in.Volume > MaxVolume {
+			return nil, Invalid("volume", "must be between 1 and %d shares, got %d", int64(MaxVolume), *in.Volume)
+		}
+		t.Volume = *in.Volume
+	}
+	return s.TickQuote(ctx, t)
 }
 
-// Tick records a new price for symbol and, in the same transaction,
+// Tick records a new price for symbol, with no bid, ask or volume of its
+// own (see TickQuote).
+func (s *Service) Tick(ctx context.Context, symbol string, price decimal.Decimal) (*Quote, error) {
+	return s.TickQuote(ctx, PriceTick{Symbol: symbol, Price: price})
+}
+
+// TickQuote records a new price and, in the same transaction,
 // fills or triggers every resting order it crosses in ACTIVE rooms, then
 // makes the margin calls it brings about (see marginCall) for every
-// participant short in symbol in a room with a maintenance margin: a
+// participant short in the symbol in a room with a maintenance margin: a
 // crash or a concurrent order never sees the price without its fills and
 // liquidations. An order whose fill fails, or a margin call that fails,
 // is logged and left as it was (its savepoint rolled back); the others
-// still go ahead.
-func (s *Service) Tick(ctx context.Context, symbol string, price decimal.Decimal) (*Quote, error) {
+// still go ahead. A bid or ask left out is the price, a volume left out
+// DefaultVolume.
+func (s *Service) TickQuote(ctx context.Context, t PriceTick) (*Quote, error) {
 	var (
 		q      *Quote
 		filled map[int64]bool
 	)
+	symbol, price := t.Symbol, t.Price
 	err := s.store.Update(ctx, func(tx Tx) error {
 		filled = map[int64]bool{}
 		if err := tx.LockSymbol(ctx, symbol, true); err != nil {
 			return err
 		}
-		q = &Quote{Symbol: symbol, Price: price, Open: price, At: tx.Now()}
+		q = &Quote{Symbol: symbol, Price: price, Bid: t.Bid, Ask: t.Ask, Volume: t.Volume, Open: price, At: tx.Now()}
+		if q.Bid.IsZero() {
+			q.Bid = price
+		}
+		if q.Ask.IsZero() {
+			q.Ask = price
+		}
+		if q.Volume == 0 {
+			q.Volume = DefaultVolume
+		}
 		if prev, err := tx.Quote(ctx, symbol); err == nil {
 			q.Open = prev.Open
 		} else if ErrorCode(err) != ENOTFOUND {
@@ -803,7 +953,7 @@ func (s *Service) Tick(ctx context.Context, symbol string, price decimal.Decimal
 		if err != nil {
 			return err
 		}
-		return s.sweep(ctx, tx, open, shorts, map[string]decimal.Decimal{symbol: price}, filled)
+		return s.sweep(ctx, tx, open, shorts, map[string]*Quote{symbol: q}, filled)
 	})
 	if err != nil {
 		return nil, err
@@ -826,7 +976,7 @@ func (s *Service) Tick(ctx context.Context, symbol string, price decimal.Decimal
 // room, and are taken room by room (the order rooms are locked in), a
 // room's orders before its margin calls, which see their fills. Orders
 // the prices do not touch are skipped without a lock.
-func (s *Service) sweep(ctx context.Context, tx Tx, open []*Order, shorts []*Participant, prices map[string]decimal.Decimal, filled map[int64]bool) error {
+func (s *Service) sweep(ctx context.Context, tx Tx, open []*Order, shorts []*Participant, quotes map[string]*Quote, filled map[int64]bool) error {
 	for len(open) > 0 || len(shorts) > 0 {
 		if len(open) == 0 || (len(shorts) > 0 && shorts[0].BullPenID < open[0].BullPenID) {
 			if err := s.sweepMargin(ctx, tx, shorts[0], filled); err != nil {
@@ -837,18 +987,18 @@ func (s *Service) sweep(ctx context.Context, tx Tx, open []*Order, shorts []*Par
 		}
 		o := open[0]
 		open = open[1:]
-		price, ok := prices[o.Symbol]
+		q, ok := quotes[o.Symbol]
 		if !ok {
 			continue
 		}
-		fill, triggered := marketable(o, price)
-		if _, moves := trailed(o, price); !fill && triggered == o.Triggered && !moves && !expiryDue(o, tx.Now()) {
+		fill, triggered := marketable(o, q.Price)
+		if _, moves := trailed(o, q.Price); !fill && triggered == o.Triggered && !moves && !expiryDue(o, tx.Now()) {
 			continue
 		}
 		var did bool
 		err := tx.Savepoint(ctx, func() error {
 			var err error
-			did, err = s.work(ctx, tx, o.ID, price)
+			did, err = s.work(ctx, tx, o.ID, q)
 			return err
 		})
 		if err != nil {
@@ -888,16 +1038,21 @@ func (s *Service) sweepRoom(ctx context.Context, tx Tx, room *BullPen, filled ma
 	if len(open) == 0 && len(shorts) == 0 {
 		return nil
 	}
-	prices, err := s.prices(ctx, tx)
+	qs, err := tx.Quotes(ctx)
 	if err != nil {
 		return err
 	}
-	return s.sweep(ctx, tx, open, shorts, prices, filled)
+	quotes := make(map[string]*Quote, len(qs))
+	for _, q := range qs {
+		quotes[q.Symbol] = q
+	}
+	return s.sweep(ctx, tx, open, shorts, quotes, filled)
 }
 
-// work re-decides one resting order at price inside tx, holding its room:
-// fill, trigger, or reject when the money is gone. It reports a fill.
-func (s *Service) work(ctx context.Context, tx Tx, orderID int64, price decimal.Decimal) (bool, error) {
+// work re-decides one resting order against quote q inside tx, holding
+// its room: fill (what the tick's volume allows), trigger, or reject when
+// the money is gone. It reports a fill.
+func (s *Service) work(ctx context.Context, tx Tx, orderID int64, q *Quote) (bool, error) {
 	o, err := tx.Order(ctx, orderID)
 	if err != nil {
 		return false, err
@@ -906,7 +1061,7 @@ func (s *Service) work(ctx context.Context, tx Tx, orderID int64, price decimal.
 	if err != nil {
 		return false, err
 	}
-	if o, err = tx.Order(ctx, orderID); err != nil || o.Status != OrderStatusOpen || room.State != RoomActive {
+	if o, err = tx.Order(ctx, orderID); err != nil || !o.Working() || room.State != RoomActive {
 		return false, err
 	}
 	if expiryDue(o, tx.Now()) {
@@ -920,11 +1075,18 @@ func (s *Service) work(ctx context.Context, tx Tx, orderID int64, price decimal.
 		// the order.
 		return false, nil
 	}
-	stop, moved := trailed(o, price)
+	stop, moved := trailed(o, q.Price)
 	if moved {
 		o.StopPrice = &stop
 	}
-	fill, triggered := marketable(o, price)
+	fill, triggered := marketable(o, q.Price)
+	var p plan
+	if fill {
+		if qty := room.Execution.fillable(o.Remaining(), q.Volume); qty > 0 {
+			p = room.Execution.plan(o.Side, q, qty)
+		}
+		fill = p.Quantity > 0 && withinLimit(o, p.Price)
+	}
 	if !fill {
 		if triggered != o.Triggered || moved {
 			o.Triggered, o.UpdatedAt = triggered, tx.Now()
@@ -933,15 +1095,16 @@ func (s *Service) work(ctx context.Context, tx Tx, orderID int64, price decimal.
 		return false, nil
 	}
 	o.Triggered = triggered
-	p, err := tx.Participant(ctx, o.ParticipantID)
+	pt, err := tx.Participant(ctx, o.ParticipantID)
 	if err != nil {
 		return false, err
 	}
-	a, err := s.loadAccount(ctx, tx, room, p)
+	a, err := s.loadAccount(ctx, tx, room, pt)
 	if err != nil {
 		return false, err
 	}
-	if r := a.checkFill(o, price); r != nil {
+	rest := a.restHold(o, p)
+	if r := a.checkFill(o, p, rest); r != nil {
 		l := a.ledger(o, o.Reserved, tx.Now())
 		l.hold(o.Reserved.Neg(), o.ID)
 		if err := l.write(ctx, tx); err != nil {
@@ -954,5 +1117,5 @@ func (s *Service) work(ctx context.Context, tx Tx, orderID int64, price decimal.
 		}
 		return false, s.orderEvent(ctx, tx, o, OrderEventRejected)
 	}
-	return true, s.fill(ctx, tx, a, o, price, false)
+	return true, s.fill(ctx, tx, a, o, p, rest, false)
 }

@@ -100,6 +100,11 @@ func (s *Service) CreateBullPen(ctx context.Context, owner *User, in CreateBullP
 	if err := validRules(in, &b.Rules); err != nil {
 		return nil, err
 	}
+	execution, err := resolveExecution(in.Execution)
+	if err != nil {
+		return nil, err
+	}
+	b.Execution = execution
 	if in.Visibility != nil {
 		b.Visibility = *in.Visibility
 	}
@@ -573,13 +578,13 @@ func (s *Service) ExpireDue(ctx context.Context) (time.Time, error) {
 	return s.store.NextExpiry(ctx)
 }
 
-// expire makes one order EXPIRED in tx if it is OPEN and due.
+// expire makes one order EXPIRED in tx if it is still working and due.
 func (s *Service) expire(ctx context.Context, tx Tx, roomID, orderID int64) (bool, error) {
 	if _, err := tx.LockBullPen(ctx, roomID); err != nil {
 		return false, err
 	}
 	o, err := tx.Order(ctx, orderID)
-	if err != nil || o.Status != OrderStatusOpen || !expiryDue(o, tx.Now()) {
+	if err != nil || !o.Working() || !expiryDue(o, tx.Now()) {
 		return false, err
 	}
 	// Read again under the room's lock and found OPEN: no other instance

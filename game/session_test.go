@@ -200,7 +200,7 @@ func TestAdmins(t *testing.T) {
 			if ok, _ := restarted(h.store).IsAdmin(h.ctx, early); !ok {
 				t.Error("a restart took -admins' role from the account that existed when the name was first listed")
 			}
-			if _, err := h2.svc.SetQuote(h2.ctx, late, "AAPL", dec("100")); game.ErrorCode(err) != game.EFORBIDDEN {
+			if _, err := h2.svc.SetQuote(h2.ctx, late, "AAPL", dec("100"), game.QuoteInput{}); game.ErrorCode(err) != game.EFORBIDDEN {
 				t.Errorf("SetQuote by the late sign-up: %v, want FORBIDDEN", err)
 			}
 			if u, err := h2.svc.SetAdmin(h2.ctx, "ADMIN", true); err != nil || u.ID != late.ID {
@@ -209,7 +209,7 @@ func TestAdmins(t *testing.T) {
 			if ok, _ := h2.svc.IsAdmin(h2.ctx, late); !ok {
 				t.Error("granted, but no admin")
 			}
-			if _, err := h2.svc.SetQuote(h2.ctx, late, "AAPL", dec("100")); err != nil {
+			if _, err := h2.svc.SetQuote(h2.ctx, late, "AAPL", dec("100"), game.QuoteInput{}); err != nil {
 				t.Errorf("SetQuote once granted: %v", err)
 			}
 			admins, err := h2.svc.Admins(h2.ctx)

@@ -46,7 +46,12 @@ type Queries interface {
 	OrderByClientID(ctx context.Context, participantID int64, clientOrderID string) (*Order, error)
 	// Orders lists orders newest first with the filter, and the total count.
 	Orders(ctx context.Context, f OrderFilter) ([]*Order, int, error)
-	// OpenOrders lists a participant's OPEN orders.
+	// Fills lists an order's fills, oldest first.
+	Fills(ctx context.Context, orderID int64) ([]Fill, error)
+	// FillsOf lists the fills of orders, oldest first, by order.
+	FillsOf(ctx context.Context, orderIDs []int64) (map[int64][]Fill, error)
+	// OpenOrders lists a participant's working (OPEN and PARTIALLY_FILLED)
+	// orders.
 	OpenOrders(ctx context.Context, participantID int64) ([]*Order, error)
 	// OpenOrdersBySymbol lists OPEN orders on symbol in ACTIVE rooms,
 	// by room, then oldest first (the order rooms are locked in).
@@ -133,6 +138,8 @@ type Tx interface {
 	SavePosition(ctx context.Context, p *Position) error
 	InsertOrder(ctx context.Context, o *Order) error
 	UpdateOrder(ctx context.Context, o *Order) error
+	// InsertFill stores a fill and sets its ID.
+	InsertFill(ctx context.Context, f *Fill) error
 	// InsertLedger stores ledger entries, in order, in one statement
 	// where it can; it does not set their ids.
 	InsertLedger(ctx context.Context, entries []*LedgerEntry) error
@@ -220,6 +227,7 @@ type OrderFilter struct {
 	BullPenID     int64
 	ParticipantID int64 // 0: every participant
 	Status        *OrderStatus
+	Filled        bool // only orders with a fill
 	BeforeID      int64
 	Limit         int
 }

@@ -67,11 +67,14 @@ const (
 type OrderStatus string
 
 const (
-	OrderStatusOpen      OrderStatus = "OPEN"
-	OrderStatusFilled    OrderStatus = "FILLED"
-	OrderStatusCancelled OrderStatus = "CANCELLED"
-	OrderStatusRejected  OrderStatus = "REJECTED"
-	OrderStatusExpired   OrderStatus = "EXPIRED"
+	OrderStatusOpen OrderStatus = "OPEN"
+	// OrderStatusPartiallyFilled is an order some of whose shares have
+	// filled while the rest still works, as an OPEN order does.
+	OrderStatusPartiallyFilled OrderStatus = "PARTIALLY_FILLED"
+	OrderStatusFilled          OrderStatus = "FILLED"
+	OrderStatusCancelled       OrderStatus = "CANCELLED"
+	OrderStatusRejected        OrderStatus = "REJECTED"
+	OrderStatusExpired         OrderStatus = "EXPIRED"
 )
 
 // StateTrigger says what moved a room.
@@ -140,6 +143,8 @@ type BullPen struct {
 	LastSequence      int64           `db:"last_sequence"`
 	CreatedAt         time.Time       `db:"created_at"`
 	Rules
+	// Execution is how its orders fill.
+	Execution
 }
 
 // Rules are a room's fair-play limits, set at creation; nil means no
@@ -214,6 +219,53 @@ type Order struct {
 	TrailPercent *decimal.Decimal `db:"trail_percent" json:"trailPercent,omitempty"`
 	// ExpiresAt is when an OPEN order becomes EXPIRED.
 	ExpiresAt *time.Time `db:"expires_at" json:"expiresAt,omitempty"`
+	// Fills are its fills so far, oldest first, when they were read with
+	// it (an order in an event carries them); nil: not read.
+	Fills []Fill `db:"-" json:"fills"`
+}
+
+// Working reports whether o still waits to fill: OPEN, or PARTIALLY_FILLED
+// with shares left. A working order can be cancelled, expire, and holds
+// back what its remaining shares may need.
+func (o *Order) Working() bool {
+	return o.Status == OrderStatusOpen || o.Status == OrderStatusPartiallyFilled
+}
+
+// Remaining is the shares of o not filled yet.
+func (o *Order) Remaining() int64 { return o.Quantity - o.FilledQuantity }
+
+// Fill is one execution of (part of) an order, with what its price is
+// made of: exactly, Price = MidPrice + (SpreadCost + SlippageCost +
+// ImpactCost) / Quantity for a buy, MidPrice - that for a sell. The costs
+// are for the whole quantity; Commission is the order's commission, paid
+// on its first fill (zero on the others).
+type Fill struct {
+	ID           int64           `db:"id" json:"id"`
+	OrderID      int64           `db:"order_id" json:"orderId"`
+	At           time.Time       `db:"at" json:"at"`
+	Quantity     int64           `db:"quantity" json:"quantity"`
+	Price        decimal.Decimal `db:"price" json:"price"`
+	MidPrice     decimal.Decimal `db:"mid_price" json:"midPrice"`
+	SpreadCost   decimal.Decimal `db:"spread_cost" json:"spreadCost"`
+	SlippageCost decimal.Decimal `db:"slippage_cost" json:"slippageCost"`
+	ImpactCost   decimal.Decimal `db:"impact_cost" json:"impactCost"`
+	Commission   decimal.Decimal `db:"commission" json:"commission"`
+}
+
+// AverageFillPrice is the quantity-weighted mean price of fills, rounded
+// half-even to 4 decimal places; nil without fills.
+func AverageFillPrice(fills []Fill) *decimal.Decimal {
+	var n int64
+	sum := decimal.Zero
+	for _, f := range fills {
+		n += f.Quantity
+		sum = sum.Add(f.Price.Mul(decimal.NewFromInt(f.Quantity)))
+	}
+	if n == 0 {
+		return nil
+	}
+	avg := divRoundHalfEven(sum, decimal.NewFromInt(n), 4)
+	return &avg
 }
 
 // LeaderboardSnapshot is the ranking of a room at one moment.
@@ -242,10 +294,15 @@ type LeaderboardEntry struct {
 	Track Track `db:"-" json:"-"`
 }
 
-// Quote is the last price of a symbol.
+// Quote is the last price of a symbol, with the market around it: the
+// best bid and ask (Bid <= Price <= Ask) and the shares traded since the
+// tick before.
 type Quote struct {
 	Symbol string          `db:"symbol"`
 	Price  decimal.Decimal `db:"price"`
+	Bid    decimal.Decimal `db:"bid"`
+	Ask    decimal.Decimal `db:"ask"`
+	Volume int64           `db:"volume"`
 	// Open is the first price of the symbol seen by this market (the
 	// reference for change and changePercent).
 	Open decimal.Decimal `db:"open"`

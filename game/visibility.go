@@ -248,13 +248,66 @@ func (v *View) LeaderboardHistory(ctx context.Context, limit int) ([]*Leaderboar
 
 // Orders lists the orders the viewer may see, newest first: the owner
 // every order, a member their own or, when trades are PUBLIC, everyone's;
-// anyone else none. f.BullPenID and f.ParticipantID are set here.
+// anyone else none. f.BullPenID and f.ParticipantID are set here. Each
+// order carries its fills.
 func (v *View) Orders(ctx context.Context, f OrderFilter) ([]*Order, int, error) {
 	var ok bool
 	if f, ok = v.orderScope(f); !ok {
 		return []*Order{}, 0, nil
 	}
-	return v.s.store.Orders(ctx, f)
+	os, total, err := v.s.store.Orders(ctx, f)
+	if err != nil {
+		return nil, 0, err
+	}
+	return os, total, v.s.withFills(ctx, os)
+}
+
+// withFills reads the fills of orders into them, in one read.
+func (s *Service) withFills(ctx context.Context, orders []*Order) error {
+	var ids []int64
+	for _, o := range orders {
+		o.Fills = []Fill{}
+		if o.FilledQuantity > 0 {
+			ids = append(ids, o.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	fills, err := s.store.FillsOf(ctx, ids)
+	if err != nil {
+		return err
+	}
+	for _, o := range orders {
+		if fs := fills[o.ID]; fs != nil {
+			o.Fills = fs
+		}
+	}
+	return nil
+}
+
+// OrderFills are o's fills as o stands: those it carries (an order read
+// with View.Orders, or in an event), else the fills read that make up its
+// filledQuantity (a later fill is not o's yet). Seen as o is: the caller
+// has o only where it may see it.
+func (s *Service) OrderFills(ctx context.Context, o *Order) ([]Fill, error) {
+	if o.Fills != nil {
+		return o.Fills, nil
+	}
+	if o.FilledQuantity == 0 {
+		return []Fill{}, nil
+	}
+	fs, err := s.store.Fills(ctx, o.ID)
+	if err != nil {
+		return nil, err
+	}
+	var n int64
+	for i, f := range fs {
+		if n += f.Quantity; n >= o.FilledQuantity {
+			return fs[:i+1], nil
+		}
+	}
+	return fs, nil
 }
 
 // orderScope narrows f to the orders the viewer may see (see Orders); ok
@@ -271,28 +324,40 @@ func (v *View) orderScope(f OrderFilter) (_ OrderFilter, ok bool) {
 	return f, true
 }
 
-// Fills lists every filled order the viewer may see (the orders of
+// Trade is one fill of an order.
+type Trade struct {
+	Order *Order
+	Fill  Fill
+}
+
+// Trades lists every fill of the orders the viewer may see (the orders of
 // Orders, so the same rule), oldest fill first: the trades export.
-func (v *View) Fills(ctx context.Context) ([]*Order, error) {
-	filled := OrderStatusFilled
-	f, ok := v.orderScope(OrderFilter{Status: &filled, Limit: 500})
-	out := []*Order{}
+func (v *View) Trades(ctx context.Context) ([]Trade, error) {
+	f, ok := v.orderScope(OrderFilter{Filled: true, Limit: 500})
+	out := []Trade{}
 	for ok {
 		page, _, err := v.s.store.Orders(ctx, f)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, page...)
+		if err := v.s.withFills(ctx, page); err != nil {
+			return nil, err
+		}
+		for _, o := range page {
+			for _, fl := range o.Fills {
+				out = append(out, Trade{Order: o, Fill: fl})
+			}
+		}
 		if len(page) < f.Limit {
 			break
 		}
 		f.BeforeID = page[len(page)-1].ID
 	}
-	slices.SortFunc(out, func(a, b *Order) int {
-		if c := a.FilledAt.Compare(*b.FilledAt); c != 0 {
+	slices.SortFunc(out, func(a, b Trade) int {
+		if c := a.Fill.At.Compare(b.Fill.At); c != 0 {
 			return c
 		}
-		return cmp.Compare(a.ID, b.ID)
+		return cmp.Compare(a.Fill.ID, b.Fill.ID)
 	})
 	return out, nil
 }

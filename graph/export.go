@@ -31,7 +31,8 @@ const (
 var (
 	ResultsHeader = []string{"rank", "user", "portfolioValue", "cash", "totalReturn", "returnPercent",
 		"maxDrawdownPercent", "volatilityPercent", "sharpeRatio", "tradeCount", "winRate"}
-	TradesHeader = []string{"time", "user", "symbol", "side", "quantity", "price", "commission", "orderId"}
+	TradesHeader = []string{"time", "user", "symbol", "side", "quantity", "price", "commission", "orderId",
+		"midPrice", "spreadCost", "slippageCost", "impactCost"}
 )
 
 // Exports serves GET ResultsCSVPath and TradesCSVPath, authenticated as
@@ -104,15 +105,17 @@ func (r *Resolver) resultRows(ctx context.Context, v *game.View) ([][]string, er
 	return out, nil
 }
 
-// tradeRows are the fills the viewer may see, oldest first.
+// tradeRows are the fills the viewer may see, oldest first, each with what
+// its price is made of.
 func (r *Resolver) tradeRows(ctx context.Context, v *game.View) ([][]string, error) {
 	out := [][]string{TradesHeader}
-	fills, err := v.Fills(ctx)
+	trades, err := v.Trades(ctx)
 	if err != nil {
 		return nil, err
 	}
 	users := map[int64]string{}
-	for _, o := range fills {
+	for _, t := range trades {
+		o, f := t.Order, t.Fill
 		name, ok := users[o.ParticipantID]
 		if !ok {
 			p, err := v.Participant(ctx, o.ParticipantID)
@@ -126,8 +129,9 @@ func (r *Resolver) tradeRows(ctx context.Context, v *game.View) ([][]string, err
 			name = u.Username
 			users[o.ParticipantID] = name
 		}
-		out = append(out, []string{o.FilledAt.UTC().Format(scalar.TimeFormat), cell(name), o.Symbol, string(o.Side),
-			strconv.FormatInt(o.FilledQuantity, 10), optDec(o.FilledPrice), dec(o.Commission), strconv.FormatInt(o.ID, 10)})
+		out = append(out, []string{f.At.UTC().Format(scalar.TimeFormat), cell(name), o.Symbol, string(o.Side),
+			strconv.FormatInt(f.Quantity, 10), dec(f.Price), dec(f.Commission), strconv.FormatInt(o.ID, 10),
+			dec(f.MidPrice), dec(f.SpreadCost), dec(f.SlippageCost), dec(f.ImpactCost)})
 	}
 	return out, nil
 }

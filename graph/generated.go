@@ -60,6 +60,7 @@ type ComplexityRoot struct {
 		CreatedAt                func(childComplexity int) int
 		Description              func(childComplexity int) int
 		EndsAt                   func(childComplexity int) int
+		Execution                func(childComplexity int) int
 		ID                       func(childComplexity int) int
 		InviteCode               func(childComplexity int) int
 		LastSequence             func(childComplexity int) int
@@ -99,6 +100,26 @@ type ComplexityRoot struct {
 	EquityPoint struct {
 		At             func(childComplexity int) int
 		PortfolioValue func(childComplexity int) int
+	}
+
+	Execution struct {
+		Preset             func(childComplexity int) int
+		PriceImpact        func(childComplexity int) int
+		SlippageBps        func(childComplexity int) int
+		SpreadBps          func(childComplexity int) int
+		VolumeLimitPercent func(childComplexity int) int
+	}
+
+	Fill struct {
+		At           func(childComplexity int) int
+		Commission   func(childComplexity int) int
+		ID           func(childComplexity int) int
+		ImpactCost   func(childComplexity int) int
+		MidPrice     func(childComplexity int) int
+		Price        func(childComplexity int) int
+		Quantity     func(childComplexity int) int
+		SlippageCost func(childComplexity int) int
+		SpreadCost   func(childComplexity int) int
 	}
 
 	Instrument struct {
@@ -164,7 +185,7 @@ type ComplexityRoot struct {
 		PlaceOrder        func(childComplexity int, input game.PlaceOrderInput) int
 		RenewToken        func(childComplexity int) int
 		ResumeBullPen     func(childComplexity int, id int64) int
-		SetQuote          func(childComplexity int, symbol string, price decimal.Decimal) int
+		SetQuote          func(childComplexity int, symbol string, price decimal.Decimal, bid *decimal.Decimal, ask *decimal.Decimal, volume *int) int
 		SignIn            func(childComplexity int, input model.SignInInput) int
 		SignOut           func(childComplexity int) int
 		SignOutEverywhere func(childComplexity int) int
@@ -173,28 +194,30 @@ type ComplexityRoot struct {
 	}
 
 	Order struct {
-		BullPen        func(childComplexity int) int
-		ClientOrderID  func(childComplexity int) int
-		Commission     func(childComplexity int) int
-		CreatedAt      func(childComplexity int) int
-		ExpiresAt      func(childComplexity int) int
-		FilledAt       func(childComplexity int) int
-		FilledPrice    func(childComplexity int) int
-		FilledQuantity func(childComplexity int) int
-		ID             func(childComplexity int) int
-		LimitPrice     func(childComplexity int) int
-		Participant    func(childComplexity int) int
-		Quantity       func(childComplexity int) int
-		RejectMessage  func(childComplexity int) int
-		RejectReason   func(childComplexity int) int
-		Side           func(childComplexity int) int
-		Status         func(childComplexity int) int
-		StopPrice      func(childComplexity int) int
-		Symbol         func(childComplexity int) int
-		TrailAmount    func(childComplexity int) int
-		TrailPercent   func(childComplexity int) int
-		Type           func(childComplexity int) int
-		UpdatedAt      func(childComplexity int) int
+		AverageFillPrice func(childComplexity int) int
+		BullPen          func(childComplexity int) int
+		ClientOrderID    func(childComplexity int) int
+		Commission       func(childComplexity int) int
+		CreatedAt        func(childComplexity int) int
+		ExpiresAt        func(childComplexity int) int
+		FilledAt         func(childComplexity int) int
+		FilledPrice      func(childComplexity int) int
+		FilledQuantity   func(childComplexity int) int
+		Fills            func(childComplexity int) int
+		ID               func(childComplexity int) int
+		LimitPrice       func(childComplexity int) int
+		Participant      func(childComplexity int) int
+		Quantity         func(childComplexity int) int
+		RejectMessage    func(childComplexity int) int
+		RejectReason     func(childComplexity int) int
+		Side             func(childComplexity int) int
+		Status           func(childComplexity int) int
+		StopPrice        func(childComplexity int) int
+		Symbol           func(childComplexity int) int
+		TrailAmount      func(childComplexity int) int
+		TrailPercent     func(childComplexity int) int
+		Type             func(childComplexity int) int
+		UpdatedAt        func(childComplexity int) int
 	}
 
 	OrderConnection struct {
@@ -278,11 +301,14 @@ type ComplexityRoot struct {
 	}
 
 	Quote struct {
+		Ask           func(childComplexity int) int
 		At            func(childComplexity int) int
+		Bid           func(childComplexity int) int
 		Change        func(childComplexity int) int
 		ChangePercent func(childComplexity int) int
 		Price         func(childComplexity int) int
 		Symbol        func(childComplexity int) int
+		Volume        func(childComplexity int) int
 	}
 
 	RoomStateEvent struct {
@@ -334,6 +360,8 @@ type BullPenResolver interface {
 	LeaderboardHistory(ctx context.Context, obj *game.BullPen, limit *int) ([]*game.LeaderboardSnapshot, error)
 	Orders(ctx context.Context, obj *game.BullPen, status *game.OrderStatus, first *int, after *string) (*model.OrderConnection, error)
 	LastSequence(ctx context.Context, obj *game.BullPen) (int, error)
+
+	Execution(ctx context.Context, obj *game.BullPen) (*game.Execution, error)
 }
 type LeaderboardEntryResolver interface {
 	User(ctx context.Context, obj *game.LeaderboardEntry) (*game.User, error)
@@ -359,11 +387,14 @@ type MutationResolver interface {
 	CloneBullPen(ctx context.Context, id int64, startsAt *time.Time, endsAt time.Time) (*game.BullPen, error)
 	PlaceOrder(ctx context.Context, input game.PlaceOrderInput) (*game.Order, error)
 	CancelOrder(ctx context.Context, orderID int64) (*game.Order, error)
-	SetQuote(ctx context.Context, symbol string, price decimal.Decimal) (*game.Quote, error)
+	SetQuote(ctx context.Context, symbol string, price decimal.Decimal, bid *decimal.Decimal, ask *decimal.Decimal, volume *int) (*game.Quote, error)
 }
 type OrderResolver interface {
 	BullPen(ctx context.Context, obj *game.Order) (*game.BullPen, error)
 	Participant(ctx context.Context, obj *game.Order) (*game.Participant, error)
+
+	AverageFillPrice(ctx context.Context, obj *game.Order) (*decimal.Decimal, error)
+	Fills(ctx context.Context, obj *game.Order) ([]*game.Fill, error)
 }
 type ParticipantResolver interface {
 	User(ctx context.Context, obj *game.Participant) (*game.User, error)
@@ -471,6 +502,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.BullPen.EndsAt(childComplexity), true
+	case "BullPen.execution":
+		if e.ComplexityRoot.BullPen.Execution == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BullPen.Execution(childComplexity), true
 	case "BullPen.id":
 		if e.ComplexityRoot.BullPen.ID == nil {
 			break
@@ -664,6 +701,92 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.EquityPoint.PortfolioValue(childComplexity), true
+
+	case "Execution.preset":
+		if e.ComplexityRoot.Execution.Preset == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Execution.Preset(childComplexity), true
+	case "Execution.priceImpact":
+		if e.ComplexityRoot.Execution.PriceImpact == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Execution.PriceImpact(childComplexity), true
+	case "Execution.slippageBps":
+		if e.ComplexityRoot.Execution.SlippageBps == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Execution.SlippageBps(childComplexity), true
+	case "Execution.spreadBps":
+		if e.ComplexityRoot.Execution.SpreadBps == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Execution.SpreadBps(childComplexity), true
+	case "Execution.volumeLimitPercent":
+		if e.ComplexityRoot.Execution.VolumeLimitPercent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Execution.VolumeLimitPercent(childComplexity), true
+
+	case "Fill.at":
+		if e.ComplexityRoot.Fill.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Fill.At(childComplexity), true
+	case "Fill.commission":
+		if e.ComplexityRoot.Fill.Commission == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Fill.Commission(childComplexity), true
+	case "Fill.id":
+		if e.ComplexityRoot.Fill.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Fill.ID(childComplexity), true
+	case "Fill.impactCost":
+		if e.ComplexityRoot.Fill.ImpactCost == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Fill.ImpactCost(childComplexity), true
+	case "Fill.midPrice":
+		if e.ComplexityRoot.Fill.MidPrice == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Fill.MidPrice(childComplexity), true
+	case "Fill.price":
+		if e.ComplexityRoot.Fill.Price == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Fill.Price(childComplexity), true
+	case "Fill.quantity":
+		if e.ComplexityRoot.Fill.Quantity == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Fill.Quantity(childComplexity), true
+	case "Fill.slippageCost":
+		if e.ComplexityRoot.Fill.SlippageCost == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Fill.SlippageCost(childComplexity), true
+	case "Fill.spreadCost":
+		if e.ComplexityRoot.Fill.SpreadCost == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Fill.SpreadCost(childComplexity), true
 
 	case "Instrument.name":
 		if e.ComplexityRoot.Instrument.Name == nil {
@@ -973,7 +1096,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.SetQuote(childComplexity, args["symbol"].(string), args["price"].(decimal.Decimal)), true
+		return e.ComplexityRoot.Mutation.SetQuote(childComplexity, args["symbol"].(string), args["price"].(decimal.Decimal), args["bid"].(*decimal.Decimal), args["ask"].(*decimal.Decimal), args["volume"].(*int)), true
 	case "Mutation.signIn":
 		if e.ComplexityRoot.Mutation.SignIn == nil {
 			break
@@ -1020,6 +1143,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Mutation.StartBullPen(childComplexity, args["id"].(int64)), true
 
+	case "Order.averageFillPrice":
+		if e.ComplexityRoot.Order.AverageFillPrice == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Order.AverageFillPrice(childComplexity), true
 	case "Order.bullPen":
 		if e.ComplexityRoot.Order.BullPen == nil {
 			break
@@ -1068,6 +1197,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Order.FilledQuantity(childComplexity), true
+	case "Order.fills":
+		if e.ComplexityRoot.Order.Fills == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Order.Fills(childComplexity), true
 	case "Order.id":
 		if e.ComplexityRoot.Order.ID == nil {
 			break
@@ -1511,12 +1646,24 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Query.Quote(childComplexity, args["symbol"].(string)), true
 
+	case "Quote.ask":
+		if e.ComplexityRoot.Quote.Ask == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Quote.Ask(childComplexity), true
 	case "Quote.at":
 		if e.ComplexityRoot.Quote.At == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Quote.At(childComplexity), true
+	case "Quote.bid":
+		if e.ComplexityRoot.Quote.Bid == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Quote.Bid(childComplexity), true
 	case "Quote.change":
 		if e.ComplexityRoot.Quote.Change == nil {
 			break
@@ -1541,6 +1688,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Quote.Symbol(childComplexity), true
+	case "Quote.volume":
+		if e.ComplexityRoot.Quote.Volume == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Quote.Volume(childComplexity), true
 
 	case "RoomStateEvent.actor":
 		if e.ComplexityRoot.RoomStateEvent.Actor == nil {
@@ -1711,6 +1864,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	inputUnmarshalers := func() *graphql.InputUnmarshalerIndex {
 		return graphql.NewInputUnmarshalerIndex(
 			graphql.NewInputUnmarshaler("CreateBullPenInput", ec.unmarshalInputCreateBullPenInput),
+			graphql.NewInputUnmarshaler("ExecutionInput", ec.unmarshalInputExecutionInput),
 			graphql.NewInputUnmarshaler("PlaceOrderInput", ec.unmarshalInputPlaceOrderInput),
 			graphql.NewInputUnmarshaler("SignInInput", ec.unmarshalInputSignInInput),
 			graphql.NewInputUnmarshaler("SignUpInput", ec.unmarshalInputSignUpInput),
@@ -1836,12 +1990,28 @@ the order was placed, by trailAmount or trailPercent, and that fills like a
 triggered STOP when the price comes back through it.
 """
 enum OrderType { MARKET LIMIT STOP STOP_LIMIT TRAILING_STOP }
-enum OrderStatus { OPEN FILLED CANCELLED REJECTED EXPIRED }
 """
-What happened to an order. LIQUIDATED: an order the system placed and
-filled at once on a margin call (see BullPen.maintenanceMarginPercent).
+Where an order is in its life. PARTIALLY_FILLED: some of its shares have
+filled and the rest still works, as an OPEN order does (a room's
+execution.volumeLimitPercent caps each fill): it can be cancelled, expire,
+and holds back what the rest may need.
 """
-enum OrderEventKind { ACCEPTED FILLED REJECTED CANCELLED EXPIRED LIQUIDATED }
+enum OrderStatus { OPEN PARTIALLY_FILLED FILLED CANCELLED REJECTED EXPIRED }
+"""
+What happened to an order. PARTIALLY_FILLED: a fill that left shares
+working (one event per fill; FILLED for the fill that completes it).
+LIQUIDATED: an order the system placed and filled at once on a margin
+call (see BullPen.maintenanceMarginPercent).
+"""
+enum OrderEventKind { ACCEPTED PARTIALLY_FILLED FILLED REJECTED CANCELLED EXPIRED LIQUIDATED }
+
+"""
+A room's execution model. FRICTIONLESS: every order fills in full at the
+last price, and pays only the commission. REALISTIC (spreadBps 10,
+slippageBps 2, priceImpact 0.5, volumeLimitPercent 10) and THIN_BOOK (50,
+10, 5, 2) trade at the feed's bid and ask with those costs.
+"""
+enum ExecutionPreset { FRICTIONLESS REALISTIC THIN_BOOK }
 enum StateTrigger { MANUAL SCHEDULE }
 "What a room's leaderboard ranks by: RETURN (portfolio value) or SHARPE (sharpeRatio, participants without one last, then portfolio value)."
 enum RankMetric { RETURN SHARPE }
@@ -1858,7 +2028,7 @@ type BullPen {
   startsAt: Time!
   endsAt: Time!
   startingCash: Decimal!
-  "Flat fee charged on every fill."
+  "Flat fee charged once per order, on its first fill."
   commission: Decimal!
   allowShortSelling: Boolean!
   "Symbols that may be traded; null means every instrument."
@@ -1903,6 +2073,51 @@ type BullPen {
   zero.
   """
   maintenanceMarginPercent: Decimal
+  "How orders fill: the execution model, its preset's values with the overrides resolved."
+  execution: Execution!
+}
+
+"""
+How a room's orders fill. A fill of q shares against a quote:
+- its mid: the last price under FRICTIONLESS, else (bid + ask) / 2 rounded
+  half-even to 4 decimal places;
+- spread: a buy pays up to the ask, a sell down to the bid, widened to
+  spreadBps / 2 of the mid when the feed's spread is narrower;
+- slippage: slippageBps of the mid;
+- impact: priceImpact * (q / the tick's volume)^2 of the mid;
+each per share and rounded up to 4 decimal places: a buy fills at the mid
+plus the three, a sell at the mid less them (never below 0.0001).
+volumeLimitPercent caps one order's fill at that share of the tick's
+volume: the rest stays PARTIALLY_FILLED and fills on later ticks, market
+orders too. A limit order never fills past its limit: with costs it waits
+for a price that leaves room for them.
+"""
+type Execution {
+  preset: ExecutionPreset!
+  "The least spread a fill pays, in basis points of the mid (half on each side)."
+  spreadBps: Int!
+  "Charged on every fill, in basis points of the mid."
+  slippageBps: Int!
+  "The square-law impact coefficient."
+  priceImpact: Decimal!
+  "Most of one tick's volume (percent) one order's fill may take; null: no cap."
+  volumeLimitPercent: Decimal
+}
+
+"""
+A room's execution model: a preset (FRICTIONLESS when left out) whose
+values the fields given override.
+"""
+input ExecutionInput {
+  preset: ExecutionPreset = FRICTIONLESS
+  "0 to 1000 basis points."
+  spreadBps: Int
+  "0 to 1000 basis points."
+  slippageBps: Int
+  "0 to 100, at most 4 decimal places."
+  priceImpact: Decimal
+  "More than 0, at most 100, at most 4 decimal places."
+  volumeLimitPercent: Decimal
 }
 
 type User {
@@ -2099,7 +2314,12 @@ type Order {
   stopPrice: Decimal
   status: OrderStatus!
   filledQuantity: Int!
+  "The last fill's price."
   filledPrice: Decimal
+  "The quantity-weighted mean price of its fills, rounded half-even to 4 decimal places; null before the first."
+  averageFillPrice: Decimal
+  "Its fills, oldest first, each with what its price is made of."
+  fills: [Fill!]!
   commission: Decimal!
   "A stable code (ROOM_NOT_ACTIVE, UNKNOWN_SYMBOL, SYMBOL_NOT_ALLOWED, NO_PRICE, INSUFFICIENT_BUYING_POWER, INSUFFICIENT_SHARES, POSITION_LIMIT, and the room rules' POSITION_CONCENTRATION, BELOW_MIN_PRICE, ORDER_RATE_LIMIT, TOO_MANY_OPEN_ORDERS)."
   rejectReason: String
@@ -2135,9 +2355,34 @@ type LeaderboardEntry {
   metrics: PerformanceMetrics!
 }
 
+"""
+One execution of (part of) an order, and why it came at its price:
+exactly, price = midPrice + (spreadCost + slippageCost + impactCost) /
+quantity for a buy, midPrice - that for a sell (see Execution). The costs
+are for the whole quantity.
+"""
+type Fill {
+  id: ID!
+  at: Time!
+  quantity: Int!
+  price: Decimal!
+  midPrice: Decimal!
+  spreadCost: Decimal!
+  slippageCost: Decimal!
+  impactCost: Decimal!
+  "The order's commission: on its first fill, zero on the others."
+  commission: Decimal!
+}
+
 type Quote {
   symbol: String!
   price: Decimal!
+  "The best bid: bid <= price."
+  bid: Decimal!
+  "The best ask: price <= ask."
+  ask: Decimal!
+  "Shares traded since the tick before (10000 when the feed gives none)."
+  volume: Int!
   "Change since the first price of the symbol this market saw."
   change: Decimal!
   changePercent: Decimal!
@@ -2269,8 +2514,8 @@ type Mutation {
   cloneBullPen(id: ID!, startsAt: Time, endsAt: Time!): BullPen!
   placeOrder(input: PlaceOrderInput!): Order!
   cancelOrder(orderId: ID!): Order!
-  "Admins only, manual market only."
-  setQuote(symbol: String!, price: Decimal!): Quote!
+  "Admins only, manual market only. bid (at most price) and ask (at least price) default to the price, volume (1 to 2000000000) to 10000."
+  setQuote(symbol: String!, price: Decimal!, bid: Decimal, ask: Decimal, volume: Int): Quote!
 }
 
 type Subscription {
@@ -2308,6 +2553,8 @@ input CreateBullPenInput {
   maxOpenOrders: Int
   "More than 0, at most 100: forced liquidation below this margin equity, in percent of the market value of shorts (see BullPen.maintenanceMarginPercent)."
   maintenanceMarginPercent: Decimal
+  "How orders fill (see Execution); FRICTIONLESS when left out."
+  execution: ExecutionInput
 
   rankBy: RankMetric = RETURN
 }
@@ -2406,6 +2653,8 @@ func (ec *executionContext) childFields_BullPen(ctx context.Context, field graph
 		return ec.fieldContext_BullPen_maxOpenOrders(ctx, field)
 	case "maintenanceMarginPercent":
 		return ec.fieldContext_BullPen_maintenanceMarginPercent(ctx, field)
+	case "execution":
+		return ec.fieldContext_BullPen_execution(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type BullPen", field.Name)
 }
@@ -2440,6 +2689,46 @@ func (ec *executionContext) childFields_EquityPoint(ctx context.Context, field g
 		return ec.fieldContext_EquityPoint_portfolioValue(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type EquityPoint", field.Name)
+}
+
+func (ec *executionContext) childFields_Execution(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "preset":
+		return ec.fieldContext_Execution_preset(ctx, field)
+	case "spreadBps":
+		return ec.fieldContext_Execution_spreadBps(ctx, field)
+	case "slippageBps":
+		return ec.fieldContext_Execution_slippageBps(ctx, field)
+	case "priceImpact":
+		return ec.fieldContext_Execution_priceImpact(ctx, field)
+	case "volumeLimitPercent":
+		return ec.fieldContext_Execution_volumeLimitPercent(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Execution", field.Name)
+}
+
+func (ec *executionContext) childFields_Fill(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Fill_id(ctx, field)
+	case "at":
+		return ec.fieldContext_Fill_at(ctx, field)
+	case "quantity":
+		return ec.fieldContext_Fill_quantity(ctx, field)
+	case "price":
+		return ec.fieldContext_Fill_price(ctx, field)
+	case "midPrice":
+		return ec.fieldContext_Fill_midPrice(ctx, field)
+	case "spreadCost":
+		return ec.fieldContext_Fill_spreadCost(ctx, field)
+	case "slippageCost":
+		return ec.fieldContext_Fill_slippageCost(ctx, field)
+	case "impactCost":
+		return ec.fieldContext_Fill_impactCost(ctx, field)
+	case "commission":
+		return ec.fieldContext_Fill_commission(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Fill", field.Name)
 }
 
 func (ec *executionContext) childFields_Instrument(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2574,6 +2863,10 @@ func (ec *executionContext) childFields_Order(ctx context.Context, field graphql
 		return ec.fieldContext_Order_filledQuantity(ctx, field)
 	case "filledPrice":
 		return ec.fieldContext_Order_filledPrice(ctx, field)
+	case "averageFillPrice":
+		return ec.fieldContext_Order_averageFillPrice(ctx, field)
+	case "fills":
+		return ec.fieldContext_Order_fills(ctx, field)
 	case "commission":
 		return ec.fieldContext_Order_commission(ctx, field)
 	case "rejectReason":
@@ -2744,6 +3037,12 @@ func (ec *executionContext) childFields_Quote(ctx context.Context, field graphql
 		return ec.fieldContext_Quote_symbol(ctx, field)
 	case "price":
 		return ec.fieldContext_Quote_price(ctx, field)
+	case "bid":
+		return ec.fieldContext_Quote_bid(ctx, field)
+	case "ask":
+		return ec.fieldContext_Quote_ask(ctx, field)
+	case "volume":
+		return ec.fieldContext_Quote_volume(ctx, field)
 	case "change":
 		return ec.fieldContext_Quote_change(ctx, field)
 	case "changePercent":
@@ -3125,6 +3424,30 @@ func (ec *executionContext) field_Mutation_setQuote_args(ctx context.Context, ra
 		return nil, err
 	}
 	args["price"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "bid",
+		func(ctx context.Context, v any) (*decimal.Decimal, error) {
+			return ec.unmarshalODecimal2ᚖgithubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["bid"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "ask",
+		func(ctx context.Context, v any) (*decimal.Decimal, error) {
+			return ec.unmarshalODecimal2ᚖgithubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["ask"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "volume",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["volume"] = arg4
 	return args, nil
 }
 
@@ -4298,6 +4621,38 @@ func (ec *executionContext) fieldContext_BullPen_maintenanceMarginPercent(_ cont
 	return graphql.NewScalarFieldContext("BullPen", field, false, false, "Decimal")
 }
 
+func (ec *executionContext) _BullPen_execution(ctx context.Context, field graphql.CollectedField, obj *game.BullPen) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BullPen_execution(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.BullPen().Execution(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *game.Execution) graphql.Marshaler {
+			return ec.marshalNExecution2ᚖgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐExecution(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BullPen_execution(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BullPen",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Execution(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _BullPenConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.BullPenConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -4484,6 +4839,328 @@ func (ec *executionContext) _EquityPoint_portfolioValue(ctx context.Context, fie
 }
 func (ec *executionContext) fieldContext_EquityPoint_portfolioValue(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("EquityPoint", field, false, false, "Decimal")
+}
+
+func (ec *executionContext) _Execution_preset(ctx context.Context, field graphql.CollectedField, obj *game.Execution) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Execution_preset(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Preset, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v game.ExecutionPreset) graphql.Marshaler {
+			return ec.marshalNExecutionPreset2githubᚗcomᚋbullpenᚋbullpenᚋgameᚐExecutionPreset(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Execution_preset(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Execution", field, false, false, "ExecutionPreset")
+}
+
+func (ec *executionContext) _Execution_spreadBps(ctx context.Context, field graphql.CollectedField, obj *game.Execution) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Execution_spreadBps(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SpreadBps, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Execution_spreadBps(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Execution", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Execution_slippageBps(ctx context.Context, field graphql.CollectedField, obj *game.Execution) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Execution_slippageBps(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SlippageBps, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Execution_slippageBps(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Execution", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Execution_priceImpact(ctx context.Context, field graphql.CollectedField, obj *game.Execution) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Execution_priceImpact(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PriceImpact, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v decimal.Decimal) graphql.Marshaler {
+			return ec.marshalNDecimal2githubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Execution_priceImpact(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Execution", field, false, false, "Decimal")
+}
+
+func (ec *executionContext) _Execution_volumeLimitPercent(ctx context.Context, field graphql.CollectedField, obj *game.Execution) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Execution_volumeLimitPercent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.VolumeLimitPercent, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *decimal.Decimal) graphql.Marshaler {
+			return ec.marshalODecimal2ᚖgithubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Execution_volumeLimitPercent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Execution", field, false, false, "Decimal")
+}
+
+func (ec *executionContext) _Fill_id(ctx context.Context, field graphql.CollectedField, obj *game.Fill) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Fill_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNID2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Fill_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Fill", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Fill_at(ctx context.Context, field graphql.CollectedField, obj *game.Fill) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Fill_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Fill_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Fill", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Fill_quantity(ctx context.Context, field graphql.CollectedField, obj *game.Fill) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Fill_quantity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Quantity, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Fill_quantity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Fill", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Fill_price(ctx context.Context, field graphql.CollectedField, obj *game.Fill) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Fill_price(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Price, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v decimal.Decimal) graphql.Marshaler {
+			return ec.marshalNDecimal2githubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Fill_price(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Fill", field, false, false, "Decimal")
+}
+
+func (ec *executionContext) _Fill_midPrice(ctx context.Context, field graphql.CollectedField, obj *game.Fill) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Fill_midPrice(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MidPrice, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v decimal.Decimal) graphql.Marshaler {
+			return ec.marshalNDecimal2githubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Fill_midPrice(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Fill", field, false, false, "Decimal")
+}
+
+func (ec *executionContext) _Fill_spreadCost(ctx context.Context, field graphql.CollectedField, obj *game.Fill) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Fill_spreadCost(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SpreadCost, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v decimal.Decimal) graphql.Marshaler {
+			return ec.marshalNDecimal2githubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Fill_spreadCost(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Fill", field, false, false, "Decimal")
+}
+
+func (ec *executionContext) _Fill_slippageCost(ctx context.Context, field graphql.CollectedField, obj *game.Fill) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Fill_slippageCost(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SlippageCost, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v decimal.Decimal) graphql.Marshaler {
+			return ec.marshalNDecimal2githubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Fill_slippageCost(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Fill", field, false, false, "Decimal")
+}
+
+func (ec *executionContext) _Fill_impactCost(ctx context.Context, field graphql.CollectedField, obj *game.Fill) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Fill_impactCost(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ImpactCost, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v decimal.Decimal) graphql.Marshaler {
+			return ec.marshalNDecimal2githubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Fill_impactCost(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Fill", field, false, false, "Decimal")
+}
+
+func (ec *executionContext) _Fill_commission(ctx context.Context, field graphql.CollectedField, obj *game.Fill) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Fill_commission(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Commission, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v decimal.Decimal) graphql.Marshaler {
+			return ec.marshalNDecimal2githubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Fill_commission(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Fill", field, false, false, "Decimal")
 }
 
 func (ec *executionContext) _Instrument_symbol(ctx context.Context, field graphql.CollectedField, obj *model.Instrument) (ret graphql.Marshaler) {
@@ -5887,7 +6564,7 @@ func (ec *executionContext) _Mutation_setQuote(ctx context.Context, field graphq
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().SetQuote(ctx, fc.Args["symbol"].(string), fc.Args["price"].(decimal.Decimal))
+			return ec.Resolvers.Mutation().SetQuote(ctx, fc.Args["symbol"].(string), fc.Args["price"].(decimal.Decimal), fc.Args["bid"].(*decimal.Decimal), fc.Args["ask"].(*decimal.Decimal), fc.Args["volume"].(*int))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *game.Quote) graphql.Marshaler {
@@ -6236,6 +6913,61 @@ func (ec *executionContext) _Order_filledPrice(ctx context.Context, field graphq
 }
 func (ec *executionContext) fieldContext_Order_filledPrice(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Order", field, false, false, "Decimal")
+}
+
+func (ec *executionContext) _Order_averageFillPrice(ctx context.Context, field graphql.CollectedField, obj *game.Order) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Order_averageFillPrice(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Order().AverageFillPrice(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *decimal.Decimal) graphql.Marshaler {
+			return ec.marshalODecimal2ᚖgithubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Order_averageFillPrice(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Order", field, true, true, "Decimal")
+}
+
+func (ec *executionContext) _Order_fills(ctx context.Context, field graphql.CollectedField, obj *game.Order) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Order_fills(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Order().Fills(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*game.Fill) graphql.Marshaler {
+			return ec.marshalNFill2ᚕᚖgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐFillᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Order_fills(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Order",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Fill(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Order_commission(ctx context.Context, field graphql.CollectedField, obj *game.Order) (ret graphql.Marshaler) {
@@ -8009,6 +8741,75 @@ func (ec *executionContext) _Quote_price(ctx context.Context, field graphql.Coll
 }
 func (ec *executionContext) fieldContext_Quote_price(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Quote", field, false, false, "Decimal")
+}
+
+func (ec *executionContext) _Quote_bid(ctx context.Context, field graphql.CollectedField, obj *game.Quote) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Quote_bid(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Bid, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v decimal.Decimal) graphql.Marshaler {
+			return ec.marshalNDecimal2githubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Quote_bid(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Quote", field, false, false, "Decimal")
+}
+
+func (ec *executionContext) _Quote_ask(ctx context.Context, field graphql.CollectedField, obj *game.Quote) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Quote_ask(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Ask, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v decimal.Decimal) graphql.Marshaler {
+			return ec.marshalNDecimal2githubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Quote_ask(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Quote", field, false, false, "Decimal")
+}
+
+func (ec *executionContext) _Quote_volume(ctx context.Context, field graphql.CollectedField, obj *game.Quote) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Quote_volume(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Volume, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Quote_volume(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Quote", field, false, false, "Int")
 }
 
 func (ec *executionContext) _Quote_change(ctx context.Context, field graphql.CollectedField, obj *game.Quote) (ret graphql.Marshaler) {
@@ -9801,7 +10602,7 @@ func (ec *executionContext) unmarshalInputCreateBullPenInput(ctx context.Context
 		asMap["rankBy"] = "RETURN"
 	}
 
-	fieldsInOrder := [...]string{"name", "description", "startsAt", "endsAt", "startingCash", "commission", "allowShortSelling", "allowedSymbols", "maxParticipants", "visibility", "tradeVisibility", "maxPositionPercent", "minSharePrice", "maxOrdersPerMinute", "maxOpenOrders", "maintenanceMarginPercent", "rankBy"}
+	fieldsInOrder := [...]string{"name", "description", "startsAt", "endsAt", "startingCash", "commission", "allowShortSelling", "allowedSymbols", "maxParticipants", "visibility", "tradeVisibility", "maxPositionPercent", "minSharePrice", "maxOrdersPerMinute", "maxOpenOrders", "maintenanceMarginPercent", "execution", "rankBy"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -9920,6 +10721,13 @@ func (ec *executionContext) unmarshalInputCreateBullPenInput(ctx context.Context
 				return it, err
 			}
 			it.MaintenanceMarginPercent = data
+		case "execution":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("execution"))
+			data, err := ec.unmarshalOExecutionInput2ᚖgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐExecutionInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Execution = data
 		case "rankBy":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("rankBy"))
 			data, err := ec.unmarshalORankMetric2ᚖgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐRankMetric(ctx, v)
@@ -9941,6 +10749,80 @@ func (ec *executionContext) unmarshalInputCreateBullPenInput(ctx context.Context
 func UnmarshalCreateBullPenInput(ctx context.Context, raw any) (game.CreateBullPenInput, error) {
 	var out game.CreateBullPenInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateBullPenInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputExecutionInput(ctx context.Context, obj any) (game.ExecutionInput, error) {
+	var it game.ExecutionInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["preset"]; !present {
+		asMap["preset"] = "FRICTIONLESS"
+	}
+
+	fieldsInOrder := [...]string{"preset", "spreadBps", "slippageBps", "priceImpact", "volumeLimitPercent"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "preset":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("preset"))
+			data, err := ec.unmarshalOExecutionPreset2ᚖgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐExecutionPreset(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Preset = data
+		case "spreadBps":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("spreadBps"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SpreadBps = data
+		case "slippageBps":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("slippageBps"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SlippageBps = data
+		case "priceImpact":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("priceImpact"))
+			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PriceImpact = data
+		case "volumeLimitPercent":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("volumeLimitPercent"))
+			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.VolumeLimitPercent = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalExecutionInput unmarshals raw into the ExecutionInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalExecutionInput(ctx context.Context, raw any) (game.ExecutionInput, error) {
+	var out game.ExecutionInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ExecutionInput", raw, &out)
 	return out, err
 }
 
@@ -10419,6 +11301,12 @@ func (ec *executionContext) _BullPen(ctx context.Context, sel ast.SelectionSet, 
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "execution":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._BullPen_execution(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -10535,6 +11423,132 @@ func (ec *executionContext) _EquityPoint(ctx context.Context, sel ast.SelectionS
 			}
 		case "portfolioValue":
 			out.Values[i] = ec._EquityPoint_portfolioValue(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var executionImplementors = []string{"Execution"}
+
+func (ec *executionContext) _Execution(ctx context.Context, sel ast.SelectionSet, obj *game.Execution) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, executionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Execution")
+		case "preset":
+			out.Values[i] = ec._Execution_preset(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "spreadBps":
+			out.Values[i] = ec._Execution_spreadBps(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "slippageBps":
+			out.Values[i] = ec._Execution_slippageBps(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "priceImpact":
+			out.Values[i] = ec._Execution_priceImpact(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "volumeLimitPercent":
+			out.Values[i] = ec._Execution_volumeLimitPercent(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var fillImplementors = []string{"Fill"}
+
+func (ec *executionContext) _Fill(ctx context.Context, sel ast.SelectionSet, obj *game.Fill) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, fillImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Fill")
+		case "id":
+			out.Values[i] = ec._Fill_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "at":
+			out.Values[i] = ec._Fill_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "quantity":
+			out.Values[i] = ec._Fill_quantity(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "price":
+			out.Values[i] = ec._Fill_price(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "midPrice":
+			out.Values[i] = ec._Fill_midPrice(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "spreadCost":
+			out.Values[i] = ec._Fill_spreadCost(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "slippageCost":
+			out.Values[i] = ec._Fill_slippageCost(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "impactCost":
+			out.Values[i] = ec._Fill_impactCost(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "commission":
+			out.Values[i] = ec._Fill_commission(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -11135,6 +12149,18 @@ func (ec *executionContext) _Order(ctx context.Context, sel ast.SelectionSet, ob
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "averageFillPrice":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Order_averageFillPrice(ctx, field, obj)
+				})
+		case "fills":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Order_fills(ctx, field, obj)
+				})
 		case "commission":
 			out.Values[i] = ec._Order_commission(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -11772,6 +12798,21 @@ func (ec *executionContext) _Quote(ctx context.Context, sel ast.SelectionSet, ob
 			}
 		case "price":
 			out.Values[i] = ec._Quote_price(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "bid":
+			out.Values[i] = ec._Quote_bid(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "ask":
+			out.Values[i] = ec._Quote_ask(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "volume":
+			out.Values[i] = ec._Quote_volume(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
@@ -12498,6 +13539,53 @@ func (ec *executionContext) marshalNEquityPoint2ᚖgithubᚗcomᚋbullpenᚋbull
 	return ec._EquityPoint(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNExecution2ᚖgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐExecution(ctx context.Context, sel ast.SelectionSet, v *game.Execution) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Execution!")
+		return graphql.Null
+	}
+	return ec._Execution(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNExecutionPreset2githubᚗcomᚋbullpenᚋbullpenᚋgameᚐExecutionPreset(ctx context.Context, v any) (game.ExecutionPreset, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := game.ExecutionPreset(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNExecutionPreset2githubᚗcomᚋbullpenᚋbullpenᚋgameᚐExecutionPreset(ctx context.Context, sel ast.SelectionSet, v game.ExecutionPreset) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "ExecutionPreset!")
+	}
+	return res
+}
+
+func (ec *executionContext) marshalNFill2ᚕᚖgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐFillᚄ(ctx context.Context, sel ast.SelectionSet, v []*game.Fill) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNFill2ᚖgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐFill(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNFill2ᚖgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐFill(ctx context.Context, sel ast.SelectionSet, v *game.Fill) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Fill!")
+		return graphql.Null
+	}
+	return ec._Fill(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNID2int64(ctx context.Context, v any) (int64, error) {
 	res, err := scalar.UnmarshalID64(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -13215,6 +14303,33 @@ func (ec *executionContext) marshalODecimal2ᚖgithubᚗcomᚋshopspringᚋdecim
 	_ = sel
 	_ = ctx
 	res := scalar.MarshalDecimal(*v)
+	return res
+}
+
+func (ec *executionContext) unmarshalOExecutionInput2ᚖgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐExecutionInput(ctx context.Context, v any) (*game.ExecutionInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputExecutionInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOExecutionPreset2ᚖgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐExecutionPreset(ctx context.Context, v any) (*game.ExecutionPreset, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := game.ExecutionPreset(tmp)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOExecutionPreset2ᚖgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐExecutionPreset(ctx context.Context, sel ast.SelectionSet, v *game.ExecutionPreset) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(string(*v))
 	return res
 }
 

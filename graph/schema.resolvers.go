@@ -127,6 +127,11 @@ func (r *bullPenResolver) LastSequence(ctx context.Context, obj *game.BullPen) (
 	return int(obj.LastSequence), nil
 }
 
+// Execution is the resolver for the execution field.
+func (r *bullPenResolver) Execution(ctx context.Context, obj *game.BullPen) (*game.Execution, error) {
+	return &obj.Execution, nil
+}
+
 // User is the resolver for the user field.
 func (r *leaderboardEntryResolver) User(ctx context.Context, obj *game.LeaderboardEntry) (*game.User, error) {
 	return r.Svc.User(ctx, obj.UserID)
@@ -281,12 +286,17 @@ func (r *mutationResolver) CancelOrder(ctx context.Context, orderID int64) (*gam
 }
 
 // SetQuote is the resolver for the setQuote field.
-func (r *mutationResolver) SetQuote(ctx context.Context, symbol string, price decimal.Decimal) (*game.Quote, error) {
+func (r *mutationResolver) SetQuote(ctx context.Context, symbol string, price decimal.Decimal, bid *decimal.Decimal, ask *decimal.Decimal, volume *int) (*game.Quote, error) {
 	u, err := requireUser(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return r.Svc.SetQuote(ctx, u, symbol, price)
+	in := game.QuoteInput{Bid: bid, Ask: ask}
+	if volume != nil {
+		v := int64(*volume)
+		in.Volume = &v
+	}
+	return r.Svc.SetQuote(ctx, u, symbol, price, in)
 }
 
 // BullPen is the resolver for the bullPen field.
@@ -305,6 +315,28 @@ func (r *orderResolver) Participant(ctx context.Context, obj *game.Order) (*game
 		return nil, err
 	}
 	return v.Participant(ctx, obj.ParticipantID)
+}
+
+// AverageFillPrice is the resolver for the averageFillPrice field.
+func (r *orderResolver) AverageFillPrice(ctx context.Context, obj *game.Order) (*decimal.Decimal, error) {
+	fills, err := r.Svc.OrderFills(ctx, obj)
+	if err != nil {
+		return nil, err
+	}
+	return game.AverageFillPrice(fills), nil
+}
+
+// Fills is the resolver for the fills field.
+func (r *orderResolver) Fills(ctx context.Context, obj *game.Order) ([]*game.Fill, error) {
+	fills, err := r.Svc.OrderFills(ctx, obj)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*game.Fill, len(fills))
+	for i := range fills {
+		out[i] = &fills[i]
+	}
+	return out, nil
 }
 
 // User is the resolver for the user field.

@@ -21,12 +21,21 @@ type Instrument struct {
 	Reference decimal.Decimal // realistic reference price, 2 decimals
 }
 
-// Tick is one new price.
+// Tick is one new price, with the market around it: the best bid and ask
+// (zero: the price itself) and the shares traded since the previous tick
+// (zero: not given; the game then takes its default). When given, Bid <=
+// Price <= Ask.
 type Tick struct {
 	Symbol string
 	Price  decimal.Decimal
+	Bid    decimal.Decimal
+	Ask    decimal.Decimal
+	Volume int64
 	At     time.Time
 }
+
+// MaxVolume bounds a tick's volume, so that it fits GraphQL's Int.
+const MaxVolume = 2_000_000_000
 
 // Feed produces ticks until ctx is done.
 type Feed interface {

@@ -289,6 +289,43 @@ func TestSimulated(t *testing.T) {
 		}
 	})
 
+	t.Run("every tick has a two-sided market and a volume", func(t *testing.T) {
+		spreads := map[string]bool{}
+		for bi, b := range a {
+			for _, tk := range b {
+				if tk.Bid.GreaterThan(tk.Price) || tk.Ask.LessThan(tk.Price) || !tk.Bid.IsPositive() {
+					t.Fatalf("batch %d %s: bid %s, price %s, ask %s", bi, tk.Symbol, tk.Bid, tk.Price, tk.Ask)
+				}
+				half := tk.Ask.Sub(tk.Price)
+				// 1 to 4 basis points of the price, rounded up to the cent.
+				lo := tk.Price.Mul(decimal.NewFromInt(1)).Shift(-4).RoundUp(2)
+				hi := tk.Price.Mul(decimal.NewFromInt(4)).Shift(-4).RoundUp(2)
+				if lo.LessThan(minPrice) {
+					lo = minPrice
+				}
+				if half.LessThan(lo) || half.GreaterThan(hi) || !tk.Price.Sub(tk.Bid).Equal(half) {
+					t.Fatalf("batch %d %s: half spread %s (bid %s, price %s, ask %s), want %s to %s either side", bi, tk.Symbol, half, tk.Bid, tk.Price, tk.Ask, lo, hi)
+				}
+				spreads[half.String()] = true
+				if tk.Volume < minTickVolume || tk.Volume > maxTickVolume {
+					t.Fatalf("batch %d %s: volume %d, want %d to %d", bi, tk.Symbol, tk.Volume, minTickVolume, maxTickVolume)
+				}
+			}
+		}
+		if len(spreads) < 3 {
+			t.Errorf("the spread takes %d values over %d batches: it should vary", len(spreads), len(a))
+		}
+		again := simulate(t, 42, intervals)
+		for bi := range a {
+			for i := range a[bi] {
+				x, y := a[bi][i], again[bi][i]
+				if !x.Bid.Equal(y.Bid) || !x.Ask.Equal(y.Ask) || x.Volume != y.Volume {
+					t.Fatalf("seed 42 gave %+v, then %+v: the sides must follow the seed", x, y)
+				}
+			}
+		}
+	})
+
 	t.Run("every batch has one tick per instrument in catalogue order", func(t *testing.T) {
 		for bi, b := range a {
 			for i, tk := range b {
@@ -605,6 +642,14 @@ func TestReplayBadFiles(t *testing.T) {
 		{"header not first", ok + hdr, []string{"line 2:", "timestamp"}},
 		{"malformed csv", hdr + "2025-01-02T14:30:01Z,\"AAPL,1\n", []string{"line 2", "malformed CSV"}},
 		{"header only", hdr, []string{"no price rows"}},
+		{"unknown column", "timestamp,symbol,price,spread\n" + ok, []string{"line 1:", `unknown column "spread"`}},
+		{"column twice", "timestamp,symbol,price,bid,bid\n" + ok, []string{"line 1:", `column "bid" appears twice`}},
+		{"no price column", "timestamp,symbol,bid\n" + ok, []string{"line 1:", `column "price" is required`}},
+		{"bid above price", "timestamp,symbol,price,bid,ask\n2025-01-02T14:30:01Z,AAPL,10,10.01,10.02\n", []string{"line 2:", "bid 10.01 is above the price 10"}},
+		{"ask below price", "timestamp,symbol,price,bid,ask\n2025-01-02T14:30:01Z,AAPL,10,9.99,9.98\n", []string{"line 2:", "ask 9.98 is below the price 10"}},
+		{"bad volume", "timestamp,symbol,price,volume\n2025-01-02T14:30:01Z,AAPL,10,1.5\n", []string{"line 2:", `volume "1.5" must be a whole number`}},
+		{"zero volume", "timestamp,symbol,price,volume\n2025-01-02T14:30:01Z,AAPL,10,0\n", []string{"line 2:", `volume "0"`}},
+		{"fields short of the header", "timestamp,symbol,price,bid,ask,volume\n2025-01-02T14:30:01Z,AAPL,10\n", []string{"line 2:", "want 6 fields (timestamp,symbol,price,bid,ask,volume), got 3"}},
 		{"empty file", "", []string{"no price rows"}},
 	}
 	for _, tt := range tests {
@@ -649,5 +694,57 @@ func TestSimulatedResumesFromKnownPrices(t *testing.T) {
 		if in.Symbol != "AAPL" && !first[in.Symbol].Equal(in.Reference) {
 			t.Errorf("%s starts at %s, want its reference %s", in.Symbol, first[in.Symbol], in.Reference)
 		}
+	}
+}
+
+func TestReplayTwoSided(t *testing.T) {
+	// The header names the columns, in any order; an empty cell leaves one
+	// out.
+	const csv = "symbol,timestamp,price,volume,ask,bid\n" +
+		"AAPL,2025-01-02T14:30:00Z,185.64,1200,185.66,185.60\n" +
+		"AAPL,2025-01-02T14:30:01Z,185.70,,,\n"
+	rows, err := parseReplay(strings.NewReader(csv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 2 {
+		t.Fatalf("%d rows, want 2", len(rows))
+	}
+	r := rows[0]
+	if r.symbol != "AAPL" || r.price.String() != "185.64" || r.bid.String() != "185.6" || r.ask.String() != "185.66" || r.volume != 1200 {
+		t.Errorf("row 1 = %+v, want AAPL 185.64 bid 185.60 ask 185.66 volume 1200", r)
+	}
+	if r := rows[1]; !r.bid.IsZero() || !r.ask.IsZero() || r.volume != 0 {
+		t.Errorf("row 2 = %+v, want bid, ask and volume left out", r)
+	}
+
+	path := writeFile(t, csv)
+	clock := clockwork.NewFakeClock()
+	f, err := NewReplay(clock, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []Tick
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	ticks := make(chan Tick, 2)
+	go func() {
+		done <- f.Run(ctx, func(_ context.Context, tk Tick) error { ticks <- tk; return nil })
+	}()
+	got = append(got, <-ticks)
+	if err := clock.BlockUntilContext(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(time.Second)
+	got = append(got, <-ticks)
+	if err := waitDone(t, done); err != nil {
+		t.Fatal(err)
+	}
+	if tk := got[0]; tk.Bid.String() != "185.6" || tk.Ask.String() != "185.66" || tk.Volume != 1200 {
+		t.Errorf("tick 1 = %+v, want the row's bid, ask and volume", tk)
+	}
+	if tk := got[1]; !tk.Bid.IsZero() || !tk.Ask.IsZero() || tk.Volume != 0 {
+		t.Errorf("tick 2 = %+v, want no bid, ask or volume (the service fills them in)", tk)
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -23,9 +25,44 @@ var plainDecimal = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?$`)
 const maxPriceDecimals = 4
 
 type replayRow struct {
-	at     time.Time // the file's timestamp
-	symbol string
-	price  decimal.Decimal
+	at       time.Time // the file's timestamp
+	symbol   string
+	price    decimal.Decimal
+	bid, ask decimal.Decimal // zero: not given
+	volume   int64           // zero: not given
+}
+
+// replayColumns are the columns a replay file may have, the first three
+// required, in the order a file without a header row has them.
+var replayColumns = []string{"timestamp", "symbol", "price", "bid", "ask", "volume"}
+
+// columns maps a replay column's name to its field index in a row.
+type columns map[string]int
+
+// header reads a header row: the names of replayColumns in any order, the
+// first three required; ok is false when rec is not a header row (its first
+// field is no column's name: a row's first field is a timestamp).
+func header(rec []string) (cols columns, ok bool, err error) {
+	if !slices.Contains(replayColumns, strings.ToLower(strings.TrimSpace(rec[0]))) {
+		return nil, false, nil
+	}
+	cols = columns{}
+	for i, f := range rec {
+		name := strings.ToLower(strings.TrimSpace(f))
+		if !slices.Contains(replayColumns, name) {
+			return nil, true, fmt.Errorf("header: unknown column %q (columns: %s)", f, strings.Join(replayColumns, ", "))
+		}
+		if _, dup := cols[name]; dup {
+			return nil, true, fmt.Errorf("header: column %q appears twice", name)
+		}
+		cols[name] = i
+	}
+	for _, need := range replayColumns[:3] {
+		if _, ok := cols[need]; !ok {
+			return nil, true, fmt.Errorf("header: column %q is required", need)
+		}
+	}
+	return cols, true, nil
 }
 
 // replay emits the rows of a validated CSV file.
@@ -35,10 +72,14 @@ type replay struct {
 	instruments []Instrument
 }
 
-// NewReplay reads a CSV file of `timestamp,symbol,price` rows (an optional
-// header row whose first field is "timestamp" is skipped; timestamp is RFC
-// 3339; symbol is upper-cased and must match ^[A-Z][A-Z0-9.]{0,9}$; price is
-// a positive plain decimal with at most 4 decimal places). It validates the
+// NewReplay reads a CSV file of `timestamp,symbol,price` rows (timestamp is
+// RFC 3339; symbol is upper-cased and must match ^[A-Z][A-Z0-9.]{0,9}$;
+// price is a positive plain decimal with at most 4 decimal places). A header
+// row (its first field a column's name) names the columns, in any order, which may then
+// also be bid, ask (prices, bid <= price <= ask) and volume (the shares
+// traded since the previous row of the symbol, 1 to MaxVolume); an empty
+// cell of these leaves it out (bid and ask: the price; volume: the
+// game's default). Without a header row a row has the first three. It validates the
 // whole file at construction and returns an error naming the line number and
 // what is wrong. Rows must be in non-decreasing timestamp order, and the file
 // must hold at least one row.
@@ -84,6 +125,7 @@ func parseReplay(src io.Reader) ([]replayRow, error) {
 
 	var rows []replayRow
 	first := true
+	cols := columns{"timestamp": 0, "symbol": 1, "price": 2}
 	for {
 		rec, err := cr.Read()
 		if errors.Is(err, io.EOF) {
@@ -100,11 +142,16 @@ func parseReplay(src io.Reader) ([]replayRow, error) {
 		if first {
 			first = false
 			rec[0] = strings.TrimPrefix(rec[0], "\ufeff") // tolerate a UTF-8 BOM
-			if strings.EqualFold(strings.TrimSpace(rec[0]), "timestamp") {
+			named, ok, err := header(rec)
+			if err != nil {
+				return nil, fmt.Errorf("line %d: %w", line, err)
+			}
+			if ok {
+				cols = named
 				continue
 			}
 		}
-		row, err := parseReplayRecord(rec)
+		row, err := parseReplayRecord(rec, cols)
 		if err != nil {
 			return nil, fmt.Errorf("line %d: %w", line, err)
 		}
@@ -120,11 +167,21 @@ func parseReplay(src io.Reader) ([]replayRow, error) {
 	return rows, nil
 }
 
-func parseReplayRecord(rec []string) (replayRow, error) {
-	if len(rec) != 3 {
-		return replayRow{}, fmt.Errorf("want 3 fields (timestamp,symbol,price), got %d", len(rec))
+func parseReplayRecord(rec []string, cols columns) (replayRow, error) {
+	if len(rec) != len(cols) {
+		names := make([]string, len(cols))
+		for name, i := range cols {
+			names[i] = name
+		}
+		return replayRow{}, fmt.Errorf("want %d fields (%s), got %d", len(cols), strings.Join(names, ","), len(rec))
 	}
-	ts, sym, px := strings.TrimSpace(rec[0]), strings.ToUpper(strings.TrimSpace(rec[1])), strings.TrimSpace(rec[2])
+	field := func(name string) string {
+		if i, ok := cols[name]; ok {
+			return strings.TrimSpace(rec[i])
+		}
+		return ""
+	}
+	ts, sym, px := field("timestamp"), strings.ToUpper(field("symbol")), field("price")
 
 	at, err := time.Parse(time.RFC3339Nano, ts)
 	if err != nil {
@@ -146,7 +203,45 @@ func parseReplayRecord(rec []string) (replayRow, error) {
 	if -price.Exponent() > maxPriceDecimals {
 		return replayRow{}, fmt.Errorf("price %q has more than %d decimal places", px, maxPriceDecimals)
 	}
-	return replayRow{at: at, symbol: sym, price: price}, nil
+	row := replayRow{at: at, symbol: sym, price: price}
+	if row.bid, err = replayPrice("bid", field("bid")); err != nil {
+		return replayRow{}, err
+	}
+	if row.ask, err = replayPrice("ask", field("ask")); err != nil {
+		return replayRow{}, err
+	}
+	if !row.bid.IsZero() && row.bid.GreaterThan(price) {
+		return replayRow{}, fmt.Errorf("bid %s is above the price %s", row.bid.String(), price.String())
+	}
+	if !row.ask.IsZero() && row.ask.LessThan(price) {
+		return replayRow{}, fmt.Errorf("ask %s is below the price %s", row.ask.String(), price.String())
+	}
+	if v := field("volume"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 1 || n > MaxVolume {
+			return replayRow{}, fmt.Errorf("volume %q must be a whole number from 1 to %d", v, int64(MaxVolume))
+		}
+		row.volume = n
+	}
+	return row, nil
+}
+
+// replayPrice reads an optional price cell (empty: zero) named name.
+func replayPrice(name, s string) (decimal.Decimal, error) {
+	if s == "" {
+		return decimal.Zero, nil
+	}
+	if !plainDecimal.MatchString(s) {
+		return decimal.Zero, fmt.Errorf("%s %q must be a plain decimal like 123.45", name, s)
+	}
+	d, err := decimal.NewFromString(s)
+	if err != nil || !d.IsPositive() {
+		return decimal.Zero, fmt.Errorf("%s %q must be a positive price", name, s)
+	}
+	if -d.Exponent() > maxPriceDecimals {
+		return decimal.Zero, fmt.Errorf("%s %q has more than %d decimal places", name, s, maxPriceDecimals)
+	}
+	return d, nil
 }
 
 func (r *replay) Name() string { return NameReplay }
@@ -173,7 +268,7 @@ func (r *replay) Run(ctx context.Context, emit func(context.Context, Tick) error
 		if ctx.Err() != nil {
 			return nil
 		}
-		if err := emit(ctx, Tick{Symbol: row.symbol, Price: row.price, At: r.clock.Now()}); err != nil {
+		if err := emit(ctx, Tick{Symbol: row.symbol, Price: row.price, Bid: row.bid, Ask: row.ask, Volume: row.volume, At: r.clock.Now()}); err != nil {
 			return runEnd(ctx, err)
 		}
 	}

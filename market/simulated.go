@@ -38,6 +38,33 @@ var _ Resumer = (*simulated)(nil)
 // ResumeFrom implements Resumer.
 func (s *simulated) ResumeFrom(fn func(context.Context) map[string]decimal.Decimal) { s.start = fn }
 
+// The simulated market around each price: half the spread is 1 to 4 basis
+// points of the price (uniform, rounded up to the cent, so never less than
+// a cent), and the volume 5,000 to 15,000 shares (uniform), drawn from a
+// second stream of the same seed, so that the prices are those the seed
+// gave before the market had two sides.
+const (
+	minHalfSpreadBP = 1
+	maxHalfSpreadBP = 4
+	minTickVolume   = 5_000
+	maxTickVolume   = 15_000
+)
+
+// sides returns the bid, ask and volume around price, drawn from r.
+func sides(r *rand.Rand, price decimal.Decimal) (bid, ask decimal.Decimal, volume int64) {
+	bp := int64(minHalfSpreadBP + r.IntN(maxHalfSpreadBP-minHalfSpreadBP+1))
+	half := price.Mul(decimal.NewFromInt(bp)).Shift(bpDenom).RoundUp(2)
+	if half.LessThan(minPrice) {
+		half = minPrice
+	}
+	bid = price.Sub(half)
+	if bid.LessThan(minPrice) {
+		bid = price
+	}
+	volume = int64(minTickVolume + r.IntN(maxTickVolume-minTickVolume+1))
+	return bid, price.Add(half), volume
+}
+
 // NewSimulated returns a seeded random walk over the catalogue: first, at Run
 // start, it emits one tick per instrument at its Reference price (at
 // clock.Now()); then every interval (measured with clock) it emits one tick
@@ -45,7 +72,8 @@ func (s *simulated) ResumeFrom(fn func(context.Context) map[string]decimal.Decim
 // same sequence of prices. Each step is an integer number of basis points in
 // -50..+50 (the sum of two uniform draws in -25..+25, so biased toward zero);
 // new price = price * (10000+bp) / 10000 rounded to 2 decimals, never below
-// 0.01. interval <= 0 means DefaultInterval (one second).
+// 0.01. Each tick carries a bid, an ask and a volume (see sides). interval
+// <= 0 means DefaultInterval (one second).
 //
 // Every Run starts the walk afresh from the references and the seed, so Run
 // may be called more than once (even concurrently) with identical results.
@@ -90,6 +118,7 @@ func (s *simulated) Run(ctx context.Context, emit func(context.Context, Tick) er
 		}
 	}
 	r := rand.New(rand.NewPCG(uint64(s.seed), pcgStream))
+	rs := rand.New(rand.NewPCG(uint64(s.seed), pcgStream+1)) // the sides
 
 	// The ticker is anchored at Run start so the cadence does not drift with
 	// the time spent emitting.
@@ -102,7 +131,8 @@ func (s *simulated) Run(ctx context.Context, emit func(context.Context, Tick) er
 			if ctx.Err() != nil {
 				return nil
 			}
-			if err := emit(ctx, Tick{Symbol: in.Symbol, Price: prices[i], At: at}); err != nil {
+			bid, ask, volume := sides(rs, prices[i])
+			if err := emit(ctx, Tick{Symbol: in.Symbol, Price: prices[i], Bid: bid, Ask: ask, Volume: volume, At: at}); err != nil {
 				return runEnd(ctx, err)
 			}
 		}

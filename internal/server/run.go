@@ -371,7 +371,7 @@ func (s *server) startBackground(ctx context.Context) {
 // triggers, until ctx is done.
 func (s *server) runFeed(ctx context.Context) error {
 	return s.feed.Run(ctx, func(ctx context.Context, t market.Tick) error {
-		if _, err := s.svc.Tick(ctx, t.Symbol, t.Price); err != nil && ctx.Err() == nil {
+		if _, err := s.svc.TickQuote(ctx, game.PriceTick{Symbol: t.Symbol, Price: t.Price, Bid: t.Bid, Ask: t.Ask, Volume: t.Volume}); err != nil && ctx.Err() == nil {
 			s.log.Error("tick", "symbol", t.Symbol, "err", err)
 		}
 		return nil
