@@ -352,6 +352,27 @@ var authzReadRows = []authzRow{
 			}
 			return noOrders
 		}},
+	// Fills are seen as their order is: the orders a role sees carry
+	// every fill, and no other order's.
+	{name: "Order.fills", check: checkOrderFills,
+		want: grid(
+			by(noOrders, noOrders, ownOrders, ownOrders, allOrders, noOrders),
+			by(noOrders, noOrders, allOrders, allOrders, allOrders, noOrders),
+			by(hidden, hidden, ownOrders, ownOrders, allOrders, hidden),
+		),
+		rule: func(k roomKind, r role) string {
+			switch {
+			case !sees(k, r):
+				return hidden
+			case r == roleOwner, r.member() && k == kindPublicTrades:
+				return allOrders
+			case r.member():
+				return ownOrders
+			}
+			return noOrders
+		}},
+	{name: "OrderEvent.order.fills in Query.bullPenEventLog", want: eventCells, rule: eventRule, check: checkEventFills},
+	{name: "BullPen.execution", want: roomFields, rule: roomFieldRule, check: checkExecution},
 	{name: "Query.bullPens", check: checkBullPens,
 		want: grid(
 			by(listed, listed, listed, listed, listed, listed),
@@ -1155,6 +1176,121 @@ func checkOrders(c *authzCell) {
 	}
 	if !sameSet(ids, want) || got.TotalCount != len(want) {
 		c.t.Errorf("orders %v (totalCount %d), want %v (%s, totalCount %d)", ids, got.TotalCount, want, c.want, len(want))
+	}
+}
+
+// checkOrderFills reads the fills of the orders the role sees: each
+// filled order carries fills that make its filledQuantity, at its price.
+func checkOrderFills(c *authzCell) {
+	b := c.bullPenField("orders(first: 100) { edges { node { id filledQuantity filledPrice fills { quantity price midPrice } } } }")
+	if b == nil {
+		return
+	}
+	got := decode[struct {
+		Orders struct {
+			Edges []struct {
+				Node struct {
+					ID             string
+					FilledQuantity int
+					FilledPrice    *string
+					Fills          []struct {
+						Quantity        int
+						Price, MidPrice string
+					}
+				}
+			}
+		}
+	}](c, b).Orders
+	var ids []string
+	for _, e := range got.Edges {
+		n := e.Node
+		ids = append(ids, n.ID)
+		sum := 0
+		for _, f := range n.Fills {
+			sum += f.Quantity
+			if !decimalIs(n.FilledPrice, f.Price) || !decimalIs(&f.MidPrice, f.Price) {
+				c.t.Errorf("order %s fill %+v, want at its filledPrice %v, the mid (FRICTIONLESS)", n.ID, f, n.FilledPrice)
+			}
+		}
+		if sum != n.FilledQuantity {
+			c.t.Errorf("order %s: fills of %d shares, filledQuantity %d", n.ID, sum, n.FilledQuantity)
+		}
+	}
+	want := []string{}
+	switch c.want {
+	case allOrders:
+		want = slices.Concat(c.room.orders[roleP1], c.room.orders[roleP2])
+	case ownOrders:
+		want = c.room.orders[c.role]
+	}
+	if !sameSet(ids, want) {
+		c.t.Errorf("orders with fills %v, want %v (%s)", ids, want, c.want)
+	}
+}
+
+const eventFillsQuery = `query($id: ID!) { ev: bullPenEventLog(bullPenId: $id, limit: 1000, kinds: [ORDER]) {
+	sequence ... on OrderEvent { kind order { id filledQuantity fills { quantity } } } } }`
+
+// checkEventFills reads the order events the role sees: each carries its
+// order's fills as the event left it (a FILLED event all of them, an
+// ACCEPTED one none), and the events seen are those of the log's rule.
+func checkEventFills(c *authzCell) {
+	r := c.do(eventFillsQuery, map[string]any{"id": c.room.id})
+	if isErrorCode(c.want) {
+		c.expectError(r.Errors, c.room.id, func() []gqlError {
+			return c.do(eventFillsQuery, map[string]any{"id": unknownID}).Errors
+		})
+		return
+	}
+	if len(r.Errors) > 0 {
+		c.t.Fatalf("errors %+v, want events %s", r.Errors, c.want)
+	}
+	evs := decode[struct {
+		Ev []struct {
+			Sequence int64
+			Kind     string
+			Order    struct {
+				ID             string
+				FilledQuantity int
+				Fills          []struct{ Quantity int }
+			}
+		}
+	}](c, r.Data).Ev
+	seen := map[int64]bool{}
+	for _, ev := range evs {
+		seen[ev.Sequence] = true
+		sum := 0
+		for _, f := range ev.Order.Fills {
+			sum += f.Quantity
+		}
+		if sum != ev.Order.FilledQuantity || (ev.Kind == "FILLED") != (len(ev.Order.Fills) > 0) {
+			c.t.Errorf("event %d (%s) of order %s: fills of %d shares in %d fills, filledQuantity %d", ev.Sequence, ev.Kind, ev.Order.ID, sum, len(ev.Order.Fills), ev.Order.FilledQuantity)
+		}
+	}
+	var got []string
+	for seq := range seen {
+		got = append(got, strconv.FormatInt(seq, 10)+" OrderEvent")
+	}
+	if want := c.room.expectedLabels(c.room.events, []game.EventKind{game.EventOrder}, c.want); !sameSet(got, want) {
+		c.t.Errorf("order events %v, want %v (%s)", got, want, c.want)
+	}
+}
+
+func checkExecution(c *authzCell) {
+	b := c.bullPenField("execution { preset spreadBps slippageBps priceImpact volumeLimitPercent }")
+	if b == nil {
+		return
+	}
+	e := decode[struct {
+		Execution struct {
+			Preset                 string
+			SpreadBps, SlippageBps int
+			PriceImpact            string
+			VolumeLimitPercent     *string
+		}
+	}](c, b).Execution
+	if e.Preset != "FRICTIONLESS" || e.SpreadBps != 0 || e.SlippageBps != 0 || !decimalIs(&e.PriceImpact, "0") || e.VolumeLimitPercent != nil {
+		c.t.Errorf("execution %+v, want FRICTIONLESS with no costs", e)
 	}
 }
 
