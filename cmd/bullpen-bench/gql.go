@@ -177,12 +177,14 @@ func (b *bench) signUpUsers(ctx context.Context, tag string, n int, roomOf func(
 	return users, nil
 }
 
-// createRoom opens an ACTIVE public room owned by owner.
+// createRoom opens an ACTIVE public room owned by owner, with the
+// configured execution preset.
 func (b *bench) createRoom(ctx context.Context, owner, name, trades string) (string, error) {
 	var out struct{ CreateBullPen struct{ ID, State string } }
-	err := b.do(ctx, owner, `mutation($n: String!, $e: Time!, $t: TradeVisibility!) {
-  createBullPen(input: {name: $n, endsAt: $e, startingCash: "1000000", visibility: PUBLIC, tradeVisibility: $t}) { id state } }`,
-		map[string]any{"n": name, "e": time.Now().Add(b.cfg.Duration + 2*time.Hour).UTC().Format(time.RFC3339), "t": trades}, &out)
+	err := b.do(ctx, owner, `mutation($n: String!, $e: Time!, $t: TradeVisibility!, $x: ExecutionPreset!) {
+  createBullPen(input: {name: $n, endsAt: $e, startingCash: "1000000", visibility: PUBLIC, tradeVisibility: $t,
+    execution: {preset: $x}}) { id state } }`,
+		map[string]any{"n": name, "e": time.Now().Add(b.cfg.Duration + 2*time.Hour).UTC().Format(time.RFC3339), "t": trades, "x": b.cfg.Execution}, &out)
 	if err != nil {
 		return "", fmt.Errorf("createBullPen: %w", err)
 	}

@@ -70,6 +70,7 @@ type config struct {
 	Symbol     string        `json:"symbol"`
 	Price      string        `json:"price"`
 	Admin      string        `json:"admin"`
+	Execution  string        `json:"execution"`
 	// TradersProcess: fanout's traders run in a child process.
 	TradersProcess bool `json:"tradersProcess"`
 	adminPass      string
@@ -125,6 +126,7 @@ func parseConfig(args []string, stderr io.Writer) (config, error) {
 	fs.DurationVar(&c.Drain, "drain", 15*time.Second, "fanout: how long to wait for the last events after the orders stop")
 	fs.StringVar(&c.Symbol, "symbol", "AAPL", "symbol traded")
 	fs.StringVar(&c.Price, "price", "100", "price set with setQuote before trading")
+	fs.StringVar(&c.Execution, "execution", "FRICTIONLESS", "the rooms' execution preset: FRICTIONLESS, REALISTIC or THIN_BOOK")
 	fs.StringVar(&c.Admin, "admin", "admin", "admin username used for setQuote; signed up on first use, then given the role with `bullpen admin grant NAME`")
 	fs.StringVar(&c.adminPass, "admin-password", "bullpen-bench-admin", "the admin's password")
 	fs.BoolVar(&c.TradersProcess, "traders-process", true, "fanout: run the traders in a child process (this binary again) so that their timing does not queue behind the subscribers' readers; false runs them in this process")
