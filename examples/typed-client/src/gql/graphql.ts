@@ -10,6 +10,8 @@ export type CreateBullPenInput = {
   commission?: string | null | undefined;
   description?: string | null | undefined;
   endsAt: string;
+  /** How orders fill (see Execution); FRICTIONLESS when left out. */
+  execution?: ExecutionInput | null | undefined;
   /** More than 0, at most 100: forced liquidation below this margin equity, in percent of the market value of shorts (see BullPen.maintenanceMarginPercent). */
   maintenanceMarginPercent?: string | null | undefined;
   /** 1 to 100000 OPEN orders per participant. */
@@ -31,8 +33,37 @@ export type CreateBullPenInput = {
 };
 
 /**
- * What happened to an order. LIQUIDATED: an order the system placed and
- * filled at once on a margin call (see BullPen.maintenanceMarginPercent).
+ * A room's execution model: a preset (FRICTIONLESS when left out) whose
+ * values the fields given override.
+ */
+export type ExecutionInput = {
+  preset?: ExecutionPreset | null | undefined;
+  /** 0 to 100, at most 4 decimal places. */
+  priceImpact?: string | null | undefined;
+  /** 0 to 1000 basis points. */
+  slippageBps?: number | null | undefined;
+  /** 0 to 1000 basis points. */
+  spreadBps?: number | null | undefined;
+  /** More than 0, at most 100, at most 4 decimal places. */
+  volumeLimitPercent?: string | null | undefined;
+};
+
+/**
+ * A room's execution model. FRICTIONLESS: every order fills in full at the
+ * last price, and pays only the commission. REALISTIC (spreadBps 10,
+ * slippageBps 2, priceImpact 0.5, volumeLimitPercent 10) and THIN_BOOK (50,
+ * 10, 5, 2) trade at the feed's bid and ask with those costs.
+ */
+export type ExecutionPreset =
+  | 'FRICTIONLESS'
+  | 'REALISTIC'
+  | 'THIN_BOOK';
+
+/**
+ * What happened to an order. PARTIALLY_FILLED: a fill that left shares
+ * working (one event per fill; FILLED for the fill that completes it).
+ * LIQUIDATED: an order the system placed and filled at once on a margin
+ * call (see BullPen.maintenanceMarginPercent).
  */
 export type OrderEventKind =
   | 'ACCEPTED'
@@ -40,17 +71,25 @@ export type OrderEventKind =
   | 'EXPIRED'
   | 'FILLED'
   | 'LIQUIDATED'
+  | 'PARTIALLY_FILLED'
   | 'REJECTED';
 
 export type OrderSide =
   | 'BUY'
   | 'SELL';
 
+/**
+ * Where an order is in its life. PARTIALLY_FILLED: some of its shares have
+ * filled and the rest still works, as an OPEN order does (a room's
+ * execution.volumeLimitPercent caps each fill): it can be cancelled, expire,
+ * and holds back what the rest may need.
+ */
 export type OrderStatus =
   | 'CANCELLED'
   | 'EXPIRED'
   | 'FILLED'
   | 'OPEN'
+  | 'PARTIALLY_FILLED'
   | 'REJECTED';
 
 /**
