@@ -38,7 +38,7 @@ func TestPostgresOpenMigratesAndReopenAppliesNothing(t *testing.T) {
 		ORDER BY table_name`); err != nil {
 		t.Fatalf("list tables: %v", err)
 	}
-	wantTables := []string{"bull_pens", "events", "leaderboard_entries", "leaderboard_snapshots", "ledger_entries", "orders",
+	wantTables := []string{"accruals", "bull_pens", "events", "leaderboard_entries", "leaderboard_snapshots", "ledger_entries", "orders",
 		"participant_tracks", "participants", "positions", "quotes", "sessions", "settings", "users"}
 	if !slices.Equal(tables, wantTables) {
 		t.Errorf("tables = %v, want %v", tables, wantTables)
@@ -112,7 +112,8 @@ func TestOpenPostgresUnreachable(t *testing.T) {
 
 // moneyColumns are every column holding money, a price or a ratio of them.
 var moneyColumns = []string{
-	"bull_pens.commission", "bull_pens.maintenance_margin_percent", "bull_pens.max_position_percent", "bull_pens.min_share_price",
+	"bull_pens.borrow_fee_percent", "bull_pens.cash_interest_percent", "bull_pens.commission", "bull_pens.maintenance_margin_percent",
+	"bull_pens.margin_interest_percent", "bull_pens.max_position_percent", "bull_pens.min_share_price",
 	"bull_pens.starting_cash", "leaderboard_entries.cash", "leaderboard_entries.max_drawdown_percent",
 	"leaderboard_entries.portfolio_value", "leaderboard_entries.return_percent",
 	"leaderboard_entries.sharpe_ratio", "leaderboard_entries.total_return",

@@ -26,6 +26,10 @@ type CreateBullPenInput struct {
 	MaxOpenOrders      *int             `json:"maxOpenOrders"`
 	// MaintenanceMarginPercent turns on forced liquidation; nil: none.
 	MaintenanceMarginPercent *decimal.Decimal `json:"maintenanceMarginPercent"`
+	// Carrying costs (see CarryingCosts), annual percent; nil: none.
+	CashInterestPercent   *decimal.Decimal `json:"cashInterestPercent"`
+	MarginInterestPercent *decimal.Decimal `json:"marginInterestPercent"`
+	BorrowFeePercent      *decimal.Decimal `json:"borrowFeePercent"`
 
 	RankBy *RankMetric `json:"rankBy"`
 }

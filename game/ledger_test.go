@@ -151,10 +151,14 @@ func randomLedgerSession(t *testing.T, h *harness, shorts bool, margin string) {
 	}
 }
 
+// orderless are the ledger kinds no order makes.
+var orderless = map[game.LedgerKind]bool{game.LedgerInterest: true, game.LedgerBorrowFee: true, game.LedgerAdjustment: true}
+
 // checkLedger reconciles each participant's ledger in a room with what
 // the store holds, exactly:
 //   - one STARTING_CASH first, of the room's starting cash, with no order;
-//     every other entry belongs to one of the participant's own orders;
+//     INTEREST, BORROW_FEE and ADJUSTMENT entries name no order; every
+//     other entry belongs to one of the participant's own orders;
 //   - cashAfter of each entry is the running sum of the cash kinds, and
 //     buyingPowerAfter the running sum of all kinds;
 //   - the cash sum is the participant's cash;
@@ -230,6 +234,13 @@ func (h *harness) checkLedger(roomID int64) {
 					p.ID, e.ID, e.Kind, e.Amount, e.CashAfter, e.BuyingPowerAfter, cash, power)
 			}
 			if e.Kind == game.LedgerStartingCash {
+				continue
+			}
+			if orderless[e.Kind] {
+				// Carrying costs and adjustments belong to no order.
+				if e.OrderID != nil {
+					t.Errorf("participant %d entry %d (%s): names order %d", p.ID, e.ID, e.Kind, *e.OrderID)
+				}
 				continue
 			}
 			if e.OrderID == nil || byID[*e.OrderID] == nil {
