@@ -20,7 +20,9 @@ import (
 // pause and resume, and the room's end expiring what still rests) and
 // reconciles every participant's ledger with the stored state after every
 // few steps and at the end (see checkLedger); with shorts, also in a
-// room with a maintenance margin, where prices liquidate some of them.
+// room with a maintenance margin, where prices liquidate some of them,
+// and in a room with carrying costs, whose clock crosses 00:00 UTC four
+// times (interest and borrow fees booked among the trades).
 func TestLedgerReconcilesAfterRandomSession(t *testing.T) {
 	for _, backend := range dbtest.Backends() {
 		t.Run(backend, func(t *testing.T) {
@@ -28,19 +30,23 @@ func TestLedgerReconcilesAfterRandomSession(t *testing.T) {
 			for _, mode := range []struct {
 				shorts bool
 				margin string
-			}{{false, ""}, {true, ""}, {true, "40"}} {
-				t.Run(fmt.Sprintf("shorts=%v,margin=%s", mode.shorts, mode.margin), func(t *testing.T) {
-					randomLedgerSession(t, h, mode.shorts, mode.margin)
+				carry  bool
+			}{{false, "", false}, {true, "", false}, {true, "40", false}, {true, "", true}} {
+				t.Run(fmt.Sprintf("shorts=%v,margin=%s,carry=%v", mode.shorts, mode.margin, mode.carry), func(t *testing.T) {
+					randomLedgerSession(t, h, mode.shorts, mode.margin, mode.carry)
 				})
 			}
 		})
 	}
 }
 
-func randomLedgerSession(t *testing.T, h *harness, shorts bool, margin string) {
+func randomLedgerSession(t *testing.T, h *harness, shorts bool, margin string, carry bool) {
 	const traders, steps = 4, 400
 	symbols := []string{"AAPL", "MSFT"}
 	name := fmt.Sprintf("%v%s", shorts, margin)
+	if carry {
+		name += "carry"
+	}
 	owner := h.user("owner-" + name)
 	players := make([]*game.User, traders)
 	for i := range players {
@@ -52,6 +58,10 @@ func randomLedgerSession(t *testing.T, h *harness, shorts bool, margin string) {
 			// Less cash, so that shorts come near the margin.
 			in.StartingCash, in.MaintenanceMarginPercent = decp("5000"), decp(margin)
 		}
+		if carry {
+			carrying(in)
+			in.EndsAt = h.clock.Now().Add(10 * 24 * time.Hour)
+		}
 	}, players...)
 	prices := map[string]decimal.Decimal{}
 	tick := func(rng *rand.Rand, sym string) {
@@ -59,7 +69,7 @@ func randomLedgerSession(t *testing.T, h *harness, shorts bool, margin string) {
 		h.price(sym, p.String())
 		prices[sym] = p
 	}
-	rng := rand.New(rand.NewPCG(7, map[string]uint64{"false": 1, "true": 2, "true40": 3}[name]))
+	rng := rand.New(rand.NewPCG(7, map[string]uint64{"false": 1, "true": 2, "true40": 3, "truecarry": 4}[name]))
 	for _, sym := range symbols {
 		tick(rng, sym)
 	}
@@ -67,6 +77,14 @@ func randomLedgerSession(t *testing.T, h *harness, shorts bool, margin string) {
 	kinds := map[game.OrderStatus]int{}
 	for step := range steps {
 		h.clock.Advance(time.Second)
+		if carry && step%100 == 99 {
+			// To the next 00:00 UTC, and its accrual.
+			now := h.clock.Now()
+			h.clock.Advance(time.Date(now.Year(), now.Month(), now.Day()+1, 0, 0, 0, 0, time.UTC).Sub(now))
+			if _, err := h.svc.AccrueDue(h.ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
 		u := players[rng.IntN(traders)]
 		sym := symbols[rng.IntN(len(symbols))]
 		switch r := rng.IntN(20); {
@@ -131,6 +149,21 @@ func randomLedgerSession(t *testing.T, h *harness, shorts bool, margin string) {
 	for _, s := range []game.OrderStatus{game.OrderStatusFilled, game.OrderStatusCancelled, game.OrderStatusExpired, game.OrderStatusRejected} {
 		if end[s] == 0 {
 			t.Errorf("no %s order in the session: it does not exercise the ledger", s)
+		}
+	}
+	if carry {
+		lines := map[game.LedgerKind]int{}
+		ps, _ := h.store.Participants(h.ctx, room.ID)
+		for _, p := range ps {
+			entries, _, _ := h.store.Ledger(h.ctx, p.ID, 0, 1_000_000)
+			for _, e := range entries {
+				lines[e.Kind]++
+			}
+		}
+		t.Logf("%d INTEREST and %d BORROW_FEE lines", lines[game.LedgerInterest], lines[game.LedgerBorrowFee])
+		if lines[game.LedgerInterest] != 4*traders || lines[game.LedgerBorrowFee] == 0 {
+			t.Errorf("%d INTEREST lines (want one per participant and 00:00: %d) and %d BORROW_FEE: the session does not exercise carrying costs",
+				lines[game.LedgerInterest], 4*traders, lines[game.LedgerBorrowFee])
 		}
 	}
 	if margin != "" {
