@@ -108,8 +108,24 @@ func (s *Service) AccrueDue(ctx context.Context) (time.Time, error) {
 			continue // a SCHEDULED room: AdvanceDue wakes the scheduler at its start
 		}
 		for {
+			// Read first, without a lock: a room with nothing due costs
+			// one read, not a write transaction.
+			last, err := s.store.LastAccrual(ctx, r.ID)
+			if err != nil {
+				return time.Time{}, err
+			}
+			n := nextAccrual(r, last)
+			if n.After(r.EndsAt) {
+				break // none left before its end
+			}
+			if n.After(s.clock.Now()) {
+				if next.IsZero() || n.Before(next) {
+					next = n
+				}
+				break
+			}
 			var due time.Time
-			err := s.store.Update(ctx, func(tx Tx) error {
+			err = s.store.Update(ctx, func(tx Tx) error {
 				room, err := tx.LockBullPen(ctx, r.ID)
 				if err != nil {
 					return err
@@ -121,21 +137,17 @@ func (s *Service) AccrueDue(ctx context.Context) (time.Time, error) {
 				if ctx.Err() != nil {
 					return time.Time{}, ctx.Err()
 				}
+				// Not counted in next: its 00:00 is past and would wake
+				// the scheduler at once, again and again. Its next pass
+				// tries again.
 				s.log.Error("accruing carrying costs failed", "room", r.ID, "err", err)
 				break
 			}
 			if due.IsZero() {
-				break
+				break // booked by another instance meanwhile, or the room moved on: the next pass sees
 			}
 			s.markDirty(r.ID)
 			s.log.Info("carrying costs accrued", "room", r.ID, "due", due)
-		}
-		last, err := s.store.LastAccrual(ctx, r.ID)
-		if err != nil {
-			return time.Time{}, err
-		}
-		if n := nextAccrual(r, last); !n.After(r.EndsAt) && (next.IsZero() || n.Before(next)) {
-			next = n
 		}
 	}
 	return next, nil

@@ -161,7 +161,8 @@ func expectLines(t testing.TB, who string, got []string, want ...string) {
 // TestCarryingCostsHandComputedDay books one day of each kind at 00:00
 // UTC on both engines, each amount computed by hand: interest on cash,
 // interest on a debit, a short's borrow fee at its last price; nothing for
-// a participant with no cash and no short; the cash, the ledger's running
+// a participant with no cash and no short, nor in a room without carrying
+// costs; the cash, the ledger's running
 // figures and the leaderboard follow, and a second pass books nothing.
 func TestCarryingCostsHandComputedDay(t *testing.T) {
 	for _, backend := range dbtest.Backends() {
@@ -172,6 +173,8 @@ func TestCarryingCostsHandComputedDay(t *testing.T) {
 				carrying(in)
 				in.StartingCash, in.AllowShortSelling, in.EndsAt = decp("10000"), ptr(true), t0.Add(10*24*time.Hour)
 			}, alice, bob, carol, dave)
+			// A room without carrying costs books nothing.
+			plain := h.activeRoom(owner, func(in *game.CreateBullPenInput) { in.EndsAt = t0.Add(10 * 24 * time.Hour) }, alice)
 			h.price("AAPL", "100")
 			h.order(bob, sell(room.ID, "AAPL", 100))  // short: cash 20000, margin 15000 booked
 			h.order(carol, buy(room.ID, "AAPL", 100)) // cash 0, long only
@@ -192,6 +195,7 @@ func TestCarryingCostsHandComputedDay(t *testing.T) {
 				"03-03T00:00 INTEREST 2 20002 5002", "03-03T00:00 BORROW_FEE -3.6 19998.4 4998.4")
 			expectLines(t, "carol", h.carryLines(h.participant(room.ID, carol)))
 			expectLines(t, "dave", h.carryLines(h.participant(room.ID, dave)), "03-03T00:00 INTEREST -0.4 -2000.4 -2000.4")
+			expectLines(t, "alice in a room without carrying costs", h.carryLines(h.participant(plain.ID, alice)))
 			assertDec(t, "bob's cash", h.participant(room.ID, bob).Cash, "19998.4")
 			assertDec(t, "dave's cash", h.participant(room.ID, dave).Cash, "-2000.4")
 			h.checkLedger(room.ID)
