@@ -38,7 +38,7 @@ func TestPostgresOpenMigratesAndReopenAppliesNothing(t *testing.T) {
 		ORDER BY table_name`); err != nil {
 		t.Fatalf("list tables: %v", err)
 	}
-	wantTables := []string{"bull_pens", "events", "fills", "leaderboard_entries", "leaderboard_snapshots", "ledger_entries", "orders",
+	wantTables := []string{"accruals", "bull_pens", "events", "fills", "leaderboard_entries", "leaderboard_snapshots", "ledger_entries", "orders",
 		"participant_tracks", "participants", "positions", "quotes", "sessions", "settings", "users"}
 	if !slices.Equal(tables, wantTables) {
 		t.Errorf("tables = %v, want %v", tables, wantTables)
@@ -112,9 +112,11 @@ func TestOpenPostgresUnreachable(t *testing.T) {
 
 // moneyColumns are every column holding money, a price or a ratio of them.
 var moneyColumns = []string{
-	"bull_pens.commission", "bull_pens.maintenance_margin_percent", "bull_pens.max_position_percent", "bull_pens.min_share_price", "bull_pens.price_impact",
+	"bull_pens.borrow_fee_percent", "bull_pens.cash_interest_percent", "bull_pens.commission", "bull_pens.maintenance_margin_percent",
+	"bull_pens.margin_interest_percent", "bull_pens.max_position_percent", "bull_pens.min_share_price", "bull_pens.price_impact",
 	"bull_pens.starting_cash", "bull_pens.volume_limit_percent",
-	"fills.commission", "fills.impact_cost", "fills.mid_price", "fills.price", "fills.slippage_cost", "fills.spread_cost", "leaderboard_entries.cash", "leaderboard_entries.max_drawdown_percent",
+	"fills.commission", "fills.impact_cost", "fills.mid_price", "fills.price", "fills.slippage_cost", "fills.spread_cost",
+	"leaderboard_entries.cash", "leaderboard_entries.max_drawdown_percent",
 	"leaderboard_entries.portfolio_value", "leaderboard_entries.return_percent",
 	"leaderboard_entries.sharpe_ratio", "leaderboard_entries.total_return",
 	"leaderboard_entries.volatility_percent", "leaderboard_entries.win_rate", "ledger_entries.amount",

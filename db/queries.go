@@ -215,7 +215,8 @@ func (tx *Tx) DeleteSessions(ctx context.Context, userID int64, ids []string) (i
 const bullPenCols = `id, name, description, owner_id, state, starts_at, ends_at, starting_cash, commission,
 	allow_short_selling, allowed_symbols, max_participants, visibility, trade_visibility, invite_code,
 	last_sequence, created_at, max_position_percent, min_share_price, max_orders_per_minute, max_open_orders, rank_by,
-	maintenance_margin_percent, execution_preset, spread_bps, slippage_bps, price_impact, volume_limit_percent`
+	maintenance_margin_percent, execution_preset, spread_bps, slippage_bps, price_impact, volume_limit_percent,
+	cash_interest_percent, margin_interest_percent, borrow_fee_percent`
 
 type bullPenRow struct {
 	game.BullPen
@@ -288,12 +289,14 @@ func (q writes) InsertBullPen(ctx context.Context, b *game.BullPen) (err error) 
 	b.ID, err = q.insertID(ctx, `INSERT INTO bull_pens (name, description, owner_id, state, starts_at, ends_at, starting_cash,
 		commission, allow_short_selling, allowed_symbols, max_participants, visibility, trade_visibility, invite_code,
 		last_sequence, created_at, max_position_percent, min_share_price, max_orders_per_minute, max_open_orders, rank_by,
-		maintenance_margin_percent, execution_preset, spread_bps, slippage_bps, price_impact, volume_limit_percent)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		maintenance_margin_percent, execution_preset, spread_bps, slippage_bps, price_impact, volume_limit_percent,
+		cash_interest_percent, margin_interest_percent, borrow_fee_percent)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		b.Name, b.Description, b.OwnerID, string(b.State), b.StartsAt, b.EndsAt, b.StartingCash, b.Commission,
 		b.AllowShortSelling, allowed, b.MaxParticipants, string(b.Visibility), string(b.TradeVisibility), b.InviteCode, b.CreatedAt,
 		b.MaxPositionPercent, b.MinSharePrice, b.MaxOrdersPerMinute, b.MaxOpenOrders, string(rankBy(b)),
-		b.MaintenanceMarginPercent, string(executionPreset(b)), b.SpreadBps, b.SlippageBps, b.PriceImpact, b.VolumeLimitPercent)
+		b.MaintenanceMarginPercent, string(executionPreset(b)), b.SpreadBps, b.SlippageBps, b.PriceImpact, b.VolumeLimitPercent,
+		b.CashInterestPercent, b.MarginInterestPercent, b.BorrowFeePercent)
 	return err
 }
 

@@ -600,6 +600,7 @@ func signedInRule(k roomKind, r role) string {
 // those see the world as it was.
 var authzLiquidationRows = []authzRow{
 	{name: "BullPen.maintenanceMarginPercent", want: roomFields, rule: roomFieldRule, check: checkMaintenanceMargin},
+	{name: "BullPen.cashInterestPercent, marginInterestPercent, borrowFeePercent", want: roomFields, rule: roomFieldRule, check: checkCarryingCosts},
 	{name: "OrderEvent(LIQUIDATED) in Query.bullPenEventLog", want: liquidatedCells, rule: liquidatedRule, check: checkLiquidatedEvents},
 }
 
@@ -793,7 +794,8 @@ func (w *authzWorld) liquidate(t *testing.T) {
 	ts := w.ts.with(t)
 	ts.must(w.tokens[roleAdmin], `mutation { setQuote(symbol: "NVDA", price: "100") { price } }`, nil, nil)
 	for _, k := range allKinds {
-		room := w.newRoomWith(t, k, "ACTIVE", map[string]any{"allowShortSelling": true, "maintenanceMarginPercent": "25"})
+		room := w.newRoomWith(t, k, "ACTIVE", map[string]any{"allowShortSelling": true, "maintenanceMarginPercent": "25",
+			"cashInterestPercent": "3.65", "marginInterestPercent": "7.3", "borrowFeePercent": "10.95"})
 		for _, p := range []role{roleP1, roleP2} {
 			var out struct{ PlaceOrder struct{ Status string } }
 			ts.must(w.tokens[p], placeOrderMutation, map[string]any{"in": map[string]any{
@@ -1661,6 +1663,18 @@ func checkMaintenanceMargin(c *authzCell) {
 	if b := c.bullPenField("maintenanceMarginPercent"); b != nil {
 		if got := decode[struct{ MaintenanceMarginPercent *string }](c, b).MaintenanceMarginPercent; !decimalIs(got, "25") {
 			c.t.Errorf("maintenanceMarginPercent %v, want 25", got)
+		}
+	}
+}
+
+// checkCarryingCosts reads the carrying costs of a room that has them
+// (the liquidation rooms): public, like every room setting.
+func checkCarryingCosts(c *authzCell) {
+	c.room = c.w.liquidated[c.kind]
+	if b := c.bullPenField("cashInterestPercent marginInterestPercent borrowFeePercent"); b != nil {
+		got := decode[struct{ CashInterestPercent, MarginInterestPercent, BorrowFeePercent *string }](c, b)
+		if !decimalIs(got.CashInterestPercent, "3.65") || !decimalIs(got.MarginInterestPercent, "7.3") || !decimalIs(got.BorrowFeePercent, "10.95") {
+			c.t.Errorf("carrying costs %v %v %v, want 3.65 7.3 10.95", got.CashInterestPercent, got.MarginInterestPercent, got.BorrowFeePercent)
 		}
 	}
 }

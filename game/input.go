@@ -28,6 +28,10 @@ type CreateBullPenInput struct {
 	MaintenanceMarginPercent *decimal.Decimal `json:"maintenanceMarginPercent"`
 	// Execution is how orders fill; nil: FRICTIONLESS.
 	Execution *ExecutionInput `json:"execution"`
+	// Carrying costs (see CarryingCosts), annual percent; nil: none.
+	CashInterestPercent   *decimal.Decimal `json:"cashInterestPercent"`
+	MarginInterestPercent *decimal.Decimal `json:"marginInterestPercent"`
+	BorrowFeePercent      *decimal.Decimal `json:"borrowFeePercent"`
 
 	RankBy *RankMetric `json:"rankBy"`
 }

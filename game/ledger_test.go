@@ -21,9 +21,10 @@ import (
 // reconciles every participant's ledger with the stored state after every
 // few steps and at the end (see checkLedger); with shorts, also in a
 // room with a maintenance margin, where prices liquidate some of them;
-// and under THIN_BOOK execution, with a two-sided market and small
-// volumes, where orders fill in parts over several ticks at prices with
-// costs.
+// under THIN_BOOK execution, with a two-sided market and small volumes,
+// where orders fill in parts over several ticks at prices with costs;
+// and in a room with carrying costs, whose clock crosses 00:00 UTC four
+// times (interest and borrow fees booked among the trades).
 func TestLedgerReconcilesAfterRandomSession(t *testing.T) {
 	for _, backend := range dbtest.Backends() {
 		t.Run(backend, func(t *testing.T) {
@@ -32,19 +33,23 @@ func TestLedgerReconcilesAfterRandomSession(t *testing.T) {
 				shorts bool
 				margin string
 				exec   game.ExecutionPreset
-			}{{false, "", ""}, {true, "", ""}, {true, "40", ""}, {true, "", game.ExecutionThinBook}} {
-				t.Run(fmt.Sprintf("shorts=%v,margin=%s,execution=%s", mode.shorts, mode.margin, mode.exec), func(t *testing.T) {
-					randomLedgerSession(t, h, mode.shorts, mode.margin, mode.exec)
+				carry  bool
+			}{{false, "", "", false}, {true, "", "", false}, {true, "40", "", false}, {true, "", game.ExecutionThinBook, false}, {true, "", "", true}} {
+				t.Run(fmt.Sprintf("shorts=%v,margin=%s,execution=%s,carry=%v", mode.shorts, mode.margin, mode.exec, mode.carry), func(t *testing.T) {
+					randomLedgerSession(t, h, mode.shorts, mode.margin, mode.exec, mode.carry)
 				})
 			}
 		})
 	}
 }
 
-func randomLedgerSession(t *testing.T, h *harness, shorts bool, margin string, exec game.ExecutionPreset) {
+func randomLedgerSession(t *testing.T, h *harness, shorts bool, margin string, exec game.ExecutionPreset, carry bool) {
 	const traders, steps = 4, 400
 	symbols := []string{"AAPL", "MSFT"}
 	name := fmt.Sprintf("%v%s%s", shorts, margin, exec)
+	if carry {
+		name += "carry"
+	}
 	owner := h.user("owner-" + name)
 	players := make([]*game.User, traders)
 	for i := range players {
@@ -58,6 +63,10 @@ func randomLedgerSession(t *testing.T, h *harness, shorts bool, margin string, e
 		}
 		if exec != "" {
 			in.Execution = &game.ExecutionInput{Preset: &exec}
+		}
+		if carry {
+			carrying(in)
+			in.EndsAt = h.clock.Now().Add(10 * 24 * time.Hour)
 		}
 	}, players...)
 	prices := map[string]decimal.Decimal{}
@@ -76,7 +85,7 @@ func randomLedgerSession(t *testing.T, h *harness, shorts bool, margin string, e
 		}
 		prices[sym] = p
 	}
-	rng := rand.New(rand.NewPCG(7, map[string]uint64{"false": 1, "true": 2, "true40": 3, "trueTHIN_BOOK": 4}[name]))
+	rng := rand.New(rand.NewPCG(7, map[string]uint64{"false": 1, "true": 2, "true40": 3, "trueTHIN_BOOK": 4, "truecarry": 5}[name]))
 	for _, sym := range symbols {
 		tick(rng, sym)
 	}
@@ -84,6 +93,14 @@ func randomLedgerSession(t *testing.T, h *harness, shorts bool, margin string, e
 	kinds := map[game.OrderStatus]int{}
 	for step := range steps {
 		h.clock.Advance(time.Second)
+		if carry && step%100 == 99 {
+			// To the next 00:00 UTC, and its accrual.
+			now := h.clock.Now()
+			h.clock.Advance(time.Date(now.Year(), now.Month(), now.Day()+1, 0, 0, 0, 0, time.UTC).Sub(now))
+			if _, err := h.svc.AccrueDue(h.ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
 		u := players[rng.IntN(traders)]
 		sym := symbols[rng.IntN(len(symbols))]
 		switch r := rng.IntN(20); {
@@ -175,6 +192,21 @@ func randomLedgerSession(t *testing.T, h *harness, shorts bool, margin string, e
 			t.Error("the session does not exercise partial fills: none placed PARTIALLY_FILLED, filled in parts, or ended part filled")
 		}
 	}
+	if carry {
+		lines := map[game.LedgerKind]int{}
+		ps, _ := h.store.Participants(h.ctx, room.ID)
+		for _, p := range ps {
+			entries, _, _ := h.store.Ledger(h.ctx, p.ID, 0, 1_000_000)
+			for _, e := range entries {
+				lines[e.Kind]++
+			}
+		}
+		t.Logf("%d INTEREST and %d BORROW_FEE lines", lines[game.LedgerInterest], lines[game.LedgerBorrowFee])
+		if lines[game.LedgerInterest] != 4*traders || lines[game.LedgerBorrowFee] == 0 {
+			t.Errorf("%d INTEREST lines (want one per participant and 00:00: %d) and %d BORROW_FEE: the session does not exercise carrying costs",
+				lines[game.LedgerInterest], 4*traders, lines[game.LedgerBorrowFee])
+		}
+	}
 	if margin != "" {
 		if n := len(h.countLiquidations(room.ID)); n == 0 {
 			t.Error("no liquidation in the session: it does not exercise the maintenance margin")
@@ -193,10 +225,14 @@ func randomLedgerSession(t *testing.T, h *harness, shorts bool, margin string, e
 	}
 }
 
+// orderless are the ledger kinds no order makes.
+var orderless = map[game.LedgerKind]bool{game.LedgerInterest: true, game.LedgerBorrowFee: true, game.LedgerAdjustment: true}
+
 // checkLedger reconciles each participant's ledger in a room with what
 // the store holds, exactly:
 //   - one STARTING_CASH first, of the room's starting cash, with no order;
-//     every other entry belongs to one of the participant's own orders;
+//     INTEREST, BORROW_FEE and ADJUSTMENT entries name no order; every
+//     other entry belongs to one of the participant's own orders;
 //   - cashAfter of each entry is the running sum of the cash kinds, and
 //     buyingPowerAfter the running sum of all kinds;
 //   - the cash sum is the participant's cash;
@@ -279,6 +315,13 @@ func (h *harness) checkLedger(roomID int64) {
 					p.ID, e.ID, e.Kind, e.Amount, e.CashAfter, e.BuyingPowerAfter, cash, power)
 			}
 			if e.Kind == game.LedgerStartingCash {
+				continue
+			}
+			if orderless[e.Kind] {
+				// Carrying costs and adjustments belong to no order.
+				if e.OrderID != nil {
+					t.Errorf("participant %d entry %d (%s): names order %d", p.ID, e.ID, e.Kind, *e.OrderID)
+				}
 				continue
 			}
 			if e.OrderID == nil || byID[*e.OrderID] == nil {

@@ -324,7 +324,11 @@ func TestCloneBullPenCopiesEverySetting(t *testing.T) {
 		in.Visibility, in.TradeVisibility, in.RankBy = &private, &public, &sharpe
 		in.MaxPositionPercent, in.MinSharePrice = decp("25"), decp("5.50")
 		in.MaxOrdersPerMinute, in.MaxOpenOrders = ptr(30), ptr(7)
+		in.CashInterestPercent, in.MarginInterestPercent, in.BorrowFeePercent = decp("2.5"), decp("9.75"), decp("0")
 	})
+	if !orig.CarryingCosts.Any() {
+		t.Fatalf("the original room lost its carrying costs: %+v", orig.CarryingCosts)
+	}
 	if orig.MaxPositionPercent == nil || orig.MinSharePrice == nil || orig.MaxOrdersPerMinute == nil || orig.MaxOpenOrders == nil {
 		t.Fatalf("the original room lost its rules: %+v", orig.Rules)
 	}

@@ -105,6 +105,9 @@ func (s *Service) CreateBullPen(ctx context.Context, owner *User, in CreateBullP
 		return nil, err
 	}
 	b.Execution = execution
+	if err := validCarryingCosts(in, &b.CarryingCosts); err != nil {
+		return nil, err
+	}
 	if in.Visibility != nil {
 		b.Visibility = *in.Visibility
 	}
@@ -210,6 +213,27 @@ func validRules(in CreateBullPenInput, r *Rules) error {
 	*r = Rules{MaxPositionPercent: in.MaxPositionPercent, MinSharePrice: in.MinSharePrice,
 		MaxOrdersPerMinute: in.MaxOrdersPerMinute, MaxOpenOrders: in.MaxOpenOrders,
 		MaintenanceMarginPercent: in.MaintenanceMarginPercent}
+	return nil
+}
+
+// validCarryingCosts checks the carrying costs of in and copies them to c:
+// each an annual percent from 0 to 100 with at most 4 decimal places (0
+// is allowed: it is stated, and accrues nothing).
+func validCarryingCosts(in CreateBullPenInput, c *CarryingCosts) error {
+	for _, f := range []struct {
+		name string
+		p    *decimal.Decimal
+	}{
+		{"cashInterestPercent", in.CashInterestPercent},
+		{"marginInterestPercent", in.MarginInterestPercent},
+		{"borrowFeePercent", in.BorrowFeePercent},
+	} {
+		if p := f.p; p != nil && (p.IsNegative() || p.GreaterThan(hundred) || !p.Equal(p.Truncate(4))) {
+			return Invalid(f.name, "must be an annual percent from 0 to 100, with at most 4 decimal places, got %s", p.String())
+		}
+	}
+	*c = CarryingCosts{CashInterestPercent: in.CashInterestPercent, MarginInterestPercent: in.MarginInterestPercent,
+		BorrowFeePercent: in.BorrowFeePercent}
 	return nil
 }
 
@@ -399,6 +423,13 @@ func (s *Service) move(ctx context.Context, tx Tx, actor *User, roomID int64, to
 	}
 	if trigger == TriggerManual && to == RoomEnded && now.Before(endsAt) {
 		endsAt = now
+	}
+	if to == RoomEnded {
+		// Carrying costs due before the end are booked first, in this
+		// transaction: none is lost to the end, none comes after it.
+		if err := s.accrueUntil(ctx, tx, room, endsAt); err != nil {
+			return nil, err
+		}
 	}
 	moved, err := tx.MoveBullPen(ctx, room.ID, previous, to, startsAt, endsAt)
 	if err != nil {
@@ -593,8 +624,9 @@ func (s *Service) expire(ctx context.Context, tx Tx, roomID, orderID int64) (boo
 	return true, s.finishOrder(ctx, tx, o, OrderStatusExpired, OrderEventExpired)
 }
 
-// RunScheduler moves rooms at their startsAt and endsAt, and expires
-// orders at their expiresAt, until ctx is done. It sleeps until the
+// RunScheduler moves rooms at their startsAt and endsAt, expires orders
+// at their expiresAt, and books carrying costs at 00:00 UTC (AccrueDue),
+// until ctx is done. It sleeps until the
 // earliest due time (at most a minute, so rooms and orders made by other
 // instances are seen), and wakes early when rooms change here or an order
 // with an expiry rests.
@@ -610,6 +642,13 @@ func (s *Service) RunScheduler(ctx context.Context) error {
 		}
 		if !expiry.IsZero() && (next.IsZero() || expiry.Before(next)) {
 			next = expiry
+		}
+		accrual, err := s.AccrueDue(ctx)
+		if err != nil && ctx.Err() == nil {
+			s.log.Error("scheduler: carrying costs", "err", err)
+		}
+		if !accrual.IsZero() && (next.IsZero() || accrual.Before(next)) {
+			next = accrual
 		}
 		wait := time.Minute
 		if !next.IsZero() {

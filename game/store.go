@@ -70,6 +70,9 @@ type Queries interface {
 	DueOrders(ctx context.Context, at time.Time, limit int) ([]*Order, error)
 	// NextExpiry is the earliest ExpiresAt of an OPEN order, or zero.
 	NextExpiry(ctx context.Context) (time.Time, error)
+	// LastAccrual is the latest 00:00 UTC whose carrying costs the room
+	// has booked (see ClaimAccrual), or zero.
+	LastAccrual(ctx context.Context, bullPenID int64) (time.Time, error)
 
 	// Ledger lists a participant's ledger entries with id > afterID,
 	// oldest first, at most limit, and how many entries they have in all.
@@ -135,6 +138,11 @@ type Tx interface {
 	MoveBullPen(ctx context.Context, id int64, from, to RoomState, startsAt, endsAt time.Time) (bool, error)
 	InsertParticipant(ctx context.Context, p *Participant) error
 	SetCash(ctx context.Context, participantID int64, cash decimal.Decimal) error
+	// ClaimAccrual records that the room's carrying costs due at dueAt
+	// (a 00:00 UTC) are booked in this transaction, unless a record is
+	// there already; it reports whether it recorded one. The record's
+	// key makes the claim once across reruns and instances.
+	ClaimAccrual(ctx context.Context, bullPenID int64, dueAt time.Time) (bool, error)
 	SavePosition(ctx context.Context, p *Position) error
 	InsertOrder(ctx context.Context, o *Order) error
 	UpdateOrder(ctx context.Context, o *Order) error

@@ -145,6 +145,7 @@ type BullPen struct {
 	Rules
 	// Execution is how its orders fill.
 	Execution
+	CarryingCosts
 }
 
 // Rules are a room's fair-play limits, set at creation; nil means no
@@ -165,6 +166,24 @@ type Rules struct {
 	// above; below it their positions are liquidated (see
 	// Service.marginCall). Nil: no forced liquidation.
 	MaintenanceMarginPercent *decimal.Decimal `db:"maintenance_margin_percent" json:"maintenanceMarginPercent,omitempty"`
+}
+
+// CarryingCosts are what a room charges and pays for holding money, set at
+// creation: annual percents, accrued once a day at 00:00 UTC (see
+// Service.AccrueDue); nil means none.
+type CarryingCosts struct {
+	// CashInterestPercent (0 <= x <= 100) is earned on positive cash.
+	CashInterestPercent *decimal.Decimal `db:"cash_interest_percent" json:"cashInterestPercent,omitempty"`
+	// MarginInterestPercent (0 <= x <= 100) is paid on negative cash.
+	MarginInterestPercent *decimal.Decimal `db:"margin_interest_percent" json:"marginInterestPercent,omitempty"`
+	// BorrowFeePercent (0 <= x <= 100) is paid on the market value of
+	// short positions at their last price.
+	BorrowFeePercent *decimal.Decimal `db:"borrow_fee_percent" json:"borrowFeePercent,omitempty"`
+}
+
+// Any reports whether the room has a carrying cost at all.
+func (c CarryingCosts) Any() bool {
+	return c.CashInterestPercent != nil || c.MarginInterestPercent != nil || c.BorrowFeePercent != nil
 }
 
 // Participant is a user's seat in a room: their cash and positions.

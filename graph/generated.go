@@ -56,6 +56,8 @@ type ComplexityRoot struct {
 	BullPen struct {
 		AllowShortSelling        func(childComplexity int) int
 		AllowedSymbols           func(childComplexity int) int
+		BorrowFeePercent         func(childComplexity int) int
+		CashInterestPercent      func(childComplexity int) int
 		Commission               func(childComplexity int) int
 		CreatedAt                func(childComplexity int) int
 		Description              func(childComplexity int) int
@@ -67,6 +69,7 @@ type ComplexityRoot struct {
 		Leaderboard              func(childComplexity int) int
 		LeaderboardHistory       func(childComplexity int, limit *int) int
 		MaintenanceMarginPercent func(childComplexity int) int
+		MarginInterestPercent    func(childComplexity int) int
 		MaxOpenOrders            func(childComplexity int) int
 		MaxOrdersPerMinute       func(childComplexity int) int
 		MaxParticipants          func(childComplexity int) int
@@ -478,6 +481,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.BullPen.AllowedSymbols(childComplexity), true
+	case "BullPen.borrowFeePercent":
+		if e.ComplexityRoot.BullPen.BorrowFeePercent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BullPen.BorrowFeePercent(childComplexity), true
+	case "BullPen.cashInterestPercent":
+		if e.ComplexityRoot.BullPen.CashInterestPercent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BullPen.CashInterestPercent(childComplexity), true
 	case "BullPen.commission":
 		if e.ComplexityRoot.BullPen.Commission == nil {
 			break
@@ -549,6 +564,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.BullPen.MaintenanceMarginPercent(childComplexity), true
+	case "BullPen.marginInterestPercent":
+		if e.ComplexityRoot.BullPen.MarginInterestPercent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BullPen.MarginInterestPercent(childComplexity), true
 	case "BullPen.maxOpenOrders":
 		if e.ComplexityRoot.BullPen.MaxOpenOrders == nil {
 			break
@@ -2073,6 +2094,17 @@ type BullPen {
   zero.
   """
   maintenanceMarginPercent: Decimal
+  # Carrying costs (null: none): annual percents, accrued once a day at
+  # 00:00 UTC to each participant's ledger while the room is ACTIVE or
+  # PAUSED (every 00:00 UTC after startsAt and at or before endsAt), one
+  # day being balance x percent / 100 / 365, rounded half-even to 4
+  # decimal places, on the state when it is booked.
+  "Interest earned on positive cash, annual percent (ledger INTEREST, positive), accrued daily at 00:00 UTC; null: none."
+  cashInterestPercent: Decimal
+  "Interest paid on negative cash, annual percent (ledger INTEREST, negative), accrued daily at 00:00 UTC; null: none."
+  marginInterestPercent: Decimal
+  "Fee paid on the market value of short positions at their last price, annual percent (ledger BORROW_FEE, negative), accrued daily at 00:00 UTC; null: none."
+  borrowFeePercent: Decimal
   "How orders fill: the execution model, its preset's values with the overrides resolved."
   execution: Execution!
 }
@@ -2204,9 +2236,13 @@ enum LedgerKind {
   LIQUIDATION
   "A dividend: credited to a holder of record, debited from a short."
   DIVIDEND
-  "Interest on cash: earned on a positive balance, paid on a negative one."
+  """
+  A day's interest on cash, booked at 00:00 UTC: earned on a positive
+  balance (BullPen.cashInterestPercent), paid on a negative one
+  (BullPen.marginInterestPercent).
+  """
   INTEREST
-  "The daily fee for borrowing the shares of a short, negative."
+  "A day's fee for borrowing the shares of shorts (BullPen.borrowFeePercent), booked at 00:00 UTC, negative."
   BORROW_FEE
   "An organiser's adjustment of cash, with its reason."
   ADJUSTMENT
@@ -2226,8 +2262,8 @@ enum LedgerKind {
 
 """
 One movement of a participant's money. Exact, for every participant:
-the running sum of the STARTING_CASH, BUY, SELL, COMMISSION and
-LIQUIDATION amounts is cash, and cashAfter is that sum at the entry; the
+the running sum of the amounts of every kind that moves cash (all but
+RESERVE and RELEASE) is cash, and cashAfter is that sum at the entry; the
 running sum of all amounts is buyingPowerAfter: cash less what open
 orders hold back less 1.5 times the cost basis of short positions (short
 margin at the sale price). buyingPower values the margin at the last
@@ -2243,7 +2279,7 @@ type LedgerEntry {
   amount: Decimal!
   cashAfter: Decimal!
   buyingPowerAfter: Decimal!
-  "The order that made the movement; null for STARTING_CASH."
+  "The order that made the movement; null for STARTING_CASH, INTEREST and BORROW_FEE."
   order: Order
 }
 
@@ -2555,6 +2591,13 @@ input CreateBullPenInput {
   maintenanceMarginPercent: Decimal
   "How orders fill (see Execution); FRICTIONLESS when left out."
   execution: ExecutionInput
+  # Carrying costs: null (left out) means none.
+  "0 to 100, at most 4 decimal places: annual interest on positive cash (see BullPen.cashInterestPercent)."
+  cashInterestPercent: Decimal
+  "0 to 100, at most 4 decimal places: annual interest on negative cash (see BullPen.marginInterestPercent)."
+  marginInterestPercent: Decimal
+  "0 to 100, at most 4 decimal places: annual fee on the market value of shorts (see BullPen.borrowFeePercent)."
+  borrowFeePercent: Decimal
 
   rankBy: RankMetric = RETURN
 }
@@ -2653,6 +2696,12 @@ func (ec *executionContext) childFields_BullPen(ctx context.Context, field graph
 		return ec.fieldContext_BullPen_maxOpenOrders(ctx, field)
 	case "maintenanceMarginPercent":
 		return ec.fieldContext_BullPen_maintenanceMarginPercent(ctx, field)
+	case "cashInterestPercent":
+		return ec.fieldContext_BullPen_cashInterestPercent(ctx, field)
+	case "marginInterestPercent":
+		return ec.fieldContext_BullPen_marginInterestPercent(ctx, field)
+	case "borrowFeePercent":
+		return ec.fieldContext_BullPen_borrowFeePercent(ctx, field)
 	case "execution":
 		return ec.fieldContext_BullPen_execution(ctx, field)
 	}
@@ -4618,6 +4667,75 @@ func (ec *executionContext) _BullPen_maintenanceMarginPercent(ctx context.Contex
 	)
 }
 func (ec *executionContext) fieldContext_BullPen_maintenanceMarginPercent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BullPen", field, false, false, "Decimal")
+}
+
+func (ec *executionContext) _BullPen_cashInterestPercent(ctx context.Context, field graphql.CollectedField, obj *game.BullPen) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BullPen_cashInterestPercent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CashInterestPercent, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *decimal.Decimal) graphql.Marshaler {
+			return ec.marshalODecimal2ᚖgithubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BullPen_cashInterestPercent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BullPen", field, false, false, "Decimal")
+}
+
+func (ec *executionContext) _BullPen_marginInterestPercent(ctx context.Context, field graphql.CollectedField, obj *game.BullPen) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BullPen_marginInterestPercent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MarginInterestPercent, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *decimal.Decimal) graphql.Marshaler {
+			return ec.marshalODecimal2ᚖgithubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BullPen_marginInterestPercent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BullPen", field, false, false, "Decimal")
+}
+
+func (ec *executionContext) _BullPen_borrowFeePercent(ctx context.Context, field graphql.CollectedField, obj *game.BullPen) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BullPen_borrowFeePercent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BorrowFeePercent, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *decimal.Decimal) graphql.Marshaler {
+			return ec.marshalODecimal2ᚖgithubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BullPen_borrowFeePercent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("BullPen", field, false, false, "Decimal")
 }
 
@@ -10602,7 +10720,7 @@ func (ec *executionContext) unmarshalInputCreateBullPenInput(ctx context.Context
 		asMap["rankBy"] = "RETURN"
 	}
 
-	fieldsInOrder := [...]string{"name", "description", "startsAt", "endsAt", "startingCash", "commission", "allowShortSelling", "allowedSymbols", "maxParticipants", "visibility", "tradeVisibility", "maxPositionPercent", "minSharePrice", "maxOrdersPerMinute", "maxOpenOrders", "maintenanceMarginPercent", "execution", "rankBy"}
+	fieldsInOrder := [...]string{"name", "description", "startsAt", "endsAt", "startingCash", "commission", "allowShortSelling", "allowedSymbols", "maxParticipants", "visibility", "tradeVisibility", "maxPositionPercent", "minSharePrice", "maxOrdersPerMinute", "maxOpenOrders", "maintenanceMarginPercent", "execution", "cashInterestPercent", "marginInterestPercent", "borrowFeePercent", "rankBy"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -10728,6 +10846,27 @@ func (ec *executionContext) unmarshalInputCreateBullPenInput(ctx context.Context
 				return it, err
 			}
 			it.Execution = data
+		case "cashInterestPercent":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cashInterestPercent"))
+			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CashInterestPercent = data
+		case "marginInterestPercent":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("marginInterestPercent"))
+			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MarginInterestPercent = data
+		case "borrowFeePercent":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("borrowFeePercent"))
+			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BorrowFeePercent = data
 		case "rankBy":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("rankBy"))
 			data, err := ec.unmarshalORankMetric2ᚖgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐRankMetric(ctx, v)
@@ -11298,6 +11437,21 @@ func (ec *executionContext) _BullPen(ctx context.Context, sel ast.SelectionSet, 
 			}
 		case "maintenanceMarginPercent":
 			out.Values[i] = ec._BullPen_maintenanceMarginPercent(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "cashInterestPercent":
+			out.Values[i] = ec._BullPen_cashInterestPercent(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "marginInterestPercent":
+			out.Values[i] = ec._BullPen_marginInterestPercent(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "borrowFeePercent":
+			out.Values[i] = ec._BullPen_borrowFeePercent(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}

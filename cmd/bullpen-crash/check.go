@@ -46,11 +46,12 @@ type ledgerPage struct {
 }
 
 type ledgerEntry struct {
+	At                                  time.Time
 	Kind                                string
 	Amount, CashAfter, BuyingPowerAfter decimal.Decimal
 }
 
-const ledgerFields = `ledger(first: 500, after: $after) { edges { node { kind amount cashAfter buyingPowerAfter } } pageInfo { hasNextPage endCursor } }`
+const ledgerFields = `ledger(first: 500, after: $after) { edges { node { at kind amount cashAfter buyingPowerAfter } } pageInfo { hasNextPage endCursor } }`
 
 // logEvent is one bullPenEventLog entry.
 type logEvent struct {
@@ -73,8 +74,10 @@ type logEvent struct {
 }
 
 // snapshot is everything a check reads, taken while no client traffic
-// runs; stable says no room's sequence moved while it was read (the
-// periodic leaderboard snapshots can), so the reads agree with each other.
+// runs; stable says no room's sequence and no participant's ledger moved
+// while it was read (the periodic leaderboard snapshots can, and so can
+// carrying costs at 00:00 UTC, which write no event), so the reads agree
+// with each other.
 type snapshot struct {
 	rooms  map[string]*roomRead
 	quotes map[string]decimal.Decimal
@@ -114,14 +117,14 @@ var stateRank = map[string]int{"SCHEDULED": 0, "ACTIVE": 1, "ENDED": 2}
 // call for now (within 15 seconds).
 func (l *crashLoop) awaitDueMoves(ctx context.Context) error {
 	for _, r := range l.sortedRooms() {
-		now := time.Now()
+		now := l.now()
 		want := "SCHEDULED"
 		if !now.Before(r.endsAt) {
 			want = "ENDED"
 		} else if !now.Before(r.startsAt) {
 			want = "ACTIVE"
 		}
-		deadline := now.Add(15 * time.Second)
+		deadline := time.Now().Add(15 * time.Second)
 		for {
 			var out struct{ BullPen struct{ State string } }
 			if err := l.cl.do(ctx, l.owner, `query($id: ID!) { bullPen(id: $id) { state } }`, map[string]any{"id": r.id}, &out); err != nil {
@@ -197,14 +200,26 @@ func (l *crashLoop) read(ctx context.Context) (*snapshot, error) {
 	return snap, nil
 }
 
+// sequences reads each room's last sequence and the length of its
+// participants' ledgers.
 func (l *crashLoop) sequences(ctx context.Context, rooms []*room) ([]int64, error) {
-	seqs := make([]int64, len(rooms))
-	for i, r := range rooms {
-		var out struct{ BullPen struct{ LastSequence int64 } }
-		if err := l.cl.do(ctx, l.owner, `query($id: ID!) { bullPen(id: $id) { lastSequence } }`, map[string]any{"id": r.id}, &out); err != nil {
+	seqs := make([]int64, 0, 2*len(rooms))
+	for _, r := range rooms {
+		var out struct {
+			BullPen struct {
+				LastSequence int64
+				Participants []struct{ Ledger struct{ TotalCount int64 } }
+			}
+		}
+		if err := l.cl.do(ctx, l.owner, `query($id: ID!) { bullPen(id: $id) { lastSequence participants { ledger(first: 1) { totalCount } } } }`,
+			map[string]any{"id": r.id}, &out); err != nil {
 			return nil, fmt.Errorf("bullPen %s: %w", r.id, err)
 		}
-		seqs[i] = out.BullPen.LastSequence
+		entries := int64(0)
+		for _, p := range out.BullPen.Participants {
+			entries += p.Ledger.TotalCount
+		}
+		seqs = append(seqs, out.BullPen.LastSequence, entries)
 	}
 	return seqs, nil
 }
@@ -548,8 +563,8 @@ func (l *crashLoop) checkOrders(r *room, rr *roomRead, quotes map[string]decimal
 			l.find = append(l.find, fmt.Sprintf("room %s: participant %s, who never joined", r.id, p.ID))
 			continue
 		}
-		if !p.Cash.Equal(b.cash) {
-			l.find = append(l.find, fmt.Sprintf("room %s: participant %s has cash %s; the fills make %s", r.id, p.ID, p.Cash, b.cash))
+		if carry := l.checkCarry(r, rr, p.ID); !p.Cash.Equal(b.cash.Add(carry)) {
+			l.find = append(l.find, fmt.Sprintf("room %s: participant %s has cash %s; the fills make %s and carrying costs %s", r.id, p.ID, p.Cash, b.cash, carry))
 		}
 		if p.Cash.IsNegative() {
 			l.find = append(l.find, fmt.Sprintf("room %s: participant %s has negative cash %s", r.id, p.ID, p.Cash))
@@ -684,4 +699,87 @@ func (l *crashLoop) checkLedger(room string, rr *roomRead, participant string, c
 	if rr.State == "ENDED" && !power.Equal(cash) {
 		l.find = append(l.find, fmt.Sprintf("room %s ENDED: participant %s's ledger still holds back %s", room, participant, cash.Sub(power)))
 	}
+}
+
+// checkCarry checks a participant's carrying-cost lines and returns what
+// they add to cash. The crash rooms earn interestPercent on cash and
+// nothing else (the loop never shorts; cash never goes negative), so:
+//   - each INTEREST line is a day of interestPercent on the cash before
+//     it, rounded half-even to 4 places (the game's rule, repeated);
+//   - a participant has at most one per 00:00 UTC in (startsAt, endsAt],
+//     none booked before its 00:00, and exactly one per 00:00 once the
+//     room has ended (the move to ENDED books what was due);
+//   - no BORROW_FEE.
+//
+// Called with l.mu held.
+func (l *crashLoop) checkCarry(r *room, rr *roomRead, participant string) decimal.Decimal {
+	var days []time.Time
+	for m := nextMidnight(rr.StartsAt); !m.After(rr.EndsAt); m = m.AddDate(0, 0, 1) {
+		days = append(days, m)
+	}
+	where := fmt.Sprintf("room %s: participant %s", r.id, participant)
+	rate := decimal.RequireFromString(interestPercent)
+	sum, n := decimal.Zero, 0
+	entries := rr.ledgers[participant]
+	for i, e := range entries {
+		switch e.Kind {
+		case "BORROW_FEE":
+			l.find = append(l.find, fmt.Sprintf("%s: a BORROW_FEE of %s without a short", where, e.Amount))
+		case "INTEREST":
+			n++
+			if n > len(days) {
+				l.find = append(l.find, fmt.Sprintf("%s: INTEREST line %d (%s at %s), but the room spans %d 00:00 UTC (%s to %s)",
+					where, n, e.Amount, e.At, len(days), rr.StartsAt, rr.EndsAt))
+				continue
+			}
+			if e.At.Before(days[n-1]) {
+				l.find = append(l.find, fmt.Sprintf("%s: the interest due at %s was booked at %s, early", where, days[n-1], e.At))
+			}
+			if i == 0 {
+				continue // the ledger check reports it
+			}
+			if want := dayOfInterest(entries[i-1].CashAfter, rate); !e.Amount.Equal(want) {
+				l.find = append(l.find, fmt.Sprintf("%s: INTEREST %s on cash %s; %s%%/365 of it is %s", where, e.Amount, entries[i-1].CashAfter, rate, want))
+			}
+			sum = sum.Add(e.Amount)
+		}
+	}
+	if rr.State == "ENDED" {
+		if n != len(days) {
+			l.find = append(l.find, fmt.Sprintf("%s: the room ENDED with %d INTEREST lines for %d 00:00 UTC in %s to %s", where, n, len(days), rr.StartsAt, rr.EndsAt))
+		}
+		if r.carryCounted == nil {
+			r.carryCounted = map[string]bool{}
+		}
+		if !r.carryCounted[participant] {
+			r.carryCounted[participant] = true
+			l.stats.Accruals += n
+			for _, m := range days[:min(n, len(days))] {
+				for _, d := range l.down {
+					if d.holds(m) {
+						l.stats.AccrualsWhileDown++
+						break
+					}
+				}
+			}
+		}
+	}
+	return sum
+}
+
+// dayOfInterest is cash x percent / 36500 rounded half-even to 4 places,
+// exactly.
+func dayOfInterest(cash, percent decimal.Decimal) decimal.Decimal {
+	if !cash.IsPositive() {
+		return decimal.Zero
+	}
+	num, den := cash.Mul(percent), decimal.NewFromInt(36500)
+	q, rem := num.QuoRem(den, 4)
+	twice := rem.Mul(decimal.NewFromInt(2))
+	unit := decimal.New(1, -4)
+	switch c := twice.Cmp(den.Mul(unit)); {
+	case c > 0, c == 0 && q.Shift(4).BigInt().Bit(0) == 1:
+		return q.Add(unit)
+	}
+	return q
 }

@@ -33,7 +33,7 @@ func TestCrashLoop(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 			defer cancel()
 			st, err := runLoop(ctx, loopConfig{Bin: bin, DB: dbtest.Open(t, backend), Kills: kills, Traders: 4,
-				MaxKill: 400 * time.Millisecond, LogDir: t.TempDir()}, testWriter{t})
+				MaxKill: 400 * time.Millisecond, LogDir: t.TempDir(), MidnightIn: 5 * time.Second}, testWriter{t})
 			if st != nil {
 				t.Log(summary(st))
 			}
@@ -42,7 +42,7 @@ func TestCrashLoop(t *testing.T) {
 			}
 			// The loop did what it is for.
 			if st.Kills != kills || st.Checks != kills || st.OrdersKept == 0 || st.LiveEvents == 0 || st.DueMoves == 0 ||
-				st.Cancels == 0 || st.Resends == 0 || st.Quotes == 0 || st.EventsChecked < st.LiveEvents {
+				st.Cancels == 0 || st.Resends == 0 || st.Quotes == 0 || st.EventsChecked < st.LiveEvents || st.Accruals == 0 {
 				t.Fatalf("the loop did too little: %+v", st)
 			}
 		})

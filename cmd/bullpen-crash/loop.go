@@ -27,27 +27,33 @@ type loopConfig struct {
 	Keep     bool
 	LogDir   string
 	Progress bool // a line per kill
+	// MidnightIn runs the server's clock (-clock-offset) so that 00:00
+	// UTC comes this long after the run starts, and the rooms have
+	// carrying costs due then; 0 runs it on the real time.
+	MidnightIn time.Duration
 }
 
 // loopStats is what a run did and checked.
 type loopStats struct {
-	Kills         int           `json:"kills"`
-	Rooms         int           `json:"rooms"`
-	OrdersSent    int64         `json:"ordersSent"`     // placeOrder requests, first sends and re-sends
-	OrdersAcked   int64         `json:"ordersAcked"`    // answered
-	OrdersKept    int64         `json:"ordersKept"`     // distinct orders found in the database and checked
-	LostAnswers   int64         `json:"lostAnswers"`    // placeOrder answers cut off by a kill, then re-sent
-	Resends       int64         `json:"resends"`        // re-sends of answered clientOrderIds
-	Cancels       int64         `json:"cancels"`        // cancelOrder answered CANCELLED
-	Quotes        int64         `json:"quotes"`         // setQuote answered
-	LiveEvents    int64         `json:"liveEvents"`     // received on bullPenEvents and found equal in the log
-	EventsChecked int64         `json:"eventsChecked"`  // log entries read and checked, summed over checks
-	Checks        int           `json:"checks"`         // consistent snapshots checked (one per restart)
-	DueMoves      int           `json:"dueMoves"`       // scheduled starts and ends checked
-	DueWhileDown  int           `json:"dueWhileDown"`   // of which came due while the server was down
-	Rejected      int64         `json:"rejectedOrders"` // orders the server stored REJECTED
-	RateLimited   int64         `json:"rateLimited"`    // requests answered RATE_LIMITED (sent again later)
-	Duration      time.Duration `json:"duration"`
+	Kills             int           `json:"kills"`
+	Rooms             int           `json:"rooms"`
+	OrdersSent        int64         `json:"ordersSent"`        // placeOrder requests, first sends and re-sends
+	OrdersAcked       int64         `json:"ordersAcked"`       // answered
+	OrdersKept        int64         `json:"ordersKept"`        // distinct orders found in the database and checked
+	LostAnswers       int64         `json:"lostAnswers"`       // placeOrder answers cut off by a kill, then re-sent
+	Resends           int64         `json:"resends"`           // re-sends of answered clientOrderIds
+	Cancels           int64         `json:"cancels"`           // cancelOrder answered CANCELLED
+	Quotes            int64         `json:"quotes"`            // setQuote answered
+	LiveEvents        int64         `json:"liveEvents"`        // received on bullPenEvents and found equal in the log
+	EventsChecked     int64         `json:"eventsChecked"`     // log entries read and checked, summed over checks
+	Checks            int           `json:"checks"`            // consistent snapshots checked (one per restart)
+	DueMoves          int           `json:"dueMoves"`          // scheduled starts and ends checked
+	DueWhileDown      int           `json:"dueWhileDown"`      // of which came due while the server was down
+	Accruals          int           `json:"accruals"`          // INTEREST lines checked in ended rooms, each once
+	AccrualsWhileDown int           `json:"accrualsWhileDown"` // of which were due while the server was down
+	Rejected          int64         `json:"rejectedOrders"`    // orders the server stored REJECTED
+	RateLimited       int64         `json:"rateLimited"`       // requests answered RATE_LIMITED (sent again later)
+	Duration          time.Duration `json:"duration"`
 }
 
 var symbols = []string{"AAPL", "MSFT", "NVDA"}
@@ -80,6 +86,11 @@ type crashLoop struct {
 	nextCID int
 	down    []interval
 	started int // server processes started
+	// offset is how far the server's clock runs ahead of the real time
+	// (see loopConfig.MidnightIn); midnight is the 00:00 UTC, on the
+	// server's clock, that the run crosses (zero: none).
+	offset   time.Duration
+	midnight time.Time
 
 	stats     loopStats
 	sent      atomic.Int64
@@ -132,7 +143,15 @@ func runLoop(ctx context.Context, cfg loopConfig, out io.Writer) (*loopStats, er
 	l := &crashLoop{cfg: cfg, out: out, db: db, rng: rand.New(rand.NewPCG(cfg.Seed, 1)),
 		tag: "k" + strconv.FormatUint(cfg.Seed%(36*36*36*36*36*36), 36), orders: map[string]*order{}, prices: map[string]decimal.Decimal{}}
 	l.cfg.LogDir = logDir
+	if cfg.MidnightIn > 0 {
+		real := time.Now()
+		l.midnight = nextMidnight(real)
+		l.offset = l.midnight.Add(-cfg.MidnightIn).Sub(real)
+	}
 	l.logf("crash loop: %d kills on %s, seed %d, server logs in %s", cfg.Kills, redact(db.dsn), cfg.Seed, logDir)
+	if !l.midnight.IsZero() {
+		l.logf("the server's clock runs %v ahead: it reaches %s in %v", l.offset.Round(time.Millisecond), l.midnight.Format(time.RFC3339), cfg.MidnightIn)
+	}
 	if err := l.start(ctx); err != nil {
 		return nil, err
 	}
@@ -170,6 +189,9 @@ func runLoop(ctx context.Context, cfg loopConfig, out io.Writer) (*loopStats, er
 	if cfg.Kills >= 10 && st.DueWhileDown == 0 {
 		return st, fmt.Errorf("no scheduled move came due while the server was down in %d kills", st.Kills)
 	}
+	if cfg.Kills >= 10 && !l.midnight.IsZero() && st.Accruals == 0 {
+		return st, fmt.Errorf("no carrying cost was checked in %d kills: no room that spanned %s ended", st.Kills, l.midnight.Format(time.RFC3339))
+	}
 	return st, ctx.Err()
 }
 
@@ -187,7 +209,8 @@ func (l *crashLoop) report(t0 time.Time) *loopStats {
 func (l *crashLoop) start(ctx context.Context) error {
 	name := fmt.Sprintf("%s%d", serverPrefix, l.started)
 	l.started++
-	p, err := startServer(ctx, l.cfg.Bin, l.db.dsn, l.cfg.LogDir, name, "-market", "manual", "-orders-per-second", "0")
+	p, err := startServer(ctx, l.cfg.Bin, l.db.dsn, l.cfg.LogDir, name, "-market", "manual", "-orders-per-second", "0",
+		"-clock-offset", l.offset.String())
 	if err != nil {
 		return err
 	}
@@ -283,11 +306,26 @@ func (l *crashLoop) setup(ctx context.Context) error {
 
 const setQuote = `mutation($s: String!, $p: Decimal!) { setQuote(symbol: $s, price: $p) { price } }`
 
+// now is the time on the server's clock.
+func (l *crashLoop) now() time.Time { return time.Now().Add(l.offset) }
+
+// interestPercent is the crash rooms' cashInterestPercent (the loop never
+// shorts, and cash never goes negative: the other carrying costs would
+// book nothing).
+const interestPercent = "5"
+
+// nextMidnight is the first 00:00 UTC strictly after t.
+func nextMidnight(t time.Time) time.Time {
+	t = t.UTC()
+	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC).AddDate(0, 0, 1)
+}
+
 // ensureRooms keeps three rooms that have not ended, each starting a moment
-// from now and ending a few seconds later, every trader in each.
+// from now and ending a few seconds later, every trader in each. While the
+// run's 00:00 UTC is ahead, the first room ends a few seconds after it.
 func (l *crashLoop) ensureRooms(ctx context.Context) error {
 	live := 0
-	now := time.Now()
+	now := l.now()
 	for _, r := range l.rooms {
 		if r.endsAt.After(now) {
 			live++
@@ -296,6 +334,9 @@ func (l *crashLoop) ensureRooms(ctx context.Context) error {
 	for ; live < 3; live++ {
 		starts := now.Add(100*time.Millisecond + time.Duration(l.rng.Int64N(int64(700*time.Millisecond))))
 		ends := starts.Add(2*time.Second + time.Duration(l.rng.Int64N(int64(4*time.Second))))
+		if l.roomsMade == 0 && l.midnight.After(starts) {
+			ends = l.midnight.Add(2*time.Second + time.Duration(l.rng.Int64N(int64(2*time.Second))))
+		}
 		var out struct {
 			CreateBullPen struct {
 				ID               string
@@ -304,7 +345,8 @@ func (l *crashLoop) ensureRooms(ctx context.Context) error {
 			}
 		}
 		err := l.cl.do(ctx, l.owner, `mutation($n: String!, $s: Time!, $e: Time!) { createBullPen(input: {name: $n, startsAt: $s, endsAt: $e,
-			startingCash: "`+startingCash+`", commission: "`+commission+`", allowedSymbols: ["AAPL", "MSFT", "NVDA"]}) { id state startsAt endsAt } }`,
+			startingCash: "`+startingCash+`", commission: "`+commission+`", allowedSymbols: ["AAPL", "MSFT", "NVDA"],
+			cashInterestPercent: "`+interestPercent+`"}) { id state startsAt endsAt } }`,
 			map[string]any{"n": fmt.Sprintf("%s crash room %d", l.tag, l.roomsMade), "s": starts.UTC().Format(time.RFC3339Nano), "e": ends.UTC().Format(time.RFC3339Nano)}, &out)
 		if err != nil {
 			return fmt.Errorf("createBullPen: %w", err)
@@ -349,7 +391,7 @@ func (l *crashLoop) round(ctx context.Context, k int) error {
 	case <-time.After(delay): // the random moment of the kill
 	case <-ctx.Done():
 	}
-	downFrom := time.Now()
+	downFrom := l.now()
 	l.proc.kill()
 	l.sub.close() // what it received until the kill is kept
 	stop()
@@ -358,12 +400,12 @@ func (l *crashLoop) round(ctx context.Context, k int) error {
 	if err := waitForBackends(ctx, l.db.dsn); err != nil {
 		return err
 	}
-	// Half the time a start or end due within a second and a half comes
-	// due while the server is down.
-	if due, ok := l.nextDue(time.Now()); ok && time.Until(due) < 1500*time.Millisecond && l.rng.IntN(2) == 0 {
-		time.Sleep(time.Until(due) + 30*time.Millisecond) // the server is down: no timer of its own is waited for
+	// Half the time a start or end (or the run's 00:00 UTC) due within a
+	// second and a half comes due while the server is down.
+	if due, ok := l.nextDue(l.now()); ok && due.Sub(l.now()) < 1500*time.Millisecond && l.rng.IntN(2) == 0 {
+		time.Sleep(due.Sub(l.now()) + 30*time.Millisecond) // the server is down: no timer of its own is waited for
 	}
-	l.down = append(l.down, interval{downFrom, time.Now()})
+	l.down = append(l.down, interval{downFrom, l.now()})
 	if err := l.start(ctx); err != nil {
 		return err
 	}
@@ -378,9 +420,13 @@ func (l *crashLoop) round(ctx context.Context, k int) error {
 	return nil
 }
 
-// nextDue is the earliest start or end after now of a followed room.
+// nextDue is the earliest start or end after now of a followed room, or
+// the run's 00:00 UTC.
 func (l *crashLoop) nextDue(now time.Time) (time.Time, bool) {
 	var next time.Time
+	if l.midnight.After(now) {
+		next = l.midnight
+	}
 	for _, r := range l.rooms {
 		for _, t := range []time.Time{r.startsAt, r.endsAt} {
 			if t.After(now) && (next.IsZero() || t.Before(next)) {
@@ -396,7 +442,7 @@ func (l *crashLoop) nextDue(now time.Time) (time.Time, bool) {
 func (l *crashLoop) tradable() []*room {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	now := time.Now()
+	now := l.now()
 	var open, later []*room
 	for _, r := range l.rooms {
 		if !now.Before(r.startsAt) && now.Before(r.endsAt) {

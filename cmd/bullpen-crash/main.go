@@ -15,9 +15,12 @@
 // unchanged or legally moved on; that re-sent clientOrderIds made nothing
 // new; that each room's event log has no gap and no duplicate and holds,
 // byte for byte, every event the subscriber received live; that cash and
-// positions reconcile exactly with the fills, and each participant's cash
-// ledger with their cash (its running sums, entry by entry, and nothing
-// held back once the room has ended); that no order rests OPEN
+// positions reconcile exactly with the fills and the day's interest, and
+// each participant's cash ledger with their cash (its running sums, entry
+// by entry, and nothing held back once the room has ended); that each
+// room's interest at 00:00 UTC (the server's clock runs just before it,
+// -midnight-in) was booked once per participant, never early, to the
+// cent of the rule; that no order rests OPEN
 // across the stored price; and that every scheduled start and end, also
 // those due while the server was down, happened exactly once.
 //
@@ -73,14 +76,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	quiet := fs.Bool("q", false, "no line per kill")
 	var (
-		kills, traders int
-		maxKill        time.Duration
+		kills, traders      int
+		maxKill, midnightIn time.Duration
 	)
 	switch cmd {
 	case "loop":
 		fs.IntVar(&kills, "kills", 30, "how many times to kill the server")
 		fs.IntVar(&traders, "traders", 4, "concurrent traders")
 		fs.DurationVar(&maxKill, "max-kill", 500*time.Millisecond, "latest kill after a round's traffic starts")
+		fs.DurationVar(&midnightIn, "midnight-in", 5*time.Second, "run the server's clock (-clock-offset) so that 00:00 UTC, when the rooms' interest is due, comes this long after the start; 0: the real time")
 	case "failover":
 		fs.IntVar(&kills, "kills", 3, "how many times to kill the leading instance")
 	default:
@@ -100,6 +104,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("-traders %d: want at least 1", traders)
 	case cmd == "loop" && maxKill <= 0:
 		return fmt.Errorf("-max-kill %v: want a positive duration", maxKill)
+	case cmd == "loop" && midnightIn < 0:
+		return fmt.Errorf("-midnight-in %v: want 0 or a positive duration", midnightIn)
 	}
 	if _, err := os.Stat(*bin); err != nil {
 		return fmt.Errorf("-bin: %w", err)
@@ -115,7 +121,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	)
 	if cmd == "loop" {
 		report, err = runLoop(ctx, loopConfig{Bin: *bin, DB: *dbSpec, Kills: kills, Traders: traders, MaxKill: maxKill,
-			Seed: *seed, Keep: *keep, LogDir: *logs, Progress: !*quiet}, stderr)
+			Seed: *seed, Keep: *keep, LogDir: *logs, Progress: !*quiet, MidnightIn: midnightIn}, stderr)
 	} else {
 		report, err = runFailover(ctx, failoverConfig{Bin: *bin, DB: *dbSpec, Kills: kills, Seed: *seed, Keep: *keep,
 			LogDir: *logs, Progress: !*quiet}, stderr)
@@ -137,9 +143,9 @@ func summary(r any) string {
 	case *loopStats:
 		return fmt.Sprintf("%d kills in %v: %d rooms, %d placeOrder sent (%d answered, %d answers lost and re-sent, %d re-sends of answered ids), "+
 			"%d orders kept and checked (%d rejected), %d cancels, %d price moves; %d checks read %d log entries; %d live events equal to the log; "+
-			"%d scheduled moves, %d of them due while the server was down; %d requests rate limited",
+			"%d scheduled moves, %d of them due while the server was down; %d interest accruals checked, %d of them due while the server was down; %d requests rate limited",
 			r.Kills, r.Duration, r.Rooms, r.OrdersSent, r.OrdersAcked, r.LostAnswers, r.Resends, r.OrdersKept, r.Rejected,
-			r.Cancels, r.Quotes, r.Checks, r.EventsChecked, r.LiveEvents, r.DueMoves, r.DueWhileDown, r.RateLimited)
+			r.Cancels, r.Quotes, r.Checks, r.EventsChecked, r.LiveEvents, r.DueMoves, r.DueWhileDown, r.Accruals, r.AccrualsWhileDown, r.RateLimited)
 	case *failoverStats:
 		return r.String()
 	}

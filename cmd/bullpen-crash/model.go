@@ -137,9 +137,10 @@ func ptr(s *string) string {
 type room struct {
 	id               string
 	startsAt, endsAt time.Time
-	participants     map[int]string // trader -> participant id
-	state            string         // as the last check saw it
-	movesCounted     int            // scheduled moves counted in the stats
+	participants     map[int]string  // trader -> participant id
+	state            string          // as the last check saw it
+	movesCounted     int             // scheduled moves counted in the stats
+	carryCounted     map[string]bool // participants whose INTEREST lines are counted in the stats
 
 	mu       sync.Mutex
 	lastLive int64            // the newest sequence received live

@@ -28,6 +28,8 @@ type config struct {
 	pprof                            string
 	accessLog                        bool
 	leaderboardPeriod                time.Duration
+	// clockOffset shifts the server's clock (tests only; see shiftedClock).
+	clockOffset time.Duration
 	// Limits (0 turns one off); see docs/operations.md "Limits".
 	maxDepth, maxAliases, maxComplexity int
 	maxTokens, maxSelectionFields       int
@@ -118,6 +120,7 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	fs.DurationVar(&c.leaderboardPeriod, "leaderboard-period", game.DefaultLeaderboardPeriod, "how often ACTIVE rooms whose leaderboard changed without fills get a snapshot, whole seconds from 1s to 1h")
 	fs.Int64Var(&c.seed, "seed", 0, "seed of the simulated market; 0 picks one from the clock")
 	fs.IntVar(&c.bcryptCost, "bcrypt-cost", 0, "bcrypt cost of password hashes, 4 to 31 (default 10; lower only for tests)")
+	fs.DurationVar(&c.clockOffset, "clock-offset", 0, "run the server's clock this far ahead of the real time (negative: behind); only for tests, e.g. the crash loop crossing 00:00 UTC")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage:\n  bullpen [flags]                  serve\n  bullpen admin grant|revoke NAME  give or take the admin role of an account (-db as below)\n  bullpen admin list               list the accounts with the admin role\n\nFlags:\n")
 		fs.PrintDefaults()

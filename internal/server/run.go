@@ -69,6 +69,9 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if s.clock == nil {
 		s.clock = clockwork.NewRealClock()
 	}
+	if c.clockOffset != 0 {
+		s.clock = shiftedClock{Clock: s.clock, offset: c.clockOffset}
+	}
 	defer s.closeAll()
 	for _, step := range []func(context.Context) error{
 		s.startMarket,  // a replay file with a bad row stops the server before anything else

@@ -7,6 +7,10 @@ import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-
 export type CreateBullPenInput = {
   allowShortSelling?: boolean | null | undefined;
   allowedSymbols?: Array<string> | null | undefined;
+  /** 0 to 100, at most 4 decimal places: annual fee on the market value of shorts (see BullPen.borrowFeePercent). */
+  borrowFeePercent?: string | null | undefined;
+  /** 0 to 100, at most 4 decimal places: annual interest on positive cash (see BullPen.cashInterestPercent). */
+  cashInterestPercent?: string | null | undefined;
   commission?: string | null | undefined;
   description?: string | null | undefined;
   endsAt: string;
@@ -14,6 +18,8 @@ export type CreateBullPenInput = {
   execution?: ExecutionInput | null | undefined;
   /** More than 0, at most 100: forced liquidation below this margin equity, in percent of the market value of shorts (see BullPen.maintenanceMarginPercent). */
   maintenanceMarginPercent?: string | null | undefined;
+  /** 0 to 100, at most 4 decimal places: annual interest on negative cash (see BullPen.marginInterestPercent). */
+  marginInterestPercent?: string | null | undefined;
   /** 1 to 100000 OPEN orders per participant. */
   maxOpenOrders?: number | null | undefined;
   /** 1 to 100000 orders per participant per minute. */
