@@ -1,7 +1,8 @@
 // Takes the README's screenshots of the live room page: a server on a fresh
-// SQLite file, four players trading through a few price moves, the page as
-// one of them on a 1280 px screen (the whole page) and on a 390×844 phone
-// (its first screen).
+// SQLite file, four players trading through a few price moves in a
+// REALISTIC room (bid and ask two cents either side of the price), the page
+// as one of them on a 1280 px screen (the whole page, her fills' Why this
+// price unfolded) and on a 390×844 phone (its first screen).
 //
 //   cd web && node scripts/screenshot.mjs [out.png [phone.png]]
 //   (default ../docs/room-page.png and ../docs/room-page-phone.png)
@@ -16,10 +17,11 @@ try {
   const alice = await srv.signUp('alice');
   srv.grantAdmin('alice');
   const prices = { AAPL: 190, MSFT: 400, NVDA: 120 };
-  for (const [s, p] of Object.entries(prices)) await srv.setQuote(alice, s, p.toFixed(2));
+  const quote = (s, p) => srv.setQuote(alice, s, p.toFixed(2), (p - 0.02).toFixed(2), (p + 0.02).toFixed(2), 10000);
+  for (const [s, p] of Object.entries(prices)) await quote(s, p);
   const room = await srv.createRoom(alice, {
     name: 'Friday cup', description: 'One hour, three tickers, no shorts.', tradeVisibility: 'PUBLIC',
-    startingCash: '10000', commission: '1', allowedSymbols: Object.keys(prices),
+    startingCash: '10000', commission: '1', allowedSymbols: Object.keys(prices), execution: { preset: 'REALISTIC' },
   });
   const players = {};
   for (const name of ['bob', 'carol', 'dave', 'erin']) {
@@ -39,12 +41,13 @@ try {
   const moves = [[1.01, 1.02, 0.98], [1.03, 1.0, 0.97], [1.0, 1.04, 1.01], [0.99, 1.05, 1.04], [1.02, 1.03, 1.06], [1.04, 1.01, 1.05]];
   for (const [i, m] of moves.entries()) {
     Object.keys(prices).forEach((s, j) => (prices[s] = Math.round(prices[s] * m[j] * 100) / 100));
-    for (const [s, p] of Object.entries(prices)) await srv.setQuote(alice, s, p.toFixed(2));
+    for (const [s, p] of Object.entries(prices)) await quote(s, p);
     const who = Object.keys(players)[i % 4];
     await srv.order(players[who], room, { symbol: buys[who][0], side: i % 2 ? 'SELL' : 'BUY', quantity: 1 });
     await sleep(1300);
   }
   await page.fill('#order-form input[name=quantity]', '5');
+  for (const s of await page.locator('#orders tr.fills-row summary').all()) await s.click();
   await sleep(500);
   await page.screenshot({ path: out, fullPage: true });
   console.log(`wrote ${out}`);

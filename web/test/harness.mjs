@@ -104,8 +104,13 @@ export class Server {
     execFileSync(this.bin, ['admin', 'grant', username, '-db', this.db], { stdio: 'inherit' });
   }
 
-  setQuote(admin, symbol, price) {
-    return this.gql('mutation S($s: String!, $p: Decimal!) { setQuote(symbol: $s, price: $p) { price } }', { s: symbol, p: price }, admin);
+  // setQuote sets a price, and optionally the bid, ask and volume with it.
+  setQuote(admin, symbol, price, bid = null, ask = null, volume = null) {
+    return this.gql(
+      'mutation S($s: String!, $p: Decimal!, $b: Decimal, $a: Decimal, $v: Int) { setQuote(symbol: $s, price: $p, bid: $b, ask: $a, volume: $v) { price } }',
+      { s: symbol, p: price, b: bid, a: ask, v: volume },
+      admin,
+    );
   }
 
   // createRoom opens a room that is ACTIVE at once and lasts an hour.

@@ -183,3 +183,122 @@ test('axis labels: a clock that follows the tick spacing, dollars on the value a
   assert.deepEqual(moneyLabels([99800, 100000.00000001, 100200], 200), ['$99,800', '$100,000', '$100,200']);
   assert.deepEqual(moneyLabels([10.25, 10.5], 0.25), ['$10.25', '$10.50']);
 });
+
+// ---- Why this price (issue 19): fills with their breakdown. ----
+
+const {
+  executionText, explains, fillBreakdown, fillLine, fillShort, hasCosts, orderStatusText, price, showsBook, whyPrice, working,
+} = await import('../src/room/model.js');
+
+// A THIN_BOOK room (spread 50 bps, slippage 10, impact 5, 2% of a tick's
+// volume): a market buy of 500 against 100.00 (bid 99.95, ask 100.05,
+// volume 10,000) fills 200 at 100.00 + 0.25 + 0.10 + 5 × (200/10,000)² ×
+// 100 = 100.55; the next tick, 101.00 (100.90 / 101.10, volume 5,000),
+// fills 100 at 101.00 + 0.2525 + 0.101 + 0.202 = 101.5555. The server's
+// costs are for the whole fill.
+const fill1 = { id: '11', at: '2026-01-01T00:00:01.000Z', quantity: 200, price: '100.55', midPrice: '100', spreadCost: '50', slippageCost: '20', impactCost: '40', commission: '1.00' };
+const fill2 = { id: '12', at: '2026-01-01T00:00:02.000Z', quantity: 100, price: '101.5555', midPrice: '101', spreadCost: '25.25', slippageCost: '10.1', impactCost: '20.2', commission: '0' };
+const thinOrder = (status, fills, filledQuantity) => ({
+  id: '20', symbol: 'AAPL', side: 'BUY', type: 'MARKET', quantity: 500, status, filledQuantity, filledPrice: fills.at(-1).price,
+  averageFillPrice: fills.length > 1 ? '100.8852' : fills[0].price, fills, participant: { id: '1', user: { username: 'bob' } },
+});
+const orderEvent = (seq, kind, order) => ({ __typename: 'OrderEvent', sequence: seq, occurredAt: '2026-01-01T00:00:00.000Z', kind, order });
+
+test('price is exact to four places at most, two at least, grouped', () => {
+  assert.equal(price('100'), '100.00');
+  assert.equal(price('100.5'), '100.50');
+  assert.equal(price('100.2053'), '100.2053');
+  assert.equal(price('100.2050'), '100.205', 'trailing zeros past the cents go');
+  assert.equal(price('1234.5'), '1,234.50');
+  assert.equal(price('0.00005'), '0.0000', 'past four places, half-even');
+  assert.equal(price('1.23455'), '1.2346');
+  assert.equal(price(null), '–');
+});
+
+test("a fill's breakdown is per share, exact: the costs over its quantity, added to the mid for a buy", () => {
+  const b = fillBreakdown(fill1, 'BUY');
+  assert.deepEqual(
+    [b.mid, b.spread, b.slippage, b.impact, b.costs, b.price, b.commission, b.exact],
+    ['100', '0.25', '0.1', '0.2', '0.55', '100.55', '1', true],
+  );
+  assert.equal(whyPrice(fill1, 'BUY'), 'mid 100.00 + spread 0.25 + slippage 0.10 + impact 0.20 = 100.55');
+  assert.equal(whyPrice(fill2, 'BUY'), 'mid 101.00 + spread 0.2525 + slippage 0.101 + impact 0.202 = 101.5555');
+  assert.equal(fillLine(fill1, 'BUY'), '200 shares: mid 100.00 + spread 0.25 + slippage 0.10 + impact 0.20 = 100.55 a share; commission 1.00');
+  assert.equal(fillLine(fill2, 'BUY'), '100 shares: mid 101.00 + spread 0.2525 + slippage 0.101 + impact 0.202 = 101.5555 a share', 'no commission on a later fill');
+  assert.equal(fillShort(fill2, 'BUY'), 'mid 101.00, costs 0.5555/share');
+  // A cost that does not divide to four places is still exact (no float):
+  // 0.0003 a share over 3 shares is 0.0009, not 0.00089999….
+  const odd = { ...fill1, quantity: 3, price: '100.0003', spreadCost: '0.0009', slippageCost: '0', impactCost: '0' };
+  assert.equal(fillBreakdown(odd, 'BUY').spread, '0.0003');
+  assert.equal(fillBreakdown(odd, 'BUY').exact, true);
+  assert.equal(whyPrice(odd, 'BUY'), 'mid 100.00 + spread 0.0003 = 100.0003', 'a zero cost is left out');
+});
+
+test("a sell's costs come off the mid; a fill without costs says so", () => {
+  const sell = { ...fill1, price: '99.45' };
+  assert.equal(fillBreakdown(sell, 'SELL').exact, true);
+  assert.equal(fillBreakdown(fill1, 'SELL').exact, false, '100.55 is not what a sell of mid 100 with 0.55 costs gets');
+  assert.equal(whyPrice(sell, 'SELL'), 'mid 100.00 \u2212 spread 0.25 \u2212 slippage 0.10 \u2212 impact 0.20 = 99.45');
+  const plain = { ...fill1, price: '100.00', midPrice: '100.00', spreadCost: '0', slippageCost: '0', impactCost: '0' };
+  assert.equal(hasCosts(plain), false);
+  assert.equal(hasCosts(fill1), true);
+  assert.equal(whyPrice(plain, 'BUY'), 'mid 100.00, no costs = 100.00');
+});
+
+test('a partly filled order reads "x/y filled", works, and explains its fills', () => {
+  const part = thinOrder('PARTIALLY_FILLED', [fill1], 200);
+  assert.equal(orderStatusText(part), '200/500 filled @ 100.55');
+  assert.equal(working(part), true);
+  assert.equal(explains(part), true);
+  const more = thinOrder('PARTIALLY_FILLED', [fill1, fill2], 300);
+  assert.equal(orderStatusText(more), '300/500 filled @ avg 100.8852');
+  assert.equal(orderStatusText({ ...more, status: 'CANCELLED' }), 'CANCELLED, 300/500 filled @ avg 100.8852');
+  assert.equal(working({ ...more, status: 'CANCELLED' }), false);
+  assert.equal(orderStatusText({ ...thinOrder('FILLED', [fill1, fill2], 500) }), 'FILLED @ avg 100.8852');
+  assert.equal(orderStatusText({ status: 'OPEN', quantity: 5, filledQuantity: 0, fills: [] }), 'OPEN');
+  assert.equal(orderStatusText({ status: 'FILLED', quantity: 5, filledQuantity: 5, filledPrice: '100.00', averageFillPrice: '100.0000', fills: [{ ...fill1, quantity: 5 }] }), 'FILLED @ 100.00');
+  // A single fill at the last price has nothing to explain.
+  const plain = { ...fill1, price: '100.00', midPrice: '100.00', spreadCost: '0', slippageCost: '0', impactCost: '0' };
+  assert.equal(explains({ fills: [plain] }), false);
+  assert.equal(explains({ fills: [plain, plain] }), true, 'several fills are explained');
+});
+
+test('partial fills go on the tape one line per fill, each once, and read as fills in the feed', () => {
+  const m = new RoomModel({});
+  assert.equal(m.apply(orderEvent(1, 'PARTIALLY_FILLED', thinOrder('PARTIALLY_FILLED', [fill1], 200))), true);
+  assert.deepEqual(m.trades.map((t) => [t.id, t.fill.id, t.quantity, t.price]), [['20', '11', 200, '100.55']]);
+  assert.equal(m.feed[0].text, 'bob partially filled: BUY 200/500 AAPL MARKET @ 100.55');
+  // The next event's order carries both fills: only the new one is added.
+  m.apply(orderEvent(2, 'PARTIALLY_FILLED', thinOrder('PARTIALLY_FILLED', [fill1, fill2], 300)));
+  assert.deepEqual(m.trades.map((t) => [t.fill.id, t.quantity, t.price, t.at]), [['12', 100, '101.5555', fill2.at], ['11', 200, '100.55', fill1.at]]);
+  assert.equal(m.feed[0].text, 'bob partially filled: BUY 300/500 AAPL MARKET @ 101.5555 (2 fills, avg 100.8852)');
+  // Loaded again (the page's fills query): nothing doubles.
+  m.addFill(thinOrder('PARTIALLY_FILLED', [fill1, fill2], 300), null);
+  assert.equal(m.trades.length, 2);
+  // A page that opened after the first fill still gets it from a later event.
+  const late = new RoomModel({});
+  late.apply(orderEvent(2, 'PARTIALLY_FILLED', thinOrder('PARTIALLY_FILLED', [fill1, fill2], 300)));
+  assert.deepEqual(late.trades.map((t) => t.fill.id), ['12', '11']);
+});
+
+test('the execution model in words, and when the page shows bid and ask', () => {
+  assert.equal(executionText(null), 'FRICTIONLESS: every order fills in full at the last price, with no costs but the commission');
+  assert.equal(executionText({ preset: 'FRICTIONLESS', spreadBps: 0, slippageBps: 0, priceImpact: '0', volumeLimitPercent: null }), executionText(null));
+  assert.equal(
+    executionText({ preset: 'THIN_BOOK', spreadBps: 50, slippageBps: 10, priceImpact: '5', volumeLimitPercent: '2' }),
+    "THIN_BOOK: buys at the ask, sells at the bid; spread at least 50 bps, slippage 10 bps, impact 5 × (shares / tick volume)² of the price; a fill takes at most 2% of a tick's volume, the rest waits for later ticks",
+  );
+  assert.equal(
+    executionText({ preset: 'FRICTIONLESS', spreadBps: 0, slippageBps: 3, priceImpact: '0.0', volumeLimitPercent: null }),
+    'FRICTIONLESS: fills at the last price; slippage 3 bps; orders fill in full',
+    'a preset with an override says what it charges',
+  );
+  assert.equal(showsBook({ preset: 'REALISTIC' }), true);
+  assert.equal(showsBook({ preset: 'FRICTIONLESS' }), false);
+  assert.equal(showsBook(undefined), false);
+});
+
+test('a tick keeps the two-sided market', () => {
+  const t = tick({ symbol: 'AAPL', price: '100', at: 'a' }, { symbol: 'AAPL', price: '101', bid: '100.95', ask: '101.05', volume: 5000, at: 'b' });
+  assert.deepEqual([t.bid, t.ask, t.volume, t.change], ['100.95', '101.05', 5000, '1']);
+});

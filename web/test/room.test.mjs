@@ -778,3 +778,161 @@ test('?view=board, the projector view: the board, the chart and the tape in larg
     }
   }
 });
+
+// ---- Why this price (issue 19): the execution model, bid and ask, and
+// each fill's breakdown on the player's orders and on the tape. ----
+
+// orderWhat is what an order's row says of its status.
+const orderWhat = (page, id) => page.evaluate((i) => document.querySelector(`#orders tr[data-order="${i}"] .what`)?.textContent, id);
+
+test('why this price: in a THIN_BOOK room a partial fill shows "x/y filled" and each fill\'s breakdown, the tape explains each fill, the quotes show bid and ask', async () => {
+  const room = await srv.createRoom(alice, { name: 'Thin cup', tradeVisibility: 'PUBLIC', commission: '1.00', execution: { preset: 'THIN_BOOK' } });
+  await srv.join(bob, room);
+  await srv.join(carol, room);
+  await srv.setQuote(alice, 'AAPL', '100.00', '99.95', '100.05', 10000);
+  let o;
+  const { context, page, offOrigin, pageErrors } = await openPage(browser, srv.url, `/rooms/${room}`, { token: carol });
+  try {
+    await waitLive(page);
+    // The rules say how orders fill and what they cost.
+    assert.equal(
+      await text(page, '#rule-execution'),
+      "THIN_BOOK: buys at the ask, sells at the bid; spread at least 50 bps, slippage 10 bps, impact 5 × (shares / tick volume)² of the price; a fill takes at most 2% of a tick's volume, the rest waits for later ticks",
+    );
+    // The Quotes card has the bid and ask from the start, and the volume.
+    assert.equal(await text(page, '#quotes thead'), 'SymbolPriceBid / askLast tick');
+    await waitFor(page, () => document.querySelector('#quotes tr[data-symbol="AAPL"] .book')?.textContent === '99.95 / 100.05vol 10,000', null, 'AAPL\'s bid and ask');
+
+    // 2% of 10,000 is 200 shares: 200 of 500 fill at 100.00 + 0.25 spread
+    // (50 bps wider than the feed's 0.05) + 0.10 slippage + 5 × (200 /
+    // 10,000)² × 100.00 = 0.20 impact.
+    o = await srv.order(carol, room, { symbol: 'AAPL', side: 'BUY', quantity: 500 });
+    assert.equal(o.status, 'PARTIALLY_FILLED');
+    await waitFor(page, (id) => document.querySelector(`#orders tr[data-order="${id}"]`)?.dataset.status === 'PARTIALLY_FILLED', o.id, 'the partial fill');
+    assert.equal(await orderWhat(page, o.id), '200/500 filled @ 100.55');
+    assert.equal(await page.locator(`#orders tr[data-order="${o.id}"] button.cancel`).count(), 1, 'the rest can be cancelled');
+    const why = page.locator(`#orders tr[data-fills-for="${o.id}"]`);
+    assert.equal(await why.locator('summary').textContent(), 'Why this price');
+    assert.equal(await why.locator('ol.fills').isVisible(), false, 'folded until asked');
+    await why.locator('summary').click();
+    assert.deepEqual(await why.locator('ol.fills li').allInnerTexts(), [
+      '200 shares: mid 100.00 + spread 0.25 + slippage 0.10 + impact 0.20 = 100.55 a share; commission 1.00',
+    ]);
+    // The tape: the fill, and under it its mid and costs a share.
+    const trade = page.locator(`#tape tr.trade[data-order="${o.id}"]`);
+    await trade.waitFor({ timeout: 15_000 });
+    assert.match(await trade.textContent(), /carol.*BUY.*200.*AAPL.*100\.55$/);
+    const fillId = await trade.getAttribute('data-fill');
+    assert.equal(await text(page, `#tape tr.why[data-fill="${fillId}"]`), 'Why this price: mid 100.00, costs 0.55/share');
+    assert.equal(
+      await page.getAttribute(`#tape tr.why[data-fill="${fillId}"] td`, 'title'),
+      'Why this price: mid 100.00 + spread 0.25 + slippage 0.10 + impact 0.20 = 100.55 a share',
+    );
+
+    // The next tick (2% of 5,000: 100 shares) fills 100 more at 101.00 +
+    // 0.2525 + 0.101 + 0.202; the average is (200 × 100.55 + 100 ×
+    // 101.5555) / 300 = 100.8852 (to four places).
+    await srv.setQuote(alice, 'AAPL', '101.00', '100.90', '101.10', 5000);
+    await waitFor(page, (id) => /^300\//.test(document.querySelector(`#orders tr[data-order="${id}"] .what`)?.textContent), o.id, 'the second fill');
+    assert.equal(await orderWhat(page, o.id), '300/500 filled @ avg 100.8852');
+    assert.equal(await why.locator('summary').textContent(), 'Why this price (2 fills)');
+    assert.equal(await why.locator('ol.fills').isVisible(), true, 'still unfolded after the update');
+    assert.deepEqual(await why.locator('ol.fills li').allInnerTexts(), [
+      '200 shares: mid 100.00 + spread 0.25 + slippage 0.10 + impact 0.20 = 100.55 a share; commission 1.00',
+      '100 shares: mid 101.00 + spread 0.2525 + slippage 0.101 + impact 0.202 = 101.5555 a share',
+    ]);
+    await waitFor(page, (id) => document.querySelectorAll(`#tape tr.trade[data-order="${id}"]`).length === 2, o.id, 'two fills on the tape');
+    assert.deepEqual(
+      await page.$$eval(`#tape tr.trade[data-order="${o.id}"]`, (trs) => trs.map((tr) => [tr.children[3].textContent, tr.children[5].textContent, tr.nextElementSibling.textContent])),
+      [['100', '101.5555', 'Why this price: mid 101.00, costs 0.5555/share'], ['200', '100.55', 'Why this price: mid 100.00, costs 0.55/share']],
+      'newest first, each with its own breakdown',
+    );
+    assert.match(await text(page, '#feed'), /carol partially filled: BUY 300\/500 AAPL MARKET @ 101\.5555 \(2 fills, avg 100\.8852\)/);
+    assert.equal(await text(page, '#quotes tr[data-symbol="AAPL"] .book'), '100.90 / 101.10vol 5,000');
+    // The server agrees.
+    const d = await srv.gql('query O($id: ID!) { bullPen(id: $id) { orders { edges { node { id filledQuantity averageFillPrice fills { price } } } } } }', { id: room }, carol);
+    const node = d.bullPen.orders.edges.find((e) => e.node.id === o.id).node;
+    assert.deepEqual([node.filledQuantity, node.averageFillPrice, node.fills.map((f) => f.price)], [300, '100.8852', ['100.55', '101.5555']]);
+
+    // Cancelling the rest leaves what filled, explained.
+    await page.click(`#orders tr[data-order="${o.id}"] button.cancel`);
+    await waitFor(page, (id) => document.querySelector(`#orders tr[data-order="${id}"]`)?.dataset.status === 'CANCELLED', o.id, 'the cancel');
+    assert.equal(await orderWhat(page, o.id), 'CANCELLED, 300/500 filled @ avg 100.8852');
+    assert.equal(await page.locator(`#orders tr[data-order="${o.id}"] button.cancel`).count(), 0);
+    assert.equal(await why.locator('ol.fills li').count(), 2);
+    assert.deepEqual(await overflow(page), []);
+    assert.deepEqual(offOrigin, []);
+    assert.deepEqual(pageErrors, []);
+  } finally {
+    await context.close();
+  }
+
+  // Opened afresh on a phone, by bob (a member of a PUBLIC room): the tape
+  // has carol's fills, from the server's orders, each explained.
+  const again = await openPage(browser, srv.url, `/rooms/${room}`, { token: bob, viewport: PHONE });
+  try {
+    await waitFor(again.page, (id) => document.querySelectorAll(`#tape tr.trade[data-order="${id}"]`).length === 2, o.id, 'carol\'s two fills');
+    assert.deepEqual(
+      await again.page.$$eval(`#tape tr.trade[data-order="${o.id}"]`, (trs) => trs.map((tr) => tr.nextElementSibling.textContent)),
+      ['Why this price: mid 101.00, costs 0.5555/share', 'Why this price: mid 100.00, costs 0.55/share'],
+    );
+    assert.deepEqual(await overflow(again.page), []);
+    assert.deepEqual(again.pageErrors, []);
+  } finally {
+    await again.context.close();
+  }
+});
+
+// aPlayerWithCosts is a room of the given execution preset where carol's
+// market orders fill in part (a buy of 2,345 AAPL and a short sale of 250
+// MSFT against a tick's 10,000 and 8,000 shares), one rests, and each
+// later tick fills more (the buy stays partly filled); bob trades too.
+async function aPlayerWithCosts(name, preset) {
+  const room = await srv.createRoom(alice, { name, tradeVisibility: 'PUBLIC', allowShortSelling: true, startingCash: '500000', commission: '4.95', execution: { preset } });
+  await srv.join(bob, room);
+  await srv.join(carol, room);
+  await srv.setQuote(alice, 'AAPL', '100.00', '99.98', '100.02', 10000);
+  await srv.setQuote(alice, 'MSFT', '200.00', '199.90', '200.10', 8000);
+  await srv.order(carol, room, { symbol: 'AAPL', side: 'BUY', quantity: 2345 });
+  await srv.order(carol, room, { symbol: 'MSFT', side: 'SELL', quantity: 250 });
+  await srv.order(carol, room, { symbol: 'AAPL', side: 'BUY', quantity: 10, type: 'LIMIT', limitPrice: '95.1234' });
+  await srv.order(bob, room, { symbol: 'MSFT', side: 'BUY', quantity: 12 });
+  await srv.setQuote(alice, 'AAPL', '103.17', '103.11', '103.23', 9000);
+  await srv.setQuote(alice, 'MSFT', '201.37', '201.30', '201.44', 3000);
+  await srv.order(bob, room, { symbol: 'AAPL', side: 'BUY', quantity: 1 });
+  return room;
+}
+
+test('nothing is wider than the screen at 1280×800, 390×844 and 360×740 with partial fills, their breakdowns, and bid and ask (REALISTIC and THIN_BOOK)', async () => {
+  for (const preset of ['REALISTIC', 'THIN_BOOK']) {
+    const room = await aPlayerWithCosts(`${preset} cup`, preset);
+    const mine = (await srv.gql('query O($id: ID!) { bullPen(id: $id) { orders { edges { node { status participant { user { username } } } } } } }', { id: room }, carol))
+      .bullPen.orders.edges.filter((e) => e.node.participant.user.username === 'carol');
+    assert.ok(mine.some((e) => e.node.status === 'PARTIALLY_FILLED'), `${preset}: carol has an order partly filled`);
+    for (const viewport of [PHONE, SMALL_PHONE, LAPTOP]) {
+      const { context, page, pageErrors } = await openPage(browser, srv.url, `/rooms/${room}`, { token: carol, viewport });
+      try {
+        await waitLive(page);
+        await waitFor(page, (n) => document.querySelectorAll('#orders tbody tr[data-order]').length === n, mine.length, 'carol\'s orders');
+        await page.locator('#orders tr.fills-row').first().waitFor({ timeout: 15_000 });
+        await page.locator('#tape tr.why').first().waitFor({ timeout: 15_000 });
+        await waitFor(page, () => /\d/.test(document.querySelector('#quotes tr[data-symbol="MSFT"] .book .ask')?.textContent), null, 'bid and ask');
+        // Every breakdown unfolded.
+        for (const s of await page.locator('#orders tr.fills-row summary').all()) await s.click();
+        assert.ok(await page.locator('#orders ol.fills li').count() >= 3, 'the fills listed');
+        if (viewport !== LAPTOP) await page.locator('#rules summary').click();
+        assert.ok(await page.locator('#rule-execution').isVisible(), 'the execution model in the rules');
+        assert.deepEqual(await overflow(page), [], `${preset}: nothing wider than ${viewport.width} px`);
+        if (viewport !== SMALL_PHONE) {
+          for (const t of ['#orders', '#tape', '#quotes']) {
+            const [tw, cw] = await page.$eval(t, (el) => [el.scrollWidth, el.parentElement.clientWidth]);
+            assert.ok(tw <= cw, `${preset}: ${t} is ${tw} px in a ${cw} px card at ${viewport.width} px`);
+          }
+        }
+        assert.deepEqual(pageErrors, []);
+      } finally {
+        await context.close();
+      }
+    }
+  }
+});

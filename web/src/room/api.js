@@ -66,8 +66,15 @@ export async function gql(query, variables, token) {
 }
 
 export const ENTRY = `rank participantId user { username displayName } portfolioValue cash totalReturn returnPercent`;
+// FILL is what a fill's price is made of (see model.js, fillBreakdown).
+export const FILL = `id at quantity price midPrice spreadCost slippageCost impactCost commission`;
 export const ORDER = `id symbol side type quantity limitPrice stopPrice status filledQuantity filledPrice
+  averageFillPrice fills { ${FILL} }
   commission rejectReason rejectMessage createdAt filledAt participant { id user { username } }`;
+// EXECUTION is a room's execution model (selected on BullPen).
+export const EXECUTION = `execution { preset spreadBps slippageBps priceImpact volumeLimitPercent }`;
+// QUOTE is a price as the Quotes card shows it, with the two-sided market.
+export const QUOTE = `symbol price bid ask volume at`;
 export const POSITION = `symbol quantity averageCost costBasis marketPrice marketValue unrealizedPnl realizedPnl`;
 
 // EVENT selects every kind of room event the page shows.
@@ -93,6 +100,28 @@ export async function eventLog(id, token, { after = null, kinds = null, maxPages
     if (evs.length < 1000) break;
     after = evs[evs.length - 1].sequence;
   }
+  return out;
+}
+
+// bookQuotes reads the latest quote of each symbol (bid, ask and volume,
+// which the instruments list has not): symbol -> quote. One request per 20
+// symbols (aliases are limited, 50 by default); a request that fails
+// leaves its symbols to their first tick.
+export async function bookQuotes(symbols, token) {
+  const out = {};
+  const chunks = [];
+  for (let i = 0; i < symbols.length; i += 20) chunks.push(symbols.slice(i, i + 20));
+  await Promise.all(chunks.map(async (chunk) => {
+    const vars = Object.fromEntries(chunk.map((s, i) => [`s${i}`, s]));
+    const query = `query Book(${chunk.map((_, i) => `$s${i}: String!`).join(', ')}) {
+      ${chunk.map((_, i) => `q${i}: quote(symbol: $s${i}) { ${QUOTE} }`).join('\n      ')}
+    }`;
+    try {
+      for (const q of Object.values(await gql(query, vars, token))) if (q) out[q.symbol] = q;
+    } catch {
+      // shown from the next tick
+    }
+  }));
   return out;
 }
 
@@ -143,7 +172,7 @@ export function follow({ id, token, symbols, after, finished = () => false, onEv
       // symbols null: every instrument's price.
       const quotes = new Promise((resolve) => {
         client.subscribe(
-          { query: `subscription Q($s: [String!]) { quotes(symbols: $s) { symbol price at } }`, variables: { s: symbols } },
+          { query: `subscription Q($s: [String!]) { quotes(symbols: $s) { ${QUOTE} } }`, variables: { s: symbols } },
           { next: (r) => r.data && onQuote(r.data.quotes), error: () => resolve('error'), complete: () => resolve('quotes done') },
         );
       });

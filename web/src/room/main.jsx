@@ -10,9 +10,10 @@ import './room.css';
 import { StrictMode, useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { createRoot } from 'react-dom/client';
 import uPlot from 'uplot';
-import { ORDER, POSITION, eventLog, follow, gql, loadToken, saveToken } from './api.js';
+import { EXECUTION, ORDER, POSITION, bookQuotes, eventLog, follow, gql, loadToken, saveToken } from './api.js';
 import {
   FEED_MAX, RoomModel, clockLabels, countdown, money, moneyLabels, percent, quantity, signedMoney, tick, tone, valueSeat,
+  executionText, explains, fillLine, fillShort, hasCosts, orderStatusText, price, showsBook, whyPrice, working,
 } from './model.js';
 
 const ROOM_ID = decodeURIComponent(window.location.pathname.split('/')[2] ?? '');
@@ -32,6 +33,7 @@ const ROOM_QUERY = `query Room($id: ID!) {
     id name description state startsAt endsAt startingCash commission allowShortSelling
     allowedSymbols maxParticipants visibility tradeVisibility participantCount lastSequence
     maxPositionPercent minSharePrice maxOrdersPerMinute maxOpenOrders rankBy
+    ${EXECUTION}
     owner { id username }
     me { id }
   }
@@ -47,8 +49,13 @@ const MINE_QUERY = `query Mine($id: ID!) {
   }
 }`;
 
+// The latest fills for the tape: of FILLED orders and of those whose rest
+// still works.
 const FILLS_QUERY = `query Fills($id: ID!) {
-  bullPen(id: $id) { orders(status: FILLED, first: 50) { edges { node { ${ORDER} } } } }
+  bullPen(id: $id) {
+    orders(status: FILLED, first: 50) { edges { node { ${ORDER} } } }
+    partly: orders(status: PARTIALLY_FILLED, first: 50) { edges { node { ${ORDER} } } }
+  }
 }`;
 
 // Times in 24 hours: short, the same width, and in the order they sort.
@@ -128,7 +135,7 @@ function App() {
           gql(FILLS_QUERY, { id: ROOM_ID }, token).catch(() => null),
         ]);
         for (const ev of snaps) m.addSnapshot(ev.sequence, ev.snapshot);
-        for (const e of fills?.bullPen?.orders.edges ?? []) m.addFill(e.node, null);
+        for (const e of [...(fills?.bullPen?.orders.edges ?? []), ...(fills?.bullPen?.partly.edges ?? [])]) m.addFill(e.node, null);
         m.load(recent, after, room.lastSequence);
       }
       if (cancelled) return;
@@ -183,6 +190,8 @@ function App() {
       onStatus: setConn,
     });
   }, [model]); // eslint-disable-line react-hooks/exhaustive-deps
+
+  useBookQuotes(load, model, token, setQuotes);
 
   if (load.status === 'loading') return <p className="loading">Loading room {ROOM_ID}…</p>;
   if (load.status === 'notfound') {
@@ -266,7 +275,7 @@ function App() {
           <Tape model={model} room={room} seesTrades={seesTrades} />
         </Card>
         <Card id="card-quotes" title="Quotes">
-          <Quotes quotes={quotes} />
+          <Quotes quotes={quotes} book={showsBook(room.execution)} />
         </Card>
         <Card id="card-events" title="Events" wide>
           <Feed model={model} />
@@ -326,6 +335,7 @@ function Rules({ room, owner }) {
       <dt>Runs</dt><dd>{fmtDate(room.startsAt)} – {fmtDate(room.endsAt)}</dd>
       <dt>Starting cash</dt><dd>{money(room.startingCash)}</dd>
       <dt>Commission</dt><dd>{money(room.commission)} per fill</dd>
+      <ExecutionRule execution={room.execution} />
       <dt>Short selling</dt><dd>{room.allowShortSelling ? 'allowed' : 'not allowed'}</dd>
       <dt>Symbols</dt><dd>{room.allowedSymbols ? room.allowedSymbols.join(', ') : 'all'}</dd>
       <dt>Players</dt><dd>{room.participantCount}{room.maxParticipants ? ` of ${room.maxParticipants}` : ''}</dd>
@@ -568,32 +578,27 @@ function Tape({ model, room, seesTrades }) {
           </tr>
         </thead>
         <tbody>
-          {model.trades.map((t) => (
-            <tr key={t.id} data-order={t.id} className={t.side}>
-              <td className="time">{fmtTime(t.at)}</td>
-              <td className="player">{t.pid && <Swatch color={model.colorOf(t.pid)} />}{t.user}</td>
-              <td className="side">{t.side}</td>
-              <td className="num">{quantity(t.quantity)}</td>
-              <td>{t.symbol}</td>
-              <td className="num">{money(t.price)}</td>
-            </tr>
-          ))}
+          {model.trades.map((t) => <TapeRows key={t.key} model={model} t={t} />)}
         </tbody>
       </table>
     </div>
   );
 }
 
-function Quotes({ quotes }) {
+function Quotes({ quotes, book = false }) {
   const rows = Object.values(quotes).sort((a, b) => a.symbol.localeCompare(b.symbol));
   return (
     <div className="scroll tall">
       <table id="quotes">
-        <caption>Last tick: the change from the price before it.</caption>
+        <caption>
+          Last tick: the change from the price before it.
+          {book && ' Buys fill at the ask, sells at the bid, plus the costs in the rules.'}
+        </caption>
         <thead>
           <tr>
             <th scope="col">Symbol</th>
             <th scope="col" className="num">Price</th>
+            {book && <BookHead />}
             <th scope="col" className="num">Last tick</th>
           </tr>
         </thead>
@@ -602,6 +607,7 @@ function Quotes({ quotes }) {
             <tr key={q.symbol} data-symbol={q.symbol}>
               <td>{q.symbol}</td>
               <td className="num price">{money(q.price)}</td>
+              {book && <BookCell q={q} />}
               <td className={`num change ${tone(q.change)}`}>
                 {q.change != null ? <>{signedMoney(q.change)} <span className="pct">({percent(q.changePercent)})</span></> : '–'}
               </td>
@@ -752,9 +758,11 @@ function Mine({ seat, room, symbols, token, onChange }) {
     if (type === 'STOP' || type === 'STOP_LIMIT') input.stopPrice = field('stopPrice');
     if (type === 'TRAILING_STOP') input.trailAmount = field('trailAmount');
     try {
-      const d = await gql(`mutation P($in: PlaceOrderInput!) { placeOrder(input: $in) { id status filledPrice rejectReason rejectMessage } }`, { in: input }, token);
+      const d = await gql(`mutation P($in: PlaceOrderInput!) {
+        placeOrder(input: $in) { id status quantity filledQuantity filledPrice averageFillPrice fills { id } rejectReason rejectMessage }
+      }`, { in: input }, token);
       const o = d.placeOrder;
-      setMsg(`Order ${o.id}: ${o.status}` + (o.filledPrice ? ` @ ${money(o.filledPrice)}` : '') + (o.rejectMessage ? ` — ${o.rejectMessage}` : ''));
+      setMsg(`Order ${o.id}: ${orderStatusText(o)}` + (o.rejectMessage ? ` — ${o.rejectMessage}` : ''));
     } catch (err) {
       setMsg(err.message);
     }
@@ -830,21 +838,7 @@ function Mine({ seat, room, symbols, token, onChange }) {
                   </tr>
                 </thead>
                 <tbody>
-                  {seat.orders.map((o) => (
-                    <tr key={o.id} data-order={o.id} data-status={o.status}>
-                      <td className={`order ${o.side}`}>
-                        {o.side} {quantity(o.quantity)} {o.symbol}
-                        <time className="placed" dateTime={o.createdAt} title="placed">{fmtTime(o.createdAt)}</time>
-                      </td>
-                      <td className="terms">{orderTerms(o)}</td>
-                      <td className="ostatus" title={o.rejectMessage ?? undefined}>
-                        <span className="what">
-                          {o.status}{o.filledPrice ? ` @ ${money(o.filledPrice)}` : ''}{o.rejectReason ? `: ${words(o.rejectReason)}` : ''}
-                        </span>
-                        {o.status === 'OPEN' && <button type="button" className="cancel" onClick={() => cancel(o.id)} aria-label={`Cancel order ${o.id}`}>Cancel</button>}
-                      </td>
-                    </tr>
-                  ))}
+                  {seat.orders.map((o) => <OrderRows key={o.id} o={o} cancel={cancel} />)}
                 </tbody>
               </table>
             </Scroll>
@@ -973,6 +967,121 @@ function Replay({ model, token, bump, controls = true }) {
       <button type="button" id="replay-end" onClick={() => step(Infinity)}>To the end</button>
       <a href={window.location.pathname}>Live view</a>
     </div>
+  );
+}
+
+// ---- Why this price: the execution model, the two-sided market and each
+// fill's breakdown (issue 19). ----
+
+// ExecutionRule is the room's execution model in its rules, on a row of
+// its own: how orders fill and what they cost.
+function ExecutionRule({ execution }) {
+  return (
+    <>
+      <dt className="rule-row">Execution</dt>
+      <dd id="rule-execution" className="rule-row" data-preset={execution?.preset ?? 'FRICTIONLESS'}>{executionText(execution)}</dd>
+    </>
+  );
+}
+
+// useBookQuotes gives the Quotes card each symbol's bid, ask and volume
+// when the page opens on a room that trades at them (the instruments list
+// has the last price only); ticks bring them from then on.
+function useBookQuotes(load, model, token, setQuotes) {
+  const book = load.status === 'ready' && showsBook(model?.room.execution);
+  useEffect(() => {
+    if (!book) return undefined;
+    let cancelled = false;
+    bookQuotes(load.symbols, token).then((got) => {
+      if (cancelled) return;
+      setQuotes((old) => {
+        const out = { ...old };
+        for (const [sym, q] of Object.entries(got)) {
+          if (out[sym] && out[sym].bid == null) out[sym] = { ...out[sym], bid: q.bid, ask: q.ask, volume: q.volume };
+        }
+        return out;
+      });
+    });
+    return () => {
+      cancelled = true;
+    };
+  }, [book, model]); // eslint-disable-line react-hooks/exhaustive-deps
+}
+
+function BookHead() {
+  return <th scope="col" className="num book">Bid / ask</th>;
+}
+
+// BookCell is a quote's bid and ask, and the volume traded since the tick
+// before (what a fill's share of a tick is measured against).
+function BookCell({ q }) {
+  return (
+    <td className="num book">
+      <span className="bid">{price(q.bid)}</span>
+      <span className="sep"> / </span>
+      <span className="ask">{price(q.ask)}</span>
+      {q.volume != null && <span className="vol">vol {quantity(q.volume)}</span>}
+    </td>
+  );
+}
+
+// TapeRows is one fill on the tape and, when it paid costs, a line under
+// it with its mid and its costs a share (the whole sum in its tooltip).
+function TapeRows({ model, t }) {
+  const why = t.fill && hasCosts(t.fill);
+  return (
+    <>
+      <tr data-order={t.id} data-fill={t.fill?.id} className={`trade ${t.side}${why ? ' has-why' : ''}`}>
+        <td className="time">{fmtTime(t.at)}</td>
+        <td className="player">{t.pid && <Swatch color={model.colorOf(t.pid)} />}{t.user}</td>
+        <td className="side">{t.side}</td>
+        <td className="num">{quantity(t.quantity)}</td>
+        <td>{t.symbol}</td>
+        <td className="num price">{price(t.price)}</td>
+      </tr>
+      {why && (
+        <tr className="why" data-fill={t.fill.id}>
+          <td colSpan={6} title={`Why this price: ${whyPrice(t.fill, t.side)} a share`}>
+            <span className="sr-only">Why this price: </span>{fillShort(t.fill, t.side)}
+          </td>
+        </tr>
+      )}
+    </>
+  );
+}
+
+// OrderRows is one of the player's orders: what it is, its terms, its
+// status with what has filled (and, while it works, a Cancel button);
+// then, when its fills have costs or are several, "Why this price": each
+// fill's mid, spread, slippage and impact a share, and its commission.
+function OrderRows({ o, cancel }) {
+  const n = o.fills?.length ?? 0;
+  return (
+    <>
+      <tr data-order={o.id} data-status={o.status} className={explains(o) ? 'has-fills' : undefined}>
+        <td className={`order ${o.side}`}>
+          {o.side} {quantity(o.quantity)} {o.symbol}
+          <time className="placed" dateTime={o.createdAt} title="placed">{fmtTime(o.createdAt)}</time>
+        </td>
+        <td className="terms">{orderTerms(o)}</td>
+        <td className="ostatus" title={o.rejectMessage ?? undefined}>
+          <span className="what">{orderStatusText(o)}{o.rejectReason ? `: ${words(o.rejectReason)}` : ''}</span>
+          {working(o) && <button type="button" className="cancel" onClick={() => cancel(o.id)} aria-label={`Cancel order ${o.id}`}>Cancel</button>}
+        </td>
+      </tr>
+      {explains(o) && (
+        <tr className="fills-row" data-fills-for={o.id}>
+          <td colSpan={3}>
+            <details>
+              <summary>Why this price{n > 1 ? ` (${n} fills)` : ''}</summary>
+              <ol className="fills">
+                {o.fills.map((f) => <li key={f.id} data-fill={f.id}>{fillLine(f, o.side)}</li>)}
+              </ol>
+            </details>
+          </td>
+        </tr>
+      )}
+    </>
   );
 }
 

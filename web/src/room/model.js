@@ -74,21 +74,27 @@ export class RoomModel {
     }
   }
 
-  // addFill puts a filled order on the tape (once per order).
+  // addFill puts an order's fills on the tape, one line each (once per
+  // fill: an event's order carries its fills so far, so a fill seen with
+  // an earlier event is not added again). An order without fills (an old
+  // server) is one line at its filled price.
   addFill(order, seq, at) {
-    if (this.tradeIds.has(order.id)) return;
-    this.tradeIds.add(order.id);
-    this.trades.unshift({
+    const base = {
       seq,
       id: order.id,
       pid: order.participant?.id ?? null,
-      at: at ?? order.filledAt,
       user: order.participant?.user?.username ?? '?',
       side: order.side,
-      quantity: order.filledQuantity || order.quantity,
       symbol: order.symbol,
-      price: order.filledPrice,
-    });
+    };
+    const lines = order.fills?.length
+      ? order.fills.map((f) => ({ ...base, key: `f${f.id}`, at: f.at, quantity: f.quantity, price: f.price, fill: f }))
+      : [{ ...base, key: `o${order.id}`, at: at ?? order.filledAt, quantity: order.filledQuantity || order.quantity, price: order.filledPrice, fill: null }];
+    for (const t of lines) {
+      if (this.tradeIds.has(t.key)) continue;
+      this.tradeIds.add(t.key);
+      this.trades.unshift(t);
+    }
     if (seq == null) this.trades.sort((a, b) => Date.parse(b.at) - Date.parse(a.at));
     if (this.trades.length > TAPE_MAX) this.trades.length = TAPE_MAX;
   }
@@ -107,7 +113,8 @@ export class RoomModel {
         Object.assign(this.room, { state: ev.state, startsAt: ev.startsAt, endsAt: ev.endsAt });
         break;
       case 'OrderEvent':
-        // A margin call's forced fill (LIQUIDATED) is a fill on the tape too.
+        // A margin call's forced fill (LIQUIDATED) and a fill that leaves
+        // shares working (PARTIALLY_FILLED) are fills on the tape too.
         if (isFill(ev.kind)) this.addFill(ev.order, ev.sequence, ev.occurredAt);
         break;
       default:
@@ -160,9 +167,10 @@ export class RoomModel {
   }
 }
 
-// isFill reports whether an OrderEvent's kind is a fill: a FILLED order or
-// one the server placed and filled on a margin call (LIQUIDATED).
-export const isFill = (kind) => kind === 'FILLED' || kind === 'LIQUIDATED';
+// isFill reports whether an OrderEvent's kind is a fill: a FILLED order,
+// a fill that leaves shares working (PARTIALLY_FILLED), or an order the
+// server placed and filled on a margin call (LIQUIDATED).
+export const isFill = (kind) => kind === 'FILLED' || kind === 'PARTIALLY_FILLED' || kind === 'LIQUIDATED';
 
 // describe is the one-line text of an event in the feed.
 export function describe(ev) {
@@ -170,8 +178,9 @@ export function describe(ev) {
     case 'OrderEvent': {
       const o = ev.order;
       const who = o.participant?.user?.username ?? '?';
-      let text = `${who} ${ev.kind.toLowerCase()}: ${o.side} ${o.quantity} ${o.symbol} ${o.type}`;
-      if (isFill(ev.kind)) text += ` @ ${money(o.filledPrice)}`;
+      const partly = ev.kind === 'PARTIALLY_FILLED';
+      let text = `${who} ${ev.kind.toLowerCase().replaceAll('_', ' ')}: ${o.side} ${partly ? `${o.filledQuantity}/` : ''}${o.quantity} ${o.symbol} ${o.type}`;
+      if (isFill(ev.kind)) text += ` @ ${price(o.filledPrice)}` + fillsNote(o);
       else if (o.limitPrice) text += ` limit ${money(o.limitPrice)}`;
       if (ev.kind === 'REJECTED' && o.rejectReason) text += ` (${o.rejectReason})`;
       return text;
@@ -277,7 +286,11 @@ export function tick(prev, q) {
   if (prev?.at && prev.at === q.at && prev.price === q.price) return prev;
   const was = big(prev?.price);
   const now = big(q.price);
-  const out = { symbol: q.symbol, price: q.price, at: q.at, change: null, changePercent: null };
+  const out = {
+    symbol: q.symbol, price: q.price, at: q.at, change: null, changePercent: null,
+    // The two-sided market, when the quote carries it.
+    bid: q.bid ?? null, ask: q.ask ?? null, volume: q.volume ?? null,
+  };
   if (!was || !now || was.eq(0)) return out;
   const change = now.minus(was);
   return { ...out, change: change.toFixed(), changePercent: change.times(100).div(was).toFixed() };
@@ -344,4 +357,138 @@ export function countdown(to, now) {
   s -= m * 60;
   const pad = (x) => String(x).padStart(2, '0');
   return (d ? `${d}d ` : '') + `${pad(h)}:${pad(m)}:${pad(s)}`;
+}
+
+// ---- Why this price: fills and the execution model (issue 19) ----
+
+// decimals is how many decimal places an exact number has.
+function decimals(b) {
+  return Math.max(0, b.c.length - b.e - 1);
+}
+
+// price formats a price as exactly as it is, grouped, with two to four
+// decimal places (a fill's price has up to four): "100" -> "100.00",
+// "100.2053" -> "100.2053", "1234.5" -> "1,234.50"; past four places it
+// rounds half-even.
+export function price(s) {
+  const b = big(s);
+  return b ? fixed(b, Math.min(4, Math.max(2, decimals(b)))) : '–';
+}
+
+// fillBreakdown is what a fill's price is made of, per share, exactly:
+// the fill's costs (spread, slippage, impact) are for its whole quantity,
+// so each is divided by it. A buy pays the mid plus the costs, a sell gets
+// the mid less them; exact tells whether they add up to the price (they
+// always do from this server). The commission is the fill's, not a share's.
+export function fillBreakdown(fill, side) {
+  const q = Big(fill.quantity);
+  const per = (s) => (big(s) ?? Big(0)).div(q);
+  const spread = per(fill.spreadCost);
+  const slippage = per(fill.slippageCost);
+  const impact = per(fill.impactCost);
+  const costs = spread.plus(slippage).plus(impact);
+  const mid = Big(fill.midPrice);
+  const p = Big(fill.price);
+  const sell = side === 'SELL';
+  return {
+    quantity: fill.quantity,
+    sell,
+    price: p.toFixed(),
+    mid: mid.toFixed(),
+    spread: spread.toFixed(),
+    slippage: slippage.toFixed(),
+    impact: impact.toFixed(),
+    costs: costs.toFixed(),
+    commission: big(fill.commission)?.toFixed() ?? '0',
+    exact: (sell ? mid.minus(costs) : mid.plus(costs)).eq(p),
+  };
+}
+
+// hasCosts reports whether a fill paid anything on top of (or got less
+// than) its mid: under FRICTIONLESS it did not.
+export function hasCosts(fill) {
+  return !Big(fillBreakdown(fill, 'BUY').costs).eq(0);
+}
+
+// whyPrice is a fill's price explained per share, for a player's own
+// orders: "mid 100.00 + spread 0.25 + slippage 0.10 + impact 0.20 =
+// 100.55" (a sell subtracts), leaving out the costs that are zero.
+export function whyPrice(fill, side) {
+  const b = fillBreakdown(fill, side);
+  const op = b.sell ? ' \u2212 ' : ' + ';
+  const parts = [['spread', b.spread], ['slippage', b.slippage], ['impact', b.impact]].filter(([, v]) => !Big(v).eq(0));
+  if (!parts.length) return `mid ${price(b.mid)}, no costs = ${price(b.price)}`;
+  return `mid ${price(b.mid)}${parts.map(([n, v]) => `${op}${n} ${price(v)}`).join('')} = ${price(b.price)}`;
+}
+
+// fillLine is one fill of a player's order in full: its shares, why its
+// price, and its commission when it paid one: "200 shares: mid 100.00 +
+// spread 0.25 + slippage 0.10 + impact 0.20 = 100.55 a share; commission
+// 1.00".
+export function fillLine(fill, side) {
+  const b = fillBreakdown(fill, side);
+  const fee = Big(b.commission).eq(0) ? '' : `; commission ${money(b.commission)}`;
+  return `${quantity(fill.quantity)} share${fill.quantity === 1 ? '' : 's'}: ${whyPrice(fill, side)} a share${fee}`;
+}
+
+// fillShort is a fill's price explained in short, for the tape: "mid
+// 100.00, costs 0.55/share".
+export function fillShort(fill, side) {
+  const b = fillBreakdown(fill, side);
+  return `mid ${price(b.mid)}, costs ${price(b.costs)}/share`;
+}
+
+// orderStatusText is an order's status with what has filled: "FILLED @
+// 100.55", "FILLED @ avg 100.8852" (several fills), "300/500 filled @ avg
+// 100.8852" while the rest works, "CANCELLED, 300/500 filled @ avg …"
+// when the rest was cancelled (or expired); else the status alone.
+export function orderStatusText(o) {
+  const n = o.filledQuantity ?? 0;
+  const avg = o.averageFillPrice ?? o.filledPrice;
+  const at = avg ? ` @ ${(o.fills?.length ?? 0) > 1 ? 'avg ' : ''}${price(avg)}` : '';
+  const part = `${quantity(n)}/${quantity(o.quantity)} filled${at}`;
+  if (o.status === 'PARTIALLY_FILLED') return part;
+  if (o.status === 'FILLED') return `FILLED${at}`;
+  if (n > 0) return `${o.status}, ${part}`;
+  return o.status;
+}
+
+// working reports whether an order still works (may fill, may be
+// cancelled): OPEN, or PARTIALLY_FILLED with shares left.
+export const working = (o) => o.status === 'OPEN' || o.status === 'PARTIALLY_FILLED';
+
+// explains reports whether an order's fills have anything to explain
+// beyond "filled at the last price": costs, or more than one fill.
+export function explains(o) {
+  return (o.fills?.length ?? 0) > 1 || (o.fills ?? []).some(hasCosts);
+}
+
+// fillsNote is what an order event adds about the order's fills so far
+// when there were several: "(2 fills, avg 100.8852)".
+function fillsNote(o) {
+  const n = o.fills?.length ?? 0;
+  return n > 1 && o.averageFillPrice ? ` (${n} fills, avg ${price(o.averageFillPrice)})` : '';
+}
+
+// showsBook reports whether a room's orders trade at the bid and ask (any
+// preset but FRICTIONLESS, which fills at the last price): then the page
+// shows them.
+export const showsBook = (execution) => !!execution && execution.preset !== 'FRICTIONLESS';
+
+// executionText is a room's execution model in words, for its rules:
+// "REALISTIC: buys at the ask, sells at the bid; spread at least 10 bps,
+// slippage 2 bps, impact 0.5 × (shares / tick volume)² of the price; a fill
+// takes at most 10% of a tick's volume".
+export function executionText(e) {
+  const none = 'FRICTIONLESS: every order fills in full at the last price, with no costs but the commission';
+  if (!e) return none;
+  const n = (s) => big(s)?.toString() ?? '0';
+  const costs = [];
+  if (e.spreadBps > 0) costs.push(`spread at least ${e.spreadBps} bps`);
+  if (e.slippageBps > 0) costs.push(`slippage ${e.slippageBps} bps`);
+  if (big(e.priceImpact)?.gt(0)) costs.push(`impact ${n(e.priceImpact)} × (shares / tick volume)² of the price`);
+  const at = e.preset === 'FRICTIONLESS' ? 'fills at the last price' : 'buys at the ask, sells at the bid';
+  const size = e.volumeLimitPercent ? `a fill takes at most ${n(e.volumeLimitPercent)}% of a tick's volume, the rest waits for later ticks` : 'orders fill in full';
+  if (e.preset === 'FRICTIONLESS' && !costs.length && !e.volumeLimitPercent) return none;
+  return `${e.preset}: ${at}; ${costs.length ? costs.join(', ') : 'no costs but the commission'}; ${size}`;
 }
