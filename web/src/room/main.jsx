@@ -334,7 +334,7 @@ function Rules({ room, owner }) {
       <dt>Host</dt><dd>{owner?.username}</dd>
       <dt>Runs</dt><dd>{fmtDate(room.startsAt)} – {fmtDate(room.endsAt)}</dd>
       <dt>Starting cash</dt><dd>{money(room.startingCash)}</dd>
-      <dt>Commission</dt><dd>{money(room.commission)} per fill</dd>
+      <dt>Commission</dt><dd>{money(room.commission)} per order</dd>
       <ExecutionRule execution={room.execution} />
       <dt>Short selling</dt><dd>{room.allowShortSelling ? 'allowed' : 'not allowed'}</dd>
       <dt>Symbols</dt><dd>{room.allowedSymbols ? room.allowedSymbols.join(', ') : 'all'}</dd>
