@@ -26,6 +26,11 @@ type CreateBullPenInput struct {
 	MaxOpenOrders      *int             `json:"maxOpenOrders"`
 	// MaintenanceMarginPercent turns on forced liquidation; nil: none.
 	MaintenanceMarginPercent *decimal.Decimal `json:"maintenanceMarginPercent"`
+	// Trading hours (nil: always open), what orders do outside them, and
+	// the oldest price an order may be priced against (nil: any).
+	TradingHours       *TradingHoursInput `json:"tradingHours"`
+	AfterHours         *AfterHoursPolicy  `json:"afterHours"`
+	MaxQuoteAgeSeconds *int               `json:"maxQuoteAgeSeconds"`
 
 	RankBy *RankMetric `json:"rankBy"`
 }

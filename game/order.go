@@ -315,23 +315,33 @@ func (a *account) checkFill(o *Order, price decimal.Decimal) *rejection {
 	return nil
 }
 
-// reservation is what a resting order holds back: a buy its worst cost,
-// a sell its commission plus the margin of any short it would open.
-func (a *account) reservation(o *Order) decimal.Decimal {
-	ref := o.LimitPrice
-	if ref == nil {
-		ref = o.StopPrice
-	}
+// reservation is what a resting order holds back at its reference price
+// ref (see restingPrice): a buy its worst cost, a sell its commission
+// plus the margin of any short it would open.
+func (a *account) reservation(o *Order, ref decimal.Decimal) decimal.Decimal {
 	qty := decimal.NewFromInt(o.Quantity)
 	res := a.room.Commission
 	if o.Side == SideBuy {
-		return res.Add(qty.Mul(*ref))
+		return res.Add(qty.Mul(ref))
 	}
 	free := max(a.position(o.Symbol).Quantity, 0) - a.sharesOnSale(o.Symbol, o.ID)
 	if short := o.Quantity - max(free, 0); short > 0 {
-		res = res.Add(decimal.NewFromInt(short).Mul(*ref).Mul(ShortMarginRate.Sub(decimal.NewFromInt(1))))
+		res = res.Add(decimal.NewFromInt(short).Mul(ref).Mul(ShortMarginRate.Sub(decimal.NewFromInt(1))))
 	}
 	return res
+}
+
+// restingPrice is the price a resting order is held back and checked
+// at: its limit price, else its stop price, else (a MARKET order queued
+// for the next session) the last price q, which it must have.
+func restingPrice(o *Order, q *Quote) decimal.Decimal {
+	switch {
+	case o.LimitPrice != nil:
+		return *o.LimitPrice
+	case o.StopPrice != nil:
+		return *o.StopPrice
+	}
+	return q.Price
 }
 
 // marketable says whether o would fill at price now, and whether its stop
@@ -556,6 +566,10 @@ func (s *Service) execute(ctx context.Context, tx Tx, room *BullPen, p *Particip
 			return reject(rejection{RejectOrderRate, fmt.Sprintf("maxOrdersPerMinute is %d in bull pen %d: %d orders placed in the last minute", *n, room.ID, count)})
 		}
 	}
+	queued, closed := checkHours(room, tx.Now())
+	if closed != nil {
+		return reject(*closed)
+	}
 	a, err := s.loadAccount(ctx, tx, room, p)
 	if err != nil {
 		return false, err
@@ -573,6 +587,9 @@ func (s *Service) execute(ctx context.Context, tx Tx, room *BullPen, p *Particip
 		if q == nil {
 			return reject(rejection{RejectNoPrice, fmt.Sprintf("%s has no price yet for a trailing stop to trail from", o.Symbol)})
 		}
+		if r := checkQuoteAge(room, o, q, tx.Now()); r != nil {
+			return reject(*r)
+		}
 		stop := trailStop(o, q.Price)
 		if !stop.IsPositive() {
 			// Rolled back with the change: nothing is stored.
@@ -580,14 +597,23 @@ func (s *Service) execute(ctx context.Context, tx Tx, room *BullPen, p *Particip
 		}
 		o.StopPrice = &stop
 	}
-	if q != nil {
+	if q != nil && !queued {
 		fill, triggered := marketable(o, q.Price)
-		o.Triggered = triggered
-		if fill {
-			if r := a.checkFill(o, q.Price); r != nil {
+		wait := false
+		if fill || triggered {
+			var r *rejection
+			if wait, r = checkQuote(room, o, q, tx.Now()); r != nil {
 				return reject(*r)
 			}
-			return true, s.fill(ctx, tx, a, o, q.Price, false)
+		}
+		if !wait {
+			o.Triggered = triggered
+			if fill {
+				if r := a.checkFill(o, q.Price); r != nil {
+					return reject(*r)
+				}
+				return true, s.fill(ctx, tx, a, o, q.Price, false)
+			}
 		}
 	}
 	// Rest: hold back what the order may need and check it is there.
@@ -600,21 +626,18 @@ func (s *Service) execute(ctx context.Context, tx Tx, room *BullPen, p *Particip
 	if n := room.MaxOpenOrders; n != nil && len(a.open) >= *n {
 		return reject(rejection{RejectTooManyOpen, fmt.Sprintf("maxOpenOrders is %d in bull pen %d: %d orders are open already", *n, room.ID, len(a.open))})
 	}
-	ref := o.LimitPrice
-	if ref == nil {
-		ref = o.StopPrice
-	}
-	if r := a.checkBuyRules(o, *ref); r != nil {
+	ref := restingPrice(o, q)
+	if r := a.checkBuyRules(o, ref); r != nil {
 		return reject(*r)
 	}
-	o.Reserved = a.reservation(o)
+	o.Reserved = a.reservation(o, ref)
 	bp, what := a.buyingPower(0), "buying power"
 	if a.covers(o) {
 		bp, what = a.p.Cash.Sub(a.reserved(0)), "the cash other orders do not hold back"
 	}
 	if o.Reserved.GreaterThan(bp) {
 		o.Reserved = decimal.Zero
-		return reject(rejection{RejectInsufficientFunds, fmt.Sprintf("this order holds back %s but %s is %s", a.reservation(o).String(), what, bp.String())})
+		return reject(rejection{RejectInsufficientFunds, fmt.Sprintf("this order holds back %s but %s is %s", a.reservation(o, ref).String(), what, bp.String())})
 	}
 	if err := tx.InsertOrder(ctx, o); err != nil {
 		return false, err
@@ -888,7 +911,7 @@ func (s *Service) sweepRoom(ctx context.Context, tx Tx, room *BullPen, filled ma
 	if len(open) == 0 && len(shorts) == 0 {
 		return nil
 	}
-	prices, err := s.prices(ctx, tx)
+	prices, err := s.freshPrices(ctx, tx, room)
 	if err != nil {
 		return err
 	}
@@ -918,6 +941,12 @@ func (s *Service) work(ctx context.Context, tx Tx, orderID int64, price decimal.
 		// The room's time is up and the scheduler has not ended it yet:
 		// no fill may be stamped at or after endsAt. Ending it expires
 		// the order.
+		return false, nil
+	}
+	if !marketOpen(room, tx.Now()) {
+		// Nothing is worked while the room's market is closed: no fill,
+		// no trigger, no trail. The first price of the next session
+		// works the order.
 		return false, nil
 	}
 	stop, moved := trailed(o, price)

@@ -74,6 +74,10 @@ const (
 	OrderStatusExpired   OrderStatus = "EXPIRED"
 )
 
+// Working reports whether o is still resting in the market (it may be
+// filled, cancelled or expired).
+func (o *Order) Working() bool { return o.Status == OrderStatusOpen }
+
 // StateTrigger says what moved a room.
 type StateTrigger string
 
@@ -140,6 +144,11 @@ type BullPen struct {
 	LastSequence      int64           `db:"last_sequence"`
 	CreatedAt         time.Time       `db:"created_at"`
 	Rules
+	// TradingHours are when the room's market is open; nil: always.
+	TradingHours *TradingHours `db:"-"`
+	// AfterHours is what an order placed while the market is closed
+	// does (QUEUE when unset).
+	AfterHours AfterHoursPolicy `db:"after_hours"`
 }
 
 // Rules are a room's fair-play limits, set at creation; nil means no
@@ -160,6 +169,9 @@ type Rules struct {
 	// above; below it their positions are liquidated (see
 	// Service.marginCall). Nil: no forced liquidation.
 	MaintenanceMarginPercent *decimal.Decimal `db:"maintenance_margin_percent" json:"maintenanceMarginPercent,omitempty"`
+	// MaxQuoteAgeSeconds is the oldest a price may be for an order to be
+	// priced against it at placement (STALE_PRICE); nil: any age.
+	MaxQuoteAgeSeconds *int `db:"max_quote_age_seconds" json:"maxQuoteAgeSeconds,omitempty"`
 }
 
 // Participant is a user's seat in a room: their cash and positions.
