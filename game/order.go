@@ -434,6 +434,18 @@ func expiryDue(o *Order, now time.Time) bool {
 //     or for an order that rests at its limit price (else its stop price);
 //     and again when a resting buy fills, at the price it fills at.
 //
+// Trading hours and stale prices (see checkHours, checkQuote,
+// checkQuoteAge; docs/execution.md):
+//   - while the room's market is closed, afterHours REJECT stores the
+//     order REJECTED, MARKET_CLOSED; QUEUE rests it OPEN unfilled and
+//     untriggered (a MARKET order too, held back at the last price), to
+//     be worked by the first price of the next session;
+//   - an order the last price would fill or trigger (or a trailing stop
+//     trail from) when that price is older than maxQuoteAgeSeconds is
+//     REJECTED, STALE_PRICE; with trading hours, when it is from before
+//     the session under way opened, QUEUE rests the order as above and
+//     REJECT rejects it, STALE_PRICE.
+//
 // expiresAt (resting orders only; in the future) makes an OPEN order
 // EXPIRED at that time (see ExpireDue); a price that reaches the order
 // at or after that time expires it rather than fill it.
