@@ -426,3 +426,31 @@ func (h *harness) setClock(at time.Time) {
 	}
 	h.clock.Advance(at.Sub(h.clock.Now()))
 }
+
+// TestNoMarginCallWhileClosed: a price after the close that takes a
+// short under its maintenance margin liquidates nothing; the symbol's
+// first price of the next session makes the call.
+func TestNoMarginCallWhileClosed(t *testing.T) {
+	h := newHarness(t)
+	room, alice := hoursRoom(h, game.AfterHoursQueue, func(in *game.CreateBullPenInput) {
+		in.StartingCash, in.AllowShortSelling, in.MaintenanceMarginPercent = decp("10000"), ptr(true), decp("25")
+	})
+	h.price("AAPL", "100")
+	if o := h.order(alice, sell(room.ID, "AAPL", 100)); o.Status != game.OrderStatusFilled {
+		t.Fatalf("short: %s", why(o))
+	}
+	h.setClock(utc("2026-03-02T22:00:00Z")) // after the close
+	seq := h.lastSeq(room.ID)
+	h.price("AAPL", "200") // cash 19,999 - 20,000 < 25% of 20,000
+	if got := h.kinds(room.ID, seq); len(got) != 0 {
+		t.Fatalf("events after the close: %v", got)
+	}
+	h.setClock(utc("2026-03-03T14:30:01Z"))
+	h.price("AAPL", "199")
+	if got := h.countLiquidations(room.ID); len(got) != 1 {
+		t.Errorf("liquidations at the session's first price: %v, want one", got)
+	}
+	if pos := h.position(room.ID, alice, "AAPL"); pos.Quantity != 0 {
+		t.Errorf("AAPL %d after the margin call, want 0", pos.Quantity)
+	}
+}
