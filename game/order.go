@@ -55,7 +55,7 @@ func ValidateOrder(in *PlaceOrderInput) error {
 	switch typ {
 	case OrderTypeMarket:
 		if in.ExpiresAt != nil {
-			return Invalid("expiresAt", "must be left out for a MARKET order: it fills at once or not at all")
+			return Invalid("expiresAt", "must be left out for a MARKET order: it fills at once, or at the next session's first price in a room whose market is closed, and has no expiry of its own")
 		}
 		if in.LimitPrice != nil {
 			return Invalid("limitPrice", "must be left out for a MARKET order")
