@@ -74,10 +74,6 @@ const (
 	OrderStatusExpired   OrderStatus = "EXPIRED"
 )
 
-// Working reports whether o is still resting in the market (it may be
-// filled, cancelled or expired).
-func (o *Order) Working() bool { return o.Status == OrderStatusOpen }
-
 // StateTrigger says what moved a room.
 type StateTrigger string
 
