@@ -362,3 +362,23 @@ func (s *Service) freshPrices(ctx context.Context, tx Tx, room *BullPen) (map[st
 	}
 	return m, nil
 }
+
+// marketClosed reports whether the market of room id is closed at tx's
+// time, remembering the answer in closed for the rest of one sweep, so
+// that the orders of a closed room are skipped without a savepoint or
+// the room's lock each (a queued MARKET order is marketable at every
+// price). The room is read without its lock: its trading hours never
+// change once it exists, and work checks again under the lock. A room
+// that cannot be read is left to work, which reports it.
+func (s *Service) marketClosed(ctx context.Context, tx Tx, id int64, closed map[int64]bool) bool {
+	shut, ok := closed[id]
+	if !ok {
+		room, err := tx.BullPen(ctx, id)
+		if err != nil {
+			return false
+		}
+		shut = !marketOpen(room, tx.Now())
+		closed[id] = shut
+	}
+	return shut
+}

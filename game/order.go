@@ -862,6 +862,7 @@ func (s *Service) Tick(ctx context.Context, symbol string, price decimal.Decimal
 // room's orders before its margin calls, which see their fills. Orders
 // the prices do not touch are skipped without a lock.
 func (s *Service) sweep(ctx context.Context, tx Tx, open []*Order, shorts []*Participant, prices map[string]decimal.Decimal, filled map[int64]bool) error {
+	closed := map[int64]bool{} // see marketClosed
 	for len(open) > 0 || len(shorts) > 0 {
 		if len(open) == 0 || (len(shorts) > 0 && shorts[0].BullPenID < open[0].BullPenID) {
 			if err := s.sweepMargin(ctx, tx, shorts[0], filled); err != nil {
@@ -878,6 +879,9 @@ func (s *Service) sweep(ctx context.Context, tx Tx, open []*Order, shorts []*Par
 		}
 		fill, triggered := marketable(o, price)
 		if _, moves := trailed(o, price); !fill && triggered == o.Triggered && !moves && !expiryDue(o, tx.Now()) {
+			continue
+		}
+		if s.marketClosed(ctx, tx, o.BullPenID, closed) {
 			continue
 		}
 		var did bool
