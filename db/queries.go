@@ -216,11 +216,47 @@ const bullPenCols = `id, name, description, owner_id, state, starts_at, ends_at,
 	allow_short_selling, allowed_symbols, max_participants, visibility, trade_visibility, invite_code,
 	last_sequence, created_at, max_position_percent, min_share_price, max_orders_per_minute, max_open_orders, rank_by,
 	maintenance_margin_percent, execution_preset, spread_bps, slippage_bps, price_impact, volume_limit_percent,
-	cash_interest_percent, margin_interest_percent, borrow_fee_percent`
+	cash_interest_percent, margin_interest_percent, borrow_fee_percent,
+	trading_time_zone, trading_open, trading_close, trading_days, after_hours, max_quote_age_seconds`
 
 type bullPenRow struct {
 	game.BullPen
 	Allowed sql.NullString `db:"allowed_symbols"`
+	hoursRow
+}
+
+// hoursRow is a room's trading hours as stored: all four set, or none
+// (always open).
+type hoursRow struct {
+	Zone  sql.NullString `db:"trading_time_zone"`
+	Open  sql.NullString `db:"trading_open"`
+	Close sql.NullString `db:"trading_close"`
+	Days  sql.NullString `db:"trading_days"`
+}
+
+func (h hoursRow) domain() *game.TradingHours {
+	if !h.Zone.Valid {
+		return nil
+	}
+	days := []game.Weekday{}
+	for d := range strings.SplitSeq(h.Days.String, ",") {
+		days = append(days, game.Weekday(d))
+	}
+	return &game.TradingHours{TimeZone: h.Zone.String, Open: h.Open.String, Close: h.Close.String, Days: days}
+}
+
+func hoursOf(b *game.BullPen) (h hoursRow) {
+	if t := b.TradingHours; t != nil {
+		days := make([]string, len(t.Days))
+		for i, d := range t.Days {
+			days[i] = string(d)
+		}
+		h.Zone = sql.NullString{String: t.TimeZone, Valid: true}
+		h.Open = sql.NullString{String: t.Open, Valid: true}
+		h.Close = sql.NullString{String: t.Close, Valid: true}
+		h.Days = sql.NullString{String: strings.Join(days, ","), Valid: true}
+	}
+	return h
 }
 
 func (r *bullPenRow) domain() *game.BullPen {
@@ -232,6 +268,7 @@ func (r *bullPenRow) domain() *game.BullPen {
 		}
 	}
 	b.StartsAt, b.EndsAt, b.CreatedAt = b.StartsAt.UTC(), b.EndsAt.UTC(), b.CreatedAt.UTC()
+	b.TradingHours = r.hoursRow.domain()
 	return &b
 }
 
@@ -286,17 +323,20 @@ func (q writes) InsertBullPen(ctx context.Context, b *game.BullPen) (err error) 
 	if b.AllowedSymbols != nil {
 		allowed = sql.NullString{String: strings.Join(b.AllowedSymbols, ","), Valid: true}
 	}
+	hours := hoursOf(b)
 	b.ID, err = q.insertID(ctx, `INSERT INTO bull_pens (name, description, owner_id, state, starts_at, ends_at, starting_cash,
 		commission, allow_short_selling, allowed_symbols, max_participants, visibility, trade_visibility, invite_code,
 		last_sequence, created_at, max_position_percent, min_share_price, max_orders_per_minute, max_open_orders, rank_by,
 		maintenance_margin_percent, execution_preset, spread_bps, slippage_bps, price_impact, volume_limit_percent,
-		cash_interest_percent, margin_interest_percent, borrow_fee_percent)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		cash_interest_percent, margin_interest_percent, borrow_fee_percent,
+		trading_time_zone, trading_open, trading_close, trading_days, after_hours, max_quote_age_seconds)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		b.Name, b.Description, b.OwnerID, string(b.State), b.StartsAt, b.EndsAt, b.StartingCash, b.Commission,
 		b.AllowShortSelling, allowed, b.MaxParticipants, string(b.Visibility), string(b.TradeVisibility), b.InviteCode, b.CreatedAt,
 		b.MaxPositionPercent, b.MinSharePrice, b.MaxOrdersPerMinute, b.MaxOpenOrders, string(rankBy(b)),
 		b.MaintenanceMarginPercent, string(executionPreset(b)), b.SpreadBps, b.SlippageBps, b.PriceImpact, b.VolumeLimitPercent,
-		b.CashInterestPercent, b.MarginInterestPercent, b.BorrowFeePercent)
+		b.CashInterestPercent, b.MarginInterestPercent, b.BorrowFeePercent,
+		hours.Zone, hours.Open, hours.Close, hours.Days, string(afterHours(b)), b.MaxQuoteAgeSeconds)
 	return err
 }
 
@@ -306,6 +346,14 @@ func executionPreset(b *game.BullPen) game.ExecutionPreset {
 		return game.ExecutionFrictionless
 	}
 	return b.Preset
+}
+
+// afterHours is b's after-hours policy, QUEUE when unset.
+func afterHours(b *game.BullPen) game.AfterHoursPolicy {
+	if b.AfterHours == "" {
+		return game.AfterHoursQueue
+	}
+	return b.AfterHours
 }
 
 // rankBy is what b ranks by, RETURN when unset.

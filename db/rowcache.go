@@ -110,6 +110,11 @@ func clonePen(b *game.BullPen) *game.BullPen {
 	if b.AllowedSymbols != nil {
 		out.AllowedSymbols = append([]string{}, b.AllowedSymbols...)
 	}
+	if h := b.TradingHours; h != nil {
+		hours := *h
+		hours.Days = append([]game.Weekday{}, h.Days...)
+		out.TradingHours = &hours
+	}
 	return &out
 }
 

@@ -604,6 +604,14 @@ var authzLiquidationRows = []authzRow{
 	{name: "OrderEvent(LIQUIDATED) in Query.bullPenEventLog", want: liquidatedCells, rule: liquidatedRule, check: checkLiquidatedEvents},
 }
 
+// authzHoursRows read rooms with trading hours and a maxQuoteAgeSeconds
+// (see authzWorld.openHours): room settings, public as the room is.
+var authzHoursRows = []authzRow{
+	{name: "BullPen.tradingHours", want: roomFields, rule: roomFieldRule, check: checkTradingHours},
+	{name: "BullPen.afterHours", want: roomFields, rule: roomFieldRule, check: checkAfterHours},
+	{name: "BullPen.maxQuoteAgeSeconds", want: roomFields, rule: roomFieldRule, check: checkMaxQuoteAge},
+}
+
 // authzSessionRows: the session mutations (issue 11). They concern the
 // caller alone, so every room kind gives the same cells.
 var authzSessionRows = []authzRow{
@@ -614,7 +622,7 @@ var authzSessionRows = []authzRow{
 
 // TestAuthzMatrixTable checks the spelled-out cells against the rules.
 func TestAuthzMatrixTable(t *testing.T) {
-	rows := slices.Concat(authzReadRows, authzLiveRows, authzLiquidationRows, authzWriteRows, authzSessionRows)
+	rows := slices.Concat(authzReadRows, authzLiveRows, authzLiquidationRows, authzHoursRows, authzWriteRows, authzSessionRows)
 	for _, row := range rows {
 		for _, k := range allKinds {
 			for _, r := range allRoles {
@@ -645,6 +653,10 @@ func TestAuthzMatrix(t *testing.T) {
 			for _, row := range authzLiquidationRows {
 				w.runRow(t, row, true)
 			}
+			t.Run("HoursSetup", w.openHours)
+			for _, row := range authzHoursRows {
+				w.runRow(t, row, true)
+			}
 			for _, row := range authzWriteRows {
 				w.runRow(t, row, false)
 			}
@@ -671,6 +683,9 @@ type authzWorld struct {
 	// liquidated are rooms of each kind with a maintenance margin, in
 	// which P1's and P2's shorts were liquidated.
 	liquidated [3]*authzRoom
+	// hours are rooms of each kind with trading hours (REJECT) and a
+	// maxQuoteAgeSeconds.
+	hours [3]*authzRoom
 
 	mu     sync.Mutex
 	shared map[string]*authzRoom // rooms of the write rows, by row and kind
@@ -812,6 +827,21 @@ func (w *authzWorld) liquidate(t *testing.T) {
 		if n := len(liquidatedEvents(room)); n != 2 {
 			t.Fatalf("room %s: %d LIQUIDATED events, want P1's and P2's (log: %s)", room.kind, n, room.describe(room.events))
 		}
+	}
+}
+
+// authzHours are the trading hours of w.hours.
+var authzHours = game.TradingHours{TimeZone: "America/New_York", Open: "09:30", Close: "16:00",
+	Days: []game.Weekday{game.Monday, game.Tuesday, game.Wednesday, game.Thursday, game.Friday}}
+
+// openHours sets up w.hours: an ACTIVE room of each kind on New York
+// hours, afterHours REJECT, maxQuoteAgeSeconds 120.
+func (w *authzWorld) openHours(t *testing.T) {
+	t.Helper()
+	for _, k := range allKinds {
+		w.hours[k] = w.newRoomWith(t, k, "ACTIVE", map[string]any{"afterHours": "REJECT", "maxQuoteAgeSeconds": 120,
+			"tradingHours": map[string]any{"timeZone": authzHours.TimeZone, "open": authzHours.Open, "close": authzHours.Close,
+				"days": []string{"MON", "TUE", "WED", "THU", "FRI"}}})
 	}
 }
 
@@ -1675,6 +1705,56 @@ func checkCarryingCosts(c *authzCell) {
 		got := decode[struct{ CashInterestPercent, MarginInterestPercent, BorrowFeePercent *string }](c, b)
 		if !decimalIs(got.CashInterestPercent, "3.65") || !decimalIs(got.MarginInterestPercent, "7.3") || !decimalIs(got.BorrowFeePercent, "10.95") {
 			c.t.Errorf("carrying costs %v %v %v, want 3.65 7.3 10.95", got.CashInterestPercent, got.MarginInterestPercent, got.BorrowFeePercent)
+		}
+	}
+}
+
+// checkTradingHours reads a room's trading hours: the settings and
+// where they stand at the server's clock, the same for whoever sees the
+// room.
+func checkTradingHours(c *authzCell) {
+	c.room = c.w.hours[c.kind]
+	b := c.bullPenField("tradingHours { timeZone open close days isOpen nextOpen nextClose }")
+	if b == nil {
+		return
+	}
+	type hours struct {
+		TimeZone, Open, Close string
+		Days                  []string
+		IsOpen                bool
+		NextOpen, NextClose   *string
+	}
+	got := decode[struct{ TradingHours *hours }](c, b).TradingHours
+	st := authzHours.At(c.w.ts.clock.Now())
+	want := hours{TimeZone: "America/New_York", Open: "09:30", Close: "16:00", Days: []string{"MON", "TUE", "WED", "THU", "FRI"},
+		IsOpen: st.IsOpen, NextOpen: ptrTo(st.NextOpen.Format(timeMillis)), NextClose: ptrTo(st.NextClose.Format(timeMillis))}
+	if got == nil || got.TimeZone != want.TimeZone || got.Open != want.Open || got.Close != want.Close || !slices.Equal(got.Days, want.Days) ||
+		got.IsOpen != want.IsOpen || got.NextOpen == nil || *got.NextOpen != *want.NextOpen || got.NextClose == nil || *got.NextClose != *want.NextClose {
+		c.t.Errorf("tradingHours %+v, want %+v", got, want)
+	}
+}
+
+func ptrTo[T any](v T) *T { return &v }
+
+// timeMillis is how the Time scalar writes a time (UTC).
+const timeMillis = "2006-01-02T15:04:05.000Z"
+
+// checkAfterHours reads a room's afterHours policy.
+func checkAfterHours(c *authzCell) {
+	c.room = c.w.hours[c.kind]
+	if b := c.bullPenField("afterHours"); b != nil {
+		if got := decode[struct{ AfterHours string }](c, b).AfterHours; got != "REJECT" {
+			c.t.Errorf("afterHours %q, want REJECT", got)
+		}
+	}
+}
+
+// checkMaxQuoteAge reads a room's maxQuoteAgeSeconds.
+func checkMaxQuoteAge(c *authzCell) {
+	c.room = c.w.hours[c.kind]
+	if b := c.bullPenField("maxQuoteAgeSeconds"); b != nil {
+		if got := decode[struct{ MaxQuoteAgeSeconds *int }](c, b).MaxQuoteAgeSeconds; got == nil || *got != 120 {
+			c.t.Errorf("maxQuoteAgeSeconds %v, want 120", got)
 		}
 	}
 }

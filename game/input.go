@@ -32,6 +32,11 @@ type CreateBullPenInput struct {
 	CashInterestPercent   *decimal.Decimal `json:"cashInterestPercent"`
 	MarginInterestPercent *decimal.Decimal `json:"marginInterestPercent"`
 	BorrowFeePercent      *decimal.Decimal `json:"borrowFeePercent"`
+	// Trading hours (nil: always open), what orders do outside them, and
+	// the oldest price an order may be priced against (nil: any).
+	TradingHours       *TradingHoursInput `json:"tradingHours"`
+	AfterHours         *AfterHoursPolicy  `json:"afterHours"`
+	MaxQuoteAgeSeconds *int               `json:"maxQuoteAgeSeconds"`
 
 	RankBy *RankMetric `json:"rankBy"`
 }

@@ -57,7 +57,9 @@ func (s *Service) marginCall(ctx context.Context, tx Tx, roomID, participantID i
 		return false, err
 	}
 	pct := room.MaintenanceMarginPercent
-	if room.State != RoomActive || pct == nil {
+	if room.State != RoomActive || pct == nil || !marketOpen(room, tx.Now()) {
+		// While the room's market is closed nothing trades, forced or
+		// not: the first price of the next session makes the call.
 		return false, nil
 	}
 	p, err := tx.Participant(ctx, participantID)

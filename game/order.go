@@ -55,7 +55,7 @@ func ValidateOrder(in *PlaceOrderInput) error {
 	switch typ {
 	case OrderTypeMarket:
 		if in.ExpiresAt != nil {
-			return Invalid("expiresAt", "must be left out for a MARKET order: it fills at once or not at all")
+			return Invalid("expiresAt", "must be left out for a MARKET order: it fills at once, or at the next session's first price in a room whose market is closed, and has no expiry of its own")
 		}
 		if in.LimitPrice != nil {
 			return Invalid("limitPrice", "must be left out for a MARKET order")
@@ -332,21 +332,15 @@ func (a *account) checkFill(o *Order, p plan, rest decimal.Decimal) *rejection {
 // paid it. A limit order's worst price is its limit, a stop's its stop,
 // a market order's market (the price it would fill at now).
 func (a *account) reservation(o *Order, pos Position, market decimal.Decimal) decimal.Decimal {
-	ref := o.LimitPrice
-	if ref == nil {
-		ref = o.StopPrice
-	}
-	if ref == nil {
-		ref = &market
-	}
+	ref := restingPrice(o, market)
 	qty := decimal.NewFromInt(o.Remaining())
 	res := a.commissionDue(o)
 	if o.Side == SideBuy {
-		return res.Add(qty.Mul(*ref))
+		return res.Add(qty.Mul(ref))
 	}
 	free := max(pos.Quantity, 0) - a.sharesOnSale(o.Symbol, o.ID)
 	if short := o.Remaining() - max(free, 0); short > 0 {
-		res = res.Add(decimal.NewFromInt(short).Mul(*ref).Mul(ShortMarginRate.Sub(decimal.NewFromInt(1))))
+		res = res.Add(decimal.NewFromInt(short).Mul(ref).Mul(ShortMarginRate.Sub(decimal.NewFromInt(1))))
 	}
 	return res
 }
@@ -374,6 +368,20 @@ func withinLimit(o *Order, price decimal.Decimal) bool {
 		return !price.GreaterThan(*o.LimitPrice)
 	}
 	return !price.LessThan(*o.LimitPrice)
+}
+
+// restingPrice is the price a resting order is held back and checked at:
+// its limit price, else its stop price, else market (a MARKET order
+// waiting for volume or queued for the next session: what it would pay at
+// the last quote).
+func restingPrice(o *Order, market decimal.Decimal) decimal.Decimal {
+	switch {
+	case o.LimitPrice != nil:
+		return *o.LimitPrice
+	case o.StopPrice != nil:
+		return *o.StopPrice
+	}
+	return market
 }
 
 // marketable says whether o would fill at price now, and whether its stop
@@ -465,6 +473,18 @@ func expiryDue(o *Order, now time.Time) bool {
 //     (POSITION_CONCENTRATION), buys only: at placement at the fill price,
 //     or for an order that rests at its limit price (else its stop price);
 //     and again when a resting buy fills, at the price it fills at.
+//
+// Trading hours and stale prices (see checkHours, checkQuote,
+// checkQuoteAge; docs/execution.md):
+//   - while the room's market is closed, afterHours REJECT stores the
+//     order REJECTED, MARKET_CLOSED; QUEUE rests it OPEN unfilled and
+//     untriggered (a MARKET order too, held back at the last price), to
+//     be worked by the first price of the next session;
+//   - an order the last price would fill or trigger (or a trailing stop
+//     trail from) when that price is older than maxQuoteAgeSeconds is
+//     REJECTED, STALE_PRICE; with trading hours, when it is from before
+//     the session under way opened, QUEUE rests the order as above and
+//     REJECT rejects it, STALE_PRICE.
 //
 // expiresAt (resting orders only; in the future) makes an OPEN order
 // EXPIRED at that time (see ExpireDue); a price that reaches the order
@@ -598,6 +618,10 @@ func (s *Service) execute(ctx context.Context, tx Tx, room *BullPen, p *Particip
 			return reject(rejection{RejectOrderRate, fmt.Sprintf("maxOrdersPerMinute is %d in bull pen %d: %d orders placed in the last minute", *n, room.ID, count)})
 		}
 	}
+	queued, closed := checkHours(room, tx.Now())
+	if closed != nil {
+		return reject(*closed)
+	}
 	a, err := s.loadAccount(ctx, tx, room, p)
 	if err != nil {
 		return false, err
@@ -615,6 +639,9 @@ func (s *Service) execute(ctx context.Context, tx Tx, room *BullPen, p *Particip
 		if q == nil {
 			return reject(rejection{RejectNoPrice, fmt.Sprintf("%s has no price yet for a trailing stop to trail from", o.Symbol)})
 		}
+		if r := checkQuoteAge(room, o, q, tx.Now()); r != nil {
+			return reject(*r)
+		}
 		stop := trailStop(o, q.Price)
 		if !stop.IsPositive() {
 			// Rolled back with the change: nothing is stored.
@@ -624,13 +651,22 @@ func (s *Service) execute(ctx context.Context, tx Tx, room *BullPen, p *Particip
 	}
 	var market decimal.Decimal // what a market order would pay now
 	if q != nil {
-		fill, triggered := marketable(o, q.Price)
-		o.Triggered = triggered
 		market = room.Execution.plan(o.Side, q, 0).Price
-		if fill {
+	}
+	if q != nil && !queued {
+		fill, triggered := marketable(o, q.Price)
+		wait := false
+		if fill || triggered {
+			var r *rejection
+			if wait, r = checkQuote(room, o, q, tx.Now()); r != nil {
+				return reject(*r)
+			}
+		}
+		if !wait {
+			o.Triggered = triggered
 			// It fills what the tick's volume allows, within its limit;
 			// the rest rests, a market order's too.
-			if qty := room.Execution.fillable(o.Quantity, q.Volume); qty > 0 {
+			if qty := room.Execution.fillable(o.Quantity, q.Volume); fill && qty > 0 {
 				p := room.Execution.plan(o.Side, q, qty)
 				if withinLimit(o, p.Price) {
 					rest := a.restHold(o, p)
@@ -652,24 +688,18 @@ func (s *Service) execute(ctx context.Context, tx Tx, room *BullPen, p *Particip
 	if n := room.MaxOpenOrders; n != nil && len(a.open) >= *n {
 		return reject(rejection{RejectTooManyOpen, fmt.Sprintf("maxOpenOrders is %d in bull pen %d: %d orders are open already", *n, room.ID, len(a.open))})
 	}
-	ref := o.LimitPrice
-	if ref == nil {
-		ref = o.StopPrice
-	}
-	if ref == nil {
-		ref = &market
-	}
-	if r := a.checkBuyRules(o, *ref); r != nil {
+	ref := restingPrice(o, market)
+	if r := a.checkBuyRules(o, ref); r != nil {
 		return reject(*r)
 	}
-	o.Reserved = a.reservation(o, a.position(o.Symbol), market)
+	o.Reserved = a.reservation(o, a.position(o.Symbol), ref)
 	bp, what := a.buyingPower(0), "buying power"
 	if a.covers(o) {
 		bp, what = a.p.Cash.Sub(a.reserved(0)), "the cash other orders do not hold back"
 	}
 	if o.Reserved.GreaterThan(bp) {
 		o.Reserved = decimal.Zero
-		return reject(rejection{RejectInsufficientFunds, fmt.Sprintf("this order holds back %s but %s is %s", a.reservation(o, a.position(o.Symbol), market).String(), what, bp.String())})
+		return reject(rejection{RejectInsufficientFunds, fmt.Sprintf("this order holds back %s but %s is %s", a.reservation(o, a.position(o.Symbol), ref).String(), what, bp.String())})
 	}
 	if err := tx.InsertOrder(ctx, o); err != nil {
 		return false, err
@@ -977,6 +1007,7 @@ func (s *Service) TickQuote(ctx context.Context, t PriceTick) (*Quote, error) {
 // room's orders before its margin calls, which see their fills. Orders
 // the prices do not touch are skipped without a lock.
 func (s *Service) sweep(ctx context.Context, tx Tx, open []*Order, shorts []*Participant, quotes map[string]*Quote, filled map[int64]bool) error {
+	closed := map[int64]bool{} // see marketClosed
 	for len(open) > 0 || len(shorts) > 0 {
 		if len(open) == 0 || (len(shorts) > 0 && shorts[0].BullPenID < open[0].BullPenID) {
 			if err := s.sweepMargin(ctx, tx, shorts[0], filled); err != nil {
@@ -993,6 +1024,9 @@ func (s *Service) sweep(ctx context.Context, tx Tx, open []*Order, shorts []*Par
 		}
 		fill, triggered := marketable(o, q.Price)
 		if _, moves := trailed(o, q.Price); !fill && triggered == o.Triggered && !moves && !expiryDue(o, tx.Now()) {
+			continue
+		}
+		if s.marketClosed(ctx, tx, o.BullPenID, closed) {
 			continue
 		}
 		var did bool
@@ -1038,13 +1072,9 @@ func (s *Service) sweepRoom(ctx context.Context, tx Tx, room *BullPen, filled ma
 	if len(open) == 0 && len(shorts) == 0 {
 		return nil
 	}
-	qs, err := tx.Quotes(ctx)
+	quotes, err := s.freshQuotes(ctx, tx, room)
 	if err != nil {
 		return err
-	}
-	quotes := make(map[string]*Quote, len(qs))
-	for _, q := range qs {
-		quotes[q.Symbol] = q
 	}
 	return s.sweep(ctx, tx, open, shorts, quotes, filled)
 }
@@ -1073,6 +1103,12 @@ func (s *Service) work(ctx context.Context, tx Tx, orderID int64, q *Quote) (boo
 		// The room's time is up and the scheduler has not ended it yet:
 		// no fill may be stamped at or after endsAt. Ending it expires
 		// the order.
+		return false, nil
+	}
+	if !marketOpen(room, tx.Now()) {
+		// Nothing is worked while the room's market is closed: no fill,
+		// no trigger, no trail. The first price of the next session
+		// works the order.
 		return false, nil
 	}
 	stop, moved := trailed(o, q.Price)

@@ -108,6 +108,9 @@ func (s *Service) CreateBullPen(ctx context.Context, owner *User, in CreateBullP
 	if err := validCarryingCosts(in, &b.CarryingCosts); err != nil {
 		return nil, err
 	}
+	if err := setHours(in, b); err != nil {
+		return nil, err
+	}
 	if in.Visibility != nil {
 		b.Visibility = *in.Visibility
 	}
@@ -261,6 +264,11 @@ func (s *Service) CloneBullPen(ctx context.Context, owner *User, id int64, start
 	b := *view.Room
 	if b.AllowedSymbols != nil {
 		b.AllowedSymbols = slices.Clone(b.AllowedSymbols)
+	}
+	if h := b.TradingHours; h != nil {
+		hours := *h
+		hours.Days = slices.Clone(h.Days)
+		b.TradingHours = &hours
 	}
 	b.ID, b.State, b.LastSequence, b.InviteCode = 0, RoomScheduled, 0, ""
 	if err := setTimes(&b, s.clock.Now().UTC().Truncate(time.Millisecond), startsAt, endsAt); err != nil {

@@ -146,6 +146,11 @@ type BullPen struct {
 	// Execution is how its orders fill.
 	Execution
 	CarryingCosts
+	// TradingHours are when the room's market is open; nil: always.
+	TradingHours *TradingHours `db:"-"`
+	// AfterHours is what an order placed while the market is closed
+	// does (QUEUE when unset).
+	AfterHours AfterHoursPolicy `db:"after_hours"`
 }
 
 // Rules are a room's fair-play limits, set at creation; nil means no
@@ -166,6 +171,9 @@ type Rules struct {
 	// above; below it their positions are liquidated (see
 	// Service.marginCall). Nil: no forced liquidation.
 	MaintenanceMarginPercent *decimal.Decimal `db:"maintenance_margin_percent" json:"maintenanceMarginPercent,omitempty"`
+	// MaxQuoteAgeSeconds is the oldest a price may be for an order to be
+	// priced against it at placement (STALE_PRICE); nil: any age.
+	MaxQuoteAgeSeconds *int `db:"max_quote_age_seconds" json:"maxQuoteAgeSeconds,omitempty"`
 }
 
 // CarryingCosts are what a room charges and pays for holding money, set at

@@ -180,6 +180,13 @@ func (v *View) InviteCode() *string {
 	return &code
 }
 
+// MarketStatus is the room's trading hours and where they stand now, by
+// the service's clock; nil for a room that is always open. Like every
+// room setting it is seen by whoever sees the room.
+func (v *View) MarketStatus() *MarketStatus {
+	return v.Room.MarketStatus(v.s.clock.Now())
+}
+
 // Participants lists the room's seats (their leaderboard figures are public
 // to whoever sees the room; holdings are read through Holdings).
 func (v *View) Participants(ctx context.Context) ([]*Participant, error) {

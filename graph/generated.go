@@ -54,6 +54,7 @@ type ComplexityRoot struct {
 	}
 
 	BullPen struct {
+		AfterHours               func(childComplexity int) int
 		AllowShortSelling        func(childComplexity int) int
 		AllowedSymbols           func(childComplexity int) int
 		BorrowFeePercent         func(childComplexity int) int
@@ -74,6 +75,7 @@ type ComplexityRoot struct {
 		MaxOrdersPerMinute       func(childComplexity int) int
 		MaxParticipants          func(childComplexity int) int
 		MaxPositionPercent       func(childComplexity int) int
+		MaxQuoteAgeSeconds       func(childComplexity int) int
 		Me                       func(childComplexity int) int
 		MinSharePrice            func(childComplexity int) int
 		Name                     func(childComplexity int) int
@@ -86,6 +88,7 @@ type ComplexityRoot struct {
 		StartsAt                 func(childComplexity int) int
 		State                    func(childComplexity int) int
 		TradeVisibility          func(childComplexity int) int
+		TradingHours             func(childComplexity int) int
 		Visibility               func(childComplexity int) int
 	}
 
@@ -337,6 +340,16 @@ type ComplexityRoot struct {
 		RoomStateChanged   func(childComplexity int, bullPenID int64) int
 	}
 
+	TradingHours struct {
+		Close     func(childComplexity int) int
+		Days      func(childComplexity int) int
+		IsOpen    func(childComplexity int) int
+		NextClose func(childComplexity int) int
+		NextOpen  func(childComplexity int) int
+		Open      func(childComplexity int) int
+		TimeZone  func(childComplexity int) int
+	}
+
 	User struct {
 		CreatedAt   func(childComplexity int) int
 		DisplayName func(childComplexity int) int
@@ -365,6 +378,7 @@ type BullPenResolver interface {
 	LastSequence(ctx context.Context, obj *game.BullPen) (int, error)
 
 	Execution(ctx context.Context, obj *game.BullPen) (*game.Execution, error)
+	TradingHours(ctx context.Context, obj *game.BullPen) (*game.MarketStatus, error)
 }
 type LeaderboardEntryResolver interface {
 	User(ctx context.Context, obj *game.LeaderboardEntry) (*game.User, error)
@@ -469,6 +483,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.AuthPayload.User(childComplexity), true
 
+	case "BullPen.afterHours":
+		if e.ComplexityRoot.BullPen.AfterHours == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BullPen.AfterHours(childComplexity), true
 	case "BullPen.allowShortSelling":
 		if e.ComplexityRoot.BullPen.AllowShortSelling == nil {
 			break
@@ -594,6 +614,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.BullPen.MaxPositionPercent(childComplexity), true
+	case "BullPen.maxQuoteAgeSeconds":
+		if e.ComplexityRoot.BullPen.MaxQuoteAgeSeconds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BullPen.MaxQuoteAgeSeconds(childComplexity), true
 	case "BullPen.me":
 		if e.ComplexityRoot.BullPen.Me == nil {
 			break
@@ -671,6 +697,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.BullPen.TradeVisibility(childComplexity), true
+	case "BullPen.tradingHours":
+		if e.ComplexityRoot.BullPen.TradingHours == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BullPen.TradingHours(childComplexity), true
 	case "BullPen.visibility":
 		if e.ComplexityRoot.BullPen.Visibility == nil {
 			break
@@ -1850,6 +1882,49 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Subscription.RoomStateChanged(childComplexity, args["bullPenId"].(int64)), true
 
+	case "TradingHours.close":
+		if e.ComplexityRoot.TradingHours.Close == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TradingHours.Close(childComplexity), true
+	case "TradingHours.days":
+		if e.ComplexityRoot.TradingHours.Days == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TradingHours.Days(childComplexity), true
+	case "TradingHours.isOpen":
+		if e.ComplexityRoot.TradingHours.IsOpen == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TradingHours.IsOpen(childComplexity), true
+	case "TradingHours.nextClose":
+		if e.ComplexityRoot.TradingHours.NextClose == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TradingHours.NextClose(childComplexity), true
+	case "TradingHours.nextOpen":
+		if e.ComplexityRoot.TradingHours.NextOpen == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TradingHours.NextOpen(childComplexity), true
+	case "TradingHours.open":
+		if e.ComplexityRoot.TradingHours.Open == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TradingHours.Open(childComplexity), true
+	case "TradingHours.timeZone":
+		if e.ComplexityRoot.TradingHours.TimeZone == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TradingHours.TimeZone(childComplexity), true
+
 	case "User.createdAt":
 		if e.ComplexityRoot.User.CreatedAt == nil {
 			break
@@ -1889,6 +1964,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("PlaceOrderInput", ec.unmarshalInputPlaceOrderInput),
 			graphql.NewInputUnmarshaler("SignInInput", ec.unmarshalInputSignInInput),
 			graphql.NewInputUnmarshaler("SignUpInput", ec.unmarshalInputSignUpInput),
+			graphql.NewInputUnmarshaler("TradingHoursInput", ec.unmarshalInputTradingHoursInput),
 		)
 	}
 	first := true
@@ -2036,6 +2112,16 @@ enum ExecutionPreset { FRICTIONLESS REALISTIC THIN_BOOK }
 enum StateTrigger { MANUAL SCHEDULE }
 "What a room's leaderboard ranks by: RETURN (portfolio value) or SHARPE (sharpeRatio, participants without one last, then portfolio value)."
 enum RankMetric { RETURN SHARPE }
+"A day of the week a room's market may open on."
+enum Weekday { MON TUE WED THU FRI SAT SUN }
+"""
+What an order placed while a room's market is closed does. QUEUE: it rests
+OPEN (a MARKET order holding back quantity × the last price + commission for
+a buy) and is worked from the first price of the next session: a MARKET order
+fills at that price. REJECT: it is stored REJECTED with rejectReason
+MARKET_CLOSED and a message naming the next open.
+"""
+enum AfterHoursPolicy { QUEUE REJECT }
 "What an entry of a room's event log reports."
 enum BullPenEventKind { ORDER POSITION LEADERBOARD ROOM_STATE }
 
@@ -2107,6 +2193,48 @@ type BullPen {
   borrowFeePercent: Decimal
   "How orders fill: the execution model, its preset's values with the overrides resolved."
   execution: Execution!
+  """
+  When the room's market is open; null: always (every price may be traded
+  at any hour). Nothing is worked while it is closed: no resting order
+  fills, triggers or trails, and no margin call is made; the first price of
+  the next session works them.
+  """
+  tradingHours: TradingHours
+  "What an order placed while the market is closed does (see AfterHoursPolicy)."
+  afterHours: AfterHoursPolicy!
+  """
+  The oldest (in seconds, by the server's clock) a price may be for a new
+  order to fill, trigger or trail against it; an order that would is stored
+  REJECTED with rejectReason STALE_PRICE. Null: any age. Resting orders are
+  only worked by fresh prices: the price that reaches them, or on resume the
+  stored prices that are not older than this.
+  """
+  maxQuoteAgeSeconds: Int
+}
+
+"""
+A room's market hours: sessions from open to close, local wall-clock time in
+timeZone, on each of days. A session keeps its local times across
+daylight-saving changes (09:30 stays 09:30 in New York; its UTC instant moves
+by an hour). A price stored before the session under way opened is not this
+session's: a new order that would fill or trigger against it waits for the
+session's first price (afterHours QUEUE) or is rejected STALE_PRICE (REJECT).
+"""
+type TradingHours {
+  "An IANA time zone, such as America/New_York."
+  timeZone: String!
+  "When a session opens, HH:MM (24-hour), local time."
+  open: String!
+  "When a session closes, HH:MM, local time; after open, on the same day."
+  close: String!
+  "The days a session opens on, MON first."
+  days: [Weekday!]!
+  "Whether a session is under way now (the server's clock)."
+  isOpen: Boolean!
+  "When the next session opens (while open: the one after this session)."
+  nextOpen: Time
+  "When the session under way closes, else when the next one does."
+  nextClose: Time
 }
 
 """
@@ -2357,7 +2485,7 @@ type Order {
   "Its fills, oldest first, each with what its price is made of."
   fills: [Fill!]!
   commission: Decimal!
-  "A stable code (ROOM_NOT_ACTIVE, UNKNOWN_SYMBOL, SYMBOL_NOT_ALLOWED, NO_PRICE, INSUFFICIENT_BUYING_POWER, INSUFFICIENT_SHARES, POSITION_LIMIT, and the room rules' POSITION_CONCENTRATION, BELOW_MIN_PRICE, ORDER_RATE_LIMIT, TOO_MANY_OPEN_ORDERS)."
+  "A stable code (ROOM_NOT_ACTIVE, UNKNOWN_SYMBOL, SYMBOL_NOT_ALLOWED, NO_PRICE, INSUFFICIENT_BUYING_POWER, INSUFFICIENT_SHARES, POSITION_LIMIT, the room rules' POSITION_CONCENTRATION, BELOW_MIN_PRICE, ORDER_RATE_LIMIT, TOO_MANY_OPEN_ORDERS, and trading hours' MARKET_CLOSED and STALE_PRICE)."
   rejectReason: String
   rejectMessage: String
   createdAt: Time!
@@ -2546,7 +2674,7 @@ type Mutation {
   endBullPen(id: ID!): BullPen!
   "Owner: SCHEDULED -> CANCELLED."
   cancelBullPen(id: ID!): BullPen!
-  "Owner: a rematch. A new room with every setting of this one (rules, symbols, commission, shorting, visibility, starting cash, rankBy), the given times (checked as for createBullPen) and a new invite code."
+  "Owner: a rematch. A new room with every setting of this one (rules, symbols, commission, shorting, visibility, starting cash, rankBy, trading hours), the given times (checked as for createBullPen) and a new invite code."
   cloneBullPen(id: ID!, startsAt: Time, endsAt: Time!): BullPen!
   placeOrder(input: PlaceOrderInput!): Order!
   cancelOrder(orderId: ID!): Order!
@@ -2598,8 +2726,26 @@ input CreateBullPenInput {
   marginInterestPercent: Decimal
   "0 to 100, at most 4 decimal places: annual fee on the market value of shorts (see BullPen.borrowFeePercent)."
   borrowFeePercent: Decimal
+  "When the market is open (see BullPen.tradingHours); null or left out: always."
+  tradingHours: TradingHoursInput
+  "What an order placed while the market is closed does."
+  afterHours: AfterHoursPolicy = QUEUE
+  "1 to 2592000 (30 days): the oldest a price may be for an order to be priced against it (see BullPen.maxQuoteAgeSeconds)."
+  maxQuoteAgeSeconds: Int
 
   rankBy: RankMetric = RETURN
+}
+
+"A room's market hours (see TradingHours)."
+input TradingHoursInput {
+  "An IANA time zone, such as America/New_York or Europe/London."
+  timeZone: String!
+  "HH:MM, 24-hour, local time, such as 09:30."
+  open: String!
+  "HH:MM, after open: a session does not span midnight."
+  close: String!
+  "At least one day, each once."
+  days: [Weekday!]!
 }
 
 input PlaceOrderInput {
@@ -2704,6 +2850,12 @@ func (ec *executionContext) childFields_BullPen(ctx context.Context, field graph
 		return ec.fieldContext_BullPen_borrowFeePercent(ctx, field)
 	case "execution":
 		return ec.fieldContext_BullPen_execution(ctx, field)
+	case "tradingHours":
+		return ec.fieldContext_BullPen_tradingHours(ctx, field)
+	case "afterHours":
+		return ec.fieldContext_BullPen_afterHours(ctx, field)
+	case "maxQuoteAgeSeconds":
+		return ec.fieldContext_BullPen_maxQuoteAgeSeconds(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type BullPen", field.Name)
 }
@@ -3128,6 +3280,26 @@ func (ec *executionContext) childFields_RoomStateEvent(ctx context.Context, fiel
 		return ec.fieldContext_RoomStateEvent_remainingSeconds(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type RoomStateEvent", field.Name)
+}
+
+func (ec *executionContext) childFields_TradingHours(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "timeZone":
+		return ec.fieldContext_TradingHours_timeZone(ctx, field)
+	case "open":
+		return ec.fieldContext_TradingHours_open(ctx, field)
+	case "close":
+		return ec.fieldContext_TradingHours_close(ctx, field)
+	case "days":
+		return ec.fieldContext_TradingHours_days(ctx, field)
+	case "isOpen":
+		return ec.fieldContext_TradingHours_isOpen(ctx, field)
+	case "nextOpen":
+		return ec.fieldContext_TradingHours_nextOpen(ctx, field)
+	case "nextClose":
+		return ec.fieldContext_TradingHours_nextClose(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TradingHours", field.Name)
 }
 
 func (ec *executionContext) childFields_User(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4769,6 +4941,84 @@ func (ec *executionContext) fieldContext_BullPen_execution(_ context.Context, fi
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _BullPen_tradingHours(ctx context.Context, field graphql.CollectedField, obj *game.BullPen) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BullPen_tradingHours(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.BullPen().TradingHours(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *game.MarketStatus) graphql.Marshaler {
+			return ec.marshalOTradingHours2ᚖgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐMarketStatus(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BullPen_tradingHours(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BullPen",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TradingHours(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BullPen_afterHours(ctx context.Context, field graphql.CollectedField, obj *game.BullPen) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BullPen_afterHours(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AfterHours, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v game.AfterHoursPolicy) graphql.Marshaler {
+			return ec.marshalNAfterHoursPolicy2githubᚗcomᚋbullpenᚋbullpenᚋgameᚐAfterHoursPolicy(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BullPen_afterHours(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BullPen", field, false, false, "AfterHoursPolicy")
+}
+
+func (ec *executionContext) _BullPen_maxQuoteAgeSeconds(ctx context.Context, field graphql.CollectedField, obj *game.BullPen) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BullPen_maxQuoteAgeSeconds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MaxQuoteAgeSeconds, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BullPen_maxQuoteAgeSeconds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BullPen", field, false, false, "Int")
 }
 
 func (ec *executionContext) _BullPenConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.BullPenConnection) (ret graphql.Marshaler) {
@@ -9525,6 +9775,167 @@ func (ec *executionContext) fieldContext_Subscription_quotes(ctx context.Context
 	return fc, nil
 }
 
+func (ec *executionContext) _TradingHours_timeZone(ctx context.Context, field graphql.CollectedField, obj *game.MarketStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TradingHours_timeZone(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TimeZone, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TradingHours_timeZone(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TradingHours", field, false, false, "String")
+}
+
+func (ec *executionContext) _TradingHours_open(ctx context.Context, field graphql.CollectedField, obj *game.MarketStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TradingHours_open(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Open, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TradingHours_open(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TradingHours", field, false, false, "String")
+}
+
+func (ec *executionContext) _TradingHours_close(ctx context.Context, field graphql.CollectedField, obj *game.MarketStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TradingHours_close(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Close, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TradingHours_close(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TradingHours", field, false, false, "String")
+}
+
+func (ec *executionContext) _TradingHours_days(ctx context.Context, field graphql.CollectedField, obj *game.MarketStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TradingHours_days(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Days, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []game.Weekday) graphql.Marshaler {
+			return ec.marshalNWeekday2ᚕgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐWeekdayᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TradingHours_days(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TradingHours", field, false, false, "Weekday")
+}
+
+func (ec *executionContext) _TradingHours_isOpen(ctx context.Context, field graphql.CollectedField, obj *game.MarketStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TradingHours_isOpen(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.IsOpen, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TradingHours_isOpen(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TradingHours", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _TradingHours_nextOpen(ctx context.Context, field graphql.CollectedField, obj *game.MarketStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TradingHours_nextOpen(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NextOpen, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_TradingHours_nextOpen(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TradingHours", field, false, false, "Time")
+}
+
+func (ec *executionContext) _TradingHours_nextClose(ctx context.Context, field graphql.CollectedField, obj *game.MarketStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TradingHours_nextClose(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NextClose, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_TradingHours_nextClose(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TradingHours", field, false, false, "Time")
+}
+
 func (ec *executionContext) _User_id(ctx context.Context, field graphql.CollectedField, obj *game.User) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -10716,11 +11127,14 @@ func (ec *executionContext) unmarshalInputCreateBullPenInput(ctx context.Context
 	if _, present := asMap["tradeVisibility"]; !present {
 		asMap["tradeVisibility"] = "PRIVATE"
 	}
+	if _, present := asMap["afterHours"]; !present {
+		asMap["afterHours"] = "QUEUE"
+	}
 	if _, present := asMap["rankBy"]; !present {
 		asMap["rankBy"] = "RETURN"
 	}
 
-	fieldsInOrder := [...]string{"name", "description", "startsAt", "endsAt", "startingCash", "commission", "allowShortSelling", "allowedSymbols", "maxParticipants", "visibility", "tradeVisibility", "maxPositionPercent", "minSharePrice", "maxOrdersPerMinute", "maxOpenOrders", "maintenanceMarginPercent", "execution", "cashInterestPercent", "marginInterestPercent", "borrowFeePercent", "rankBy"}
+	fieldsInOrder := [...]string{"name", "description", "startsAt", "endsAt", "startingCash", "commission", "allowShortSelling", "allowedSymbols", "maxParticipants", "visibility", "tradeVisibility", "maxPositionPercent", "minSharePrice", "maxOrdersPerMinute", "maxOpenOrders", "maintenanceMarginPercent", "execution", "cashInterestPercent", "marginInterestPercent", "borrowFeePercent", "tradingHours", "afterHours", "maxQuoteAgeSeconds", "rankBy"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -10867,6 +11281,27 @@ func (ec *executionContext) unmarshalInputCreateBullPenInput(ctx context.Context
 				return it, err
 			}
 			it.BorrowFeePercent = data
+		case "tradingHours":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("tradingHours"))
+			data, err := ec.unmarshalOTradingHoursInput2ᚖgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐTradingHoursInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TradingHours = data
+		case "afterHours":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("afterHours"))
+			data, err := ec.unmarshalOAfterHoursPolicy2ᚖgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐAfterHoursPolicy(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AfterHours = data
+		case "maxQuoteAgeSeconds":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("maxQuoteAgeSeconds"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MaxQuoteAgeSeconds = data
 		case "rankBy":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("rankBy"))
 			data, err := ec.unmarshalORankMetric2ᚖgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐRankMetric(ctx, v)
@@ -11186,6 +11621,69 @@ func UnmarshalSignUpInput(ctx context.Context, raw any) (model.SignUpInput, erro
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputTradingHoursInput(ctx context.Context, obj any) (game.TradingHoursInput, error) {
+	var it game.TradingHoursInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"timeZone", "open", "close", "days"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "timeZone":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("timeZone"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TimeZone = data
+		case "open":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("open"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Open = data
+		case "close":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("close"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Close = data
+		case "days":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("days"))
+			data, err := ec.unmarshalNWeekday2ᚕgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐWeekdayᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Days = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalTradingHoursInput unmarshals raw into the TradingHoursInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalTradingHoursInput(ctx context.Context, raw any) (game.TradingHoursInput, error) {
+	var out game.TradingHoursInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "TradingHoursInput", raw, &out)
+	return out, err
+}
+
 // endregion **************************** input.gotpl *****************************
 
 // region    ************************** interface.gotpl ***************************
@@ -11461,6 +11959,22 @@ func (ec *executionContext) _BullPen(ctx context.Context, sel ast.SelectionSet, 
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._BullPen_execution(ctx, field, obj)
 				})
+		case "tradingHours":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._BullPen_tradingHours(ctx, field, obj)
+				})
+		case "afterHours":
+			out.Values[i] = ec._BullPen_afterHours(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "maxQuoteAgeSeconds":
+			out.Values[i] = ec._BullPen_maxQuoteAgeSeconds(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -13117,6 +13631,69 @@ func (ec *executionContext) _Subscription(ctx context.Context, sel ast.Selection
 	}
 }
 
+var tradingHoursImplementors = []string{"TradingHours"}
+
+func (ec *executionContext) _TradingHours(ctx context.Context, sel ast.SelectionSet, obj *game.MarketStatus) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, tradingHoursImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("TradingHours")
+		case "timeZone":
+			out.Values[i] = ec._TradingHours_timeZone(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "open":
+			out.Values[i] = ec._TradingHours_open(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "close":
+			out.Values[i] = ec._TradingHours_close(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "days":
+			out.Values[i] = ec._TradingHours_days(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "isOpen":
+			out.Values[i] = ec._TradingHours_isOpen(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "nextOpen":
+			out.Values[i] = ec._TradingHours_nextOpen(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "nextClose":
+			out.Values[i] = ec._TradingHours_nextClose(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var userImplementors = []string{"User"}
 
 func (ec *executionContext) _User(ctx context.Context, sel ast.SelectionSet, obj *game.User) graphql.Marshaler {
@@ -13526,6 +14103,21 @@ func (ec *executionContext) ___Type(ctx context.Context, sel ast.SelectionSet, o
 // endregion **************************** object.gotpl ****************************
 
 // region    ***************************** type.gotpl *****************************
+
+func (ec *executionContext) unmarshalNAfterHoursPolicy2githubᚗcomᚋbullpenᚋbullpenᚋgameᚐAfterHoursPolicy(ctx context.Context, v any) (game.AfterHoursPolicy, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := game.AfterHoursPolicy(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAfterHoursPolicy2githubᚗcomᚋbullpenᚋbullpenᚋgameᚐAfterHoursPolicy(ctx context.Context, sel ast.SelectionSet, v game.AfterHoursPolicy) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "AfterHoursPolicy!")
+	}
+	return res
+}
 
 func (ec *executionContext) marshalNAuthPayload2ᚖgithubᚗcomᚋbullpenᚋbullpenᚋgraphᚋmodelᚐAuthPayload(ctx context.Context, sel ast.SelectionSet, v *model.AuthPayload) graphql.Marshaler {
 	if v == nil {
@@ -14227,6 +14819,51 @@ func (ec *executionContext) marshalNVisibility2githubᚗcomᚋbullpenᚋbullpen�
 	return res
 }
 
+func (ec *executionContext) unmarshalNWeekday2githubᚗcomᚋbullpenᚋbullpenᚋgameᚐWeekday(ctx context.Context, v any) (game.Weekday, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := game.Weekday(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNWeekday2githubᚗcomᚋbullpenᚋbullpenᚋgameᚐWeekday(ctx context.Context, sel ast.SelectionSet, v game.Weekday) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "Weekday!")
+	}
+	return res
+}
+
+func (ec *executionContext) unmarshalNWeekday2ᚕgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐWeekdayᚄ(ctx context.Context, v any) ([]game.Weekday, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]game.Weekday, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNWeekday2githubᚗcomᚋbullpenᚋbullpenᚋgameᚐWeekday(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNWeekday2ᚕgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐWeekdayᚄ(ctx context.Context, sel ast.SelectionSet, v []game.Weekday) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNWeekday2githubᚗcomᚋbullpenᚋbullpenᚋgameᚐWeekday(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalN__Directive2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐDirective(ctx context.Context, sel ast.SelectionSet, v introspection.Directive) graphql.Marshaler {
 	return ec.___Directive(ctx, sel, &v)
 }
@@ -14366,6 +15003,25 @@ func (ec *executionContext) marshalN__TypeKind2string(ctx context.Context, sel a
 	if res == graphql.Null {
 		graphql.AddInvalidNullFromMarshaler(ctx, "__TypeKind!")
 	}
+	return res
+}
+
+func (ec *executionContext) unmarshalOAfterHoursPolicy2ᚖgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐAfterHoursPolicy(ctx context.Context, v any) (*game.AfterHoursPolicy, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := game.AfterHoursPolicy(tmp)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOAfterHoursPolicy2ᚖgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐAfterHoursPolicy(ctx context.Context, sel ast.SelectionSet, v *game.AfterHoursPolicy) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(string(*v))
 	return res
 }
 
@@ -14716,6 +15372,21 @@ func (ec *executionContext) marshalOTradeVisibility2ᚖgithubᚗcomᚋbullpenᚋ
 	_ = ctx
 	res := graphql.MarshalString(string(*v))
 	return res
+}
+
+func (ec *executionContext) marshalOTradingHours2ᚖgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐMarketStatus(ctx context.Context, sel ast.SelectionSet, v *game.MarketStatus) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._TradingHours(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOTradingHoursInput2ᚖgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐTradingHoursInput(ctx context.Context, v any) (*game.TradingHoursInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputTradingHoursInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalOUser2ᚖgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐUser(ctx context.Context, sel ast.SelectionSet, v *game.User) graphql.Marshaler {

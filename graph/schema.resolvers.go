@@ -132,6 +132,15 @@ func (r *bullPenResolver) Execution(ctx context.Context, obj *game.BullPen) (*ga
 	return &obj.Execution, nil
 }
 
+// TradingHours is the resolver for the tradingHours field.
+func (r *bullPenResolver) TradingHours(ctx context.Context, obj *game.BullPen) (*game.MarketStatus, error) {
+	v, err := r.roomView(ctx, obj)
+	if err != nil {
+		return nil, err
+	}
+	return v.MarketStatus(), nil
+}
+
 // User is the resolver for the user field.
 func (r *leaderboardEntryResolver) User(ctx context.Context, obj *game.LeaderboardEntry) (*game.User, error) {
 	return r.Svc.User(ctx, obj.UserID)

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 process.env.TZ = 'UTC';
 
 const {
-  RoomModel, PALETTE, clockLabels, countdown, money, moneyLabels, percent, playerColor, quantity, signedMoney, tick, tone, valueSeat,
+  RoomModel, PALETTE, clockLabels, countdown, marketAt, money, moneyLabels, percent, playerColor, quantity, signedMoney, tick, tone, valueSeat,
 } = await import('../src/room/model.js');
 
 const entry = (pid, rank, value) => ({ rank, participantId: pid, user: { username: `u${pid}`, displayName: '' }, portfolioValue: value, cash: value, totalReturn: '0', returnPercent: '0' });
@@ -301,4 +301,17 @@ test('the execution model in words, and when the page shows bid and ask', () => 
 test('a tick keeps the two-sided market', () => {
   const t = tick({ symbol: 'AAPL', price: '100', at: 'a' }, { symbol: 'AAPL', price: '101', bid: '100.95', ask: '101.05', volume: 5000, at: 'b' });
   assert.deepEqual([t.bid, t.ask, t.volume, t.change], ['100.95', '101.05', 5000, '1']);
+});
+
+test('marketAt follows the trading hours the server gave to their next change, then says they are stale', () => {
+  const closed = { isOpen: false, nextOpen: '2026-03-09T13:30:00.000Z', nextClose: '2026-03-09T20:00:00.000Z' };
+  const t = (s) => Date.parse(s);
+  assert.equal(marketAt(null, t('2026-03-07T12:00:00Z')), null);
+  assert.deepEqual(marketAt(closed, t('2026-03-07T12:00:00Z')), { open: false, nextOpen: closed.nextOpen, until: t(closed.nextOpen) });
+  assert.deepEqual(marketAt(closed, t('2026-03-09T13:30:00Z')), { open: true, until: t(closed.nextClose), stale: false });
+  assert.equal(marketAt(closed, t('2026-03-09T20:00:00Z')).stale, true);
+  const open = { isOpen: true, nextOpen: '2026-03-10T13:30:00.000Z', nextClose: '2026-03-09T20:00:00.000Z' };
+  assert.deepEqual(marketAt(open, t('2026-03-09T19:59:59Z')), { open: true, until: t(open.nextClose) });
+  assert.deepEqual(marketAt(open, t('2026-03-09T20:00:00Z')), { open: false, nextOpen: open.nextOpen, until: t(open.nextOpen), stale: false });
+  assert.equal(marketAt(open, t('2026-03-10T13:30:00Z')).stale, true);
 });

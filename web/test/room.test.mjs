@@ -936,3 +936,37 @@ test('nothing is wider than the screen at 1280×800, 390×844 and 360×740 with 
     }
   }
 });
+
+test('a room with trading hours shows a market-closed banner with the next open while closed; an always-open room shows none', async () => {
+  // Open on one weekday (UTC) that is not today's: closed now, whatever the hour.
+  const days = ['SUN', 'MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT'];
+  const other = days[(new Date().getUTCDay() + 3) % 7];
+  const closed = await srv.createRoom(alice, {
+    name: 'After hours cup', afterHours: 'REJECT', maxQuoteAgeSeconds: 300,
+    tradingHours: { timeZone: 'UTC', open: '09:30', close: '16:00', days: [other] },
+  });
+  const { bullPen } = await srv.gql('query H($id: ID!) { bullPen(id: $id) { tradingHours { isOpen nextOpen } } }', { id: closed });
+  assert.equal(bullPen.tradingHours.isOpen, false);
+  let { context, page, pageErrors } = await openPage(browser, srv.url, `/rooms/${closed}`, { token: bob });
+  try {
+    const banner = page.locator('#market-closed');
+    await banner.waitFor({ timeout: 15_000 });
+    assert.equal(await banner.getAttribute('data-next-open'), bullPen.tradingHours.nextOpen);
+    assert.equal(await banner.locator('time').getAttribute('datetime'), bullPen.tradingHours.nextOpen);
+    assert.match(await banner.textContent(), /^Market closed\. It opens .+\. Orders placed now are rejected\.$/);
+    assert.match(await text(page, '#rule-hours'), new RegExp(`^09:30–16:00 UTC, ${other}; after hours orders are rejected$`));
+    assert.deepEqual(pageErrors, []);
+  } finally {
+    await context.close();
+  }
+  const always = await srv.createRoom(alice, { name: 'Always open cup' });
+  ({ context, page, pageErrors } = await openPage(browser, srv.url, `/rooms/${always}`, { token: bob }));
+  try {
+    await page.locator('#room-state').waitFor({ timeout: 15_000 });
+    assert.equal(await page.locator('#market-closed').count(), 0);
+    assert.equal(await page.locator('#rule-hours').count(), 0);
+    assert.deepEqual(pageErrors, []);
+  } finally {
+    await context.close();
+  }
+});

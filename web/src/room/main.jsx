@@ -12,7 +12,7 @@ import { createRoot } from 'react-dom/client';
 import uPlot from 'uplot';
 import { EXECUTION, ORDER, POSITION, bookQuotes, eventLog, follow, gql, loadToken, saveToken } from './api.js';
 import {
-  FEED_MAX, RoomModel, clockLabels, countdown, money, moneyLabels, percent, quantity, signedMoney, tick, tone, valueSeat,
+  FEED_MAX, RoomModel, clockLabels, countdown, marketAt, money, moneyLabels, percent, quantity, signedMoney, tick, tone, valueSeat,
   executionText, explains, fillLine, fillShort, hasCosts, orderStatusText, price, showsBook, whyPrice, working,
 } from './model.js';
 
@@ -27,6 +27,9 @@ const OPEN_FOR_ORDERS = ['ACTIVE', 'SCHEDULED', 'PAUSED'];
 
 if (BOARD) document.documentElement.classList.add('board');
 
+const HOURS = 'timeZone open close days isOpen nextOpen nextClose';
+const HOURS_QUERY = `query Hours($id: ID!) { bullPen(id: $id) { tradingHours { ${HOURS} } } }`;
+
 const ROOM_QUERY = `query Room($id: ID!) {
   me { id username displayName }
   bullPen(id: $id) {
@@ -34,6 +37,7 @@ const ROOM_QUERY = `query Room($id: ID!) {
     allowedSymbols maxParticipants visibility tradeVisibility participantCount lastSequence
     maxPositionPercent minSharePrice maxOrdersPerMinute maxOpenOrders rankBy
     ${EXECUTION}
+    afterHours maxQuoteAgeSeconds tradingHours { ${HOURS} }
     owner { id username }
     me { id }
   }
@@ -226,7 +230,10 @@ function App() {
   const status = REPLAY ? (
     <Replay model={model} token={token} bump={bump} controls={!BOARD} />
   ) : (
-    <StatusBar room={room} conn={conn} />
+    <>
+      <StatusBar room={room} conn={conn} />
+      <MarketBanner room={room} token={token} />
+    </>
   );
 
   if (BOARD) {
@@ -324,6 +331,47 @@ function StatusBar({ room, conn }) {
   );
 }
 
+// MarketBanner says, in a room with trading hours whose market is closed,
+// when it opens next and what an order placed now does. It asks the
+// server again once the hours it has are out of date.
+function MarketBanner({ room, token }) {
+  const now = useNow();
+  const [hours, setHours] = useState(room.tradingHours);
+  const market = marketAt(hours, now);
+  const stale = !!market?.stale;
+  useEffect(() => {
+    if (!stale) return undefined;
+    let cancelled = false;
+    const t = setTimeout(async () => {
+      try {
+        const d = await gql(HOURS_QUERY, { id: room.id }, token);
+        if (!cancelled && d.bullPen) setHours(d.bullPen.tradingHours);
+      } catch {
+        // shown as it was; a reload asks again
+      }
+    }, 2000);
+    return () => {
+      cancelled = true;
+      clearTimeout(t);
+    };
+  }, [stale, hours, room.id, token]);
+  if (!market || market.open || FINISHED.includes(room.state)) return null;
+  const queued = room.afterHours !== 'REJECT';
+  return (
+    <div id="market-closed" className="market-closed" role="status" data-next-open={market.nextOpen ?? ''}>
+      <b>Market closed.</b>{' '}
+      {market.nextOpen ? <>It opens <time dateTime={market.nextOpen}>{fmtDate(market.nextOpen)}</time>.</> : 'No next session.'}{' '}
+      {queued ? 'Orders placed now wait for the first price of the next session.' : 'Orders placed now are rejected.'}
+    </div>
+  );
+}
+
+// hoursText is a room's trading hours in a line: "09:30–16:00
+// America/New_York, MON–FRI".
+function hoursText(h) {
+  return `${h.open}–${h.close} ${h.timeZone}, ${h.days.join(' ')}`;
+}
+
 // Rules are open from the start, but on a phone, where they would push the
 // board off the first screen.
 function Rules({ room, owner }) {
@@ -345,6 +393,8 @@ function Rules({ room, owner }) {
       {room.minSharePrice && <><dt>Lowest buy price</dt><dd>{money(room.minSharePrice)}</dd></>}
       {room.maxOrdersPerMinute && <><dt>Orders a minute</dt><dd>at most {room.maxOrdersPerMinute}</dd></>}
       {room.maxOpenOrders && <><dt>Open orders</dt><dd>at most {room.maxOpenOrders}</dd></>}
+      {room.tradingHours && <><dt>Trading hours</dt><dd id="rule-hours">{hoursText(room.tradingHours)}; after hours orders {room.afterHours === 'REJECT' ? 'are rejected' : 'wait for the open'}</dd></>}
+      {room.maxQuoteAgeSeconds && <><dt>Price age</dt><dd>at most {room.maxQuoteAgeSeconds} s</dd></>}
       </dl>
     </details>
   );

@@ -492,3 +492,19 @@ export function executionText(e) {
   if (e.preset === 'FRICTIONLESS' && !costs.length && !e.volumeLimitPercent) return none;
   return `${e.preset}: ${at}; ${costs.length ? costs.join(', ') : 'no costs but the commission'}; ${size}`;
 }
+
+// marketAt is whether the room's market is open at now, from hours as
+// the server last gave them: the first transition they name (nextClose
+// while open, nextOpen while closed) is followed; past it, stale says to
+// ask again.
+export function marketAt(hours, now) {
+  if (!hours) return null;
+  const open = Date.parse(hours.nextOpen);
+  const close = Date.parse(hours.nextClose);
+  if (hours.isOpen) {
+    if (!(now >= close)) return { open: true, until: close };
+    return { open: false, nextOpen: hours.nextOpen, until: open, stale: !(now < open) };
+  }
+  if (!(now >= open)) return { open: false, nextOpen: hours.nextOpen, until: open };
+  return { open: true, until: close, stale: !(now < close) };
+}

@@ -4,7 +4,20 @@ type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };
 /** Internal type. DO NOT USE DIRECTLY. */
 export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' | '__typename' ? T[P] : never };
 import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-node/core';
+/**
+ * What an order placed while a room's market is closed does. QUEUE: it rests
+ * OPEN (a MARKET order holding back quantity × the last price + commission for
+ * a buy) and is worked from the first price of the next session: a MARKET order
+ * fills at that price. REJECT: it is stored REJECTED with rejectReason
+ * MARKET_CLOSED and a message naming the next open.
+ */
+export type AfterHoursPolicy =
+  | 'QUEUE'
+  | 'REJECT';
+
 export type CreateBullPenInput = {
+  /** What an order placed while the market is closed does. */
+  afterHours?: AfterHoursPolicy | null | undefined;
   allowShortSelling?: boolean | null | undefined;
   allowedSymbols?: Array<string> | null | undefined;
   /** 0 to 100, at most 4 decimal places: annual fee on the market value of shorts (see BullPen.borrowFeePercent). */
@@ -27,6 +40,8 @@ export type CreateBullPenInput = {
   maxParticipants?: number | null | undefined;
   /** More than 0, at most 100: largest share of portfolio value one symbol may take after a buy. */
   maxPositionPercent?: string | null | undefined;
+  /** 1 to 2592000 (30 days): the oldest a price may be for an order to be priced against it (see BullPen.maxQuoteAgeSeconds). */
+  maxQuoteAgeSeconds?: number | null | undefined;
   /** A buy below this price is rejected. */
   minSharePrice?: string | null | undefined;
   name: string;
@@ -35,6 +50,8 @@ export type CreateBullPenInput = {
   /** Defaults to now. A room due already (no startsAt, or one in the past) is answered ACTIVE: it starts in the same transaction. */
   startsAt?: string | null | undefined;
   tradeVisibility?: TradeVisibility | null | undefined;
+  /** When the market is open (see BullPen.tradingHours); null or left out: always. */
+  tradingHours?: TradingHoursInput | null | undefined;
   visibility?: Visibility | null | undefined;
 };
 
@@ -159,10 +176,32 @@ export type TradeVisibility =
   | 'PRIVATE'
   | 'PUBLIC';
 
+/** A room's market hours (see TradingHours). */
+export type TradingHoursInput = {
+  /** HH:MM, after open: a session does not span midnight. */
+  close: string;
+  /** At least one day, each once. */
+  days: Array<Weekday>;
+  /** HH:MM, 24-hour, local time, such as 09:30. */
+  open: string;
+  /** An IANA time zone, such as America/New_York or Europe/London. */
+  timeZone: string;
+};
+
 /** PRIVATE rooms need the invite code to join and are hidden from bullPens. */
 export type Visibility =
   | 'PRIVATE'
   | 'PUBLIC';
+
+/** A day of the week a room's market may open on. */
+export type Weekday =
+  | 'FRI'
+  | 'MON'
+  | 'SAT'
+  | 'SUN'
+  | 'THU'
+  | 'TUE'
+  | 'WED';
 
 export type SignUpMutationVariables = Exact<{
   input: SignUpInput;
