@@ -588,8 +588,9 @@ func (s *Service) expire(ctx context.Context, tx Tx, roomID, orderID int64) (boo
 	return true, s.finishOrder(ctx, tx, o, OrderStatusExpired, OrderEventExpired)
 }
 
-// RunScheduler moves rooms at their startsAt and endsAt, and expires
-// orders at their expiresAt, until ctx is done. It sleeps until the
+// RunScheduler moves rooms at their startsAt and endsAt, expires orders
+// at their expiresAt, and applies corporate actions at their exDate and
+// payDate (ApplyCorporateActions), until ctx is done. It sleeps until the
 // earliest due time (at most a minute, so rooms and orders made by other
 // instances are seen), and wakes early when rooms change here or an order
 // with an expiry rests.
@@ -605,6 +606,13 @@ func (s *Service) RunScheduler(ctx context.Context) error {
 		}
 		if !expiry.IsZero() && (next.IsZero() || expiry.Before(next)) {
 			next = expiry
+		}
+		action, err := s.ApplyCorporateActions(ctx)
+		if err != nil && ctx.Err() == nil {
+			s.log.Error("scheduler: corporate actions", "err", err)
+		}
+		if !action.IsZero() && (next.IsZero() || action.Before(next)) {
+			next = action
 		}
 		wait := time.Minute
 		if !next.IsZero() {

@@ -251,3 +251,7 @@ type Quote struct {
 	Open decimal.Decimal `db:"open"`
 	At   time.Time       `db:"at"`
 }
+
+// Working reports whether o still rests in the book: it may fill, and is
+// cancelled, expired and adjusted (by a split) while it does.
+func (o *Order) Working() bool { return o.Status == OrderStatusOpen }
