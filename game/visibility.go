@@ -426,7 +426,9 @@ func (v *View) Audience() Audience {
 // someone who is neither owner nor member (they could never see any);
 // BAD_USER_INPUT for an afterSequence below 0 or beyond lastSequence.
 func (v *View) CheckSubscription(after *int64, kinds ...EventKind) error {
-	if len(kinds) > 0 && !slices.ContainsFunc(kinds, func(k EventKind) bool { return k == EventLeaderboard || k == EventRoomState || k == EventCorporateAction }) &&
+	if len(kinds) > 0 && !slices.ContainsFunc(kinds, func(k EventKind) bool {
+		return k == EventLeaderboard || k == EventRoomState || k == EventCorporateAction
+	}) &&
 		!v.Viewer.Owner && !v.Viewer.Member() {
 		return Errorf(EFORBIDDEN, "join bull pen %d to follow orders and positions", v.Room.ID)
 	}
