@@ -592,7 +592,7 @@ var authzSessionRows = []authzRow{
 
 // TestAuthzMatrixTable checks the spelled-out cells against the rules.
 func TestAuthzMatrixTable(t *testing.T) {
-	rows := slices.Concat(authzReadRows, authzLiveRows, authzLiquidationRows, authzWriteRows, authzSessionRows)
+	rows := slices.Concat(authzReadRows, authzLiveRows, authzLiquidationRows, authzCorporateRows, authzWriteRows, authzCorporateWriteRows, authzSessionRows)
 	for _, row := range rows {
 		for _, k := range allKinds {
 			for _, r := range allRoles {
@@ -623,7 +623,11 @@ func TestAuthzMatrix(t *testing.T) {
 			for _, row := range authzLiquidationRows {
 				w.runRow(t, row, true)
 			}
-			for _, row := range authzWriteRows {
+			t.Run("CorporateSetup", w.corporate)
+			for _, row := range authzCorporateRows {
+				w.runRow(t, row, true)
+			}
+			for _, row := range slices.Concat(authzWriteRows, authzCorporateWriteRows) {
 				w.runRow(t, row, false)
 			}
 			for _, row := range authzSessionRows {
@@ -649,6 +653,9 @@ type authzWorld struct {
 	// liquidated are rooms of each kind with a maintenance margin, in
 	// which P1's and P2's shorts were liquidated.
 	liquidated [3]*authzRoom
+	// split are rooms of each kind in which P1 and P2 held TSLA when it
+	// split (see authzWorld.corporate).
+	split [3]*authzRoom
 
 	mu     sync.Mutex
 	shared map[string]*authzRoom // rooms of the write rows, by row and kind
@@ -695,6 +702,7 @@ func (room *authzRoom) class(ev *game.Event) string {
 var typenames = map[game.EventKind]string{
 	game.EventOrder: "OrderEvent", game.EventPosition: "PositionEvent",
 	game.EventLeaderboard: "LeaderboardEvent", game.EventRoomState: "RoomStateEvent",
+	game.EventCorporateAction: "CorporateActionEvent",
 }
 
 // expectedLabels lists "<sequence> <__typename>" of the events of kinds
