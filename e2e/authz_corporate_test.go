@@ -213,7 +213,9 @@ func checkCorporateActionsQuery(c *authzCell) {
 	var out struct {
 		CorporateActions struct {
 			TotalCount int
-			Edges      []struct{ Node struct{ Kind, Symbol, Ratio, AppliedAt string } }
+			Edges      []struct {
+				Node struct{ Kind, Symbol, Ratio, AppliedAt string }
+			}
 		}
 	}
 	if err := json.Unmarshal(r.Data, &out); err != nil {
