@@ -3,9 +3,12 @@ package market
 import (
 	"context"
 	"errors"
+	"maps"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -648,6 +651,59 @@ func TestSimulatedResumesFromKnownPrices(t *testing.T) {
 	for _, in := range Catalogue() {
 		if in.Symbol != "AAPL" && !first[in.Symbol].Equal(in.Reference) {
 			t.Errorf("%s starts at %s, want its reference %s", in.Symbol, first[in.Symbol], in.Reference)
+		}
+	}
+}
+
+// TestSimulatedRescalesOnSplit: once a split of AAPL (ratio 2) shows in
+// SplitsFrom, the walk goes on from half its price (what the stored quote
+// became), every other symbol as without it.
+func TestSimulatedRescalesOnSplit(t *testing.T) {
+	clock := clockwork.NewFakeClock()
+	feed := NewSimulated(clock, 11, time.Second)
+	var mu sync.Mutex
+	ratios := map[string]decimal.Decimal{"MSFT": decimal.NewFromInt(3)} // split before the Run: its price is split already
+	feed.(Splitter).SplitsFrom(func(context.Context) map[string]decimal.Decimal {
+		mu.Lock()
+		defer mu.Unlock()
+		return maps.Clone(ratios)
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	batches := make(chan map[string]decimal.Decimal)
+	batch := map[string]decimal.Decimal{}
+	done := make(chan error)
+	go func() {
+		done <- feed.Run(ctx, func(_ context.Context, tk Tick) error {
+			batch[tk.Symbol] = tk.Price
+			if len(batch) == len(Catalogue()) {
+				batches <- batch
+				batch = map[string]decimal.Decimal{}
+			}
+			return nil
+		})
+	}()
+	first := <-batches
+	mu.Lock()
+	ratios["AAPL"] = decimal.NewFromInt(2)
+	mu.Unlock()
+	if err := clock.BlockUntilContext(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(time.Second)
+	second := <-batches
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(11, pcgStream))
+	for _, in := range Catalogue() {
+		from := first[in.Symbol]
+		if in.Symbol == "AAPL" {
+			from = from.DivRound(decimal.NewFromInt(2), 2)
+		}
+		if want := walk(from, stepBP(r)); !second[in.Symbol].Equal(want) {
+			t.Errorf("%s: second price %s, want %s (from %s)", in.Symbol, second[in.Symbol], want, from)
 		}
 	}
 }

@@ -187,6 +187,11 @@ func (s *server) startGame(ctx context.Context) error {
 			return known
 		})
 	}
+	if sp, ok := s.feed.(market.Splitter); ok {
+		// A split rescales the stored quote; a feed walking prices of its
+		// own rescales them too, whichever instance applied the split.
+		sp.SplitsFrom(s.splitRatios)
+	}
 	s.instruments = s.feed.Instruments()
 	symbols := make(map[string]string, len(s.instruments))
 	for _, in := range s.instruments {
@@ -365,6 +370,27 @@ func (s *server) startBackground(ctx context.Context) {
 			return nil
 		})
 	}
+}
+
+// splitRatios is each symbol's cumulative split ratio (the product of
+// its applied splits' ratios), or nil when the store cannot say now.
+func (s *server) splitRatios(ctx context.Context) map[string]decimal.Decimal {
+	splits, err := s.store.AppliedSplits(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			s.log.Error("reading applied splits", "err", err)
+		}
+		return nil
+	}
+	out := map[string]decimal.Decimal{}
+	for _, a := range splits {
+		r, ok := out[a.Symbol]
+		if !ok {
+			r = decimal.NewFromInt(1)
+		}
+		out[a.Symbol] = r.Mul(*a.Ratio)
+	}
+	return out
 }
 
 // runFeed stores each price the market produces, with the fills it
