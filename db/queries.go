@@ -809,7 +809,7 @@ func (tx *Tx) LiveBullPens(ctx context.Context) ([]*game.BullPen, error) {
 
 // Corporate actions
 
-const actionCols = `id, kind, symbol, ratio, amount_per_share, ex_date, pay_date, created_at, applied_at, paid_at`
+const actionCols = `id, kind, symbol, ratio, amount_per_share, ex_date, pay_date, created_at, applied_at, paid_at, source`
 
 func utcActions(as []*game.CorporateAction) []*game.CorporateAction {
 	for _, a := range as {
@@ -878,8 +878,8 @@ func (q queries) DividendEntitlements(ctx context.Context, actionID int64) ([]*g
 }
 
 func (q writes) InsertCorporateAction(ctx context.Context, a *game.CorporateAction) (err error) {
-	a.ID, err = q.insertID(ctx, `INSERT INTO corporate_actions (kind, symbol, ratio, amount_per_share, ex_date, pay_date, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`, string(a.Kind), a.Symbol, a.Ratio, a.AmountPerShare, a.ExDate, a.PayDate, a.CreatedAt)
+	a.ID, err = q.insertID(ctx, `INSERT INTO corporate_actions (kind, symbol, ratio, amount_per_share, ex_date, pay_date, created_at, source)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, string(a.Kind), a.Symbol, a.Ratio, a.AmountPerShare, a.ExDate, a.PayDate, a.CreatedAt, a.Source)
 	return err
 }
 

@@ -88,6 +88,9 @@ type CorporateAction struct {
 	// dividend was paid.
 	AppliedAt *time.Time `db:"applied_at" json:"appliedAt,omitempty"`
 	PaidAt    *time.Time `db:"paid_at" json:"paidAt,omitempty"`
+	// Source names where an action not announced by hand comes from (a
+	// replay file's row, see AnnounceFromFeed); nil for an admin's.
+	Source *string `db:"source" json:"-"`
 }
 
 // UTC puts a's times in UTC (as read from a store).
@@ -136,15 +139,74 @@ func (s *Service) AnnounceSplit(ctx context.Context, user *User, symbol string, 
 	if err := s.checkAnnouncer(ctx, user, a, symbol, exDate); err != nil {
 		return nil, err
 	}
-	switch {
-	case !ratio.IsPositive():
-		return nil, Invalid("ratio", "must be greater than 0 (below 1 for a reverse split), got %s", ratio.String())
-	case ratio.Equal(decimal.NewFromInt(1)):
-		return nil, Invalid("ratio", "must not be 1: a split of 1 changes nothing")
-	case !ratio.Equal(ratio.Truncate(4)) || ratio.LessThan(minSplitRatio) || ratio.GreaterThan(maxSplitRatio):
-		return nil, Invalid("ratio", "must be between %s and %s with at most 4 decimal places, got %s", minSplitRatio, maxSplitRatio, ratio.String())
+	if err := ValidSplitRatio(ratio); err != nil {
+		return nil, err
 	}
 	return s.announce(ctx, a)
+}
+
+// ValidSplitRatio checks a split's ratio: more than 0 and not 1, between
+// 0.0001 and 1000, with at most 4 decimal places. It returns a
+// BAD_USER_INPUT *Error naming ratio.
+func ValidSplitRatio(ratio decimal.Decimal) error {
+	switch {
+	case !ratio.IsPositive():
+		return Invalid("ratio", "must be greater than 0 (below 1 for a reverse split), got %s", ratio.String())
+	case ratio.Equal(decimal.NewFromInt(1)):
+		return Invalid("ratio", "must not be 1: a split of 1 changes nothing")
+	case !ratio.Equal(ratio.Truncate(4)) || ratio.LessThan(minSplitRatio) || ratio.GreaterThan(maxSplitRatio):
+		return Invalid("ratio", "must be between %s and %s with at most 4 decimal places, got %s", minSplitRatio, maxSplitRatio, ratio.String())
+	}
+	return nil
+}
+
+// ValidDividendAmount checks a dividend's amount per share as a price is
+// checked. It returns a BAD_USER_INPUT *Error naming amountPerShare.
+func ValidDividendAmount(amount decimal.Decimal) error {
+	return validPrice("amountPerShare", amount)
+}
+
+// AnnounceFromFeed announces a corporate action a price feed carries (a
+// replay file's row) and applies what is due at once, before the feed's
+// next price: kind, symbol and ratio or amount as for AnnounceSplit and
+// AnnounceDividend, exDate now, payDate payAfter later (dividends).
+// source names the row: an action of a source announced before (by this
+// or another instance, or an earlier run of the same file) is not
+// announced again, and it reports false.
+//
+// Errors: BAD_USER_INPUT as for the announcements.
+func (s *Service) AnnounceFromFeed(ctx context.Context, kind CorporateActionKind, symbol string, value decimal.Decimal, payAfter time.Duration, source string) (bool, error) {
+	a := &CorporateAction{Kind: kind, Symbol: strings.ToUpper(strings.TrimSpace(symbol)), Source: &source,
+		ExDate: s.clock.Now().UTC().Truncate(time.Millisecond)}
+	if _, ok := s.symbols[a.Symbol]; !ok {
+		return false, Invalid("symbol", "%q is not a known instrument", a.Symbol)
+	}
+	switch kind {
+	case ActionSplit:
+		if err := ValidSplitRatio(value); err != nil {
+			return false, err
+		}
+		a.Ratio = &value
+	case ActionDividend:
+		if err := ValidDividendAmount(value); err != nil {
+			return false, err
+		}
+		if payAfter < 0 {
+			return false, Invalid("payDate", "must not be before exDate")
+		}
+		a.AmountPerShare = &value
+		pay := a.ExDate.Add(payAfter).Truncate(time.Millisecond)
+		a.PayDate = &pay
+	default:
+		return false, Invalid("kind", "must be SPLIT or DIVIDEND, got %q", kind)
+	}
+	if _, err := s.announce(ctx, a); ErrorCode(err) == ECONFLICT {
+		return false, nil // announced already: by an earlier run of the file, or another instance
+	} else if err != nil {
+		return false, err
+	}
+	_, err := s.ApplyCorporateActions(ctx)
+	return true, err
 }
 
 // AnnounceDividend announces a dividend of amountPerShare on symbol: the
@@ -160,7 +222,7 @@ func (s *Service) AnnounceDividend(ctx context.Context, user *User, symbol strin
 	if err := s.checkAnnouncer(ctx, user, a, symbol, exDate); err != nil {
 		return nil, err
 	}
-	if err := validPrice("amountPerShare", amountPerShare); err != nil {
+	if err := ValidDividendAmount(amountPerShare); err != nil {
 		return nil, err
 	}
 	pay := payDate.UTC().Truncate(time.Millisecond)

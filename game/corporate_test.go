@@ -485,3 +485,41 @@ func TestCorporateActionValidation(t *testing.T) {
 		t.Errorf("actions of AAPL: %d", n)
 	}
 }
+
+// TestAnnounceFromFeed: a replay row's action is announced and applied at
+// once; the same row again (a second run of the file, or another
+// instance) announces nothing.
+func TestAnnounceFromFeed(t *testing.T) {
+	for _, backend := range dbtest.Backends() {
+		t.Run(backend, func(t *testing.T) {
+			dsn := dbtest.Open(t, backend)
+			clock := clockwork.NewFakeClockAt(t0)
+			h := openHarnessDSN(t, dsn, clock)
+			other := openHarnessDSN(t, dsn, clock)
+			owner, alice := h.user("owner"), h.user("alice")
+			room := h.activeRoom(owner, nil, alice)
+			h.price("KO", "60")
+			h.order(alice, buy(room.ID, "KO", 5))
+			for i, s := range []*game.Service{h.svc, other.svc, h.svc} {
+				announced, err := s.AnnounceFromFeed(h.ctx, game.ActionSplit, "KO", dec("2"), 0, "replay:prices.csv:7")
+				if err != nil || announced != (i == 0) {
+					t.Errorf("announcement %d: %v, %v; want only the first", i, announced, err)
+				}
+			}
+			if p := h.position(room.ID, alice, "KO"); p.Quantity != 10 {
+				t.Errorf("alice holds %d, want 10 (split once, at once)", p.Quantity)
+			}
+			ok, err := h.svc.AnnounceFromFeed(h.ctx, game.ActionDividend, "KO", dec("0.5"), time.Hour, "replay:prices.csv:8")
+			if err != nil || !ok {
+				t.Fatal(ok, err)
+			}
+			assertDec(t, "cash before the payDate", h.participant(room.ID, alice).Cash, "99700")
+			clock.Advance(time.Hour)
+			h.applyActions()
+			assertDec(t, "cash at the payDate", h.participant(room.ID, alice).Cash, "99705")
+			_, err = h.svc.AnnounceFromFeed(h.ctx, game.ActionSplit, "KO", dec("1"), 0, "replay:prices.csv:9")
+			assertCode(t, err, game.EINVALID)
+			h.checkLedger(room.ID)
+		})
+	}
+}

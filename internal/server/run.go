@@ -187,6 +187,17 @@ func (s *server) startGame(ctx context.Context) error {
 			return known
 		})
 	}
+	if as, ok := s.feed.(market.ActionSource); ok {
+		// A replay's corporate actions: announced when the replay reaches
+		// them (once per row, however often the file is replayed) and
+		// applied before its next price.
+		as.OnAction(func(ctx context.Context, a market.Action) error {
+			if _, err := s.svc.AnnounceFromFeed(ctx, game.CorporateActionKind(a.Kind), a.Symbol, a.Value, a.PayAfter, a.Source); err != nil && ctx.Err() == nil {
+				s.log.Error("replay: corporate action", "source", a.Source, "err", err)
+			}
+			return nil
+		})
+	}
 	if sp, ok := s.feed.(market.Splitter); ok {
 		// A split rescales the stored quote; a feed walking prices of its
 		// own rescales them too, whichever instance applied the split.

@@ -14,8 +14,12 @@ CREATE TABLE corporate_actions (
     pay_date         TIMESTAMPTZ,
     created_at       TIMESTAMPTZ NOT NULL,
     applied_at       TIMESTAMPTZ,
-    paid_at          TIMESTAMPTZ
+    paid_at          TIMESTAMPTZ,
+    -- Where an action not announced by hand comes from (a replay file's
+    -- row): announced once, however often the file is replayed.
+    source           TEXT
 );
+CREATE UNIQUE INDEX corporate_actions_source ON corporate_actions (source) WHERE source IS NOT NULL;
 CREATE INDEX corporate_actions_symbol ON corporate_actions (symbol, id);
 -- The scheduler's work: stages not yet done.
 CREATE INDEX corporate_actions_pending ON corporate_actions (ex_date) WHERE applied_at IS NULL;
