@@ -33,20 +33,22 @@ type loopConfig struct {
 type loopStats struct {
 	Kills         int           `json:"kills"`
 	Rooms         int           `json:"rooms"`
-	OrdersSent    int64         `json:"ordersSent"`     // placeOrder requests, first sends and re-sends
-	OrdersAcked   int64         `json:"ordersAcked"`    // answered
-	OrdersKept    int64         `json:"ordersKept"`     // distinct orders found in the database and checked
-	LostAnswers   int64         `json:"lostAnswers"`    // placeOrder answers cut off by a kill, then re-sent
-	Resends       int64         `json:"resends"`        // re-sends of answered clientOrderIds
-	Cancels       int64         `json:"cancels"`        // cancelOrder answered CANCELLED
-	Quotes        int64         `json:"quotes"`         // setQuote answered
-	LiveEvents    int64         `json:"liveEvents"`     // received on bullPenEvents and found equal in the log
-	EventsChecked int64         `json:"eventsChecked"`  // log entries read and checked, summed over checks
-	Checks        int           `json:"checks"`         // consistent snapshots checked (one per restart)
-	DueMoves      int           `json:"dueMoves"`       // scheduled starts and ends checked
-	DueWhileDown  int           `json:"dueWhileDown"`   // of which came due while the server was down
-	Rejected      int64         `json:"rejectedOrders"` // orders the server stored REJECTED
-	RateLimited   int64         `json:"rateLimited"`    // requests answered RATE_LIMITED (sent again later)
+	OrdersSent    int64         `json:"ordersSent"`      // placeOrder requests, first sends and re-sends
+	OrdersAcked   int64         `json:"ordersAcked"`     // answered
+	OrdersKept    int64         `json:"ordersKept"`      // distinct orders found in the database and checked
+	LostAnswers   int64         `json:"lostAnswers"`     // placeOrder answers cut off by a kill, then re-sent
+	Resends       int64         `json:"resends"`         // re-sends of answered clientOrderIds
+	Cancels       int64         `json:"cancels"`         // cancelOrder answered CANCELLED
+	Quotes        int64         `json:"quotes"`          // setQuote answered
+	LiveEvents    int64         `json:"liveEvents"`      // received on bullPenEvents and found equal in the log
+	EventsChecked int64         `json:"eventsChecked"`   // log entries read and checked, summed over checks
+	Checks        int           `json:"checks"`          // consistent snapshots checked (one per restart)
+	DueMoves      int           `json:"dueMoves"`        // scheduled starts and ends checked
+	DueWhileDown  int           `json:"dueWhileDown"`    // of which came due while the server was down
+	Rejected      int64         `json:"rejectedOrders"`  // orders the server stored REJECTED
+	RateLimited   int64         `json:"rateLimited"`     // requests answered RATE_LIMITED (sent again later)
+	CorpEvents    int64         `json:"corporateEvents"` // CorporateActionEvents in the rooms' logs, as last checked
+	DividendLines int64         `json:"dividendLines"`   // DIVIDEND ledger lines, as last checked
 	Duration      time.Duration `json:"duration"`
 }
 
@@ -81,6 +83,7 @@ type crashLoop struct {
 	down    []interval
 	started int // server processes started
 
+	corp      corpState // under mu once announced
 	stats     loopStats
 	sent      atomic.Int64
 	acked     atomic.Int64
@@ -178,6 +181,9 @@ func (l *crashLoop) report(t0 time.Time) *loopStats {
 	st.Rooms = l.roomsMade
 	st.OrdersSent, st.OrdersAcked, st.LostAnswers = l.sent.Load(), l.acked.Load(), l.lost.Load()
 	st.Resends, st.Cancels, st.Quotes, st.Rejected, st.RateLimited = l.resends.Load(), l.cancels.Load(), l.quotes.Load(), l.rejected.Load(), l.limited.Load()
+	l.mu.Lock()
+	st.CorpEvents, st.DividendLines = l.corporateStats()
+	l.mu.Unlock()
 	st.Duration = time.Since(t0).Round(time.Millisecond)
 	return st
 }
@@ -278,6 +284,9 @@ func (l *crashLoop) setup(ctx context.Context) error {
 		}
 		l.prices[s] = p
 	}
+	if err := l.cl.do(ctx, l.admin, setQuote, map[string]any{"s": corpSymbol, "p": corpPrice.String()}, nil); err != nil {
+		return fmt.Errorf("setQuote: %w", err)
+	}
 	return l.subscribeAll(ctx)
 }
 
@@ -304,7 +313,7 @@ func (l *crashLoop) ensureRooms(ctx context.Context) error {
 			}
 		}
 		err := l.cl.do(ctx, l.owner, `mutation($n: String!, $s: Time!, $e: Time!) { createBullPen(input: {name: $n, startsAt: $s, endsAt: $e,
-			startingCash: "`+startingCash+`", commission: "`+commission+`", allowedSymbols: ["AAPL", "MSFT", "NVDA"]}) { id state startsAt endsAt } }`,
+			startingCash: "`+startingCash+`", commission: "`+commission+`", allowedSymbols: ["AAPL", "MSFT", "NVDA", "`+corpSymbol+`"]}) { id state startsAt endsAt } }`,
 			map[string]any{"n": fmt.Sprintf("%s crash room %d", l.tag, l.roomsMade), "s": starts.UTC().Format(time.RFC3339Nano), "e": ends.UTC().Format(time.RFC3339Nano)}, &out)
 		if err != nil {
 			return fmt.Errorf("createBullPen: %w", err)
@@ -335,6 +344,11 @@ func (l *crashLoop) ensureRooms(ctx context.Context) error {
 func (l *crashLoop) round(ctx context.Context, k int) error {
 	if err := l.ensureRooms(ctx); err != nil {
 		return err
+	}
+	if k > 0 {
+		if err := l.announceCorporate(ctx); err != nil {
+			return err
+		}
 	}
 	work, stop := context.WithCancel(ctx)
 	var wg sync.WaitGroup
