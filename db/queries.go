@@ -871,6 +871,13 @@ func (q queries) NextCorporateAction(ctx context.Context) (time.Time, error) {
 	return next, nil
 }
 
+func (q queries) RoomsHolding(ctx context.Context, symbol string) ([]int64, error) {
+	var ids []int64
+	return ids, q.sel(ctx, &ids, `SELECT DISTINCT p.bull_pen_id FROM positions s JOIN participants p ON p.id = s.participant_id
+		JOIN bull_pens b ON b.id = p.bull_pen_id
+		WHERE s.symbol = ? AND s.quantity <> 0 AND b.state IN ('ACTIVE', 'PAUSED') ORDER BY p.bull_pen_id`, symbol)
+}
+
 func (q queries) DividendEntitlements(ctx context.Context, actionID int64) ([]*game.DividendEntitlement, error) {
 	var es []*game.DividendEntitlement
 	return es, q.sel(ctx, &es, `SELECT action_id, participant_id, bull_pen_id, quantity, amount FROM dividend_entitlements

@@ -387,50 +387,90 @@ type holdingRoom struct {
 
 // roomsHolding locks and lists the ACTIVE and PAUSED rooms holding symbol
 // (a position, or with orders a resting order), by id: the order rooms
-// are locked in.
+// are locked in. Only the rooms a first read finds holding the symbol are
+// locked, so a corporate action does not hold every room of the server:
+// under a split's exclusive symbol lock no order of the symbol can start
+// a holding meanwhile, and for a dividend a room that held nothing at the
+// first read is left out (a buy committed after it comes after the
+// record). What a locked room holds is read again under its lock.
 func roomsHolding(ctx context.Context, tx Tx, symbol string, orders bool) ([]holdingRoom, error) {
-	live, err := tx.LiveBullPens(ctx)
+	ids, err := tx.RoomsHolding(ctx, symbol)
 	if err != nil {
 		return nil, err
 	}
-	var out []holdingRoom
-	for _, r := range live {
-		if r.State != RoomActive && r.State != RoomPaused {
-			continue
+	if orders {
+		// Resting orders: ACTIVE rooms' through the symbol's index, PAUSED
+		// rooms' (few, and not swept by prices) room by room.
+		open, err := tx.OpenOrdersBySymbol(ctx, symbol)
+		if err != nil {
+			return nil, err
 		}
-		room, err := tx.LockBullPen(ctx, r.ID)
+		for _, o := range open {
+			ids = append(ids, o.BullPenID)
+		}
+		live, err := tx.LiveBullPens(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range live {
+			if r.State != RoomPaused {
+				continue
+			}
+			os, err := tx.OpenOrdersByRoom(ctx, r.ID)
+			if err != nil {
+				return nil, err
+			}
+			if slices.ContainsFunc(os, func(o *Order) bool { return o.Symbol == symbol && o.Working() }) {
+				ids = append(ids, r.ID)
+			}
+		}
+		slices.Sort(ids)
+		ids = slices.Compact(ids)
+	}
+	var out []holdingRoom
+	for _, id := range ids {
+		room, err := tx.LockBullPen(ctx, id)
 		if err != nil {
 			return nil, err
 		}
 		if room.State != RoomActive && room.State != RoomPaused {
 			continue
 		}
-		h := holdingRoom{room: room}
-		ps, err := tx.PositionsByRoom(ctx, room.ID)
+		h, err := holdingOf(ctx, tx, room, symbol, orders)
 		if err != nil {
 			return nil, err
-		}
-		for _, p := range ps {
-			if p.Symbol == symbol && p.Quantity != 0 {
-				h.positions = append(h.positions, p)
-			}
-		}
-		if orders {
-			os, err := tx.OpenOrdersByRoom(ctx, room.ID)
-			if err != nil {
-				return nil, err
-			}
-			for _, o := range os {
-				if o.Symbol == symbol && o.Working() {
-					h.orders = append(h.orders, o)
-				}
-			}
 		}
 		if len(h.positions) > 0 || len(h.orders) > 0 {
 			out = append(out, h)
 		}
 	}
 	return out, nil
+}
+
+// holdingOf reads what room holds of symbol.
+func holdingOf(ctx context.Context, tx Tx, room *BullPen, symbol string, orders bool) (holdingRoom, error) {
+	h := holdingRoom{room: room}
+	ps, err := tx.PositionsByRoom(ctx, room.ID)
+	if err != nil {
+		return h, err
+	}
+	for _, p := range ps {
+		if p.Symbol == symbol && p.Quantity != 0 {
+			h.positions = append(h.positions, p)
+		}
+	}
+	if orders {
+		os, err := tx.OpenOrdersByRoom(ctx, room.ID)
+		if err != nil {
+			return h, err
+		}
+		for _, o := range os {
+			if o.Symbol == symbol && o.Working() {
+				h.orders = append(h.orders, o)
+			}
+		}
+	}
+	return h, nil
 }
 
 func (s *Service) actionEvent(ctx context.Context, tx Tx, roomID int64, a *CorporateAction) error {

@@ -523,3 +523,37 @@ func TestAnnounceFromFeed(t *testing.T) {
 		})
 	}
 }
+
+// TestSplitReachesPausedRoomsAndOrdersAlone: a PAUSED room is split too,
+// and a room whose only holding of the symbol is a resting order gets its
+// order adjusted and its CorporateActionEvent.
+func TestSplitReachesPausedRoomsAndOrdersAlone(t *testing.T) {
+	h := newHarness(t)
+	admin := h.admin()
+	owner, alice := h.user("owner"), h.user("alice")
+	paused, ordersOnly := h.activeRoom(owner, nil, alice), h.activeRoom(owner, nil, alice)
+	h.price("AAPL", "100")
+	h.order(alice, buy(paused.ID, "AAPL", 2))
+	resting := h.order(alice, limit(buy(paused.ID, "AAPL", 3), "90"))
+	alone := h.order(alice, limit(buy(ordersOnly.ID, "AAPL", 4), "80"))
+	if _, err := h.svc.Move(h.ctx, owner, paused.ID, game.RoomPaused); err != nil {
+		t.Fatal(err)
+	}
+	a := h.split(admin, "AAPL", "2", t0)
+	h.applyActions()
+	if p := h.position(paused.ID, alice, "AAPL"); p.Quantity != 4 {
+		t.Errorf("paused room: alice holds %d, want 4", p.Quantity)
+	}
+	if o := h.storedOrder(resting.ID); o.Quantity != 6 || !o.LimitPrice.Equal(dec("45")) || !o.Reserved.Equal(dec("270")) {
+		t.Errorf("paused room's order: %d @ %s holding %s, want 6 @ 45 holding 270", o.Quantity, o.LimitPrice, o.Reserved)
+	}
+	if o := h.storedOrder(alone.ID); o.Quantity != 8 || !o.LimitPrice.Equal(dec("40")) || !o.Reserved.Equal(dec("320")) {
+		t.Errorf("order-only room's order: %d @ %s holding %s, want 8 @ 40 holding 320", o.Quantity, o.LimitPrice, o.Reserved)
+	}
+	for _, r := range []*game.BullPen{paused, ordersOnly} {
+		if n := h.actionEvents(r.ID); n[a.ID] != 1 {
+			t.Errorf("room %d: CORPORATE_ACTION events %v, want one", r.ID, n)
+		}
+		h.checkLedger(r.ID)
+	}
+}

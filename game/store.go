@@ -107,6 +107,9 @@ type Queries interface {
 	// comes due (an ExDate, or a PayDate of a dividend not yet paid), or
 	// zero.
 	NextCorporateAction(ctx context.Context) (time.Time, error)
+	// RoomsHolding lists the ids of the ACTIVE and PAUSED rooms where a
+	// participant holds a position (long or short) in symbol, ascending.
+	RoomsHolding(ctx context.Context, symbol string) ([]int64, error)
 	// DividendEntitlements lists a dividend's holders of record, by room,
 	// then participant (the order rooms are locked in).
 	DividendEntitlements(ctx context.Context, actionID int64) ([]*DividendEntitlement, error)
