@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -91,6 +92,33 @@ func playCorporateActions(t *testing.T, ts *testServer) {
 			}
 		}
 		return out
+	}
+
+	// Bad input: BAD_USER_INPUT naming the field, nothing stored.
+	later, past := fmtTime(t0.Add(time.Minute)), fmtTime(t0.Add(-time.Second))
+	for _, bad := range []struct {
+		query, field string
+		ex, pay      string
+	}{
+		{`announceSplit(symbol: "AAPL", ratio: "1", exDate: $ex)`, "ratio", later, ""},
+		{`announceSplit(symbol: "NOPE", ratio: "2", exDate: $ex)`, "symbol", later, ""},
+		{`announceSplit(symbol: "AAPL", ratio: "2", exDate: $ex)`, "exDate", past, ""},
+		{`announceDividend(symbol: "AAPL", amountPerShare: "-1", exDate: $ex, payDate: $pay)`, "amountPerShare", later, later},
+		{`announceDividend(symbol: "AAPL", amountPerShare: "1", exDate: $ex, payDate: $pay)`, "payDate", later, fmtTime(t0)},
+	} {
+		query, vars := `mutation($ex: Time!) { `+bad.query+` { id } }`, map[string]any{"ex": bad.ex}
+		if bad.pay != "" {
+			query, vars["pay"] = `mutation($ex: Time!, $pay: Time!) { `+bad.query+` { id } }`, bad.pay
+		}
+		e := ts.fails(admin, query, vars, "BAD_USER_INPUT")
+		if field, _ := e.Extensions["field"].(string); field != bad.field && !strings.HasPrefix(e.Message, bad.field+":") {
+			t.Errorf("%s: error %q (%v) should name %s", bad.query, e.Message, e.Extensions, bad.field)
+		}
+	}
+	var none struct{ CorporateActions struct{ TotalCount int } }
+	ts.must("", `{ corporateActions { totalCount } }`, nil, &none)
+	if none.CorporateActions.TotalCount != 0 {
+		t.Fatalf("%d actions stored after bad input", none.CorporateActions.TotalCount)
 	}
 
 	ts.must(admin, `mutation($at: Time!) { announceSplit(symbol: "aapl", ratio: "1.5", exDate: $at) { id appliedAt } }`,
@@ -186,6 +214,17 @@ func playCorporateActions(t *testing.T, ts *testServer) {
 	}
 	if b := read(bob); !decimalIs(&b.Cash, "10239") || !slices.Contains(orderless(b), "DIVIDEND -1") {
 		t.Errorf("bob at the payDate: cash %s, lines %v; want 10239 and DIVIDEND -1", b.Cash, orderless(b))
+	}
+	var log struct {
+		BullPenEventLog []struct {
+			Typename string `json:"__typename"`
+			Action   struct{ Kind string }
+		}
+	}
+	ts.must("", `query($id: ID!) { bullPenEventLog(bullPenId: $id, kinds: [CORPORATE_ACTION]) { __typename ... on CorporateActionEvent { action { kind } } } }`,
+		map[string]any{"id": id}, &log)
+	if evs := log.BullPenEventLog; len(evs) != 2 || evs[0].Action.Kind != "SPLIT" || evs[1].Action.Kind != "DIVIDEND" {
+		t.Errorf("the log's CORPORATE_ACTION events, to a spectator: %+v, want the split's and the dividend's", evs)
 	}
 	var list struct {
 		CorporateActions struct {
