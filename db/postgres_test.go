@@ -113,7 +113,9 @@ func TestOpenPostgresUnreachable(t *testing.T) {
 // moneyColumns are every column holding money, a price or a ratio of them.
 var moneyColumns = []string{
 	"bull_pens.commission", "bull_pens.maintenance_margin_percent", "bull_pens.max_position_percent", "bull_pens.min_share_price",
-	"bull_pens.starting_cash", "leaderboard_entries.cash", "leaderboard_entries.max_drawdown_percent",
+	"bull_pens.starting_cash",
+	"corporate_actions.amount_per_share", "corporate_actions.ratio", "dividend_entitlements.amount",
+	"leaderboard_entries.cash", "leaderboard_entries.max_drawdown_percent",
 	"leaderboard_entries.portfolio_value", "leaderboard_entries.return_percent",
 	"leaderboard_entries.sharpe_ratio", "leaderboard_entries.total_return",
 	"leaderboard_entries.volatility_percent", "leaderboard_entries.win_rate", "ledger_entries.amount",

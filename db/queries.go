@@ -924,9 +924,9 @@ func (q writes) AdjustOrder(ctx context.Context, o *game.Order) error {
 // AppliedSplits lists every split applied so far, oldest first: a price
 // feed that keeps prices of its own rescales them by these (see
 // market.Splitter).
-func (s *Store) AppliedSplits(ctx context.Context) ([]*game.CorporateAction, error) {
+func (q queries) AppliedSplits(ctx context.Context) ([]*game.CorporateAction, error) {
 	var as []*game.CorporateAction
-	err := s.queries.sel(ctx, &as, `SELECT `+actionCols+` FROM corporate_actions WHERE kind = 'SPLIT' AND applied_at IS NOT NULL
+	err := q.sel(ctx, &as, `SELECT `+actionCols+` FROM corporate_actions WHERE kind = 'SPLIT' AND applied_at IS NOT NULL
 		ORDER BY applied_at, id`)
 	return utcActions(as), err
 }

@@ -592,8 +592,8 @@ func (s *Service) expire(ctx context.Context, tx Tx, roomID, orderID int64) (boo
 // at their expiresAt, and applies corporate actions at their exDate and
 // payDate (ApplyCorporateActions), until ctx is done. It sleeps until the
 // earliest due time (at most a minute, so rooms and orders made by other
-// instances are seen), and wakes early when rooms change here or an order
-// with an expiry rests.
+// instances are seen), and wakes early when rooms change here, an order
+// with an expiry rests or a corporate action is announced here.
 func (s *Service) RunScheduler(ctx context.Context) error {
 	for {
 		next, err := s.AdvanceDue(ctx)

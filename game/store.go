@@ -107,6 +107,9 @@ type Queries interface {
 	// comes due (an ExDate, or a PayDate of a dividend not yet paid), or
 	// zero.
 	NextCorporateAction(ctx context.Context) (time.Time, error)
+	// AppliedSplits lists every split applied so far, oldest first (a
+	// price feed with prices of its own rescales them by these).
+	AppliedSplits(ctx context.Context) ([]*CorporateAction, error)
 	// RoomsHolding lists the ids of the ACTIVE and PAUSED rooms where a
 	// participant holds a position (long or short) in symbol, ascending.
 	RoomsHolding(ctx context.Context, symbol string) ([]int64, error)
