@@ -8,9 +8,9 @@ import (
 	"github.com/shopspring/decimal"
 )
 
-// Corporate actions in the crash loop: once some room is trading, trader
-// 0 buys corpQty of corpSymbol (which no one else trades) in every room
-// trading for a while yet, and the admin announces a split of corpRatio a
+// Corporate actions in the crash loop: in the second round, trader 0
+// buys corpQty of corpSymbol (which no one else trades) in a room made for
+// it and in every other room trading for a while yet, and the admin announces a split of corpRatio a
 // moment ahead and a dividend of corpDividend just after it, paid a moment
 // later; the server applies them on its own clock, across whatever kills
 // come. Each check then proves, from the API, that each room got each
@@ -29,6 +29,7 @@ var (
 	corpRatio    = decimal.RequireFromString("1.5")
 	corpDividend = decimal.RequireFromString("0.5")
 	corpQty      = int64(3) // 4.5 after the split: 0.5 paid in lieu
+	corpRoom     = 8 * time.Second
 )
 
 // corpAction is a CorporateAction as the API shows it.
@@ -42,21 +43,28 @@ type corpState struct {
 	announced       bool
 	split, dividend string // action ids
 	applied         map[string]corpAction
-	// seen counts, per room, the CorporateActionEvents and DIVIDEND lines
-	// the last check found (for the stats).
-	seen map[string][2]int64
+	// events counts per room the CorporateActionEvents, dividends per
+	// participant the DIVIDEND lines, that the last check found (for the
+	// stats).
+	events, dividends map[string]int64
 }
 
-// announceCorporate does the buys and the announcements once, when some
-// room is trading with a second and a half left.
+// announceCorporate does the buys and the announcements once: in a room
+// of its own, started at once and going on for corpRoom (long enough
+// for the dividend to be paid across a kill or two), and in every other
+// room trading with a second and a half left.
 func (l *crashLoop) announceCorporate(ctx context.Context) error {
 	if l.corp.announced {
 		return nil
 	}
 	now := time.Now()
+	own, err := l.newRoom(ctx, now, now.Add(corpRoom))
+	if err != nil {
+		return err
+	}
 	bought := 0
 	for _, r := range l.sortedRooms() {
-		if now.Before(r.startsAt.Add(50*time.Millisecond)) || now.After(r.endsAt.Add(-1500*time.Millisecond)) {
+		if r != own && (now.Before(r.startsAt.Add(50*time.Millisecond)) || now.After(r.endsAt.Add(-1500*time.Millisecond))) {
 			continue
 		}
 		l.mu.Lock()
@@ -73,7 +81,7 @@ func (l *crashLoop) announceCorporate(ctx context.Context) error {
 		}
 	}
 	if bought == 0 {
-		return nil // no room was trading yet: next round
+		return fmt.Errorf("no buy of %s filled, not even in the room made for it", corpSymbol)
 	}
 	at := time.Now()
 	var s struct{ AnnounceSplit struct{ ID string } }
@@ -126,12 +134,10 @@ func (l *crashLoop) checkCorporate(r *room, rr *roomRead, participant string, qt
 			ended = &ev.OccurredAt
 		}
 	}
-	if l.corp.seen == nil {
-		l.corp.seen = map[string][2]int64{}
+	if l.corp.events == nil {
+		l.corp.events, l.corp.dividends = map[string]int64{}, map[string]int64{}
 	}
-	c := l.corp.seen[r.id]
-	c[0] = int64(len(events[l.corp.split]) + len(events[l.corp.dividend]))
-	l.corp.seen[r.id] = c
+	l.corp.events[r.id] = int64(len(events[l.corp.split]) + len(events[l.corp.dividend]))
 	for id, evs := range events {
 		if len(evs) > 1 {
 			l.find = append(l.find, fmt.Sprintf("room %s: %d CorporateActionEvents of action %s, want at most one", r.id, len(evs), id))
@@ -204,16 +210,16 @@ func (l *crashLoop) checkCorporate(r *room, rr *roomRead, participant string, qt
 	case len(dividends) == 0 && record != 0 && due(l.corp.applied[l.corp.dividend].PaidAt):
 		l.find = append(l.find, fmt.Sprintf("%s: no DIVIDEND line, though the room had not ended when the dividend was paid", where))
 	}
-	seen := l.corp.seen[r.id]
-	seen[1] = int64(len(dividends))
-	l.corp.seen[r.id] = seen
+	l.corp.dividends[participant] = int64(len(dividends))
 }
 
 // corporateStats sums what the last checks of each room found.
 func (l *crashLoop) corporateStats() (events, dividends int64) {
-	for _, c := range l.corp.seen {
-		events += c[0]
-		dividends += c[1]
+	for _, n := range l.corp.events {
+		events += n
+	}
+	for _, n := range l.corp.dividends {
+		dividends += n
 	}
 	return events, dividends
 }

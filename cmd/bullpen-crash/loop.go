@@ -305,37 +305,43 @@ func (l *crashLoop) ensureRooms(ctx context.Context) error {
 	for ; live < 3; live++ {
 		starts := now.Add(100*time.Millisecond + time.Duration(l.rng.Int64N(int64(700*time.Millisecond))))
 		ends := starts.Add(2*time.Second + time.Duration(l.rng.Int64N(int64(4*time.Second))))
-		var out struct {
-			CreateBullPen struct {
-				ID               string
-				State            string
-				StartsAt, EndsAt time.Time
-			}
-		}
-		err := l.cl.do(ctx, l.owner, `mutation($n: String!, $s: Time!, $e: Time!) { createBullPen(input: {name: $n, startsAt: $s, endsAt: $e,
-			startingCash: "`+startingCash+`", commission: "`+commission+`", allowedSymbols: ["AAPL", "MSFT", "NVDA", "`+corpSymbol+`"]}) { id state startsAt endsAt } }`,
-			map[string]any{"n": fmt.Sprintf("%s crash room %d", l.tag, l.roomsMade), "s": starts.UTC().Format(time.RFC3339Nano), "e": ends.UTC().Format(time.RFC3339Nano)}, &out)
-		if err != nil {
-			return fmt.Errorf("createBullPen: %w", err)
-		}
-		c := out.CreateBullPen
-		r := &room{id: c.ID, startsAt: c.StartsAt, endsAt: c.EndsAt, participants: map[int]string{}, state: c.State, unproved: map[int64]string{}}
-		for _, t := range l.trade {
-			var j struct{ JoinBullPen struct{ ID string } }
-			if err := l.cl.do(ctx, t.token, `mutation($id: ID!) { joinBullPen(bullPenId: $id) { id } }`, map[string]any{"id": r.id}, &j); err != nil {
-				return fmt.Errorf("joinBullPen: %w", err)
-			}
-			r.participants[t.i] = j.JoinBullPen.ID
-		}
-		l.mu.Lock()
-		l.rooms = append(l.rooms, r)
-		l.mu.Unlock()
-		l.roomsMade++
-		if err := l.sub.subscribe(r.id, 0); err != nil {
+		if _, err := l.newRoom(ctx, starts, ends); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// newRoom creates a followed room from starts (now or before: it starts
+// at once) to ends, every trader in it.
+func (l *crashLoop) newRoom(ctx context.Context, starts, ends time.Time) (*room, error) {
+	var out struct {
+		CreateBullPen struct {
+			ID               string
+			State            string
+			StartsAt, EndsAt time.Time
+		}
+	}
+	err := l.cl.do(ctx, l.owner, `mutation($n: String!, $s: Time!, $e: Time!) { createBullPen(input: {name: $n, startsAt: $s, endsAt: $e,
+		startingCash: "`+startingCash+`", commission: "`+commission+`", allowedSymbols: ["AAPL", "MSFT", "NVDA", "`+corpSymbol+`"]}) { id state startsAt endsAt } }`,
+		map[string]any{"n": fmt.Sprintf("%s crash room %d", l.tag, l.roomsMade), "s": starts.UTC().Format(time.RFC3339Nano), "e": ends.UTC().Format(time.RFC3339Nano)}, &out)
+	if err != nil {
+		return nil, fmt.Errorf("createBullPen: %w", err)
+	}
+	c := out.CreateBullPen
+	r := &room{id: c.ID, startsAt: c.StartsAt, endsAt: c.EndsAt, participants: map[int]string{}, state: c.State, unproved: map[int64]string{}}
+	for _, t := range l.trade {
+		var j struct{ JoinBullPen struct{ ID string } }
+		if err := l.cl.do(ctx, t.token, `mutation($id: ID!) { joinBullPen(bullPenId: $id) { id } }`, map[string]any{"id": r.id}, &j); err != nil {
+			return nil, fmt.Errorf("joinBullPen: %w", err)
+		}
+		r.participants[t.i] = j.JoinBullPen.ID
+	}
+	l.mu.Lock()
+	l.rooms = append(l.rooms, r)
+	l.mu.Unlock()
+	l.roomsMade++
+	return r, l.sub.subscribe(r.id, 0)
 }
 
 // round trades until a random moment, kills the server, keeps it down
