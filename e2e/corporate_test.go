@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -11,6 +13,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/bullpen/bullpen/db/dbtest"
+	"github.com/bullpen/bullpen/game"
 )
 
 // TestCorporateActions runs a split and a dividend through a real server
@@ -237,5 +240,80 @@ func playCorporateActions(t *testing.T, ts *testServer) {
 	ts.must("", `{ corporateActions(symbol: "AAPL") { totalCount edges { node { kind appliedAt paidAt } } } }`, nil, &list)
 	if ca := list.CorporateActions; ca.TotalCount != 2 || len(ca.Edges) != 2 || ca.Edges[1].Node.PaidAt == nil || ca.Edges[0].Node.AppliedAt == nil {
 		t.Errorf("corporateActions %+v, want the split applied and the dividend paid", ca)
+	}
+}
+
+// TestReplayCarriesCorporateActions: a replay file's SPLIT row splits the
+// holdings of a room when the replay reaches it, before the file's next
+// price, and the action is listed like an announced one.
+func TestReplayCarriesCorporateActions(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "prices.csv")
+	csv := "timestamp,symbol,price\n" +
+		"2025-01-02T14:30:00Z,AAPL,100\n" +
+		"2025-01-02T14:30:01Z,AAPL,SPLIT:2\n" +
+		"2025-01-02T14:30:02Z,AAPL,50.5\n"
+	if err := os.WriteFile(path, []byte(csv), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ts := startServerOn(t, dbtest.SQLite(t), "-market", "replay:"+path)
+	quotes := make(chan string, 16)
+	ts.svc.OnQuote(func(q game.Quote) { quotes <- q.Symbol + " " + q.Price.String() })
+	// waitQuote waits for the price of AAPL to be want: stored already, or
+	// when the feed stores it.
+	waitQuote := func(want string) {
+		t.Helper()
+		var q struct{ Quote *struct{ Price string } }
+		ts.must("", `{ quote(symbol: "AAPL") { price } }`, nil, &q)
+		if q.Quote != nil && decimalIs(&q.Quote.Price, want) {
+			return
+		}
+		for {
+			select {
+			case got := <-quotes:
+				if got == "AAPL "+want {
+					return
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatalf("AAPL never became %s", want)
+			}
+		}
+	}
+	owner, alice := ts.signUp("owner"), ts.signUp("alice")
+	var created struct{ CreateBullPen struct{ ID string } }
+	ts.must(owner, `mutation($e: Time!) { createBullPen(input: {name: "Replay", endsAt: $e}) { id } }`,
+		map[string]any{"e": fmtTime(t0.Add(time.Hour))}, &created)
+	id := created.CreateBullPen.ID
+	ts.must(alice, `mutation($id: ID!) { joinBullPen(bullPenId: $id) { id } }`, map[string]any{"id": id}, nil)
+	waitQuote("100")
+	ts.must(alice, `mutation($id: ID!) { placeOrder(input: {bullPenId: $id, symbol: "AAPL", side: BUY, quantity: 3}) { id } }`, map[string]any{"id": id}, nil)
+
+	ts.clock.Advance(time.Second)
+	waitQuote("50") // the split's quote, stored with the split
+	var me struct {
+		BullPen struct {
+			Me struct {
+				Positions []struct {
+					Quantity  int
+					CostBasis string
+				}
+			}
+		}
+	}
+	ts.must(alice, `query($id: ID!) { bullPen(id: $id) { me { positions { quantity costBasis } } } }`, map[string]any{"id": id}, &me)
+	if ps := me.BullPen.Me.Positions; len(ps) != 1 || ps[0].Quantity != 6 || !decimalIs(&ps[0].CostBasis, "300") {
+		t.Errorf("alice after the replay's split: %+v, want 6 costing 300", ps)
+	}
+	ts.clock.Advance(time.Second)
+	waitQuote("50.5") // the file's next price, as it is
+	var list struct {
+		CorporateActions struct {
+			Edges []struct {
+				Node struct{ Kind, Ratio, AppliedAt string }
+			}
+		}
+	}
+	ts.must("", `{ corporateActions(symbol: "AAPL") { edges { node { kind ratio appliedAt } } } }`, nil, &list)
+	if es := list.CorporateActions.Edges; len(es) != 1 || es[0].Node.Kind != "SPLIT" || !decimalIs(&es[0].Node.Ratio, "2") || es[0].Node.AppliedAt == "" {
+		t.Errorf("corporateActions %+v, want the file's split, applied", es)
 	}
 }
