@@ -38,7 +38,7 @@ func TestPostgresOpenMigratesAndReopenAppliesNothing(t *testing.T) {
 		ORDER BY table_name`); err != nil {
 		t.Fatalf("list tables: %v", err)
 	}
-	wantTables := []string{"accruals", "bull_pens", "events", "fills", "leaderboard_entries", "leaderboard_snapshots", "ledger_entries", "orders",
+	wantTables := []string{"accruals", "bull_pens", "corporate_actions", "dividend_entitlements", "events", "fills", "leaderboard_entries", "leaderboard_snapshots", "ledger_entries", "orders",
 		"participant_tracks", "participants", "positions", "quotes", "sessions", "settings", "users"}
 	if !slices.Equal(tables, wantTables) {
 		t.Errorf("tables = %v, want %v", tables, wantTables)
@@ -115,6 +115,7 @@ var moneyColumns = []string{
 	"bull_pens.borrow_fee_percent", "bull_pens.cash_interest_percent", "bull_pens.commission", "bull_pens.maintenance_margin_percent",
 	"bull_pens.margin_interest_percent", "bull_pens.max_position_percent", "bull_pens.min_share_price", "bull_pens.price_impact",
 	"bull_pens.starting_cash", "bull_pens.volume_limit_percent",
+	"corporate_actions.amount_per_share", "corporate_actions.ratio", "dividend_entitlements.amount",
 	"fills.commission", "fills.impact_cost", "fills.mid_price", "fills.price", "fills.slippage_cost", "fills.spread_cost",
 	"leaderboard_entries.cash", "leaderboard_entries.max_drawdown_percent",
 	"leaderboard_entries.portfolio_value", "leaderboard_entries.return_percent",

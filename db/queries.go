@@ -934,3 +934,127 @@ func (tx *Tx) LiveBullPens(ctx context.Context) ([]*game.BullPen, error) {
 	}
 	return bs, err
 }
+
+// Corporate actions
+
+const actionCols = `id, kind, symbol, ratio, amount_per_share, ex_date, pay_date, created_at, applied_at, paid_at, source`
+
+func utcActions(as []*game.CorporateAction) []*game.CorporateAction {
+	for _, a := range as {
+		a.UTC()
+	}
+	return as
+}
+
+func (q queries) CorporateAction(ctx context.Context, id int64) (*game.CorporateAction, error) {
+	var a game.CorporateAction
+	if err := q.get(ctx, &a, "corporate action", `SELECT `+actionCols+` FROM corporate_actions WHERE id = ?`, id); err != nil {
+		return nil, err
+	}
+	a.UTC()
+	return &a, nil
+}
+
+func (q queries) CorporateActions(ctx context.Context, f game.CorporateActionFilter) ([]*game.CorporateAction, int, error) {
+	cond, args := `TRUE`, []any{}
+	if f.Symbol != "" {
+		cond, args = `symbol = ?`, append(args, f.Symbol)
+	}
+	var total int
+	if err := q.get(ctx, &total, "count", `SELECT count(*) FROM corporate_actions WHERE `+cond, args...); err != nil {
+		return nil, 0, err
+	}
+	args = append(args, f.AfterID, f.Limit)
+	as := []*game.CorporateAction{}
+	err := q.sel(ctx, &as, `SELECT `+actionCols+` FROM corporate_actions WHERE `+cond+` AND id > ? ORDER BY id LIMIT ?`, args...)
+	return utcActions(as), total, err
+}
+
+func (q queries) DueCorporateActions(ctx context.Context, at time.Time, limit int) ([]*game.CorporateAction, error) {
+	var as []*game.CorporateAction
+	err := q.sel(ctx, &as, `SELECT `+actionCols+` FROM corporate_actions
+		WHERE (applied_at IS NULL AND ex_date <= ?)
+		   OR (kind = 'DIVIDEND' AND applied_at IS NOT NULL AND paid_at IS NULL AND pay_date <= ?)
+		ORDER BY ex_date, id LIMIT ?`, at, at, limit)
+	return utcActions(as), err
+}
+
+func (q queries) NextCorporateAction(ctx context.Context) (time.Time, error) {
+	// Plain columns, not min(): SQLite gives an aggregate's time back as
+	// text.
+	var ex, pay []time.Time
+	if err := q.sel(ctx, &ex, `SELECT ex_date FROM corporate_actions WHERE applied_at IS NULL ORDER BY ex_date LIMIT 1`); err != nil {
+		return time.Time{}, err
+	}
+	if err := q.sel(ctx, &pay, `SELECT pay_date FROM corporate_actions WHERE kind = 'DIVIDEND' AND paid_at IS NULL
+		ORDER BY pay_date LIMIT 1`); err != nil {
+		return time.Time{}, err
+	}
+	var next time.Time
+	for _, t := range append(ex, pay...) {
+		if next.IsZero() || t.Before(next) {
+			next = t.UTC()
+		}
+	}
+	return next, nil
+}
+
+func (q queries) RoomsHolding(ctx context.Context, symbol string) ([]int64, error) {
+	var ids []int64
+	return ids, q.sel(ctx, &ids, `SELECT DISTINCT p.bull_pen_id FROM positions s JOIN participants p ON p.id = s.participant_id
+		JOIN bull_pens b ON b.id = p.bull_pen_id
+		WHERE s.symbol = ? AND s.quantity <> 0 AND b.state IN ('ACTIVE', 'PAUSED') ORDER BY p.bull_pen_id`, symbol)
+}
+
+func (q queries) DividendEntitlements(ctx context.Context, actionID int64) ([]*game.DividendEntitlement, error) {
+	var es []*game.DividendEntitlement
+	return es, q.sel(ctx, &es, `SELECT action_id, participant_id, bull_pen_id, quantity, amount FROM dividend_entitlements
+		WHERE action_id = ? ORDER BY bull_pen_id, participant_id`, actionID)
+}
+
+func (q writes) InsertCorporateAction(ctx context.Context, a *game.CorporateAction) (err error) {
+	a.ID, err = q.insertID(ctx, `INSERT INTO corporate_actions (kind, symbol, ratio, amount_per_share, ex_date, pay_date, created_at, source)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, string(a.Kind), a.Symbol, a.Ratio, a.AmountPerShare, a.ExDate, a.PayDate, a.CreatedAt, a.Source)
+	return err
+}
+
+// ClaimCorporateAction is the conditional update that makes a stage
+// happen once: on PostgreSQL a second instance's update waits for the
+// first's transaction and then finds the stage done.
+func (tx *Tx) ClaimCorporateAction(ctx context.Context, id int64, stage game.ActionStage) (bool, error) {
+	query := `UPDATE corporate_actions SET applied_at = ? WHERE id = ? AND applied_at IS NULL AND ex_date <= ?`
+	if stage == game.StagePay {
+		query = `UPDATE corporate_actions SET paid_at = ? WHERE id = ? AND kind = 'DIVIDEND' AND paid_at IS NULL
+			AND applied_at IS NOT NULL AND pay_date <= ?`
+	}
+	res, err := tx.exec(ctx, query, tx.now, id, tx.now)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+func (q writes) InsertDividendEntitlements(ctx context.Context, es []*game.DividendEntitlement) error {
+	return insertRows(ctx, q.queries, es, `INSERT INTO dividend_entitlements (action_id, participant_id, bull_pen_id, quantity, amount) VALUES `, "", 5,
+		func(args []any, e *game.DividendEntitlement) []any {
+			return append(args, e.ActionID, e.ParticipantID, e.BullPenID, e.Quantity, e.Amount)
+		})
+}
+
+func (q writes) AdjustOrder(ctx context.Context, o *game.Order) error {
+	_, err := q.exec(ctx, `UPDATE orders SET quantity = ?, filled_quantity = ?, limit_price = ?, stop_price = ?, trail_amount = ?,
+		reserved = ?, updated_at = ? WHERE id = ?`,
+		o.Quantity, o.FilledQuantity, o.LimitPrice, o.StopPrice, o.TrailAmount, o.Reserved, o.UpdatedAt, o.ID)
+	return err
+}
+
+// AppliedSplits lists every split applied so far, oldest first: a price
+// feed that keeps prices of its own rescales them by these (see
+// market.Splitter).
+func (q queries) AppliedSplits(ctx context.Context) ([]*game.CorporateAction, error) {
+	var as []*game.CorporateAction
+	err := q.sel(ctx, &as, `SELECT `+actionCols+` FROM corporate_actions WHERE kind = 'SPLIT' AND applied_at IS NOT NULL
+		ORDER BY applied_at, id`)
+	return utcActions(as), err
+}

@@ -622,7 +622,7 @@ var authzSessionRows = []authzRow{
 
 // TestAuthzMatrixTable checks the spelled-out cells against the rules.
 func TestAuthzMatrixTable(t *testing.T) {
-	rows := slices.Concat(authzReadRows, authzLiveRows, authzLiquidationRows, authzHoursRows, authzWriteRows, authzSessionRows)
+	rows := slices.Concat(authzReadRows, authzLiveRows, authzLiquidationRows, authzHoursRows, authzCorporateRows, authzWriteRows, authzCorporateWriteRows, authzSessionRows)
 	for _, row := range rows {
 		for _, k := range allKinds {
 			for _, r := range allRoles {
@@ -657,7 +657,11 @@ func TestAuthzMatrix(t *testing.T) {
 			for _, row := range authzHoursRows {
 				w.runRow(t, row, true)
 			}
-			for _, row := range authzWriteRows {
+			t.Run("CorporateSetup", w.corporate)
+			for _, row := range authzCorporateRows {
+				w.runRow(t, row, true)
+			}
+			for _, row := range slices.Concat(authzWriteRows, authzCorporateWriteRows) {
 				w.runRow(t, row, false)
 			}
 			for _, row := range authzSessionRows {
@@ -686,6 +690,9 @@ type authzWorld struct {
 	// hours are rooms of each kind with trading hours (REJECT) and a
 	// maxQuoteAgeSeconds.
 	hours [3]*authzRoom
+	// split are rooms of each kind in which P1 and P2 held TSLA when it
+	// split (see authzWorld.corporate).
+	split [3]*authzRoom
 
 	mu     sync.Mutex
 	shared map[string]*authzRoom // rooms of the write rows, by row and kind
@@ -732,6 +739,7 @@ func (room *authzRoom) class(ev *game.Event) string {
 var typenames = map[game.EventKind]string{
 	game.EventOrder: "OrderEvent", game.EventPosition: "PositionEvent",
 	game.EventLeaderboard: "LeaderboardEvent", game.EventRoomState: "RoomStateEvent",
+	game.EventCorporateAction: "CorporateActionEvent",
 }
 
 // expectedLabels lists "<sequence> <__typename>" of the events of kinds

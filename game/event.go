@@ -13,6 +13,10 @@ const (
 	EventPosition    EventKind = "POSITION"
 	EventLeaderboard EventKind = "LEADERBOARD"
 	EventRoomState   EventKind = "ROOM_STATE"
+	// EventCorporateAction reports a split or dividend applied to the
+	// room's holdings (see CorporateAction): public to whoever sees the
+	// room.
+	EventCorporateAction EventKind = "CORPORATE_ACTION"
 )
 
 // OrderEventKind is what happened to an order.

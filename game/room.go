@@ -633,11 +633,12 @@ func (s *Service) expire(ctx context.Context, tx Tx, roomID, orderID int64) (boo
 }
 
 // RunScheduler moves rooms at their startsAt and endsAt, expires orders
-// at their expiresAt, and books carrying costs at 00:00 UTC (AccrueDue),
-// until ctx is done. It sleeps until the
+// at their expiresAt, books carrying costs at 00:00 UTC (AccrueDue), and
+// applies corporate actions at their exDate and payDate
+// (ApplyCorporateActions), until ctx is done. It sleeps until the
 // earliest due time (at most a minute, so rooms and orders made by other
-// instances are seen), and wakes early when rooms change here or an order
-// with an expiry rests.
+// instances are seen), and wakes early when rooms change here, an order
+// with an expiry rests or a corporate action is announced here.
 func (s *Service) RunScheduler(ctx context.Context) error {
 	for {
 		next, err := s.AdvanceDue(ctx)
@@ -657,6 +658,13 @@ func (s *Service) RunScheduler(ctx context.Context) error {
 		}
 		if !accrual.IsZero() && (next.IsZero() || accrual.Before(next)) {
 			next = accrual
+		}
+		action, err := s.ApplyCorporateActions(ctx)
+		if err != nil && ctx.Err() == nil {
+			s.log.Error("scheduler: corporate actions", "err", err)
+		}
+		if !action.IsZero() && (next.IsZero() || action.Before(next)) {
+			next = action
 		}
 		wait := time.Minute
 		if !next.IsZero() {

@@ -100,6 +100,30 @@ type Queries interface {
 	Events(ctx context.Context, bullPenID, after int64, limit int) ([]*Event, error)
 
 	Setting(ctx context.Context, key string) (string, error)
+
+	// CorporateAction reads one announced corporate action.
+	CorporateAction(ctx context.Context, id int64) (*CorporateAction, error)
+	// CorporateActions lists corporate actions oldest first (by id), of
+	// f.Symbol when set, with id > f.AfterID, at most f.Limit, and how
+	// many match in all.
+	CorporateActions(ctx context.Context, f CorporateActionFilter) ([]*CorporateAction, int, error)
+	// DueCorporateActions lists the corporate actions with a stage due at
+	// at: not yet applied with ExDate <= at, or dividends applied and not
+	// yet paid with PayDate <= at; soonest first, at most limit.
+	DueCorporateActions(ctx context.Context, at time.Time, limit int) ([]*CorporateAction, error)
+	// NextCorporateAction is the earliest time a stage not yet done
+	// comes due (an ExDate, or a PayDate of a dividend not yet paid), or
+	// zero.
+	NextCorporateAction(ctx context.Context) (time.Time, error)
+	// AppliedSplits lists every split applied so far, oldest first (a
+	// price feed with prices of its own rescales them by these).
+	AppliedSplits(ctx context.Context) ([]*CorporateAction, error)
+	// RoomsHolding lists the ids of the ACTIVE and PAUSED rooms where a
+	// participant holds a position (long or short) in symbol, ascending.
+	RoomsHolding(ctx context.Context, symbol string) ([]int64, error)
+	// DividendEntitlements lists a dividend's holders of record, by room,
+	// then participant (the order rooms are locked in).
+	DividendEntitlements(ctx context.Context, actionID int64) ([]*DividendEntitlement, error)
 }
 
 // Tx is one write transaction. Every row it writes carries Now().
@@ -178,6 +202,21 @@ type Tx interface {
 	// stores it. payload is marshalled to JSON (a json.RawMessage is stored
 	// as it is).
 	AppendEvent(ctx context.Context, bullPenID int64, kind EventKind, participantID *int64, payload any) (*Event, error)
+
+	// InsertCorporateAction stores a new corporate action and sets its ID.
+	InsertCorporateAction(ctx context.Context, a *CorporateAction) error
+	// ClaimCorporateAction marks a stage of action id done at the
+	// transaction's time, only if it is not done yet and due (its ExDate,
+	// or for the pay stage its PayDate, at or before now, and the record
+	// stage done): it reports whether this transaction claimed it. The
+	// effects of the stage go in the same transaction.
+	ClaimCorporateAction(ctx context.Context, id int64, stage ActionStage) (bool, error)
+	// InsertDividendEntitlements stores a dividend's holders of record.
+	InsertDividendEntitlements(ctx context.Context, es []*DividendEntitlement) error
+	// AdjustOrder stores a resting order's quantities, prices, trail and
+	// hold as a split changed them (UpdateOrder leaves the quantity,
+	// limit price and trail amount as placed).
+	AdjustOrder(ctx context.Context, o *Order) error
 }
 
 // Store is the game's storage. It only reads: every write goes through
@@ -228,6 +267,13 @@ type BullPenFilter struct {
 	State    *RoomState
 	BeforeID int64
 	Limit    int
+}
+
+// CorporateActionFilter selects corporate actions for CorporateActions.
+type CorporateActionFilter struct {
+	Symbol  string // "": every symbol
+	AfterID int64
+	Limit   int
 }
 
 // OrderFilter selects orders for Orders.

@@ -17,8 +17,9 @@ import (
 //   - A participant's holdings and intentions (positions, orders, buying
 //     power, cash ledger, their order and position events) are seen by that participant,
 //     by the owner, and by every member when the room's trades are PUBLIC.
-//   - What the leaderboard shows (rank, portfolio value, cash, return) and
-//     the room's state are seen by whoever sees the room.
+//   - What the leaderboard shows (rank, portfolio value, cash, return),
+//     the room's state and the corporate actions applied to it are seen
+//     by whoever sees the room.
 //   - A participant's metrics and equity history are seen as the
 //     leaderboard is; the trades export (Fills) follows Orders, the
 //     results export the leaderboard.
@@ -50,7 +51,7 @@ func (v Viewer) SeesTrades(room *BullPen, participantID int64) bool {
 // Sees reports whether the viewer may receive ev.
 func (v Viewer) Sees(room *BullPen, ev *Event) bool {
 	switch ev.Kind {
-	case EventLeaderboard, EventRoomState:
+	case EventLeaderboard, EventRoomState, EventCorporateAction:
 		return v.SeesRoom(room)
 	case EventOrder, EventPosition:
 		return ev.ParticipantID != nil && v.SeesTrades(room, *ev.ParticipantID)
@@ -497,7 +498,9 @@ func (v *View) Audience() Audience {
 // someone who is neither owner nor member (they could never see any);
 // BAD_USER_INPUT for an afterSequence below 0 or beyond lastSequence.
 func (v *View) CheckSubscription(after *int64, kinds ...EventKind) error {
-	if len(kinds) > 0 && !slices.ContainsFunc(kinds, func(k EventKind) bool { return k == EventLeaderboard || k == EventRoomState }) &&
+	if len(kinds) > 0 && !slices.ContainsFunc(kinds, func(k EventKind) bool {
+		return k == EventLeaderboard || k == EventRoomState || k == EventCorporateAction
+	}) &&
 		!v.Viewer.Owner && !v.Viewer.Member() {
 		return Errorf(EFORBIDDEN, "join bull pen %d to follow orders and positions", v.Room.ID)
 	}

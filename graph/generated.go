@@ -103,6 +103,36 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	CorporateAction struct {
+		AmountPerShare func(childComplexity int) int
+		AppliedAt      func(childComplexity int) int
+		ExDate         func(childComplexity int) int
+		ID             func(childComplexity int) int
+		Kind           func(childComplexity int) int
+		PaidAt         func(childComplexity int) int
+		PayDate        func(childComplexity int) int
+		Ratio          func(childComplexity int) int
+		Symbol         func(childComplexity int) int
+	}
+
+	CorporateActionConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	CorporateActionEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	CorporateActionEvent struct {
+		Action     func(childComplexity int) int
+		BullPenID  func(childComplexity int) int
+		OccurredAt func(childComplexity int) int
+		Sequence   func(childComplexity int) int
+	}
+
 	EquityPoint struct {
 		At             func(childComplexity int) int
 		PortfolioValue func(childComplexity int) int
@@ -181,6 +211,8 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
+		AnnounceDividend  func(childComplexity int, symbol string, amountPerShare decimal.Decimal, exDate time.Time, payDate time.Time) int
+		AnnounceSplit     func(childComplexity int, symbol string, ratio decimal.Decimal, exDate time.Time) int
 		CancelBullPen     func(childComplexity int, id int64) int
 		CancelOrder       func(childComplexity int, orderID int64) int
 		CloneBullPen      func(childComplexity int, id int64, startsAt *time.Time, endsAt time.Time) int
@@ -298,12 +330,13 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
-		BullPen         func(childComplexity int, id int64) int
-		BullPenEventLog func(childComplexity int, bullPenID int64, afterSequence *int, limit *int, kinds []game.EventKind) int
-		BullPens        func(childComplexity int, state *game.RoomState, first *int, after *string) int
-		Instruments     func(childComplexity int) int
-		Me              func(childComplexity int) int
-		Quote           func(childComplexity int, symbol string) int
+		BullPen          func(childComplexity int, id int64) int
+		BullPenEventLog  func(childComplexity int, bullPenID int64, afterSequence *int, limit *int, kinds []game.EventKind) int
+		BullPens         func(childComplexity int, state *game.RoomState, first *int, after *string) int
+		CorporateActions func(childComplexity int, symbol *string, first *int, after *string) int
+		Instruments      func(childComplexity int) int
+		Me               func(childComplexity int) int
+		Quote            func(childComplexity int, symbol string) int
 	}
 
 	Quote struct {
@@ -405,6 +438,8 @@ type MutationResolver interface {
 	PlaceOrder(ctx context.Context, input game.PlaceOrderInput) (*game.Order, error)
 	CancelOrder(ctx context.Context, orderID int64) (*game.Order, error)
 	SetQuote(ctx context.Context, symbol string, price decimal.Decimal, bid *decimal.Decimal, ask *decimal.Decimal, volume *int) (*game.Quote, error)
+	AnnounceSplit(ctx context.Context, symbol string, ratio decimal.Decimal, exDate time.Time) (*game.CorporateAction, error)
+	AnnounceDividend(ctx context.Context, symbol string, amountPerShare decimal.Decimal, exDate time.Time, payDate time.Time) (*game.CorporateAction, error)
 }
 type OrderResolver interface {
 	BullPen(ctx context.Context, obj *game.Order) (*game.BullPen, error)
@@ -438,6 +473,7 @@ type QueryResolver interface {
 	Instruments(ctx context.Context) ([]*model.Instrument, error)
 	Quote(ctx context.Context, symbol string) (*game.Quote, error)
 	BullPenEventLog(ctx context.Context, bullPenID int64, afterSequence *int, limit *int, kinds []game.EventKind) ([]model.BullPenEvent, error)
+	CorporateActions(ctx context.Context, symbol *string, first *int, after *string) (*model.CorporateActionConnection, error)
 }
 type QuoteResolver interface {
 	Change(ctx context.Context, obj *game.Quote) (*decimal.Decimal, error)
@@ -742,6 +778,118 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.BullPenEdge.Node(childComplexity), true
 
+	case "CorporateAction.amountPerShare":
+		if e.ComplexityRoot.CorporateAction.AmountPerShare == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CorporateAction.AmountPerShare(childComplexity), true
+	case "CorporateAction.appliedAt":
+		if e.ComplexityRoot.CorporateAction.AppliedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CorporateAction.AppliedAt(childComplexity), true
+	case "CorporateAction.exDate":
+		if e.ComplexityRoot.CorporateAction.ExDate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CorporateAction.ExDate(childComplexity), true
+	case "CorporateAction.id":
+		if e.ComplexityRoot.CorporateAction.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CorporateAction.ID(childComplexity), true
+	case "CorporateAction.kind":
+		if e.ComplexityRoot.CorporateAction.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CorporateAction.Kind(childComplexity), true
+	case "CorporateAction.paidAt":
+		if e.ComplexityRoot.CorporateAction.PaidAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CorporateAction.PaidAt(childComplexity), true
+	case "CorporateAction.payDate":
+		if e.ComplexityRoot.CorporateAction.PayDate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CorporateAction.PayDate(childComplexity), true
+	case "CorporateAction.ratio":
+		if e.ComplexityRoot.CorporateAction.Ratio == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CorporateAction.Ratio(childComplexity), true
+	case "CorporateAction.symbol":
+		if e.ComplexityRoot.CorporateAction.Symbol == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CorporateAction.Symbol(childComplexity), true
+
+	case "CorporateActionConnection.edges":
+		if e.ComplexityRoot.CorporateActionConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CorporateActionConnection.Edges(childComplexity), true
+	case "CorporateActionConnection.pageInfo":
+		if e.ComplexityRoot.CorporateActionConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CorporateActionConnection.PageInfo(childComplexity), true
+	case "CorporateActionConnection.totalCount":
+		if e.ComplexityRoot.CorporateActionConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CorporateActionConnection.TotalCount(childComplexity), true
+
+	case "CorporateActionEdge.cursor":
+		if e.ComplexityRoot.CorporateActionEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CorporateActionEdge.Cursor(childComplexity), true
+	case "CorporateActionEdge.node":
+		if e.ComplexityRoot.CorporateActionEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CorporateActionEdge.Node(childComplexity), true
+
+	case "CorporateActionEvent.action":
+		if e.ComplexityRoot.CorporateActionEvent.Action == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CorporateActionEvent.Action(childComplexity), true
+	case "CorporateActionEvent.bullPenId":
+		if e.ComplexityRoot.CorporateActionEvent.BullPenID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CorporateActionEvent.BullPenID(childComplexity), true
+	case "CorporateActionEvent.occurredAt":
+		if e.ComplexityRoot.CorporateActionEvent.OccurredAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CorporateActionEvent.OccurredAt(childComplexity), true
+	case "CorporateActionEvent.sequence":
+		if e.ComplexityRoot.CorporateActionEvent.Sequence == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CorporateActionEvent.Sequence(childComplexity), true
+
 	case "EquityPoint.at":
 		if e.ComplexityRoot.EquityPoint.At == nil {
 			break
@@ -1034,6 +1182,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.LedgerEntry.Order(childComplexity), true
 
+	case "Mutation.announceDividend":
+		if e.ComplexityRoot.Mutation.AnnounceDividend == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_announceDividend_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AnnounceDividend(childComplexity, args["symbol"].(string), args["amountPerShare"].(decimal.Decimal), args["exDate"].(time.Time), args["payDate"].(time.Time)), true
+	case "Mutation.announceSplit":
+		if e.ComplexityRoot.Mutation.AnnounceSplit == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_announceSplit_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AnnounceSplit(childComplexity, args["symbol"].(string), args["ratio"].(decimal.Decimal), args["exDate"].(time.Time)), true
 	case "Mutation.cancelBullPen":
 		if e.ComplexityRoot.Mutation.CancelBullPen == nil {
 			break
@@ -1674,6 +1844,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.BullPens(childComplexity, args["state"].(*game.RoomState), args["first"].(*int), args["after"].(*string)), true
+	case "Query.corporateActions":
+		if e.ComplexityRoot.Query.CorporateActions == nil {
+			break
+		}
+
+		args, err := ec.field_Query_corporateActions_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.CorporateActions(childComplexity, args["symbol"].(*string), args["first"].(*int), args["after"].(*string)), true
 	case "Query.instruments":
 		if e.ComplexityRoot.Query.Instruments == nil {
 			break
@@ -2123,7 +2304,7 @@ MARKET_CLOSED and a message naming the next open.
 """
 enum AfterHoursPolicy { QUEUE REJECT }
 "What an entry of a room's event log reports."
-enum BullPenEventKind { ORDER POSITION LEADERBOARD ROOM_STATE }
+enum BullPenEventKind { ORDER POSITION LEADERBOARD ROOM_STATE CORPORATE_ACTION }
 
 "A trade room: one competition."
 type BullPen {
@@ -2350,9 +2531,9 @@ every other kind moves cash.
 enum LedgerKind {
   "The room's starting cash, when the participant joined."
   STARTING_CASH
-  "A buy's cost (quantity times fill price), negative."
+  "A buy's cost (quantity times fill price), negative; with no order, a split's fraction of a short share bought back (cash in lieu)."
   BUY
-  "A sale's proceeds (quantity times fill price), positive."
+  "A sale's proceeds (quantity times fill price), positive; with no order, a split's fraction of a share paid out (cash in lieu)."
   SELL
   "The room's commission on a fill, negative."
   COMMISSION
@@ -2407,7 +2588,7 @@ type LedgerEntry {
   amount: Decimal!
   cashAfter: Decimal!
   buyingPowerAfter: Decimal!
-  "The order that made the movement; null for STARTING_CASH, INTEREST and BORROW_FEE."
+  "The order that made the movement; null for STARTING_CASH, INTEREST, BORROW_FEE, ADJUSTMENT and a corporate action's lines (DIVIDEND, a split's cash in lieu and its change of short margin)."
   order: Order
 }
 
@@ -2634,6 +2815,61 @@ type RoomStateEvent implements BullPenEvent {
   remainingSeconds: Int!
 }
 
+"What a corporate action does."
+enum CorporateActionKind {
+  "Every share becomes ratio shares (below 1: a reverse split)."
+  SPLIT
+  "Holders at the exDate are paid amountPerShare a share at the payDate (shorts pay it)."
+  DIVIDEND
+}
+
+"""
+A split or dividend of a symbol, announced by an admin and applied to
+every ACTIVE or PAUSED room holding the symbol at its exDate, exactly
+once (see docs/execution.md, "Corporate actions"). Market data: public.
+"""
+type CorporateAction {
+  id: ID!
+  kind: CorporateActionKind!
+  symbol: String!
+  "SPLIT: new shares per share held (2: two-for-one; 0.5: one-for-two). Null for a DIVIDEND."
+  ratio: Decimal
+  "DIVIDEND: cash per share held at the exDate. Null for a SPLIT."
+  amountPerShare: Decimal
+  "When it takes effect: a split's quantities and prices change, a dividend's holders of record are taken."
+  exDate: Time!
+  "DIVIDEND: when holders of record are paid. Null for a SPLIT."
+  payDate: Time
+  "When the exDate stage was applied; null until then."
+  appliedAt: Time
+  "DIVIDEND: when it was paid; null until then, and for a SPLIT."
+  paidAt: Time
+}
+
+type CorporateActionEdge {
+  cursor: String!
+  node: CorporateAction!
+}
+
+type CorporateActionConnection {
+  edges: [CorporateActionEdge!]!
+  pageInfo: PageInfo!
+  totalCount: Int!
+}
+
+"""
+A corporate action applied to this room's holdings at its exDate (for a
+DIVIDEND also the announcement of the payment to come), written before
+the PositionEvent of each holder it changes. Seen by whoever sees the room.
+"""
+type CorporateActionEvent implements BullPenEvent {
+  sequence: Int!
+  bullPenId: ID!
+  occurredAt: Time!
+  "The action as it was applied (appliedAt set)."
+  action: CorporateAction!
+}
+
 type Query {
   "The signed-in user, or null."
   me: User
@@ -2649,6 +2885,17 @@ type Query {
   exactly what bullPenEvents(afterSequence) replays to the same caller.
   """
   bullPenEventLog(bullPenId: ID!, afterSequence: Int, limit: Int, kinds: [BullPenEventKind!]): [BullPenEvent!]!
+  """
+  Announced corporate actions, oldest first (default 50, at most 500), of
+  one symbol or of all when symbol is left out. Public, like prices.
+  """
+  corporateActions(
+    "Only this symbol's (case does not matter)."
+    symbol: String
+    first: Int
+    "An endCursor of an earlier page."
+    after: String
+  ): CorporateActionConnection!
 }
 
 type Mutation {
@@ -2680,6 +2927,35 @@ type Mutation {
   cancelOrder(orderId: ID!): Order!
   "Admins only, manual market only. bid (at most price) and ask (at least price) default to the price, volume (1 to 2000000000) to 10000."
   setQuote(symbol: String!, price: Decimal!, bid: Decimal, ask: Decimal, volume: Int): Quote!
+  """
+  Admins only: announces a split of symbol, applied at exDate to every
+  ACTIVE or PAUSED room holding it: quantities x ratio (rounded toward
+  zero, the fraction paid as cash at the split-adjusted price), prices of
+  the quote and of resting orders / ratio, value unchanged.
+  """
+  announceSplit(
+    "A known instrument."
+    symbol: String!
+    "New shares per share: more than 0, not 1, 0.0001 to 1000, at most 4 decimal places (0.5: a one-for-two reverse split)."
+    ratio: Decimal!
+    "Now or later (now: applied at once)."
+    exDate: Time!
+  ): CorporateAction!
+  """
+  Admins only: announces a dividend on symbol: whoever holds it in an
+  ACTIVE or PAUSED room at exDate is credited amountPerShare a share at
+  payDate (a short is debited), a DIVIDEND line in their ledger.
+  """
+  announceDividend(
+    "A known instrument."
+    symbol: String!
+    "Cash per share: more than 0, at most 4 decimal places."
+    amountPerShare: Decimal!
+    "Now or later: the holders of record are taken then."
+    exDate: Time!
+    "Not before exDate."
+    payDate: Time!
+  ): CorporateAction!
 }
 
 type Subscription {
@@ -2880,6 +3156,52 @@ func (ec *executionContext) childFields_BullPenEdge(ctx context.Context, field g
 		return ec.fieldContext_BullPenEdge_node(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type BullPenEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_CorporateAction(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_CorporateAction_id(ctx, field)
+	case "kind":
+		return ec.fieldContext_CorporateAction_kind(ctx, field)
+	case "symbol":
+		return ec.fieldContext_CorporateAction_symbol(ctx, field)
+	case "ratio":
+		return ec.fieldContext_CorporateAction_ratio(ctx, field)
+	case "amountPerShare":
+		return ec.fieldContext_CorporateAction_amountPerShare(ctx, field)
+	case "exDate":
+		return ec.fieldContext_CorporateAction_exDate(ctx, field)
+	case "payDate":
+		return ec.fieldContext_CorporateAction_payDate(ctx, field)
+	case "appliedAt":
+		return ec.fieldContext_CorporateAction_appliedAt(ctx, field)
+	case "paidAt":
+		return ec.fieldContext_CorporateAction_paidAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CorporateAction", field.Name)
+}
+
+func (ec *executionContext) childFields_CorporateActionConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_CorporateActionConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_CorporateActionConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_CorporateActionConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CorporateActionConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_CorporateActionEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_CorporateActionEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_CorporateActionEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CorporateActionEdge", field.Name)
 }
 
 func (ec *executionContext) childFields_EquityPoint(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3476,6 +3798,74 @@ func (ec *executionContext) field_BullPen_orders_args(ctx context.Context, rawAr
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_announceDividend_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "symbol",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["symbol"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "amountPerShare",
+		func(ctx context.Context, v any) (decimal.Decimal, error) {
+			return ec.unmarshalNDecimal2githubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["amountPerShare"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "exDate",
+		func(ctx context.Context, v any) (time.Time, error) {
+			return ec.unmarshalNTime2timeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["exDate"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "payDate",
+		func(ctx context.Context, v any) (time.Time, error) {
+			return ec.unmarshalNTime2timeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["payDate"] = arg3
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_announceSplit_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "symbol",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["symbol"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "ratio",
+		func(ctx context.Context, v any) (decimal.Decimal, error) {
+			return ec.unmarshalNDecimal2githubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["ratio"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "exDate",
+		func(ctx context.Context, v any) (time.Time, error) {
+			return ec.unmarshalNTime2timeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["exDate"] = arg2
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_cancelBullPen_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -3843,6 +4233,36 @@ func (ec *executionContext) field_Query_bullPens_args(ctx context.Context, rawAr
 		return nil, err
 	}
 	args["state"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_corporateActions_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "symbol",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["symbol"] = arg0
 	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
 		func(ctx context.Context, v any) (*int, error) {
 			return ec.unmarshalOInt2ᚖint(ctx, v)
@@ -5158,6 +5578,456 @@ func (ec *executionContext) fieldContext_BullPenEdge_node(_ context.Context, fie
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_BullPen(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CorporateAction_id(ctx context.Context, field graphql.CollectedField, obj *game.CorporateAction) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CorporateAction_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNID2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CorporateAction_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CorporateAction", field, false, false, "ID")
+}
+
+func (ec *executionContext) _CorporateAction_kind(ctx context.Context, field graphql.CollectedField, obj *game.CorporateAction) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CorporateAction_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v game.CorporateActionKind) graphql.Marshaler {
+			return ec.marshalNCorporateActionKind2githubᚗcomᚋbullpenᚋbullpenᚋgameᚐCorporateActionKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CorporateAction_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CorporateAction", field, false, false, "CorporateActionKind")
+}
+
+func (ec *executionContext) _CorporateAction_symbol(ctx context.Context, field graphql.CollectedField, obj *game.CorporateAction) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CorporateAction_symbol(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Symbol, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CorporateAction_symbol(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CorporateAction", field, false, false, "String")
+}
+
+func (ec *executionContext) _CorporateAction_ratio(ctx context.Context, field graphql.CollectedField, obj *game.CorporateAction) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CorporateAction_ratio(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Ratio, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *decimal.Decimal) graphql.Marshaler {
+			return ec.marshalODecimal2ᚖgithubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CorporateAction_ratio(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CorporateAction", field, false, false, "Decimal")
+}
+
+func (ec *executionContext) _CorporateAction_amountPerShare(ctx context.Context, field graphql.CollectedField, obj *game.CorporateAction) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CorporateAction_amountPerShare(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AmountPerShare, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *decimal.Decimal) graphql.Marshaler {
+			return ec.marshalODecimal2ᚖgithubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CorporateAction_amountPerShare(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CorporateAction", field, false, false, "Decimal")
+}
+
+func (ec *executionContext) _CorporateAction_exDate(ctx context.Context, field graphql.CollectedField, obj *game.CorporateAction) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CorporateAction_exDate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExDate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CorporateAction_exDate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CorporateAction", field, false, false, "Time")
+}
+
+func (ec *executionContext) _CorporateAction_payDate(ctx context.Context, field graphql.CollectedField, obj *game.CorporateAction) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CorporateAction_payDate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PayDate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CorporateAction_payDate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CorporateAction", field, false, false, "Time")
+}
+
+func (ec *executionContext) _CorporateAction_appliedAt(ctx context.Context, field graphql.CollectedField, obj *game.CorporateAction) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CorporateAction_appliedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AppliedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CorporateAction_appliedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CorporateAction", field, false, false, "Time")
+}
+
+func (ec *executionContext) _CorporateAction_paidAt(ctx context.Context, field graphql.CollectedField, obj *game.CorporateAction) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CorporateAction_paidAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PaidAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CorporateAction_paidAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CorporateAction", field, false, false, "Time")
+}
+
+func (ec *executionContext) _CorporateActionConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.CorporateActionConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CorporateActionConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.CorporateActionEdge) graphql.Marshaler {
+			return ec.marshalNCorporateActionEdge2ᚕᚖgithubᚗcomᚋbullpenᚋbullpenᚋgraphᚋmodelᚐCorporateActionEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CorporateActionConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CorporateActionConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CorporateActionEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CorporateActionConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.CorporateActionConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CorporateActionConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2githubᚗcomᚋbullpenᚋbullpenᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CorporateActionConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CorporateActionConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CorporateActionConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.CorporateActionConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CorporateActionConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CorporateActionConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CorporateActionConnection", field, false, false, "Int")
+}
+
+func (ec *executionContext) _CorporateActionEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.CorporateActionEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CorporateActionEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CorporateActionEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CorporateActionEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _CorporateActionEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.CorporateActionEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CorporateActionEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v game.CorporateAction) graphql.Marshaler {
+			return ec.marshalNCorporateAction2githubᚗcomᚋbullpenᚋbullpenᚋgameᚐCorporateAction(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CorporateActionEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CorporateActionEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CorporateAction(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CorporateActionEvent_sequence(ctx context.Context, field graphql.CollectedField, obj *model.CorporateActionEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CorporateActionEvent_sequence(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Sequence, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CorporateActionEvent_sequence(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CorporateActionEvent", field, false, false, "Int")
+}
+
+func (ec *executionContext) _CorporateActionEvent_bullPenId(ctx context.Context, field graphql.CollectedField, obj *model.CorporateActionEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CorporateActionEvent_bullPenId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BullPenID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNID2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CorporateActionEvent_bullPenId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CorporateActionEvent", field, false, false, "ID")
+}
+
+func (ec *executionContext) _CorporateActionEvent_occurredAt(ctx context.Context, field graphql.CollectedField, obj *model.CorporateActionEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CorporateActionEvent_occurredAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OccurredAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CorporateActionEvent_occurredAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CorporateActionEvent", field, false, false, "Time")
+}
+
+func (ec *executionContext) _CorporateActionEvent_action(ctx context.Context, field graphql.CollectedField, obj *model.CorporateActionEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CorporateActionEvent_action(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Action, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v game.CorporateAction) graphql.Marshaler {
+			return ec.marshalNCorporateAction2githubᚗcomᚋbullpenᚋbullpenᚋgameᚐCorporateAction(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CorporateActionEvent_action(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CorporateActionEvent",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CorporateAction(ctx, field)
 		},
 	}
 	return fc, nil
@@ -6960,6 +7830,94 @@ func (ec *executionContext) fieldContext_Mutation_setQuote(ctx context.Context, 
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_setQuote_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_announceSplit(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_announceSplit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().AnnounceSplit(ctx, fc.Args["symbol"].(string), fc.Args["ratio"].(decimal.Decimal), fc.Args["exDate"].(time.Time))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *game.CorporateAction) graphql.Marshaler {
+			return ec.marshalNCorporateAction2ᚖgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐCorporateAction(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_announceSplit(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CorporateAction(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_announceSplit_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_announceDividend(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_announceDividend(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().AnnounceDividend(ctx, fc.Args["symbol"].(string), fc.Args["amountPerShare"].(decimal.Decimal), fc.Args["exDate"].(time.Time), fc.Args["payDate"].(time.Time))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *game.CorporateAction) graphql.Marshaler {
+			return ec.marshalNCorporateAction2ᚖgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐCorporateAction(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_announceDividend(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CorporateAction(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_announceDividend_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -8983,6 +9941,50 @@ func (ec *executionContext) fieldContext_Query_bullPenEventLog(ctx context.Conte
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_bullPenEventLog_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_corporateActions(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_corporateActions(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().CorporateActions(ctx, fc.Args["symbol"].(*string), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CorporateActionConnection) graphql.Marshaler {
+			return ec.marshalNCorporateActionConnection2ᚖgithubᚗcomᚋbullpenᚋbullpenᚋgraphᚋmodelᚐCorporateActionConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_corporateActions(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CorporateActionConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_corporateActions_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -11720,6 +12722,13 @@ func (ec *executionContext) _BullPenEvent(ctx context.Context, sel ast.Selection
 			return graphql.Null
 		}
 		return ec._LeaderboardEvent(ctx, sel, obj)
+	case model.CorporateActionEvent:
+		return ec._CorporateActionEvent(ctx, sel, &obj)
+	case *model.CorporateActionEvent:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._CorporateActionEvent(ctx, sel, obj)
 	default:
 		if typedObj, ok := obj.(graphql.Marshaler); ok {
 			return typedObj
@@ -12053,6 +13062,208 @@ func (ec *executionContext) _BullPenEdge(ctx context.Context, sel ast.SelectionS
 			}
 		case "node":
 			out.Values[i] = ec._BullPenEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var corporateActionImplementors = []string{"CorporateAction"}
+
+func (ec *executionContext) _CorporateAction(ctx context.Context, sel ast.SelectionSet, obj *game.CorporateAction) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, corporateActionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CorporateAction")
+		case "id":
+			out.Values[i] = ec._CorporateAction_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "kind":
+			out.Values[i] = ec._CorporateAction_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "symbol":
+			out.Values[i] = ec._CorporateAction_symbol(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "ratio":
+			out.Values[i] = ec._CorporateAction_ratio(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "amountPerShare":
+			out.Values[i] = ec._CorporateAction_amountPerShare(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "exDate":
+			out.Values[i] = ec._CorporateAction_exDate(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "payDate":
+			out.Values[i] = ec._CorporateAction_payDate(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "appliedAt":
+			out.Values[i] = ec._CorporateAction_appliedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "paidAt":
+			out.Values[i] = ec._CorporateAction_paidAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var corporateActionConnectionImplementors = []string{"CorporateActionConnection"}
+
+func (ec *executionContext) _CorporateActionConnection(ctx context.Context, sel ast.SelectionSet, obj *model.CorporateActionConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, corporateActionConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CorporateActionConnection")
+		case "edges":
+			out.Values[i] = ec._CorporateActionConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._CorporateActionConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._CorporateActionConnection_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var corporateActionEdgeImplementors = []string{"CorporateActionEdge"}
+
+func (ec *executionContext) _CorporateActionEdge(ctx context.Context, sel ast.SelectionSet, obj *model.CorporateActionEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, corporateActionEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CorporateActionEdge")
+		case "cursor":
+			out.Values[i] = ec._CorporateActionEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._CorporateActionEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var corporateActionEventImplementors = []string{"CorporateActionEvent", "BullPenEvent"}
+
+func (ec *executionContext) _CorporateActionEvent(ctx context.Context, sel ast.SelectionSet, obj *model.CorporateActionEvent) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, corporateActionEventImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CorporateActionEvent")
+		case "sequence":
+			out.Values[i] = ec._CorporateActionEvent_sequence(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "bullPenId":
+			out.Values[i] = ec._CorporateActionEvent_bullPenId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "occurredAt":
+			out.Values[i] = ec._CorporateActionEvent_occurredAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "action":
+			out.Values[i] = ec._CorporateActionEvent_action(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -12718,6 +13929,20 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "setQuote":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_setQuote(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "announceSplit":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_announceSplit(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "announceDividend":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_announceDividend(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -13416,6 +14641,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_bullPenEventLog(ctx, field)
+				})
+		case "corporateActions":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_corporateActions(ctx, field)
 				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
@@ -14220,6 +15451,65 @@ func (ec *executionContext) marshalNBullPenEventKind2githubᚗcomᚋbullpenᚋbu
 	res := graphql.MarshalString(string(v))
 	if res == graphql.Null {
 		graphql.AddInvalidNullFromMarshaler(ctx, "BullPenEventKind!")
+	}
+	return res
+}
+
+func (ec *executionContext) marshalNCorporateAction2githubᚗcomᚋbullpenᚋbullpenᚋgameᚐCorporateAction(ctx context.Context, sel ast.SelectionSet, v game.CorporateAction) graphql.Marshaler {
+	return ec._CorporateAction(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNCorporateAction2ᚖgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐCorporateAction(ctx context.Context, sel ast.SelectionSet, v *game.CorporateAction) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CorporateAction!")
+		return graphql.Null
+	}
+	return ec._CorporateAction(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNCorporateActionConnection2ᚖgithubᚗcomᚋbullpenᚋbullpenᚋgraphᚋmodelᚐCorporateActionConnection(ctx context.Context, sel ast.SelectionSet, v *model.CorporateActionConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CorporateActionConnection!")
+		return graphql.Null
+	}
+	return ec._CorporateActionConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNCorporateActionEdge2ᚕᚖgithubᚗcomᚋbullpenᚋbullpenᚋgraphᚋmodelᚐCorporateActionEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.CorporateActionEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNCorporateActionEdge2ᚖgithubᚗcomᚋbullpenᚋbullpenᚋgraphᚋmodelᚐCorporateActionEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNCorporateActionEdge2ᚖgithubᚗcomᚋbullpenᚋbullpenᚋgraphᚋmodelᚐCorporateActionEdge(ctx context.Context, sel ast.SelectionSet, v *model.CorporateActionEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CorporateActionEdge!")
+		return graphql.Null
+	}
+	return ec._CorporateActionEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNCorporateActionKind2githubᚗcomᚋbullpenᚋbullpenᚋgameᚐCorporateActionKind(ctx context.Context, v any) (game.CorporateActionKind, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := game.CorporateActionKind(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNCorporateActionKind2githubᚗcomᚋbullpenᚋbullpenᚋgameᚐCorporateActionKind(ctx context.Context, sel ast.SelectionSet, v game.CorporateActionKind) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "CorporateActionKind!")
 	}
 	return res
 }

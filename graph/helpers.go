@@ -129,6 +129,12 @@ func (r *Resolver) modelEvent(ctx context.Context, ev *game.Event) (model.BullPe
 			e.Actor = u
 		}
 		return e, nil
+	case game.EventCorporateAction:
+		var p game.CorporateActionPayload
+		if err := json.Unmarshal(ev.Payload, &p); err != nil {
+			return nil, fmt.Errorf("event %d/%d: %w", ev.BullPenID, ev.Sequence, err)
+		}
+		return &model.CorporateActionEvent{Sequence: seq, BullPenID: ev.BullPenID, OccurredAt: ev.OccurredAt, Action: p.Action}, nil
 	}
 	return nil, fmt.Errorf("event %d/%d: unknown kind %q", ev.BullPenID, ev.Sequence, ev.Kind)
 }

@@ -308,6 +308,24 @@ func (r *mutationResolver) SetQuote(ctx context.Context, symbol string, price de
 	return r.Svc.SetQuote(ctx, u, symbol, price, in)
 }
 
+// AnnounceSplit is the resolver for the announceSplit field.
+func (r *mutationResolver) AnnounceSplit(ctx context.Context, symbol string, ratio decimal.Decimal, exDate time.Time) (*game.CorporateAction, error) {
+	u, err := requireUser(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.Svc.AnnounceSplit(ctx, u, symbol, ratio, exDate)
+}
+
+// AnnounceDividend is the resolver for the announceDividend field.
+func (r *mutationResolver) AnnounceDividend(ctx context.Context, symbol string, amountPerShare decimal.Decimal, exDate time.Time, payDate time.Time) (*game.CorporateAction, error) {
+	u, err := requireUser(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.Svc.AnnounceDividend(ctx, u, symbol, amountPerShare, exDate, payDate)
+}
+
 // BullPen is the resolver for the bullPen field.
 func (r *orderResolver) BullPen(ctx context.Context, obj *game.Order) (*game.BullPen, error) {
 	v, err := r.view(ctx, obj.BullPenID)
@@ -592,6 +610,32 @@ func (r *queryResolver) BullPenEventLog(ctx context.Context, bullPenID int64, af
 		out = append(out, m)
 	}
 	return out, nil
+}
+
+// CorporateActions is the resolver for the corporateActions field.
+func (r *queryResolver) CorporateActions(ctx context.Context, symbol *string, first *int, after *string) (*model.CorporateActionConnection, error) {
+	n, err := page(first, 50, 500)
+	if err != nil {
+		return nil, err
+	}
+	afterID, err := parseCursor("action", after)
+	if err != nil {
+		return nil, err
+	}
+	sym := ""
+	if symbol != nil {
+		sym = *symbol
+	}
+	actions, total, err := r.Svc.CorporateActions(ctx, sym, afterID, n+1)
+	if err != nil {
+		return nil, err
+	}
+	conn := &model.CorporateActionConnection{TotalCount: total}
+	conn.Edges, conn.PageInfo = pageOf(actions, n, "action", func(a *game.CorporateAction) int64 { return a.ID },
+		func(a game.CorporateAction, c string) *model.CorporateActionEdge {
+			return &model.CorporateActionEdge{Cursor: c, Node: a}
+		})
+	return conn, nil
 }
 
 // Change is the resolver for the change field.

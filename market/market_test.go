@@ -3,9 +3,14 @@ package market
 import (
 	"context"
 	"errors"
+	"fmt"
+	"maps"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -746,5 +751,127 @@ func TestReplayTwoSided(t *testing.T) {
 	}
 	if tk := got[1]; !tk.Bid.IsZero() || !tk.Ask.IsZero() || tk.Volume != 0 {
 		t.Errorf("tick 2 = %+v, want no bid, ask or volume (the service fills them in)", tk)
+	}
+}
+
+// TestSimulatedRescalesOnSplit: once a split of AAPL (ratio 2) shows in
+// SplitsFrom, the walk goes on from half its price (what the stored quote
+// became), every other symbol as without it.
+func TestSimulatedRescalesOnSplit(t *testing.T) {
+	clock := clockwork.NewFakeClock()
+	feed := NewSimulated(clock, 11, time.Second)
+	var mu sync.Mutex
+	ratios := map[string]decimal.Decimal{"MSFT": decimal.NewFromInt(3)} // split before the Run: its price is split already
+	feed.(Splitter).SplitsFrom(func(context.Context) map[string]decimal.Decimal {
+		mu.Lock()
+		defer mu.Unlock()
+		return maps.Clone(ratios)
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	batches := make(chan map[string]decimal.Decimal)
+	batch := map[string]decimal.Decimal{}
+	done := make(chan error)
+	go func() {
+		done <- feed.Run(ctx, func(_ context.Context, tk Tick) error {
+			batch[tk.Symbol] = tk.Price
+			if len(batch) == len(Catalogue()) {
+				batches <- batch
+				batch = map[string]decimal.Decimal{}
+			}
+			return nil
+		})
+	}()
+	first := <-batches
+	mu.Lock()
+	ratios["AAPL"] = decimal.NewFromInt(2)
+	mu.Unlock()
+	if err := clock.BlockUntilContext(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(time.Second)
+	second := <-batches
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(11, pcgStream))
+	for _, in := range Catalogue() {
+		from := first[in.Symbol]
+		if in.Symbol == "AAPL" {
+			from = from.DivRound(decimal.NewFromInt(2), 2)
+		}
+		if want := walk(from, stepBP(r)); !second[in.Symbol].Equal(want) {
+			t.Errorf("%s: second price %s, want %s (from %s)", in.Symbol, second[in.Symbol], want, from)
+		}
+	}
+}
+
+// TestReplayCorporateActions: action rows are read, validated, named by
+// file and line, and handed to OnAction in file order between the ticks
+// around them, on the clock; files without them read as before.
+func TestReplayCorporateActions(t *testing.T) {
+	content := "timestamp,symbol,price\n" +
+		"2025-01-02T14:30:00Z,AAPL,180\n" +
+		"2025-01-02T14:30:00Z,AAPL,split:2\n" +
+		"2025-01-02T14:30:01Z,AAPL,90.5\n" +
+		"2025-01-02T14:30:02Z,KO,DIVIDEND:0.25@2025-01-02T15:30:02Z\n" +
+		"2025-01-02T14:30:02Z,KO,DIVIDEND:1.5\n"
+	path := writeFile(t, content)
+	clock := clockwork.NewFakeClockAt(t0)
+	f, err := NewReplay(clock, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	f.(ActionSource).OnAction(func(_ context.Context, a Action) error {
+		got = append(got, fmt.Sprintf("%s %s %s %s %s", a.Kind, a.Symbol, a.Value, a.PayAfter, a.Source))
+		return nil
+	})
+	done := make(chan error)
+	go func() {
+		done <- f.Run(context.Background(), func(_ context.Context, tk Tick) error {
+			got = append(got, "tick "+tk.Symbol+" "+tk.Price.String())
+			return nil
+		})
+	}()
+	blockUntil(t, clock, 1)
+	clock.Advance(time.Second)
+	blockUntil(t, clock, 1)
+	clock.Advance(time.Second)
+	if err := waitDone(t, done); err != nil {
+		t.Fatal(err)
+	}
+	base := filepath.Base(path)
+	want := []string{
+		"tick AAPL 180",
+		"SPLIT AAPL 2 0s replay:" + base + ":3",
+		"tick AAPL 90.5",
+		"DIVIDEND KO 0.25 1h0m0s replay:" + base + ":5",
+		"DIVIDEND KO 1.5 0s replay:" + base + ":6",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("Run gave\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+
+	hdr, ok := "timestamp,symbol,price\n", "2025-01-02T14:30:00Z,AAPL,1\n"
+	for _, tt := range []struct{ name, content, want string }{
+		{"ratio one", hdr + ok + "2025-01-02T14:30:01Z,AAPL,SPLIT:1\n", "line 3: SPLIT ratio must not be 1"},
+		{"ratio negative", hdr + ok + "2025-01-02T14:30:01Z,AAPL,SPLIT:-2\n", `line 3: SPLIT value "-2"`},
+		{"amount too fine", hdr + ok + "2025-01-02T14:30:01Z,AAPL,DIVIDEND:0.00001\n", `line 3: DIVIDEND value "0.00001"`},
+		{"pay before ex", hdr + ok + "2025-01-02T14:30:01Z,AAPL,DIVIDEND:1@2025-01-02T14:30:00Z\n", "line 3: DIVIDEND pay date"},
+		{"unknown symbol", hdr + ok + "2025-01-02T14:30:01Z,NOPE,SPLIT:2\n", "line 3: SPLIT of NOPE"},
+		{"more fields", hdr + ok + "2025-01-02T14:30:01Z,AAPL,SPLIT:2,5\n", "line 3: want 3 fields"},
+		{"a volume beside it", "timestamp,symbol,price,volume\n" + "2025-01-02T14:30:00Z,AAPL,185.64,100\n" + "2025-01-02T14:30:01Z,AAPL,SPLIT:2,5\n",
+			"line 3: a SPLIT row has nothing but its timestamp, symbol and action, got \"5\" in column volume"},
+		{"a named header in another order", "symbol,price,timestamp,bid\n" + "AAPL,185.64,2025-01-02T14:30:00Z,185.6\n" + "AAPL,SPLIT:0,2025-01-02T14:30:01Z,\n",
+			"line 3: SPLIT value \"0\""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := NewReplay(clockwork.NewFakeClock(), writeFile(t, tt.content))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("NewReplay = %v, want an error with %q", err, tt.want)
+			}
+		})
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -30,6 +31,7 @@ type replayRow struct {
 	price    decimal.Decimal
 	bid, ask decimal.Decimal // zero: not given
 	volume   int64           // zero: not given
+	action   *Action         // a corporate action's row (see parseActionRecord), no price
 }
 
 // replayColumns are the columns a replay file may have, the first three
@@ -70,6 +72,7 @@ type replay struct {
 	clock       clockwork.Clock
 	rows        []replayRow
 	instruments []Instrument
+	onAction    func(context.Context, Action) error
 }
 
 // NewReplay reads a CSV file of `timestamp,symbol,price` rows (timestamp is
@@ -82,7 +85,8 @@ type replay struct {
 // game's default). Without a header row a row has the first three. It validates the
 // whole file at construction and returns an error naming the line number and
 // what is wrong. Rows must be in non-decreasing timestamp order, and the file
-// must hold at least one row.
+// must hold at least one row. A row may carry a corporate action instead
+// of a price (see parseActionRecord's comment above it, and ActionSource).
 //
 // Run emits the rows in order; the first at once, and each later row when
 // the clock has advanced, since Run started, by its timestamp's offset from
@@ -108,12 +112,15 @@ func NewReplay(clock clockwork.Clock, path string) (Feed, error) {
 		known[in.Symbol] = true
 	}
 	for _, r := range rows {
-		if !known[r.symbol] {
+		if r.action == nil && !known[r.symbol] {
 			known[r.symbol] = true
 			ins = append(ins, Instrument{Symbol: r.symbol, Name: r.symbol, Reference: r.price})
 		}
 	}
 	sortInstruments(ins)
+	if err := checkActions(rows, known, filepath.Base(path)); err != nil {
+		return nil, fmt.Errorf("replay %s: %w", path, err)
+	}
 	return &replay{clock: clock, rows: rows, instruments: ins}, nil
 }
 
@@ -151,7 +158,10 @@ func parseReplay(src io.Reader) ([]replayRow, error) {
 				continue
 			}
 		}
-		row, err := parseReplayRecord(rec, cols)
+		row, isAction, err := parseActionRecord(rec, cols, line)
+		if !isAction && err == nil {
+			row, err = parseReplayRecord(rec, cols)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("line %d: %w", line, err)
 		}
@@ -268,9 +278,129 @@ func (r *replay) Run(ctx context.Context, emit func(context.Context, Tick) error
 		if ctx.Err() != nil {
 			return nil
 		}
+		if row.action != nil {
+			if err := r.emitAction(ctx, *row.action); err != nil {
+				return runEnd(ctx, err)
+			}
+			continue
+		}
 		if err := emit(ctx, Tick{Symbol: row.symbol, Price: row.price, Bid: row.bid, Ask: row.ask, Volume: row.volume, At: r.clock.Now()}); err != nil {
 			return runEnd(ctx, err)
 		}
+	}
+	return nil
+}
+
+// Corporate actions in a replay file: a row whose price field is
+//
+//	SPLIT:<ratio>                      e.g. 2025-01-02T14:30:00Z,AAPL,SPLIT:2
+//	DIVIDEND:<amount>                  paid at once (payDate = exDate)
+//	DIVIDEND:<amount>@<RFC 3339 time>  paid at that time of the file
+//
+// announces that action when the replay reaches the row (its exDate is
+// then; a payDate is as far after it as in the file). Fields after the
+// third, if any, must be empty. Ratio and amount are positive plain
+// decimals with at most 4 decimal places (a ratio not 1); the symbol must
+// have a price row somewhere in the file or be in the catalogue. The
+// prices after a split's row are the file's as they are: a file of real
+// prices has them split already.
+
+// Action is a corporate action a replay file carries.
+type Action struct {
+	Kind   string // "SPLIT" or "DIVIDEND"
+	Symbol string
+	// Value is a split's ratio or a dividend's amount per share.
+	Value decimal.Decimal
+	// PayAfter is how long after the ex-date a dividend is paid.
+	PayAfter time.Duration
+	// Source names the row ("replay:FILE:LINE"): the same row replayed
+	// again is the same action.
+	Source string
+	line   int
+}
+
+// ActionSource is a feed that carries corporate actions.
+type ActionSource interface {
+	// OnAction sets what Run calls, from its goroutine and before the
+	// next tick, when it reaches an action; an error it returns ends Run
+	// as emit's does.
+	OnAction(fn func(context.Context, Action) error)
+}
+
+var _ ActionSource = (*replay)(nil)
+
+// OnAction implements ActionSource.
+func (r *replay) OnAction(fn func(context.Context, Action) error) { r.onAction = fn }
+
+func (r *replay) emitAction(ctx context.Context, a Action) error {
+	if r.onAction == nil {
+		return nil
+	}
+	return r.onAction(ctx, a)
+}
+
+// parseActionRecord reads a corporate action's row; isAction is false
+// (and nothing is read) for any other row.
+func parseActionRecord(rec []string, cols columns, line int) (row replayRow, isAction bool, err error) {
+	if len(rec) != len(cols) {
+		return row, false, nil
+	}
+	field := strings.TrimSpace(rec[cols["price"]])
+	kind, value, ok := strings.Cut(field, ":")
+	kind = strings.ToUpper(kind)
+	if !ok || (kind != "SPLIT" && kind != "DIVIDEND") {
+		return row, false, nil
+	}
+	for name, i := range cols {
+		if name != "timestamp" && name != "symbol" && name != "price" && strings.TrimSpace(rec[i]) != "" {
+			return row, true, fmt.Errorf("a %s row has nothing but its timestamp, symbol and action, got %q in column %s", kind, rec[i], name)
+		}
+	}
+	ts, sym := strings.TrimSpace(rec[cols["timestamp"]]), strings.ToUpper(strings.TrimSpace(rec[cols["symbol"]]))
+	at, err := time.Parse(time.RFC3339Nano, ts)
+	if err != nil {
+		return row, true, fmt.Errorf("timestamp %q is not RFC 3339", ts)
+	}
+	if !ValidSymbol(sym) {
+		return row, true, fmt.Errorf("symbol %q is not a valid ticker (1-10 of A-Z, 0-9, '.', starting with a letter)", sym)
+	}
+	a := Action{Kind: kind, Symbol: sym, line: line}
+	if kind == "DIVIDEND" {
+		if amount, pay, ok := strings.Cut(value, "@"); ok {
+			payAt, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(pay))
+			if err != nil {
+				return row, true, fmt.Errorf("DIVIDEND pay date %q is not RFC 3339", pay)
+			}
+			if a.PayAfter = payAt.Sub(at); a.PayAfter < 0 {
+				return row, true, fmt.Errorf("DIVIDEND pay date %s is before the row's time %s", pay, ts)
+			}
+			value = amount
+		}
+	}
+	value = strings.TrimSpace(value)
+	d, err := decimal.NewFromString(value)
+	if err != nil || !plainDecimal.MatchString(value) || !d.IsPositive() || -d.Exponent() > maxPriceDecimals {
+		return row, true, fmt.Errorf("%s value %q must be a positive plain decimal with at most %d decimal places", kind, value, maxPriceDecimals)
+	}
+	if kind == "SPLIT" && d.Equal(decimal.NewFromInt(1)) {
+		return row, true, fmt.Errorf("SPLIT ratio must not be 1")
+	}
+	a.Value = d
+	return replayRow{at: at, symbol: sym, action: &a}, true, nil
+}
+
+// checkActions checks that every action's symbol is known (the catalogue
+// or a price row of the file) and names each action's source.
+func checkActions(rows []replayRow, known map[string]bool, file string) error {
+	for i := range rows {
+		a := rows[i].action
+		if a == nil {
+			continue
+		}
+		if !known[a.Symbol] {
+			return fmt.Errorf("line %d: %s of %s, which has no price row and is not in the catalogue", a.line, a.Kind, a.Symbol)
+		}
+		a.Source = fmt.Sprintf("replay:%s:%d", file, a.line)
 	}
 	return nil
 }

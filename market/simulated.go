@@ -23,6 +23,7 @@ type simulated struct {
 	seed     int64
 	interval time.Duration
 	start    func(context.Context) map[string]decimal.Decimal
+	splits   func(context.Context) map[string]decimal.Decimal
 }
 
 // Resumer is a feed that can continue from the prices already known (for
@@ -63,6 +64,94 @@ func sides(r *rand.Rand, price decimal.Decimal) (bid, ask decimal.Decimal, volum
 	}
 	volume = int64(minTickVolume + r.IntN(maxTickVolume-minTickVolume+1))
 	return bid, price.Add(half), volume
+}
+
+// Splitter is a feed that keeps prices of its own, which a split must
+// rescale: otherwise its next tick would undo the split of the stored
+// quote.
+type Splitter interface {
+	// SplitsFrom sets where the feed learns of applied splits: fn gives
+	// each symbol's cumulative split ratio (the product of the ratios of
+	// its splits applied so far; 1 when none). Before each batch the feed
+	// divides its price of a symbol by how much that product grew since
+	// it last looked.
+	SplitsFrom(fn func(context.Context) map[string]decimal.Decimal)
+}
+
+var _ Splitter = (*simulated)(nil)
+
+// SplitsFrom implements Splitter.
+func (s *simulated) SplitsFrom(fn func(context.Context) map[string]decimal.Decimal) { s.splits = fn }
+
+// splitTracker follows the cumulative split ratios a feed has applied to
+// its prices.
+type splitTracker struct {
+	read  func(context.Context) map[string]decimal.Decimal
+	known map[string]decimal.Decimal
+}
+
+// newSplitTracker starts from the ratios as they stand (the prices a Run
+// starts from are the stored ones, split already).
+func newSplitTracker(ctx context.Context, read func(context.Context) map[string]decimal.Decimal) *splitTracker {
+	t := &splitTracker{read: read}
+	if read != nil {
+		t.known = read(ctx)
+	}
+	return t
+}
+
+// unchanged reads the ratios again and reports whether they are what the
+// tracker knew, which it then knows.
+func (t *splitTracker) unchanged(ctx context.Context) bool {
+	if t.read == nil {
+		return true
+	}
+	now := t.read(ctx)
+	same := len(now) == len(t.known)
+	for sym, r := range now {
+		if k, ok := t.known[sym]; !ok || !k.Equal(r) {
+			same = false
+		}
+	}
+	t.known = now
+	return same
+}
+
+// rescale divides prices (by instrument) by how much each symbol's ratio
+// grew since the last look, rounded to cents like the walk, never below
+// 0.01.
+func (t *splitTracker) rescale(ctx context.Context, ins []Instrument, prices []decimal.Decimal) {
+	if t.read == nil {
+		return
+	}
+	now := t.read(ctx)
+	if now == nil {
+		return // unreadable this time: look again next batch
+	}
+	if t.known == nil { // unreadable until now: start from here
+		t.known = now
+		return
+	}
+	one := decimal.NewFromInt(1)
+	for i, in := range ins {
+		was, ok := t.known[in.Symbol]
+		if !ok {
+			was = one
+		}
+		is, ok := now[in.Symbol]
+		if !ok {
+			is = one
+		}
+		if is.Equal(was) || !is.IsPositive() {
+			continue
+		}
+		p := prices[i].Mul(was).DivRound(is, 2)
+		if p.LessThan(minPrice) {
+			p = minPrice
+		}
+		prices[i] = p
+	}
+	t.known = now
 }
 
 // NewSimulated returns a seeded random walk over the catalogue: first, at Run
@@ -107,14 +196,22 @@ func walk(price decimal.Decimal, bp int64) decimal.Decimal {
 func (s *simulated) Run(ctx context.Context, emit func(context.Context, Tick) error) error {
 	ins := Catalogue()
 	prices := make([]decimal.Decimal, len(ins))
-	var known map[string]decimal.Decimal
-	if s.start != nil {
-		known = s.start(ctx)
-	}
-	for i, in := range ins {
-		prices[i] = in.Reference.Round(2)
-		if p, ok := known[in.Symbol]; ok && p.IsPositive() {
-			prices[i] = p
+	// The known prices and the splits they reflect are read apart: read
+	// them again while a split lands in between (at most a few times).
+	splits := newSplitTracker(ctx, s.splits)
+	for range 3 {
+		var known map[string]decimal.Decimal
+		if s.start != nil {
+			known = s.start(ctx)
+		}
+		for i, in := range ins {
+			prices[i] = in.Reference.Round(2)
+			if p, ok := known[in.Symbol]; ok && p.IsPositive() {
+				prices[i] = p
+			}
+		}
+		if splits.unchanged(ctx) {
+			break
 		}
 	}
 	r := rand.New(rand.NewPCG(uint64(s.seed), pcgStream))
@@ -148,6 +245,7 @@ func (s *simulated) Run(ctx context.Context, emit func(context.Context, Tick) er
 			return nil
 		case <-ticker.Chan():
 		}
+		splits.rescale(ctx, ins, prices)
 		for i := range prices {
 			prices[i] = walk(prices[i], stepBP(r))
 		}

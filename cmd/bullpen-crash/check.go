@@ -49,9 +49,10 @@ type ledgerEntry struct {
 	At                                  time.Time
 	Kind                                string
 	Amount, CashAfter, BuyingPowerAfter decimal.Decimal
+	Order                               *struct{ ID string } // nil: STARTING_CASH, or a corporate action's
 }
 
-const ledgerFields = `ledger(first: 500, after: $after) { edges { node { at kind amount cashAfter buyingPowerAfter } } pageInfo { hasNextPage endCursor } }`
+const ledgerFields = `ledger(first: 500, after: $after) { edges { node { at kind amount cashAfter buyingPowerAfter order { id } } } pageInfo { hasNextPage endCursor } }`
 
 // logEvent is one bullPenEventLog entry.
 type logEvent struct {
@@ -71,6 +72,7 @@ type logEvent struct {
 		Final bool
 	}
 	PreviousState, State, Trigger string
+	Action                        *struct{ ID, Kind string }
 }
 
 // snapshot is everything a check reads, taken while no client traffic
@@ -151,6 +153,11 @@ func (l *crashLoop) awaitDueMoves(ctx context.Context) error {
 // orders and event log, and the prices.
 func (l *crashLoop) read(ctx context.Context) (*snapshot, error) {
 	rooms := l.sortedRooms()
+	// Before the rooms: an action applied while they are read is not yet
+	// due in any of them.
+	if err := l.readCorporate(ctx); err != nil {
+		return nil, err
+	}
 	before, err := l.sequences(ctx, rooms)
 	if err != nil {
 		return nil, err
@@ -554,6 +561,12 @@ func (l *crashLoop) checkOrders(r *room, rr *roomRead, quotes map[string]decimal
 	for _, o := range l.orders {
 		if o.in.room == r.id && o.seen != nil && !found[o.cid] {
 			l.find = append(l.find, fmt.Sprintf("room %s: order %s (%s), answered %s, is gone", r.id, o.seen.ID, o.cid, o.seen.Status))
+		}
+	}
+	// What corporate actions made of the fills.
+	if l.corp.announced {
+		for pid, b := range books {
+			l.checkCorporate(r, rr, pid, b.qty, b.net, &b.cash)
 		}
 	}
 	// Cash and positions reconcile with the fills, exactly.

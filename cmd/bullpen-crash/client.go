@@ -154,7 +154,8 @@ const eventFragment = ` fragment E on BullPenEvent { __typename sequence bullPen
       filledQuantity filledPrice commission rejectReason createdAt updatedAt filledAt } }
   ... on PositionEvent { participantId position { symbol quantity costBasis realizedPnl updatedAt } }
   ... on LeaderboardEvent { snapshot { id takenAt final entries { rank participantId portfolioValue cash } } }
-  ... on RoomStateEvent { previousState state trigger startsAt endsAt } }`
+  ... on RoomStateEvent { previousState state trigger startsAt endsAt }
+  ... on CorporateActionEvent { action { id kind symbol ratio amountPerShare exDate payDate appliedAt } } }`
 
 // canonicalEvent reads an event's sequence and re-encodes it with sorted
 // keys.

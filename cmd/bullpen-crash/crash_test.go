@@ -42,7 +42,7 @@ func TestCrashLoop(t *testing.T) {
 			}
 			// The loop did what it is for.
 			if st.Kills != kills || st.Checks != kills || st.OrdersKept == 0 || st.LiveEvents == 0 || st.DueMoves == 0 ||
-				st.Cancels == 0 || st.Resends == 0 || st.Quotes == 0 || st.EventsChecked < st.LiveEvents || st.Accruals == 0 {
+				st.Cancels == 0 || st.Resends == 0 || st.Quotes == 0 || st.EventsChecked < st.LiveEvents || st.Accruals == 0 || st.CorpEvents == 0 || st.DividendLines == 0 {
 				t.Fatalf("the loop did too little: %+v", st)
 			}
 		})

@@ -53,6 +53,8 @@ type loopStats struct {
 	AccrualsWhileDown int           `json:"accrualsWhileDown"` // of which were due while the server was down
 	Rejected          int64         `json:"rejectedOrders"`    // orders the server stored REJECTED
 	RateLimited       int64         `json:"rateLimited"`       // requests answered RATE_LIMITED (sent again later)
+	CorpEvents        int64         `json:"corporateEvents"`   // CorporateActionEvents in the rooms' logs, as last checked
+	DividendLines     int64         `json:"dividendLines"`     // DIVIDEND ledger lines, as last checked
 	Duration          time.Duration `json:"duration"`
 }
 
@@ -92,6 +94,7 @@ type crashLoop struct {
 	offset   time.Duration
 	midnight time.Time
 
+	corp      corpState // under mu once announced
 	stats     loopStats
 	sent      atomic.Int64
 	acked     atomic.Int64
@@ -200,6 +203,9 @@ func (l *crashLoop) report(t0 time.Time) *loopStats {
 	st.Rooms = l.roomsMade
 	st.OrdersSent, st.OrdersAcked, st.LostAnswers = l.sent.Load(), l.acked.Load(), l.lost.Load()
 	st.Resends, st.Cancels, st.Quotes, st.Rejected, st.RateLimited = l.resends.Load(), l.cancels.Load(), l.quotes.Load(), l.rejected.Load(), l.limited.Load()
+	l.mu.Lock()
+	st.CorpEvents, st.DividendLines = l.corporateStats()
+	l.mu.Unlock()
 	st.Duration = time.Since(t0).Round(time.Millisecond)
 	return st
 }
@@ -301,6 +307,9 @@ func (l *crashLoop) setup(ctx context.Context) error {
 		}
 		l.prices[s] = p
 	}
+	if err := l.cl.do(ctx, l.admin, setQuote, map[string]any{"s": corpSymbol, "p": corpPrice.String()}, nil); err != nil {
+		return fmt.Errorf("setQuote: %w", err)
+	}
 	return l.subscribeAll(ctx)
 }
 
@@ -337,38 +346,44 @@ func (l *crashLoop) ensureRooms(ctx context.Context) error {
 		if l.roomsMade == 0 && l.midnight.After(starts) {
 			ends = l.midnight.Add(2*time.Second + time.Duration(l.rng.Int64N(int64(2*time.Second))))
 		}
-		var out struct {
-			CreateBullPen struct {
-				ID               string
-				State            string
-				StartsAt, EndsAt time.Time
-			}
-		}
-		err := l.cl.do(ctx, l.owner, `mutation($n: String!, $s: Time!, $e: Time!) { createBullPen(input: {name: $n, startsAt: $s, endsAt: $e,
-			startingCash: "`+startingCash+`", commission: "`+commission+`", allowedSymbols: ["AAPL", "MSFT", "NVDA"],
-			cashInterestPercent: "`+interestPercent+`"}) { id state startsAt endsAt } }`,
-			map[string]any{"n": fmt.Sprintf("%s crash room %d", l.tag, l.roomsMade), "s": starts.UTC().Format(time.RFC3339Nano), "e": ends.UTC().Format(time.RFC3339Nano)}, &out)
-		if err != nil {
-			return fmt.Errorf("createBullPen: %w", err)
-		}
-		c := out.CreateBullPen
-		r := &room{id: c.ID, startsAt: c.StartsAt, endsAt: c.EndsAt, participants: map[int]string{}, state: c.State, unproved: map[int64]string{}}
-		for _, t := range l.trade {
-			var j struct{ JoinBullPen struct{ ID string } }
-			if err := l.cl.do(ctx, t.token, `mutation($id: ID!) { joinBullPen(bullPenId: $id) { id } }`, map[string]any{"id": r.id}, &j); err != nil {
-				return fmt.Errorf("joinBullPen: %w", err)
-			}
-			r.participants[t.i] = j.JoinBullPen.ID
-		}
-		l.mu.Lock()
-		l.rooms = append(l.rooms, r)
-		l.mu.Unlock()
-		l.roomsMade++
-		if err := l.sub.subscribe(r.id, 0); err != nil {
+		if _, err := l.newRoom(ctx, starts, ends); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// newRoom creates a followed room from starts (now or before: it starts
+// at once) to ends, every trader in it.
+func (l *crashLoop) newRoom(ctx context.Context, starts, ends time.Time) (*room, error) {
+	var out struct {
+		CreateBullPen struct {
+			ID               string
+			State            string
+			StartsAt, EndsAt time.Time
+		}
+	}
+	err := l.cl.do(ctx, l.owner, `mutation($n: String!, $s: Time!, $e: Time!) { createBullPen(input: {name: $n, startsAt: $s, endsAt: $e,
+		startingCash: "`+startingCash+`", commission: "`+commission+`", allowedSymbols: ["AAPL", "MSFT", "NVDA", "`+corpSymbol+`"],
+		cashInterestPercent: "`+interestPercent+`"}) { id state startsAt endsAt } }`,
+		map[string]any{"n": fmt.Sprintf("%s crash room %d", l.tag, l.roomsMade), "s": starts.UTC().Format(time.RFC3339Nano), "e": ends.UTC().Format(time.RFC3339Nano)}, &out)
+	if err != nil {
+		return nil, fmt.Errorf("createBullPen: %w", err)
+	}
+	c := out.CreateBullPen
+	r := &room{id: c.ID, startsAt: c.StartsAt, endsAt: c.EndsAt, participants: map[int]string{}, state: c.State, unproved: map[int64]string{}}
+	for _, t := range l.trade {
+		var j struct{ JoinBullPen struct{ ID string } }
+		if err := l.cl.do(ctx, t.token, `mutation($id: ID!) { joinBullPen(bullPenId: $id) { id } }`, map[string]any{"id": r.id}, &j); err != nil {
+			return nil, fmt.Errorf("joinBullPen: %w", err)
+		}
+		r.participants[t.i] = j.JoinBullPen.ID
+	}
+	l.mu.Lock()
+	l.rooms = append(l.rooms, r)
+	l.mu.Unlock()
+	l.roomsMade++
+	return r, l.sub.subscribe(r.id, 0)
 }
 
 // round trades until a random moment, kills the server, keeps it down
@@ -377,6 +392,11 @@ func (l *crashLoop) ensureRooms(ctx context.Context) error {
 func (l *crashLoop) round(ctx context.Context, k int) error {
 	if err := l.ensureRooms(ctx); err != nil {
 		return err
+	}
+	if k > 0 {
+		if err := l.announceCorporate(ctx); err != nil {
+			return err
+		}
 	}
 	work, stop := context.WithCancel(ctx)
 	var wg sync.WaitGroup

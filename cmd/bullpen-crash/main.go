@@ -143,9 +143,11 @@ func summary(r any) string {
 	case *loopStats:
 		return fmt.Sprintf("%d kills in %v: %d rooms, %d placeOrder sent (%d answered, %d answers lost and re-sent, %d re-sends of answered ids), "+
 			"%d orders kept and checked (%d rejected), %d cancels, %d price moves; %d checks read %d log entries; %d live events equal to the log; "+
-			"%d scheduled moves, %d of them due while the server was down; %d interest accruals checked, %d of them due while the server was down; %d requests rate limited",
+			"%d scheduled moves, %d of them due while the server was down; %d interest accruals checked, %d of them due while the server was down; %d requests rate limited; "+
+			"%d corporate action events and %d dividend lines checked",
 			r.Kills, r.Duration, r.Rooms, r.OrdersSent, r.OrdersAcked, r.LostAnswers, r.Resends, r.OrdersKept, r.Rejected,
-			r.Cancels, r.Quotes, r.Checks, r.EventsChecked, r.LiveEvents, r.DueMoves, r.DueWhileDown, r.Accruals, r.AccrualsWhileDown, r.RateLimited)
+			r.Cancels, r.Quotes, r.Checks, r.EventsChecked, r.LiveEvents, r.DueMoves, r.DueWhileDown, r.Accruals, r.AccrualsWhileDown, r.RateLimited,
+			r.CorpEvents, r.DividendLines)
 	case *failoverStats:
 		return r.String()
 	}

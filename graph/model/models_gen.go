@@ -34,6 +34,33 @@ type BullPenEdge struct {
 	Node   game.BullPen `json:"node"`
 }
 
+type CorporateActionConnection struct {
+	Edges      []*CorporateActionEdge `json:"edges"`
+	PageInfo   PageInfo               `json:"pageInfo"`
+	TotalCount int                    `json:"totalCount"`
+}
+
+type CorporateActionEdge struct {
+	Cursor string               `json:"cursor"`
+	Node   game.CorporateAction `json:"node"`
+}
+
+// A corporate action applied to this room's holdings at its exDate (for a
+// DIVIDEND also the announcement of the payment to come), written before
+// the PositionEvent of each holder it changes. Seen by whoever sees the room.
+type CorporateActionEvent struct {
+	Sequence   int       `json:"sequence"`
+	BullPenID  int64     `json:"bullPenId"`
+	OccurredAt time.Time `json:"occurredAt"`
+	// The action as it was applied (appliedAt set).
+	Action game.CorporateAction `json:"action"`
+}
+
+func (CorporateActionEvent) IsBullPenEvent()               {}
+func (this CorporateActionEvent) GetSequence() int         { return this.Sequence }
+func (this CorporateActionEvent) GetBullPenID() int64      { return this.BullPenID }
+func (this CorporateActionEvent) GetOccurredAt() time.Time { return this.OccurredAt }
+
 type Instrument struct {
 	Symbol string `json:"symbol"`
 	Name   string `json:"name"`

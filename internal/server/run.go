@@ -190,6 +190,22 @@ func (s *server) startGame(ctx context.Context) error {
 			return known
 		})
 	}
+	if as, ok := s.feed.(market.ActionSource); ok {
+		// A replay's corporate actions: announced when the replay reaches
+		// them (once per row, however often the file is replayed) and
+		// applied before its next price.
+		as.OnAction(func(ctx context.Context, a market.Action) error {
+			if _, err := s.svc.AnnounceFromFeed(ctx, game.CorporateActionKind(a.Kind), a.Symbol, a.Value, a.PayAfter, a.Source); err != nil && ctx.Err() == nil {
+				s.log.Error("replay: corporate action", "source", a.Source, "err", err)
+			}
+			return nil
+		})
+	}
+	if sp, ok := s.feed.(market.Splitter); ok {
+		// A split rescales the stored quote; a feed walking prices of its
+		// own rescales them too, whichever instance applied the split.
+		sp.SplitsFrom(s.splitRatios)
+	}
 	s.instruments = s.feed.Instruments()
 	symbols := make(map[string]string, len(s.instruments))
 	for _, in := range s.instruments {
@@ -368,6 +384,27 @@ func (s *server) startBackground(ctx context.Context) {
 			return nil
 		})
 	}
+}
+
+// splitRatios is each symbol's cumulative split ratio (the product of
+// its applied splits' ratios), or nil when the store cannot say now.
+func (s *server) splitRatios(ctx context.Context) map[string]decimal.Decimal {
+	splits, err := s.store.AppliedSplits(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			s.log.Error("reading applied splits", "err", err)
+		}
+		return nil
+	}
+	out := map[string]decimal.Decimal{}
+	for _, a := range splits {
+		r, ok := out[a.Symbol]
+		if !ok {
+			r = decimal.NewFromInt(1)
+		}
+		out[a.Symbol] = r.Mul(*a.Ratio)
+	}
+	return out
 }
 
 // runFeed stores each price the market produces, with the fills it

@@ -51,5 +51,8 @@ export function describe(e: RoomEvent): string {
       return `#${e.sequence} leaderboard${e.snapshot.final ? ' (final)' : ''}: ${e.snapshot.entries.map((x) => `${x.rank}. ${x.participantId} ${x.portfolioValue}`).join(', ')}`;
     case 'RoomStateEvent':
       return `#${e.sequence} room ${e.previousState} -> ${e.state} (${e.trigger}), ${e.remainingSeconds}s left`;
+    case 'CorporateActionEvent':
+      return `#${e.sequence} ${e.action.kind} of ${e.action.symbol}: ` +
+        (e.action.kind === 'SPLIT' ? `ratio ${e.action.ratio}` : `${e.action.amountPerShare} a share, paid ${e.action.payDate}`);
   }
 }
