@@ -315,3 +315,14 @@ test('marketAt follows the trading hours the server gave to their next change, t
   assert.deepEqual(marketAt(open, t('2026-03-09T20:00:00Z')), { open: false, nextOpen: open.nextOpen, until: t(open.nextOpen), stale: false });
   assert.equal(marketAt(open, t('2026-03-10T13:30:00Z')).stale, true);
 });
+
+test('corporate actions read in the feed: a split by its ratio, a dividend by its amount and pay date', () => {
+  const m = new RoomModel({ state: 'ACTIVE' });
+  const ev = (seq, action) => ({ __typename: 'CorporateActionEvent', sequence: seq, occurredAt: '2026-01-01T00:00:00.000Z', action });
+  m.apply(ev(1, { id: '1', kind: 'SPLIT', symbol: 'KO', ratio: '1.5', amountPerShare: null, exDate: '2026-01-01T00:00:00.000Z', payDate: null }));
+  m.apply(ev(2, { id: '2', kind: 'DIVIDEND', symbol: 'KO', ratio: null, amountPerShare: '0.5', exDate: '2026-01-01T00:00:00.000Z', payDate: '2026-01-02T14:30:00.000Z' }));
+  assert.deepEqual(m.feed.map((f) => f.text), [
+    'KO dividend: 0.50 a share to holders today, paid 2026-01-02 14:30 UTC',
+    'KO split: 1.5 shares for each share held',
+  ]);
+});

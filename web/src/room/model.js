@@ -193,6 +193,13 @@ export function describe(ev) {
     }
     case 'RoomStateEvent':
       return `room ${ev.previousState} → ${ev.state}` + (ev.actor ? ` by ${ev.actor.username}` : ` (${ev.trigger.toLowerCase()})`);
+    case 'CorporateActionEvent': {
+      const a = ev.action;
+      if (!a) return ev.__typename;
+      return a.kind === 'SPLIT'
+        ? `${a.symbol} split: ${a.ratio} shares for each share held`
+        : `${a.symbol} dividend: ${money(a.amountPerShare)} a share to holders today, paid ${new Date(a.payDate).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+    }
     default:
       return ev.__typename;
   }
