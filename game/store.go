@@ -100,6 +100,11 @@ type Queries interface {
 	Events(ctx context.Context, bullPenID, after int64, limit int) ([]*Event, error)
 
 	Setting(ctx context.Context, key string) (string, error)
+
+	// League reads a league (NOT_FOUND when there is none); LeagueRooms
+	// lists its rooms by id.
+	League(ctx context.Context, id int64) (*League, error)
+	LeagueRooms(ctx context.Context, leagueID int64) ([]*BullPen, error)
 }
 
 // Tx is one write transaction. Every row it writes carries Now().
@@ -133,6 +138,13 @@ type Tx interface {
 	// Other instances hear of it (see db.Listener.Sessions).
 	DeleteSessions(ctx context.Context, userID int64, ids []string) (int, error)
 	InsertBullPen(ctx context.Context, b *BullPen) error
+	// InsertLeague stores a league and sets its ID. LockLeague reads a
+	// league and holds it for this transaction: additions to one league
+	// serialise there. AddLeagueRoom puts a room in a league (once: a
+	// second time changes nothing).
+	InsertLeague(ctx context.Context, l *League) error
+	LockLeague(ctx context.Context, id int64) (*League, error)
+	AddLeagueRoom(ctx context.Context, leagueID, bullPenID int64) error
 	// MoveBullPen sets the room's state to `to` only if it is `from`, and its
 	// times; it reports whether the row moved.
 	MoveBullPen(ctx context.Context, id int64, from, to RoomState, startsAt, endsAt time.Time) (bool, error)
