@@ -622,7 +622,8 @@ var authzSessionRows = []authzRow{
 
 // TestAuthzMatrixTable checks the spelled-out cells against the rules.
 func TestAuthzMatrixTable(t *testing.T) {
-	rows := slices.Concat(authzReadRows, authzLiveRows, authzLiquidationRows, authzHoursRows, authzWriteRows, authzSessionRows)
+	rows := slices.Concat(authzReadRows, authzLiveRows, authzLiquidationRows, authzHoursRows, authzWriteRows, authzSessionRows,
+		authzLeagueRows, authzLeagueWriteRows)
 	for _, row := range rows {
 		for _, k := range allKinds {
 			for _, r := range allRoles {
@@ -657,6 +658,13 @@ func TestAuthzMatrix(t *testing.T) {
 			for _, row := range authzHoursRows {
 				w.runRow(t, row, true)
 			}
+			t.Run("LeagueSetup", w.openLeagues)
+			for _, row := range authzLeagueRows {
+				w.runRow(t, row, true)
+			}
+			for _, row := range authzLeagueWriteRows {
+				w.runRow(t, row, false)
+			}
 			for _, row := range authzWriteRows {
 				w.runRow(t, row, false)
 			}
@@ -686,6 +694,8 @@ type authzWorld struct {
 	// hours are rooms of each kind with trading hours (REJECT) and a
 	// maxQuoteAgeSeconds.
 	hours [3]*authzRoom
+	// leagues are the leagues of the league rows (authz_leagues_test.go).
+	leagues *authzLeagues
 
 	mu     sync.Mutex
 	shared map[string]*authzRoom // rooms of the write rows, by row and kind

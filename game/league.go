@@ -227,7 +227,7 @@ func (lv *LeagueView) BullPens() []*BullPen {
 // see: points by LeaguePoints, and the rooms each player had a seat in.
 // Players are ranked by points, ties sharing the rank (1, 1, 3), and
 // listed by rank, then username.
-func (lv *LeagueView) Standings(ctx context.Context) ([]LeagueStanding, error) {
+func (lv *LeagueView) Standings(ctx context.Context) ([]*LeagueStanding, error) {
 	byUser := map[int64]*LeagueStanding{}
 	for _, v := range lv.Rooms {
 		if v.Room.State != RoomEnded {
@@ -266,13 +266,13 @@ func (lv *LeagueView) Standings(ctx context.Context) ([]LeagueStanding, error) {
 	slices.SortFunc(lines, func(a, b line) int {
 		return cmp.Or(cmp.Compare(b.Points, a.Points), cmp.Compare(a.username, b.username), cmp.Compare(a.UserID, b.UserID))
 	})
-	standings := make([]LeagueStanding, len(lines))
+	standings := make([]*LeagueStanding, len(lines))
 	for i, l := range lines {
 		l.Rank = i + 1
 		if i > 0 && l.Points == lines[i-1].Points {
 			l.Rank = standings[i-1].Rank
 		}
-		standings[i] = l.LeagueStanding
+		standings[i] = &l.LeagueStanding
 	}
 	return standings, nil
 }
