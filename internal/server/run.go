@@ -281,6 +281,8 @@ func (s *server) routes() http.Handler {
 	mux.Handle("/", web.Handler()) // GraphiQL, every asset embedded
 	// The live room page; /rooms/{id}/… stays free for other routes.
 	mux.Handle("GET /rooms/{id}", web.Room())
+	// A league's live standings page.
+	mux.Handle("GET /leagues/{id}", web.League())
 	mux.HandleFunc("GET /schema.graphql", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = io.WriteString(w, graph.SDL())
