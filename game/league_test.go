@@ -315,3 +315,42 @@ func TestLeagueMutations(t *testing.T) {
 		})
 	}
 }
+
+// TestLeagueRoomCap: a league holds at most MaxLeagueRooms rooms; one
+// more is a CONFLICT that stores nothing, while adding a room it holds
+// already is still a no-op; on both engines.
+func TestLeagueRoomCap(t *testing.T) {
+	for _, backend := range dbtest.Backends() {
+		t.Run(backend, func(t *testing.T) {
+			h := openHarnessDSN(t, dbtest.Open(t, backend), clockwork.NewFakeClockAt(t0))
+			owner := h.user("owner")
+			league, err := h.svc.CreateLeague(h.ctx, owner, "Big")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var first *game.BullPen
+			for i := range game.MaxLeagueRooms {
+				room := h.room(owner, nil)
+				if i == 0 {
+					first = room
+				}
+				if _, err := h.svc.AddRoomToLeague(h.ctx, owner, league.ID, room.ID); err != nil {
+					t.Fatalf("room %d: %v", i+1, err)
+				}
+			}
+			extra := h.room(owner, nil)
+			_, err = h.svc.AddRoomToLeague(h.ctx, owner, league.ID, extra.ID)
+			assertCode(t, err, game.ECONFLICT)
+			if _, err := h.svc.AddRoomToLeague(h.ctx, owner, league.ID, first.ID); err != nil {
+				t.Errorf("adding a room it holds: %v", err)
+			}
+			rooms, err := h.store.LeagueRooms(h.ctx, league.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(rooms) != game.MaxLeagueRooms {
+				t.Errorf("%d rooms, want %d", len(rooms), game.MaxLeagueRooms)
+			}
+		})
+	}
+}

@@ -390,7 +390,7 @@ func (s *server) serve(ctx context.Context) error {
 	go func() { serveErr <- s.srv.Serve(s.conns) }()
 	base := "http://" + displayAddr(s.ln.Addr())
 	s.log.Info("bullpen listening", "addr", s.ln.Addr().String(), "db", RedactDSN(s.c.db), "market", s.feed.Name(),
-		"graphiql", base+"/", "room_page", base+"/rooms/{id}")
+		"graphiql", base+"/", "room_page", base+"/rooms/{id}", "league_page", base+"/leagues/{id}")
 	if s.h.Started != nil {
 		s.h.Started(s.ln.Addr().String(), s.svc, s.query, s.events)
 	}
