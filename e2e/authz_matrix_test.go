@@ -181,6 +181,27 @@ type authzRow struct {
 }
 
 // roomFields: what only needs sees(room).
+// orderCells are who sees which orders (BullPen.orders, and what rides on
+// an order: its fills): the owner all, a member their own or, when trades
+// are PUBLIC, all; anyone else none.
+var orderCells = grid(
+	by(noOrders, noOrders, ownOrders, ownOrders, allOrders, noOrders),
+	by(noOrders, noOrders, allOrders, allOrders, allOrders, noOrders),
+	by(hidden, hidden, ownOrders, ownOrders, allOrders, hidden),
+)
+
+func orderRule(k roomKind, r role) string {
+	switch {
+	case !sees(k, r):
+		return hidden
+	case r == roleOwner, r.member() && k == kindPublicTrades:
+		return allOrders
+	case r.member():
+		return ownOrders
+	}
+	return noOrders
+}
+
 var roomFields = grid(
 	by(shown, shown, shown, shown, shown, shown),
 	by(shown, shown, shown, shown, shown, shown),
@@ -335,42 +356,10 @@ var authzReadRows = []authzRow{
 		}},
 	{name: "BullPen.leaderboard", want: roomFields, rule: roomFieldRule, check: checkLeaderboard},
 	{name: "BullPen.leaderboardHistory", want: roomFields, rule: roomFieldRule, check: checkLeaderboardHistory},
-	{name: "BullPen.orders", check: checkOrders,
-		want: grid(
-			by(noOrders, noOrders, ownOrders, ownOrders, allOrders, noOrders),
-			by(noOrders, noOrders, allOrders, allOrders, allOrders, noOrders),
-			by(hidden, hidden, ownOrders, ownOrders, allOrders, hidden),
-		),
-		rule: func(k roomKind, r role) string {
-			switch {
-			case !sees(k, r):
-				return hidden
-			case r == roleOwner, r.member() && k == kindPublicTrades:
-				return allOrders
-			case r.member():
-				return ownOrders
-			}
-			return noOrders
-		}},
+	{name: "BullPen.orders", check: checkOrders, want: orderCells, rule: orderRule},
 	// Fills are seen as their order is: the orders a role sees carry
 	// every fill, and no other order's.
-	{name: "Order.fills", check: checkOrderFills,
-		want: grid(
-			by(noOrders, noOrders, ownOrders, ownOrders, allOrders, noOrders),
-			by(noOrders, noOrders, allOrders, allOrders, allOrders, noOrders),
-			by(hidden, hidden, ownOrders, ownOrders, allOrders, hidden),
-		),
-		rule: func(k roomKind, r role) string {
-			switch {
-			case !sees(k, r):
-				return hidden
-			case r == roleOwner, r.member() && k == kindPublicTrades:
-				return allOrders
-			case r.member():
-				return ownOrders
-			}
-			return noOrders
-		}},
+	{name: "Order.fills", check: checkOrderFills, want: orderCells, rule: orderRule},
 	{name: "OrderEvent.order.fills in Query.bullPenEventLog", want: eventCells, rule: eventRule, check: checkEventFills},
 	{name: "BullPen.execution", want: roomFields, rule: roomFieldRule, check: checkExecution},
 	{name: "Query.bullPens", check: checkBullPens,
