@@ -217,7 +217,7 @@ const bullPenCols = `id, name, description, owner_id, state, starts_at, ends_at,
 	last_sequence, created_at, max_position_percent, min_share_price, max_orders_per_minute, max_open_orders, rank_by,
 	maintenance_margin_percent, execution_preset, spread_bps, slippage_bps, price_impact, volume_limit_percent,
 	cash_interest_percent, margin_interest_percent, borrow_fee_percent,
-	trading_time_zone, trading_open, trading_close, trading_days, after_hours, max_quote_age_seconds`
+	trading_time_zone, trading_open, trading_close, trading_days, after_hours, max_quote_age_seconds, require_note`
 
 type bullPenRow struct {
 	game.BullPen
@@ -329,14 +329,14 @@ func (q writes) InsertBullPen(ctx context.Context, b *game.BullPen) (err error) 
 		last_sequence, created_at, max_position_percent, min_share_price, max_orders_per_minute, max_open_orders, rank_by,
 		maintenance_margin_percent, execution_preset, spread_bps, slippage_bps, price_impact, volume_limit_percent,
 		cash_interest_percent, margin_interest_percent, borrow_fee_percent,
-		trading_time_zone, trading_open, trading_close, trading_days, after_hours, max_quote_age_seconds)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		trading_time_zone, trading_open, trading_close, trading_days, after_hours, max_quote_age_seconds, require_note)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		b.Name, b.Description, b.OwnerID, string(b.State), b.StartsAt, b.EndsAt, b.StartingCash, b.Commission,
 		b.AllowShortSelling, allowed, b.MaxParticipants, string(b.Visibility), string(b.TradeVisibility), b.InviteCode, b.CreatedAt,
 		b.MaxPositionPercent, b.MinSharePrice, b.MaxOrdersPerMinute, b.MaxOpenOrders, string(rankBy(b)),
 		b.MaintenanceMarginPercent, string(executionPreset(b)), b.SpreadBps, b.SlippageBps, b.PriceImpact, b.VolumeLimitPercent,
 		b.CashInterestPercent, b.MarginInterestPercent, b.BorrowFeePercent,
-		hours.Zone, hours.Open, hours.Close, hours.Days, string(afterHours(b)), b.MaxQuoteAgeSeconds)
+		hours.Zone, hours.Open, hours.Close, hours.Days, string(afterHours(b)), b.MaxQuoteAgeSeconds, b.RequireNote)
 	return err
 }
 
@@ -453,7 +453,7 @@ func (q writes) SavePosition(ctx context.Context, p *game.Position) error {
 const orderCols = `id, bull_pen_id, participant_id, client_order_id, symbol, side, type, quantity, limit_price,
 	stop_price, triggered, CASE WHEN status = 'OPEN' AND filled_quantity > 0 THEN 'PARTIALLY_FILLED' ELSE status END AS status,
 	filled_quantity, filled_price, commission, reserved, reject_reason, reject_message,
-	created_at, updated_at, filled_at, trail_amount, trail_percent, expires_at`
+	created_at, updated_at, filled_at, trail_amount, trail_percent, expires_at, note`
 
 // storedStatus is how status s is stored (see orderCols).
 func storedStatus(s game.OrderStatus) string {
@@ -524,11 +524,11 @@ func (q queries) OpenOrdersByRoom(ctx context.Context, bullPenID int64) ([]*game
 func (q writes) InsertOrder(ctx context.Context, o *game.Order) (err error) {
 	o.ID, err = q.insertID(ctx, `INSERT INTO orders (bull_pen_id, participant_id, client_order_id, symbol, side, type, quantity,
 		limit_price, stop_price, triggered, status, filled_quantity, filled_price, commission, reserved, reject_reason,
-		reject_message, created_at, updated_at, filled_at, trail_amount, trail_percent, expires_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		reject_message, created_at, updated_at, filled_at, trail_amount, trail_percent, expires_at, note)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		o.BullPenID, o.ParticipantID, o.ClientOrderID, o.Symbol, string(o.Side), string(o.Type), o.Quantity,
 		o.LimitPrice, o.StopPrice, o.Triggered, storedStatus(o.Status), o.FilledQuantity, o.FilledPrice, o.Commission,
-		o.Reserved, o.RejectReason, o.RejectMessage, o.CreatedAt, o.UpdatedAt, o.FilledAt, o.TrailAmount, o.TrailPercent, o.ExpiresAt)
+		o.Reserved, o.RejectReason, o.RejectMessage, o.CreatedAt, o.UpdatedAt, o.FilledAt, o.TrailAmount, o.TrailPercent, o.ExpiresAt, o.Note)
 	return err
 }
 

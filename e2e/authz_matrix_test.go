@@ -372,6 +372,27 @@ var authzReadRows = []authzRow{
 			return noOrders
 		}},
 	{name: "OrderEvent.order.fills in Query.bullPenEventLog", want: eventCells, rule: eventRule, check: checkEventFills},
+	// Notes (the trade journal) ride on their order: the orders a role
+	// sees carry their notes, and no other order's note shows; an order
+	// event carries its order's note to exactly those who see the event.
+	{name: "Order.note", check: checkOrderNotes,
+		want: grid(
+			by(noOrders, noOrders, ownOrders, ownOrders, allOrders, noOrders),
+			by(noOrders, noOrders, allOrders, allOrders, allOrders, noOrders),
+			by(hidden, hidden, ownOrders, ownOrders, allOrders, hidden),
+		),
+		rule: func(k roomKind, r role) string {
+			switch {
+			case !sees(k, r):
+				return hidden
+			case r == roleOwner, r.member() && k == kindPublicTrades:
+				return allOrders
+			case r.member():
+				return ownOrders
+			}
+			return noOrders
+		}},
+	{name: "OrderEvent.order.note in Query.bullPenEventLog", want: eventCells, rule: eventRule, check: checkEventNotes},
 	{name: "BullPen.execution", want: roomFields, rule: roomFieldRule, check: checkExecution},
 	{name: "Query.bullPens", check: checkBullPens,
 		want: grid(
@@ -705,8 +726,9 @@ type liveKey struct {
 type authzRoom struct {
 	kind                 roomKind
 	id, name, inviteCode string
-	seats                [6]string   // participant ids of P1 and P2
-	orders               [6][]string // order ids of P1 and P2
+	seats                [6]string         // participant ids of P1 and P2
+	orders               [6][]string       // order ids of P1 and P2
+	notes                map[string]string // order id -> its note, for the orders placed with one
 	events               []*game.Event
 }
 
@@ -778,11 +800,14 @@ func newAuthzWorld(t *testing.T, ts *testServer) *authzWorld {
 	ts.must(w.tokens[roleAdmin], `mutation { setQuote(symbol: "AAPL", price: "100") { price } }`, nil, nil)
 	for _, k := range allKinds {
 		room := w.newRoom(t, k, "ACTIVE")
+		room.notes = map[string]string{}
 		for _, p := range []role{roleP1, roleP2} {
-			room.orders[p] = []string{
-				w.placeOrder(t, p, room, map[string]any{"quantity": 10}, "FILLED"),
-				w.placeOrder(t, p, room, map[string]any{"quantity": 1, "type": "LIMIT", "limitPrice": "50"}, "OPEN"),
-			}
+			// Each order carries a note of its own (the trade journal),
+			// seen exactly as the order is.
+			filled := w.placeOrder(t, p, room, map[string]any{"quantity": 10, "note": "filled buy of " + p.String()}, "FILLED")
+			resting := w.placeOrder(t, p, room, map[string]any{"quantity": 1, "type": "LIMIT", "limitPrice": "50", "note": "resting buy of " + p.String()}, "OPEN")
+			room.orders[p] = []string{filled, resting}
+			room.notes[filled], room.notes[resting] = "filled buy of "+p.String(), "resting buy of "+p.String()
 		}
 		w.rooms[k] = room
 	}
@@ -1260,6 +1285,72 @@ func checkOrderFills(c *authzCell) {
 	}
 }
 
+// checkOrderNotes reads the notes of the orders the role sees: each
+// carries the note it was placed with, and the orders seen are those of
+// the rule (so no note of an order the role may not see shows).
+func checkOrderNotes(c *authzCell) {
+	b := c.bullPenField("orders(first: 100) { edges { node { id note } } }")
+	if b == nil {
+		return
+	}
+	got := decode[struct {
+		Orders struct {
+			Edges []struct{ Node struct{ ID, Note string } }
+		}
+	}](c, b).Orders
+	var ids []string
+	for _, e := range got.Edges {
+		ids = append(ids, e.Node.ID)
+		if want := c.room.notes[e.Node.ID]; e.Node.Note != want {
+			c.t.Errorf("order %s: note %q, want %q", e.Node.ID, e.Node.Note, want)
+		}
+	}
+	want := []string{}
+	switch c.want {
+	case allOrders:
+		want = slices.Concat(c.room.orders[roleP1], c.room.orders[roleP2])
+	case ownOrders:
+		want = c.room.orders[c.role]
+	}
+	if !sameSet(ids, want) {
+		c.t.Errorf("orders with notes %v, want %v (%s)", ids, want, c.want)
+	}
+}
+
+const eventNotesQuery = `query($id: ID!) { ev: bullPenEventLog(bullPenId: $id, limit: 1000, kinds: [ORDER]) {
+	sequence ... on OrderEvent { order { id note } } } }`
+
+// checkEventNotes reads the order events the role sees: each carries its
+// order's note, and the events seen are those of the log's rule.
+func checkEventNotes(c *authzCell) {
+	r := c.do(eventNotesQuery, map[string]any{"id": c.room.id})
+	if isErrorCode(c.want) {
+		c.expectError(r.Errors, c.room.id, func() []gqlError {
+			return c.do(eventNotesQuery, map[string]any{"id": unknownID}).Errors
+		})
+		return
+	}
+	if len(r.Errors) > 0 {
+		c.t.Fatalf("errors %+v, want events %s", r.Errors, c.want)
+	}
+	evs := decode[struct {
+		Ev []struct {
+			Sequence int64
+			Order    struct{ ID, Note string }
+		}
+	}](c, r.Data).Ev
+	var got []string
+	for _, ev := range evs {
+		got = append(got, strconv.FormatInt(ev.Sequence, 10)+" OrderEvent")
+		if want := c.room.notes[ev.Order.ID]; ev.Order.Note != want || want == "" {
+			c.t.Errorf("event %d of order %s: note %q, want %q", ev.Sequence, ev.Order.ID, ev.Order.Note, want)
+		}
+	}
+	if want := c.room.expectedLabels(c.room.events, []game.EventKind{game.EventOrder}, c.want); !sameSet(got, want) {
+		c.t.Errorf("order events %v, want %v (%s)", got, want, c.want)
+	}
+}
+
 const eventFillsQuery = `query($id: ID!) { ev: bullPenEventLog(bullPenId: $id, limit: 1000, kinds: [ORDER]) {
 	sequence ... on OrderEvent { kind order { id filledQuantity fills { quantity } } } } }`
 
@@ -1613,6 +1704,9 @@ func checkTradesCSV(c *authzCell) {
 		who := map[string]string{roleP1.username(): "p1", roleP2.username(): "p2"}[row[1]]
 		shown = append(shown, who)
 		ids = append(ids, row[7])
+		if note := c.room.notes[row[7]]; row[12] != note {
+			c.t.Errorf("trades.csv row of order %s: note %q, want %q", row[7], row[12], note)
+		}
 	}
 	for _, p := range []role{roleP1, roleP2} {
 		if seesTrades(c.kind, c.role, p) {

@@ -32,7 +32,7 @@ var (
 	ResultsHeader = []string{"rank", "user", "portfolioValue", "cash", "totalReturn", "returnPercent",
 		"maxDrawdownPercent", "volatilityPercent", "sharpeRatio", "tradeCount", "winRate"}
 	TradesHeader = []string{"time", "user", "symbol", "side", "quantity", "price", "commission", "orderId",
-		"midPrice", "spreadCost", "slippageCost", "impactCost"}
+		"midPrice", "spreadCost", "slippageCost", "impactCost", "note"}
 )
 
 // Exports serves GET ResultsCSVPath and TradesCSVPath, authenticated as
@@ -131,9 +131,18 @@ func (r *Resolver) tradeRows(ctx context.Context, v *game.View) ([][]string, err
 		}
 		out = append(out, []string{f.At.UTC().Format(scalar.TimeFormat), cell(name), o.Symbol, string(o.Side),
 			strconv.FormatInt(f.Quantity, 10), dec(f.Price), dec(f.Commission), strconv.FormatInt(o.ID, 10),
-			dec(f.MidPrice), dec(f.SpreadCost), dec(f.SlippageCost), dec(f.ImpactCost)})
+			dec(f.MidPrice), dec(f.SpreadCost), dec(f.SlippageCost), dec(f.ImpactCost), noteCell(o.Note)})
 	}
 	return out, nil
+}
+
+// noteCell writes an order's note (its trade journal entry), none as an
+// empty cell, guarded as every text cell is.
+func noteCell(note *string) string {
+	if note == nil {
+		return ""
+	}
+	return cell(*note)
 }
 
 // dec writes a Decimal as the API does.

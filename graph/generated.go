@@ -84,6 +84,7 @@ type ComplexityRoot struct {
 		ParticipantCount         func(childComplexity int) int
 		Participants             func(childComplexity int) int
 		RankBy                   func(childComplexity int) int
+		RequireNote              func(childComplexity int) int
 		StartingCash             func(childComplexity int) int
 		StartsAt                 func(childComplexity int) int
 		State                    func(childComplexity int) int
@@ -212,6 +213,7 @@ type ComplexityRoot struct {
 		Fills            func(childComplexity int) int
 		ID               func(childComplexity int) int
 		LimitPrice       func(childComplexity int) int
+		Note             func(childComplexity int) int
 		Participant      func(childComplexity int) int
 		Quantity         func(childComplexity int) int
 		RejectMessage    func(childComplexity int) int
@@ -673,6 +675,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.BullPen.RankBy(childComplexity), true
+	case "BullPen.requireNote":
+		if e.ComplexityRoot.BullPen.RequireNote == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BullPen.RequireNote(childComplexity), true
 	case "BullPen.startingCash":
 		if e.ComplexityRoot.BullPen.StartingCash == nil {
 			break
@@ -1268,6 +1276,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Order.LimitPrice(childComplexity), true
+	case "Order.note":
+		if e.ComplexityRoot.Order.Note == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Order.Note(childComplexity), true
 	case "Order.participant":
 		if e.ComplexityRoot.Order.Participant == nil {
 			break
@@ -2210,6 +2224,12 @@ type BullPen {
   stored prices that are not older than this.
   """
   maxQuoteAgeSeconds: Int
+  """
+  The trade journal rule: true when every order must carry a note (an order
+  without one, or with only spaces, is refused with BAD_USER_INPUT naming
+  note, and nothing is stored).
+  """
+  requireNote: Boolean!
 }
 
 """
@@ -2497,6 +2517,8 @@ type Order {
   trailPercent: Decimal
   "When this order, if still OPEN, becomes EXPIRED."
   expiresAt: Time
+  "The participant's trade journal entry for this order, as placed (trimmed); null: none. Seen by exactly those who see the order."
+  note: String
 }
 
 type LeaderboardSnapshot {
@@ -2732,6 +2754,8 @@ input CreateBullPenInput {
   afterHours: AfterHoursPolicy = QUEUE
   "1 to 2592000 (30 days): the oldest a price may be for an order to be priced against it (see BullPen.maxQuoteAgeSeconds)."
   maxQuoteAgeSeconds: Int
+  "True: every order must carry a note (see BullPen.requireNote)."
+  requireNote: Boolean = false
 
   rankBy: RankMetric = RETURN
 }
@@ -2763,6 +2787,13 @@ input PlaceOrderInput {
   trailPercent: Decimal
   "Resting orders only (not MARKET), in the future: an order still OPEN then becomes EXPIRED."
   expiresAt: Time
+  """
+  The trade journal: why this order, at most 500 characters, trimmed (only
+  spaces: none). Line breaks are allowed, other control characters and
+  bidirectional controls are not. Required when the room's requireNote is
+  true. Seen as the order is.
+  """
+  note: String
 }
 `, BuiltIn: false},
 }
@@ -2856,6 +2887,8 @@ func (ec *executionContext) childFields_BullPen(ctx context.Context, field graph
 		return ec.fieldContext_BullPen_afterHours(ctx, field)
 	case "maxQuoteAgeSeconds":
 		return ec.fieldContext_BullPen_maxQuoteAgeSeconds(ctx, field)
+	case "requireNote":
+		return ec.fieldContext_BullPen_requireNote(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type BullPen", field.Name)
 }
@@ -3086,6 +3119,8 @@ func (ec *executionContext) childFields_Order(ctx context.Context, field graphql
 		return ec.fieldContext_Order_trailPercent(ctx, field)
 	case "expiresAt":
 		return ec.fieldContext_Order_expiresAt(ctx, field)
+	case "note":
+		return ec.fieldContext_Order_note(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Order", field.Name)
 }
@@ -5019,6 +5054,29 @@ func (ec *executionContext) _BullPen_maxQuoteAgeSeconds(ctx context.Context, fie
 }
 func (ec *executionContext) fieldContext_BullPen_maxQuoteAgeSeconds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("BullPen", field, false, false, "Int")
+}
+
+func (ec *executionContext) _BullPen_requireNote(ctx context.Context, field graphql.CollectedField, obj *game.BullPen) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BullPen_requireNote(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RequireNote, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BullPen_requireNote(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BullPen", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _BullPenConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.BullPenConnection) (ret graphql.Marshaler) {
@@ -7543,6 +7601,29 @@ func (ec *executionContext) _Order_expiresAt(ctx context.Context, field graphql.
 }
 func (ec *executionContext) fieldContext_Order_expiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Order", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Order_note(ctx context.Context, field graphql.CollectedField, obj *game.Order) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Order_note(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Note, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Order_note(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Order", field, false, false, "String")
 }
 
 func (ec *executionContext) _OrderConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.OrderConnection) (ret graphql.Marshaler) {
@@ -11130,11 +11211,14 @@ func (ec *executionContext) unmarshalInputCreateBullPenInput(ctx context.Context
 	if _, present := asMap["afterHours"]; !present {
 		asMap["afterHours"] = "QUEUE"
 	}
+	if _, present := asMap["requireNote"]; !present {
+		asMap["requireNote"] = false
+	}
 	if _, present := asMap["rankBy"]; !present {
 		asMap["rankBy"] = "RETURN"
 	}
 
-	fieldsInOrder := [...]string{"name", "description", "startsAt", "endsAt", "startingCash", "commission", "allowShortSelling", "allowedSymbols", "maxParticipants", "visibility", "tradeVisibility", "maxPositionPercent", "minSharePrice", "maxOrdersPerMinute", "maxOpenOrders", "maintenanceMarginPercent", "execution", "cashInterestPercent", "marginInterestPercent", "borrowFeePercent", "tradingHours", "afterHours", "maxQuoteAgeSeconds", "rankBy"}
+	fieldsInOrder := [...]string{"name", "description", "startsAt", "endsAt", "startingCash", "commission", "allowShortSelling", "allowedSymbols", "maxParticipants", "visibility", "tradeVisibility", "maxPositionPercent", "minSharePrice", "maxOrdersPerMinute", "maxOpenOrders", "maintenanceMarginPercent", "execution", "cashInterestPercent", "marginInterestPercent", "borrowFeePercent", "tradingHours", "afterHours", "maxQuoteAgeSeconds", "requireNote", "rankBy"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -11302,6 +11386,13 @@ func (ec *executionContext) unmarshalInputCreateBullPenInput(ctx context.Context
 				return it, err
 			}
 			it.MaxQuoteAgeSeconds = data
+		case "requireNote":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("requireNote"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RequireNote = data
 		case "rankBy":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("rankBy"))
 			data, err := ec.unmarshalORankMetric2ᚖgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐRankMetric(ctx, v)
@@ -11415,7 +11506,7 @@ func (ec *executionContext) unmarshalInputPlaceOrderInput(ctx context.Context, o
 		asMap["type"] = "MARKET"
 	}
 
-	fieldsInOrder := [...]string{"bullPenId", "symbol", "side", "type", "quantity", "limitPrice", "stopPrice", "clientOrderId", "trailAmount", "trailPercent", "expiresAt"}
+	fieldsInOrder := [...]string{"bullPenId", "symbol", "side", "type", "quantity", "limitPrice", "stopPrice", "clientOrderId", "trailAmount", "trailPercent", "expiresAt", "note"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -11499,6 +11590,13 @@ func (ec *executionContext) unmarshalInputPlaceOrderInput(ctx context.Context, o
 				return it, err
 			}
 			it.ExpiresAt = data
+		case "note":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("note"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Note = data
 		}
 	}
 	return it, nil
@@ -11973,6 +12071,11 @@ func (ec *executionContext) _BullPen(ctx context.Context, sel ast.SelectionSet, 
 		case "maxQuoteAgeSeconds":
 			out.Values[i] = ec._BullPen_maxQuoteAgeSeconds(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "requireNote":
+			out.Values[i] = ec._BullPen_requireNote(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		default:
@@ -12871,6 +12974,11 @@ func (ec *executionContext) _Order(ctx context.Context, sel ast.SelectionSet, ob
 			}
 		case "expiresAt":
 			out.Values[i] = ec._Order_expiresAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "note":
+			out.Values[i] = ec._Order_note(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
