@@ -85,14 +85,18 @@ func playTradeJournal(t *testing.T, ts *testServer) {
 		t.Errorf("refused notes stored %d orders", s.Orders.TotalCount)
 	}
 
-	var placed struct{ PlaceOrder struct{ ID, Status, Note string } }
+	var placed struct {
+		PlaceOrder struct{ ID, Status, Note string }
+	}
 	ts.must(alice, place, order(journal, "  momentum, earnings next week\n"), &placed)
 	if placed.PlaceOrder.Status != "FILLED" || placed.PlaceOrder.Note != "momentum, earnings next week" {
 		t.Errorf("placed %+v, want FILLED with the note trimmed", placed.PlaceOrder)
 	}
 	var mine struct {
 		BullPen struct {
-			Orders struct{ Edges []struct{ Node struct{ ID, Note string } } }
+			Orders struct {
+				Edges []struct{ Node struct{ ID, Note string } }
+			}
 		}
 	}
 	ts.must(alice, `query($id: ID!) { bullPen(id: $id) { orders { edges { node { id note } } } } }`, map[string]any{"id": journal}, &mine)
