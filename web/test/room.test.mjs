@@ -307,6 +307,64 @@ test('a player signs in on the page, joins, places an order and cancels one', as
   }
 });
 
+test('the trade journal: a room that requires notes says so, its order form needs one, the server refuses an order without, and the player sees their note on their order', async () => {
+  const room = await srv.createRoom(alice, { name: 'Journal cup', requireNote: true });
+  await srv.join(bob, room);
+  await srv.join(carol, room);
+  const { context, page, offOrigin, pageErrors } = await openPage(browser, srv.url, `/rooms/${room}`, { token: bob });
+  try {
+    await waitFor(page, () => /every order needs a note/.test(document.querySelector('#rule-journal')?.textContent), null, 'the journal rule');
+    await page.locator('#order-form').waitFor({ timeout: 15_000 });
+    assert.equal(await page.locator('#order-note').evaluate((el) => el.required), true, 'the note is a required field');
+    assert.match(await text(page, 'label[for=order-note]'), /required/);
+
+    // Past the browser's own check (the field made optional), the server
+    // refuses the order naming the note, and stores nothing.
+    await page.locator('#order-note').evaluate((el) => { el.required = false; });
+    await page.selectOption('#order-form select[name=symbol]', 'AAPL');
+    await page.fill('#order-form input[name=quantity]', '3');
+    await page.fill('#order-note', '   ');
+    await page.click('#order-form button[type=submit]');
+    await waitFor(page, () => /note/.test(document.querySelector('#order-msg')?.textContent), null, 'the refusal naming note');
+    assert.match(await text(page, '#order-msg'), /required/);
+    const none = await srv.gql('query O($id: ID!) { bullPen(id: $id) { orders { totalCount } } }', { id: room }, bob);
+    assert.equal(none.bullPen.orders.totalCount, 0, 'the refused order was not stored');
+
+    // With a note (two lines) it fills, and the note shows on the order.
+    await page.fill('#order-note', 'breakout above 100\nstop at 95');
+    await page.click('#order-form button[type=submit]');
+    await waitFor(page, () => /FILLED/.test(document.querySelector('#order-msg')?.textContent), null, 'the fill');
+    await waitFor(page, () => /breakout above 100\s+stop at 95/.test(document.querySelector('#orders tr[data-order] .journal')?.textContent), null, 'the note on the order');
+    const d = await srv.gql('query O($id: ID!) { bullPen(id: $id) { orders { edges { node { note } } } } }', { id: room }, bob);
+    assert.deepEqual(d.bullPen.orders.edges.map((e) => e.node.note), ['breakout above 100\nstop at 95']);
+    assert.deepEqual(offOrigin, [], 'requests off the server origin');
+    assert.deepEqual(pageErrors, [], 'uncaught errors in the page');
+  } finally {
+    await context.close();
+  }
+
+  // Another player of the room (trades PRIVATE) sees neither the order nor
+  // its note; in a room without the rule the note is optional.
+  const other = await openPage(browser, srv.url, `/rooms/${room}`, { token: carol });
+  try {
+    await other.page.locator('#order-form').waitFor({ timeout: 15_000 });
+    assert.equal(await other.page.locator('.journal').count(), 0, "another player's note shows");
+    assert.doesNotMatch(await other.page.content(), /breakout above 100/);
+  } finally {
+    await other.context.close();
+  }
+  const free = await srv.createRoom(alice, { name: 'Free cup' });
+  await srv.join(bob, free);
+  const plain = await openPage(browser, srv.url, `/rooms/${free}`, { token: bob });
+  try {
+    await plain.page.locator('#order-form').waitFor({ timeout: 15_000 });
+    assert.equal(await plain.page.locator('#order-note').evaluate((el) => el.required), false, 'the note is optional');
+    assert.equal(await plain.page.locator('#rule-journal').count(), 0);
+  } finally {
+    await plain.context.close();
+  }
+});
+
 test('a finished room replays from its log to the final leaderboard', async () => {
   const room = await srv.createRoom(alice, { name: 'Replay cup' });
   const bobPid = await srv.join(bob, room);

@@ -37,7 +37,7 @@ const ROOM_QUERY = `query Room($id: ID!) {
     allowedSymbols maxParticipants visibility tradeVisibility participantCount lastSequence
     maxPositionPercent minSharePrice maxOrdersPerMinute maxOpenOrders rankBy
     ${EXECUTION}
-    afterHours maxQuoteAgeSeconds tradingHours { ${HOURS} }
+    afterHours maxQuoteAgeSeconds requireNote tradingHours { ${HOURS} }
     owner { id username }
     me { id }
   }
@@ -395,6 +395,7 @@ function Rules({ room, owner }) {
       {room.maxOpenOrders && <><dt>Open orders</dt><dd>at most {room.maxOpenOrders}</dd></>}
       {room.tradingHours && <><dt>Trading hours</dt><dd id="rule-hours">{hoursText(room.tradingHours)}; after hours orders {room.afterHours === 'REJECT' ? 'are rejected' : 'wait for the open'}</dd></>}
       {room.maxQuoteAgeSeconds && <><dt>Price age</dt><dd>at most {room.maxQuoteAgeSeconds} s</dd></>}
+      {room.requireNote && <><dt>Trade journal</dt><dd id="rule-journal">every order needs a note</dd></>}
       </dl>
     </details>
   );
@@ -807,6 +808,10 @@ function Mine({ seat, room, symbols, token, onChange }) {
     if (type === 'LIMIT' || type === 'STOP_LIMIT') input.limitPrice = field('limitPrice');
     if (type === 'STOP' || type === 'STOP_LIMIT') input.stopPrice = field('stopPrice');
     if (type === 'TRAILING_STOP') input.trailAmount = field('trailAmount');
+    // The trade journal: the note as typed (the server trims it); left
+    // out when empty, so a room that requires one answers naming it.
+    const note = String(f.get('note') ?? '');
+    if (note.trim()) input.note = note;
     try {
       const d = await gql(`mutation P($in: PlaceOrderInput!) {
         placeOrder(input: $in) { id status quantity filledQuantity filledPrice averageFillPrice fills { id } rejectReason rejectMessage }
@@ -924,6 +929,10 @@ function Mine({ seat, room, symbols, token, onChange }) {
           {type === 'TRAILING_STOP' && (
             <Field id="order-trail" label="Trail amount"><input id="order-trail" name="trailAmount" required inputMode="decimal" placeholder="0.00" /></Field>
           )}
+          <Field id="order-note" label={room.requireNote ? 'Note (required)' : 'Note'}>
+            <textarea id="order-note" name="note" rows={1} maxLength={500} required={room.requireNote}
+              placeholder={room.requireNote ? 'Why this trade? (required)' : 'Why this trade? (optional)'} />
+          </Field>
           <button type="submit" className="primary">Place order</button>
         </form>
       )}
@@ -1112,6 +1121,7 @@ function OrderRows({ o, cancel }) {
         <td className={`order ${o.side}`}>
           {o.side} {quantity(o.quantity)} {o.symbol}
           <time className="placed" dateTime={o.createdAt} title="placed">{fmtTime(o.createdAt)}</time>
+          {o.note && <q className="journal" title="your note">{o.note}</q>}
         </td>
         <td className="terms">{orderTerms(o)}</td>
         <td className="ostatus" title={o.rejectMessage ?? undefined}>
