@@ -46,6 +46,8 @@ export type CreateBullPenInput = {
   minSharePrice?: string | null | undefined;
   name: string;
   rankBy?: RankMetric | null | undefined;
+  /** True: every order must carry a note (see BullPen.requireNote). */
+  requireNote?: boolean | null | undefined;
   startingCash?: string | null | undefined;
   /** Defaults to now. A room due already (no startsAt, or one in the past) is answered ACTIVE: it starts in the same transaction. */
   startsAt?: string | null | undefined;
@@ -134,6 +136,13 @@ export type PlaceOrderInput = {
   /** Resting orders only (not MARKET), in the future: an order still OPEN then becomes EXPIRED. */
   expiresAt?: string | null | undefined;
   limitPrice?: string | null | undefined;
+  /**
+   * The trade journal: why this order, at most 500 characters, trimmed (only
+   * spaces: none). Line breaks are allowed, other control characters and
+   * bidirectional controls are not. Required when the room's requireNote is
+   * true. Seen as the order is.
+   */
+  note?: string | null | undefined;
   quantity: number;
   side: OrderSide;
   stopPrice?: string | null | undefined;
