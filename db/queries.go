@@ -376,7 +376,7 @@ func (q writes) MoveBullPen(ctx context.Context, id int64, from, to game.RoomSta
 
 // Participants
 
-const participantCols = `id, bull_pen_id, user_id, cash, joined_at`
+const participantCols = `id, bull_pen_id, user_id, cash, joined_at, removed_at, removed_reason`
 
 func (q queries) Participant(ctx context.Context, id int64) (*game.Participant, error) {
 	var p game.Participant
@@ -404,6 +404,18 @@ func (q writes) InsertParticipant(ctx context.Context, p *game.Participant) (err
 	return err
 }
 
+// RemoveParticipant ends a seat: it reports false when it was ended
+// already (the claim: one removal, whoever gets there first).
+func (q writes) RemoveParticipant(ctx context.Context, participantID int64, at time.Time, reason string) (bool, error) {
+	res, err := q.exec(ctx, `UPDATE participants SET removed_at = ?, removed_reason = ? WHERE id = ? AND removed_at IS NULL`,
+		at, reason, participantID)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
 func (q writes) SetCash(ctx context.Context, participantID int64, cash decimal.Decimal) error {
 	_, err := q.exec(ctx, `UPDATE participants SET cash = ? WHERE id = ?`, cash, participantID)
 	return err
@@ -429,7 +441,7 @@ func (q queries) PositionsByRoom(ctx context.Context, bullPenID int64) ([]*game.
 // margin call may concern.
 func (q queries) MarginedShorts(ctx context.Context, symbol string) ([]*game.Participant, error) {
 	var ps []*game.Participant
-	return ps, q.sel(ctx, &ps, `SELECT p.id, p.bull_pen_id, p.user_id, p.cash, p.joined_at FROM positions s
+	return ps, q.sel(ctx, &ps, `SELECT p.id, p.bull_pen_id, p.user_id, p.cash, p.joined_at, p.removed_at, p.removed_reason FROM positions s
 		JOIN participants p ON p.id = s.participant_id JOIN bull_pens b ON b.id = p.bull_pen_id
 		WHERE s.symbol = ? AND s.quantity < 0 AND b.state = 'ACTIVE' AND b.maintenance_margin_percent IS NOT NULL
 		ORDER BY p.bull_pen_id, p.id`, symbol)
@@ -570,7 +582,7 @@ func (q writes) UpdateOrder(ctx context.Context, o *game.Order) error {
 
 // Ledger
 
-const ledgerCols = `participant_id, order_id, kind, amount, cash_after, buying_power_after, at`
+const ledgerCols = `participant_id, order_id, kind, amount, cash_after, buying_power_after, at, reason`
 
 func (q queries) Ledger(ctx context.Context, participantID, afterID int64, limit int) ([]*game.LedgerEntry, int, error) {
 	var total int
@@ -591,9 +603,9 @@ func (q queries) Ledger(ctx context.Context, participantID, afterID int64, limit
 // InsertLedger writes entries, many rows per statement (an order's
 // execution books at most a handful: one statement).
 func (q writes) InsertLedger(ctx context.Context, entries []*game.LedgerEntry) error {
-	return insertRows(ctx, q.queries, entries, `INSERT INTO ledger_entries (`+ledgerCols+`) VALUES `, "", 7,
+	return insertRows(ctx, q.queries, entries, `INSERT INTO ledger_entries (`+ledgerCols+`) VALUES `, "", 8,
 		func(args []any, e *game.LedgerEntry) []any {
-			return append(args, e.ParticipantID, e.OrderID, string(e.Kind), e.Amount, e.CashAfter, e.BuyingPowerAfter, e.At)
+			return append(args, e.ParticipantID, e.OrderID, string(e.Kind), e.Amount, e.CashAfter, e.BuyingPowerAfter, e.At, e.Reason)
 		})
 }
 

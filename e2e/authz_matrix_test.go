@@ -556,6 +556,10 @@ var authzWriteRows = []authzRow{
 	{name: "Mutation.endBullPen", want: ownerOnly, rule: ownerOnlyRule, check: checkMove("endBullPen", "ACTIVE", "ENDED")},
 	{name: "Mutation.cancelBullPen", want: ownerOnly, rule: ownerOnlyRule, check: checkMove("cancelBullPen", "SCHEDULED", "CANCELLED")},
 	{name: "Mutation.cloneBullPen", want: ownerOnly, rule: ownerOnlyRule, check: checkClone},
+	// The organiser's hand: owner only, as the room's moves.
+	{name: "Mutation.removeParticipant", want: ownerOnly, rule: ownerOnlyRule, check: checkRemoveParticipant},
+	{name: "Mutation.adjustCash", want: ownerOnly, rule: ownerOnlyRule, check: checkAdjustCash},
+	{name: "Mutation.announce", want: ownerOnly, rule: ownerOnlyRule, check: checkAnnounce},
 	{name: "Mutation.placeOrder", check: checkPlaceOrder,
 		want: grid(
 			by(unauthed, forbidden, allowed, allowed, forbidden, forbidden),
@@ -678,6 +682,10 @@ func TestAuthzMatrix(t *testing.T) {
 			for _, row := range authzHoursRows {
 				w.runRow(t, row, true)
 			}
+			t.Run("HandSetup", w.organisersHand)
+			for _, row := range authzHandRows {
+				w.runRow(t, row, true)
+			}
 			for _, row := range authzWriteRows {
 				w.runRow(t, row, false)
 			}
@@ -707,6 +715,9 @@ type authzWorld struct {
 	// hours are rooms of each kind with trading hours (REJECT) and a
 	// maxQuoteAgeSeconds.
 	hours [3]*authzRoom
+	// hand are rooms of each kind in which the owner announced, adjusted
+	// P1's cash and removed P2 (the organiser's hand).
+	hand [3]*authzRoom
 
 	mu     sync.Mutex
 	shared map[string]*authzRoom // rooms of the write rows, by row and kind
@@ -867,6 +878,204 @@ func (w *authzWorld) openHours(t *testing.T) {
 		w.hours[k] = w.newRoomWith(t, k, "ACTIVE", map[string]any{"afterHours": "REJECT", "maxQuoteAgeSeconds": 120,
 			"tradingHours": map[string]any{"timeZone": authzHours.TimeZone, "open": authzHours.Open, "close": authzHours.Close,
 				"days": []string{"MON", "TUE", "WED", "THU", "FRI"}}})
+	}
+}
+
+// organisersHand sets up w.hand: in an ACTIVE room of each kind the owner
+// announces, adds 100 to P1's cash and removes P2.
+func (w *authzWorld) organisersHand(t *testing.T) {
+	t.Helper()
+	ts := w.ts.with(t)
+	for _, k := range allKinds {
+		room := w.newRoom(t, k, "ACTIVE")
+		owner := w.tokens[roleOwner]
+		ts.must(owner, `mutation($id: ID!) { announce(bullPenId: $id, message: "welcome") { sequence } }`, map[string]any{"id": room.id}, nil)
+		ts.must(owner, `mutation($p: ID!) { adjustCash(participantId: $p, amount: "100", reason: "prize of p1") { id } }`, map[string]any{"p": room.seats[roleP1]}, nil)
+		ts.must(owner, `mutation($p: ID!) { removeParticipant(participantId: $p, reason: "p2 left") { id } }`, map[string]any{"p": room.seats[roleP2]}, nil)
+		room.events = w.rawEvents(t, room, 0)
+		w.hand[k] = room
+	}
+}
+
+// authzHandRows read what the organiser's hand left in w.hand.
+var authzHandRows = []authzRow{
+	// A seat's end is seen as the participant is: by whoever sees the room.
+	{name: "Participant.removedAt+removedReason", want: roomFields, rule: roomFieldRule, check: checkRemoved},
+	// announce's and removeParticipant's announcements reach whoever sees
+	// the room ("public"), adjustCash's to P1 whoever sees P1's orders.
+	{name: "AnnouncementEvent in Query.bullPenEventLog", check: checkAnnouncements,
+		want: grid(
+			by("public", "public", "public p1", "public", "public p1", "public"),
+			by("public", "public", "public p1", "public p1", "public p1", "public"),
+			by(notFound, notFound, "public p1", "public", "public p1", notFound),
+		),
+		rule: func(k roomKind, r role) string {
+			switch {
+			case !sees(k, r):
+				return notFound
+			case seesTrades(k, r, roleP1):
+				return "public p1"
+			}
+			return "public"
+		}},
+}
+
+// checkRemoved reads the hand room's participants: P2's seat ended with
+// its reason, P1's not.
+func checkRemoved(c *authzCell) {
+	c.room = c.w.hand[c.kind]
+	b := c.bullPenField("participants { id removedAt removedReason }")
+	if b == nil {
+		return
+	}
+	got := decode[struct {
+		Participants []struct {
+			ID                       string
+			RemovedAt, RemovedReason *string
+		}
+	}](c, b).Participants
+	if len(got) != 2 {
+		c.t.Fatalf("participants %+v, want P1 and P2", got)
+	}
+	for _, p := range got {
+		removed := p.RemovedAt != nil && p.RemovedReason != nil && *p.RemovedReason == "p2 left"
+		if (p.ID == c.room.seats[roleP2]) != removed || (p.RemovedAt == nil) != (p.RemovedReason == nil) {
+			c.t.Errorf("participant %s: removedAt %v, removedReason %v; want only P2 (%s) removed", p.ID, p.RemovedAt, p.RemovedReason, c.room.seats[roleP2])
+		}
+	}
+}
+
+const announcementsQuery = `query($id: ID!) { ev: bullPenEventLog(bullPenId: $id, kinds: [ANNOUNCEMENT]) {
+	__typename sequence ... on AnnouncementEvent { message } } }`
+
+// checkAnnouncements reads the hand room's announcements: the public
+// ones (announce's, the removal's) for whoever sees the room, the
+// adjustment's (its amount) for whoever sees P1's orders; the sequences
+// are the raw log's.
+func checkAnnouncements(c *authzCell) {
+	c.room = c.w.hand[c.kind]
+	r := c.do(announcementsQuery, map[string]any{"id": c.room.id})
+	if isErrorCode(c.want) {
+		c.expectError(r.Errors, c.room.id, func() []gqlError {
+			return c.do(announcementsQuery, map[string]any{"id": unknownID}).Errors
+		})
+		return
+	}
+	if len(r.Errors) > 0 {
+		c.t.Fatalf("errors %+v, want %s", r.Errors, c.want)
+	}
+	evs := decode[struct {
+		Ev []struct {
+			Typename string `json:"__typename"`
+			Sequence int64
+			Message  string
+		}
+	}](c, r.Data).Ev
+	var got, want []string
+	for _, ev := range evs {
+		got = append(got, fmt.Sprintf("%d %s %s", ev.Sequence, ev.Typename, ev.Message))
+	}
+	for _, ev := range c.room.events {
+		if ev.Kind != game.EventAnnouncement {
+			continue
+		}
+		var p game.AnnouncementPayload
+		if err := json.Unmarshal(ev.Payload, &p); err != nil {
+			c.t.Fatal(err)
+		}
+		if ev.ParticipantID == nil || strings.Contains(c.want, "p1") {
+			want = append(want, fmt.Sprintf("%d AnnouncementEvent %s", ev.Sequence, p.Message))
+		}
+	}
+	if n := map[string]int{"public": 2, "public p1": 3}[c.want]; len(want) != n || !slices.Equal(got, want) {
+		c.t.Errorf("announcements %q, want %q (%s)", got, want, c.want)
+	}
+}
+
+// checkRemoveParticipant: the owner ends P1's seat (their resting order
+// cancelled); anyone else gets the error and the seat plays on.
+func checkRemoveParticipant(c *authzCell) {
+	room := c.w.newRoom(c.t, c.kind, "ACTIVE")
+	order := c.w.placeOrder(c.t, roleP1, room, map[string]any{"quantity": 1, "type": "LIMIT", "limitPrice": "50"}, "OPEN")
+	const q = `mutation($p: ID!) { m: removeParticipant(participantId: $p, reason: "gone") { id removedReason } }`
+	got, errs := c.mutate(q, map[string]any{"p": room.seats[roleP1]})
+	wantStatus := game.OrderStatusOpen
+	if c.want == allowed {
+		if len(errs) > 0 {
+			c.t.Fatalf("errors %+v, want the seat ended", errs)
+		}
+		if r := decode[struct{ RemovedReason *string }](c, got).RemovedReason; r == nil || *r != "gone" {
+			c.t.Errorf("removedReason %v, want gone", r)
+		}
+		wantStatus = game.OrderStatusCancelled
+	} else {
+		c.expectError(errs, room.seats[roleP1], func() []gqlError { _, u := c.mutate(q, map[string]any{"p": unknownID}); return u })
+	}
+	id, _ := strconv.ParseInt(room.seats[roleP1], 10, 64)
+	p, err := c.w.store.Participant(c.t.Context(), id)
+	if err != nil || (p.RemovedAt != nil) != (c.want == allowed) {
+		c.t.Errorf("P1's seat after: %+v, %v", p, err)
+	}
+	oid, _ := strconv.ParseInt(order, 10, 64)
+	if o, err := c.w.store.Order(c.t.Context(), oid); err != nil || o.Status != wantStatus {
+		c.t.Errorf("P1's resting order after: %+v, %v; want %s", o, err, wantStatus)
+	}
+}
+
+// checkAdjustCash: the owner adds 250 to P1's cash (an ADJUSTMENT line);
+// anyone else gets the error and cash stays.
+func checkAdjustCash(c *authzCell) {
+	room := c.w.newRoom(c.t, c.kind, "ACTIVE")
+	const q = `mutation($p: ID!) { m: adjustCash(participantId: $p, amount: "250", reason: "prize") { kind amount reason } }`
+	got, errs := c.mutate(q, map[string]any{"p": room.seats[roleP1]})
+	wantCash := "100000"
+	if c.want == allowed {
+		if len(errs) > 0 {
+			c.t.Fatalf("errors %+v, want the adjustment", errs)
+		}
+		e := decode[struct {
+			Kind, Amount string
+			Reason       *string
+		}](c, got)
+		if e.Kind != "ADJUSTMENT" || !decimalIs(&e.Amount, "250") || e.Reason == nil || *e.Reason != "prize" {
+			c.t.Errorf("adjustment %+v", e)
+		}
+		wantCash = "100250"
+	} else {
+		c.expectError(errs, room.seats[roleP1], func() []gqlError { _, u := c.mutate(q, map[string]any{"p": unknownID}); return u })
+	}
+	id, _ := strconv.ParseInt(room.seats[roleP1], 10, 64)
+	p, err := c.w.store.Participant(c.t.Context(), id)
+	if err != nil || !p.Cash.Equal(decimal.RequireFromString(wantCash)) {
+		c.t.Errorf("P1's cash after: %+v, %v; want %s", p, err, wantCash)
+	}
+}
+
+// checkAnnounce: the owner's announcement is the room's next event;
+// anyone else gets the error and the log stays as it was.
+func checkAnnounce(c *authzCell) {
+	room := c.w.newRoom(c.t, c.kind, "ACTIVE")
+	before := len(c.w.rawEvents(c.t, room, 0))
+	const q = `mutation($id: ID!) { m: announce(bullPenId: $id, message: "hello") { sequence message } }`
+	got, errs := c.mutate(q, map[string]any{"id": room.id})
+	after := before
+	if c.want == allowed {
+		if len(errs) > 0 {
+			c.t.Fatalf("errors %+v, want the announcement", errs)
+		}
+		a := decode[struct {
+			Sequence int
+			Message  string
+		}](c, got)
+		if a.Message != "hello" || a.Sequence != before+1 {
+			c.t.Errorf("announcement %+v, want hello at %d", a, before+1)
+		}
+		after++
+	} else {
+		c.expectError(errs, room.id, func() []gqlError { _, u := c.mutate(q, map[string]any{"id": unknownID}); return u })
+	}
+	if n := len(c.w.rawEvents(c.t, room, 0)); n != after {
+		c.t.Errorf("the room's log has %d events, want %d", n, after)
 	}
 }
 

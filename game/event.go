@@ -13,6 +13,11 @@ const (
 	EventPosition    EventKind = "POSITION"
 	EventLeaderboard EventKind = "LEADERBOARD"
 	EventRoomState   EventKind = "ROOM_STATE"
+	// EventAnnouncement is the organiser's word in the room's log (see
+	// AnnouncementPayload): announce's and removeParticipant's are for
+	// everyone who sees the room (no participant), adjustCash's for
+	// whoever sees that participant's orders.
+	EventAnnouncement EventKind = "ANNOUNCEMENT"
 )
 
 // OrderEventKind is what happened to an order.
@@ -73,6 +78,11 @@ func (ev *Event) EndsRoom() bool {
 		State RoomState `json:"state"`
 	}
 	return json.Unmarshal(ev.Payload, &p) == nil && p.State.Over()
+}
+
+// AnnouncementPayload is the body of an ANNOUNCEMENT event.
+type AnnouncementPayload struct {
+	Message string `json:"message"`
 }
 
 // RoomStatePayload is the body of a ROOM_STATE event.

@@ -140,6 +140,13 @@ func ValidateOrder(in *PlaceOrderInput) error {
 	return nil
 }
 
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
 // MaxNoteLength bounds an order's note, in characters.
 const MaxNoteLength = 500
 
@@ -554,6 +561,9 @@ func (s *Service) PlaceOrder(ctx context.Context, user *User, in PlaceOrderInput
 			return Errorf(EFORBIDDEN, "join bull pen %d before placing orders", room.ID)
 		} else if err != nil {
 			return err
+		}
+		if p.RemovedAt != nil {
+			return Errorf(EFORBIDDEN, "you were removed from bull pen %d by its organiser (%s): you can no longer place orders", room.ID, deref(p.RemovedReason))
 		}
 		if room.RequireNote && in.Note == nil {
 			return Invalid("note", "is required in bull pen %d: it keeps a trade journal, so every order needs a note", room.ID)

@@ -204,6 +204,10 @@ type Participant struct {
 	UserID    int64           `db:"user_id"`
 	Cash      decimal.Decimal `db:"cash"`
 	JoinedAt  time.Time       `db:"joined_at"`
+	// RemovedAt and RemovedReason are set when the room's owner ended the
+	// seat (see Service.RemoveParticipant); nil while they play.
+	RemovedAt     *time.Time `db:"removed_at"`
+	RemovedReason *string    `db:"removed_reason"`
 }
 
 // Position is a participant's holding of one symbol. Quantity is negative

@@ -30,7 +30,7 @@ const (
 // ResultsHeader and TradesHeader are the first rows of the exports.
 var (
 	ResultsHeader = []string{"rank", "user", "portfolioValue", "cash", "totalReturn", "returnPercent",
-		"maxDrawdownPercent", "volatilityPercent", "sharpeRatio", "tradeCount", "winRate"}
+		"maxDrawdownPercent", "volatilityPercent", "sharpeRatio", "tradeCount", "winRate", "removed"}
 	TradesHeader = []string{"time", "user", "symbol", "side", "quantity", "price", "commission", "orderId",
 		"midPrice", "spreadCost", "slippageCost", "impactCost", "note"}
 )
@@ -97,10 +97,20 @@ func (r *Resolver) resultRows(ctx context.Context, v *game.View) ([][]string, er
 		if err != nil {
 			return nil, err
 		}
+		// removed: when the owner ended the seat (removeParticipant),
+		// empty while they play; the player keeps their rank.
+		p, err := v.Participant(ctx, e.ParticipantID)
+		if err != nil {
+			return nil, err
+		}
+		removed := ""
+		if p.RemovedAt != nil {
+			removed = p.RemovedAt.UTC().Format(scalar.TimeFormat)
+		}
 		m := e.Metrics
 		out = append(out, []string{strconv.Itoa(e.Rank), cell(u.Username), dec(e.PortfolioValue), dec(e.Cash),
 			dec(e.TotalReturn), dec(e.ReturnPercent), dec(m.MaxDrawdownPercent), optDec(m.VolatilityPercent),
-			optDec(m.SharpeRatio), strconv.Itoa(m.TradeCount), optDec(m.WinRate)})
+			optDec(m.SharpeRatio), strconv.Itoa(m.TradeCount), optDec(m.WinRate), removed})
 	}
 	return out, nil
 }

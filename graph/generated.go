@@ -48,6 +48,13 @@ type DirectiveRoot struct {
 }
 
 type ComplexityRoot struct {
+	AnnouncementEvent struct {
+		BullPenID  func(childComplexity int) int
+		Message    func(childComplexity int) int
+		OccurredAt func(childComplexity int) int
+		Sequence   func(childComplexity int) int
+	}
+
 	AuthPayload struct {
 		Token func(childComplexity int) int
 		User  func(childComplexity int) int
@@ -179,9 +186,12 @@ type ComplexityRoot struct {
 		ID               func(childComplexity int) int
 		Kind             func(childComplexity int) int
 		Order            func(childComplexity int) int
+		Reason           func(childComplexity int) int
 	}
 
 	Mutation struct {
+		AdjustCash        func(childComplexity int, participantID int64, amount decimal.Decimal, reason string) int
+		Announce          func(childComplexity int, bullPenID int64, message string) int
 		CancelBullPen     func(childComplexity int, id int64) int
 		CancelOrder       func(childComplexity int, orderID int64) int
 		CloneBullPen      func(childComplexity int, id int64, startsAt *time.Time, endsAt time.Time) int
@@ -190,6 +200,7 @@ type ComplexityRoot struct {
 		JoinBullPen       func(childComplexity int, bullPenID int64, inviteCode *string) int
 		PauseBullPen      func(childComplexity int, id int64) int
 		PlaceOrder        func(childComplexity int, input game.PlaceOrderInput) int
+		RemoveParticipant func(childComplexity int, participantID int64, reason string) int
 		RenewToken        func(childComplexity int) int
 		ResumeBullPen     func(childComplexity int, id int64) int
 		SetQuote          func(childComplexity int, symbol string, price decimal.Decimal, bid *decimal.Decimal, ask *decimal.Decimal, volume *int) int
@@ -264,6 +275,8 @@ type ComplexityRoot struct {
 		PortfolioValue func(childComplexity int) int
 		Positions      func(childComplexity int) int
 		Rank           func(childComplexity int) int
+		RemovedAt      func(childComplexity int) int
+		RemovedReason  func(childComplexity int) int
 		ReturnPercent  func(childComplexity int) int
 		TotalReturn    func(childComplexity int) int
 		User           func(childComplexity int) int
@@ -406,6 +419,9 @@ type MutationResolver interface {
 	CloneBullPen(ctx context.Context, id int64, startsAt *time.Time, endsAt time.Time) (*game.BullPen, error)
 	PlaceOrder(ctx context.Context, input game.PlaceOrderInput) (*game.Order, error)
 	CancelOrder(ctx context.Context, orderID int64) (*game.Order, error)
+	RemoveParticipant(ctx context.Context, participantID int64, reason string) (*game.Participant, error)
+	AdjustCash(ctx context.Context, participantID int64, amount decimal.Decimal, reason string) (*game.LedgerEntry, error)
+	Announce(ctx context.Context, bullPenID int64, message string) (*model.AnnouncementEvent, error)
 	SetQuote(ctx context.Context, symbol string, price decimal.Decimal, bid *decimal.Decimal, ask *decimal.Decimal, volume *int) (*game.Quote, error)
 }
 type OrderResolver interface {
@@ -471,6 +487,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 	ec := newExecutionContext(nil, e, nil)
 	_ = ec
 	switch typeName + "." + field {
+
+	case "AnnouncementEvent.bullPenId":
+		if e.ComplexityRoot.AnnouncementEvent.BullPenID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnnouncementEvent.BullPenID(childComplexity), true
+	case "AnnouncementEvent.message":
+		if e.ComplexityRoot.AnnouncementEvent.Message == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnnouncementEvent.Message(childComplexity), true
+	case "AnnouncementEvent.occurredAt":
+		if e.ComplexityRoot.AnnouncementEvent.OccurredAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnnouncementEvent.OccurredAt(childComplexity), true
+	case "AnnouncementEvent.sequence":
+		if e.ComplexityRoot.AnnouncementEvent.Sequence == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnnouncementEvent.Sequence(childComplexity), true
 
 	case "AuthPayload.token":
 		if e.ComplexityRoot.AuthPayload.Token == nil {
@@ -1041,7 +1082,35 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.LedgerEntry.Order(childComplexity), true
+	case "LedgerEntry.reason":
+		if e.ComplexityRoot.LedgerEntry.Reason == nil {
+			break
+		}
 
+		return e.ComplexityRoot.LedgerEntry.Reason(childComplexity), true
+
+	case "Mutation.adjustCash":
+		if e.ComplexityRoot.Mutation.AdjustCash == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_adjustCash_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AdjustCash(childComplexity, args["participantId"].(int64), args["amount"].(decimal.Decimal), args["reason"].(string)), true
+	case "Mutation.announce":
+		if e.ComplexityRoot.Mutation.Announce == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_announce_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.Announce(childComplexity, args["bullPenId"].(int64), args["message"].(string)), true
 	case "Mutation.cancelBullPen":
 		if e.ComplexityRoot.Mutation.CancelBullPen == nil {
 			break
@@ -1130,6 +1199,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.PlaceOrder(childComplexity, args["input"].(game.PlaceOrderInput)), true
+	case "Mutation.removeParticipant":
+		if e.ComplexityRoot.Mutation.RemoveParticipant == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_removeParticipant_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RemoveParticipant(childComplexity, args["participantId"].(int64), args["reason"].(string)), true
 	case "Mutation.renewToken":
 		if e.ComplexityRoot.Mutation.RenewToken == nil {
 			break
@@ -1507,6 +1587,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Participant.Rank(childComplexity), true
+	case "Participant.removedAt":
+		if e.ComplexityRoot.Participant.RemovedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Participant.RemovedAt(childComplexity), true
+	case "Participant.removedReason":
+		if e.ComplexityRoot.Participant.RemovedReason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Participant.RemovedReason(childComplexity), true
 	case "Participant.returnPercent":
 		if e.ComplexityRoot.Participant.ReturnPercent == nil {
 			break
@@ -2137,7 +2229,7 @@ MARKET_CLOSED and a message naming the next open.
 """
 enum AfterHoursPolicy { QUEUE REJECT }
 "What an entry of a room's event log reports."
-enum BullPenEventKind { ORDER POSITION LEADERBOARD ROOM_STATE }
+enum BullPenEventKind { ORDER POSITION LEADERBOARD ROOM_STATE ANNOUNCEMENT }
 
 "A trade room: one competition."
 type BullPen {
@@ -2330,6 +2422,10 @@ type Participant {
   user: User!
   bullPen: BullPen!
   cash: Decimal!
+  "When the room's owner ended this seat (removeParticipant); null while they play. Seen by whoever sees the room."
+  removedAt: Time
+  "Why the owner ended this seat; null while they play."
+  removedReason: String
   """
   Cash not reserved by open buy orders nor held as margin for shorts. Null
   for whoever may not see this participant's trades (see tradeVisibility).
@@ -2427,8 +2523,10 @@ type LedgerEntry {
   amount: Decimal!
   cashAfter: Decimal!
   buyingPowerAfter: Decimal!
-  "The order that made the movement; null for STARTING_CASH, INTEREST and BORROW_FEE."
+  "The order that made the movement; null for STARTING_CASH, INTEREST, BORROW_FEE and ADJUSTMENT."
   order: Order
+  "Why the room's owner booked it: the reason given to adjustCash (ADJUSTMENT); null for every other kind."
+  reason: String
 }
 
 type LedgerEdge {
@@ -2641,6 +2739,20 @@ type LeaderboardEvent implements BullPenEvent {
   snapshot: LeaderboardSnapshot!
 }
 
+"""
+The organiser's word in the room's log. announce's and removeParticipant's
+(naming the player and the reason) reach everyone who sees the room, as a
+RoomStateEvent does; adjustCash's (giving the amount, the cash after and the
+reason) reaches only whoever sees that participant's orders, as their ledger
+does.
+"""
+type AnnouncementEvent implements BullPenEvent {
+  sequence: Int!
+  bullPenId: ID!
+  occurredAt: Time!
+  message: String!
+}
+
 type RoomStateEvent implements BullPenEvent {
   sequence: Int!
   bullPenId: ID!
@@ -2700,6 +2812,40 @@ type Mutation {
   cloneBullPen(id: ID!, startsAt: Time, endsAt: Time!): BullPen!
   placeOrder(input: PlaceOrderInput!): Order!
   cancelOrder(orderId: ID!): Order!
+  """
+  The room's owner ends a player's seat, in one transaction: their working
+  orders are cancelled (each with its CANCELLED OrderEvent, its hold
+  released in the ledger), the seat is ended (removedAt, removedReason), and
+  a public AnnouncementEvent names the player and the reason. They keep
+  their cash and positions, stay on the leaderboard and in results.csv
+  (its removed column), and can place no more orders (FORBIDDEN). reason:
+  1 to 500 characters, one line. CONFLICT when the seat was ended already
+  or the room is ENDED or CANCELLED. NOT_FOUND for an unknown participant
+  or one of a room the caller may not see; FORBIDDEN for anyone else but
+  the owner.
+  """
+  removeParticipant(participantId: ID!, reason: String!): Participant!
+  """
+  The room's owner adds amount (negative: takes it) to a player's cash, in
+  one transaction: an ADJUSTMENT ledger line carrying reason, the cash, and
+  an AnnouncementEvent seen only by whoever sees that participant's orders;
+  the leaderboard follows at its next refresh. amount: non-zero, at most 2
+  decimal places; a negative amount may take at most the participant's
+  buying power as the ledger books it (cash less what open orders hold back
+  less the booked short margin), so cash never goes below what the account
+  holds back: more is BAD_USER_INPUT naming amount. reason: 1 to 500
+  characters, one line. CONFLICT for a removed participant or a room ENDED
+  or CANCELLED; NOT_FOUND and FORBIDDEN as removeParticipant.
+  """
+  adjustCash(participantId: ID!, amount: Decimal!, reason: String!): LedgerEntry!
+  """
+  The room's owner says message (1 to 1000 characters, line breaks allowed)
+  to everyone who sees the room: an AnnouncementEvent in its log, delivered
+  as room-state events are (the live page shows it as a banner). CONFLICT
+  once the room is ENDED or CANCELLED; NOT_FOUND for a room the caller may
+  not see; FORBIDDEN for anyone else but the owner.
+  """
+  announce(bullPenId: ID!, message: String!): AnnouncementEvent!
   "Admins only, manual market only. bid (at most price) and ask (at least price) default to the price, volume (1 to 2000000000) to 10000."
   setQuote(symbol: String!, price: Decimal!, bid: Decimal, ask: Decimal, volume: Int): Quote!
 }
@@ -2802,6 +2948,20 @@ var parsedSchema = gqlparser.MustLoadSchema(sources...)
 // childFields_* functions provide shared child field context lookups.
 // Each function is generated once per unique object type, deduplicating the
 // switch statements that were previously inlined in every fieldContext_* function.
+
+func (ec *executionContext) childFields_AnnouncementEvent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "sequence":
+		return ec.fieldContext_AnnouncementEvent_sequence(ctx, field)
+	case "bullPenId":
+		return ec.fieldContext_AnnouncementEvent_bullPenId(ctx, field)
+	case "occurredAt":
+		return ec.fieldContext_AnnouncementEvent_occurredAt(ctx, field)
+	case "message":
+		return ec.fieldContext_AnnouncementEvent_message(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AnnouncementEvent", field.Name)
+}
 
 func (ec *executionContext) childFields_AuthPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
@@ -3065,6 +3225,8 @@ func (ec *executionContext) childFields_LedgerEntry(ctx context.Context, field g
 		return ec.fieldContext_LedgerEntry_buyingPowerAfter(ctx, field)
 	case "order":
 		return ec.fieldContext_LedgerEntry_order(ctx, field)
+	case "reason":
+		return ec.fieldContext_LedgerEntry_reason(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type LedgerEntry", field.Name)
 }
@@ -3183,6 +3345,10 @@ func (ec *executionContext) childFields_Participant(ctx context.Context, field g
 		return ec.fieldContext_Participant_bullPen(ctx, field)
 	case "cash":
 		return ec.fieldContext_Participant_cash(ctx, field)
+	case "removedAt":
+		return ec.fieldContext_Participant_removedAt(ctx, field)
+	case "removedReason":
+		return ec.fieldContext_Participant_removedReason(ctx, field)
 	case "buyingPower":
 		return ec.fieldContext_Participant_buyingPower(ctx, field)
 	case "positions":
@@ -3511,6 +3677,58 @@ func (ec *executionContext) field_BullPen_orders_args(ctx context.Context, rawAr
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_adjustCash_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "participantId",
+		func(ctx context.Context, v any) (int64, error) {
+			return ec.unmarshalNID2int64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["participantId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "amount",
+		func(ctx context.Context, v any) (decimal.Decimal, error) {
+			return ec.unmarshalNDecimal2githubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["amount"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "reason",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["reason"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_announce_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "bullPenId",
+		func(ctx context.Context, v any) (int64, error) {
+			return ec.unmarshalNID2int64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["bullPenId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "message",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["message"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_cancelBullPen_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -3644,6 +3862,28 @@ func (ec *executionContext) field_Mutation_placeOrder_args(ctx context.Context, 
 		return nil, err
 	}
 	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_removeParticipant_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "participantId",
+		func(ctx context.Context, v any) (int64, error) {
+			return ec.unmarshalNID2int64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["participantId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "reason",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["reason"] = arg1
 	return args, nil
 }
 
@@ -4076,6 +4316,98 @@ func (ec *executionContext) field___Type_inputFields_args(ctx context.Context, r
 // endregion ***************************** args.gotpl *****************************
 
 // region    **************************** field.gotpl *****************************
+
+func (ec *executionContext) _AnnouncementEvent_sequence(ctx context.Context, field graphql.CollectedField, obj *model.AnnouncementEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnnouncementEvent_sequence(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Sequence, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AnnouncementEvent_sequence(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AnnouncementEvent", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AnnouncementEvent_bullPenId(ctx context.Context, field graphql.CollectedField, obj *model.AnnouncementEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnnouncementEvent_bullPenId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BullPenID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNID2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AnnouncementEvent_bullPenId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AnnouncementEvent", field, false, false, "ID")
+}
+
+func (ec *executionContext) _AnnouncementEvent_occurredAt(ctx context.Context, field graphql.CollectedField, obj *model.AnnouncementEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnnouncementEvent_occurredAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OccurredAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AnnouncementEvent_occurredAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AnnouncementEvent", field, false, false, "Time")
+}
+
+func (ec *executionContext) _AnnouncementEvent_message(ctx context.Context, field graphql.CollectedField, obj *model.AnnouncementEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnnouncementEvent_message(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Message, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AnnouncementEvent_message(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AnnouncementEvent", field, false, false, "String")
+}
 
 func (ec *executionContext) _AuthPayload_token(ctx context.Context, field graphql.CollectedField, obj *model.AuthPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
@@ -6374,6 +6706,29 @@ func (ec *executionContext) fieldContext_LedgerEntry_order(_ context.Context, fi
 	return fc, nil
 }
 
+func (ec *executionContext) _LedgerEntry_reason(ctx context.Context, field graphql.CollectedField, obj *game.LedgerEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LedgerEntry_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_LedgerEntry_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LedgerEntry", field, false, false, "String")
+}
+
 func (ec *executionContext) _Mutation_signUp(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6974,6 +7329,138 @@ func (ec *executionContext) fieldContext_Mutation_cancelOrder(ctx context.Contex
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_cancelOrder_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_removeParticipant(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_removeParticipant(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RemoveParticipant(ctx, fc.Args["participantId"].(int64), fc.Args["reason"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *game.Participant) graphql.Marshaler {
+			return ec.marshalNParticipant2ᚖgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐParticipant(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_removeParticipant(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Participant(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_removeParticipant_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_adjustCash(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_adjustCash(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().AdjustCash(ctx, fc.Args["participantId"].(int64), fc.Args["amount"].(decimal.Decimal), fc.Args["reason"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *game.LedgerEntry) graphql.Marshaler {
+			return ec.marshalNLedgerEntry2ᚖgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐLedgerEntry(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_adjustCash(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LedgerEntry(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_adjustCash_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_announce(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_announce(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().Announce(ctx, fc.Args["bullPenId"].(int64), fc.Args["message"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AnnouncementEvent) graphql.Marshaler {
+			return ec.marshalNAnnouncementEvent2ᚖgithubᚗcomᚋbullpenᚋbullpenᚋgraphᚋmodelᚐAnnouncementEvent(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_announce(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AnnouncementEvent(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_announce_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -8046,6 +8533,52 @@ func (ec *executionContext) _Participant_cash(ctx context.Context, field graphql
 }
 func (ec *executionContext) fieldContext_Participant_cash(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Participant", field, false, false, "Decimal")
+}
+
+func (ec *executionContext) _Participant_removedAt(ctx context.Context, field graphql.CollectedField, obj *game.Participant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Participant_removedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RemovedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Participant_removedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Participant", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Participant_removedReason(ctx context.Context, field graphql.CollectedField, obj *game.Participant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Participant_removedReason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RemovedReason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Participant_removedReason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Participant", field, false, false, "String")
 }
 
 func (ec *executionContext) _Participant_buyingPower(ctx context.Context, field graphql.CollectedField, obj *game.Participant) (ret graphql.Marshaler) {
@@ -11818,6 +12351,13 @@ func (ec *executionContext) _BullPenEvent(ctx context.Context, sel ast.Selection
 			return graphql.Null
 		}
 		return ec._LeaderboardEvent(ctx, sel, obj)
+	case model.AnnouncementEvent:
+		return ec._AnnouncementEvent(ctx, sel, &obj)
+	case *model.AnnouncementEvent:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._AnnouncementEvent(ctx, sel, obj)
 	default:
 		if typedObj, ok := obj.(graphql.Marshaler); ok {
 			return typedObj
@@ -11830,6 +12370,54 @@ func (ec *executionContext) _BullPenEvent(ctx context.Context, sel ast.Selection
 // endregion ************************** interface.gotpl ***************************
 
 // region    **************************** object.gotpl ****************************
+
+var announcementEventImplementors = []string{"AnnouncementEvent", "BullPenEvent"}
+
+func (ec *executionContext) _AnnouncementEvent(ctx context.Context, sel ast.SelectionSet, obj *model.AnnouncementEvent) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, announcementEventImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AnnouncementEvent")
+		case "sequence":
+			out.Values[i] = ec._AnnouncementEvent_sequence(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "bullPenId":
+			out.Values[i] = ec._AnnouncementEvent_bullPenId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "occurredAt":
+			out.Values[i] = ec._AnnouncementEvent_occurredAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "message":
+			out.Values[i] = ec._AnnouncementEvent_message(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
 
 var authPayloadImplementors = []string{"AuthPayload"}
 
@@ -12677,6 +13265,11 @@ func (ec *executionContext) _LedgerEntry(ctx context.Context, sel ast.SelectionS
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._LedgerEntry_order(ctx, field, obj)
 				})
+		case "reason":
+			out.Values[i] = ec._LedgerEntry_reason(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -12814,6 +13407,27 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "cancelOrder":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_cancelOrder(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "removeParticipant":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_removeParticipant(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "adjustCash":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_adjustCash(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "announce":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_announce(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -13202,6 +13816,16 @@ func (ec *executionContext) _Participant(ctx context.Context, sel ast.SelectionS
 		case "cash":
 			out.Values[i] = ec._Participant_cash(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "removedAt":
+			out.Values[i] = ec._Participant_removedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "removedReason":
+			out.Values[i] = ec._Participant_removedReason(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "buyingPower":
@@ -14227,6 +14851,14 @@ func (ec *executionContext) marshalNAfterHoursPolicy2githubᚗcomᚋbullpenᚋbu
 	return res
 }
 
+func (ec *executionContext) marshalNAnnouncementEvent2ᚖgithubᚗcomᚋbullpenᚋbullpenᚋgraphᚋmodelᚐAnnouncementEvent(ctx context.Context, sel ast.SelectionSet, v *model.AnnouncementEvent) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AnnouncementEvent!")
+		return graphql.Null
+	}
+	return ec._AnnouncementEvent(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNAuthPayload2ᚖgithubᚗcomᚋbullpenᚋbullpenᚋgraphᚋmodelᚐAuthPayload(ctx context.Context, sel ast.SelectionSet, v *model.AuthPayload) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "AuthPayload!")
@@ -14596,6 +15228,14 @@ func (ec *executionContext) marshalNLedgerEdge2ᚖgithubᚗcomᚋbullpenᚋbullp
 
 func (ec *executionContext) marshalNLedgerEntry2githubᚗcomᚋbullpenᚋbullpenᚋgameᚐLedgerEntry(ctx context.Context, sel ast.SelectionSet, v game.LedgerEntry) graphql.Marshaler {
 	return ec._LedgerEntry(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNLedgerEntry2ᚖgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐLedgerEntry(ctx context.Context, sel ast.SelectionSet, v *game.LedgerEntry) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "LedgerEntry!")
+		return graphql.Null
+	}
+	return ec._LedgerEntry(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNLedgerKind2githubᚗcomᚋbullpenᚋbullpenᚋgameᚐLedgerKind(ctx context.Context, v any) (game.LedgerKind, error) {
