@@ -51,5 +51,7 @@ export function describe(e: RoomEvent): string {
       return `#${e.sequence} leaderboard${e.snapshot.final ? ' (final)' : ''}: ${e.snapshot.entries.map((x) => `${x.rank}. ${x.participantId} ${x.portfolioValue}`).join(', ')}`;
     case 'RoomStateEvent':
       return `#${e.sequence} room ${e.previousState} -> ${e.state} (${e.trigger}), ${e.remainingSeconds}s left`;
+    case 'AnnouncementEvent':
+      return `#${e.sequence} organiser: ${e.message}`;
   }
 }

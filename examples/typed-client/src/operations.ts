@@ -54,6 +54,7 @@ export const RoomEvents = graphql(`
       ... on PositionEvent { participantId position { symbol quantity averageCost marketValue } }
       ... on LeaderboardEvent { snapshot { takenAt final entries { rank participantId portfolioValue } } }
       ... on RoomStateEvent { previousState state trigger remainingSeconds }
+      ... on AnnouncementEvent { message }
     }
   }
 `);
