@@ -365,6 +365,51 @@ test('the trade journal: a room that requires notes says so, its order form need
   }
 });
 
+test("the organiser's hand: announcements show as a banner to everyone who sees the room, live and on load; a cash adjustment reaches only its player; a closed banner comes back for a newer one", async () => {
+  const room = await srv.createRoom(alice, { name: 'Announced cup' });
+  const bobPid = await srv.join(bob, room);
+  await srv.join(carol, room);
+  const announce = (message) => srv.gql('mutation A($id: ID!, $m: String!) { announce(bullPenId: $id, message: $m) { sequence } }', { id: room, m: message }, alice);
+  const banner = (page) => page.locator('#announcement .message').first().textContent({ timeout: 10_000 });
+  const spectator = await openPage(browser, srv.url, `/rooms/${room}`);
+  const player = await openPage(browser, srv.url, `/rooms/${room}`, { token: bob });
+  try {
+    await waitLive(spectator.page);
+    await waitLive(player.page);
+    assert.equal(await spectator.page.locator('#announcement').count(), 0, 'no banner before the first announcement');
+    await announce('Half time!\nKeep your journals up.');
+    for (const { page } of [spectator, player]) {
+      await waitFor(page, () => /Half time!/.test(document.querySelector('#announcement')?.textContent), null, 'the announcement banner');
+      assert.equal(await banner(page), 'Half time!\nKeep your journals up.');
+    }
+    // The adjustment of bob's cash is announced to bob (and the owner) only.
+    await srv.gql('mutation C($p: ID!) { adjustCash(participantId: $p, amount: "250", reason: "best journal") { id } }', { p: bobPid }, alice);
+    await waitFor(player.page, () => /adjusted bob's cash by \+250\.00/.test(document.querySelector('#announcement')?.textContent), null, "bob's adjustment");
+    await player.page.click('#announcement button.close');
+    assert.equal(await player.page.locator('#announcement').count(), 0, 'closed');
+    await announce('Last hour.');
+    for (const { page } of [spectator, player]) {
+      await waitFor(page, () => /Last hour\./.test(document.querySelector('#announcement')?.textContent), null, 'the newer announcement');
+    }
+    assert.doesNotMatch(await spectator.page.locator('#feed').textContent(), /adjusted/, "a spectator's feed shows no adjustment");
+    assert.match(await player.page.locator('#feed').textContent(), /organiser: The organiser adjusted bob's cash/);
+    for (const { offOrigin, pageErrors } of [spectator, player]) {
+      assert.deepEqual(offOrigin, [], 'requests off the server origin');
+      assert.deepEqual(pageErrors, [], 'uncaught errors in the page');
+    }
+  } finally {
+    await spectator.context.close();
+    await player.context.close();
+  }
+  // Opened later, the page shows the latest announcement from the log.
+  const late = await openPage(browser, srv.url, `/rooms/${room}`, { token: carol });
+  try {
+    await waitFor(late.page, () => /Last hour\./.test(document.querySelector('#announcement')?.textContent), null, 'the latest announcement on load');
+  } finally {
+    await late.context.close();
+  }
+});
+
 test('a finished room replays from its log to the final leaderboard', async () => {
   const room = await srv.createRoom(alice, { name: 'Replay cup' });
   const bobPid = await srv.join(bob, room);

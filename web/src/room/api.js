@@ -84,6 +84,7 @@ export const EVENT = `
   ... on PositionEvent { participantId position { ${POSITION} } }
   ... on LeaderboardEvent { snapshot { id takenAt final entries { ${ENTRY} } } }
   ... on RoomStateEvent { previousState state trigger startsAt endsAt actor { username } }
+  ... on AnnouncementEvent { message }
 `;
 
 // eventLog reads the room's stored events after a sequence (all of them,

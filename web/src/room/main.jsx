@@ -233,6 +233,7 @@ function App() {
     <>
       <StatusBar room={room} conn={conn} />
       <MarketBanner room={room} token={token} />
+      <Announcement model={model} />
     </>
   );
 
@@ -327,6 +328,22 @@ function StatusBar({ room, conn }) {
           <a id="board-link" href="?view=board">Projector view</a>
         </span>
       )}
+    </div>
+  );
+}
+
+// Announcement is the organiser's latest word (announce, and the
+// removals and adjustments of cash the viewer may see) as a banner, until
+// the viewer closes it; a newer one shows again.
+function Announcement({ model }) {
+  const [closed, setClosed] = useState(0); // the sequence closed
+  const a = model.announcement;
+  if (!a || a.seq <= closed) return null;
+  return (
+    <div id="announcement" className="announcement" role="status" data-seq={a.seq}>
+      <b>From the organiser</b> <time dateTime={a.at}>{fmtTime(a.at)}</time>
+      <p className="message">{a.message}</p>
+      <button type="button" className="close" onClick={() => setClosed(a.seq)} aria-label="Close the announcement">×</button>
     </div>
   );
 }

@@ -25,6 +25,7 @@ export class RoomModel {
     this.feed = []; // every event applied, newest first
     this.lastSeq = 0;
     this.colors = new Map(); // participantId -> colour, fixed for the page's life
+    this.announcement = null; // the organiser's latest word: { seq, at, message }
   }
 
   // colorOf is a participant's colour on the board and in the chart. Each
@@ -112,6 +113,11 @@ export class RoomModel {
       case 'RoomStateEvent':
         Object.assign(this.room, { state: ev.state, startsAt: ev.startsAt, endsAt: ev.endsAt });
         break;
+      case 'AnnouncementEvent':
+        // The banner shows the latest (the server sends each viewer only
+        // those they may see: an adjustment of cash to its player).
+        this.announcement = { seq: ev.sequence, at: ev.occurredAt, message: ev.message };
+        break;
       case 'OrderEvent':
         // A margin call's forced fill (LIQUIDATED) and a fill that leaves
         // shares working (PARTIALLY_FILLED) are fills on the tape too.
@@ -193,6 +199,8 @@ export function describe(ev) {
     }
     case 'RoomStateEvent':
       return `room ${ev.previousState} → ${ev.state}` + (ev.actor ? ` by ${ev.actor.username}` : ` (${ev.trigger.toLowerCase()})`);
+    case 'AnnouncementEvent':
+      return `organiser: ${ev.message}`;
     default:
       return ev.__typename;
   }
