@@ -2750,6 +2750,7 @@ type AnnouncementEvent implements BullPenEvent {
   sequence: Int!
   bullPenId: ID!
   occurredAt: Time!
+  "What the organiser said (announce), or the removal or adjustment of cash in words, with its reason."
   message: String!
 }
 

@@ -26,7 +26,8 @@ type AnnouncementEvent struct {
 	Sequence   int       `json:"sequence"`
 	BullPenID  int64     `json:"bullPenId"`
 	OccurredAt time.Time `json:"occurredAt"`
-	Message    string    `json:"message"`
+	// What the organiser said (announce), or the removal or adjustment of cash in words, with its reason.
+	Message string `json:"message"`
 }
 
 func (AnnouncementEvent) IsBullPenEvent()               {}
