@@ -365,7 +365,7 @@ test('the trade journal: a room that requires notes says so, its order form need
   }
 });
 
-test("the organiser's hand: announcements show as a banner to everyone who sees the room, live and on load; a cash adjustment reaches only its player; a closed banner comes back for a newer one", async () => {
+test("the organiser's hand: announcements show as a banner to everyone who sees the room, live and on load; a cash adjustment reaches only its player; a closed banner comes back for a newer one; a removed player is marked on the board", async () => {
   const room = await srv.createRoom(alice, { name: 'Announced cup' });
   const bobPid = await srv.join(bob, room);
   await srv.join(carol, room);
@@ -392,6 +392,12 @@ test("the organiser's hand: announcements show as a banner to everyone who sees 
       await waitFor(page, () => /Last hour\./.test(document.querySelector('#announcement')?.textContent), null, 'the newer announcement');
     }
     assert.doesNotMatch(await spectator.page.locator('#feed').textContent(), /adjusted/, "a spectator's feed shows no adjustment");
+    // A removal: announced to all, and the board marks the player.
+    const carolPid = (await srv.gql('query P($id: ID!) { bullPen(id: $id) { participants { id user { username } } } }', { id: room }, alice))
+      .bullPen.participants.find((p) => p.user.username === 'carol').id;
+    await srv.gql('mutation R($p: ID!) { removeParticipant(participantId: $p, reason: "two accounts") { id } }', { p: carolPid }, alice);
+    await waitFor(spectator.page, () => /carol was removed from the room by its organiser: two accounts/.test(document.querySelector('#announcement')?.textContent), null, 'the removal announced');
+    await waitFor(spectator.page, (pid) => /\(removed\)/.test(document.querySelector(`#leaderboard tr[data-participant="${pid}"]`)?.textContent ?? ''), carolPid, 'carol marked removed on the board');
     assert.match(await player.page.locator('#feed').textContent(), /organiser: The organiser adjusted bob's cash/);
     for (const { offOrigin, pageErrors } of [spectator, player]) {
       assert.deepEqual(offOrigin, [], 'requests off the server origin');
@@ -404,7 +410,7 @@ test("the organiser's hand: announcements show as a banner to everyone who sees 
   // Opened later, the page shows the latest announcement from the log.
   const late = await openPage(browser, srv.url, `/rooms/${room}`, { token: carol });
   try {
-    await waitFor(late.page, () => /Last hour\./.test(document.querySelector('#announcement')?.textContent), null, 'the latest announcement on load');
+    await waitFor(late.page, () => /carol was removed/.test(document.querySelector('#announcement')?.textContent), null, 'the latest announcement on load');
   } finally {
     await late.context.close();
   }

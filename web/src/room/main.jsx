@@ -30,6 +30,11 @@ if (BOARD) document.documentElement.classList.add('board');
 const HOURS = 'timeZone open close days isOpen nextOpen nextClose';
 const HOURS_QUERY = `query Hours($id: ID!) { bullPen(id: $id) { tradingHours { ${HOURS} } } }`;
 
+// REMOVED is what the board needs to mark the players the organiser
+// removed; asked again after each announcement (a removal is one).
+const REMOVED = 'id removedAt';
+const REMOVED_QUERY = `query Removed($id: ID!) { bullPen(id: $id) { participants { ${REMOVED} } } }`;
+
 const ROOM_QUERY = `query Room($id: ID!) {
   me { id username displayName }
   bullPen(id: $id) {
@@ -38,6 +43,7 @@ const ROOM_QUERY = `query Room($id: ID!) {
     maxPositionPercent minSharePrice maxOrdersPerMinute maxOpenOrders rankBy
     ${EXECUTION}
     afterHours maxQuoteAgeSeconds requireNote tradingHours { ${HOURS} }
+    participants { ${REMOVED} }
     owner { id username }
     me { id }
   }
@@ -188,7 +194,16 @@ function App() {
         // Cash, buying power and rank come from the server: refresh them
         // with the player's own events and each snapshot. (Prices between
         // them move the seat through the quotes, below.)
-        if (memberId && !BOARD && (pid === memberId || ev.__typename === 'RoomStateEvent' || ev.__typename === 'LeaderboardEvent')) refreshMine();
+        if (memberId && !BOARD && (pid === memberId || ev.__typename === 'RoomStateEvent' || ev.__typename === 'LeaderboardEvent' || ev.__typename === 'AnnouncementEvent')) refreshMine();
+        // The organiser's hand: a removal ends a seat, marked on the board.
+        if (ev.__typename === 'AnnouncementEvent') {
+          gql(REMOVED_QUERY, { id: ROOM_ID }, token)
+            .then((d) => {
+              if (d.bullPen) model.setRemoved(d.bullPen.participants);
+              bump();
+            })
+            .catch(() => {}); // marked at the next reload
+        }
       },
       onQuote: (q) => setQuotes((old) => ({ ...old, [q.symbol]: tick(old[q.symbol], q) })),
       onStatus: setConn,
@@ -454,6 +469,7 @@ function Leaderboard({ model, memberId }) {
                   <Swatch color={model.colorOf(e.participantId)} />
                   {e.user.displayName || e.user.username}
                   {e.participantId === memberId && <span className="you"> (you)</span>}
+                  {model.removed.has(e.participantId) && <span className="removed" title="removed by the organiser"> (removed)</span>}
                 </td>
                 <td className="num">{money(e.portfolioValue)}</td>
                 <td className={`num ${tone(e.returnPercent)}`}>{percent(e.returnPercent)}</td>

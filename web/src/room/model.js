@@ -26,6 +26,14 @@ export class RoomModel {
     this.lastSeq = 0;
     this.colors = new Map(); // participantId -> colour, fixed for the page's life
     this.announcement = null; // the organiser's latest word: { seq, at, message }
+    this.removed = new Set(); // participants whose seat the organiser ended
+    this.setRemoved(room.participants ?? []);
+  }
+
+  // setRemoved takes the room's participants ({ id, removedAt }) and marks
+  // those the organiser removed.
+  setRemoved(participants) {
+    this.removed = new Set(participants.filter((p) => p.removedAt).map((p) => p.id));
   }
 
   // colorOf is a participant's colour on the board and in the chart. Each
