@@ -217,7 +217,7 @@ const bullPenCols = `id, name, description, owner_id, state, starts_at, ends_at,
 	last_sequence, created_at, max_position_percent, min_share_price, max_orders_per_minute, max_open_orders, rank_by,
 	maintenance_margin_percent, execution_preset, spread_bps, slippage_bps, price_impact, volume_limit_percent,
 	cash_interest_percent, margin_interest_percent, borrow_fee_percent,
-	trading_time_zone, trading_open, trading_close, trading_days, after_hours, max_quote_age_seconds`
+	trading_time_zone, trading_open, trading_close, trading_days, after_hours, max_quote_age_seconds, require_note`
 
 type bullPenRow struct {
 	game.BullPen
@@ -329,14 +329,14 @@ func (q writes) InsertBullPen(ctx context.Context, b *game.BullPen) (err error) 
 		last_sequence, created_at, max_position_percent, min_share_price, max_orders_per_minute, max_open_orders, rank_by,
 		maintenance_margin_percent, execution_preset, spread_bps, slippage_bps, price_impact, volume_limit_percent,
 		cash_interest_percent, margin_interest_percent, borrow_fee_percent,
-		trading_time_zone, trading_open, trading_close, trading_days, after_hours, max_quote_age_seconds)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		trading_time_zone, trading_open, trading_close, trading_days, after_hours, max_quote_age_seconds, require_note)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		b.Name, b.Description, b.OwnerID, string(b.State), b.StartsAt, b.EndsAt, b.StartingCash, b.Commission,
 		b.AllowShortSelling, allowed, b.MaxParticipants, string(b.Visibility), string(b.TradeVisibility), b.InviteCode, b.CreatedAt,
 		b.MaxPositionPercent, b.MinSharePrice, b.MaxOrdersPerMinute, b.MaxOpenOrders, string(rankBy(b)),
 		b.MaintenanceMarginPercent, string(executionPreset(b)), b.SpreadBps, b.SlippageBps, b.PriceImpact, b.VolumeLimitPercent,
 		b.CashInterestPercent, b.MarginInterestPercent, b.BorrowFeePercent,
-		hours.Zone, hours.Open, hours.Close, hours.Days, string(afterHours(b)), b.MaxQuoteAgeSeconds)
+		hours.Zone, hours.Open, hours.Close, hours.Days, string(afterHours(b)), b.MaxQuoteAgeSeconds, b.RequireNote)
 	return err
 }
 
@@ -376,7 +376,7 @@ func (q writes) MoveBullPen(ctx context.Context, id int64, from, to game.RoomSta
 
 // Participants
 
-const participantCols = `id, bull_pen_id, user_id, cash, joined_at`
+const participantCols = `id, bull_pen_id, user_id, cash, joined_at, removed_at, removed_reason`
 
 func (q queries) Participant(ctx context.Context, id int64) (*game.Participant, error) {
 	var p game.Participant
@@ -404,6 +404,18 @@ func (q writes) InsertParticipant(ctx context.Context, p *game.Participant) (err
 	return err
 }
 
+// RemoveParticipant ends a seat: it reports false when it was ended
+// already (the claim: one removal, whoever gets there first).
+func (q writes) RemoveParticipant(ctx context.Context, participantID int64, at time.Time, reason string) (bool, error) {
+	res, err := q.exec(ctx, `UPDATE participants SET removed_at = ?, removed_reason = ? WHERE id = ? AND removed_at IS NULL`,
+		at, reason, participantID)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
 func (q writes) SetCash(ctx context.Context, participantID int64, cash decimal.Decimal) error {
 	_, err := q.exec(ctx, `UPDATE participants SET cash = ? WHERE id = ?`, cash, participantID)
 	return err
@@ -429,7 +441,7 @@ func (q queries) PositionsByRoom(ctx context.Context, bullPenID int64) ([]*game.
 // margin call may concern.
 func (q queries) MarginedShorts(ctx context.Context, symbol string) ([]*game.Participant, error) {
 	var ps []*game.Participant
-	return ps, q.sel(ctx, &ps, `SELECT p.id, p.bull_pen_id, p.user_id, p.cash, p.joined_at FROM positions s
+	return ps, q.sel(ctx, &ps, `SELECT p.id, p.bull_pen_id, p.user_id, p.cash, p.joined_at, p.removed_at, p.removed_reason FROM positions s
 		JOIN participants p ON p.id = s.participant_id JOIN bull_pens b ON b.id = p.bull_pen_id
 		WHERE s.symbol = ? AND s.quantity < 0 AND b.state = 'ACTIVE' AND b.maintenance_margin_percent IS NOT NULL
 		ORDER BY p.bull_pen_id, p.id`, symbol)
@@ -453,7 +465,7 @@ func (q writes) SavePosition(ctx context.Context, p *game.Position) error {
 const orderCols = `id, bull_pen_id, participant_id, client_order_id, symbol, side, type, quantity, limit_price,
 	stop_price, triggered, CASE WHEN status = 'OPEN' AND filled_quantity > 0 THEN 'PARTIALLY_FILLED' ELSE status END AS status,
 	filled_quantity, filled_price, commission, reserved, reject_reason, reject_message,
-	created_at, updated_at, filled_at, trail_amount, trail_percent, expires_at`
+	created_at, updated_at, filled_at, trail_amount, trail_percent, expires_at, note`
 
 // storedStatus is how status s is stored (see orderCols).
 func storedStatus(s game.OrderStatus) string {
@@ -524,11 +536,11 @@ func (q queries) OpenOrdersByRoom(ctx context.Context, bullPenID int64) ([]*game
 func (q writes) InsertOrder(ctx context.Context, o *game.Order) (err error) {
 	o.ID, err = q.insertID(ctx, `INSERT INTO orders (bull_pen_id, participant_id, client_order_id, symbol, side, type, quantity,
 		limit_price, stop_price, triggered, status, filled_quantity, filled_price, commission, reserved, reject_reason,
-		reject_message, created_at, updated_at, filled_at, trail_amount, trail_percent, expires_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		reject_message, created_at, updated_at, filled_at, trail_amount, trail_percent, expires_at, note)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		o.BullPenID, o.ParticipantID, o.ClientOrderID, o.Symbol, string(o.Side), string(o.Type), o.Quantity,
 		o.LimitPrice, o.StopPrice, o.Triggered, storedStatus(o.Status), o.FilledQuantity, o.FilledPrice, o.Commission,
-		o.Reserved, o.RejectReason, o.RejectMessage, o.CreatedAt, o.UpdatedAt, o.FilledAt, o.TrailAmount, o.TrailPercent, o.ExpiresAt)
+		o.Reserved, o.RejectReason, o.RejectMessage, o.CreatedAt, o.UpdatedAt, o.FilledAt, o.TrailAmount, o.TrailPercent, o.ExpiresAt, o.Note)
 	return err
 }
 
@@ -570,7 +582,7 @@ func (q writes) UpdateOrder(ctx context.Context, o *game.Order) error {
 
 // Ledger
 
-const ledgerCols = `participant_id, order_id, kind, amount, cash_after, buying_power_after, at`
+const ledgerCols = `participant_id, order_id, kind, amount, cash_after, buying_power_after, at, reason`
 
 func (q queries) Ledger(ctx context.Context, participantID, afterID int64, limit int) ([]*game.LedgerEntry, int, error) {
 	var total int
@@ -591,9 +603,9 @@ func (q queries) Ledger(ctx context.Context, participantID, afterID int64, limit
 // InsertLedger writes entries, many rows per statement (an order's
 // execution books at most a handful: one statement).
 func (q writes) InsertLedger(ctx context.Context, entries []*game.LedgerEntry) error {
-	return insertRows(ctx, q.queries, entries, `INSERT INTO ledger_entries (`+ledgerCols+`) VALUES `, "", 7,
+	return insertRows(ctx, q.queries, entries, `INSERT INTO ledger_entries (`+ledgerCols+`) VALUES `, "", 8,
 		func(args []any, e *game.LedgerEntry) []any {
-			return append(args, e.ParticipantID, e.OrderID, string(e.Kind), e.Amount, e.CashAfter, e.BuyingPowerAfter, e.At)
+			return append(args, e.ParticipantID, e.OrderID, string(e.Kind), e.Amount, e.CashAfter, e.BuyingPowerAfter, e.At, e.Reason)
 		})
 }
 

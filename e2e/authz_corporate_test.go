@@ -27,8 +27,8 @@ var authzCorporateRows = []authzRow{
 
 // authzCorporateWriteRows: announcing is for admins, as setQuote is.
 var authzCorporateWriteRows = []authzRow{
-	{name: "Mutation.announceSplit", want: adminOnly, rule: adminOnlyRule, check: checkAnnounce("split")},
-	{name: "Mutation.announceDividend", want: adminOnly, rule: adminOnlyRule, check: checkAnnounce("dividend")},
+	{name: "Mutation.announceSplit", want: adminOnly, rule: adminOnlyRule, check: checkAnnounceCorporate("split")},
+	{name: "Mutation.announceDividend", want: adminOnly, rule: adminOnlyRule, check: checkAnnounceCorporate("dividend")},
 }
 
 var corporateEventCells = grid(
@@ -227,10 +227,10 @@ func checkCorporateActionsQuery(c *authzCell) {
 	}
 }
 
-// checkAnnounce announces a split (ratio) or a dividend (amount) of KO
+// checkAnnounceCorporate announces a split (ratio) or a dividend (amount) of KO
 // with a number unique to the cell, a day ahead, and finds it stored
 // exactly when the cell allows it.
-func checkAnnounce(what string) func(c *authzCell) {
+func checkAnnounceCorporate(what string) func(c *authzCell) {
 	return func(c *authzCell) {
 		n := strconv.Itoa(2 + 10*int(c.kind) + int(c.role))
 		at := fmtTime(c.ts.clock.Now().Add(24 * 60 * 60 * 1e9))

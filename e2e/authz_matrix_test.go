@@ -361,6 +361,27 @@ var authzReadRows = []authzRow{
 	// every fill, and no other order's.
 	{name: "Order.fills", check: checkOrderFills, want: orderCells, rule: orderRule},
 	{name: "OrderEvent.order.fills in Query.bullPenEventLog", want: eventCells, rule: eventRule, check: checkEventFills},
+	// Notes (the trade journal) ride on their order: the orders a role
+	// sees carry their notes, and no other order's note shows; an order
+	// event carries its order's note to exactly those who see the event.
+	{name: "Order.note", check: checkOrderNotes,
+		want: grid(
+			by(noOrders, noOrders, ownOrders, ownOrders, allOrders, noOrders),
+			by(noOrders, noOrders, allOrders, allOrders, allOrders, noOrders),
+			by(hidden, hidden, ownOrders, ownOrders, allOrders, hidden),
+		),
+		rule: func(k roomKind, r role) string {
+			switch {
+			case !sees(k, r):
+				return hidden
+			case r == roleOwner, r.member() && k == kindPublicTrades:
+				return allOrders
+			case r.member():
+				return ownOrders
+			}
+			return noOrders
+		}},
+	{name: "OrderEvent.order.note in Query.bullPenEventLog", want: eventCells, rule: eventRule, check: checkEventNotes},
 	{name: "BullPen.execution", want: roomFields, rule: roomFieldRule, check: checkExecution},
 	{name: "Query.bullPens", check: checkBullPens,
 		want: grid(
@@ -524,6 +545,10 @@ var authzWriteRows = []authzRow{
 	{name: "Mutation.endBullPen", want: ownerOnly, rule: ownerOnlyRule, check: checkMove("endBullPen", "ACTIVE", "ENDED")},
 	{name: "Mutation.cancelBullPen", want: ownerOnly, rule: ownerOnlyRule, check: checkMove("cancelBullPen", "SCHEDULED", "CANCELLED")},
 	{name: "Mutation.cloneBullPen", want: ownerOnly, rule: ownerOnlyRule, check: checkClone},
+	// The organiser's hand: owner only, as the room's moves.
+	{name: "Mutation.removeParticipant", want: ownerOnly, rule: ownerOnlyRule, check: checkRemoveParticipant},
+	{name: "Mutation.adjustCash", want: ownerOnly, rule: ownerOnlyRule, check: checkAdjustCash},
+	{name: "Mutation.announce", want: ownerOnly, rule: ownerOnlyRule, check: checkAnnounce},
 	{name: "Mutation.placeOrder", check: checkPlaceOrder,
 		want: grid(
 			by(unauthed, forbidden, allowed, allowed, forbidden, forbidden),
@@ -612,7 +637,7 @@ var authzSessionRows = []authzRow{
 // TestAuthzMatrixTable checks the spelled-out cells against the rules.
 func TestAuthzMatrixTable(t *testing.T) {
 	rows := slices.Concat(authzReadRows, authzLiveRows, authzLiquidationRows, authzHoursRows, authzCorporateRows, authzWriteRows, authzCorporateWriteRows, authzSessionRows,
-		authzLeagueRows, authzLeagueWriteRows)
+		authzLeagueRows, authzLeagueWriteRows, authzHandRows)
 	for _, row := range rows {
 		for _, k := range allKinds {
 			for _, r := range allRoles {
@@ -658,6 +683,10 @@ func TestAuthzMatrix(t *testing.T) {
 			for _, row := range authzLeagueWriteRows {
 				w.runRow(t, row, false)
 			}
+			t.Run("HandSetup", w.organisersHand)
+			for _, row := range authzHandRows {
+				w.runRow(t, row, true)
+			}
 			for _, row := range slices.Concat(authzWriteRows, authzCorporateWriteRows) {
 				w.runRow(t, row, false)
 			}
@@ -692,6 +721,9 @@ type authzWorld struct {
 	split [3]*authzRoom
 	// leagues are the leagues of the league rows (authz_leagues_test.go).
 	leagues *authzLeagues
+	// hand are rooms of each kind in which the owner announced, adjusted
+	// P1's cash and removed P2 (the organiser's hand).
+	hand [3]*authzRoom
 
 	mu     sync.Mutex
 	shared map[string]*authzRoom // rooms of the write rows, by row and kind
@@ -711,8 +743,9 @@ type liveKey struct {
 type authzRoom struct {
 	kind                 roomKind
 	id, name, inviteCode string
-	seats                [6]string   // participant ids of P1 and P2
-	orders               [6][]string // order ids of P1 and P2
+	seats                [6]string         // participant ids of P1 and P2
+	orders               [6][]string       // order ids of P1 and P2
+	notes                map[string]string // order id -> its note, for the orders placed with one
 	events               []*game.Event
 }
 
@@ -785,11 +818,14 @@ func newAuthzWorld(t *testing.T, ts *testServer) *authzWorld {
 	ts.must(w.tokens[roleAdmin], `mutation { setQuote(symbol: "AAPL", price: "100") { price } }`, nil, nil)
 	for _, k := range allKinds {
 		room := w.newRoom(t, k, "ACTIVE")
+		room.notes = map[string]string{}
 		for _, p := range []role{roleP1, roleP2} {
-			room.orders[p] = []string{
-				w.placeOrder(t, p, room, map[string]any{"quantity": 10}, "FILLED"),
-				w.placeOrder(t, p, room, map[string]any{"quantity": 1, "type": "LIMIT", "limitPrice": "50"}, "OPEN"),
-			}
+			// Each order carries a note of its own (the trade journal),
+			// seen exactly as the order is.
+			filled := w.placeOrder(t, p, room, map[string]any{"quantity": 10, "note": "filled buy of " + p.String()}, "FILLED")
+			resting := w.placeOrder(t, p, room, map[string]any{"quantity": 1, "type": "LIMIT", "limitPrice": "50", "note": "resting buy of " + p.String()}, "OPEN")
+			room.orders[p] = []string{filled, resting}
+			room.notes[filled], room.notes[resting] = "filled buy of "+p.String(), "resting buy of "+p.String()
 		}
 		w.rooms[k] = room
 	}
@@ -849,6 +885,204 @@ func (w *authzWorld) openHours(t *testing.T) {
 		w.hours[k] = w.newRoomWith(t, k, "ACTIVE", map[string]any{"afterHours": "REJECT", "maxQuoteAgeSeconds": 120,
 			"tradingHours": map[string]any{"timeZone": authzHours.TimeZone, "open": authzHours.Open, "close": authzHours.Close,
 				"days": []string{"MON", "TUE", "WED", "THU", "FRI"}}})
+	}
+}
+
+// organisersHand sets up w.hand: in an ACTIVE room of each kind the owner
+// announces, adds 100 to P1's cash and removes P2.
+func (w *authzWorld) organisersHand(t *testing.T) {
+	t.Helper()
+	ts := w.ts.with(t)
+	for _, k := range allKinds {
+		room := w.newRoom(t, k, "ACTIVE")
+		owner := w.tokens[roleOwner]
+		ts.must(owner, `mutation($id: ID!) { announce(bullPenId: $id, message: "welcome") { sequence } }`, map[string]any{"id": room.id}, nil)
+		ts.must(owner, `mutation($p: ID!) { adjustCash(participantId: $p, amount: "100", reason: "prize of p1") { id } }`, map[string]any{"p": room.seats[roleP1]}, nil)
+		ts.must(owner, `mutation($p: ID!) { removeParticipant(participantId: $p, reason: "p2 left") { id } }`, map[string]any{"p": room.seats[roleP2]}, nil)
+		room.events = w.rawEvents(t, room, 0)
+		w.hand[k] = room
+	}
+}
+
+// authzHandRows read what the organiser's hand left in w.hand.
+var authzHandRows = []authzRow{
+	// A seat's end is seen as the participant is: by whoever sees the room.
+	{name: "Participant.removedAt+removedReason", want: roomFields, rule: roomFieldRule, check: checkRemoved},
+	// announce's and removeParticipant's announcements reach whoever sees
+	// the room ("public"), adjustCash's to P1 whoever sees P1's orders.
+	{name: "AnnouncementEvent in Query.bullPenEventLog", check: checkAnnouncements,
+		want: grid(
+			by("public", "public", "public p1", "public", "public p1", "public"),
+			by("public", "public", "public p1", "public p1", "public p1", "public"),
+			by(notFound, notFound, "public p1", "public", "public p1", notFound),
+		),
+		rule: func(k roomKind, r role) string {
+			switch {
+			case !sees(k, r):
+				return notFound
+			case seesTrades(k, r, roleP1):
+				return "public p1"
+			}
+			return "public"
+		}},
+}
+
+// checkRemoved reads the hand room's participants: P2's seat ended with
+// its reason, P1's not.
+func checkRemoved(c *authzCell) {
+	c.room = c.w.hand[c.kind]
+	b := c.bullPenField("participants { id removedAt removedReason }")
+	if b == nil {
+		return
+	}
+	got := decode[struct {
+		Participants []struct {
+			ID                       string
+			RemovedAt, RemovedReason *string
+		}
+	}](c, b).Participants
+	if len(got) != 2 {
+		c.t.Fatalf("participants %+v, want P1 and P2", got)
+	}
+	for _, p := range got {
+		removed := p.RemovedAt != nil && p.RemovedReason != nil && *p.RemovedReason == "p2 left"
+		if (p.ID == c.room.seats[roleP2]) != removed || (p.RemovedAt == nil) != (p.RemovedReason == nil) {
+			c.t.Errorf("participant %s: removedAt %v, removedReason %v; want only P2 (%s) removed", p.ID, p.RemovedAt, p.RemovedReason, c.room.seats[roleP2])
+		}
+	}
+}
+
+const announcementsQuery = `query($id: ID!) { ev: bullPenEventLog(bullPenId: $id, kinds: [ANNOUNCEMENT]) {
+	__typename sequence ... on AnnouncementEvent { message } } }`
+
+// checkAnnouncements reads the hand room's announcements: the public
+// ones (announce's, the removal's) for whoever sees the room, the
+// adjustment's (its amount) for whoever sees P1's orders; the sequences
+// are the raw log's.
+func checkAnnouncements(c *authzCell) {
+	c.room = c.w.hand[c.kind]
+	r := c.do(announcementsQuery, map[string]any{"id": c.room.id})
+	if isErrorCode(c.want) {
+		c.expectError(r.Errors, c.room.id, func() []gqlError {
+			return c.do(announcementsQuery, map[string]any{"id": unknownID}).Errors
+		})
+		return
+	}
+	if len(r.Errors) > 0 {
+		c.t.Fatalf("errors %+v, want %s", r.Errors, c.want)
+	}
+	evs := decode[struct {
+		Ev []struct {
+			Typename string `json:"__typename"`
+			Sequence int64
+			Message  string
+		}
+	}](c, r.Data).Ev
+	var got, want []string
+	for _, ev := range evs {
+		got = append(got, fmt.Sprintf("%d %s %s", ev.Sequence, ev.Typename, ev.Message))
+	}
+	for _, ev := range c.room.events {
+		if ev.Kind != game.EventAnnouncement {
+			continue
+		}
+		var p game.AnnouncementPayload
+		if err := json.Unmarshal(ev.Payload, &p); err != nil {
+			c.t.Fatal(err)
+		}
+		if ev.ParticipantID == nil || strings.Contains(c.want, "p1") {
+			want = append(want, fmt.Sprintf("%d AnnouncementEvent %s", ev.Sequence, p.Message))
+		}
+	}
+	if n := map[string]int{"public": 2, "public p1": 3}[c.want]; len(want) != n || !slices.Equal(got, want) {
+		c.t.Errorf("announcements %q, want %q (%s)", got, want, c.want)
+	}
+}
+
+// checkRemoveParticipant: the owner ends P1's seat (their resting order
+// cancelled); anyone else gets the error and the seat plays on.
+func checkRemoveParticipant(c *authzCell) {
+	room := c.w.newRoom(c.t, c.kind, "ACTIVE")
+	order := c.w.placeOrder(c.t, roleP1, room, map[string]any{"quantity": 1, "type": "LIMIT", "limitPrice": "50"}, "OPEN")
+	const q = `mutation($p: ID!) { m: removeParticipant(participantId: $p, reason: "gone") { id removedReason } }`
+	got, errs := c.mutate(q, map[string]any{"p": room.seats[roleP1]})
+	wantStatus := game.OrderStatusOpen
+	if c.want == allowed {
+		if len(errs) > 0 {
+			c.t.Fatalf("errors %+v, want the seat ended", errs)
+		}
+		if r := decode[struct{ RemovedReason *string }](c, got).RemovedReason; r == nil || *r != "gone" {
+			c.t.Errorf("removedReason %v, want gone", r)
+		}
+		wantStatus = game.OrderStatusCancelled
+	} else {
+		c.expectError(errs, room.seats[roleP1], func() []gqlError { _, u := c.mutate(q, map[string]any{"p": unknownID}); return u })
+	}
+	id, _ := strconv.ParseInt(room.seats[roleP1], 10, 64)
+	p, err := c.w.store.Participant(c.t.Context(), id)
+	if err != nil || (p.RemovedAt != nil) != (c.want == allowed) {
+		c.t.Errorf("P1's seat after: %+v, %v", p, err)
+	}
+	oid, _ := strconv.ParseInt(order, 10, 64)
+	if o, err := c.w.store.Order(c.t.Context(), oid); err != nil || o.Status != wantStatus {
+		c.t.Errorf("P1's resting order after: %+v, %v; want %s", o, err, wantStatus)
+	}
+}
+
+// checkAdjustCash: the owner adds 250 to P1's cash (an ADJUSTMENT line);
+// anyone else gets the error and cash stays.
+func checkAdjustCash(c *authzCell) {
+	room := c.w.newRoom(c.t, c.kind, "ACTIVE")
+	const q = `mutation($p: ID!) { m: adjustCash(participantId: $p, amount: "250", reason: "prize") { kind amount reason } }`
+	got, errs := c.mutate(q, map[string]any{"p": room.seats[roleP1]})
+	wantCash := "100000"
+	if c.want == allowed {
+		if len(errs) > 0 {
+			c.t.Fatalf("errors %+v, want the adjustment", errs)
+		}
+		e := decode[struct {
+			Kind, Amount string
+			Reason       *string
+		}](c, got)
+		if e.Kind != "ADJUSTMENT" || !decimalIs(&e.Amount, "250") || e.Reason == nil || *e.Reason != "prize" {
+			c.t.Errorf("adjustment %+v", e)
+		}
+		wantCash = "100250"
+	} else {
+		c.expectError(errs, room.seats[roleP1], func() []gqlError { _, u := c.mutate(q, map[string]any{"p": unknownID}); return u })
+	}
+	id, _ := strconv.ParseInt(room.seats[roleP1], 10, 64)
+	p, err := c.w.store.Participant(c.t.Context(), id)
+	if err != nil || !p.Cash.Equal(decimal.RequireFromString(wantCash)) {
+		c.t.Errorf("P1's cash after: %+v, %v; want %s", p, err, wantCash)
+	}
+}
+
+// checkAnnounce: the owner's announcement is the room's next event;
+// anyone else gets the error and the log stays as it was.
+func checkAnnounce(c *authzCell) {
+	room := c.w.newRoom(c.t, c.kind, "ACTIVE")
+	before := len(c.w.rawEvents(c.t, room, 0))
+	const q = `mutation($id: ID!) { m: announce(bullPenId: $id, message: "hello") { sequence message } }`
+	got, errs := c.mutate(q, map[string]any{"id": room.id})
+	after := before
+	if c.want == allowed {
+		if len(errs) > 0 {
+			c.t.Fatalf("errors %+v, want the announcement", errs)
+		}
+		a := decode[struct {
+			Sequence int
+			Message  string
+		}](c, got)
+		if a.Message != "hello" || a.Sequence != before+1 {
+			c.t.Errorf("announcement %+v, want hello at %d", a, before+1)
+		}
+		after++
+	} else {
+		c.expectError(errs, room.id, func() []gqlError { _, u := c.mutate(q, map[string]any{"id": unknownID}); return u })
+	}
+	if n := len(c.w.rawEvents(c.t, room, 0)); n != after {
+		c.t.Errorf("the room's log has %d events, want %d", n, after)
 	}
 }
 
@@ -1267,6 +1501,72 @@ func checkOrderFills(c *authzCell) {
 	}
 }
 
+// checkOrderNotes reads the notes of the orders the role sees: each
+// carries the note it was placed with, and the orders seen are those of
+// the rule (so no note of an order the role may not see shows).
+func checkOrderNotes(c *authzCell) {
+	b := c.bullPenField("orders(first: 100) { edges { node { id note } } }")
+	if b == nil {
+		return
+	}
+	got := decode[struct {
+		Orders struct {
+			Edges []struct{ Node struct{ ID, Note string } }
+		}
+	}](c, b).Orders
+	var ids []string
+	for _, e := range got.Edges {
+		ids = append(ids, e.Node.ID)
+		if want := c.room.notes[e.Node.ID]; e.Node.Note != want {
+			c.t.Errorf("order %s: note %q, want %q", e.Node.ID, e.Node.Note, want)
+		}
+	}
+	want := []string{}
+	switch c.want {
+	case allOrders:
+		want = slices.Concat(c.room.orders[roleP1], c.room.orders[roleP2])
+	case ownOrders:
+		want = c.room.orders[c.role]
+	}
+	if !sameSet(ids, want) {
+		c.t.Errorf("orders with notes %v, want %v (%s)", ids, want, c.want)
+	}
+}
+
+const eventNotesQuery = `query($id: ID!) { ev: bullPenEventLog(bullPenId: $id, limit: 1000, kinds: [ORDER]) {
+	sequence ... on OrderEvent { order { id note } } } }`
+
+// checkEventNotes reads the order events the role sees: each carries its
+// order's note, and the events seen are those of the log's rule.
+func checkEventNotes(c *authzCell) {
+	r := c.do(eventNotesQuery, map[string]any{"id": c.room.id})
+	if isErrorCode(c.want) {
+		c.expectError(r.Errors, c.room.id, func() []gqlError {
+			return c.do(eventNotesQuery, map[string]any{"id": unknownID}).Errors
+		})
+		return
+	}
+	if len(r.Errors) > 0 {
+		c.t.Fatalf("errors %+v, want events %s", r.Errors, c.want)
+	}
+	evs := decode[struct {
+		Ev []struct {
+			Sequence int64
+			Order    struct{ ID, Note string }
+		}
+	}](c, r.Data).Ev
+	var got []string
+	for _, ev := range evs {
+		got = append(got, strconv.FormatInt(ev.Sequence, 10)+" OrderEvent")
+		if want := c.room.notes[ev.Order.ID]; ev.Order.Note != want || want == "" {
+			c.t.Errorf("event %d of order %s: note %q, want %q", ev.Sequence, ev.Order.ID, ev.Order.Note, want)
+		}
+	}
+	if want := c.room.expectedLabels(c.room.events, []game.EventKind{game.EventOrder}, c.want); !sameSet(got, want) {
+		c.t.Errorf("order events %v, want %v (%s)", got, want, c.want)
+	}
+}
+
 const eventFillsQuery = `query($id: ID!) { ev: bullPenEventLog(bullPenId: $id, limit: 1000, kinds: [ORDER]) {
 	sequence ... on OrderEvent { kind order { id filledQuantity fills { quantity } } } } }`
 
@@ -1620,6 +1920,9 @@ func checkTradesCSV(c *authzCell) {
 		who := map[string]string{roleP1.username(): "p1", roleP2.username(): "p2"}[row[1]]
 		shown = append(shown, who)
 		ids = append(ids, row[7])
+		if note := c.room.notes[row[7]]; row[12] != note {
+			c.t.Errorf("trades.csv row of order %s: note %q, want %q", row[7], row[12], note)
+		}
 	}
 	for _, p := range []role{roleP1, roleP2} {
 		if seesTrades(c.kind, c.role, p) {

@@ -67,9 +67,9 @@ func (r csvReply) records(t testing.TB, filename string, header []string) [][]st
 
 var (
 	resultsHeader = []string{"rank", "user", "portfolioValue", "cash", "totalReturn", "returnPercent",
-		"maxDrawdownPercent", "volatilityPercent", "sharpeRatio", "tradeCount", "winRate"}
+		"maxDrawdownPercent", "volatilityPercent", "sharpeRatio", "tradeCount", "winRate", "removed"}
 	tradesHeader = []string{"time", "user", "symbol", "side", "quantity", "price", "commission", "orderId",
-		"midPrice", "spreadCost", "slippageCost", "impactCost"}
+		"midPrice", "spreadCost", "slippageCost", "impactCost", "note"}
 )
 
 // TestResultsAndTradesCSV: both exports, parsed with encoding/csv, equal
@@ -86,17 +86,23 @@ func TestResultsAndTradesCSV(t *testing.T) {
 	ts.must(tokens["owner"], `mutation($e: Time!) { createBullPen(input: {name: "Cup", endsAt: $e, commission: "1.5"}) { id } }`,
 		map[string]any{"e": fmtTime(t0.Add(time.Hour))}, &room)
 	id := room.CreateBullPen.ID
-	order := func(who, side string, qty int) {
+	order := func(who, side string, qty int, note string) {
 		t.Helper()
-		ts.must(tokens[who], placeOrderMutation, map[string]any{"in": map[string]any{"bullPenId": id, "symbol": "AAPL", "side": side, "quantity": qty}}, nil)
+		in := map[string]any{"bullPenId": id, "symbol": "AAPL", "side": side, "quantity": qty}
+		if note != "" {
+			in["note"] = note
+		}
+		ts.must(tokens[who], placeOrderMutation, map[string]any{"in": in}, nil)
 	}
 	for _, who := range []string{"alice", "bob"} {
 		ts.must(tokens[who], `mutation($id: ID!) { joinBullPen(bullPenId: $id) { id } }`, map[string]any{"id": id}, nil)
 	}
-	order("alice", "BUY", 10)
-	order("bob", "BUY", 5)
+	// Notes ride in trades.csv as text cells: quoted when multi-line, a
+	// formula guarded.
+	order("alice", "BUY", 10, "  breakout above 100,\nstop at 95  ")
+	order("bob", "BUY", 5, "=HYPERLINK(\"x\")")
 	ts.must(admin, `mutation { setQuote(symbol: "AAPL", price: "110.25") { price } }`, nil, nil)
-	order("alice", "SELL", 4)
+	order("alice", "SELL", 4, "")
 	if err := ts.svc.RefreshLeaderboards(t.Context(), true); err != nil {
 		t.Fatal(err)
 	}
@@ -128,6 +134,7 @@ func TestResultsAndTradesCSV(t *testing.T) {
 								FilledQuantity                                      int
 								Participant                                         struct{ User struct{ Username string } }
 								Fills                                               []struct{ MidPrice, SpreadCost, SlippageCost, ImpactCost string }
+								Note                                                *string
 							}
 						}
 					}
@@ -137,7 +144,7 @@ func TestResultsAndTradesCSV(t *testing.T) {
 				leaderboard { final entries { rank user { username } portfolioValue cash totalReturn returnPct: returnPercent
 					metrics { maxDrawdownPercent volatilityPercent sharpeRatio tradeCount winRate } } }
 				orders(status: FILLED, first: 500) { edges { node { id filledAt symbol side filledPrice commission filledQuantity
-					participant { user { username } } fills { midPrice spreadCost slippageCost impactCost } } } } } }`, map[string]any{"id": id}, &q)
+					participant { user { username } } fills { midPrice spreadCost slippageCost impactCost } note } } } } }`, map[string]any{"id": id}, &q)
 			if !q.BullPen.Leaderboard.Final {
 				t.Fatal("the room's latest leaderboard is not the final one")
 			}
@@ -147,8 +154,8 @@ func TestResultsAndTradesCSV(t *testing.T) {
 				}
 				return *s
 			}
-			spreadsheet := func(name string) string { // usernames that look like formulas are quoted
-				if strings.HasPrefix(name, "-") {
+			spreadsheet := func(name string) string { // usernames and notes that look like formulas are quoted
+				if strings.HasPrefix(name, "-") || strings.HasPrefix(name, "=") {
 					return "'" + name
 				}
 				return name
@@ -157,7 +164,8 @@ func TestResultsAndTradesCSV(t *testing.T) {
 			for _, e := range q.BullPen.Leaderboard.Entries {
 				m := e.Metrics
 				want = append(want, []string{strconv.Itoa(e.Rank), spreadsheet(e.User.Username), e.PortfolioValue, e.Cash, e.TotalReturn,
-					e.ReturnPct, m.MaxDrawdownPercent, opt(m.VolatilityPercent), opt(m.SharpeRatio), strconv.Itoa(m.TradeCount), opt(m.WinRate)})
+					e.ReturnPct, m.MaxDrawdownPercent, opt(m.VolatilityPercent), opt(m.SharpeRatio), strconv.Itoa(m.TradeCount), opt(m.WinRate),
+					"" /* nobody was removed (see TestOrganisersHandOverGraphQL) */})
 			}
 			got := ts.getCSV(t, token, "/rooms/"+id+"/results.csv").records(t, "bullpen-"+id+"-results.csv", resultsHeader)
 			if len(got) != 2 || !slices.EqualFunc(got, want, slices.Equal) {
@@ -171,6 +179,7 @@ func TestResultsAndTradesCSV(t *testing.T) {
 					FilledQuantity                                      int
 					Participant                                         struct{ User struct{ Username string } }
 					Fills                                               []struct{ MidPrice, SpreadCost, SlippageCost, ImpactCost string }
+					Note                                                *string
 				}
 			}) int {
 				if c := strings.Compare(a.Node.FilledAt, b.Node.FilledAt); c != 0 {
@@ -188,7 +197,7 @@ func TestResultsAndTradesCSV(t *testing.T) {
 				}
 				f := n.Fills[0]
 				want = append(want, []string{n.FilledAt, spreadsheet(n.Participant.User.Username), n.Symbol, n.Side,
-					strconv.Itoa(n.FilledQuantity), n.FilledPrice, n.Commission, n.ID, f.MidPrice, f.SpreadCost, f.SlippageCost, f.ImpactCost})
+					strconv.Itoa(n.FilledQuantity), n.FilledPrice, n.Commission, n.ID, f.MidPrice, f.SpreadCost, f.SlippageCost, f.ImpactCost, spreadsheet(opt(n.Note))})
 			}
 			got = ts.getCSV(t, token, "/rooms/"+id+"/trades.csv").records(t, "bullpen-"+id+"-trades.csv", tradesHeader)
 			if len(got) != wantTrades[who] || !slices.EqualFunc(got, want, slices.Equal) {

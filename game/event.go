@@ -17,6 +17,11 @@ const (
 	// room's holdings (see CorporateAction): public to whoever sees the
 	// room.
 	EventCorporateAction EventKind = "CORPORATE_ACTION"
+	// EventAnnouncement is the organiser's word in the room's log (see
+	// AnnouncementPayload): announce's and removeParticipant's are for
+	// everyone who sees the room (no participant), adjustCash's for
+	// whoever sees that participant's orders.
+	EventAnnouncement EventKind = "ANNOUNCEMENT"
 )
 
 // OrderEventKind is what happened to an order.
@@ -77,6 +82,11 @@ func (ev *Event) EndsRoom() bool {
 		State RoomState `json:"state"`
 	}
 	return json.Unmarshal(ev.Payload, &p) == nil && p.State.Over()
+}
+
+// AnnouncementPayload is the body of an ANNOUNCEMENT event.
+type AnnouncementPayload struct {
+	Message string `json:"message"`
 }
 
 // RoomStatePayload is the body of a ROOM_STATE event.

@@ -37,6 +37,8 @@ type CreateBullPenInput struct {
 	TradingHours       *TradingHoursInput `json:"tradingHours"`
 	AfterHours         *AfterHoursPolicy  `json:"afterHours"`
 	MaxQuoteAgeSeconds *int               `json:"maxQuoteAgeSeconds"`
+	// RequireNote refuses orders without a note; nil: false.
+	RequireNote *bool `json:"requireNote"`
 
 	RankBy *RankMetric `json:"rankBy"`
 }
@@ -54,4 +56,6 @@ type PlaceOrderInput struct {
 	TrailAmount   *decimal.Decimal `json:"trailAmount"`
 	TrailPercent  *decimal.Decimal `json:"trailPercent"`
 	ExpiresAt     *time.Time       `json:"expiresAt"`
+	// Note is the trade journal's entry (see Order.Note).
+	Note *string `json:"note"`
 }

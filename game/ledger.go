@@ -67,6 +67,9 @@ type LedgerEntry struct {
 	CashAfter        decimal.Decimal `db:"cash_after"`
 	BuyingPowerAfter decimal.Decimal `db:"buying_power_after"`
 	At               time.Time       `db:"at"`
+	// Reason is why the room's owner booked an ADJUSTMENT; nil on every
+	// other kind.
+	Reason *string `db:"reason"`
 	// BullPenID is the participant's room (not stored with the row).
 	BullPenID int64 `db:"-"`
 }

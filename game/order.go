@@ -124,8 +124,31 @@ func ValidateOrder(in *PlaceOrderInput) error {
 			return Invalid("clientOrderId", "must be 1 to 64 characters, got %d", n)
 		}
 	}
+	if in.Note != nil {
+		if err := checkText("note", *in.Note, lineBreaks); err != nil {
+			return err
+		}
+		note := strings.TrimSpace(*in.Note)
+		if n := utf8.RuneCountInString(note); n > MaxNoteLength {
+			return Invalid("note", "must be at most %d characters, got %d", MaxNoteLength, n)
+		}
+		in.Note = &note
+		if note == "" {
+			in.Note = nil
+		}
+	}
 	return nil
 }
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+// MaxNoteLength bounds an order's note, in characters.
+const MaxNoteLength = 500
 
 // account is a participant's money as one transaction sees it.
 type account struct {
@@ -539,6 +562,12 @@ func (s *Service) PlaceOrder(ctx context.Context, user *User, in PlaceOrderInput
 		} else if err != nil {
 			return err
 		}
+		if p.RemovedAt != nil {
+			return Errorf(EFORBIDDEN, "you were removed from bull pen %d by its organiser (%s): you can no longer place orders", room.ID, deref(p.RemovedReason))
+		}
+		if room.RequireNote && in.Note == nil {
+			return Invalid("note", "is required in bull pen %d: it keeps a trade journal, so every order needs a note", room.ID)
+		}
 		if in.ClientOrderID != nil {
 			if prev, err := tx.OrderByClientID(ctx, p.ID, *in.ClientOrderID); err == nil {
 				o = prev
@@ -557,7 +586,7 @@ func (s *Service) PlaceOrder(ctx context.Context, user *User, in PlaceOrderInput
 			BullPenID: room.ID, ParticipantID: p.ID, ClientOrderID: in.ClientOrderID, Symbol: in.Symbol,
 			Side: in.Side, Type: *in.Type, Quantity: in.Quantity, LimitPrice: in.LimitPrice, StopPrice: in.StopPrice,
 			Status: OrderStatusOpen, Commission: decimal.Zero, Reserved: decimal.Zero, CreatedAt: now, UpdatedAt: now,
-			TrailAmount: in.TrailAmount, TrailPercent: in.TrailPercent, ExpiresAt: in.ExpiresAt,
+			TrailAmount: in.TrailAmount, TrailPercent: in.TrailPercent, ExpiresAt: in.ExpiresAt, Note: in.Note,
 		}
 		filled, err = s.execute(ctx, tx, room, p, o)
 		return err

@@ -215,7 +215,7 @@ func validRules(in CreateBullPenInput, r *Rules) error {
 	}
 	*r = Rules{MaxPositionPercent: in.MaxPositionPercent, MinSharePrice: in.MinSharePrice,
 		MaxOrdersPerMinute: in.MaxOrdersPerMinute, MaxOpenOrders: in.MaxOpenOrders,
-		MaintenanceMarginPercent: in.MaintenanceMarginPercent}
+		MaintenanceMarginPercent: in.MaintenanceMarginPercent, RequireNote: in.RequireNote != nil && *in.RequireNote}
 	return nil
 }
 

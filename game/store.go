@@ -173,6 +173,9 @@ type Tx interface {
 	MoveBullPen(ctx context.Context, id int64, from, to RoomState, startsAt, endsAt time.Time) (bool, error)
 	InsertParticipant(ctx context.Context, p *Participant) error
 	SetCash(ctx context.Context, participantID int64, cash decimal.Decimal) error
+	// RemoveParticipant ends a seat (removedAt, removedReason); false when
+	// it was ended already.
+	RemoveParticipant(ctx context.Context, participantID int64, at time.Time, reason string) (bool, error)
 	// ClaimAccrual records that the room's carrying costs due at dueAt
 	// (a 00:00 UTC) are booked in this transaction, unless a record is
 	// there already; it reports whether it recorded one. The record's

@@ -174,6 +174,9 @@ type Rules struct {
 	// MaxQuoteAgeSeconds is the oldest a price may be for an order to be
 	// priced against it at placement (STALE_PRICE); nil: any age.
 	MaxQuoteAgeSeconds *int `db:"max_quote_age_seconds" json:"maxQuoteAgeSeconds,omitempty"`
+	// RequireNote refuses an order without a note (BAD_USER_INPUT naming
+	// note; nothing is stored).
+	RequireNote bool `db:"require_note" json:"requireNote,omitempty"`
 }
 
 // CarryingCosts are what a room charges and pays for holding money, set at
@@ -201,6 +204,10 @@ type Participant struct {
 	UserID    int64           `db:"user_id"`
 	Cash      decimal.Decimal `db:"cash"`
 	JoinedAt  time.Time       `db:"joined_at"`
+	// RemovedAt and RemovedReason are set when the room's owner ended the
+	// seat (see Service.RemoveParticipant); nil while they play.
+	RemovedAt     *time.Time `db:"removed_at"`
+	RemovedReason *string    `db:"removed_reason"`
 }
 
 // Position is a participant's holding of one symbol. Quantity is negative
@@ -246,6 +253,10 @@ type Order struct {
 	TrailPercent *decimal.Decimal `db:"trail_percent" json:"trailPercent,omitempty"`
 	// ExpiresAt is when an OPEN order becomes EXPIRED.
 	ExpiresAt *time.Time `db:"expires_at" json:"expiresAt,omitempty"`
+	// Note is the participant's journal entry for this order (trimmed, at
+	// most MaxNoteLength characters); nil: none. It is seen as the order
+	// is.
+	Note *string `db:"note" json:"note,omitempty"`
 	// Fills are its fills so far, oldest first, when they were read with
 	// it (an order in an event carries them); nil: not read.
 	Fills []Fill `db:"-" json:"fills"`

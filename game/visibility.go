@@ -55,6 +55,13 @@ func (v Viewer) Sees(room *BullPen, ev *Event) bool {
 		return v.SeesRoom(room)
 	case EventOrder, EventPosition:
 		return ev.ParticipantID != nil && v.SeesTrades(room, *ev.ParticipantID)
+	case EventAnnouncement:
+		// The organiser's word to the room, or about one participant's
+		// money (adjustCash), seen as their ledger is.
+		if ev.ParticipantID == nil {
+			return v.SeesRoom(room)
+		}
+		return v.SeesTrades(room, *ev.ParticipantID)
 	}
 	return false
 }
@@ -499,7 +506,7 @@ func (v *View) Audience() Audience {
 // BAD_USER_INPUT for an afterSequence below 0 or beyond lastSequence.
 func (v *View) CheckSubscription(after *int64, kinds ...EventKind) error {
 	if len(kinds) > 0 && !slices.ContainsFunc(kinds, func(k EventKind) bool {
-		return k == EventLeaderboard || k == EventRoomState || k == EventCorporateAction
+		return k == EventLeaderboard || k == EventRoomState || k == EventCorporateAction || k == EventAnnouncement
 	}) &&
 		!v.Viewer.Owner && !v.Viewer.Member() {
 		return Errorf(EFORBIDDEN, "join bull pen %d to follow orders and positions", v.Room.ID)

@@ -30,9 +30,9 @@ const (
 // ResultsHeader and TradesHeader are the first rows of the exports.
 var (
 	ResultsHeader = []string{"rank", "user", "portfolioValue", "cash", "totalReturn", "returnPercent",
-		"maxDrawdownPercent", "volatilityPercent", "sharpeRatio", "tradeCount", "winRate"}
+		"maxDrawdownPercent", "volatilityPercent", "sharpeRatio", "tradeCount", "winRate", "removed"}
 	TradesHeader = []string{"time", "user", "symbol", "side", "quantity", "price", "commission", "orderId",
-		"midPrice", "spreadCost", "slippageCost", "impactCost"}
+		"midPrice", "spreadCost", "slippageCost", "impactCost", "note"}
 )
 
 // Exports serves GET ResultsCSVPath and TradesCSVPath, authenticated as
@@ -97,10 +97,20 @@ func (r *Resolver) resultRows(ctx context.Context, v *game.View) ([][]string, er
 		if err != nil {
 			return nil, err
 		}
+		// removed: when the owner ended the seat (removeParticipant),
+		// empty while they play; the player keeps their rank.
+		p, err := v.Participant(ctx, e.ParticipantID)
+		if err != nil {
+			return nil, err
+		}
+		removed := ""
+		if p.RemovedAt != nil {
+			removed = p.RemovedAt.UTC().Format(scalar.TimeFormat)
+		}
 		m := e.Metrics
 		out = append(out, []string{strconv.Itoa(e.Rank), cell(u.Username), dec(e.PortfolioValue), dec(e.Cash),
 			dec(e.TotalReturn), dec(e.ReturnPercent), dec(m.MaxDrawdownPercent), optDec(m.VolatilityPercent),
-			optDec(m.SharpeRatio), strconv.Itoa(m.TradeCount), optDec(m.WinRate)})
+			optDec(m.SharpeRatio), strconv.Itoa(m.TradeCount), optDec(m.WinRate), removed})
 	}
 	return out, nil
 }
@@ -131,9 +141,18 @@ func (r *Resolver) tradeRows(ctx context.Context, v *game.View) ([][]string, err
 		}
 		out = append(out, []string{f.At.UTC().Format(scalar.TimeFormat), cell(name), o.Symbol, string(o.Side),
 			strconv.FormatInt(f.Quantity, 10), dec(f.Price), dec(f.Commission), strconv.FormatInt(o.ID, 10),
-			dec(f.MidPrice), dec(f.SpreadCost), dec(f.SlippageCost), dec(f.ImpactCost)})
+			dec(f.MidPrice), dec(f.SpreadCost), dec(f.SlippageCost), dec(f.ImpactCost), noteCell(o.Note)})
 	}
 	return out, nil
+}
+
+// noteCell writes an order's note (its trade journal entry), none as an
+// empty cell, guarded as every text cell is.
+func noteCell(note *string) string {
+	if note == nil {
+		return ""
+	}
+	return cell(*note)
 }
 
 // dec writes a Decimal as the API does.

@@ -50,6 +50,13 @@ type DirectiveRoot struct {
 }
 
 type ComplexityRoot struct {
+	AnnouncementEvent struct {
+		BullPenID  func(childComplexity int) int
+		Message    func(childComplexity int) int
+		OccurredAt func(childComplexity int) int
+		Sequence   func(childComplexity int) int
+	}
+
 	AuthPayload struct {
 		Token func(childComplexity int) int
 		User  func(childComplexity int) int
@@ -86,6 +93,7 @@ type ComplexityRoot struct {
 		ParticipantCount         func(childComplexity int) int
 		Participants             func(childComplexity int) int
 		RankBy                   func(childComplexity int) int
+		RequireNote              func(childComplexity int) int
 		StartingCash             func(childComplexity int) int
 		StartsAt                 func(childComplexity int) int
 		State                    func(childComplexity int) int
@@ -225,10 +233,13 @@ type ComplexityRoot struct {
 		ID               func(childComplexity int) int
 		Kind             func(childComplexity int) int
 		Order            func(childComplexity int) int
+		Reason           func(childComplexity int) int
 	}
 
 	Mutation struct {
 		AddRoomToLeague   func(childComplexity int, leagueID int64, bullPenID int64) int
+		AdjustCash        func(childComplexity int, participantID int64, amount decimal.Decimal, reason string) int
+		Announce          func(childComplexity int, bullPenID int64, message string) int
 		AnnounceDividend  func(childComplexity int, symbol string, amountPerShare decimal.Decimal, exDate time.Time, payDate time.Time) int
 		AnnounceSplit     func(childComplexity int, symbol string, ratio decimal.Decimal, exDate time.Time) int
 		CancelBullPen     func(childComplexity int, id int64) int
@@ -240,6 +251,7 @@ type ComplexityRoot struct {
 		JoinBullPen       func(childComplexity int, bullPenID int64, inviteCode *string) int
 		PauseBullPen      func(childComplexity int, id int64) int
 		PlaceOrder        func(childComplexity int, input game.PlaceOrderInput) int
+		RemoveParticipant func(childComplexity int, participantID int64, reason string) int
 		RenewToken        func(childComplexity int) int
 		ResumeBullPen     func(childComplexity int, id int64) int
 		SetQuote          func(childComplexity int, symbol string, price decimal.Decimal, bid *decimal.Decimal, ask *decimal.Decimal, volume *int) int
@@ -263,6 +275,7 @@ type ComplexityRoot struct {
 		Fills            func(childComplexity int) int
 		ID               func(childComplexity int) int
 		LimitPrice       func(childComplexity int) int
+		Note             func(childComplexity int) int
 		Participant      func(childComplexity int) int
 		Quantity         func(childComplexity int) int
 		RejectMessage    func(childComplexity int) int
@@ -313,6 +326,8 @@ type ComplexityRoot struct {
 		PortfolioValue func(childComplexity int) int
 		Positions      func(childComplexity int) int
 		Rank           func(childComplexity int) int
+		RemovedAt      func(childComplexity int) int
+		RemovedReason  func(childComplexity int) int
 		ReturnPercent  func(childComplexity int) int
 		TotalReturn    func(childComplexity int) int
 		User           func(childComplexity int) int
@@ -465,6 +480,9 @@ type MutationResolver interface {
 	CloneBullPen(ctx context.Context, id int64, startsAt *time.Time, endsAt time.Time) (*game.BullPen, error)
 	PlaceOrder(ctx context.Context, input game.PlaceOrderInput) (*game.Order, error)
 	CancelOrder(ctx context.Context, orderID int64) (*game.Order, error)
+	RemoveParticipant(ctx context.Context, participantID int64, reason string) (*game.Participant, error)
+	AdjustCash(ctx context.Context, participantID int64, amount decimal.Decimal, reason string) (*game.LedgerEntry, error)
+	Announce(ctx context.Context, bullPenID int64, message string) (*model.AnnouncementEvent, error)
 	SetQuote(ctx context.Context, symbol string, price decimal.Decimal, bid *decimal.Decimal, ask *decimal.Decimal, volume *int) (*game.Quote, error)
 	AnnounceSplit(ctx context.Context, symbol string, ratio decimal.Decimal, exDate time.Time) (*game.CorporateAction, error)
 	AnnounceDividend(ctx context.Context, symbol string, amountPerShare decimal.Decimal, exDate time.Time, payDate time.Time) (*game.CorporateAction, error)
@@ -536,6 +554,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 	ec := newExecutionContext(nil, e, nil)
 	_ = ec
 	switch typeName + "." + field {
+
+	case "AnnouncementEvent.bullPenId":
+		if e.ComplexityRoot.AnnouncementEvent.BullPenID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnnouncementEvent.BullPenID(childComplexity), true
+	case "AnnouncementEvent.message":
+		if e.ComplexityRoot.AnnouncementEvent.Message == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnnouncementEvent.Message(childComplexity), true
+	case "AnnouncementEvent.occurredAt":
+		if e.ComplexityRoot.AnnouncementEvent.OccurredAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnnouncementEvent.OccurredAt(childComplexity), true
+	case "AnnouncementEvent.sequence":
+		if e.ComplexityRoot.AnnouncementEvent.Sequence == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnnouncementEvent.Sequence(childComplexity), true
 
 	case "AuthPayload.token":
 		if e.ComplexityRoot.AuthPayload.Token == nil {
@@ -740,6 +783,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.BullPen.RankBy(childComplexity), true
+	case "BullPen.requireNote":
+		if e.ComplexityRoot.BullPen.RequireNote == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BullPen.RequireNote(childComplexity), true
 	case "BullPen.startingCash":
 		if e.ComplexityRoot.BullPen.StartingCash == nil {
 			break
@@ -1268,6 +1317,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.LedgerEntry.Order(childComplexity), true
+	case "LedgerEntry.reason":
+		if e.ComplexityRoot.LedgerEntry.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LedgerEntry.Reason(childComplexity), true
 
 	case "Mutation.addRoomToLeague":
 		if e.ComplexityRoot.Mutation.AddRoomToLeague == nil {
@@ -1280,6 +1335,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.AddRoomToLeague(childComplexity, args["leagueId"].(int64), args["bullPenId"].(int64)), true
+	case "Mutation.adjustCash":
+		if e.ComplexityRoot.Mutation.AdjustCash == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_adjustCash_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AdjustCash(childComplexity, args["participantId"].(int64), args["amount"].(decimal.Decimal), args["reason"].(string)), true
+	case "Mutation.announce":
+		if e.ComplexityRoot.Mutation.Announce == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_announce_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.Announce(childComplexity, args["bullPenId"].(int64), args["message"].(string)), true
 	case "Mutation.announceDividend":
 		if e.ComplexityRoot.Mutation.AnnounceDividend == nil {
 			break
@@ -1401,6 +1478,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.PlaceOrder(childComplexity, args["input"].(game.PlaceOrderInput)), true
+	case "Mutation.removeParticipant":
+		if e.ComplexityRoot.Mutation.RemoveParticipant == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_removeParticipant_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RemoveParticipant(childComplexity, args["participantId"].(int64), args["reason"].(string)), true
 	case "Mutation.renewToken":
 		if e.ComplexityRoot.Mutation.RenewToken == nil {
 			break
@@ -1547,6 +1635,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Order.LimitPrice(childComplexity), true
+	case "Order.note":
+		if e.ComplexityRoot.Order.Note == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Order.Note(childComplexity), true
 	case "Order.participant":
 		if e.ComplexityRoot.Order.Participant == nil {
 			break
@@ -1772,6 +1866,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Participant.Rank(childComplexity), true
+	case "Participant.removedAt":
+		if e.ComplexityRoot.Participant.RemovedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Participant.RemovedAt(childComplexity), true
+	case "Participant.removedReason":
+		if e.ComplexityRoot.Participant.RemovedReason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Participant.RemovedReason(childComplexity), true
 	case "Participant.returnPercent":
 		if e.ComplexityRoot.Participant.ReturnPercent == nil {
 			break
@@ -2424,7 +2530,7 @@ MARKET_CLOSED and a message naming the next open.
 """
 enum AfterHoursPolicy { QUEUE REJECT }
 "What an entry of a room's event log reports."
-enum BullPenEventKind { ORDER POSITION LEADERBOARD ROOM_STATE CORPORATE_ACTION }
+enum BullPenEventKind { ORDER POSITION LEADERBOARD ROOM_STATE CORPORATE_ACTION ANNOUNCEMENT }
 
 "A trade room: one competition."
 type BullPen {
@@ -2511,6 +2617,12 @@ type BullPen {
   stored prices that are not older than this.
   """
   maxQuoteAgeSeconds: Int
+  """
+  The trade journal rule: true when every order must carry a note (an order
+  without one, or with only spaces, is refused with BAD_USER_INPUT naming
+  note, and nothing is stored).
+  """
+  requireNote: Boolean!
 }
 
 """
@@ -2611,6 +2723,10 @@ type Participant {
   user: User!
   bullPen: BullPen!
   cash: Decimal!
+  "When the room's owner ended this seat (removeParticipant); null while they play. Seen by whoever sees the room."
+  removedAt: Time
+  "Why the owner ended this seat; null while they play."
+  removedReason: String
   """
   Cash not reserved by open buy orders nor held as margin for shorts. Null
   for whoever may not see this participant's trades (see tradeVisibility).
@@ -2710,6 +2826,8 @@ type LedgerEntry {
   buyingPowerAfter: Decimal!
   "The order that made the movement; null for STARTING_CASH, INTEREST, BORROW_FEE, ADJUSTMENT and a corporate action's lines (DIVIDEND, a split's cash in lieu and its change of short margin)."
   order: Order
+  "Why the room's owner booked it: the reason given to adjustCash (ADJUSTMENT); null for every other kind."
+  reason: String
 }
 
 type LedgerEdge {
@@ -2798,6 +2916,8 @@ type Order {
   trailPercent: Decimal
   "When this order, if still OPEN, becomes EXPIRED."
   expiresAt: Time
+  "The participant's trade journal entry for this order, as placed (trimmed); null: none. Seen by exactly those who see the order."
+  note: String
 }
 
 type LeaderboardSnapshot {
@@ -2918,6 +3038,21 @@ type LeaderboardEvent implements BullPenEvent {
   bullPenId: ID!
   occurredAt: Time!
   snapshot: LeaderboardSnapshot!
+}
+
+"""
+The organiser's word in the room's log. announce's and removeParticipant's
+(naming the player and the reason) reach everyone who sees the room, as a
+RoomStateEvent does; adjustCash's (giving the amount, the cash after and the
+reason) reaches only whoever sees that participant's orders, as their ledger
+does.
+"""
+type AnnouncementEvent implements BullPenEvent {
+  sequence: Int!
+  bullPenId: ID!
+  occurredAt: Time!
+  "What the organiser said (announce), or the removal or adjustment of cash in words, with its reason."
+  message: String!
 }
 
 type RoomStateEvent implements BullPenEvent {
@@ -3045,6 +3180,40 @@ type Mutation {
   cloneBullPen(id: ID!, startsAt: Time, endsAt: Time!): BullPen!
   placeOrder(input: PlaceOrderInput!): Order!
   cancelOrder(orderId: ID!): Order!
+  """
+  The room's owner ends a player's seat, in one transaction: their working
+  orders are cancelled (each with its CANCELLED OrderEvent, its hold
+  released in the ledger), the seat is ended (removedAt, removedReason), and
+  a public AnnouncementEvent names the player and the reason. They keep
+  their cash and positions, stay on the leaderboard and in results.csv
+  (its removed column), and can place no more orders (FORBIDDEN). reason:
+  1 to 500 characters, one line. CONFLICT when the seat was ended already
+  or the room is ENDED or CANCELLED. NOT_FOUND for an unknown participant
+  or one of a room the caller may not see; FORBIDDEN for anyone else but
+  the owner.
+  """
+  removeParticipant(participantId: ID!, reason: String!): Participant!
+  """
+  The room's owner adds amount (negative: takes it) to a player's cash, in
+  one transaction: an ADJUSTMENT ledger line carrying reason, the cash, and
+  an AnnouncementEvent seen only by whoever sees that participant's orders;
+  the leaderboard follows at its next refresh. amount: non-zero, at most 2
+  decimal places; a negative amount may take at most the participant's
+  buying power as the ledger books it (cash less what open orders hold back
+  less the booked short margin), so cash never goes below what the account
+  holds back: more is BAD_USER_INPUT naming amount. reason: 1 to 500
+  characters, one line. CONFLICT for a removed participant or a room ENDED
+  or CANCELLED; NOT_FOUND and FORBIDDEN as removeParticipant.
+  """
+  adjustCash(participantId: ID!, amount: Decimal!, reason: String!): LedgerEntry!
+  """
+  The room's owner says message (1 to 1000 characters, line breaks allowed)
+  to everyone who sees the room: an AnnouncementEvent in its log, delivered
+  as room-state events are (the live page shows it as a banner). CONFLICT
+  once the room is ENDED or CANCELLED; NOT_FOUND for a room the caller may
+  not see; FORBIDDEN for anyone else but the owner.
+  """
+  announce(bullPenId: ID!, message: String!): AnnouncementEvent!
   "Admins only, manual market only. bid (at most price) and ask (at least price) default to the price, volume (1 to 2000000000) to 10000."
   setQuote(symbol: String!, price: Decimal!, bid: Decimal, ask: Decimal, volume: Int): Quote!
   """
@@ -3128,6 +3297,8 @@ input CreateBullPenInput {
   afterHours: AfterHoursPolicy = QUEUE
   "1 to 2592000 (30 days): the oldest a price may be for an order to be priced against it (see BullPen.maxQuoteAgeSeconds)."
   maxQuoteAgeSeconds: Int
+  "True: every order must carry a note (see BullPen.requireNote)."
+  requireNote: Boolean = false
 
   rankBy: RankMetric = RETURN
 }
@@ -3159,6 +3330,13 @@ input PlaceOrderInput {
   trailPercent: Decimal
   "Resting orders only (not MARKET), in the future: an order still OPEN then becomes EXPIRED."
   expiresAt: Time
+  """
+  The trade journal: why this order, at most 500 characters, trimmed (only
+  spaces: none). Line breaks are allowed, other control characters and
+  bidirectional controls are not. Required when the room's requireNote is
+  true. Seen as the order is.
+  """
+  note: String
 }
 
 # ---- Leagues: standings across rooms (a season) ----
@@ -3220,6 +3398,20 @@ var parsedSchema = gqlparser.MustLoadSchema(sources...)
 // childFields_* functions provide shared child field context lookups.
 // Each function is generated once per unique object type, deduplicating the
 // switch statements that were previously inlined in every fieldContext_* function.
+
+func (ec *executionContext) childFields_AnnouncementEvent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "sequence":
+		return ec.fieldContext_AnnouncementEvent_sequence(ctx, field)
+	case "bullPenId":
+		return ec.fieldContext_AnnouncementEvent_bullPenId(ctx, field)
+	case "occurredAt":
+		return ec.fieldContext_AnnouncementEvent_occurredAt(ctx, field)
+	case "message":
+		return ec.fieldContext_AnnouncementEvent_message(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AnnouncementEvent", field.Name)
+}
 
 func (ec *executionContext) childFields_AuthPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
@@ -3305,6 +3497,8 @@ func (ec *executionContext) childFields_BullPen(ctx context.Context, field graph
 		return ec.fieldContext_BullPen_afterHours(ctx, field)
 	case "maxQuoteAgeSeconds":
 		return ec.fieldContext_BullPen_maxQuoteAgeSeconds(ctx, field)
+	case "requireNote":
+		return ec.fieldContext_BullPen_requireNote(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type BullPen", field.Name)
 }
@@ -3557,6 +3751,8 @@ func (ec *executionContext) childFields_LedgerEntry(ctx context.Context, field g
 		return ec.fieldContext_LedgerEntry_buyingPowerAfter(ctx, field)
 	case "order":
 		return ec.fieldContext_LedgerEntry_order(ctx, field)
+	case "reason":
+		return ec.fieldContext_LedgerEntry_reason(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type LedgerEntry", field.Name)
 }
@@ -3611,6 +3807,8 @@ func (ec *executionContext) childFields_Order(ctx context.Context, field graphql
 		return ec.fieldContext_Order_trailPercent(ctx, field)
 	case "expiresAt":
 		return ec.fieldContext_Order_expiresAt(ctx, field)
+	case "note":
+		return ec.fieldContext_Order_note(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Order", field.Name)
 }
@@ -3673,6 +3871,10 @@ func (ec *executionContext) childFields_Participant(ctx context.Context, field g
 		return ec.fieldContext_Participant_bullPen(ctx, field)
 	case "cash":
 		return ec.fieldContext_Participant_cash(ctx, field)
+	case "removedAt":
+		return ec.fieldContext_Participant_removedAt(ctx, field)
+	case "removedReason":
+		return ec.fieldContext_Participant_removedReason(ctx, field)
 	case "buyingPower":
 		return ec.fieldContext_Participant_buyingPower(ctx, field)
 	case "positions":
@@ -4023,6 +4225,36 @@ func (ec *executionContext) field_Mutation_addRoomToLeague_args(ctx context.Cont
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_adjustCash_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "participantId",
+		func(ctx context.Context, v any) (int64, error) {
+			return ec.unmarshalNID2int64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["participantId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "amount",
+		func(ctx context.Context, v any) (decimal.Decimal, error) {
+			return ec.unmarshalNDecimal2githubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["amount"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "reason",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["reason"] = arg2
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_announceDividend_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4088,6 +4320,28 @@ func (ec *executionContext) field_Mutation_announceSplit_args(ctx context.Contex
 		return nil, err
 	}
 	args["exDate"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_announce_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "bullPenId",
+		func(ctx context.Context, v any) (int64, error) {
+			return ec.unmarshalNID2int64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["bullPenId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "message",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["message"] = arg1
 	return args, nil
 }
 
@@ -4238,6 +4492,28 @@ func (ec *executionContext) field_Mutation_placeOrder_args(ctx context.Context, 
 		return nil, err
 	}
 	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_removeParticipant_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "participantId",
+		func(ctx context.Context, v any) (int64, error) {
+			return ec.unmarshalNID2int64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["participantId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "reason",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["reason"] = arg1
 	return args, nil
 }
 
@@ -4714,6 +4990,98 @@ func (ec *executionContext) field___Type_inputFields_args(ctx context.Context, r
 // endregion ***************************** args.gotpl *****************************
 
 // region    **************************** field.gotpl *****************************
+
+func (ec *executionContext) _AnnouncementEvent_sequence(ctx context.Context, field graphql.CollectedField, obj *model.AnnouncementEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnnouncementEvent_sequence(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Sequence, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AnnouncementEvent_sequence(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AnnouncementEvent", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AnnouncementEvent_bullPenId(ctx context.Context, field graphql.CollectedField, obj *model.AnnouncementEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnnouncementEvent_bullPenId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BullPenID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNID2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AnnouncementEvent_bullPenId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AnnouncementEvent", field, false, false, "ID")
+}
+
+func (ec *executionContext) _AnnouncementEvent_occurredAt(ctx context.Context, field graphql.CollectedField, obj *model.AnnouncementEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnnouncementEvent_occurredAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OccurredAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AnnouncementEvent_occurredAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AnnouncementEvent", field, false, false, "Time")
+}
+
+func (ec *executionContext) _AnnouncementEvent_message(ctx context.Context, field graphql.CollectedField, obj *model.AnnouncementEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnnouncementEvent_message(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Message, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AnnouncementEvent_message(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AnnouncementEvent", field, false, false, "String")
+}
 
 func (ec *executionContext) _AuthPayload_token(ctx context.Context, field graphql.CollectedField, obj *model.AuthPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
@@ -5692,6 +6060,29 @@ func (ec *executionContext) _BullPen_maxQuoteAgeSeconds(ctx context.Context, fie
 }
 func (ec *executionContext) fieldContext_BullPen_maxQuoteAgeSeconds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("BullPen", field, false, false, "Int")
+}
+
+func (ec *executionContext) _BullPen_requireNote(ctx context.Context, field graphql.CollectedField, obj *game.BullPen) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BullPen_requireNote(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RequireNote, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BullPen_requireNote(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BullPen", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _BullPenConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.BullPenConnection) (ret graphql.Marshaler) {
@@ -7682,6 +8073,29 @@ func (ec *executionContext) fieldContext_LedgerEntry_order(_ context.Context, fi
 	return fc, nil
 }
 
+func (ec *executionContext) _LedgerEntry_reason(ctx context.Context, field graphql.CollectedField, obj *game.LedgerEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LedgerEntry_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_LedgerEntry_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LedgerEntry", field, false, false, "String")
+}
+
 func (ec *executionContext) _Mutation_signUp(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -8282,6 +8696,138 @@ func (ec *executionContext) fieldContext_Mutation_cancelOrder(ctx context.Contex
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_cancelOrder_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_removeParticipant(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_removeParticipant(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RemoveParticipant(ctx, fc.Args["participantId"].(int64), fc.Args["reason"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *game.Participant) graphql.Marshaler {
+			return ec.marshalNParticipant2ᚖgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐParticipant(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_removeParticipant(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Participant(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_removeParticipant_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_adjustCash(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_adjustCash(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().AdjustCash(ctx, fc.Args["participantId"].(int64), fc.Args["amount"].(decimal.Decimal), fc.Args["reason"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *game.LedgerEntry) graphql.Marshaler {
+			return ec.marshalNLedgerEntry2ᚖgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐLedgerEntry(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_adjustCash(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LedgerEntry(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_adjustCash_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_announce(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_announce(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().Announce(ctx, fc.Args["bullPenId"].(int64), fc.Args["message"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AnnouncementEvent) graphql.Marshaler {
+			return ec.marshalNAnnouncementEvent2ᚖgithubᚗcomᚋbullpenᚋbullpenᚋgraphᚋmodelᚐAnnouncementEvent(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_announce(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AnnouncementEvent(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_announce_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -9087,6 +9633,29 @@ func (ec *executionContext) fieldContext_Order_expiresAt(_ context.Context, fiel
 	return graphql.NewScalarFieldContext("Order", field, false, false, "Time")
 }
 
+func (ec *executionContext) _Order_note(ctx context.Context, field graphql.CollectedField, obj *game.Order) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Order_note(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Note, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Order_note(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Order", field, false, false, "String")
+}
+
 func (ec *executionContext) _OrderConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.OrderConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -9507,6 +10076,52 @@ func (ec *executionContext) _Participant_cash(ctx context.Context, field graphql
 }
 func (ec *executionContext) fieldContext_Participant_cash(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Participant", field, false, false, "Decimal")
+}
+
+func (ec *executionContext) _Participant_removedAt(ctx context.Context, field graphql.CollectedField, obj *game.Participant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Participant_removedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RemovedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Participant_removedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Participant", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Participant_removedReason(ctx context.Context, field graphql.CollectedField, obj *game.Participant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Participant_removedReason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RemovedReason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Participant_removedReason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Participant", field, false, false, "String")
 }
 
 func (ec *executionContext) _Participant_buyingPower(ctx context.Context, field graphql.CollectedField, obj *game.Participant) (ret graphql.Marshaler) {
@@ -12760,11 +13375,14 @@ func (ec *executionContext) unmarshalInputCreateBullPenInput(ctx context.Context
 	if _, present := asMap["afterHours"]; !present {
 		asMap["afterHours"] = "QUEUE"
 	}
+	if _, present := asMap["requireNote"]; !present {
+		asMap["requireNote"] = false
+	}
 	if _, present := asMap["rankBy"]; !present {
 		asMap["rankBy"] = "RETURN"
 	}
 
-	fieldsInOrder := [...]string{"name", "description", "startsAt", "endsAt", "startingCash", "commission", "allowShortSelling", "allowedSymbols", "maxParticipants", "visibility", "tradeVisibility", "maxPositionPercent", "minSharePrice", "maxOrdersPerMinute", "maxOpenOrders", "maintenanceMarginPercent", "execution", "cashInterestPercent", "marginInterestPercent", "borrowFeePercent", "tradingHours", "afterHours", "maxQuoteAgeSeconds", "rankBy"}
+	fieldsInOrder := [...]string{"name", "description", "startsAt", "endsAt", "startingCash", "commission", "allowShortSelling", "allowedSymbols", "maxParticipants", "visibility", "tradeVisibility", "maxPositionPercent", "minSharePrice", "maxOrdersPerMinute", "maxOpenOrders", "maintenanceMarginPercent", "execution", "cashInterestPercent", "marginInterestPercent", "borrowFeePercent", "tradingHours", "afterHours", "maxQuoteAgeSeconds", "requireNote", "rankBy"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -12932,6 +13550,13 @@ func (ec *executionContext) unmarshalInputCreateBullPenInput(ctx context.Context
 				return it, err
 			}
 			it.MaxQuoteAgeSeconds = data
+		case "requireNote":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("requireNote"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RequireNote = data
 		case "rankBy":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("rankBy"))
 			data, err := ec.unmarshalORankMetric2ᚖgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐRankMetric(ctx, v)
@@ -13045,7 +13670,7 @@ func (ec *executionContext) unmarshalInputPlaceOrderInput(ctx context.Context, o
 		asMap["type"] = "MARKET"
 	}
 
-	fieldsInOrder := [...]string{"bullPenId", "symbol", "side", "type", "quantity", "limitPrice", "stopPrice", "clientOrderId", "trailAmount", "trailPercent", "expiresAt"}
+	fieldsInOrder := [...]string{"bullPenId", "symbol", "side", "type", "quantity", "limitPrice", "stopPrice", "clientOrderId", "trailAmount", "trailPercent", "expiresAt", "note"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -13129,6 +13754,13 @@ func (ec *executionContext) unmarshalInputPlaceOrderInput(ctx context.Context, o
 				return it, err
 			}
 			it.ExpiresAt = data
+		case "note":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("note"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Note = data
 		}
 	}
 	return it, nil
@@ -13357,6 +13989,13 @@ func (ec *executionContext) _BullPenEvent(ctx context.Context, sel ast.Selection
 			return graphql.Null
 		}
 		return ec._CorporateActionEvent(ctx, sel, obj)
+	case model.AnnouncementEvent:
+		return ec._AnnouncementEvent(ctx, sel, &obj)
+	case *model.AnnouncementEvent:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._AnnouncementEvent(ctx, sel, obj)
 	default:
 		if typedObj, ok := obj.(graphql.Marshaler); ok {
 			return typedObj
@@ -13369,6 +14008,54 @@ func (ec *executionContext) _BullPenEvent(ctx context.Context, sel ast.Selection
 // endregion ************************** interface.gotpl ***************************
 
 // region    **************************** object.gotpl ****************************
+
+var announcementEventImplementors = []string{"AnnouncementEvent", "BullPenEvent"}
+
+func (ec *executionContext) _AnnouncementEvent(ctx context.Context, sel ast.SelectionSet, obj *model.AnnouncementEvent) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, announcementEventImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AnnouncementEvent")
+		case "sequence":
+			out.Values[i] = ec._AnnouncementEvent_sequence(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "bullPenId":
+			out.Values[i] = ec._AnnouncementEvent_bullPenId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "occurredAt":
+			out.Values[i] = ec._AnnouncementEvent_occurredAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "message":
+			out.Values[i] = ec._AnnouncementEvent_message(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
 
 var authPayloadImplementors = []string{"AuthPayload"}
 
@@ -13610,6 +14297,11 @@ func (ec *executionContext) _BullPen(ctx context.Context, sel ast.SelectionSet, 
 		case "maxQuoteAgeSeconds":
 			out.Values[i] = ec._BullPen_maxQuoteAgeSeconds(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "requireNote":
+			out.Values[i] = ec._BullPen_requireNote(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		default:
@@ -14518,6 +15210,11 @@ func (ec *executionContext) _LedgerEntry(ctx context.Context, sel ast.SelectionS
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._LedgerEntry_order(ctx, field, obj)
 				})
+		case "reason":
+			out.Values[i] = ec._LedgerEntry_reason(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -14655,6 +15352,27 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "cancelOrder":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_cancelOrder(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "removeParticipant":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_removeParticipant(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "adjustCash":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_adjustCash(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "announce":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_announce(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -14843,6 +15561,11 @@ func (ec *executionContext) _Order(ctx context.Context, sel ast.SelectionSet, ob
 			}
 		case "expiresAt":
 			out.Values[i] = ec._Order_expiresAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "note":
+			out.Values[i] = ec._Order_note(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
@@ -15066,6 +15789,16 @@ func (ec *executionContext) _Participant(ctx context.Context, sel ast.SelectionS
 		case "cash":
 			out.Values[i] = ec._Participant_cash(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "removedAt":
+			out.Values[i] = ec._Participant_removedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "removedReason":
+			out.Values[i] = ec._Participant_removedReason(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "buyingPower":
@@ -16103,6 +16836,14 @@ func (ec *executionContext) marshalNAfterHoursPolicy2githubᚗcomᚋbullpenᚋbu
 	return res
 }
 
+func (ec *executionContext) marshalNAnnouncementEvent2ᚖgithubᚗcomᚋbullpenᚋbullpenᚋgraphᚋmodelᚐAnnouncementEvent(ctx context.Context, sel ast.SelectionSet, v *model.AnnouncementEvent) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AnnouncementEvent!")
+		return graphql.Null
+	}
+	return ec._AnnouncementEvent(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNAuthPayload2ᚖgithubᚗcomᚋbullpenᚋbullpenᚋgraphᚋmodelᚐAuthPayload(ctx context.Context, sel ast.SelectionSet, v *model.AuthPayload) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "AuthPayload!")
@@ -16579,6 +17320,14 @@ func (ec *executionContext) marshalNLedgerEdge2ᚖgithubᚗcomᚋbullpenᚋbullp
 
 func (ec *executionContext) marshalNLedgerEntry2githubᚗcomᚋbullpenᚋbullpenᚋgameᚐLedgerEntry(ctx context.Context, sel ast.SelectionSet, v game.LedgerEntry) graphql.Marshaler {
 	return ec._LedgerEntry(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNLedgerEntry2ᚖgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐLedgerEntry(ctx context.Context, sel ast.SelectionSet, v *game.LedgerEntry) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "LedgerEntry!")
+		return graphql.Null
+	}
+	return ec._LedgerEntry(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNLedgerKind2githubᚗcomᚋbullpenᚋbullpenᚋgameᚐLedgerKind(ctx context.Context, v any) (game.LedgerKind, error) {

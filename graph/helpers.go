@@ -111,6 +111,12 @@ func (r *Resolver) modelEvent(ctx context.Context, ev *game.Event) (model.BullPe
 			return nil, fmt.Errorf("event %d/%d: %w", ev.BullPenID, ev.Sequence, err)
 		}
 		return &model.LeaderboardEvent{Sequence: seq, BullPenID: ev.BullPenID, OccurredAt: ev.OccurredAt, Snapshot: p.Snapshot}, nil
+	case game.EventAnnouncement:
+		var p game.AnnouncementPayload
+		if err := json.Unmarshal(ev.Payload, &p); err != nil {
+			return nil, fmt.Errorf("event %d/%d: %w", ev.BullPenID, ev.Sequence, err)
+		}
+		return &model.AnnouncementEvent{Sequence: seq, BullPenID: ev.BullPenID, OccurredAt: ev.OccurredAt, Message: p.Message}, nil
 	case game.EventRoomState:
 		var p game.RoomStatePayload
 		if err := json.Unmarshal(ev.Payload, &p); err != nil {

@@ -326,6 +326,41 @@ func (r *mutationResolver) CancelOrder(ctx context.Context, orderID int64) (*gam
 	return r.Svc.CancelOrder(ctx, u, orderID)
 }
 
+// RemoveParticipant is the resolver for the removeParticipant field.
+func (r *mutationResolver) RemoveParticipant(ctx context.Context, participantID int64, reason string) (*game.Participant, error) {
+	u, err := requireUser(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.Svc.RemoveParticipant(ctx, u, participantID, reason)
+}
+
+// AdjustCash is the resolver for the adjustCash field.
+func (r *mutationResolver) AdjustCash(ctx context.Context, participantID int64, amount decimal.Decimal, reason string) (*game.LedgerEntry, error) {
+	u, err := requireUser(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.Svc.AdjustCash(ctx, u, participantID, amount, reason)
+}
+
+// Announce is the resolver for the announce field.
+func (r *mutationResolver) Announce(ctx context.Context, bullPenID int64, message string) (*model.AnnouncementEvent, error) {
+	u, err := requireUser(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ev, err := r.Svc.Announce(ctx, u, bullPenID, message)
+	if err != nil {
+		return nil, err
+	}
+	m, err := r.modelEvent(ctx, ev)
+	if err != nil {
+		return nil, err
+	}
+	return m.(*model.AnnouncementEvent), nil
+}
+
 // SetQuote is the resolver for the setQuote field.
 func (r *mutationResolver) SetQuote(ctx context.Context, symbol string, price decimal.Decimal, bid *decimal.Decimal, ask *decimal.Decimal, volume *int) (*game.Quote, error) {
 	u, err := requireUser(ctx)

@@ -29,7 +29,7 @@ function apollo(token) {
   const client = new ApolloClient({
     link,
     cache: new InMemoryCache({
-      possibleTypes: { BullPenEvent: ['OrderEvent', 'PositionEvent', 'LeaderboardEvent', 'RoomStateEvent', 'CorporateActionEvent'] },
+      possibleTypes: { BullPenEvent: ['OrderEvent', 'PositionEvent', 'LeaderboardEvent', 'RoomStateEvent', 'CorporateActionEvent', 'AnnouncementEvent'] },
     }),
   });
   client.close = async () => { client.stop(); await ws.dispose(); };

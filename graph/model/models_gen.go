@@ -17,6 +17,24 @@ type BullPenEvent interface {
 	GetOccurredAt() time.Time
 }
 
+// The organiser's word in the room's log. announce's and removeParticipant's
+// (naming the player and the reason) reach everyone who sees the room, as a
+// RoomStateEvent does; adjustCash's (giving the amount, the cash after and the
+// reason) reaches only whoever sees that participant's orders, as their ledger
+// does.
+type AnnouncementEvent struct {
+	Sequence   int       `json:"sequence"`
+	BullPenID  int64     `json:"bullPenId"`
+	OccurredAt time.Time `json:"occurredAt"`
+	// What the organiser said (announce), or the removal or adjustment of cash in words, with its reason.
+	Message string `json:"message"`
+}
+
+func (AnnouncementEvent) IsBullPenEvent()               {}
+func (this AnnouncementEvent) GetSequence() int         { return this.Sequence }
+func (this AnnouncementEvent) GetBullPenID() int64      { return this.BullPenID }
+func (this AnnouncementEvent) GetOccurredAt() time.Time { return this.OccurredAt }
+
 type AuthPayload struct {
 	// Send as `Authorization: Bearer <token>`. It expires after the server's token lifetime (-token-ttl, 7 days by default); renewToken gives a fresh one.
 	Token string    `json:"token"`

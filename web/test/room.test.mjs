@@ -307,6 +307,115 @@ test('a player signs in on the page, joins, places an order and cancels one', as
   }
 });
 
+test('the trade journal: a room that requires notes says so, its order form needs one, the server refuses an order without, and the player sees their note on their order', async () => {
+  const room = await srv.createRoom(alice, { name: 'Journal cup', requireNote: true });
+  await srv.join(bob, room);
+  await srv.join(carol, room);
+  const { context, page, offOrigin, pageErrors } = await openPage(browser, srv.url, `/rooms/${room}`, { token: bob });
+  try {
+    await waitFor(page, () => /every order needs a note/.test(document.querySelector('#rule-journal')?.textContent), null, 'the journal rule');
+    await page.locator('#order-form').waitFor({ timeout: 15_000 });
+    assert.equal(await page.locator('#order-note').evaluate((el) => el.required), true, 'the note is a required field');
+    assert.match(await text(page, 'label[for=order-note]'), /required/);
+
+    // Past the browser's own check (the field made optional), the server
+    // refuses the order naming the note, and stores nothing.
+    await page.locator('#order-note').evaluate((el) => { el.required = false; });
+    await page.selectOption('#order-form select[name=symbol]', 'AAPL');
+    await page.fill('#order-form input[name=quantity]', '3');
+    await page.fill('#order-note', '   ');
+    await page.click('#order-form button[type=submit]');
+    await waitFor(page, () => /note/.test(document.querySelector('#order-msg')?.textContent), null, 'the refusal naming note');
+    assert.match(await text(page, '#order-msg'), /required/);
+    const none = await srv.gql('query O($id: ID!) { bullPen(id: $id) { orders { totalCount } } }', { id: room }, bob);
+    assert.equal(none.bullPen.orders.totalCount, 0, 'the refused order was not stored');
+
+    // With a note (two lines) it fills, and the note shows on the order.
+    await page.fill('#order-note', 'breakout above 100\nstop at 95');
+    await page.click('#order-form button[type=submit]');
+    await waitFor(page, () => /FILLED/.test(document.querySelector('#order-msg')?.textContent), null, 'the fill');
+    await waitFor(page, () => /breakout above 100\s+stop at 95/.test(document.querySelector('#orders tr[data-order] .journal')?.textContent), null, 'the note on the order');
+    const d = await srv.gql('query O($id: ID!) { bullPen(id: $id) { orders { edges { node { note } } } } }', { id: room }, bob);
+    assert.deepEqual(d.bullPen.orders.edges.map((e) => e.node.note), ['breakout above 100\nstop at 95']);
+    assert.deepEqual(offOrigin, [], 'requests off the server origin');
+    assert.deepEqual(pageErrors, [], 'uncaught errors in the page');
+  } finally {
+    await context.close();
+  }
+
+  // Another player of the room (trades PRIVATE) sees neither the order nor
+  // its note; in a room without the rule the note is optional.
+  const other = await openPage(browser, srv.url, `/rooms/${room}`, { token: carol });
+  try {
+    await other.page.locator('#order-form').waitFor({ timeout: 15_000 });
+    assert.equal(await other.page.locator('.journal').count(), 0, "another player's note shows");
+    assert.doesNotMatch(await other.page.content(), /breakout above 100/);
+  } finally {
+    await other.context.close();
+  }
+  const free = await srv.createRoom(alice, { name: 'Free cup' });
+  await srv.join(bob, free);
+  const plain = await openPage(browser, srv.url, `/rooms/${free}`, { token: bob });
+  try {
+    await plain.page.locator('#order-form').waitFor({ timeout: 15_000 });
+    assert.equal(await plain.page.locator('#order-note').evaluate((el) => el.required), false, 'the note is optional');
+    assert.equal(await plain.page.locator('#rule-journal').count(), 0);
+  } finally {
+    await plain.context.close();
+  }
+});
+
+test("the organiser's hand: announcements show as a banner to everyone who sees the room, live and on load; a cash adjustment reaches only its player; a closed banner comes back for a newer one; a removed player is marked on the board", async () => {
+  const room = await srv.createRoom(alice, { name: 'Announced cup' });
+  const bobPid = await srv.join(bob, room);
+  await srv.join(carol, room);
+  const announce = (message) => srv.gql('mutation A($id: ID!, $m: String!) { announce(bullPenId: $id, message: $m) { sequence } }', { id: room, m: message }, alice);
+  const banner = (page) => page.locator('#announcement .message').first().textContent({ timeout: 10_000 });
+  const spectator = await openPage(browser, srv.url, `/rooms/${room}`);
+  const player = await openPage(browser, srv.url, `/rooms/${room}`, { token: bob });
+  try {
+    await waitLive(spectator.page);
+    await waitLive(player.page);
+    assert.equal(await spectator.page.locator('#announcement').count(), 0, 'no banner before the first announcement');
+    await announce('Half time!\nKeep your journals up.');
+    for (const { page } of [spectator, player]) {
+      await waitFor(page, () => /Half time!/.test(document.querySelector('#announcement')?.textContent), null, 'the announcement banner');
+      assert.equal(await banner(page), 'Half time!\nKeep your journals up.');
+    }
+    // The adjustment of bob's cash is announced to bob (and the owner) only.
+    await srv.gql('mutation C($p: ID!) { adjustCash(participantId: $p, amount: "250", reason: "best journal") { id } }', { p: bobPid }, alice);
+    await waitFor(player.page, () => /adjusted bob's cash by \+250\.00/.test(document.querySelector('#announcement')?.textContent), null, "bob's adjustment");
+    await player.page.click('#announcement button.close');
+    assert.equal(await player.page.locator('#announcement').count(), 0, 'closed');
+    await announce('Last hour.');
+    for (const { page } of [spectator, player]) {
+      await waitFor(page, () => /Last hour\./.test(document.querySelector('#announcement')?.textContent), null, 'the newer announcement');
+    }
+    assert.doesNotMatch(await spectator.page.locator('#feed').textContent(), /adjusted/, "a spectator's feed shows no adjustment");
+    // A removal: announced to all, and the board marks the player.
+    const carolPid = (await srv.gql('query P($id: ID!) { bullPen(id: $id) { participants { id user { username } } } }', { id: room }, alice))
+      .bullPen.participants.find((p) => p.user.username === 'carol').id;
+    await srv.gql('mutation R($p: ID!) { removeParticipant(participantId: $p, reason: "two accounts") { id } }', { p: carolPid }, alice);
+    await waitFor(spectator.page, () => /carol was removed from the room by its organiser: two accounts/.test(document.querySelector('#announcement')?.textContent), null, 'the removal announced');
+    await waitFor(spectator.page, (pid) => /\(removed\)/.test(document.querySelector(`#leaderboard tr[data-participant="${pid}"]`)?.textContent ?? ''), carolPid, 'carol marked removed on the board');
+    assert.match(await player.page.locator('#feed').textContent(), /organiser: The organiser adjusted bob's cash/);
+    for (const { offOrigin, pageErrors } of [spectator, player]) {
+      assert.deepEqual(offOrigin, [], 'requests off the server origin');
+      assert.deepEqual(pageErrors, [], 'uncaught errors in the page');
+    }
+  } finally {
+    await spectator.context.close();
+    await player.context.close();
+  }
+  // Opened later, the page shows the latest announcement from the log.
+  const late = await openPage(browser, srv.url, `/rooms/${room}`, { token: carol });
+  try {
+    await waitFor(late.page, () => /carol was removed/.test(document.querySelector('#announcement')?.textContent), null, 'the latest announcement on load');
+  } finally {
+    await late.context.close();
+  }
+});
+
 test('a finished room replays from its log to the final leaderboard', async () => {
   const room = await srv.createRoom(alice, { name: 'Replay cup' });
   const bobPid = await srv.join(bob, room);

@@ -54,5 +54,7 @@ export function describe(e: RoomEvent): string {
     case 'CorporateActionEvent':
       return `#${e.sequence} ${e.action.kind} of ${e.action.symbol}: ` +
         (e.action.kind === 'SPLIT' ? `ratio ${e.action.ratio}` : `${e.action.amountPerShare} a share, paid ${e.action.payDate}`);
+    case 'AnnouncementEvent':
+      return `#${e.sequence} organiser: ${e.message}`;
   }
 }

@@ -55,6 +55,7 @@ export const RoomEvents = graphql(`
       ... on LeaderboardEvent { snapshot { takenAt final entries { rank participantId portfolioValue } } }
       ... on RoomStateEvent { previousState state trigger remainingSeconds }
       ... on CorporateActionEvent { action { kind symbol ratio amountPerShare payDate } }
+      ... on AnnouncementEvent { message }
     }
   }
 `);

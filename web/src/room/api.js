@@ -70,7 +70,7 @@ export const ENTRY = `rank participantId user { username displayName } portfolio
 export const FILL = `id at quantity price midPrice spreadCost slippageCost impactCost commission`;
 export const ORDER = `id symbol side type quantity limitPrice stopPrice status filledQuantity filledPrice
   averageFillPrice fills { ${FILL} }
-  commission rejectReason rejectMessage createdAt filledAt participant { id user { username } }`;
+  commission rejectReason rejectMessage createdAt filledAt note participant { id user { username } }`;
 // EXECUTION is a room's execution model (selected on BullPen).
 export const EXECUTION = `execution { preset spreadBps slippageBps priceImpact volumeLimitPercent }`;
 // QUOTE is a price as the Quotes card shows it, with the two-sided market.
@@ -85,6 +85,7 @@ export const EVENT = `
   ... on LeaderboardEvent { snapshot { id takenAt final entries { ${ENTRY} } } }
   ... on RoomStateEvent { previousState state trigger startsAt endsAt actor { username } }
   ... on CorporateActionEvent { action { id kind symbol ratio amountPerShare exDate payDate } }
+  ... on AnnouncementEvent { message }
 `;
 
 // eventLog reads the room's stored events after a sequence (all of them,

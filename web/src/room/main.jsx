@@ -30,6 +30,11 @@ if (BOARD) document.documentElement.classList.add('board');
 const HOURS = 'timeZone open close days isOpen nextOpen nextClose';
 const HOURS_QUERY = `query Hours($id: ID!) { bullPen(id: $id) { tradingHours { ${HOURS} } } }`;
 
+// REMOVED is what the board needs to mark the players the organiser
+// removed; asked again after each announcement (a removal is one).
+const REMOVED = 'id removedAt';
+const REMOVED_QUERY = `query Removed($id: ID!) { bullPen(id: $id) { participants { ${REMOVED} } } }`;
+
 const ROOM_QUERY = `query Room($id: ID!) {
   me { id username displayName }
   bullPen(id: $id) {
@@ -37,7 +42,8 @@ const ROOM_QUERY = `query Room($id: ID!) {
     allowedSymbols maxParticipants visibility tradeVisibility participantCount lastSequence
     maxPositionPercent minSharePrice maxOrdersPerMinute maxOpenOrders rankBy
     ${EXECUTION}
-    afterHours maxQuoteAgeSeconds tradingHours { ${HOURS} }
+    afterHours maxQuoteAgeSeconds requireNote tradingHours { ${HOURS} }
+    participants { ${REMOVED} }
     owner { id username }
     me { id }
   }
@@ -188,7 +194,16 @@ function App() {
         // Cash, buying power and rank come from the server: refresh them
         // with the player's own events and each snapshot. (Prices between
         // them move the seat through the quotes, below.)
-        if (memberId && !BOARD && (pid === memberId || ev.__typename === 'RoomStateEvent' || ev.__typename === 'LeaderboardEvent')) refreshMine();
+        if (memberId && !BOARD && (pid === memberId || ev.__typename === 'RoomStateEvent' || ev.__typename === 'LeaderboardEvent' || ev.__typename === 'AnnouncementEvent')) refreshMine();
+        // The organiser's hand: a removal ends a seat, marked on the board.
+        if (ev.__typename === 'AnnouncementEvent') {
+          gql(REMOVED_QUERY, { id: ROOM_ID }, token)
+            .then((d) => {
+              if (d.bullPen) model.setRemoved(d.bullPen.participants);
+              bump();
+            })
+            .catch(() => {}); // marked at the next reload
+        }
       },
       onQuote: (q) => setQuotes((old) => ({ ...old, [q.symbol]: tick(old[q.symbol], q) })),
       onStatus: setConn,
@@ -233,6 +248,7 @@ function App() {
     <>
       <StatusBar room={room} conn={conn} />
       <MarketBanner room={room} token={token} />
+      <Announcement model={model} />
     </>
   );
 
@@ -331,6 +347,22 @@ function StatusBar({ room, conn }) {
   );
 }
 
+// Announcement is the organiser's latest word (announce, and the
+// removals and adjustments of cash the viewer may see) as a banner, until
+// the viewer closes it; a newer one shows again.
+function Announcement({ model }) {
+  const [closed, setClosed] = useState(0); // the sequence closed
+  const a = model.announcement;
+  if (!a || a.seq <= closed) return null;
+  return (
+    <div id="announcement" className="announcement" role="status" data-seq={a.seq}>
+      <b>From the organiser</b> <time dateTime={a.at}>{fmtTime(a.at)}</time>
+      <p className="message">{a.message}</p>
+      <button type="button" className="close" onClick={() => setClosed(a.seq)} aria-label="Close the announcement">×</button>
+    </div>
+  );
+}
+
 // MarketBanner says, in a room with trading hours whose market is closed,
 // when it opens next and what an order placed now does. It asks the
 // server again once the hours it has are out of date.
@@ -395,6 +427,7 @@ function Rules({ room, owner }) {
       {room.maxOpenOrders && <><dt>Open orders</dt><dd>at most {room.maxOpenOrders}</dd></>}
       {room.tradingHours && <><dt>Trading hours</dt><dd id="rule-hours">{hoursText(room.tradingHours)}; after hours orders {room.afterHours === 'REJECT' ? 'are rejected' : 'wait for the open'}</dd></>}
       {room.maxQuoteAgeSeconds && <><dt>Price age</dt><dd>at most {room.maxQuoteAgeSeconds} s</dd></>}
+      {room.requireNote && <><dt>Trade journal</dt><dd id="rule-journal">every order needs a note</dd></>}
       </dl>
     </details>
   );
@@ -436,6 +469,7 @@ function Leaderboard({ model, memberId }) {
                   <Swatch color={model.colorOf(e.participantId)} />
                   {e.user.displayName || e.user.username}
                   {e.participantId === memberId && <span className="you"> (you)</span>}
+                  {model.removed.has(e.participantId) && <span className="removed" title="removed by the organiser"> (removed)</span>}
                 </td>
                 <td className="num">{money(e.portfolioValue)}</td>
                 <td className={`num ${tone(e.returnPercent)}`}>{percent(e.returnPercent)}</td>
@@ -807,6 +841,10 @@ function Mine({ seat, room, symbols, token, onChange }) {
     if (type === 'LIMIT' || type === 'STOP_LIMIT') input.limitPrice = field('limitPrice');
     if (type === 'STOP' || type === 'STOP_LIMIT') input.stopPrice = field('stopPrice');
     if (type === 'TRAILING_STOP') input.trailAmount = field('trailAmount');
+    // The trade journal: the note as typed (the server trims it); left
+    // out when empty, so a room that requires one answers naming it.
+    const note = String(f.get('note') ?? '');
+    if (note.trim()) input.note = note;
     try {
       const d = await gql(`mutation P($in: PlaceOrderInput!) {
         placeOrder(input: $in) { id status quantity filledQuantity filledPrice averageFillPrice fills { id } rejectReason rejectMessage }
@@ -924,6 +962,10 @@ function Mine({ seat, room, symbols, token, onChange }) {
           {type === 'TRAILING_STOP' && (
             <Field id="order-trail" label="Trail amount"><input id="order-trail" name="trailAmount" required inputMode="decimal" placeholder="0.00" /></Field>
           )}
+          <Field id="order-note" label={room.requireNote ? 'Note (required)' : 'Note'}>
+            <textarea id="order-note" name="note" rows={1} maxLength={500} required={room.requireNote}
+              placeholder={room.requireNote ? 'Why this trade? (required)' : 'Why this trade? (optional)'} />
+          </Field>
           <button type="submit" className="primary">Place order</button>
         </form>
       )}
@@ -1112,6 +1154,7 @@ function OrderRows({ o, cancel }) {
         <td className={`order ${o.side}`}>
           {o.side} {quantity(o.quantity)} {o.symbol}
           <time className="placed" dateTime={o.createdAt} title="placed">{fmtTime(o.createdAt)}</time>
+          {o.note && <q className="journal" title="your note">{o.note}</q>}
         </td>
         <td className="terms">{orderTerms(o)}</td>
         <td className="ostatus" title={o.rejectMessage ?? undefined}>

@@ -25,6 +25,15 @@ export class RoomModel {
     this.feed = []; // every event applied, newest first
     this.lastSeq = 0;
     this.colors = new Map(); // participantId -> colour, fixed for the page's life
+    this.announcement = null; // the organiser's latest word: { seq, at, message }
+    this.removed = new Set(); // participants whose seat the organiser ended
+    this.setRemoved(room.participants ?? []);
+  }
+
+  // setRemoved takes the room's participants ({ id, removedAt }) and marks
+  // those the organiser removed.
+  setRemoved(participants) {
+    this.removed = new Set(participants.filter((p) => p.removedAt).map((p) => p.id));
   }
 
   // colorOf is a participant's colour on the board and in the chart. Each
@@ -111,6 +120,11 @@ export class RoomModel {
         break;
       case 'RoomStateEvent':
         Object.assign(this.room, { state: ev.state, startsAt: ev.startsAt, endsAt: ev.endsAt });
+        break;
+      case 'AnnouncementEvent':
+        // The banner shows the latest (the server sends each viewer only
+        // those they may see: an adjustment of cash to its player).
+        this.announcement = { seq: ev.sequence, at: ev.occurredAt, message: ev.message };
         break;
       case 'OrderEvent':
         // A margin call's forced fill (LIQUIDATED) and a fill that leaves
@@ -200,6 +214,8 @@ export function describe(ev) {
         ? `${a.symbol} split: ${a.ratio} shares for each share held`
         : `${a.symbol} dividend: ${money(a.amountPerShare)} a share to holders today, paid ${new Date(a.payDate).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
     }
+    case 'AnnouncementEvent':
+      return `organiser: ${ev.message}`;
     default:
       return ev.__typename;
   }

@@ -1,0 +1,113 @@
+package db_test
+
+import (
+	"context"
+	"database/sql"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
+
+	"github.com/bullpen/bullpen/db"
+	"github.com/bullpen/bullpen/db/dbtest"
+)
+
+// TestMigration00014DownAndUp: the trade journal and the organiser's hand
+// (00014) on both engines: up, a room stored before it requires no note
+// and its order, seat and ledger line have none of the new values; down
+// drops the five columns and keeps the rows; up again brings them back.
+func TestMigration00014DownAndUp(t *testing.T) {
+	for _, backend := range dbtest.Backends() {
+		t.Run(backend, func(t *testing.T) {
+			ctx := context.Background()
+			dsn := dbtest.Open(t, backend)
+			d := db.SQLite
+			var raw *sql.DB
+			var err error
+			if backend == "postgres" {
+				d = db.Postgres
+				cfg, err := pgx.ParseConfig(dsn)
+				if err != nil {
+					t.Fatal(err)
+				}
+				raw = stdlib.OpenDB(*cfg)
+			} else {
+				raw, err = sql.Open("sqlite", "file:"+strings.TrimPrefix(dsn, "sqlite:")+"?_pragma=foreign_keys(1)")
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			defer raw.Close()
+			fsys, dialect, err := db.MigrationsFS(d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := goose.NewProvider(dialect, raw, fsys)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := p.UpTo(ctx, 13); err != nil {
+				t.Fatal(err)
+			}
+			exec := func(q string) error {
+				_, err := raw.ExecContext(ctx, q)
+				return err
+			}
+			for _, q := range []string{
+				`INSERT INTO users (username, display_name, password_hash, created_at) VALUES ('alice', 'alice', 'x', '2026-03-02 14:30:00+00')`,
+				`INSERT INTO bull_pens (name, owner_id, state, starts_at, ends_at, starting_cash, commission, allow_short_selling,
+					visibility, trade_visibility, invite_code, created_at) VALUES ('r', (SELECT id FROM users), 'ACTIVE',
+					'2026-03-02 14:30:00+00', '2026-03-05 14:30:00+00', '1000', '0', false, 'PUBLIC', 'PRIVATE', 'CODE', '2026-03-02 14:30:00+00')`,
+				`INSERT INTO participants (bull_pen_id, user_id, cash, joined_at) VALUES ((SELECT id FROM bull_pens), (SELECT id FROM users), '1000', '2026-03-02 14:30:00+00')`,
+				`INSERT INTO orders (bull_pen_id, participant_id, symbol, side, type, quantity, status, filled_quantity, commission, reserved, created_at, updated_at)
+					VALUES ((SELECT id FROM bull_pens), (SELECT id FROM participants), 'AAPL', 'BUY', 'MARKET', 1, 'OPEN', 0, '0', '0', '2026-03-02 14:30:00+00', '2026-03-02 14:30:00+00')`,
+				`INSERT INTO ledger_entries (participant_id, kind, amount, cash_after, buying_power_after, at)
+					VALUES ((SELECT id FROM participants), 'STARTING_CASH', '1000', '1000', '1000', '2026-03-02 14:30:00+00')`,
+			} {
+				if err := exec(q); err != nil {
+					t.Fatalf("%s: %v", q, err)
+				}
+			}
+			check := func(when string) {
+				t.Helper()
+				var require bool
+				var note, removedReason, reason sql.NullString
+				var removedAt sql.NullTime
+				if err := raw.QueryRowContext(ctx, `SELECT b.require_note, o.note, p.removed_at, p.removed_reason, l.reason
+					FROM bull_pens b JOIN participants p ON p.bull_pen_id = b.id JOIN orders o ON o.participant_id = p.id
+					JOIN ledger_entries l ON l.participant_id = p.id`).Scan(&require, &note, &removedAt, &removedReason, &reason); err != nil {
+					t.Fatalf("%s: %v", when, err)
+				}
+				if require || note.Valid || removedAt.Valid || removedReason.Valid || reason.Valid {
+					t.Errorf("%s: requireNote %v, note %v, removed %v %v, reason %v; want false and NULLs", when, require, note, removedAt, removedReason, reason)
+				}
+			}
+			if _, err := p.UpTo(ctx, 14); err != nil {
+				t.Fatal(err)
+			}
+			check("after going up")
+			if err := exec(`UPDATE orders SET note = 'why'`); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := p.DownTo(ctx, 13); err != nil {
+				t.Fatalf("down to 13: %v", err)
+			}
+			for _, q := range []string{`SELECT note FROM orders`, `SELECT require_note FROM bull_pens`, `SELECT removed_at FROM participants`,
+				`SELECT removed_reason FROM participants`, `SELECT reason FROM ledger_entries`} {
+				if err := exec(q); err == nil {
+					t.Errorf("%s works after going down", q)
+				}
+			}
+			var orders int
+			if err := raw.QueryRowContext(ctx, `SELECT count(*) FROM orders`).Scan(&orders); err != nil || orders != 1 {
+				t.Errorf("orders after going down: %d, %v", orders, err)
+			}
+			if _, err := p.UpTo(ctx, 14); err != nil {
+				t.Fatalf("up again: %v", err)
+			}
+			check("after going up again")
+		})
+	}
+}
