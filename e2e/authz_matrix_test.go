@@ -611,7 +611,8 @@ var authzSessionRows = []authzRow{
 
 // TestAuthzMatrixTable checks the spelled-out cells against the rules.
 func TestAuthzMatrixTable(t *testing.T) {
-	rows := slices.Concat(authzReadRows, authzLiveRows, authzLiquidationRows, authzHoursRows, authzCorporateRows, authzWriteRows, authzCorporateWriteRows, authzSessionRows)
+	rows := slices.Concat(authzReadRows, authzLiveRows, authzLiquidationRows, authzHoursRows, authzCorporateRows, authzWriteRows, authzCorporateWriteRows, authzSessionRows,
+		authzLeagueRows, authzLeagueWriteRows)
 	for _, row := range rows {
 		for _, k := range allKinds {
 			for _, r := range allRoles {
@@ -650,6 +651,13 @@ func TestAuthzMatrix(t *testing.T) {
 			for _, row := range authzCorporateRows {
 				w.runRow(t, row, true)
 			}
+			t.Run("LeagueSetup", w.openLeagues)
+			for _, row := range authzLeagueRows {
+				w.runRow(t, row, true)
+			}
+			for _, row := range authzLeagueWriteRows {
+				w.runRow(t, row, false)
+			}
 			for _, row := range slices.Concat(authzWriteRows, authzCorporateWriteRows) {
 				w.runRow(t, row, false)
 			}
@@ -682,6 +690,8 @@ type authzWorld struct {
 	// split are rooms of each kind in which P1 and P2 held TSLA when it
 	// split (see authzWorld.corporate).
 	split [3]*authzRoom
+	// leagues are the leagues of the league rows (authz_leagues_test.go).
+	leagues *authzLeagues
 
 	mu     sync.Mutex
 	shared map[string]*authzRoom // rooms of the write rows, by row and kind

@@ -124,6 +124,10 @@ type Queries interface {
 	// DividendEntitlements lists a dividend's holders of record, by room,
 	// then participant (the order rooms are locked in).
 	DividendEntitlements(ctx context.Context, actionID int64) ([]*DividendEntitlement, error)
+	// League reads a league (NOT_FOUND when there is none); LeagueRooms
+	// lists its rooms by id.
+	League(ctx context.Context, id int64) (*League, error)
+	LeagueRooms(ctx context.Context, leagueID int64) ([]*BullPen, error)
 }
 
 // Tx is one write transaction. Every row it writes carries Now().
@@ -157,6 +161,13 @@ type Tx interface {
 	// Other instances hear of it (see db.Listener.Sessions).
 	DeleteSessions(ctx context.Context, userID int64, ids []string) (int, error)
 	InsertBullPen(ctx context.Context, b *BullPen) error
+	// InsertLeague stores a league and sets its ID. LockLeague reads a
+	// league and holds it for this transaction: additions to one league
+	// serialise there. AddLeagueRoom puts a room in a league (once: a
+	// second time changes nothing).
+	InsertLeague(ctx context.Context, l *League) error
+	LockLeague(ctx context.Context, id int64) (*League, error)
+	AddLeagueRoom(ctx context.Context, leagueID, bullPenID int64) error
 	// MoveBullPen sets the room's state to `to` only if it is `from`, and its
 	// times; it reports whether the row moved.
 	MoveBullPen(ctx context.Context, id int64, from, to RoomState, startsAt, endsAt time.Time) (bool, error)

@@ -34,6 +34,8 @@ type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 type ResolverRoot interface {
 	BullPen() BullPenResolver
 	LeaderboardEntry() LeaderboardEntryResolver
+	League() LeagueResolver
+	LeagueStanding() LeagueStandingResolver
 	LedgerEntry() LedgerEntryResolver
 	Mutation() MutationResolver
 	Order() OrderResolver
@@ -189,6 +191,21 @@ type ComplexityRoot struct {
 		TakenAt func(childComplexity int) int
 	}
 
+	League struct {
+		ID        func(childComplexity int) int
+		Name      func(childComplexity int) int
+		Owner     func(childComplexity int) int
+		Rooms     func(childComplexity int) int
+		Standings func(childComplexity int) int
+	}
+
+	LeagueStanding struct {
+		Points      func(childComplexity int) int
+		Rank        func(childComplexity int) int
+		RoomsPlayed func(childComplexity int) int
+		User        func(childComplexity int) int
+	}
+
 	LedgerConnection struct {
 		Edges      func(childComplexity int) int
 		PageInfo   func(childComplexity int) int
@@ -211,12 +228,14 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
+		AddRoomToLeague   func(childComplexity int, leagueID int64, bullPenID int64) int
 		AnnounceDividend  func(childComplexity int, symbol string, amountPerShare decimal.Decimal, exDate time.Time, payDate time.Time) int
 		AnnounceSplit     func(childComplexity int, symbol string, ratio decimal.Decimal, exDate time.Time) int
 		CancelBullPen     func(childComplexity int, id int64) int
 		CancelOrder       func(childComplexity int, orderID int64) int
 		CloneBullPen      func(childComplexity int, id int64, startsAt *time.Time, endsAt time.Time) int
 		CreateBullPen     func(childComplexity int, input game.CreateBullPenInput) int
+		CreateLeague      func(childComplexity int, name string) int
 		EndBullPen        func(childComplexity int, id int64) int
 		JoinBullPen       func(childComplexity int, bullPenID int64, inviteCode *string) int
 		PauseBullPen      func(childComplexity int, id int64) int
@@ -335,6 +354,7 @@ type ComplexityRoot struct {
 		BullPens         func(childComplexity int, state *game.RoomState, first *int, after *string) int
 		CorporateActions func(childComplexity int, symbol *string, first *int, after *string) int
 		Instruments      func(childComplexity int) int
+		League           func(childComplexity int, id int64) int
 		Me               func(childComplexity int) int
 		Quote            func(childComplexity int, symbol string) int
 	}
@@ -418,6 +438,14 @@ type LeaderboardEntryResolver interface {
 
 	Metrics(ctx context.Context, obj *game.LeaderboardEntry) (*game.PerformanceMetrics, error)
 }
+type LeagueResolver interface {
+	Owner(ctx context.Context, obj *game.League) (*game.User, error)
+	Rooms(ctx context.Context, obj *game.League) ([]*game.BullPen, error)
+	Standings(ctx context.Context, obj *game.League) ([]*game.LeagueStanding, error)
+}
+type LeagueStandingResolver interface {
+	User(ctx context.Context, obj *game.LeagueStanding) (*game.User, error)
+}
 type LedgerEntryResolver interface {
 	Order(ctx context.Context, obj *game.LedgerEntry) (*game.Order, error)
 }
@@ -440,6 +468,8 @@ type MutationResolver interface {
 	SetQuote(ctx context.Context, symbol string, price decimal.Decimal, bid *decimal.Decimal, ask *decimal.Decimal, volume *int) (*game.Quote, error)
 	AnnounceSplit(ctx context.Context, symbol string, ratio decimal.Decimal, exDate time.Time) (*game.CorporateAction, error)
 	AnnounceDividend(ctx context.Context, symbol string, amountPerShare decimal.Decimal, exDate time.Time, payDate time.Time) (*game.CorporateAction, error)
+	CreateLeague(ctx context.Context, name string) (*game.League, error)
+	AddRoomToLeague(ctx context.Context, leagueID int64, bullPenID int64) (*game.League, error)
 }
 type OrderResolver interface {
 	BullPen(ctx context.Context, obj *game.Order) (*game.BullPen, error)
@@ -474,6 +504,7 @@ type QueryResolver interface {
 	Quote(ctx context.Context, symbol string) (*game.Quote, error)
 	BullPenEventLog(ctx context.Context, bullPenID int64, afterSequence *int, limit *int, kinds []game.EventKind) ([]model.BullPenEvent, error)
 	CorporateActions(ctx context.Context, symbol *string, first *int, after *string) (*model.CorporateActionConnection, error)
+	League(ctx context.Context, id int64) (*game.League, error)
 }
 type QuoteResolver interface {
 	Change(ctx context.Context, obj *game.Quote) (*decimal.Decimal, error)
@@ -1107,6 +1138,62 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.LeaderboardSnapshot.TakenAt(childComplexity), true
 
+	case "League.id":
+		if e.ComplexityRoot.League.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.League.ID(childComplexity), true
+	case "League.name":
+		if e.ComplexityRoot.League.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.League.Name(childComplexity), true
+	case "League.owner":
+		if e.ComplexityRoot.League.Owner == nil {
+			break
+		}
+
+		return e.ComplexityRoot.League.Owner(childComplexity), true
+	case "League.rooms":
+		if e.ComplexityRoot.League.Rooms == nil {
+			break
+		}
+
+		return e.ComplexityRoot.League.Rooms(childComplexity), true
+	case "League.standings":
+		if e.ComplexityRoot.League.Standings == nil {
+			break
+		}
+
+		return e.ComplexityRoot.League.Standings(childComplexity), true
+
+	case "LeagueStanding.points":
+		if e.ComplexityRoot.LeagueStanding.Points == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeagueStanding.Points(childComplexity), true
+	case "LeagueStanding.rank":
+		if e.ComplexityRoot.LeagueStanding.Rank == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeagueStanding.Rank(childComplexity), true
+	case "LeagueStanding.roomsPlayed":
+		if e.ComplexityRoot.LeagueStanding.RoomsPlayed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeagueStanding.RoomsPlayed(childComplexity), true
+	case "LeagueStanding.user":
+		if e.ComplexityRoot.LeagueStanding.User == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeagueStanding.User(childComplexity), true
+
 	case "LedgerConnection.edges":
 		if e.ComplexityRoot.LedgerConnection.Edges == nil {
 			break
@@ -1182,6 +1269,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.LedgerEntry.Order(childComplexity), true
 
+	case "Mutation.addRoomToLeague":
+		if e.ComplexityRoot.Mutation.AddRoomToLeague == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_addRoomToLeague_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AddRoomToLeague(childComplexity, args["leagueId"].(int64), args["bullPenId"].(int64)), true
 	case "Mutation.announceDividend":
 		if e.ComplexityRoot.Mutation.AnnounceDividend == nil {
 			break
@@ -1248,6 +1346,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateBullPen(childComplexity, args["input"].(game.CreateBullPenInput)), true
+	case "Mutation.createLeague":
+		if e.ComplexityRoot.Mutation.CreateLeague == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createLeague_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateLeague(childComplexity, args["name"].(string)), true
 	case "Mutation.endBullPen":
 		if e.ComplexityRoot.Mutation.EndBullPen == nil {
 			break
@@ -1862,6 +1971,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Query.Instruments(childComplexity), true
 
+	case "Query.league":
+		if e.ComplexityRoot.Query.League == nil {
+			break
+		}
+
+		args, err := ec.field_Query_league_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.League(childComplexity, args["id"].(int64)), true
 	case "Query.me":
 		if e.ComplexityRoot.Query.Me == nil {
 			break
@@ -3040,6 +3160,59 @@ input PlaceOrderInput {
   "Resting orders only (not MARKET), in the future: an order still OPEN then becomes EXPIRED."
   expiresAt: Time
 }
+
+# ---- Leagues: standings across rooms (a season) ----
+
+"""
+A set of rooms whose results add up: each ENDED room gives points by final
+rank. A league is seen by its owner and by whoever may see one of its
+rooms; to anyone else it does not exist.
+"""
+type League {
+  id: ID!
+  "1 to 100 characters, checked as a room's name."
+  name: String!
+  "Who created the league; only they add rooms to it."
+  owner: User!
+  "The league's rooms the caller may see (a PRIVATE room they are not in is left out), oldest first."
+  rooms: [BullPen!]!
+  """
+  Points over the ENDED rooms the caller may see, from each room's final
+  leaderboard: 25 18 15 12 10 8 6 4 2 1 for ranks 1 to 10, nothing below.
+  Tied players share their rank's points (two tied at 2 both get 18, the
+  next is rank 4 and gets 12). Ranked by points, ties sharing the rank;
+  listed by rank, then username.
+  """
+  standings: [LeagueStanding!]!
+}
+
+"One player's line in a league's standings."
+type LeagueStanding {
+  user: User!
+  "1 for the most points; players with equal points share the rank (1, 1, 3)."
+  rank: Int!
+  "The sum of the points of their final ranks in the ENDED rooms counted."
+  points: Int!
+  "How many of the ENDED rooms counted they had a seat in."
+  roomsPlayed: Int!
+}
+
+extend type Query {
+  "A league, or null when it does not exist or the caller may not see it (they do not own it and may see none of its rooms)."
+  league(id: ID!): League
+}
+
+extend type Mutation {
+  "Any signed-in user: a new league, owned by the caller. name as for createBullPen."
+  createLeague(name: String!): League!
+  """
+  The league's owner: adds a room they own (in any state; it counts once it
+  has ENDED). Adding a room that is in the league already changes nothing.
+  FORBIDDEN for someone else's league or room that the caller may see,
+  NOT_FOUND for one they may not; CONFLICT past 100 rooms.
+  """
+  addRoomToLeague(leagueId: ID!, bullPenId: ID!): League!
+}
 `, BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
@@ -3314,6 +3487,36 @@ func (ec *executionContext) childFields_LeaderboardSnapshot(ctx context.Context,
 		return ec.fieldContext_LeaderboardSnapshot_entries(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type LeaderboardSnapshot", field.Name)
+}
+
+func (ec *executionContext) childFields_League(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_League_id(ctx, field)
+	case "name":
+		return ec.fieldContext_League_name(ctx, field)
+	case "owner":
+		return ec.fieldContext_League_owner(ctx, field)
+	case "rooms":
+		return ec.fieldContext_League_rooms(ctx, field)
+	case "standings":
+		return ec.fieldContext_League_standings(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type League", field.Name)
+}
+
+func (ec *executionContext) childFields_LeagueStanding(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "user":
+		return ec.fieldContext_LeagueStanding_user(ctx, field)
+	case "rank":
+		return ec.fieldContext_LeagueStanding_rank(ctx, field)
+	case "points":
+		return ec.fieldContext_LeagueStanding_points(ctx, field)
+	case "roomsPlayed":
+		return ec.fieldContext_LeagueStanding_roomsPlayed(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type LeagueStanding", field.Name)
 }
 
 func (ec *executionContext) childFields_LedgerConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3798,6 +4001,28 @@ func (ec *executionContext) field_BullPen_orders_args(ctx context.Context, rawAr
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_addRoomToLeague_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "leagueId",
+		func(ctx context.Context, v any) (int64, error) {
+			return ec.unmarshalNID2int64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["leagueId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "bullPenId",
+		func(ctx context.Context, v any) (int64, error) {
+			return ec.unmarshalNID2int64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["bullPenId"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_announceDividend_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -3935,6 +4160,20 @@ func (ec *executionContext) field_Mutation_createBullPen_args(ctx context.Contex
 		return nil, err
 	}
 	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_createLeague_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "name",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["name"] = arg0
 	return args, nil
 }
 
@@ -4279,6 +4518,20 @@ func (ec *executionContext) field_Query_corporateActions_args(ctx context.Contex
 		return nil, err
 	}
 	args["after"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_league_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (int64, error) {
+			return ec.unmarshalNID2int64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
 	return args, nil
 }
 
@@ -6874,6 +7127,249 @@ func (ec *executionContext) fieldContext_LeaderboardSnapshot_entries(_ context.C
 	return fc, nil
 }
 
+func (ec *executionContext) _League_id(ctx context.Context, field graphql.CollectedField, obj *game.League) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_League_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNID2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_League_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("League", field, false, false, "ID")
+}
+
+func (ec *executionContext) _League_name(ctx context.Context, field graphql.CollectedField, obj *game.League) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_League_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_League_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("League", field, false, false, "String")
+}
+
+func (ec *executionContext) _League_owner(ctx context.Context, field graphql.CollectedField, obj *game.League) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_League_owner(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.League().Owner(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *game.User) graphql.Marshaler {
+			return ec.marshalNUser2ᚖgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐUser(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_League_owner(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "League",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_User(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _League_rooms(ctx context.Context, field graphql.CollectedField, obj *game.League) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_League_rooms(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.League().Rooms(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*game.BullPen) graphql.Marshaler {
+			return ec.marshalNBullPen2ᚕᚖgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐBullPenᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_League_rooms(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "League",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BullPen(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _League_standings(ctx context.Context, field graphql.CollectedField, obj *game.League) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_League_standings(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.League().Standings(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*game.LeagueStanding) graphql.Marshaler {
+			return ec.marshalNLeagueStanding2ᚕᚖgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐLeagueStandingᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_League_standings(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "League",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LeagueStanding(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _LeagueStanding_user(ctx context.Context, field graphql.CollectedField, obj *game.LeagueStanding) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeagueStanding_user(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.LeagueStanding().User(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *game.User) graphql.Marshaler {
+			return ec.marshalNUser2ᚖgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐUser(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeagueStanding_user(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "LeagueStanding",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_User(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _LeagueStanding_rank(ctx context.Context, field graphql.CollectedField, obj *game.LeagueStanding) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeagueStanding_rank(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rank, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeagueStanding_rank(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeagueStanding", field, false, false, "Int")
+}
+
+func (ec *executionContext) _LeagueStanding_points(ctx context.Context, field graphql.CollectedField, obj *game.LeagueStanding) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeagueStanding_points(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Points, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeagueStanding_points(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeagueStanding", field, false, false, "Int")
+}
+
+func (ec *executionContext) _LeagueStanding_roomsPlayed(ctx context.Context, field graphql.CollectedField, obj *game.LeagueStanding) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeagueStanding_roomsPlayed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RoomsPlayed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeagueStanding_roomsPlayed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeagueStanding", field, false, false, "Int")
+}
+
 func (ec *executionContext) _LedgerConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.LedgerConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7918,6 +8414,94 @@ func (ec *executionContext) fieldContext_Mutation_announceDividend(ctx context.C
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_announceDividend_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_createLeague(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createLeague(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateLeague(ctx, fc.Args["name"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *game.League) graphql.Marshaler {
+			return ec.marshalNLeague2ᚖgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐLeague(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createLeague(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_League(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createLeague_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_addRoomToLeague(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_addRoomToLeague(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().AddRoomToLeague(ctx, fc.Args["leagueId"].(int64), fc.Args["bullPenId"].(int64))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *game.League) graphql.Marshaler {
+			return ec.marshalNLeague2ᚖgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐLeague(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_addRoomToLeague(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_League(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_addRoomToLeague_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -9985,6 +10569,50 @@ func (ec *executionContext) fieldContext_Query_corporateActions(ctx context.Cont
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_corporateActions_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_league(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_league(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().League(ctx, fc.Args["id"].(int64))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *game.League) graphql.Marshaler {
+			return ec.marshalOLeague2ᚖgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐLeague(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_league(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_League(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_league_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -13657,6 +14285,111 @@ func (ec *executionContext) _LeaderboardSnapshot(ctx context.Context, sel ast.Se
 	return out
 }
 
+var leagueImplementors = []string{"League"}
+
+func (ec *executionContext) _League(ctx context.Context, sel ast.SelectionSet, obj *game.League) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, leagueImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("League")
+		case "id":
+			out.Values[i] = ec._League_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "name":
+			out.Values[i] = ec._League_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "owner":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._League_owner(ctx, field, obj)
+				})
+		case "rooms":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._League_rooms(ctx, field, obj)
+				})
+		case "standings":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._League_standings(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var leagueStandingImplementors = []string{"LeagueStanding"}
+
+func (ec *executionContext) _LeagueStanding(ctx context.Context, sel ast.SelectionSet, obj *game.LeagueStanding) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, leagueStandingImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("LeagueStanding")
+		case "user":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._LeagueStanding_user(ctx, field, obj)
+				})
+		case "rank":
+			out.Values[i] = ec._LeagueStanding_rank(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "points":
+			out.Values[i] = ec._LeagueStanding_points(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "roomsPlayed":
+			out.Values[i] = ec._LeagueStanding_roomsPlayed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var ledgerConnectionImplementors = []string{"LedgerConnection"}
 
 func (ec *executionContext) _LedgerConnection(ctx context.Context, sel ast.SelectionSet, obj *model.LedgerConnection) graphql.Marshaler {
@@ -13943,6 +14676,20 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "announceDividend":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_announceDividend(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createLeague":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createLeague(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "addRoomToLeague":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_addRoomToLeague(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -14647,6 +15394,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_corporateActions(ctx, field)
+				})
+		case "league":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_league(ctx, field)
 				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
@@ -15376,6 +16129,22 @@ func (ec *executionContext) marshalNBullPen2githubᚗcomᚋbullpenᚋbullpenᚋg
 	return ec._BullPen(ctx, sel, &v)
 }
 
+func (ec *executionContext) marshalNBullPen2ᚕᚖgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐBullPenᚄ(ctx context.Context, sel ast.SelectionSet, v []*game.BullPen) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNBullPen2ᚖgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐBullPen(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalNBullPen2ᚖgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐBullPen(ctx context.Context, sel ast.SelectionSet, v *game.BullPen) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "BullPen!")
@@ -15742,6 +16511,38 @@ func (ec *executionContext) marshalNLeaderboardSnapshot2ᚖgithubᚗcomᚋbullpe
 		return graphql.Null
 	}
 	return ec._LeaderboardSnapshot(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNLeague2ᚖgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐLeague(ctx context.Context, sel ast.SelectionSet, v *game.League) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "League!")
+		return graphql.Null
+	}
+	return ec._League(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNLeagueStanding2ᚕᚖgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐLeagueStandingᚄ(ctx context.Context, sel ast.SelectionSet, v []*game.LeagueStanding) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNLeagueStanding2ᚖgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐLeagueStanding(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNLeagueStanding2ᚖgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐLeagueStanding(ctx context.Context, sel ast.SelectionSet, v *game.LeagueStanding) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "LeagueStanding!")
+		return graphql.Null
+	}
+	return ec._LeagueStanding(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNLedgerConnection2ᚖgithubᚗcomᚋbullpenᚋbullpenᚋgraphᚋmodelᚐLedgerConnection(ctx context.Context, sel ast.SelectionSet, v *model.LedgerConnection) graphql.Marshaler {
@@ -16456,6 +17257,13 @@ func (ec *executionContext) marshalOLeaderboardSnapshot2ᚖgithubᚗcomᚋbullpe
 		return graphql.Null
 	}
 	return ec._LeaderboardSnapshot(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOLeague2ᚖgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐLeague(ctx context.Context, sel ast.SelectionSet, v *game.League) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._League(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOOrder2ᚖgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐOrder(ctx context.Context, sel ast.SelectionSet, v *game.Order) graphql.Marshaler {

@@ -155,6 +155,38 @@ func (r *leaderboardEntryResolver) Metrics(ctx context.Context, obj *game.Leader
 	return &m, nil
 }
 
+// Owner is the resolver for the owner field.
+func (r *leagueResolver) Owner(ctx context.Context, obj *game.League) (*game.User, error) {
+	lv, err := r.leagueView(ctx, obj.ID)
+	if err != nil {
+		return nil, err
+	}
+	return lv.Owner(ctx)
+}
+
+// Rooms is the resolver for the rooms field.
+func (r *leagueResolver) Rooms(ctx context.Context, obj *game.League) ([]*game.BullPen, error) {
+	lv, err := r.leagueView(ctx, obj.ID)
+	if err != nil {
+		return nil, err
+	}
+	return lv.BullPens(), nil
+}
+
+// Standings is the resolver for the standings field.
+func (r *leagueResolver) Standings(ctx context.Context, obj *game.League) ([]*game.LeagueStanding, error) {
+	lv, err := r.leagueView(ctx, obj.ID)
+	if err != nil {
+		return nil, err
+	}
+	return lv.Standings(ctx)
+}
+
+// User is the resolver for the user field.
+func (r *leagueStandingResolver) User(ctx context.Context, obj *game.LeagueStanding) (*game.User, error) {
+	return r.Svc.User(ctx, obj.UserID)
+}
+
 // Order is the resolver for the order field.
 func (r *ledgerEntryResolver) Order(ctx context.Context, obj *game.LedgerEntry) (*game.Order, error) {
 	v, err := r.view(ctx, obj.BullPenID)
@@ -324,6 +356,24 @@ func (r *mutationResolver) AnnounceDividend(ctx context.Context, symbol string, 
 		return nil, err
 	}
 	return r.Svc.AnnounceDividend(ctx, u, symbol, amountPerShare, exDate, payDate)
+}
+
+// CreateLeague is the resolver for the createLeague field.
+func (r *mutationResolver) CreateLeague(ctx context.Context, name string) (*game.League, error) {
+	u, err := requireUser(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.Svc.CreateLeague(ctx, u, name)
+}
+
+// AddRoomToLeague is the resolver for the addRoomToLeague field.
+func (r *mutationResolver) AddRoomToLeague(ctx context.Context, leagueID int64, bullPenID int64) (*game.League, error) {
+	u, err := requireUser(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.Svc.AddRoomToLeague(ctx, u, leagueID, bullPenID)
 }
 
 // BullPen is the resolver for the bullPen field.
@@ -638,6 +688,18 @@ func (r *queryResolver) CorporateActions(ctx context.Context, symbol *string, fi
 	return conn, nil
 }
 
+// League is the resolver for the league field.
+func (r *queryResolver) League(ctx context.Context, id int64) (*game.League, error) {
+	lv, err := r.leagueView(ctx, id)
+	if game.ErrorCode(err) == game.ENOTFOUND {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return lv.League, nil
+}
+
 // Change is the resolver for the change field.
 func (r *quoteResolver) Change(ctx context.Context, obj *game.Quote) (*decimal.Decimal, error) {
 	d := obj.Price.Sub(obj.Open)
@@ -717,6 +779,12 @@ func (r *Resolver) BullPen() BullPenResolver { return &bullPenResolver{r} }
 // LeaderboardEntry returns LeaderboardEntryResolver implementation.
 func (r *Resolver) LeaderboardEntry() LeaderboardEntryResolver { return &leaderboardEntryResolver{r} }
 
+// League returns LeagueResolver implementation.
+func (r *Resolver) League() LeagueResolver { return &leagueResolver{r} }
+
+// LeagueStanding returns LeagueStandingResolver implementation.
+func (r *Resolver) LeagueStanding() LeagueStandingResolver { return &leagueStandingResolver{r} }
+
 // LedgerEntry returns LedgerEntryResolver implementation.
 func (r *Resolver) LedgerEntry() LedgerEntryResolver { return &ledgerEntryResolver{r} }
 
@@ -744,6 +812,8 @@ func (r *Resolver) Subscription() SubscriptionResolver { return &subscriptionRes
 type (
 	bullPenResolver          struct{ *Resolver }
 	leaderboardEntryResolver struct{ *Resolver }
+	leagueResolver           struct{ *Resolver }
+	leagueStandingResolver   struct{ *Resolver }
 	ledgerEntryResolver      struct{ *Resolver }
 	mutationResolver         struct{ *Resolver }
 	orderResolver            struct{ *Resolver }

@@ -2,8 +2,9 @@ import { resolve } from 'node:path';
 import { defineConfig } from 'vite';
 
 // The bundle is embedded in the Go binary (web.go) and served from "/".
-// Two pages: index.html (GraphiQL, at "/") and room.html (the live room
-// page, at "/rooms/{id}"); code both use (React) lands in shared chunks.
+// Three pages: index.html (GraphiQL, at "/"), room.html (the live room
+// page, at "/rooms/{id}") and league.html (a league's standings, at
+// "/leagues/{id}"); code they share (React) lands in shared chunks.
 export default defineConfig({
   base: '/',
   // Monaco's web workers are ES modules; the default ("iife") fails the build.
@@ -21,6 +22,7 @@ export default defineConfig({
       input: {
         index: resolve(import.meta.dirname, 'index.html'),
         room: resolve(import.meta.dirname, 'room.html'),
+        league: resolve(import.meta.dirname, 'league.html'),
       },
     },
   },

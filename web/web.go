@@ -1,6 +1,7 @@
-// Package web serves the GraphiQL page and the live room page: a Vite build
-// (see package.json and README.md in this folder) embedded in the binary, so
-// the pages work without any network access beyond the server itself.
+// Package web serves the GraphiQL page, the live room page and the league
+// page: a Vite build (see package.json and README.md in this folder)
+// embedded in the binary, so the pages work without any network access
+// beyond the server itself.
 //
 // Rebuild the bundle with `npm ci && npm run build` in this folder; the output
 // in dist/ is committed.
@@ -56,10 +57,11 @@ type file struct {
 }
 
 var (
-	loadOnce sync.Once
-	files    map[string]*file // by URL path, e.g. "/", "/assets/index-abc.js"
-	roomPage *file            // room.html
-	loadErr  error
+	loadOnce   sync.Once
+	files      map[string]*file // by URL path, e.g. "/", "/assets/index-abc.js"
+	roomPage   *file            // room.html
+	leaguePage *file            // league.html
+	loadErr    error
 )
 
 func load() {
@@ -90,6 +92,10 @@ func load() {
 			roomPage = f // served by Room only, at /rooms/{id}
 			return nil
 		}
+		if urlPath == "/league.html" {
+			leaguePage = f // served by League only, at /leagues/{id}
+			return nil
+		}
 		files[urlPath] = f
 		if urlPath == "/index.html" {
 			files["/"] = f
@@ -109,6 +115,21 @@ func Room() http.Handler {
 		f := roomPage
 		if loadErr != nil || f == nil {
 			http.Error(w, "room page missing from the bundle; run npm run build in web/", http.StatusInternalServerError)
+			return
+		}
+		serve(w, r, f)
+	})
+}
+
+// League serves the live league page (dist/league.html) as Room serves
+// the room page: mount it on "GET /leagues/{id}"; the page reads the id
+// from its URL and asks /query for the league.
+func League() http.Handler {
+	loadOnce.Do(load)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f := leaguePage
+		if loadErr != nil || f == nil {
+			http.Error(w, "league page missing from the bundle; run npm run build in web/", http.StatusInternalServerError)
 			return
 		}
 		serve(w, r, f)

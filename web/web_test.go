@@ -102,10 +102,16 @@ func TestEveryFileServed(t *testing.T) {
 	want := map[string]string{".js": "text/javascript", ".css": "text/css", ".ttf": "font/ttf", ".wasm": "application/wasm", ".html": "text/html"}
 	room := httptest.NewServer(Room())
 	defer room.Close()
-	// urlOf is where a file of dist/ is served: room.html by Room only.
+	league := httptest.NewServer(League())
+	defer league.Close()
+	// urlOf is where a file of dist/ is served: room.html by Room only,
+	// league.html by League only.
 	urlOf := func(p string) (*httptest.Server, string) {
 		if p == "dist/room.html" {
 			return room, "/rooms/1"
+		}
+		if p == "dist/league.html" {
+			return league, "/leagues/1"
 		}
 		return srv, strings.TrimPrefix(p, "dist")
 	}
@@ -269,5 +275,57 @@ func TestRoomPage(t *testing.T) {
 	}
 	if res, body := get(t, srv, "HEAD", "/rooms/1", nil); res.StatusCode != http.StatusOK || body != "" {
 		t.Errorf("HEAD /rooms/1: %d with %d bytes", res.StatusCode, len(body))
+	}
+}
+
+// The league page is served at exactly /leagues/{id}, mounted as the
+// server mounts it: HTML whose every reference is a same-origin file of
+// the bundle.
+func TestLeaguePage(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.Handle("/", Handler())
+	mux.Handle("GET /leagues/{id}", League())
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+
+	for _, p := range []string{"/leagues/1", "/leagues/nope"} {
+		res, page := get(t, srv, "GET", p, nil)
+		if res.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s: %d", p, res.StatusCode)
+		}
+		if ct := res.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/html") {
+			t.Errorf("GET %s: Content-Type %q", p, ct)
+		}
+		if !strings.Contains(page, "<title>Bullpen league</title>") || !strings.Contains(page, `<div id="league">`) {
+			t.Errorf("GET %s is not the league page:\n%s", p, page)
+		}
+		var js, css int
+		for _, m := range assetRef.FindAllStringSubmatch(page, -1) {
+			ref := m[1]
+			if strings.HasPrefix(ref, "data:") {
+				continue
+			}
+			if strings.Contains(ref, "://") || strings.HasPrefix(ref, "//") || !strings.HasPrefix(ref, "/assets/") {
+				t.Errorf("the league page references %q, not a file under /assets/", ref)
+				continue
+			}
+			if res, body := get(t, srv, "GET", ref, nil); res.StatusCode != http.StatusOK || len(body) == 0 {
+				t.Errorf("GET %s: %d, %d bytes", ref, res.StatusCode, len(body))
+			}
+			switch {
+			case strings.HasSuffix(ref, ".js"):
+				js++
+			case strings.HasSuffix(ref, ".css"):
+				css++
+			}
+		}
+		if js == 0 || css == 0 {
+			t.Errorf("the league page references %d scripts and %d style sheets", js, css)
+		}
+	}
+	for _, p := range []string{"/leagues/", "/leagues", "/leagues/1/", "/league.html"} {
+		if res, _ := get(t, srv, "GET", p, nil); res.StatusCode != http.StatusNotFound {
+			t.Errorf("GET %s: %d, want 404", p, res.StatusCode)
+		}
 	}
 }

@@ -297,6 +297,8 @@ func (s *server) routes() http.Handler {
 	mux.Handle("/", web.Handler()) // GraphiQL, every asset embedded
 	// The live room page; /rooms/{id}/… stays free for other routes.
 	mux.Handle("GET /rooms/{id}", web.Room())
+	// A league's live standings page.
+	mux.Handle("GET /leagues/{id}", web.League())
 	mux.HandleFunc("GET /schema.graphql", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = io.WriteString(w, graph.SDL())
@@ -425,7 +427,7 @@ func (s *server) serve(ctx context.Context) error {
 	go func() { serveErr <- s.srv.Serve(s.conns) }()
 	base := "http://" + displayAddr(s.ln.Addr())
 	s.log.Info("bullpen listening", "addr", s.ln.Addr().String(), "db", RedactDSN(s.c.db), "market", s.feed.Name(),
-		"graphiql", base+"/", "room_page", base+"/rooms/{id}")
+		"graphiql", base+"/", "room_page", base+"/rooms/{id}", "league_page", base+"/leagues/{id}")
 	if s.h.Started != nil {
 		s.h.Started(s.ln.Addr().String(), s.svc, s.query, s.events)
 	}

@@ -1,0 +1,21 @@
+-- +goose Up
+-- Leagues (issue 20): standings across rooms. A league belongs to its
+-- owner; league_rooms lists the rooms in it, each once (the key makes
+-- adding a room twice a no-op). Standings are computed from the rooms'
+-- final leaderboard snapshots when read: nothing of them is stored.
+CREATE TABLE leagues (
+    id         INTEGER PRIMARY KEY,
+    name       TEXT NOT NULL,
+    owner_id   INTEGER NOT NULL REFERENCES users (id),
+    created_at TIMESTAMP NOT NULL
+);
+CREATE TABLE league_rooms (
+    league_id   INTEGER NOT NULL REFERENCES leagues (id),
+    bull_pen_id INTEGER NOT NULL REFERENCES bull_pens (id),
+    added_at    TIMESTAMP NOT NULL,
+    PRIMARY KEY (league_id, bull_pen_id)
+);
+
+-- +goose Down
+DROP TABLE league_rooms;
+DROP TABLE leagues;
