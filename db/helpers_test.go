@@ -3,16 +3,20 @@ package db_test
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
 	"github.com/jonboulle/clockwork"
+	"github.com/pressly/goose/v3"
 	"github.com/shopspring/decimal"
 
 	"github.com/bullpen/bullpen/db"
@@ -353,4 +357,30 @@ func recv[T any](tb testing.TB, ch <-chan T, what string) T {
 		tb.Fatalf("timed out after %v waiting for %s", waitTimeout, what)
 		panic("unreachable")
 	}
+}
+
+// migrator opens a fresh database of backend without migrating it, and
+// goose's provider of the embedded migrations over it, for the tests that
+// take a migration down and up again; the database closes with the test.
+func migrator(tb testing.TB, backend string) (*sql.DB, *goose.Provider) {
+	tb.Helper()
+	dsn := dbtest.Open(tb, backend)
+	d, driver, source := db.SQLite, "sqlite", "file:"+strings.TrimPrefix(dsn, "sqlite:")+"?_pragma=foreign_keys(1)"
+	if backend == "postgres" {
+		d, driver, source = db.Postgres, "pgx", dsn
+	}
+	raw, err := sql.Open(driver, source)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { raw.Close() })
+	fsys, dialect, err := db.MigrationsFS(d)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	p, err := goose.NewProvider(dialect, raw, fsys)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return raw, p
 }

@@ -3,14 +3,8 @@ package db_test
 import (
 	"context"
 	"database/sql"
-	"strings"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/stdlib"
-	"github.com/pressly/goose/v3"
-
-	"github.com/bullpen/bullpen/db"
 	"github.com/bullpen/bullpen/db/dbtest"
 )
 
@@ -21,32 +15,7 @@ func TestMigration00012DownAndUp(t *testing.T) {
 	for _, backend := range dbtest.Backends() {
 		t.Run(backend, func(t *testing.T) {
 			ctx := context.Background()
-			dsn := dbtest.Open(t, backend)
-			d := db.SQLite
-			var raw *sql.DB
-			var err error
-			if backend == "postgres" {
-				d = db.Postgres
-				cfg, err := pgx.ParseConfig(dsn)
-				if err != nil {
-					t.Fatal(err)
-				}
-				raw = stdlib.OpenDB(*cfg)
-			} else {
-				raw, err = sql.Open("sqlite", "file:"+strings.TrimPrefix(dsn, "sqlite:")+"?_pragma=foreign_keys(1)")
-				if err != nil {
-					t.Fatal(err)
-				}
-			}
-			defer raw.Close()
-			fsys, dialect, err := db.MigrationsFS(d)
-			if err != nil {
-				t.Fatal(err)
-			}
-			p, err := goose.NewProvider(dialect, raw, fsys)
-			if err != nil {
-				t.Fatal(err)
-			}
+			raw, p := migrator(t, backend)
 			if _, err := p.UpTo(ctx, 12); err != nil {
 				t.Fatal(err)
 			}

@@ -6,9 +6,7 @@ import (
 	"testing"
 
 	_ "github.com/jackc/pgx/v5/stdlib"
-	"github.com/pressly/goose/v3"
 
-	"github.com/bullpen/bullpen/db"
 	"github.com/bullpen/bullpen/db/dbtest"
 )
 
@@ -20,30 +18,7 @@ func TestMigration00011UpAndDown(t *testing.T) {
 	ctx := context.Background()
 	for _, backend := range dbtest.Backends() {
 		t.Run(backend, func(t *testing.T) {
-			dsn := dbtest.Open(t, backend)
-			var (
-				raw     *sql.DB
-				err     error
-				dialect = db.SQLite
-			)
-			if backend == "sqlite" {
-				raw, err = sql.Open("sqlite", "file:"+dsn[len("sqlite:"):]+"?_pragma=foreign_keys(1)")
-			} else {
-				dialect = db.Postgres
-				raw, err = sql.Open("pgx", dsn)
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer raw.Close()
-			fsys, gd, err := db.MigrationsFS(dialect)
-			if err != nil {
-				t.Fatal(err)
-			}
-			p, err := goose.NewProvider(gd, raw, fsys)
-			if err != nil {
-				t.Fatal(err)
-			}
+			raw, p := migrator(t, backend)
 			if _, err := p.UpTo(ctx, 9); err != nil {
 				t.Fatal(err)
 			}
