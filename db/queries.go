@@ -774,7 +774,7 @@ func (q queries) FillsOf(ctx context.Context, orderIDs []int64) (map[int64][]gam
 			args[i] = id
 		}
 		var fs []game.Fill
-		if err := q.sel(ctx, &fs, `SELECT `+fillCols+` FROM fills WHERE order_id IN (`+strings.TrimSuffix(strings.Repeat("?, ", len(batch)), ", ")+`) ORDER BY id`, args...); err != nil {
+		if err := q.sel(ctx, &fs, `SELECT `+fillCols+` FROM fills WHERE order_id IN `+placeholders(1, len(batch))+` ORDER BY id`, args...); err != nil {
 			return nil, err
 		}
 		for _, f := range fs {

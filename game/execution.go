@@ -1,8 +1,6 @@
 package game
 
 import (
-	"fmt"
-
 	"github.com/shopspring/decimal"
 )
 
@@ -203,9 +201,4 @@ func (e Execution) plan(side Side, q *Quote, quantity int64) plan {
 	}
 	n := decimal.NewFromInt(quantity)
 	return plan{Quantity: quantity, Price: price, Mid: mid, Spread: spread.Mul(n), Slippage: slip.Mul(n), Impact: impact.Mul(n)}
-}
-
-// String describes a plan for log lines and messages.
-func (p plan) String() string {
-	return fmt.Sprintf("%d at %s (mid %s, spread %s, slippage %s, impact %s)", p.Quantity, p.Price, p.Mid, p.Spread, p.Slippage, p.Impact)
 }

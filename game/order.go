@@ -678,10 +678,6 @@ func (s *Service) execute(ctx context.Context, tx Tx, room *BullPen, p *Particip
 		}
 		o.StopPrice = &stop
 	}
-	var market decimal.Decimal // what a market order would pay now
-	if q != nil {
-		market = room.Execution.plan(o.Side, q, 0).Price
-	}
 	if q != nil && !queued {
 		fill, triggered := marketable(o, q.Price)
 		wait := false
@@ -717,19 +713,23 @@ func (s *Service) execute(ctx context.Context, tx Tx, room *BullPen, p *Particip
 	if n := room.MaxOpenOrders; n != nil && len(a.open) >= *n {
 		return reject(rejection{RejectTooManyOpen, fmt.Sprintf("maxOpenOrders is %d in bull pen %d: %d orders are open already", *n, room.ID, len(a.open))})
 	}
+	var market decimal.Decimal // what a MARKET order that rests would pay now
+	if q != nil && o.LimitPrice == nil && o.StopPrice == nil {
+		market = room.Execution.plan(o.Side, q, 0).Price
+	}
 	ref := restingPrice(o, market)
 	if r := a.checkBuyRules(o, ref); r != nil {
 		return reject(*r)
 	}
-	o.Reserved = a.reservation(o, a.position(o.Symbol), ref)
+	held := a.reservation(o, a.position(o.Symbol), ref)
 	bp, what := a.buyingPower(0), "buying power"
 	if a.covers(o) {
 		bp, what = a.p.Cash.Sub(a.reserved(0)), "the cash other orders do not hold back"
 	}
-	if o.Reserved.GreaterThan(bp) {
-		o.Reserved = decimal.Zero
-		return reject(rejection{RejectInsufficientFunds, fmt.Sprintf("this order holds back %s but %s is %s", a.reservation(o, a.position(o.Symbol), ref).String(), what, bp.String())})
+	if held.GreaterThan(bp) {
+		return reject(rejection{RejectInsufficientFunds, fmt.Sprintf("this order holds back %s but %s is %s", held.String(), what, bp.String())})
 	}
+	o.Reserved = held
 	if err := tx.InsertOrder(ctx, o); err != nil {
 		return false, err
 	}
