@@ -97,8 +97,8 @@ func resolveExecution(in *ExecutionInput) (Execution, error) {
 		e.PriceImpact = *p
 	}
 	if p := in.VolumeLimitPercent; p != nil {
-		if !p.IsPositive() || p.GreaterThan(hundred) || !p.Equal(p.Truncate(4)) {
-			return Execution{}, Invalid("execution.volumeLimitPercent", "must be more than 0 and at most 100, with at most 4 decimal places, got %s", p.String())
+		if err := validPercent("execution.volumeLimitPercent", p); err != nil {
+			return Execution{}, err
 		}
 		v := *p
 		e.VolumeLimitPercent = &v

@@ -190,12 +190,19 @@ func (s *Service) open(ctx context.Context, b *BullPen) (*BullPen, error) {
 // maxRuleCount bounds maxOrdersPerMinute and maxOpenOrders.
 const maxRuleCount = 100000
 
+// validPercent checks a percent setting (nil: not set): more than 0, at
+// most 100, with at most 4 decimal places.
+func validPercent(field string, p *decimal.Decimal) error {
+	if p != nil && (!p.IsPositive() || p.GreaterThan(hundred) || !p.Equal(p.Truncate(4))) {
+		return Invalid(field, "must be more than 0 and at most 100, with at most 4 decimal places, got %s", p.String())
+	}
+	return nil
+}
+
 // validRules checks the room rules of in and copies them to r.
 func validRules(in CreateBullPenInput, r *Rules) error {
-	if p := in.MaxPositionPercent; p != nil {
-		if !p.IsPositive() || p.GreaterThan(hundred) || !p.Equal(p.Truncate(4)) {
-			return Invalid("maxPositionPercent", "must be more than 0 and at most 100, with at most 4 decimal places, got %s", p.String())
-		}
+	if err := validPercent("maxPositionPercent", in.MaxPositionPercent); err != nil {
+		return err
 	}
 	if p := in.MinSharePrice; p != nil {
 		if err := validPrice("minSharePrice", *p); err != nil {
@@ -208,10 +215,8 @@ func validRules(in CreateBullPenInput, r *Rules) error {
 	if n := in.MaxOpenOrders; n != nil && (*n < 1 || *n > maxRuleCount) {
 		return Invalid("maxOpenOrders", "must be between 1 and %d, got %d", maxRuleCount, *n)
 	}
-	if p := in.MaintenanceMarginPercent; p != nil {
-		if !p.IsPositive() || p.GreaterThan(hundred) || !p.Equal(p.Truncate(4)) {
-			return Invalid("maintenanceMarginPercent", "must be more than 0 and at most 100, with at most 4 decimal places, got %s", p.String())
-		}
+	if err := validPercent("maintenanceMarginPercent", in.MaintenanceMarginPercent); err != nil {
+		return err
 	}
 	*r = Rules{MaxPositionPercent: in.MaxPositionPercent, MinSharePrice: in.MinSharePrice,
 		MaxOrdersPerMinute: in.MaxOrdersPerMinute, MaxOpenOrders: in.MaxOpenOrders,
