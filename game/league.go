@@ -20,6 +20,8 @@ import (
 //     snapshot): LeaguePoints for ranks 1 to 10, nothing below. Tied
 //     players share the rank the leaderboard gives them (1, 1, 3), so they
 //     share the higher points and the next rank's points are skipped.
+//     A player the organiser removed earns nothing there, and the
+//     others' points follow their rank without them (leagueRanks).
 //   - Who sees what follows the rooms: a league is seen by its owner and
 //     by whoever may see one of its rooms (else it does not exist, as a
 //     hidden room does not); its rooms and standings show and count only
@@ -54,6 +56,27 @@ func pointsFor(rank int) int {
 		return 0
 	}
 	return LeaguePoints[rank-1]
+}
+
+// leagueRanks is each seat's rank for league points: its final rank
+// among the players the organiser did not remove (a removed player has
+// rank 0, so no points, and whoever finished below them moves up), ties
+// still sharing the higher rank.
+func leagueRanks(entries []LeaderboardEntry, removed map[int64]bool) map[int64]int {
+	ranks := make(map[int64]int, len(entries))
+	kept := 0 // players not removed with a better final rank than e
+	prev, prevRank := 0, 0
+	for _, e := range entries { // in rank order
+		if removed[e.ParticipantID] {
+			continue
+		}
+		if e.Rank != prev {
+			prev, prevRank = e.Rank, kept+1
+		}
+		ranks[e.ParticipantID] = prevRank
+		kept++
+	}
+	return ranks
 }
 
 // leagueNotFound is the one answer for a league that does not exist and
@@ -241,13 +264,24 @@ func (lv *LeagueView) Standings(ctx context.Context) ([]*LeagueStanding, error) 
 		} else if err != nil {
 			return nil, err
 		}
+		ps, err := lv.s.store.Participants(ctx, v.Room.ID)
+		if err != nil {
+			return nil, err
+		}
+		removed := map[int64]bool{}
+		for _, p := range ps {
+			if p.RemovedAt != nil {
+				removed[p.ID] = true
+			}
+		}
+		ranks := leagueRanks(snap.Entries, removed)
 		for _, e := range snap.Entries {
 			st := byUser[e.UserID]
 			if st == nil {
 				st = &LeagueStanding{UserID: e.UserID}
 				byUser[e.UserID] = st
 			}
-			st.Points += pointsFor(e.Rank)
+			st.Points += pointsFor(ranks[e.ParticipantID])
 			st.RoomsPlayed++
 		}
 	}

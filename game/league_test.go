@@ -165,6 +165,48 @@ func TestLeagueStandingsHandComputed(t *testing.T) {
 	}
 }
 
+// TestLeagueRemovedPlayerScoresNothing: a player the organiser removed
+// keeps their final rank on the room's board but earns no league points
+// for that room (it still counts as played), and whoever finished below
+// them moves up, a tie with them included; on both engines.
+func TestLeagueRemovedPlayerScoresNothing(t *testing.T) {
+	for _, backend := range dbtest.Backends() {
+		t.Run(backend, func(t *testing.T) {
+			h := openHarnessDSN(t, dbtest.Open(t, backend), clockwork.NewFakeClockAt(t0))
+			owner, alice, bob, carol, dave := h.user("owner"), h.user("alice"), h.user("bob"), h.user("carol"), h.user("dave")
+			h.price("AAPL", "100")
+			room := h.activeRoom(owner, nil, alice, bob, carol, dave)
+			h.order(alice, buy(room.ID, "AAPL", 10))
+			h.order(bob, buy(room.ID, "AAPL", 10))
+			h.order(carol, buy(room.ID, "AAPL", 5))
+			h.price("AAPL", "110")
+			if _, err := h.svc.RemoveParticipant(h.ctx, owner, h.participant(room.ID, alice).ID, "two accounts"); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := h.svc.Move(h.ctx, owner, room.ID, game.RoomEnded); err != nil {
+				t.Fatal(err)
+			}
+			league, err := h.svc.CreateLeague(h.ctx, owner, "Cup")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := h.svc.AddRoomToLeague(h.ctx, owner, league.ID, room.ID); err != nil {
+				t.Fatal(err)
+			}
+			lv, err := h.svc.League(h.ctx, owner, league.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The board: alice 1, bob 1, carol 3, dave 4. Without alice:
+			// bob 1 (25), carol 2 (18), dave 3 (15), alice nothing.
+			want := "1 bob 25 1\n2 carol 18 1\n3 dave 15 1\n4 alice 0 1"
+			if got := standingsText(t, h, lv); got != want {
+				t.Errorf("standings:\n%s\nwant:\n%s", got, want)
+			}
+		})
+	}
+}
+
 // TestLeagueVisibilityPrivateRoom: a PRIVATE room counts, and is listed,
 // only for who may see it (its owner and members); a league whose rooms
 // are all hidden from the caller is NOT_FOUND, as an unknown one; the
