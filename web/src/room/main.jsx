@@ -20,6 +20,9 @@ const ROOM_ID = decodeURIComponent(window.location.pathname.split('/')[2] ?? '')
 const params = new URLSearchParams(window.location.search);
 const REPLAY = params.get('replay') === '1';
 const BOARD = params.get('view') === 'board';
+// An invite link (/rooms/{id}?invite=CODE, given to the owner under the
+// rules) lets a visitor join a PRIVATE room they cannot see yet.
+const INVITE = params.get('invite');
 const SPEEDS = [1, 2, 5, 10, 30, 60];
 const clampSpeed = (n) => Math.min(60, Math.max(1, Math.round(Number(n)) || 1));
 const FINISHED = ['ENDED', 'CANCELLED'];
@@ -42,7 +45,7 @@ const ROOM_QUERY = `query Room($id: ID!) {
     allowedSymbols maxParticipants visibility tradeVisibility participantCount lastSequence
     maxPositionPercent minSharePrice maxOrdersPerMinute maxOpenOrders rankBy
     ${EXECUTION}
-    afterHours maxQuoteAgeSeconds requireNote tradingHours { ${HOURS} }
+    afterHours maxQuoteAgeSeconds requireNote inviteCode tradingHours { ${HOURS} }
     participants { ${REMOVED} }
     owner { id username }
     me { id }
@@ -221,6 +224,12 @@ function App() {
           {!BOARD && <Auth token={token} me={null} onToken={signIn} />}
         </header>
         <p>It does not exist, or it is PRIVATE and you are not in it.</p>
+        {INVITE && !BOARD && (token ? (
+          <Join token={token} invite={INVITE} onJoined={() => setReload((n) => n + 1)} setNote={setNote} />
+        ) : (
+          <p id="invite-signin">You have an invite to this room: sign in or sign up (at the top of the page) to join it.</p>
+        ))}
+        {note && <p className="note" role="status">{note}</p>}
       </main>
     );
   }
@@ -287,7 +296,7 @@ function App() {
         </Card>
         {!REPLAY && memberId && <Mine seat={seat} room={room} symbols={load.symbols} token={token} onChange={refreshMine} />}
         {!REPLAY && load.me && !memberId && load.owner?.id !== load.me.id && !FINISHED.includes(room.state) && (
-          <Join token={token} onJoined={() => setReload((n) => n + 1)} setNote={setNote} />
+          <Join token={token} invite={INVITE} onJoined={() => setReload((n) => n + 1)} setNote={setNote} />
         )}
         {!REPLAY && !load.me && !FINISHED.includes(room.state) && (
           <Card id="card-play" title="Play">
@@ -404,6 +413,8 @@ function hoursText(h) {
   return `${h.open}–${h.close} ${h.timeZone}, ${h.days.join(' ')}`;
 }
 
+const inviteLink = (code) => `${window.location.origin}/rooms/${encodeURIComponent(ROOM_ID)}?invite=${encodeURIComponent(code)}`;
+
 // Rules are open from the start, but on a phone, where they would push the
 // board off the first screen.
 function Rules({ room, owner }) {
@@ -428,6 +439,7 @@ function Rules({ room, owner }) {
       {room.tradingHours && <><dt>Trading hours</dt><dd id="rule-hours">{hoursText(room.tradingHours)}; after hours orders {room.afterHours === 'REJECT' ? 'are rejected' : 'wait for the open'}</dd></>}
       {room.maxQuoteAgeSeconds && <><dt>Price age</dt><dd>at most {room.maxQuoteAgeSeconds} s</dd></>}
       {room.requireNote && <><dt>Trade journal</dt><dd id="rule-journal">every order needs a note</dd></>}
+      {room.inviteCode && <><dt>Invite link</dt><dd id="rule-invite"><a href={inviteLink(room.inviteCode)}>{inviteLink(room.inviteCode)}</a> (only you see it; send it to your players)</dd></>}
       </dl>
     </details>
   );
@@ -797,10 +809,11 @@ function Auth({ token, me, onToken }) {
   );
 }
 
-function Join({ token, onJoined, setNote }) {
+function Join({ token, invite, onJoined, setNote }) {
   const join = async () => {
     try {
-      await gql('mutation J($id: ID!) { joinBullPen(bullPenId: $id) { id } }', { id: ROOM_ID }, token);
+      await gql('mutation J($id: ID!, $invite: String) { joinBullPen(bullPenId: $id, inviteCode: $invite) { id } }', { id: ROOM_ID, invite: invite || null }, token);
+      setNote('');
       onJoined();
     } catch (err) {
       setNote(err.message);
