@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"os"
 	"os/exec"
@@ -106,6 +107,7 @@ func runBench(t *testing.T, args ...string) *Report {
 		Orders      *OrderReport    `json:"orders"`
 		Delivery    *DeliveryReport `json:"delivery"`
 		Servers     []ServerReport  `json:"servers"`
+		CPU         *CPUReport      `json:"cpu"`
 	}
 	if err := json.Unmarshal(stdout.Bytes(), &r); err != nil {
 		t.Fatalf("report is not JSON: %v\n%s", err, stdout.String())
@@ -113,7 +115,7 @@ func runBench(t *testing.T, args ...string) *Report {
 	if r.Scenario != args[0] || r.Config["scenario"] != args[0] {
 		t.Fatalf("report of %q (config %v), want %s", r.Scenario, r.Config["scenario"], args[0])
 	}
-	return &Report{Scenario: r.Scenario, Connections: r.Connections, Orders: r.Orders, Delivery: r.Delivery, Servers: r.Servers}
+	return &Report{Scenario: r.Scenario, Connections: r.Connections, Orders: r.Orders, Delivery: r.Delivery, Servers: r.Servers, CPU: r.CPU}
 }
 
 func checkSockets(t *testing.T, r *Report, want int) {
@@ -158,6 +160,38 @@ func checkFanout(t *testing.T, r *Report, members, spectators int, public bool) 
 	}
 	if d.Latency.P50 <= 0 || d.Latency.Max < d.Latency.P99 || o.Mutation.Count != o.Sent {
 		t.Fatalf("latency %+v, mutation %+v", d.Latency, o.Mutation)
+	}
+	// One FILLED OrderEvent per order on each socket that may see it.
+	if d.OrderEvents != int64(o.Filled*perOrder) {
+		t.Fatalf("%d order events delivered for %d orders, want %d", d.OrderEvents, o.Filled, o.Filled*perOrder)
+	}
+	checkCPU(t, r, d.Delivered, d.OrderEvents, int64(o.Sent))
+}
+
+// checkCPU checks the CPU report divides the servers' summed CPU time by
+// the work counted.
+func checkCPU(t *testing.T, r *Report, delivered, orderEvents, orders int64) {
+	t.Helper()
+	c := r.CPU
+	if c == nil {
+		t.Fatal("no CPU report")
+	}
+	var sum float64
+	for _, s := range r.Servers {
+		sum += s.CPUSecondsMeasured
+	}
+	if c.Seconds != sum || c.Seconds <= 0 {
+		t.Fatalf("CPU seconds %v, servers' sum %v", c.Seconds, sum)
+	}
+	near := func(got float64, n int64) bool {
+		if n == 0 {
+			return got == 0
+		}
+		want := sum * 1e6 / float64(n)
+		return math.Abs(got-want) <= 1e-9*want
+	}
+	if !near(c.PerDeliveredEventMicros, delivered) || !near(c.PerDeliveredOrderEventMicros, orderEvents) || !near(c.PerOrderMicros, orders) {
+		t.Fatalf("CPU report %+v for %d delivered, %d order events, %d orders", c, delivered, orderEvents, orders)
 	}
 }
 
@@ -212,6 +246,7 @@ func TestScenariosOnSQLite(t *testing.T) {
 		if r.Connections != nil || r.Delivery != nil {
 			t.Fatalf("rooms reports no sockets: %+v %+v", r.Connections, r.Delivery)
 		}
+		checkCPU(t, r, 0, 0, int64(r.Orders.Sent))
 		checkServers(t, r, 1)
 	})
 	t.Run("Idle", func(t *testing.T) {

@@ -20,6 +20,7 @@ type Report struct {
 	Orders      *OrderReport    `json:"orders,omitempty"`
 	Delivery    *DeliveryReport `json:"delivery,omitempty"`
 	Servers     []ServerReport  `json:"servers"`
+	CPU         *CPUReport      `json:"cpu,omitempty"`
 	// LoadAverage is the machine's 1-minute load average at the start and
 	// at the end: figures taken under other load are not comparable.
 	LoadAverage [2]float64 `json:"loadAverage"`
@@ -65,8 +66,9 @@ type DeliveryReport struct {
 	Missing      int64   `json:"missing"`
 	Unexpected   int64   `json:"unexpected"` // an event the socket may not see, or a duplicate
 	OutOfOrder   int64   `json:"outOfOrder"`
-	PerSecond    float64 `json:"perSecond"` // delivered over the measured phase
-	Latency      Latency `json:"latency"`   // order and position events, mutation sent to event read
+	OrderEvents  int64   `json:"orderEvents"` // of Delivered, the OrderEvents
+	PerSecond    float64 `json:"perSecond"`   // delivered over the measured phase
+	Latency      Latency `json:"latency"`     // order and position events, mutation sent to event read
 }
 
 // ServerReport is one instance's footprint: after setup (users and rooms
@@ -83,6 +85,46 @@ type ServerReport struct {
 	CPUSecondsMeasured   float64  `json:"cpuSecondsMeasured"` // live -> end
 	CPUPercentOfOneCore  float64  `json:"cpuPercentOfOneCore"`
 	measuredWallDuration time.Duration
+}
+
+// CPUReport is the servers' CPU time (user + system, every instance's
+// process_cpu_seconds_total summed) over the measured phase, per unit of
+// work: a figure that follows the work rather than the machine's mood,
+// unlike wall-clock latency. A field is 0 when its unit did not occur.
+type CPUReport struct {
+	Seconds float64 `json:"seconds"`
+	// PerDeliveredEventMicros: per event any socket received (order,
+	// position, leaderboard and room-state events alike), fanout.
+	PerDeliveredEventMicros float64 `json:"perDeliveredEventMicros,omitempty"`
+	// PerDeliveredOrderEventMicros: per OrderEvent delivered, the whole
+	// CPU charged to them (the issue's "per delivered order event").
+	PerDeliveredOrderEventMicros float64 `json:"perDeliveredOrderEventMicros,omitempty"`
+	// PerOrderMicros: per order sent (rooms: the whole cost of an order,
+	// its HTTP request, transaction and events).
+	PerOrderMicros float64 `json:"perOrderMicros,omitempty"`
+}
+
+// cpuReport divides the servers' CPU over the measured phase by the work
+// the report counted.
+func cpuReport(r *Report) *CPUReport {
+	c := &CPUReport{}
+	for _, s := range r.Servers {
+		c.Seconds += s.CPUSecondsMeasured
+	}
+	per := func(n int64) float64 {
+		if n <= 0 {
+			return 0
+		}
+		return c.Seconds * 1e6 / float64(n)
+	}
+	if d := r.Delivery; d != nil {
+		c.PerDeliveredEventMicros = per(d.Delivered)
+		c.PerDeliveredOrderEventMicros = per(d.OrderEvents)
+	}
+	if o := r.Orders; o != nil {
+		c.PerOrderMicros = per(int64(o.Sent))
+	}
+	return c
 }
 
 // Latency summarises a set of durations in milliseconds.
@@ -173,6 +215,16 @@ func (r *Report) writeTable(w io.Writer) {
 			s.CPUSecondsMeasured, s.CPUPercentOfOneCore)
 		if s.Connections > 0 {
 			fmt.Fprintf(tw, "; %d sockets: %.1f KiB and %.2f goroutines each", s.Connections, s.RSSPerConnectionKiB, s.GoroutinesPerConn)
+		}
+		fmt.Fprintln(tw)
+	}
+	if c := r.CPU; c != nil {
+		fmt.Fprintf(tw, "server CPU\t%.2fs in all", c.Seconds)
+		if c.PerDeliveredEventMicros > 0 {
+			fmt.Fprintf(tw, "; %.1f µs per delivered event, %.1f µs per delivered order event", c.PerDeliveredEventMicros, c.PerDeliveredOrderEventMicros)
+		}
+		if c.PerOrderMicros > 0 {
+			fmt.Fprintf(tw, "; %.0f µs per order", c.PerOrderMicros)
 		}
 		fmt.Fprintln(tw)
 	}

@@ -214,6 +214,9 @@ func (b *bench) fanout(ctx context.Context) (*Report, error) {
 			prev = seq
 			if v.sees(s.member, int64(seq)) {
 				got++
+				if v.bySeq[int64(seq)].Kind == 'O' {
+					d.OrderEvents++
+				}
 			} else {
 				d.Unexpected++
 			}
@@ -233,8 +236,10 @@ func (b *bench) fanout(ctx context.Context) (*Report, error) {
 	}
 	d.Latency = summarise(us)
 	d.PerSecond = float64(d.Delivered) / window.Seconds()
-	return &Report{Scenario: "fanout", Config: c, Connections: &lr.conns, Orders: orders, Delivery: d,
-		Servers: serverReports(c.URLs, lr.setup, lr.live, end, lr.perURL, window)}, nil
+	r := &Report{Scenario: "fanout", Config: c, Connections: &lr.conns, Orders: orders, Delivery: d,
+		Servers: serverReports(c.URLs, lr.setup, lr.live, end, lr.perURL, window)}
+	r.CPU = cpuReport(r)
+	return r, nil
 }
 
 // visibility answers, from the room's log as its owner sees it, which of
@@ -389,8 +394,10 @@ func (b *bench) rooms(ctx context.Context) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Report{Scenario: "rooms", Config: c, Orders: orders,
-		Servers: serverReports(c.URLs, setup, setup, end, make([]int, len(c.URLs)), elapsed)}, nil
+	r := &Report{Scenario: "rooms", Config: c, Orders: orders,
+		Servers: serverReports(c.URLs, setup, setup, end, make([]int, len(c.URLs)), elapsed)}
+	r.CPU = cpuReport(r)
+	return r, nil
 }
 
 func (b *bench) idle(ctx context.Context) (*Report, error) {
