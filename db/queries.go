@@ -155,7 +155,7 @@ func (q writes) SetAdmin(ctx context.Context, id int64, admin bool) error {
 
 // Sessions
 
-const sessionCols = `id, user_id, created_at, expires_at`
+const sessionCols = `id, user_id, created_at, expires_at, address_hash`
 
 func (q queries) SessionUser(ctx context.Context, id string) (*game.User, error) {
 	var u game.User
@@ -169,7 +169,7 @@ func (q queries) Sessions(ctx context.Context, userID int64) ([]*game.Session, e
 }
 
 func (q writes) InsertSession(ctx context.Context, s *game.Session) error {
-	_, err := q.exec(ctx, `INSERT INTO sessions (`+sessionCols+`) VALUES (?, ?, ?, ?)`, s.ID, s.UserID, s.CreatedAt, s.ExpiresAt)
+	_, err := q.exec(ctx, `INSERT INTO sessions (`+sessionCols+`) VALUES (?, ?, ?, ?, ?)`, s.ID, s.UserID, s.CreatedAt, s.ExpiresAt, s.AddressHash)
 	return err
 }
 
@@ -747,7 +747,7 @@ func insertRows[T any](ctx context.Context, q queries, rows []T, head, tail stri
 
 // Fills
 
-const fillCols = `id, order_id, at, quantity, price, mid_price, spread_cost, slippage_cost, impact_cost, commission`
+const fillCols = `id, order_id, at, quantity, price, mid_price, spread_cost, slippage_cost, impact_cost, commission, quote_at`
 
 func (q queries) Fills(ctx context.Context, orderID int64) ([]game.Fill, error) {
 	fs := []game.Fill{}
@@ -756,6 +756,7 @@ func (q queries) Fills(ctx context.Context, orderID int64) ([]game.Fill, error) 
 	}
 	for i := range fs {
 		fs[i].At = fs[i].At.UTC()
+		fs[i].QuoteAt = utcp(fs[i].QuoteAt)
 	}
 	return fs, nil
 }
@@ -778,7 +779,7 @@ func (q queries) FillsOf(ctx context.Context, orderIDs []int64) (map[int64][]gam
 			return nil, err
 		}
 		for _, f := range fs {
-			f.At = f.At.UTC()
+			f.At, f.QuoteAt = f.At.UTC(), utcp(f.QuoteAt)
 			out[f.OrderID] = append(out[f.OrderID], f)
 		}
 	}
@@ -786,9 +787,9 @@ func (q queries) FillsOf(ctx context.Context, orderIDs []int64) (map[int64][]gam
 }
 
 func (q writes) InsertFill(ctx context.Context, f *game.Fill) (err error) {
-	f.ID, err = q.insertID(ctx, `INSERT INTO fills (order_id, at, quantity, price, mid_price, spread_cost, slippage_cost, impact_cost, commission)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		f.OrderID, f.At, f.Quantity, f.Price, f.MidPrice, f.SpreadCost, f.SlippageCost, f.ImpactCost, f.Commission)
+	f.ID, err = q.insertID(ctx, `INSERT INTO fills (order_id, at, quantity, price, mid_price, spread_cost, slippage_cost, impact_cost, commission, quote_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		f.OrderID, f.At, f.Quantity, f.Price, f.MidPrice, f.SpreadCost, f.SlippageCost, f.ImpactCost, f.Commission, f.QuoteAt)
 	return err
 }
 

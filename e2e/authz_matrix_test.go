@@ -637,7 +637,8 @@ var authzSessionRows = []authzRow{
 // TestAuthzMatrixTable checks the spelled-out cells against the rules.
 func TestAuthzMatrixTable(t *testing.T) {
 	rows := slices.Concat(authzReadRows, authzLiveRows, authzLiquidationRows, authzHoursRows, authzCorporateRows, authzWriteRows, authzCorporateWriteRows, authzSessionRows,
-		authzLeagueRows, authzLeagueWriteRows, authzHandRows)
+		authzLeagueRows, authzLeagueWriteRows, authzHandRows,
+		authzIntegrityRows)
 	for _, row := range rows {
 		for _, k := range allKinds {
 			for _, r := range allRoles {
@@ -685,6 +686,9 @@ func TestAuthzMatrix(t *testing.T) {
 			}
 			t.Run("HandSetup", w.organisersHand)
 			for _, row := range authzHandRows {
+				w.runRow(t, row, true)
+			}
+			for _, row := range authzIntegrityRows {
 				w.runRow(t, row, true)
 			}
 			for _, row := range slices.Concat(authzWriteRows, authzCorporateWriteRows) {

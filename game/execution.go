@@ -1,6 +1,8 @@
 package game
 
 import (
+	"time"
+
 	"github.com/shopspring/decimal"
 )
 
@@ -125,6 +127,9 @@ type plan struct {
 	Quantity                 int64
 	Price, Mid               decimal.Decimal
 	Spread, Slippage, Impact decimal.Decimal
+	// QuoteAt is the time of the quote the fill is priced against (nil:
+	// none, a forced fill), stored with the fill for the integrity report.
+	QuoteAt *time.Time
 }
 
 var (
@@ -200,5 +205,6 @@ func (e Execution) plan(side Side, q *Quote, quantity int64) plan {
 		price = mid.Sub(cost)
 	}
 	n := decimal.NewFromInt(quantity)
-	return plan{Quantity: quantity, Price: price, Mid: mid, Spread: spread.Mul(n), Slippage: slip.Mul(n), Impact: impact.Mul(n)}
+	at := q.At
+	return plan{Quantity: quantity, Price: price, Mid: mid, Spread: spread.Mul(n), Slippage: slip.Mul(n), Impact: impact.Mul(n), QuoteAt: &at}
 }

@@ -799,7 +799,7 @@ func (s *Service) fill(ctx context.Context, tx Tx, a *account, o *Order, p plan,
 	}
 	// After the store: a new order has its ID now, which its entries name.
 	f := Fill{OrderID: o.ID, At: now, Quantity: p.Quantity, Price: price, MidPrice: p.Mid,
-		SpreadCost: p.Spread, SlippageCost: p.Slippage, ImpactCost: p.Impact, Commission: commission}
+		SpreadCost: p.Spread, SlippageCost: p.Slippage, ImpactCost: p.Impact, Commission: commission, QuoteAt: p.QuoteAt}
 	if err := tx.InsertFill(ctx, &f); err != nil {
 		return err
 	}

@@ -58,6 +58,11 @@ type Config struct {
 	// bigger one is stored in parts (see RefreshLeaderboards); zero means
 	// DefaultSnapshotPart.
 	SnapshotPart int
+	// AddressKey keys the HMAC-SHA256 that client addresses are stored
+	// under (the integrity report's SHARED_ADDRESS): instances sharing a
+	// database must share it (the server derives it from the token
+	// secret). Nil: no address is stored.
+	AddressKey []byte
 }
 
 // Service runs the game: every state change goes through it.
@@ -70,6 +75,8 @@ type Service struct {
 	admins    map[string]bool          // Config.Admins, lower-cased
 	adminIDs  atomic.Pointer[adminSet] // the accounts ApplyAdmins found
 	passwords Passwords
+	// addressKey is Config.AddressKey.
+	addressKey []byte
 	// leaderboardPeriod is Config.LeaderboardPeriod, whole intervals.
 	leaderboardPeriod time.Duration
 
@@ -133,7 +140,7 @@ func NewService(c Config) *Service {
 		users: map[int64]*User{}, limits: newLimits(c),
 		sessionCache: newSessionCache(c.CacheSessions), signIns: newSignInLimits(),
 		leaderboardPeriod: period, restPerParticipant: c.SnapshotRestPerParticipant,
-		snapshotPart: c.SnapshotPart,
+		snapshotPart: c.SnapshotPart, addressKey: c.AddressKey,
 	}
 }
 
@@ -165,7 +172,8 @@ func (s *Service) nudgeScheduler() {
 
 var usernameRE = regexp.MustCompile(`^[A-Za-z0-9_.-]{3,32}$`)
 
-// SignUp creates an account.
+// SignUp creates an account and records, hashed, the client address ctx
+// carries with it (see Config.AddressKey).
 //
 // Errors: BAD_USER_INPUT for a malformed username, password or display
 // name; CONFLICT when the username is taken; RATE_LIMITED when the client
@@ -199,6 +207,7 @@ func (s *Service) SignUp(ctx context.Context, username, password string, display
 		return nil, err
 	}
 	u := &User{Username: username, DisplayName: name, PasswordHash: hash}
+	addr := s.addressHash(ctx)
 	err = s.store.Update(ctx, func(tx Tx) error {
 		if _, err := tx.UserByUsername(ctx, username); err == nil {
 			return Errorf(ECONFLICT, "username %q is taken", username)
@@ -206,7 +215,10 @@ func (s *Service) SignUp(ctx context.Context, username, password string, display
 			return err
 		}
 		u.CreatedAt = tx.Now()
-		return tx.InsertUser(ctx, u)
+		if err := tx.InsertUser(ctx, u); err != nil {
+			return err
+		}
+		return s.recordAddress(ctx, tx, u.ID, addr, true)
 	})
 	if ErrorCode(err) == ECONFLICT {
 		return nil, Errorf(ECONFLICT, "username %q is taken", username)

@@ -21,6 +21,9 @@ import (
 
 var t0 = time.Date(2026, 3, 2, 14, 30, 0, 0, time.UTC)
 
+// testAddressKey keys the harness's address hashes.
+var testAddressKey = auth.AddressKey([]byte("harness secret 0123456789"))
+
 type harness struct {
 	t     testing.TB
 	ctx   context.Context
@@ -61,6 +64,7 @@ func openHarnessDSN(t testing.TB, dsn string, clock *clockwork.FakeClock) *harne
 	svc := game.NewService(game.Config{
 		Store: store, Clock: clock, Log: log, Instruments: symbols, ManualMarket: true,
 		Admins: map[string]bool{"admin": true}, Passwords: auth.Bcrypt{Cost: bcrypt.MinCost},
+		AddressKey: testAddressKey,
 	})
 	return &harness{t: t, ctx: ctx, svc: svc, store: store, clock: clock}
 }

@@ -13,9 +13,16 @@ import (
 var errSessionEnded = Errorf(EUNAUTHENTICATED, "invalid or expired token: sign in again")
 
 // StartSession stores sess, a session of a user who just signed up or in,
-// and deletes that user's expired sessions, so the table holds about one
-// row per live sign-in.
+// with the client address ctx carries, hashed (also recorded with the
+// account, where it outlives the session: see AddressSighting), and
+// deletes that user's expired sessions, so the table holds about one row
+// per live sign-in.
 func (s *Service) StartSession(ctx context.Context, sess *Session) error {
+	addr := s.addressHash(ctx)
+	sess.AddressHash = nil
+	if addr != "" {
+		sess.AddressHash = &addr
+	}
 	err := s.store.Update(ctx, func(tx Tx) error {
 		sess.CreatedAt = tx.Now()
 		old, err := tx.Sessions(ctx, sess.UserID)
@@ -33,7 +40,10 @@ func (s *Service) StartSession(ctx context.Context, sess *Session) error {
 				return err
 			}
 		}
-		return tx.InsertSession(ctx, sess)
+		if err := tx.InsertSession(ctx, sess); err != nil {
+			return err
+		}
+		return s.recordAddress(ctx, tx, sess.UserID, addr, false)
 	})
 	if err == nil {
 		s.sessionCache.forget(sess.UserID) // it may have deleted expired ones

@@ -128,6 +128,9 @@ type Queries interface {
 	// lists its rooms by id.
 	League(ctx context.Context, id int64) (*League, error)
 	LeagueRooms(ctx context.Context, leagueID int64) ([]*BullPen, error)
+	// RoomAddresses lists the address sightings (hashed) of the accounts
+	// of a room's participants, by address hash, then user.
+	RoomAddresses(ctx context.Context, bullPenID int64) ([]AddressSighting, error)
 }
 
 // Tx is one write transaction. Every row it writes carries Now().
@@ -153,6 +156,10 @@ type Tx interface {
 	SetAdmin(ctx context.Context, id int64, admin bool) error
 
 	InsertSession(ctx context.Context, s *Session) error
+	// RecordAddress records that user userID was seen now at the client
+	// address whose hash is addressHash: signing up (signUp) or starting
+	// a session (one more session there). One row per account and hash.
+	RecordAddress(ctx context.Context, userID int64, addressHash string, signUp bool) error
 	// ExtendSession sets the expiry of session id of user; it reports
 	// false when there is no such session.
 	ExtendSession(ctx context.Context, id string, userID int64, expiresAt time.Time) (bool, error)

@@ -120,6 +120,9 @@ type Session struct {
 	UserID    int64     `db:"user_id"`
 	CreatedAt time.Time `db:"created_at"`
 	ExpiresAt time.Time `db:"expires_at"`
+	// AddressHash is the client address the session was started from,
+	// hashed (see Config.AddressKey); nil when none was known.
+	AddressHash *string `db:"address_hash"`
 }
 
 // BullPen is a trade room: one competition.
@@ -288,6 +291,11 @@ type Fill struct {
 	SlippageCost decimal.Decimal `db:"slippage_cost" json:"slippageCost"`
 	ImpactCost   decimal.Decimal `db:"impact_cost" json:"impactCost"`
 	Commission   decimal.Decimal `db:"commission" json:"commission"`
+	// QuoteAt is the time of the quote the fill was priced against; nil
+	// for a forced fill (a liquidation, at the position's last price) and
+	// for fills stored before it was recorded. The integrity report reads
+	// it (STALE_PRICE_TRADING); neither the API nor the events carry it.
+	QuoteAt *time.Time `db:"quote_at" json:"-"`
 }
 
 // AverageFillPrice is the quantity-weighted mean price of fills, rounded

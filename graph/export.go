@@ -20,11 +20,13 @@ import (
 // queries apply: the standings to whoever sees the room (as the
 // leaderboard), the fills as BullPen.orders shows them.
 
-// ResultsCSVPath and TradesCSVPath are the export routes (net/http
-// patterns without a method: Exports answers GET, and CORS preflights).
+// ResultsCSVPath, TradesCSVPath and IntegrityCSVPath are the export
+// routes (net/http patterns without a method: Exports answers GET, and
+// CORS preflights).
 const (
-	ResultsCSVPath = "/rooms/{id}/results.csv"
-	TradesCSVPath  = "/rooms/{id}/trades.csv"
+	ResultsCSVPath   = "/rooms/{id}/results.csv"
+	TradesCSVPath    = "/rooms/{id}/trades.csv"
+	IntegrityCSVPath = "/rooms/{id}/integrity.csv"
 )
 
 // ResultsHeader and TradesHeader are the first rows of the exports.
@@ -33,6 +35,9 @@ var (
 		"maxDrawdownPercent", "volatilityPercent", "sharpeRatio", "tradeCount", "winRate", "removed"}
 	TradesHeader = []string{"time", "user", "symbol", "side", "quantity", "price", "commission", "orderId",
 		"midPrice", "spreadCost", "slippageCost", "impactCost", "note"}
+	// IntegrityHeader: one row per piece of a flag's evidence (see
+	// integrityRows).
+	IntegrityHeader = []string{"flag", "kind", "score", "participants", "user", "orderId", "time", "detail"}
 )
 
 // Exports serves GET ResultsCSVPath and TradesCSVPath, authenticated as
@@ -42,6 +47,7 @@ func (h *Handler) Exports() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+ResultsCSVPath, h.r.exportCSV("results", h.r.resultRows))
 	mux.HandleFunc("GET "+TradesCSVPath, h.r.exportCSV("trades", h.r.tradeRows))
+	mux.HandleFunc("GET "+IntegrityCSVPath, h.r.exportCSV("integrity", h.r.integrityRows))
 	return CORS(h.WS.CheckOrigin, h.r.authenticate(func(*http.Request) bool { return false }, mux))
 }
 
@@ -142,6 +148,60 @@ func (r *Resolver) tradeRows(ctx context.Context, v *game.View) ([][]string, err
 		out = append(out, []string{f.At.UTC().Format(scalar.TimeFormat), cell(name), o.Symbol, string(o.Side),
 			strconv.FormatInt(f.Quantity, 10), dec(f.Price), dec(f.Commission), strconv.FormatInt(o.ID, 10),
 			dec(f.MidPrice), dec(f.SpreadCost), dec(f.SlippageCost), dec(f.ImpactCost), noteCell(o.Note)})
+	}
+	return out, nil
+}
+
+// integrityRows are the room's integrity report for its owner, one row
+// per piece of evidence: flag (its number in the report, from 1), kind,
+// score, participants (the usernames the flag names, space-separated),
+// then the piece: user (whom it is about), orderId (empty for an address),
+// time (the fill's time; for an address, when the account was first seen
+// there) and detail. Anyone else gets the 404 of a room that does not
+// exist, as BullPen.integrityReport is null for them.
+func (r *Resolver) integrityRows(ctx context.Context, v *game.View) ([][]string, error) {
+	rep, err := v.IntegrityReport(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if rep == nil {
+		return nil, v.NotFound()
+	}
+	out := [][]string{IntegrityHeader}
+	names := map[int64]string{}
+	name := func(p *game.Participant) (string, error) {
+		if n, ok := names[p.ID]; ok {
+			return n, nil
+		}
+		u, err := r.Svc.User(ctx, p.UserID)
+		if err != nil {
+			return "", err
+		}
+		names[p.ID] = u.Username
+		return u.Username, nil
+	}
+	for i, f := range rep.Flags {
+		var who []string
+		byID := map[int64]*game.Participant{}
+		for _, p := range f.Participants {
+			n, err := name(p)
+			if err != nil {
+				return nil, err
+			}
+			who, byID[p.ID] = append(who, n), p
+		}
+		for _, l := range f.Lines {
+			user, err := name(byID[l.ParticipantID])
+			if err != nil {
+				return nil, err
+			}
+			order := ""
+			if l.OrderID != 0 {
+				order = strconv.FormatInt(l.OrderID, 10)
+			}
+			out = append(out, []string{strconv.Itoa(i + 1), string(f.Kind), dec(f.Score), cell(strings.Join(who, " ")),
+				cell(user), order, l.At.UTC().Format(scalar.TimeFormat), cell(l.Detail)})
+		}
 	}
 	return out, nil
 }

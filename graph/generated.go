@@ -74,6 +74,7 @@ type ComplexityRoot struct {
 		EndsAt                   func(childComplexity int) int
 		Execution                func(childComplexity int) int
 		ID                       func(childComplexity int) int
+		IntegrityReport          func(childComplexity int) int
 		InviteCode               func(childComplexity int) int
 		LastSequence             func(childComplexity int) int
 		Leaderboard              func(childComplexity int) int
@@ -172,6 +173,18 @@ type ComplexityRoot struct {
 		Name   func(childComplexity int) int
 		Price  func(childComplexity int) int
 		Symbol func(childComplexity int) int
+	}
+
+	IntegrityFlag struct {
+		Evidence     func(childComplexity int) int
+		Kind         func(childComplexity int) int
+		Participants func(childComplexity int) int
+		Score        func(childComplexity int) int
+	}
+
+	IntegrityReport struct {
+		Flags       func(childComplexity int) int
+		GeneratedAt func(childComplexity int) int
 	}
 
 	LeaderboardEntry struct {
@@ -447,6 +460,8 @@ type BullPenResolver interface {
 
 	Execution(ctx context.Context, obj *game.BullPen) (*game.Execution, error)
 	TradingHours(ctx context.Context, obj *game.BullPen) (*game.MarketStatus, error)
+
+	IntegrityReport(ctx context.Context, obj *game.BullPen) (*game.IntegrityReport, error)
 }
 type LeaderboardEntryResolver interface {
 	User(ctx context.Context, obj *game.LeaderboardEntry) (*game.User, error)
@@ -659,6 +674,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.BullPen.ID(childComplexity), true
+	case "BullPen.integrityReport":
+		if e.ComplexityRoot.BullPen.IntegrityReport == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BullPen.IntegrityReport(childComplexity), true
 	case "BullPen.inviteCode":
 		if e.ComplexityRoot.BullPen.InviteCode == nil {
 			break
@@ -1087,6 +1108,44 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Instrument.Symbol(childComplexity), true
+
+	case "IntegrityFlag.evidence":
+		if e.ComplexityRoot.IntegrityFlag.Evidence == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IntegrityFlag.Evidence(childComplexity), true
+	case "IntegrityFlag.kind":
+		if e.ComplexityRoot.IntegrityFlag.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IntegrityFlag.Kind(childComplexity), true
+	case "IntegrityFlag.participants":
+		if e.ComplexityRoot.IntegrityFlag.Participants == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IntegrityFlag.Participants(childComplexity), true
+	case "IntegrityFlag.score":
+		if e.ComplexityRoot.IntegrityFlag.Score == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IntegrityFlag.Score(childComplexity), true
+
+	case "IntegrityReport.flags":
+		if e.ComplexityRoot.IntegrityReport.Flags == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IntegrityReport.Flags(childComplexity), true
+	case "IntegrityReport.generatedAt":
+		if e.ComplexityRoot.IntegrityReport.GeneratedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IntegrityReport.GeneratedAt(childComplexity), true
 
 	case "LeaderboardEntry.cash":
 		if e.ComplexityRoot.LeaderboardEntry.Cash == nil {
@@ -3391,6 +3450,53 @@ extend type Mutation {
   """
   addRoomToLeague(leagueId: ID!, bullPenId: ID!): League!
 }
+
+# ---- Integrity report: what in a room's log looks like cheating ----
+
+extend type BullPen {
+  """
+  The integrity report, for the room's owner only: null for everyone else
+  (as inviteCode). Computed from what is stored each time it is read; it
+  never blocks, warns or changes anyone. The same report as CSV:
+  /rooms/{id}/integrity.csv.
+  """
+  integrityReport: IntegrityReport
+}
+
+"What a room's log shows that may be cheating, as of generatedAt."
+type IntegrityReport {
+  generatedAt: Time!
+  "SHARED_ADDRESS flags first, then MIRRORED_TRADING, then STALE_PRICE_TRADING; within a kind, the highest score first."
+  flags: [IntegrityFlag!]!
+}
+
+"One finding, with the evidence a person can check."
+type IntegrityFlag {
+  kind: IntegrityFlagKind!
+  "Whom it concerns, by participant id."
+  participants: [Participant!]!
+  """
+  SHARED_ADDRESS: how many of the room's accounts share the address.
+  MIRRORED_TRADING: the share (0 to 1) of the two participants' fills that
+  mirror. STALE_PRICE_TRADING: the share (0 to 1) of the participant's
+  priced orders that filled against a stale quote. Shares are rounded
+  half-even to 4 decimal places.
+  """
+  score: Decimal!
+  "What was found: usernames, order ids and times (at most 20 items; integrity.csv lists all). Never an address."
+  evidence: String!
+}
+
+"""
+SHARED_ADDRESS: accounts in the room signed up or signed in from one client
+address (stored hashed; with -client-ip-header, the proxy's header).
+MIRRORED_TRADING: two participants' fills on the same symbol, on opposite
+sides, within 5 s of each other, at least 3 times and at least a quarter of
+their fills (several entries betting both ways). STALE_PRICE_TRADING:
+orders filled against a quote older than the room's maxQuoteAgeSeconds, or
+60 s when it sets none.
+"""
+enum IntegrityFlagKind { SHARED_ADDRESS MIRRORED_TRADING STALE_PRICE_TRADING }
 `, BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
@@ -3499,6 +3605,8 @@ func (ec *executionContext) childFields_BullPen(ctx context.Context, field graph
 		return ec.fieldContext_BullPen_maxQuoteAgeSeconds(ctx, field)
 	case "requireNote":
 		return ec.fieldContext_BullPen_requireNote(ctx, field)
+	case "integrityReport":
+		return ec.fieldContext_BullPen_integrityReport(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type BullPen", field.Name)
 }
@@ -3631,6 +3739,30 @@ func (ec *executionContext) childFields_Instrument(ctx context.Context, field gr
 		return ec.fieldContext_Instrument_price(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Instrument", field.Name)
+}
+
+func (ec *executionContext) childFields_IntegrityFlag(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "kind":
+		return ec.fieldContext_IntegrityFlag_kind(ctx, field)
+	case "participants":
+		return ec.fieldContext_IntegrityFlag_participants(ctx, field)
+	case "score":
+		return ec.fieldContext_IntegrityFlag_score(ctx, field)
+	case "evidence":
+		return ec.fieldContext_IntegrityFlag_evidence(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type IntegrityFlag", field.Name)
+}
+
+func (ec *executionContext) childFields_IntegrityReport(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "generatedAt":
+		return ec.fieldContext_IntegrityReport_generatedAt(ctx, field)
+	case "flags":
+		return ec.fieldContext_IntegrityReport_flags(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type IntegrityReport", field.Name)
 }
 
 func (ec *executionContext) childFields_LeaderboardEntry(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -6085,6 +6217,38 @@ func (ec *executionContext) fieldContext_BullPen_requireNote(_ context.Context, 
 	return graphql.NewScalarFieldContext("BullPen", field, false, false, "Boolean")
 }
 
+func (ec *executionContext) _BullPen_integrityReport(ctx context.Context, field graphql.CollectedField, obj *game.BullPen) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BullPen_integrityReport(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.BullPen().IntegrityReport(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *game.IntegrityReport) graphql.Marshaler {
+			return ec.marshalOIntegrityReport2ᚖgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐIntegrityReport(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BullPen_integrityReport(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BullPen",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_IntegrityReport(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _BullPenConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.BullPenConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7112,6 +7276,162 @@ func (ec *executionContext) _Instrument_price(ctx context.Context, field graphql
 }
 func (ec *executionContext) fieldContext_Instrument_price(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Instrument", field, false, false, "Decimal")
+}
+
+func (ec *executionContext) _IntegrityFlag_kind(ctx context.Context, field graphql.CollectedField, obj *game.IntegrityFlag) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IntegrityFlag_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v game.IntegrityFlagKind) graphql.Marshaler {
+			return ec.marshalNIntegrityFlagKind2githubᚗcomᚋbullpenᚋbullpenᚋgameᚐIntegrityFlagKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IntegrityFlag_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IntegrityFlag", field, false, false, "IntegrityFlagKind")
+}
+
+func (ec *executionContext) _IntegrityFlag_participants(ctx context.Context, field graphql.CollectedField, obj *game.IntegrityFlag) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IntegrityFlag_participants(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Participants, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*game.Participant) graphql.Marshaler {
+			return ec.marshalNParticipant2ᚕᚖgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐParticipantᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IntegrityFlag_participants(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "IntegrityFlag",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Participant(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _IntegrityFlag_score(ctx context.Context, field graphql.CollectedField, obj *game.IntegrityFlag) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IntegrityFlag_score(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Score, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v decimal.Decimal) graphql.Marshaler {
+			return ec.marshalNDecimal2githubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IntegrityFlag_score(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IntegrityFlag", field, false, false, "Decimal")
+}
+
+func (ec *executionContext) _IntegrityFlag_evidence(ctx context.Context, field graphql.CollectedField, obj *game.IntegrityFlag) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IntegrityFlag_evidence(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Evidence, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IntegrityFlag_evidence(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IntegrityFlag", field, false, false, "String")
+}
+
+func (ec *executionContext) _IntegrityReport_generatedAt(ctx context.Context, field graphql.CollectedField, obj *game.IntegrityReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IntegrityReport_generatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.GeneratedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IntegrityReport_generatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IntegrityReport", field, false, false, "Time")
+}
+
+func (ec *executionContext) _IntegrityReport_flags(ctx context.Context, field graphql.CollectedField, obj *game.IntegrityReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IntegrityReport_flags(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Flags, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*game.IntegrityFlag) graphql.Marshaler {
+			return ec.marshalNIntegrityFlag2ᚕᚖgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐIntegrityFlagᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IntegrityReport_flags(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "IntegrityReport",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_IntegrityFlag(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _LeaderboardEntry_rank(ctx context.Context, field graphql.CollectedField, obj *game.LeaderboardEntry) (ret graphql.Marshaler) {
@@ -14304,6 +14624,12 @@ func (ec *executionContext) _BullPen(ctx context.Context, sel ast.SelectionSet, 
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "integrityReport":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._BullPen_integrityReport(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -14792,6 +15118,92 @@ func (ec *executionContext) _Instrument(ctx context.Context, sel ast.SelectionSe
 		case "price":
 			out.Values[i] = ec._Instrument_price(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var integrityFlagImplementors = []string{"IntegrityFlag"}
+
+func (ec *executionContext) _IntegrityFlag(ctx context.Context, sel ast.SelectionSet, obj *game.IntegrityFlag) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, integrityFlagImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("IntegrityFlag")
+		case "kind":
+			out.Values[i] = ec._IntegrityFlag_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "participants":
+			out.Values[i] = ec._IntegrityFlag_participants(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "score":
+			out.Values[i] = ec._IntegrityFlag_score(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "evidence":
+			out.Values[i] = ec._IntegrityFlag_evidence(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var integrityReportImplementors = []string{"IntegrityReport"}
+
+func (ec *executionContext) _IntegrityReport(ctx context.Context, sel ast.SelectionSet, obj *game.IntegrityReport) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, integrityReportImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("IntegrityReport")
+		case "generatedAt":
+			out.Values[i] = ec._IntegrityReport_generatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "flags":
+			out.Values[i] = ec._IntegrityReport_flags(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		default:
@@ -17198,6 +17610,45 @@ func (ec *executionContext) marshalNInt2int64(ctx context.Context, sel ast.Selec
 	return res
 }
 
+func (ec *executionContext) marshalNIntegrityFlag2ᚕᚖgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐIntegrityFlagᚄ(ctx context.Context, sel ast.SelectionSet, v []*game.IntegrityFlag) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNIntegrityFlag2ᚖgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐIntegrityFlag(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNIntegrityFlag2ᚖgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐIntegrityFlag(ctx context.Context, sel ast.SelectionSet, v *game.IntegrityFlag) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "IntegrityFlag!")
+		return graphql.Null
+	}
+	return ec._IntegrityFlag(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNIntegrityFlagKind2githubᚗcomᚋbullpenᚋbullpenᚋgameᚐIntegrityFlagKind(ctx context.Context, v any) (game.IntegrityFlagKind, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := game.IntegrityFlagKind(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNIntegrityFlagKind2githubᚗcomᚋbullpenᚋbullpenᚋgameᚐIntegrityFlagKind(ctx context.Context, sel ast.SelectionSet, v game.IntegrityFlagKind) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "IntegrityFlagKind!")
+	}
+	return res
+}
+
 func (ec *executionContext) marshalNLeaderboardEntry2githubᚗcomᚋbullpenᚋbullpenᚋgameᚐLeaderboardEntry(ctx context.Context, sel ast.SelectionSet, v game.LeaderboardEntry) graphql.Marshaler {
 	return ec._LeaderboardEntry(ctx, sel, &v)
 }
@@ -17999,6 +18450,13 @@ func (ec *executionContext) marshalOInt2ᚖint(ctx context.Context, sel ast.Sele
 	_ = ctx
 	res := scalar.MarshalInt(*v)
 	return res
+}
+
+func (ec *executionContext) marshalOIntegrityReport2ᚖgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐIntegrityReport(ctx context.Context, sel ast.SelectionSet, v *game.IntegrityReport) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._IntegrityReport(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOLeaderboardSnapshot2ᚖgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐLeaderboardSnapshot(ctx context.Context, sel ast.SelectionSet, v *game.LeaderboardSnapshot) graphql.Marshaler {

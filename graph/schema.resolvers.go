@@ -141,6 +141,15 @@ func (r *bullPenResolver) TradingHours(ctx context.Context, obj *game.BullPen) (
 	return v.MarketStatus(), nil
 }
 
+// IntegrityReport is the resolver for the integrityReport field.
+func (r *bullPenResolver) IntegrityReport(ctx context.Context, obj *game.BullPen) (*game.IntegrityReport, error) {
+	v, err := r.roomView(ctx, obj)
+	if err != nil {
+		return nil, err
+	}
+	return v.IntegrityReport(ctx)
+}
+
 // User is the resolver for the user field.
 func (r *leaderboardEntryResolver) User(ctx context.Context, obj *game.LeaderboardEntry) (*game.User, error) {
 	return r.Svc.User(ctx, obj.UserID)

@@ -222,6 +222,7 @@ func (s *server) startGame(ctx context.Context) error {
 		OrdersPerSecond: c.ordersPerSecond, SignUpsPerHour: c.signUpsPerHour,
 		CacheSessions:     s.store.Dialect() == db.SQLite, // SQLite: this process is the only writer
 		LeaderboardPeriod: c.leaderboardPeriod,
+		AddressKey:        auth.AddressKey(s.secret),
 	})
 	s.tokens = auth.NewTokens(s.secret, s.clock, c.tokenTTL)
 	// -admins reaches only accounts that exist now: one signed up later
@@ -318,7 +319,7 @@ func (s *server) routes() http.Handler {
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{}))
 	exports := s.query.Exports() // results export, as the caller may see it
-	for _, path := range []string{graph.ResultsCSVPath, graph.TradesCSVPath} {
+	for _, path := range []string{graph.ResultsCSVPath, graph.TradesCSVPath, graph.IntegrityCSVPath} {
 		mux.Handle("GET "+path, exports)
 		mux.Handle("OPTIONS "+path, exports) // CORS preflight
 	}
