@@ -638,7 +638,7 @@ var authzSessionRows = []authzRow{
 func TestAuthzMatrixTable(t *testing.T) {
 	rows := slices.Concat(authzReadRows, authzLiveRows, authzLiquidationRows, authzHoursRows, authzCorporateRows, authzWriteRows, authzCorporateWriteRows, authzSessionRows,
 		authzLeagueRows, authzLeagueWriteRows, authzHandRows,
-		authzIntegrityRows)
+		authzIntegrityRows, authzAssignmentRows)
 	for _, row := range rows {
 		for _, k := range allKinds {
 			for _, r := range allRoles {
@@ -691,6 +691,10 @@ func TestAuthzMatrix(t *testing.T) {
 			for _, row := range authzIntegrityRows {
 				w.runRow(t, row, true)
 			}
+			t.Run("AssignmentsSetup", w.assignments)
+			for _, row := range authzAssignmentRows {
+				w.runRow(t, row, true)
+			}
 			for _, row := range slices.Concat(authzWriteRows, authzCorporateWriteRows) {
 				w.runRow(t, row, false)
 			}
@@ -728,6 +732,9 @@ type authzWorld struct {
 	// hand are rooms of each kind in which the owner announced, adjusted
 	// P1's cash and removed P2 (the organiser's hand).
 	hand [3]*authzRoom
+	// assigned are rooms of each kind with assignments, in which P1 and
+	// P2 traded (see authzWorld.assignments).
+	assigned [3]*authzRoom
 
 	mu     sync.Mutex
 	shared map[string]*authzRoom // rooms of the write rows, by row and kind

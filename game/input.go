@@ -39,6 +39,8 @@ type CreateBullPenInput struct {
 	MaxQuoteAgeSeconds *int               `json:"maxQuoteAgeSeconds"`
 	// RequireNote refuses orders without a note; nil: false.
 	RequireNote *bool `json:"requireNote"`
+	// Assignments are the room's checks (see Assignment); nil: none.
+	Assignments []AssignmentInput `json:"assignments"`
 
 	RankBy *RankMetric `json:"rankBy"`
 }

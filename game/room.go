@@ -124,7 +124,11 @@ func (s *Service) CreateBullPen(ctx context.Context, owner *User, in CreateBullP
 		}
 		b.RankBy = *in.RankBy
 	}
-	return s.open(ctx, b)
+	assignments, err := s.validAssignments(in.Assignments, b)
+	if err != nil {
+		return nil, err
+	}
+	return s.open(ctx, b, assignments)
 }
 
 // MaxRoomDuration bounds how far ahead of now a new room may end (so
@@ -153,14 +157,20 @@ func setTimes(b *BullPen, now time.Time, startsAt *time.Time, endsAt time.Time) 
 	return nil
 }
 
-// open stores a new room b (checked already) with a new invite code. It
-// is SCHEDULED, or ACTIVE at once when it is due already.
-func (s *Service) open(ctx context.Context, b *BullPen) (*BullPen, error) {
+// open stores a new room b (checked already) and its assignments, in one
+// transaction, with a new invite code. It is SCHEDULED, or ACTIVE at once
+// when it is due already.
+func (s *Service) open(ctx context.Context, b *BullPen, assignments []Assignment) (*BullPen, error) {
 	b.InviteCode = newInviteCode()
 	err := s.store.Update(ctx, func(tx Tx) error {
 		b.CreatedAt = tx.Now()
 		if err := tx.InsertBullPen(ctx, b); err != nil {
 			return err
+		}
+		if len(assignments) > 0 {
+			if err := tx.InsertAssignments(ctx, b.ID, assignments); err != nil {
+				return err
+			}
 		}
 		if b.StartsAt.After(tx.Now()) {
 			return nil
@@ -248,7 +258,7 @@ func validCarryingCosts(in CreateBullPenInput, c *CarryingCosts) error {
 // CloneBullPen opens a rematch of room id for its owner: a new room with
 // every setting of the old one (a copy of the whole room: a setting added
 // to BullPen comes along as long as InsertBullPen stores it, as it must
-// for CreateBullPen anyway), under the new times, checked as for
+// for CreateBullPen anyway) and its assignments, under the new times, checked as for
 // CreateBullPen, and a new invite code. Only its identity, state, times,
 // sequence and invite code are new.
 //
@@ -279,7 +289,13 @@ func (s *Service) CloneBullPen(ctx context.Context, owner *User, id int64, start
 	if err := setTimes(&b, s.clock.Now().UTC().Truncate(time.Millisecond), startsAt, endsAt); err != nil {
 		return nil, err
 	}
-	return s.open(ctx, &b)
+	// The assignments are rules of the room, stored beside it: they come
+	// along too.
+	assignments, err := s.store.Assignments(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return s.open(ctx, &b, assignments)
 }
 
 func newInviteCode() string {

@@ -131,6 +131,17 @@ type Queries interface {
 	// RoomAddresses lists the address sightings (hashed) of the accounts
 	// of a room's participants, by address hash, then user.
 	RoomAddresses(ctx context.Context, bullPenID int64) ([]AddressSighting, error)
+	// Assignments lists a room's assignments in the order they were
+	// given (none: empty).
+	Assignments(ctx context.Context, bullPenID int64) ([]Assignment, error)
+	// OrderTallies counts a room's orders by participant and type: how
+	// many are FILLED and how many carry a note; of one participant, or of
+	// all when participantID is 0. Participants without orders are left
+	// out.
+	OrderTallies(ctx context.Context, bullPenID, participantID int64) ([]OrderTally, error)
+	// FillSteps lists the fills of a room's orders in the order they were
+	// made (by fill id), of one participant or of all (participantID 0).
+	FillSteps(ctx context.Context, bullPenID, participantID int64) ([]FillStep, error)
 }
 
 // Tx is one write transaction. Every row it writes carries Now().
@@ -175,6 +186,8 @@ type Tx interface {
 	InsertLeague(ctx context.Context, l *League) error
 	LockLeague(ctx context.Context, id int64) (*League, error)
 	AddLeagueRoom(ctx context.Context, leagueID, bullPenID int64) error
+	// InsertAssignments stores a new room's assignments in their order.
+	InsertAssignments(ctx context.Context, bullPenID int64, as []Assignment) error
 	// MoveBullPen sets the room's state to `to` only if it is `from`, and its
 	// times; it reports whether the row moved.
 	MoveBullPen(ctx context.Context, id int64, from, to RoomState, startsAt, endsAt time.Time) (bool, error)

@@ -6,6 +6,7 @@ import (
 	"encoding/csv"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -90,10 +91,15 @@ func (r *Resolver) exportCSV(name string, rows func(context.Context, *game.View)
 }
 
 // resultRows are the room's latest leaderboard snapshot (the final one once
-// it has ended) with each entry's metrics; only the header before the
-// first snapshot.
+// it has ended) with each entry's metrics, and the assignment columns of a
+// room with assignments (see assignmentColumns); only the header before
+// the first snapshot.
 func (r *Resolver) resultRows(ctx context.Context, v *game.View) ([][]string, error) {
-	out := [][]string{ResultsHeader}
+	grades, err := v.AssignmentProgress(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := [][]string{append(slices.Clone(ResultsHeader), assignmentHeader(grades.Assignments)...)}
 	snap, err := v.Leaderboard(ctx)
 	if err != nil || snap == nil {
 		return out, err
@@ -117,8 +123,51 @@ func (r *Resolver) resultRows(ctx context.Context, v *game.View) ([][]string, er
 		out = append(out, []string{strconv.Itoa(e.Rank), cell(u.Username), dec(e.PortfolioValue), dec(e.Cash),
 			dec(e.TotalReturn), dec(e.ReturnPercent), dec(m.MaxDrawdownPercent), optDec(m.VolatilityPercent),
 			optDec(m.SharpeRatio), strconv.Itoa(m.TradeCount), optDec(m.WinRate), removed})
+		out[len(out)-1] = append(out[len(out)-1], assignmentCells(grades, e.ParticipantID)...)
 	}
 	return out, nil
+}
+
+// Assignment columns of results.csv, after every other column, only in a
+// room with assignments (so the header of a room without them is
+// ResultsHeader): for the i-th assignment (from 1) a column named by the
+// whole rule, a{i}_{kind}[_{orderType}]_{count} (a1_ORDERS_OF_TYPE_LIMIT_3,
+// a2_MAX_DRAWDOWN_BELOW_10), holding done as Participant.assignments does,
+// then a{i}_met (true or false); last, assignmentsMet: how many are met of
+// how many ("3/4"). A participant whose orders the caller may not see gets
+// these cells empty, as the API gives no progress.
+
+// assignmentHeader names the assignment columns of a room's results.
+func assignmentHeader(as []game.Assignment) []string {
+	if len(as) == 0 {
+		return nil
+	}
+	out := make([]string, 0, 2*len(as)+1)
+	for i, a := range as {
+		out = append(out, a.ColumnName(i+1), fmt.Sprintf("a%d_met", i+1))
+	}
+	return append(out, "assignmentsMet")
+}
+
+// assignmentCells are a participant's assignment columns.
+func assignmentCells(grades *game.AssignmentBoard, participantID int64) []string {
+	n := len(grades.Assignments)
+	if n == 0 {
+		return nil
+	}
+	out := make([]string, 0, 2*n+1)
+	progress, ok := grades.Of(participantID)
+	if !ok {
+		return append(out, make([]string, 2*n+1)...)
+	}
+	met := 0
+	for _, p := range progress {
+		out = append(out, strconv.Itoa(p.Done), strconv.FormatBool(p.Met))
+		if p.Met {
+			met++
+		}
+	}
+	return append(out, fmt.Sprintf("%d/%d", met, n))
 }
 
 // tradeRows are the fills the viewer may see, oldest first, each with what

@@ -57,6 +57,19 @@ type ComplexityRoot struct {
 		Sequence   func(childComplexity int) int
 	}
 
+	Assignment struct {
+		Count     func(childComplexity int) int
+		Kind      func(childComplexity int) int
+		OrderType func(childComplexity int) int
+	}
+
+	AssignmentProgress struct {
+		Done     func(childComplexity int) int
+		Kind     func(childComplexity int) int
+		Met      func(childComplexity int) int
+		Required func(childComplexity int) int
+	}
+
 	AuthPayload struct {
 		Token func(childComplexity int) int
 		User  func(childComplexity int) int
@@ -66,6 +79,7 @@ type ComplexityRoot struct {
 		AfterHours               func(childComplexity int) int
 		AllowShortSelling        func(childComplexity int) int
 		AllowedSymbols           func(childComplexity int) int
+		Assignments              func(childComplexity int) int
 		BorrowFeePercent         func(childComplexity int) int
 		CashInterestPercent      func(childComplexity int) int
 		Commission               func(childComplexity int) int
@@ -328,6 +342,7 @@ type ComplexityRoot struct {
 	}
 
 	Participant struct {
+		Assignments    func(childComplexity int) int
 		BullPen        func(childComplexity int) int
 		BuyingPower    func(childComplexity int) int
 		Cash           func(childComplexity int) int
@@ -461,6 +476,7 @@ type BullPenResolver interface {
 	Execution(ctx context.Context, obj *game.BullPen) (*game.Execution, error)
 	TradingHours(ctx context.Context, obj *game.BullPen) (*game.MarketStatus, error)
 
+	Assignments(ctx context.Context, obj *game.BullPen) ([]*game.Assignment, error)
 	IntegrityReport(ctx context.Context, obj *game.BullPen) (*game.IntegrityReport, error)
 }
 type LeaderboardEntryResolver interface {
@@ -525,6 +541,7 @@ type ParticipantResolver interface {
 	Metrics(ctx context.Context, obj *game.Participant) (*game.PerformanceMetrics, error)
 	EquityHistory(ctx context.Context, obj *game.Participant, from *time.Time, to *time.Time, points *int) ([]*game.EquityPoint, error)
 	Ledger(ctx context.Context, obj *game.Participant, first *int, after *string) (*model.LedgerConnection, error)
+	Assignments(ctx context.Context, obj *game.Participant) ([]*game.AssignmentProgress, error)
 }
 type PositionResolver interface {
 	UnrealizedPnl(ctx context.Context, obj *game.Position) (*decimal.Decimal, error)
@@ -595,6 +612,50 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.AnnouncementEvent.Sequence(childComplexity), true
 
+	case "Assignment.count":
+		if e.ComplexityRoot.Assignment.Count == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Assignment.Count(childComplexity), true
+	case "Assignment.kind":
+		if e.ComplexityRoot.Assignment.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Assignment.Kind(childComplexity), true
+	case "Assignment.orderType":
+		if e.ComplexityRoot.Assignment.OrderType == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Assignment.OrderType(childComplexity), true
+
+	case "AssignmentProgress.done":
+		if e.ComplexityRoot.AssignmentProgress.Done == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssignmentProgress.Done(childComplexity), true
+	case "AssignmentProgress.kind":
+		if e.ComplexityRoot.AssignmentProgress.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssignmentProgress.Kind(childComplexity), true
+	case "AssignmentProgress.met":
+		if e.ComplexityRoot.AssignmentProgress.Met == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssignmentProgress.Met(childComplexity), true
+	case "AssignmentProgress.required":
+		if e.ComplexityRoot.AssignmentProgress.Required == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssignmentProgress.Required(childComplexity), true
+
 	case "AuthPayload.token":
 		if e.ComplexityRoot.AuthPayload.Token == nil {
 			break
@@ -626,6 +687,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.BullPen.AllowedSymbols(childComplexity), true
+	case "BullPen.assignments":
+		if e.ComplexityRoot.BullPen.Assignments == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BullPen.Assignments(childComplexity), true
 	case "BullPen.borrowFeePercent":
 		if e.ComplexityRoot.BullPen.BorrowFeePercent == nil {
 			break
@@ -1849,6 +1916,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PageInfo.HasNextPage(childComplexity), true
 
+	case "Participant.assignments":
+		if e.ComplexityRoot.Participant.Assignments == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Participant.Assignments(childComplexity), true
 	case "Participant.bullPen":
 		if e.ComplexityRoot.Participant.BullPen == nil {
 			break
@@ -2425,6 +2498,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	ec := newExecutionContext(opCtx, e, make(chan graphql.DeferredResult))
 	inputUnmarshalers := func() *graphql.InputUnmarshalerIndex {
 		return graphql.NewInputUnmarshalerIndex(
+			graphql.NewInputUnmarshaler("AssignmentInput", ec.unmarshalInputAssignmentInput),
 			graphql.NewInputUnmarshaler("CreateBullPenInput", ec.unmarshalInputCreateBullPenInput),
 			graphql.NewInputUnmarshaler("ExecutionInput", ec.unmarshalInputExecutionInput),
 			graphql.NewInputUnmarshaler("PlaceOrderInput", ec.unmarshalInputPlaceOrderInput),
@@ -2682,6 +2756,12 @@ type BullPen {
   note, and nothing is stored).
   """
   requireNote: Boolean!
+  """
+  The checks the organiser set on this room (createBullPen's assignments),
+  in the order given; empty when none. A rule of the room: seen by whoever
+  sees the room. Each participant's progress is Participant.assignments.
+  """
+  assignments: [Assignment!]!
 }
 
 """
@@ -2817,6 +2897,13 @@ type Participant {
   anyone else gets no entry and a totalCount of 0.
   """
   ledger(first: Int, after: String): LedgerConnection!
+  """
+  Progress on each of the room's assignments, in the room's order (see
+  AssignmentProgress), worked out from the order log and the metrics when
+  read. Seen by whoever sees this participant's orders (see
+  tradeVisibility); anyone else gets an empty list.
+  """
+  assignments: [AssignmentProgress!]!
 }
 
 """
@@ -3235,7 +3322,7 @@ type Mutation {
   endBullPen(id: ID!): BullPen!
   "Owner: SCHEDULED -> CANCELLED."
   cancelBullPen(id: ID!): BullPen!
-  "Owner: a rematch. A new room with every setting of this one (rules, symbols, commission, shorting, visibility, starting cash, rankBy, trading hours), the given times (checked as for createBullPen) and a new invite code."
+  "Owner: a rematch. A new room with every setting of this one (rules, assignments, symbols, commission, shorting, visibility, starting cash, rankBy, trading hours), the given times (checked as for createBullPen) and a new invite code."
   cloneBullPen(id: ID!, startsAt: Time, endsAt: Time!): BullPen!
   placeOrder(input: PlaceOrderInput!): Order!
   cancelOrder(orderId: ID!): Order!
@@ -3358,6 +3445,12 @@ input CreateBullPenInput {
   maxQuoteAgeSeconds: Int
   "True: every order must carry a note (see BullPen.requireNote)."
   requireNote: Boolean = false
+  """
+  At most 20 checks the room's participants are graded on (see Assignment),
+  each kind (and order type) once; errors name the field with its index
+  from 0, such as assignments[1].count. Null or left out: none.
+  """
+  assignments: [AssignmentInput!]
 
   rankBy: RankMetric = RETURN
 }
@@ -3396,6 +3489,54 @@ input PlaceOrderInput {
   true. Seen as the order is.
   """
   note: String
+}
+
+# ---- Assignments: checks an organiser sets on a room ----
+
+"""
+What an assignment checks, of each participant:
+- ORDERS_OF_TYPE: at least count orders of orderType FILLED (every share: a
+  part-filled order, still working or cancelled, does not count);
+- DISTINCT_SYMBOLS: at least count symbols held at once (long or short), at
+  any moment of the room, replayed from their fills (and splits);
+- NOTES_WRITTEN: at least count orders stored with a note (whatever became
+  of them, REJECTED included);
+- MAX_DRAWDOWN_BELOW: a maxDrawdownPercent (see PerformanceMetrics) below
+  count percent.
+"""
+enum AssignmentKind { ORDERS_OF_TYPE DISTINCT_SYMBOLS NOTES_WRITTEN MAX_DRAWDOWN_BELOW }
+
+"One check of a room (see AssignmentKind)."
+type Assignment {
+  kind: AssignmentKind!
+  "What must be reached: a number of orders or symbols, or for MAX_DRAWDOWN_BELOW a percent."
+  count: Int!
+  "ORDERS_OF_TYPE only: which orders count; null for the other kinds."
+  orderType: OrderType
+}
+
+"An assignment of a new room."
+input AssignmentInput {
+  kind: AssignmentKind!
+  "1 to 100000; for MAX_DRAWDOWN_BELOW a percent, 1 to 100; for DISTINCT_SYMBOLS at most the symbols the room may trade."
+  count: Int!
+  "Required for ORDERS_OF_TYPE, refused for the other kinds."
+  orderType: OrderType
+}
+
+"""
+Where a participant stands on one assignment. done is their figure, never
+capped: orders, symbols at once, notes; for MAX_DRAWDOWN_BELOW their
+maxDrawdownPercent rounded up to a whole percent (never better than the
+truth). met is done >= required, but for MAX_DRAWDOWN_BELOW the exact
+maxDrawdownPercent < required (so done may equal required and be met).
+"""
+type AssignmentProgress {
+  kind: AssignmentKind!
+  "The assignment's count."
+  required: Int!
+  done: Int!
+  met: Boolean!
 }
 
 # ---- Leagues: standings across rooms (a season) ----
@@ -3519,6 +3660,32 @@ func (ec *executionContext) childFields_AnnouncementEvent(ctx context.Context, f
 	return nil, fmt.Errorf("no field named %q was found under type AnnouncementEvent", field.Name)
 }
 
+func (ec *executionContext) childFields_Assignment(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "kind":
+		return ec.fieldContext_Assignment_kind(ctx, field)
+	case "count":
+		return ec.fieldContext_Assignment_count(ctx, field)
+	case "orderType":
+		return ec.fieldContext_Assignment_orderType(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Assignment", field.Name)
+}
+
+func (ec *executionContext) childFields_AssignmentProgress(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "kind":
+		return ec.fieldContext_AssignmentProgress_kind(ctx, field)
+	case "required":
+		return ec.fieldContext_AssignmentProgress_required(ctx, field)
+	case "done":
+		return ec.fieldContext_AssignmentProgress_done(ctx, field)
+	case "met":
+		return ec.fieldContext_AssignmentProgress_met(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AssignmentProgress", field.Name)
+}
+
 func (ec *executionContext) childFields_AuthPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "token":
@@ -3605,6 +3772,8 @@ func (ec *executionContext) childFields_BullPen(ctx context.Context, field graph
 		return ec.fieldContext_BullPen_maxQuoteAgeSeconds(ctx, field)
 	case "requireNote":
 		return ec.fieldContext_BullPen_requireNote(ctx, field)
+	case "assignments":
+		return ec.fieldContext_BullPen_assignments(ctx, field)
 	case "integrityReport":
 		return ec.fieldContext_BullPen_integrityReport(ctx, field)
 	}
@@ -4027,6 +4196,8 @@ func (ec *executionContext) childFields_Participant(ctx context.Context, field g
 		return ec.fieldContext_Participant_equityHistory(ctx, field)
 	case "ledger":
 		return ec.fieldContext_Participant_ledger(ctx, field)
+	case "assignments":
+		return ec.fieldContext_Participant_assignments(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Participant", field.Name)
 }
@@ -5215,6 +5386,167 @@ func (ec *executionContext) fieldContext_AnnouncementEvent_message(_ context.Con
 	return graphql.NewScalarFieldContext("AnnouncementEvent", field, false, false, "String")
 }
 
+func (ec *executionContext) _Assignment_kind(ctx context.Context, field graphql.CollectedField, obj *game.Assignment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Assignment_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v game.AssignmentKind) graphql.Marshaler {
+			return ec.marshalNAssignmentKind2githubᚗcomᚋbullpenᚋbullpenᚋgameᚐAssignmentKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Assignment_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Assignment", field, false, false, "AssignmentKind")
+}
+
+func (ec *executionContext) _Assignment_count(ctx context.Context, field graphql.CollectedField, obj *game.Assignment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Assignment_count(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Count, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Assignment_count(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Assignment", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Assignment_orderType(ctx context.Context, field graphql.CollectedField, obj *game.Assignment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Assignment_orderType(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OrderType, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *game.OrderType) graphql.Marshaler {
+			return ec.marshalOOrderType2ᚖgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐOrderType(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Assignment_orderType(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Assignment", field, false, false, "OrderType")
+}
+
+func (ec *executionContext) _AssignmentProgress_kind(ctx context.Context, field graphql.CollectedField, obj *game.AssignmentProgress) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssignmentProgress_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v game.AssignmentKind) graphql.Marshaler {
+			return ec.marshalNAssignmentKind2githubᚗcomᚋbullpenᚋbullpenᚋgameᚐAssignmentKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AssignmentProgress_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AssignmentProgress", field, false, false, "AssignmentKind")
+}
+
+func (ec *executionContext) _AssignmentProgress_required(ctx context.Context, field graphql.CollectedField, obj *game.AssignmentProgress) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssignmentProgress_required(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Required, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AssignmentProgress_required(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AssignmentProgress", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AssignmentProgress_done(ctx context.Context, field graphql.CollectedField, obj *game.AssignmentProgress) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssignmentProgress_done(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Done, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AssignmentProgress_done(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AssignmentProgress", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AssignmentProgress_met(ctx context.Context, field graphql.CollectedField, obj *game.AssignmentProgress) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssignmentProgress_met(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Met, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AssignmentProgress_met(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AssignmentProgress", field, false, false, "Boolean")
+}
+
 func (ec *executionContext) _AuthPayload_token(ctx context.Context, field graphql.CollectedField, obj *model.AuthPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6215,6 +6547,38 @@ func (ec *executionContext) _BullPen_requireNote(ctx context.Context, field grap
 }
 func (ec *executionContext) fieldContext_BullPen_requireNote(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("BullPen", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _BullPen_assignments(ctx context.Context, field graphql.CollectedField, obj *game.BullPen) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BullPen_assignments(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.BullPen().Assignments(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*game.Assignment) graphql.Marshaler {
+			return ec.marshalNAssignment2ᚕᚖgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐAssignmentᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BullPen_assignments(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BullPen",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Assignment(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _BullPen_integrityReport(ctx context.Context, field graphql.CollectedField, obj *game.BullPen) (ret graphql.Marshaler) {
@@ -10734,6 +11098,38 @@ func (ec *executionContext) fieldContext_Participant_ledger(ctx context.Context,
 	return fc, nil
 }
 
+func (ec *executionContext) _Participant_assignments(ctx context.Context, field graphql.CollectedField, obj *game.Participant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Participant_assignments(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Participant().Assignments(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*game.AssignmentProgress) graphql.Marshaler {
+			return ec.marshalNAssignmentProgress2ᚕᚖgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐAssignmentProgressᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Participant_assignments(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Participant",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AssignmentProgress(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _PerformanceMetrics_totalReturn(ctx context.Context, field graphql.CollectedField, obj *game.PerformanceMetrics) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -13666,6 +14062,62 @@ func (ec *executionContext) fieldContext___Type_isOneOf(_ context.Context, field
 
 // region    **************************** input.gotpl *****************************
 
+func (ec *executionContext) unmarshalInputAssignmentInput(ctx context.Context, obj any) (game.AssignmentInput, error) {
+	var it game.AssignmentInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"kind", "count", "orderType"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "kind":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kind"))
+			data, err := ec.unmarshalNAssignmentKind2githubᚗcomᚋbullpenᚋbullpenᚋgameᚐAssignmentKind(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Kind = data
+		case "count":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("count"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Count = data
+		case "orderType":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("orderType"))
+			data, err := ec.unmarshalOOrderType2ᚖgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐOrderType(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OrderType = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalAssignmentInput unmarshals raw into the AssignmentInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalAssignmentInput(ctx context.Context, raw any) (game.AssignmentInput, error) {
+	var out game.AssignmentInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "AssignmentInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputCreateBullPenInput(ctx context.Context, obj any) (game.CreateBullPenInput, error) {
 	var it game.CreateBullPenInput
 	if obj == nil {
@@ -13702,7 +14154,7 @@ func (ec *executionContext) unmarshalInputCreateBullPenInput(ctx context.Context
 		asMap["rankBy"] = "RETURN"
 	}
 
-	fieldsInOrder := [...]string{"name", "description", "startsAt", "endsAt", "startingCash", "commission", "allowShortSelling", "allowedSymbols", "maxParticipants", "visibility", "tradeVisibility", "maxPositionPercent", "minSharePrice", "maxOrdersPerMinute", "maxOpenOrders", "maintenanceMarginPercent", "execution", "cashInterestPercent", "marginInterestPercent", "borrowFeePercent", "tradingHours", "afterHours", "maxQuoteAgeSeconds", "requireNote", "rankBy"}
+	fieldsInOrder := [...]string{"name", "description", "startsAt", "endsAt", "startingCash", "commission", "allowShortSelling", "allowedSymbols", "maxParticipants", "visibility", "tradeVisibility", "maxPositionPercent", "minSharePrice", "maxOrdersPerMinute", "maxOpenOrders", "maintenanceMarginPercent", "execution", "cashInterestPercent", "marginInterestPercent", "borrowFeePercent", "tradingHours", "afterHours", "maxQuoteAgeSeconds", "requireNote", "assignments", "rankBy"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -13877,6 +14329,13 @@ func (ec *executionContext) unmarshalInputCreateBullPenInput(ctx context.Context
 				return it, err
 			}
 			it.RequireNote = data
+		case "assignments":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("assignments"))
+			data, err := ec.unmarshalOAssignmentInput2ᚕgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐAssignmentInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Assignments = data
 		case "rankBy":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("rankBy"))
 			data, err := ec.unmarshalORankMetric2ᚖgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐRankMetric(ctx, v)
@@ -14377,6 +14836,97 @@ func (ec *executionContext) _AnnouncementEvent(ctx context.Context, sel ast.Sele
 	return out
 }
 
+var assignmentImplementors = []string{"Assignment"}
+
+func (ec *executionContext) _Assignment(ctx context.Context, sel ast.SelectionSet, obj *game.Assignment) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, assignmentImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Assignment")
+		case "kind":
+			out.Values[i] = ec._Assignment_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "count":
+			out.Values[i] = ec._Assignment_count(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "orderType":
+			out.Values[i] = ec._Assignment_orderType(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var assignmentProgressImplementors = []string{"AssignmentProgress"}
+
+func (ec *executionContext) _AssignmentProgress(ctx context.Context, sel ast.SelectionSet, obj *game.AssignmentProgress) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, assignmentProgressImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AssignmentProgress")
+		case "kind":
+			out.Values[i] = ec._AssignmentProgress_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "required":
+			out.Values[i] = ec._AssignmentProgress_required(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "done":
+			out.Values[i] = ec._AssignmentProgress_done(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "met":
+			out.Values[i] = ec._AssignmentProgress_met(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var authPayloadImplementors = []string{"AuthPayload"}
 
 func (ec *executionContext) _AuthPayload(ctx context.Context, sel ast.SelectionSet, obj *model.AuthPayload) graphql.Marshaler {
@@ -14624,6 +15174,12 @@ func (ec *executionContext) _BullPen(ctx context.Context, sel ast.SelectionSet, 
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "assignments":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._BullPen_assignments(ctx, field, obj)
+				})
 		case "integrityReport":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, false,
@@ -16272,6 +16828,12 @@ func (ec *executionContext) _Participant(ctx context.Context, sel ast.SelectionS
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Participant_ledger(ctx, field, obj)
 				})
+		case "assignments":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Participant_assignments(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -17254,6 +17816,74 @@ func (ec *executionContext) marshalNAnnouncementEvent2ᚖgithubᚗcomᚋbullpen�
 		return graphql.Null
 	}
 	return ec._AnnouncementEvent(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNAssignment2ᚕᚖgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐAssignmentᚄ(ctx context.Context, sel ast.SelectionSet, v []*game.Assignment) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAssignment2ᚖgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐAssignment(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNAssignment2ᚖgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐAssignment(ctx context.Context, sel ast.SelectionSet, v *game.Assignment) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Assignment!")
+		return graphql.Null
+	}
+	return ec._Assignment(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNAssignmentInput2githubᚗcomᚋbullpenᚋbullpenᚋgameᚐAssignmentInput(ctx context.Context, v any) (game.AssignmentInput, error) {
+	res, err := ec.unmarshalInputAssignmentInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNAssignmentKind2githubᚗcomᚋbullpenᚋbullpenᚋgameᚐAssignmentKind(ctx context.Context, v any) (game.AssignmentKind, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := game.AssignmentKind(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAssignmentKind2githubᚗcomᚋbullpenᚋbullpenᚋgameᚐAssignmentKind(ctx context.Context, sel ast.SelectionSet, v game.AssignmentKind) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "AssignmentKind!")
+	}
+	return res
+}
+
+func (ec *executionContext) marshalNAssignmentProgress2ᚕᚖgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐAssignmentProgressᚄ(ctx context.Context, sel ast.SelectionSet, v []*game.AssignmentProgress) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAssignmentProgress2ᚖgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐAssignmentProgress(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNAssignmentProgress2ᚖgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐAssignmentProgress(ctx context.Context, sel ast.SelectionSet, v *game.AssignmentProgress) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AssignmentProgress!")
+		return graphql.Null
+	}
+	return ec._AssignmentProgress(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNAuthPayload2ᚖgithubᚗcomᚋbullpenᚋbullpenᚋgraphᚋmodelᚐAuthPayload(ctx context.Context, sel ast.SelectionSet, v *model.AuthPayload) graphql.Marshaler {
@@ -18314,6 +18944,23 @@ func (ec *executionContext) marshalOAfterHoursPolicy2ᚖgithubᚗcomᚋbullpen�
 	_ = ctx
 	res := graphql.MarshalString(string(*v))
 	return res
+}
+
+func (ec *executionContext) unmarshalOAssignmentInput2ᚕgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐAssignmentInputᚄ(ctx context.Context, v any) ([]game.AssignmentInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]game.AssignmentInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNAssignmentInput2githubᚗcomᚋbullpenᚋbullpenᚋgameᚐAssignmentInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
 }
 
 func (ec *executionContext) unmarshalOBoolean2bool(ctx context.Context, v any) (bool, error) {

@@ -141,6 +141,23 @@ func (r *bullPenResolver) TradingHours(ctx context.Context, obj *game.BullPen) (
 	return v.MarketStatus(), nil
 }
 
+// Assignments is the resolver for the assignments field.
+func (r *bullPenResolver) Assignments(ctx context.Context, obj *game.BullPen) ([]*game.Assignment, error) {
+	v, err := r.roomView(ctx, obj)
+	if err != nil {
+		return nil, err
+	}
+	as, err := v.Assignments(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*game.Assignment, len(as))
+	for i := range as {
+		out[i] = &as[i]
+	}
+	return out, nil
+}
+
 // IntegrityReport is the resolver for the integrityReport field.
 func (r *bullPenResolver) IntegrityReport(ctx context.Context, obj *game.BullPen) (*game.IntegrityReport, error) {
 	v, err := r.roomView(ctx, obj)
@@ -595,6 +612,11 @@ func (r *participantResolver) Ledger(ctx context.Context, obj *game.Participant,
 	conn.Edges, conn.PageInfo = pageOf(entries, n, "ledger", func(e *game.LedgerEntry) int64 { return e.ID },
 		func(e game.LedgerEntry, c string) *model.LedgerEdge { return &model.LedgerEdge{Cursor: c, Node: e} })
 	return conn, nil
+}
+
+// Assignments is the resolver for the assignments field.
+func (r *participantResolver) Assignments(ctx context.Context, obj *game.Participant) ([]*game.AssignmentProgress, error) {
+	return r.assignmentsOf(ctx, obj)
 }
 
 // UnrealizedPnl is the resolver for the unrealizedPnl field.

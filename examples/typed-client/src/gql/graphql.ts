@@ -15,6 +15,32 @@ export type AfterHoursPolicy =
   | 'QUEUE'
   | 'REJECT';
 
+/** An assignment of a new room. */
+export type AssignmentInput = {
+  /** 1 to 100000; for MAX_DRAWDOWN_BELOW a percent, 1 to 100; for DISTINCT_SYMBOLS at most the symbols the room may trade. */
+  count: number;
+  kind: AssignmentKind;
+  /** Required for ORDERS_OF_TYPE, refused for the other kinds. */
+  orderType?: OrderType | null | undefined;
+};
+
+/**
+ * What an assignment checks, of each participant:
+ * - ORDERS_OF_TYPE: at least count orders of orderType FILLED (every share: a
+ *   part-filled order, still working or cancelled, does not count);
+ * - DISTINCT_SYMBOLS: at least count symbols held at once (long or short), at
+ *   any moment of the room, replayed from their fills (and splits);
+ * - NOTES_WRITTEN: at least count orders stored with a note (whatever became
+ *   of them, REJECTED included);
+ * - MAX_DRAWDOWN_BELOW: a maxDrawdownPercent (see PerformanceMetrics) below
+ *   count percent.
+ */
+export type AssignmentKind =
+  | 'DISTINCT_SYMBOLS'
+  | 'MAX_DRAWDOWN_BELOW'
+  | 'NOTES_WRITTEN'
+  | 'ORDERS_OF_TYPE';
+
 /** What a corporate action does. */
 export type CorporateActionKind =
   /** Holders at the exDate are paid amountPerShare a share at the payDate (shorts pay it). */
@@ -27,6 +53,12 @@ export type CreateBullPenInput = {
   afterHours?: AfterHoursPolicy | null | undefined;
   allowShortSelling?: boolean | null | undefined;
   allowedSymbols?: Array<string> | null | undefined;
+  /**
+   * At most 20 checks the room's participants are graded on (see Assignment),
+   * each kind (and order type) once; errors name the field with its index
+   * from 0, such as assignments[1].count. Null or left out: none.
+   */
+  assignments?: Array<AssignmentInput> | null | undefined;
   /** 0 to 100, at most 4 decimal places: annual fee on the market value of shorts (see BullPen.borrowFeePercent). */
   borrowFeePercent?: string | null | undefined;
   /** 0 to 100, at most 4 decimal places: annual interest on positive cash (see BullPen.cashInterestPercent). */
