@@ -39,6 +39,11 @@ type CreateBullPenInput struct {
 	MaxQuoteAgeSeconds *int               `json:"maxQuoteAgeSeconds"`
 	// RequireNote refuses orders without a note; nil: false.
 	RequireNote *bool `json:"requireNote"`
+	// TeamSize turns teams on (MinTeamSize to MaxTeamSize members a
+	// team); nil: no teams. TeamScoring is how they are scored; nil:
+	// AVERAGE.
+	TeamSize    *int         `json:"teamSize"`
+	TeamScoring *TeamScoring `json:"teamScoring"`
 
 	RankBy *RankMetric `json:"rankBy"`
 }

@@ -128,6 +128,11 @@ type Queries interface {
 	// lists its rooms by id.
 	League(ctx context.Context, id int64) (*League, error)
 	LeagueRooms(ctx context.Context, leagueID int64) ([]*BullPen, error)
+	// Teams lists a room's teams by id (the order they were made), each
+	// with its MemberIDs in the order they joined; Team reads one so
+	// (NOT_FOUND when there is none).
+	Teams(ctx context.Context, bullPenID int64) ([]*Team, error)
+	Team(ctx context.Context, id int64) (*Team, error)
 }
 
 // Tx is one write transaction. Every row it writes carries Now().
@@ -168,6 +173,11 @@ type Tx interface {
 	InsertLeague(ctx context.Context, l *League) error
 	LockLeague(ctx context.Context, id int64) (*League, error)
 	AddLeagueRoom(ctx context.Context, leagueID, bullPenID int64) error
+	// InsertTeam stores a team (no members yet) and sets its ID;
+	// AddTeamMember puts a participant in a team, stamped Now() (CONFLICT
+	// when they are in a team already).
+	InsertTeam(ctx context.Context, t *Team) error
+	AddTeamMember(ctx context.Context, teamID, participantID int64) error
 	// MoveBullPen sets the room's state to `to` only if it is `from`, and its
 	// times; it reports whether the row moved.
 	MoveBullPen(ctx context.Context, id int64, from, to RoomState, startsAt, endsAt time.Time) (bool, error)
