@@ -40,7 +40,7 @@ func TestRankTeams(t *testing.T) {
 	}
 	entries := []game.LeaderboardEntry{
 		entry(1, "1100", "10"), entry(2, "950", "-5"), // A: avg 2.5, sum 2050, best 10
-		entry(3, "1033.333", "3.3333"), // B: 3.3333, 1033.333, 3.3333
+		entry(3, "1033.333", "3.3333"),               // B: 3.3333, 1033.333, 3.3333
 		entry(4, "1020", "2"), entry(5, "1030", "3"), // C: 2.5, 2050, 3
 		entry(6, "1010.001", "1.0001"), entry(7, "1010.002", "1.0002"), // F: 1.00015 -> 1.0002
 		entry(8, "1000", "1.0000"), entry(9, "1010.001", "1.0001"), // G: 1.00005 -> 1.0000
@@ -95,7 +95,9 @@ func TestTeams(t *testing.T) {
 				{"TeamSizeOne", func(in *game.CreateBullPenInput) { in.TeamSize = ptr(1) }, "teamSize"},
 				{"TeamSizeTooBig", func(in *game.CreateBullPenInput) { in.TeamSize = ptr(51) }, "teamSize"},
 				{"ScoringWithoutTeams", func(in *game.CreateBullPenInput) { in.TeamScoring = ptr(game.TeamSum) }, "teamScoring"},
-				{"UnknownScoring", func(in *game.CreateBullPenInput) { in.TeamSize, in.TeamScoring = ptr(2), ptr(game.TeamScoring("MEDIAN")) }, "teamScoring"},
+				{"UnknownScoring", func(in *game.CreateBullPenInput) {
+					in.TeamSize, in.TeamScoring = ptr(2), ptr(game.TeamScoring("MEDIAN"))
+				}, "teamScoring"},
 			})
 
 			plain := h.activeRoom(owner, nil, alice)
