@@ -12,7 +12,7 @@ import (
 // both engines. A room stored before it has no teams (team_size NULL,
 // team_scoring AVERAGE) and its snapshots none either (teams NULL); a
 // team name is unique in its room by name_key, a participant is in one
-// team (the key of team_members); down drops the two tables and the three
+// team (unique in team_members); down drops the two tables and the three
 // columns and keeps the rooms and snapshots; up again brings them back,
 // empty.
 func TestMigration00016DownAndUp(t *testing.T) {

@@ -26,7 +26,7 @@ func (q queries) Teams(ctx context.Context, bullPenID int64) ([]*game.Team, erro
 	}
 	var members []teamMember
 	if err := q.sel(ctx, &members, `SELECT m.team_id, m.participant_id FROM team_members m
-		JOIN teams t ON t.id = m.team_id WHERE t.bull_pen_id = ? ORDER BY m.joined_at, m.participant_id`, bullPenID); err != nil {
+		JOIN teams t ON t.id = m.team_id WHERE t.bull_pen_id = ? ORDER BY m.id`, bullPenID); err != nil {
 		return nil, err
 	}
 	byID := make(map[int64]*game.Team, len(teams))
@@ -54,8 +54,7 @@ func (q queries) Team(ctx context.Context, id int64) (*game.Team, error) {
 	}
 	t.CreatedAt = t.CreatedAt.UTC()
 	t.MemberIDs = []int64{}
-	if err := q.sel(ctx, &t.MemberIDs, `SELECT participant_id FROM team_members WHERE team_id = ?
-		ORDER BY joined_at, participant_id`, id); err != nil {
+	if err := q.sel(ctx, &t.MemberIDs, `SELECT participant_id FROM team_members WHERE team_id = ? ORDER BY id`, id); err != nil {
 		return nil, err
 	}
 	return &t, nil
@@ -69,8 +68,8 @@ func (q writes) InsertTeam(ctx context.Context, t *game.Team) (err error) {
 	return formatError(err)
 }
 
-// AddTeamMember puts participantID in team teamID, stamped now; the key of
-// team_members (the participant) refuses a second team with CONFLICT.
+// AddTeamMember puts participantID in team teamID, stamped now; a
+// participant is unique in team_members, so a second team is a CONFLICT.
 func (tx *Tx) AddTeamMember(ctx context.Context, teamID, participantID int64) error {
 	_, err := tx.exec(ctx, `INSERT INTO team_members (participant_id, team_id, joined_at) VALUES (?, ?, ?)`,
 		participantID, teamID, tx.now)

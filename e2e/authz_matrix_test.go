@@ -637,7 +637,7 @@ var authzSessionRows = []authzRow{
 // TestAuthzMatrixTable checks the spelled-out cells against the rules.
 func TestAuthzMatrixTable(t *testing.T) {
 	rows := slices.Concat(authzReadRows, authzLiveRows, authzLiquidationRows, authzHoursRows, authzCorporateRows, authzWriteRows, authzCorporateWriteRows, authzSessionRows,
-		authzLeagueRows, authzLeagueWriteRows, authzHandRows)
+		authzLeagueRows, authzLeagueWriteRows, authzHandRows, authzTeamRows, authzTeamWriteRows)
 	for _, row := range rows {
 		for _, k := range allKinds {
 			for _, r := range allRoles {
@@ -687,6 +687,13 @@ func TestAuthzMatrix(t *testing.T) {
 			for _, row := range authzHandRows {
 				w.runRow(t, row, true)
 			}
+			t.Run("TeamsSetup", w.openTeams)
+			for _, row := range authzTeamRows {
+				w.runRow(t, row, true)
+			}
+			for _, row := range authzTeamWriteRows {
+				w.runRow(t, row, false)
+			}
 			for _, row := range slices.Concat(authzWriteRows, authzCorporateWriteRows) {
 				w.runRow(t, row, false)
 			}
@@ -724,6 +731,8 @@ type authzWorld struct {
 	// hand are rooms of each kind in which the owner announced, adjusted
 	// P1's cash and removed P2 (the organiser's hand).
 	hand [3]*authzRoom
+	// teams are rooms of each kind with teams (authz_teams_test.go).
+	teams [3]*authzRoom
 
 	mu     sync.Mutex
 	shared map[string]*authzRoom // rooms of the write rows, by row and kind
