@@ -120,6 +120,14 @@ func TestTeams(t *testing.T) {
 			if err != nil || stored.TeamSize == nil || *stored.TeamSize != 2 || stored.TeamScoring != game.TeamAverage {
 				t.Fatalf("stored room's teams: %+v, %v", stored, err)
 			}
+			// A rematch keeps the team settings (not the teams).
+			clone, err := h.svc.CloneBullPen(h.ctx, owner, room.ID, nil, t0.Add(2*time.Hour))
+			if err != nil || clone.TeamSize == nil || *clone.TeamSize != 2 || clone.TeamScoring != game.TeamAverage {
+				t.Fatalf("clone: %+v, %v", clone, err)
+			}
+			if teams, err := h.store.Teams(h.ctx, clone.ID); err != nil || len(teams) != 0 {
+				t.Errorf("the clone's teams: %v, %v", teams, err)
+			}
 			pa, pb, pc, pd, pe := h.participant(room.ID, alice), h.participant(room.ID, bob), h.participant(room.ID, carol), h.participant(room.ID, dave), h.participant(room.ID, erin)
 
 			// Refusals before any team: nothing stored.
