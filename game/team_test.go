@@ -273,10 +273,16 @@ func TestTeams(t *testing.T) {
 				t.Errorf("after Stags: %q, want %q", got, want)
 			}
 
-			// A room without teams stores none.
+			// Nothing moved: a periodic refresh takes no snapshot of the
+			// room (its team board is the stored one too).
+			seq = h.lastSeq(room.ID)
 			if err := h.svc.RefreshLeaderboards(h.ctx, true); err != nil {
 				t.Fatal(err)
 			}
+			if got := h.kinds(room.ID, seq); len(got) != 0 {
+				t.Errorf("a periodic refresh of an unchanged team board gave %v", got)
+			}
+			// A room without teams stores none.
 			if ps, err := h.store.LatestSnapshot(h.ctx, plain.ID); err != nil || ps.Teams != nil {
 				t.Errorf("a room without teams: %v, %v", ps, err)
 			}
