@@ -94,7 +94,7 @@ func TestOpenMigratesFreshFileAndReopenKeepsData(t *testing.T) {
 		t.Fatalf("list tables: %v", err)
 	}
 	wantTables := []string{"accruals", "bull_pen_assignments", "bull_pens", "corporate_actions", "dividend_entitlements", "events", "fills", "leaderboard_entries", "leaderboard_snapshots", "league_rooms", "leagues", "ledger_entries", "orders",
-		"participant_tracks", "participants", "positions", "quotes", "sessions", "settings", "user_addresses", "users"}
+		"participant_tracks", "participants", "positions", "quotes", "sessions", "settings", "team_members", "teams", "user_addresses", "users"}
 	if !slices.Equal(tables, wantTables) {
 		t.Errorf("tables = %v, want %v", tables, wantTables)
 	}

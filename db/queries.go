@@ -217,7 +217,8 @@ const bullPenCols = `id, name, description, owner_id, state, starts_at, ends_at,
 	last_sequence, created_at, max_position_percent, min_share_price, max_orders_per_minute, max_open_orders, rank_by,
 	maintenance_margin_percent, execution_preset, spread_bps, slippage_bps, price_impact, volume_limit_percent,
 	cash_interest_percent, margin_interest_percent, borrow_fee_percent,
-	trading_time_zone, trading_open, trading_close, trading_days, after_hours, max_quote_age_seconds, require_note`
+	trading_time_zone, trading_open, trading_close, trading_days, after_hours, max_quote_age_seconds, require_note,
+	team_size, team_scoring`
 
 type bullPenRow struct {
 	game.BullPen
@@ -329,14 +330,17 @@ func (q writes) InsertBullPen(ctx context.Context, b *game.BullPen) (err error) 
 		last_sequence, created_at, max_position_percent, min_share_price, max_orders_per_minute, max_open_orders, rank_by,
 		maintenance_margin_percent, execution_preset, spread_bps, slippage_bps, price_impact, volume_limit_percent,
 		cash_interest_percent, margin_interest_percent, borrow_fee_percent,
-		trading_time_zone, trading_open, trading_close, trading_days, after_hours, max_quote_age_seconds, require_note)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		trading_time_zone, trading_open, trading_close, trading_days, after_hours, max_quote_age_seconds, require_note,
+		team_size, team_scoring)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
+		?, ?)`,
 		b.Name, b.Description, b.OwnerID, string(b.State), b.StartsAt, b.EndsAt, b.StartingCash, b.Commission,
 		b.AllowShortSelling, allowed, b.MaxParticipants, string(b.Visibility), string(b.TradeVisibility), b.InviteCode, b.CreatedAt,
 		b.MaxPositionPercent, b.MinSharePrice, b.MaxOrdersPerMinute, b.MaxOpenOrders, string(rankBy(b)),
 		b.MaintenanceMarginPercent, string(executionPreset(b)), b.SpreadBps, b.SlippageBps, b.PriceImpact, b.VolumeLimitPercent,
 		b.CashInterestPercent, b.MarginInterestPercent, b.BorrowFeePercent,
-		hours.Zone, hours.Open, hours.Close, hours.Days, string(afterHours(b)), b.MaxQuoteAgeSeconds, b.RequireNote)
+		hours.Zone, hours.Open, hours.Close, hours.Days, string(afterHours(b)), b.MaxQuoteAgeSeconds, b.RequireNote,
+		b.TeamSize, string(teamScoring(b)))
 	return err
 }
 
@@ -354,6 +358,14 @@ func afterHours(b *game.BullPen) game.AfterHoursPolicy {
 		return game.AfterHoursQueue
 	}
 	return b.AfterHours
+}
+
+// teamScoring is how b scores its teams, AVERAGE when unset.
+func teamScoring(b *game.BullPen) game.TeamScoring {
+	if b.TeamScoring == "" {
+		return game.TeamAverage
+	}
+	return b.TeamScoring
 }
 
 // rankBy is what b ranks by, RETURN when unset.
@@ -652,13 +664,28 @@ func (q queries) LatestSnapshotID(ctx context.Context, bullPenID int64) (int64, 
 	return id, q.get(ctx, &id, "snapshot", `SELECT COALESCE(MAX(id), 0) FROM leaderboard_snapshots WHERE bull_pen_id = ? AND complete`, bullPenID)
 }
 
+// snapshotRow is a stored snapshot's row: its team standings as JSON,
+// NULL for a room without teams.
+type snapshotRow struct {
+	game.LeaderboardSnapshot
+	TeamsJSON sql.NullString `db:"teams"`
+}
+
 func (q queries) Snapshots(ctx context.Context, bullPenID int64, limit int) ([]*game.LeaderboardSnapshot, error) {
-	var ss []*game.LeaderboardSnapshot
-	if err := q.sel(ctx, &ss, `SELECT id, bull_pen_id, taken_at, final FROM leaderboard_snapshots
+	var rows []*snapshotRow
+	if err := q.sel(ctx, &rows, `SELECT id, bull_pen_id, taken_at, final, teams FROM leaderboard_snapshots
 		WHERE bull_pen_id = ? AND complete ORDER BY id DESC LIMIT ?`, bullPenID, limit); err != nil {
 		return nil, err
 	}
-	for _, s := range ss {
+	ss := make([]*game.LeaderboardSnapshot, len(rows))
+	for i, r := range rows {
+		s := &r.LeaderboardSnapshot
+		ss[i] = s
+		if r.TeamsJSON.Valid {
+			if err := json.Unmarshal([]byte(r.TeamsJSON.String), &s.Teams); err != nil {
+				return nil, fmt.Errorf("snapshot %d: teams: %w", s.ID, err)
+			}
+		}
 		s.TakenAt = s.TakenAt.UTC()
 		var rows []entryRow
 		if err := q.sel(ctx, &rows, `SELECT `+entryCols+` FROM leaderboard_entries WHERE snapshot_id = ?
@@ -674,8 +701,12 @@ func (q queries) Snapshots(ctx context.Context, bullPenID int64, limit int) ([]*
 }
 
 func (q writes) InsertSnapshot(ctx context.Context, s *game.LeaderboardSnapshot) (err error) {
-	s.ID, err = q.insertID(ctx, `INSERT INTO leaderboard_snapshots (bull_pen_id, taken_at, final) VALUES (?, ?, ?)`,
-		s.BullPenID, s.TakenAt, s.Final)
+	teams, err := teamsJSON(s)
+	if err != nil {
+		return err
+	}
+	s.ID, err = q.insertID(ctx, `INSERT INTO leaderboard_snapshots (bull_pen_id, taken_at, final, teams) VALUES (?, ?, ?, ?)`,
+		s.BullPenID, s.TakenAt, s.Final, teams)
 	if err != nil {
 		return err
 	}
@@ -683,9 +714,22 @@ func (q writes) InsertSnapshot(ctx context.Context, s *game.LeaderboardSnapshot)
 }
 
 func (q writes) BeginSnapshot(ctx context.Context, s *game.LeaderboardSnapshot) (err error) {
-	s.ID, err = q.insertID(ctx, `INSERT INTO leaderboard_snapshots (bull_pen_id, taken_at, final, complete) VALUES (?, ?, ?, FALSE)`,
-		s.BullPenID, s.TakenAt, s.Final)
+	teams, err := teamsJSON(s)
+	if err != nil {
+		return err
+	}
+	s.ID, err = q.insertID(ctx, `INSERT INTO leaderboard_snapshots (bull_pen_id, taken_at, final, complete, teams) VALUES (?, ?, ?, FALSE, ?)`,
+		s.BullPenID, s.TakenAt, s.Final, teams)
 	return err
+}
+
+// teamsJSON is s's team standings as stored: JSON, NULL without teams.
+func teamsJSON(s *game.LeaderboardSnapshot) (sql.NullString, error) {
+	if s.Teams == nil {
+		return sql.NullString{}, nil
+	}
+	b, err := json.Marshal(s.Teams)
+	return sql.NullString{String: string(b), Valid: err == nil}, err
 }
 
 func (q writes) InsertSnapshotEntries(ctx context.Context, snapshotID int64, entries []game.LeaderboardEntry) error {

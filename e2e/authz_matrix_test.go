@@ -638,7 +638,7 @@ var authzSessionRows = []authzRow{
 func TestAuthzMatrixTable(t *testing.T) {
 	rows := slices.Concat(authzReadRows, authzLiveRows, authzLiquidationRows, authzHoursRows, authzCorporateRows, authzWriteRows, authzCorporateWriteRows, authzSessionRows,
 		authzLeagueRows, authzLeagueWriteRows, authzHandRows,
-		authzIntegrityRows, authzAssignmentRows)
+		authzIntegrityRows, authzAssignmentRows, authzTeamRows, authzTeamWriteRows)
 	for _, row := range rows {
 		for _, k := range allKinds {
 			for _, r := range allRoles {
@@ -695,6 +695,13 @@ func TestAuthzMatrix(t *testing.T) {
 			for _, row := range authzAssignmentRows {
 				w.runRow(t, row, true)
 			}
+			t.Run("TeamsSetup", w.openTeams)
+			for _, row := range authzTeamRows {
+				w.runRow(t, row, true)
+			}
+			for _, row := range authzTeamWriteRows {
+				w.runRow(t, row, false)
+			}
 			for _, row := range slices.Concat(authzWriteRows, authzCorporateWriteRows) {
 				w.runRow(t, row, false)
 			}
@@ -735,6 +742,8 @@ type authzWorld struct {
 	// assigned are rooms of each kind with assignments, in which P1 and
 	// P2 traded (see authzWorld.assignments).
 	assigned [3]*authzRoom
+	// teams are rooms of each kind with teams (authz_teams_test.go).
+	teams [3]*authzRoom
 
 	mu     sync.Mutex
 	shared map[string]*authzRoom // rooms of the write rows, by row and kind

@@ -67,7 +67,8 @@ func (r csvReply) records(t testing.TB, filename string, header []string) [][]st
 
 var (
 	resultsHeader = []string{"rank", "user", "portfolioValue", "cash", "totalReturn", "returnPercent",
-		"maxDrawdownPercent", "volatilityPercent", "sharpeRatio", "tradeCount", "winRate", "removed"}
+		"maxDrawdownPercent", "volatilityPercent", "sharpeRatio", "tradeCount", "winRate", "removed",
+		"team", "teamRank", "teamScore"}
 	tradesHeader = []string{"time", "user", "symbol", "side", "quantity", "price", "commission", "orderId",
 		"midPrice", "spreadCost", "slippageCost", "impactCost", "note"}
 )
@@ -165,7 +166,7 @@ func TestResultsAndTradesCSV(t *testing.T) {
 				m := e.Metrics
 				want = append(want, []string{strconv.Itoa(e.Rank), spreadsheet(e.User.Username), e.PortfolioValue, e.Cash, e.TotalReturn,
 					e.ReturnPct, m.MaxDrawdownPercent, opt(m.VolatilityPercent), opt(m.SharpeRatio), strconv.Itoa(m.TradeCount), opt(m.WinRate),
-					"" /* nobody was removed (see TestOrganisersHandOverGraphQL) */})
+					"" /* nobody was removed (see TestOrganisersHandOverGraphQL) */, "", "", "" /* no teams (see TestTeamsOverGraphQL) */})
 			}
 			got := ts.getCSV(t, token, "/rooms/"+id+"/results.csv").records(t, "bullpen-"+id+"-results.csv", resultsHeader)
 			if len(got) != 2 || !slices.EqualFunc(got, want, slices.Equal) {

@@ -41,6 +41,11 @@ type CreateBullPenInput struct {
 	RequireNote *bool `json:"requireNote"`
 	// Assignments are the room's checks (see Assignment); nil: none.
 	Assignments []AssignmentInput `json:"assignments"`
+	// TeamSize turns teams on (MinTeamSize to MaxTeamSize members a
+	// team); nil: no teams. TeamScoring is how they are scored; nil:
+	// AVERAGE.
+	TeamSize    *int         `json:"teamSize"`
+	TeamScoring *TeamScoring `json:"teamScoring"`
 
 	RankBy *RankMetric `json:"rankBy"`
 }

@@ -3,6 +3,7 @@ package game
 import (
 	"encoding/json"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -251,7 +252,7 @@ func TestRankIsDeterministic(t *testing.T) {
 
 // TestEncodedLeaderboardPayload: the payload a prepared snapshot stores,
 // with its entries encoded beforehand, is byte for byte the JSON of the
-// LeaderboardPayload that readers decode.
+// LeaderboardPayload that readers decode, with team standings or without.
 func TestEncodedLeaderboardPayload(t *testing.T) {
 	d := decimal.RequireFromString
 	sharpe := d("1.25")
@@ -259,22 +260,30 @@ func TestEncodedLeaderboardPayload(t *testing.T) {
 		{ParticipantID: 1, UserID: 10, Cash: d("900.50"), Positions: []Position{{Symbol: "AAPL", Quantity: 2, CostBasis: d("100"), MarketPrice: d("60.25")}}},
 		{ParticipantID: 2, UserID: 11, Cash: d("1000")},
 	}
-	snap := &LeaderboardSnapshot{ID: 7, BullPenID: 3, TakenAt: time.Date(2026, 11, 30, 8, 0, 0, 123456789, time.UTC), Final: true,
-		Entries: RankBy(RankReturn, d("1000"), standings, true)}
-	snap.Entries[0].Metrics.SharpeRatio = &sharpe
-	want, err := json.Marshal(LeaderboardPayload{Snapshot: *snap})
-	if err != nil {
-		t.Fatal(err)
-	}
-	entries, err := json.Marshal(snap.Entries)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := encodedLeaderboardPayload(snap, entries)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if string(got) != string(want) {
-		t.Fatalf("encoded payload\n%s\nwant\n%s", got, want)
+	for _, teams := range [][]*Team{nil, {{ID: 4, BullPenID: 3, Name: "Bulls", MemberIDs: []int64{2, 1}}}} {
+		snap := &LeaderboardSnapshot{ID: 7, BullPenID: 3, TakenAt: time.Date(2026, 11, 30, 8, 0, 0, 123456789, time.UTC), Final: true,
+			Entries: RankBy(RankReturn, d("1000"), standings, true)}
+		snap.Entries[0].Metrics.SharpeRatio = &sharpe
+		if teams != nil {
+			snap.Teams = RankTeams(TeamAverage, teams, snap.Entries)
+		}
+		want, err := json.Marshal(LeaderboardPayload{Snapshot: *snap})
+		if err != nil {
+			t.Fatal(err)
+		}
+		entries, err := json.Marshal(snap.Entries)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := encodedLeaderboardPayload(snap, entries)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != string(want) {
+			t.Fatalf("encoded payload\n%s\nwant\n%s", got, want)
+		}
+		if teams != nil && !strings.Contains(string(got), `"teams":[{"team":{"id":4`) {
+			t.Errorf("no team standing in %s", got)
+		}
 	}
 }

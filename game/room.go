@@ -124,6 +124,9 @@ func (s *Service) CreateBullPen(ctx context.Context, owner *User, in CreateBullP
 		}
 		b.RankBy = *in.RankBy
 	}
+	if err := setTeams(in, b); err != nil {
+		return nil, err
+	}
 	assignments, err := s.validAssignments(in.Assignments, b)
 	if err != nil {
 		return nil, err

@@ -18,16 +18,25 @@ func (s *Service) snapshot(ctx context.Context, tx Tx, room *BullPen, final bool
 			return nil, err
 		}
 	}
-	snap := rankSnapshot(room, tx.Now(), final, standings)
+	teams, err := roomTeams(ctx, tx, room)
+	if err != nil {
+		return nil, err
+	}
+	snap := rankSnapshot(room, tx.Now(), final, standings, teams)
 	return snap, storeSnapshot(ctx, tx, room, snap, nil)
 }
 
-// rankSnapshot ranks standings into a snapshot of room taken at `at`.
-func rankSnapshot(room *BullPen, at time.Time, final bool, standings []Standing) *LeaderboardSnapshot {
+// rankSnapshot ranks standings into a snapshot of room taken at `at`, and
+// teams (nil for a room without teams) on the same entries.
+func rankSnapshot(room *BullPen, at time.Time, final bool, standings []Standing, teams []*Team) *LeaderboardSnapshot {
 	// The history starts with trading: a SCHEDULED room's values are the
 	// starting cash, and would only dilute the statistics.
 	observe := room.State != RoomScheduled
-	return &LeaderboardSnapshot{BullPenID: room.ID, TakenAt: at, Final: final, Entries: RankBy(rankMetric(room), room.StartingCash, standings, observe)}
+	snap := &LeaderboardSnapshot{BullPenID: room.ID, TakenAt: at, Final: final, Entries: RankBy(rankMetric(room), room.StartingCash, standings, observe)}
+	if room.TeamSize != nil {
+		snap.Teams = RankTeams(teamScoring(room), teams, snap.Entries)
+	}
+	return snap
 }
 
 // storeSnapshot stores snap, the participants' running aggregates it
@@ -76,11 +85,17 @@ func encodedLeaderboardPayload(snap *LeaderboardSnapshot, entries json.RawMessag
 	if err != nil {
 		return nil, err
 	}
-	out := make(json.RawMessage, 0, len(`{"snapshot":,"entries":}}`)+len(head)+len(entries))
+	teams, err := json.Marshal(snap.Teams)
+	if err != nil {
+		return nil, err
+	}
+	out := make(json.RawMessage, 0, len(`{"snapshot":,"entries":,"teams":}}`)+len(head)+len(entries)+len(teams))
 	out = append(out, `{"snapshot":`...)
 	out = append(out, head[:len(head)-1]...) // without its closing brace
 	out = append(out, `,"entries":`...)
 	out = append(out, entries...)
+	out = append(out, `,"teams":`...)
+	out = append(out, teams...)
 	return append(out, "}}"...), nil
 }
 
@@ -122,10 +137,14 @@ func (s *Service) prepareSnapshot(ctx context.Context, id int64, stale bool) (*p
 		if err != nil {
 			return err
 		}
+		teams, err := roomTeams(ctx, q, room)
+		if err != nil {
+			return err
+		}
 		// Taken now, to the millisecond in UTC as a transaction's time is
 		// (PostgreSQL would keep microseconds, the event nanoseconds).
-		snap := rankSnapshot(room, s.clock.Now().UTC().Truncate(time.Millisecond), false, standings)
-		if !stale && prev.ID != 0 && sameBoard(prev.Entries, snap.Entries) {
+		snap := rankSnapshot(room, s.clock.Now().UTC().Truncate(time.Millisecond), false, standings, teams)
+		if !stale && prev.ID != 0 && sameBoard(prev, snap) {
 			return nil
 		}
 		entries, err := json.Marshal(snap.Entries)
@@ -514,10 +533,14 @@ func (s *Service) snapshotIfChanged(ctx context.Context, tx Tx, room *BullPen, s
 	if err != nil {
 		return nil, err
 	}
-	snap := rankSnapshot(room, tx.Now(), false, standings)
+	teams, err := roomTeams(ctx, tx, room)
+	if err != nil {
+		return nil, err
+	}
+	snap := rankSnapshot(room, tx.Now(), false, standings, teams)
 	if !stale {
 		prev, err := tx.LatestSnapshot(ctx, room.ID)
-		if err == nil && sameBoard(prev.Entries, snap.Entries) {
+		if err == nil && sameBoard(prev, snap) {
 			return nil, nil
 		} else if err != nil && ErrorCode(err) != ENOTFOUND {
 			return nil, err
@@ -526,10 +549,15 @@ func (s *Service) snapshotIfChanged(ctx context.Context, tx Tx, room *BullPen, s
 	return snap, storeSnapshot(ctx, tx, room, snap, nil)
 }
 
-// sameBoard says whether two leaderboards show the same thing: the same
+// sameBoard says whether two snapshots show the same thing: the same
 // participants in the same order with equal rank, portfolio value and cash
-// (returns follow from the value).
-func sameBoard(a, b []LeaderboardEntry) bool {
+// (returns follow from the value), and the same team board.
+func sameBoard(x, y *LeaderboardSnapshot) bool {
+	return sameEntries(x.Entries, y.Entries) && sameTeams(x.Teams, y.Teams)
+}
+
+// sameEntries is sameBoard for the players' board.
+func sameEntries(a, b []LeaderboardEntry) bool {
 	if len(a) != len(b) {
 		return false
 	}

@@ -142,6 +142,11 @@ type Queries interface {
 	// FillSteps lists the fills of a room's orders in the order they were
 	// made (by fill id), of one participant or of all (participantID 0).
 	FillSteps(ctx context.Context, bullPenID, participantID int64) ([]FillStep, error)
+	// Teams lists a room's teams by id (the order they were made), each
+	// with its MemberIDs in the order they joined; Team reads one so
+	// (NOT_FOUND when there is none).
+	Teams(ctx context.Context, bullPenID int64) ([]*Team, error)
+	Team(ctx context.Context, id int64) (*Team, error)
 }
 
 // Tx is one write transaction. Every row it writes carries Now().
@@ -188,6 +193,11 @@ type Tx interface {
 	AddLeagueRoom(ctx context.Context, leagueID, bullPenID int64) error
 	// InsertAssignments stores a new room's assignments in their order.
 	InsertAssignments(ctx context.Context, bullPenID int64, as []Assignment) error
+	// InsertTeam stores a team (no members yet) and sets its ID;
+	// AddTeamMember puts a participant in a team, stamped Now() (CONFLICT
+	// when they are in a team already).
+	InsertTeam(ctx context.Context, t *Team) error
+	AddTeamMember(ctx context.Context, teamID, participantID int64) error
 	// MoveBullPen sets the room's state to `to` only if it is `from`, and its
 	// times; it reports whether the row moved.
 	MoveBullPen(ctx context.Context, id int64, from, to RoomState, startsAt, endsAt time.Time) (bool, error)

@@ -154,6 +154,11 @@ type BullPen struct {
 	// AfterHours is what an order placed while the market is closed
 	// does (QUEUE when unset).
 	AfterHours AfterHoursPolicy `db:"after_hours"`
+	// TeamSize is the most members a team of the room may have; nil: the
+	// room has no teams. TeamScoring is how its teams are scored (see
+	// RankTeams; AVERAGE when unset).
+	TeamSize    *int        `db:"team_size"`
+	TeamScoring TeamScoring `db:"team_scoring"`
 }
 
 // Rules are a room's fair-play limits, set at creation; nil means no
@@ -321,6 +326,9 @@ type LeaderboardSnapshot struct {
 	TakenAt   time.Time          `db:"taken_at" json:"takenAt"`
 	Final     bool               `db:"final" json:"final"`
 	Entries   []LeaderboardEntry `db:"-" json:"entries"`
+	// Teams are the team standings ranked from Entries (see RankTeams):
+	// nil for a room without teams.
+	Teams []TeamStanding `db:"-" json:"teams"`
 }
 
 // LeaderboardEntry is one participant's line in a snapshot.

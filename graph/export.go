@@ -33,7 +33,8 @@ const (
 // ResultsHeader and TradesHeader are the first rows of the exports.
 var (
 	ResultsHeader = []string{"rank", "user", "portfolioValue", "cash", "totalReturn", "returnPercent",
-		"maxDrawdownPercent", "volatilityPercent", "sharpeRatio", "tradeCount", "winRate", "removed"}
+		"maxDrawdownPercent", "volatilityPercent", "sharpeRatio", "tradeCount", "winRate", "removed",
+		"team", "teamRank", "teamScore"}
 	TradesHeader = []string{"time", "user", "symbol", "side", "quantity", "price", "commission", "orderId",
 		"midPrice", "spreadCost", "slippageCost", "impactCost", "note"}
 	// IntegrityHeader: one row per piece of a flag's evidence (see
@@ -104,6 +105,7 @@ func (r *Resolver) resultRows(ctx context.Context, v *game.View) ([][]string, er
 	if err != nil || snap == nil {
 		return out, err
 	}
+	teams := teamCells(snap)
 	for _, e := range snap.Entries {
 		u, err := r.Svc.User(ctx, e.UserID)
 		if err != nil {
@@ -123,6 +125,7 @@ func (r *Resolver) resultRows(ctx context.Context, v *game.View) ([][]string, er
 		out = append(out, []string{strconv.Itoa(e.Rank), cell(u.Username), dec(e.PortfolioValue), dec(e.Cash),
 			dec(e.TotalReturn), dec(e.ReturnPercent), dec(m.MaxDrawdownPercent), optDec(m.VolatilityPercent),
 			optDec(m.SharpeRatio), strconv.Itoa(m.TradeCount), optDec(m.WinRate), removed})
+		out[len(out)-1] = append(out[len(out)-1], teams(e.ParticipantID)...)
 		out[len(out)-1] = append(out[len(out)-1], assignmentCells(grades, e.ParticipantID)...)
 	}
 	return out, nil
@@ -168,6 +171,26 @@ func assignmentCells(grades *game.AssignmentBoard, participantID int64) []string
 		}
 	}
 	return append(out, fmt.Sprintf("%d/%d", met, n))
+}
+
+// teamCells gives a participant's team columns of results.csv from the
+// same snapshot as their row: the team's name, rank and score on its
+// team board, empty when the room has no teams or the player was in none
+// when it was taken.
+func teamCells(snap *game.LeaderboardSnapshot) func(participantID int64) []string {
+	of := map[int64]game.TeamStanding{}
+	for _, ts := range snap.Teams {
+		for _, id := range ts.Team.MemberIDs {
+			of[id] = ts
+		}
+	}
+	return func(participantID int64) []string {
+		ts, ok := of[participantID]
+		if !ok {
+			return []string{"", "", ""}
+		}
+		return []string{cell(ts.Team.Name), strconv.Itoa(ts.Rank), dec(ts.Score)}
+	}
 }
 
 // tradeRows are the fills the viewer may see, oldest first, each with what

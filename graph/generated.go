@@ -44,6 +44,8 @@ type ResolverRoot interface {
 	Query() QueryResolver
 	Quote() QuoteResolver
 	Subscription() SubscriptionResolver
+	Team() TeamResolver
+	TeamStanding() TeamStandingResolver
 }
 
 type DirectiveRoot struct {
@@ -112,6 +114,10 @@ type ComplexityRoot struct {
 		StartingCash             func(childComplexity int) int
 		StartsAt                 func(childComplexity int) int
 		State                    func(childComplexity int) int
+		TeamLeaderboard          func(childComplexity int) int
+		TeamScoring              func(childComplexity int) int
+		TeamSize                 func(childComplexity int) int
+		Teams                    func(childComplexity int) int
 		TradeVisibility          func(childComplexity int) int
 		TradingHours             func(childComplexity int) int
 		Visibility               func(childComplexity int) int
@@ -224,6 +230,7 @@ type ComplexityRoot struct {
 		Final   func(childComplexity int) int
 		ID      func(childComplexity int) int
 		TakenAt func(childComplexity int) int
+		Teams   func(childComplexity int) int
 	}
 
 	League struct {
@@ -274,8 +281,10 @@ type ComplexityRoot struct {
 		CloneBullPen      func(childComplexity int, id int64, startsAt *time.Time, endsAt time.Time) int
 		CreateBullPen     func(childComplexity int, input game.CreateBullPenInput) int
 		CreateLeague      func(childComplexity int, name string) int
+		CreateTeam        func(childComplexity int, bullPenID int64, name string) int
 		EndBullPen        func(childComplexity int, id int64) int
 		JoinBullPen       func(childComplexity int, bullPenID int64, inviteCode *string) int
+		JoinTeam          func(childComplexity int, teamID int64) int
 		PauseBullPen      func(childComplexity int, id int64) int
 		PlaceOrder        func(childComplexity int, input game.PlaceOrderInput) int
 		RemoveParticipant func(childComplexity int, participantID int64, reason string) int
@@ -436,6 +445,20 @@ type ComplexityRoot struct {
 		RoomStateChanged   func(childComplexity int, bullPenID int64) int
 	}
 
+	Team struct {
+		ID      func(childComplexity int) int
+		Members func(childComplexity int) int
+		Name    func(childComplexity int) int
+		Rank    func(childComplexity int) int
+		Score   func(childComplexity int) int
+	}
+
+	TeamStanding struct {
+		Rank  func(childComplexity int) int
+		Score func(childComplexity int) int
+		Team  func(childComplexity int) int
+	}
+
 	TradingHours struct {
 		Close     func(childComplexity int) int
 		Days      func(childComplexity int) int
@@ -478,6 +501,10 @@ type BullPenResolver interface {
 
 	Assignments(ctx context.Context, obj *game.BullPen) ([]*game.Assignment, error)
 	IntegrityReport(ctx context.Context, obj *game.BullPen) (*game.IntegrityReport, error)
+
+	TeamScoring(ctx context.Context, obj *game.BullPen) (*game.TeamScoring, error)
+	Teams(ctx context.Context, obj *game.BullPen) ([]*game.Team, error)
+	TeamLeaderboard(ctx context.Context, obj *game.BullPen) ([]*game.Team, error)
 }
 type LeaderboardEntryResolver interface {
 	User(ctx context.Context, obj *game.LeaderboardEntry) (*game.User, error)
@@ -519,6 +546,8 @@ type MutationResolver interface {
 	AnnounceDividend(ctx context.Context, symbol string, amountPerShare decimal.Decimal, exDate time.Time, payDate time.Time) (*game.CorporateAction, error)
 	CreateLeague(ctx context.Context, name string) (*game.League, error)
 	AddRoomToLeague(ctx context.Context, leagueID int64, bullPenID int64) (*game.League, error)
+	CreateTeam(ctx context.Context, bullPenID int64, name string) (*game.Team, error)
+	JoinTeam(ctx context.Context, teamID int64) (*game.Team, error)
 }
 type OrderResolver interface {
 	BullPen(ctx context.Context, obj *game.Order) (*game.BullPen, error)
@@ -567,6 +596,12 @@ type SubscriptionResolver interface {
 	RoomStateChanged(ctx context.Context, bullPenID int64) (<-chan *model.RoomStateEvent, error)
 	BullPenEvents(ctx context.Context, bullPenID int64, afterSequence *int) (<-chan model.BullPenEvent, error)
 	Quotes(ctx context.Context, symbols []string) (<-chan *game.Quote, error)
+}
+type TeamResolver interface {
+	Members(ctx context.Context, obj *game.Team) ([]*game.Participant, error)
+}
+type TeamStandingResolver interface {
+	Team(ctx context.Context, obj *game.TeamStanding) (*game.Team, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -895,6 +930,30 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.BullPen.State(childComplexity), true
+	case "BullPen.teamLeaderboard":
+		if e.ComplexityRoot.BullPen.TeamLeaderboard == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BullPen.TeamLeaderboard(childComplexity), true
+	case "BullPen.teamScoring":
+		if e.ComplexityRoot.BullPen.TeamScoring == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BullPen.TeamScoring(childComplexity), true
+	case "BullPen.teamSize":
+		if e.ComplexityRoot.BullPen.TeamSize == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BullPen.TeamSize(childComplexity), true
+	case "BullPen.teams":
+		if e.ComplexityRoot.BullPen.Teams == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BullPen.Teams(childComplexity), true
 	case "BullPen.tradeVisibility":
 		if e.ComplexityRoot.BullPen.TradeVisibility == nil {
 			break
@@ -1312,6 +1371,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.LeaderboardSnapshot.TakenAt(childComplexity), true
+	case "LeaderboardSnapshot.teams":
+		if e.ComplexityRoot.LeaderboardSnapshot.Teams == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeaderboardSnapshot.Teams(childComplexity), true
 
 	case "League.id":
 		if e.ComplexityRoot.League.ID == nil {
@@ -1560,6 +1625,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateLeague(childComplexity, args["name"].(string)), true
+	case "Mutation.createTeam":
+		if e.ComplexityRoot.Mutation.CreateTeam == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createTeam_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateTeam(childComplexity, args["bullPenId"].(int64), args["name"].(string)), true
 	case "Mutation.endBullPen":
 		if e.ComplexityRoot.Mutation.EndBullPen == nil {
 			break
@@ -1582,6 +1658,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.JoinBullPen(childComplexity, args["bullPenId"].(int64), args["inviteCode"].(*string)), true
+	case "Mutation.joinTeam":
+		if e.ComplexityRoot.Mutation.JoinTeam == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_joinTeam_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.JoinTeam(childComplexity, args["teamId"].(int64)), true
 	case "Mutation.pauseBullPen":
 		if e.ComplexityRoot.Mutation.PauseBullPen == nil {
 			break
@@ -2420,6 +2507,56 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Subscription.RoomStateChanged(childComplexity, args["bullPenId"].(int64)), true
+
+	case "Team.id":
+		if e.ComplexityRoot.Team.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Team.ID(childComplexity), true
+	case "Team.members":
+		if e.ComplexityRoot.Team.Members == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Team.Members(childComplexity), true
+	case "Team.name":
+		if e.ComplexityRoot.Team.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Team.Name(childComplexity), true
+	case "Team.rank":
+		if e.ComplexityRoot.Team.Rank == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Team.Rank(childComplexity), true
+	case "Team.score":
+		if e.ComplexityRoot.Team.Score == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Team.Score(childComplexity), true
+
+	case "TeamStanding.rank":
+		if e.ComplexityRoot.TeamStanding.Rank == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TeamStanding.Rank(childComplexity), true
+	case "TeamStanding.score":
+		if e.ComplexityRoot.TeamStanding.Score == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TeamStanding.Score(childComplexity), true
+	case "TeamStanding.team":
+		if e.ComplexityRoot.TeamStanding.Team == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TeamStanding.Team(childComplexity), true
 
 	case "TradingHours.close":
 		if e.ComplexityRoot.TradingHours.Close == nil {
@@ -3638,6 +3775,94 @@ orders filled against a quote older than the room's maxQuoteAgeSeconds, or
 60 s when it sets none.
 """
 enum IntegrityFlagKind { SHARED_ADDRESS MIRRORED_TRADING STALE_PRICE_TRADING }
+# ---- Teams: a room with teamSize set (issue 20, part 1) ----
+
+"""
+How a room's teams are scored, from their members' entries in one
+leaderboard snapshot. AVERAGE: the mean of the members' returnPercent,
+rounded half-even to 4 decimal places (as returnPercent is). SUM: the sum
+of the members' portfolioValue. BEST: the best member's returnPercent.
+"""
+enum TeamScoring { AVERAGE SUM BEST }
+
+extend input CreateBullPenInput {
+  "2 to 50: the room has teams of at most this many members; null or left out: no teams."
+  teamSize: Int
+  "How teams are scored (see TeamScoring); anything but AVERAGE needs teamSize."
+  teamScoring: TeamScoring = AVERAGE
+}
+
+extend type BullPen {
+  "The most members a team may have; null: the room has no teams."
+  teamSize: Int
+  "How the room's teams are scored; null when it has no teams."
+  teamScoring: TeamScoring
+  "The room's teams in the order they were made (none without teamSize). Seen, with their members, by whoever sees the room."
+  teams: [Team!]!
+  "The teams by rank in the latest snapshot (ties, then teams not ranked yet, in the order they were made)."
+  teamLeaderboard: [Team!]!
+}
+
+"""
+A group of a room's participants ranked together. A participant is in at
+most one team of a room, for good; a removed player stays in theirs.
+"""
+type Team {
+  id: ID!
+  "1 to 60 characters, one line; unique in the room whatever its case."
+  name: String!
+  "Its participants, in the order they joined (in a snapshot's standing: its members then)."
+  members: [Participant!]!
+  """
+  Rank on the team board of the latest snapshot (in a TeamStanding: of that
+  snapshot); 1 is the best score, equal scores share the rank (1, 1, 3).
+  Null until a snapshot ranks the team.
+  """
+  rank: Int
+  "Its score in that snapshot (see TeamScoring); null until a snapshot ranks it."
+  score: Decimal
+}
+
+"One team's line on a snapshot's team board."
+type TeamStanding {
+  team: Team!
+  rank: Int!
+  score: Decimal!
+}
+
+extend type LeaderboardSnapshot {
+  """
+  The team board, ranked from this snapshot's own entries, so it agrees
+  with them (stored with the snapshot: a replayed LeaderboardEvent carries
+  the teams the live one did); null for a room without teams. A team with
+  no members is not on it.
+  """
+  teams: [TeamStanding!]
+}
+
+extend type Mutation {
+  """
+  A participant of the room who is in no team yet makes a team and is its
+  first member; the team board shows it from the next snapshot (about a
+  second). name: trimmed, 1 to 60 characters, one line. BAD_USER_INPUT
+  naming bullPenId for a room without teams (teamSize null), or naming
+  name; FORBIDDEN without a seat in the room or for a removed player;
+  CONFLICT when the caller is in a team of the room already, another team
+  has the name (whatever its case), or the room is ENDED or CANCELLED;
+  NOT_FOUND for a room the caller may not see.
+  """
+  createTeam(bullPenId: ID!, name: String!): Team!
+  """
+  A participant of the team's room who is in no team yet joins it (in
+  SCHEDULED, ACTIVE or PAUSED rooms). TEAM_FULL when it has teamSize
+  members; CONFLICT when the caller is in a team of the room already (this
+  one too) or the room is ENDED or CANCELLED; FORBIDDEN without a seat or
+  for a removed player; NOT_FOUND for an unknown team or one of a room the
+  caller may not see. Two joins racing for the last seat: one gets it, the
+  other TEAM_FULL.
+  """
+  joinTeam(teamId: ID!): Team!
+}
 `, BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
@@ -3776,6 +4001,14 @@ func (ec *executionContext) childFields_BullPen(ctx context.Context, field graph
 		return ec.fieldContext_BullPen_assignments(ctx, field)
 	case "integrityReport":
 		return ec.fieldContext_BullPen_integrityReport(ctx, field)
+	case "teamSize":
+		return ec.fieldContext_BullPen_teamSize(ctx, field)
+	case "teamScoring":
+		return ec.fieldContext_BullPen_teamScoring(ctx, field)
+	case "teams":
+		return ec.fieldContext_BullPen_teams(ctx, field)
+	case "teamLeaderboard":
+		return ec.fieldContext_BullPen_teamLeaderboard(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type BullPen", field.Name)
 }
@@ -3980,6 +4213,8 @@ func (ec *executionContext) childFields_LeaderboardSnapshot(ctx context.Context,
 		return ec.fieldContext_LeaderboardSnapshot_final(ctx, field)
 	case "entries":
 		return ec.fieldContext_LeaderboardSnapshot_entries(ctx, field)
+	case "teams":
+		return ec.fieldContext_LeaderboardSnapshot_teams(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type LeaderboardSnapshot", field.Name)
 }
@@ -4310,6 +4545,34 @@ func (ec *executionContext) childFields_RoomStateEvent(ctx context.Context, fiel
 		return ec.fieldContext_RoomStateEvent_remainingSeconds(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type RoomStateEvent", field.Name)
+}
+
+func (ec *executionContext) childFields_Team(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Team_id(ctx, field)
+	case "name":
+		return ec.fieldContext_Team_name(ctx, field)
+	case "members":
+		return ec.fieldContext_Team_members(ctx, field)
+	case "rank":
+		return ec.fieldContext_Team_rank(ctx, field)
+	case "score":
+		return ec.fieldContext_Team_score(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Team", field.Name)
+}
+
+func (ec *executionContext) childFields_TeamStanding(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "team":
+		return ec.fieldContext_TeamStanding_team(ctx, field)
+	case "rank":
+		return ec.fieldContext_TeamStanding_rank(ctx, field)
+	case "score":
+		return ec.fieldContext_TeamStanding_score(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TeamStanding", field.Name)
 }
 
 func (ec *executionContext) childFields_TradingHours(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4734,6 +4997,28 @@ func (ec *executionContext) field_Mutation_createLeague_args(ctx context.Context
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_createTeam_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "bullPenId",
+		func(ctx context.Context, v any) (int64, error) {
+			return ec.unmarshalNID2int64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["bullPenId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "name",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["name"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_endBullPen_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4767,6 +5052,20 @@ func (ec *executionContext) field_Mutation_joinBullPen_args(ctx context.Context,
 		return nil, err
 	}
 	args["inviteCode"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_joinTeam_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "teamId",
+		func(ctx context.Context, v any) (int64, error) {
+			return ec.unmarshalNID2int64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["teamId"] = arg0
 	return args, nil
 }
 
@@ -6613,6 +6912,116 @@ func (ec *executionContext) fieldContext_BullPen_integrityReport(_ context.Conte
 	return fc, nil
 }
 
+func (ec *executionContext) _BullPen_teamSize(ctx context.Context, field graphql.CollectedField, obj *game.BullPen) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BullPen_teamSize(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TeamSize, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BullPen_teamSize(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BullPen", field, false, false, "Int")
+}
+
+func (ec *executionContext) _BullPen_teamScoring(ctx context.Context, field graphql.CollectedField, obj *game.BullPen) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BullPen_teamScoring(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.BullPen().TeamScoring(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *game.TeamScoring) graphql.Marshaler {
+			return ec.marshalOTeamScoring2ᚖgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐTeamScoring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BullPen_teamScoring(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BullPen", field, true, true, "TeamScoring")
+}
+
+func (ec *executionContext) _BullPen_teams(ctx context.Context, field graphql.CollectedField, obj *game.BullPen) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BullPen_teams(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.BullPen().Teams(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*game.Team) graphql.Marshaler {
+			return ec.marshalNTeam2ᚕᚖgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐTeamᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BullPen_teams(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BullPen",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Team(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BullPen_teamLeaderboard(ctx context.Context, field graphql.CollectedField, obj *game.BullPen) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BullPen_teamLeaderboard(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.BullPen().TeamLeaderboard(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*game.Team) graphql.Marshaler {
+			return ec.marshalNTeam2ᚕᚖgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐTeamᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BullPen_teamLeaderboard(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BullPen",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Team(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _BullPenConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.BullPenConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -8202,6 +8611,38 @@ func (ec *executionContext) fieldContext_LeaderboardSnapshot_entries(_ context.C
 	return fc, nil
 }
 
+func (ec *executionContext) _LeaderboardSnapshot_teams(ctx context.Context, field graphql.CollectedField, obj *game.LeaderboardSnapshot) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeaderboardSnapshot_teams(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Teams, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []game.TeamStanding) graphql.Marshaler {
+			return ec.marshalOTeamStanding2ᚕgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐTeamStandingᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_LeaderboardSnapshot_teams(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "LeaderboardSnapshot",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TeamStanding(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _League_id(ctx context.Context, field graphql.CollectedField, obj *game.League) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -9732,6 +10173,94 @@ func (ec *executionContext) fieldContext_Mutation_addRoomToLeague(ctx context.Co
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_addRoomToLeague_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_createTeam(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createTeam(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateTeam(ctx, fc.Args["bullPenId"].(int64), fc.Args["name"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *game.Team) graphql.Marshaler {
+			return ec.marshalNTeam2ᚖgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐTeam(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createTeam(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Team(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createTeam_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_joinTeam(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_joinTeam(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().JoinTeam(ctx, fc.Args["teamId"].(int64))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *game.Team) graphql.Marshaler {
+			return ec.marshalNTeam2ᚖgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐTeam(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_joinTeam(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Team(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_joinTeam_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -12736,6 +13265,208 @@ func (ec *executionContext) fieldContext_Subscription_quotes(ctx context.Context
 	return fc, nil
 }
 
+func (ec *executionContext) _Team_id(ctx context.Context, field graphql.CollectedField, obj *game.Team) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Team_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNID2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Team_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Team", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Team_name(ctx context.Context, field graphql.CollectedField, obj *game.Team) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Team_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Team_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Team", field, false, false, "String")
+}
+
+func (ec *executionContext) _Team_members(ctx context.Context, field graphql.CollectedField, obj *game.Team) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Team_members(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Team().Members(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*game.Participant) graphql.Marshaler {
+			return ec.marshalNParticipant2ᚕᚖgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐParticipantᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Team_members(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Team",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Participant(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Team_rank(ctx context.Context, field graphql.CollectedField, obj *game.Team) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Team_rank(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rank, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Team_rank(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Team", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Team_score(ctx context.Context, field graphql.CollectedField, obj *game.Team) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Team_score(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Score, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *decimal.Decimal) graphql.Marshaler {
+			return ec.marshalODecimal2ᚖgithubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Team_score(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Team", field, false, false, "Decimal")
+}
+
+func (ec *executionContext) _TeamStanding_team(ctx context.Context, field graphql.CollectedField, obj *game.TeamStanding) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TeamStanding_team(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.TeamStanding().Team(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *game.Team) graphql.Marshaler {
+			return ec.marshalNTeam2ᚖgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐTeam(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TeamStanding_team(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "TeamStanding",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Team(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _TeamStanding_rank(ctx context.Context, field graphql.CollectedField, obj *game.TeamStanding) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TeamStanding_rank(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rank, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TeamStanding_rank(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TeamStanding", field, false, false, "Int")
+}
+
+func (ec *executionContext) _TeamStanding_score(ctx context.Context, field graphql.CollectedField, obj *game.TeamStanding) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TeamStanding_score(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Score, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v decimal.Decimal) graphql.Marshaler {
+			return ec.marshalNDecimal2githubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TeamStanding_score(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TeamStanding", field, false, false, "Decimal")
+}
+
 func (ec *executionContext) _TradingHours_timeZone(ctx context.Context, field graphql.CollectedField, obj *game.MarketStatus) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -14153,8 +14884,11 @@ func (ec *executionContext) unmarshalInputCreateBullPenInput(ctx context.Context
 	if _, present := asMap["rankBy"]; !present {
 		asMap["rankBy"] = "RETURN"
 	}
+	if _, present := asMap["teamScoring"]; !present {
+		asMap["teamScoring"] = "AVERAGE"
+	}
 
-	fieldsInOrder := [...]string{"name", "description", "startsAt", "endsAt", "startingCash", "commission", "allowShortSelling", "allowedSymbols", "maxParticipants", "visibility", "tradeVisibility", "maxPositionPercent", "minSharePrice", "maxOrdersPerMinute", "maxOpenOrders", "maintenanceMarginPercent", "execution", "cashInterestPercent", "marginInterestPercent", "borrowFeePercent", "tradingHours", "afterHours", "maxQuoteAgeSeconds", "requireNote", "assignments", "rankBy"}
+	fieldsInOrder := [...]string{"name", "description", "startsAt", "endsAt", "startingCash", "commission", "allowShortSelling", "allowedSymbols", "maxParticipants", "visibility", "tradeVisibility", "maxPositionPercent", "minSharePrice", "maxOrdersPerMinute", "maxOpenOrders", "maintenanceMarginPercent", "execution", "cashInterestPercent", "marginInterestPercent", "borrowFeePercent", "tradingHours", "afterHours", "maxQuoteAgeSeconds", "requireNote", "assignments", "rankBy", "teamSize", "teamScoring"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -14343,6 +15077,20 @@ func (ec *executionContext) unmarshalInputCreateBullPenInput(ctx context.Context
 				return it, err
 			}
 			it.RankBy = data
+		case "teamSize":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("teamSize"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TeamSize = data
+		case "teamScoring":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("teamScoring"))
+			data, err := ec.unmarshalOTeamScoring2ᚖgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐTeamScoring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TeamScoring = data
 		}
 	}
 	return it, nil
@@ -15186,6 +15934,29 @@ func (ec *executionContext) _BullPen(ctx context.Context, sel ast.SelectionSet, 
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._BullPen_integrityReport(ctx, field, obj)
 				})
+		case "teamSize":
+			out.Values[i] = ec._BullPen_teamSize(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "teamScoring":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._BullPen_teamScoring(ctx, field, obj)
+				})
+		case "teams":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._BullPen_teams(ctx, field, obj)
+				})
+		case "teamLeaderboard":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._BullPen_teamLeaderboard(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -15928,6 +16699,11 @@ func (ec *executionContext) _LeaderboardSnapshot(ctx context.Context, sel ast.Se
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "teams":
+			out.Values[i] = ec._LeaderboardSnapshot_teams(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -16376,6 +17152,20 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "addRoomToLeague":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_addRoomToLeague(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createTeam":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createTeam(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "joinTeam":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_joinTeam(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -17320,6 +18110,104 @@ func (ec *executionContext) _Subscription(ctx context.Context, sel ast.Selection
 	default:
 		panic("unknown field " + strconv.Quote(fields[0].Name))
 	}
+}
+
+var teamImplementors = []string{"Team"}
+
+func (ec *executionContext) _Team(ctx context.Context, sel ast.SelectionSet, obj *game.Team) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, teamImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Team")
+		case "id":
+			out.Values[i] = ec._Team_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "name":
+			out.Values[i] = ec._Team_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "members":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Team_members(ctx, field, obj)
+				})
+		case "rank":
+			out.Values[i] = ec._Team_rank(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "score":
+			out.Values[i] = ec._Team_score(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var teamStandingImplementors = []string{"TeamStanding"}
+
+func (ec *executionContext) _TeamStanding(ctx context.Context, sel ast.SelectionSet, obj *game.TeamStanding) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, teamStandingImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("TeamStanding")
+		case "team":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._TeamStanding_team(ctx, field, obj)
+				})
+		case "rank":
+			out.Values[i] = ec._TeamStanding_rank(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "score":
+			out.Values[i] = ec._TeamStanding_score(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
 }
 
 var tradingHoursImplementors = []string{"TradingHours"}
@@ -18684,6 +19572,34 @@ func (ec *executionContext) marshalNString2string(ctx context.Context, sel ast.S
 	return res
 }
 
+func (ec *executionContext) marshalNTeam2ᚕᚖgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐTeamᚄ(ctx context.Context, sel ast.SelectionSet, v []*game.Team) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNTeam2ᚖgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐTeam(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNTeam2ᚖgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐTeam(ctx context.Context, sel ast.SelectionSet, v *game.Team) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Team!")
+		return graphql.Null
+	}
+	return ec._Team(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNTeamStanding2githubᚗcomᚋbullpenᚋbullpenᚋgameᚐTeamStanding(ctx context.Context, sel ast.SelectionSet, v game.TeamStanding) graphql.Marshaler {
+	return ec._TeamStanding(ctx, sel, &v)
+}
+
 func (ec *executionContext) unmarshalNTime2timeᚐTime(ctx context.Context, v any) (time.Time, error) {
 	res, err := scalar.UnmarshalTime(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -19287,6 +20203,44 @@ func (ec *executionContext) marshalOString2ᚖstring(ctx context.Context, sel as
 	_ = ctx
 	res := graphql.MarshalString(*v)
 	return res
+}
+
+func (ec *executionContext) unmarshalOTeamScoring2ᚖgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐTeamScoring(ctx context.Context, v any) (*game.TeamScoring, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := game.TeamScoring(tmp)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOTeamScoring2ᚖgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐTeamScoring(ctx context.Context, sel ast.SelectionSet, v *game.TeamScoring) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(string(*v))
+	return res
+}
+
+func (ec *executionContext) marshalOTeamStanding2ᚕgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐTeamStandingᚄ(ctx context.Context, sel ast.SelectionSet, v []game.TeamStanding) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNTeamStanding2githubᚗcomᚋbullpenᚋbullpenᚋgameᚐTeamStanding(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalOTime2ᚖtimeᚐTime(ctx context.Context, v any) (*time.Time, error) {

@@ -167,6 +167,36 @@ func (r *bullPenResolver) IntegrityReport(ctx context.Context, obj *game.BullPen
 	return v.IntegrityReport(ctx)
 }
 
+// TeamScoring is the resolver for the teamScoring field.
+func (r *bullPenResolver) TeamScoring(ctx context.Context, obj *game.BullPen) (*game.TeamScoring, error) {
+	if obj.TeamSize == nil {
+		return nil, nil
+	}
+	scoring := obj.TeamScoring
+	if scoring == "" {
+		scoring = game.TeamAverage
+	}
+	return &scoring, nil
+}
+
+// Teams is the resolver for the teams field.
+func (r *bullPenResolver) Teams(ctx context.Context, obj *game.BullPen) ([]*game.Team, error) {
+	v, err := r.roomView(ctx, obj)
+	if err != nil {
+		return nil, err
+	}
+	return v.Teams(ctx)
+}
+
+// TeamLeaderboard is the resolver for the teamLeaderboard field.
+func (r *bullPenResolver) TeamLeaderboard(ctx context.Context, obj *game.BullPen) ([]*game.Team, error) {
+	v, err := r.roomView(ctx, obj)
+	if err != nil {
+		return nil, err
+	}
+	return v.TeamLeaderboard(ctx)
+}
+
 // User is the resolver for the user field.
 func (r *leaderboardEntryResolver) User(ctx context.Context, obj *game.LeaderboardEntry) (*game.User, error) {
 	return r.Svc.User(ctx, obj.UserID)
@@ -435,6 +465,24 @@ func (r *mutationResolver) AddRoomToLeague(ctx context.Context, leagueID int64, 
 		return nil, err
 	}
 	return r.Svc.AddRoomToLeague(ctx, u, leagueID, bullPenID)
+}
+
+// CreateTeam is the resolver for the createTeam field.
+func (r *mutationResolver) CreateTeam(ctx context.Context, bullPenID int64, name string) (*game.Team, error) {
+	u, err := requireUser(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.Svc.CreateTeam(ctx, u, bullPenID, name)
+}
+
+// JoinTeam is the resolver for the joinTeam field.
+func (r *mutationResolver) JoinTeam(ctx context.Context, teamID int64) (*game.Team, error) {
+	u, err := requireUser(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.Svc.JoinTeam(ctx, u, teamID)
 }
 
 // BullPen is the resolver for the bullPen field.
@@ -839,6 +887,20 @@ func (r *subscriptionResolver) Quotes(ctx context.Context, symbols []string) (<-
 	return r.quoteStream(ctx, symbols)
 }
 
+// Members is the resolver for the members field.
+func (r *teamResolver) Members(ctx context.Context, obj *game.Team) ([]*game.Participant, error) {
+	v, err := r.view(ctx, obj.BullPenID)
+	if err != nil {
+		return nil, err
+	}
+	return v.TeamMembers(ctx, obj)
+}
+
+// Team is the resolver for the team field.
+func (r *teamStandingResolver) Team(ctx context.Context, obj *game.TeamStanding) (*game.Team, error) {
+	return obj.Ranked(), nil
+}
+
 // BullPen returns BullPenResolver implementation.
 func (r *Resolver) BullPen() BullPenResolver { return &bullPenResolver{r} }
 
@@ -875,6 +937,12 @@ func (r *Resolver) Quote() QuoteResolver { return &quoteResolver{r} }
 // Subscription returns SubscriptionResolver implementation.
 func (r *Resolver) Subscription() SubscriptionResolver { return &subscriptionResolver{r} }
 
+// Team returns TeamResolver implementation.
+func (r *Resolver) Team() TeamResolver { return &teamResolver{r} }
+
+// TeamStanding returns TeamStandingResolver implementation.
+func (r *Resolver) TeamStanding() TeamStandingResolver { return &teamStandingResolver{r} }
+
 type (
 	bullPenResolver          struct{ *Resolver }
 	leaderboardEntryResolver struct{ *Resolver }
@@ -888,4 +956,6 @@ type (
 	queryResolver            struct{ *Resolver }
 	quoteResolver            struct{ *Resolver }
 	subscriptionResolver     struct{ *Resolver }
+	teamResolver             struct{ *Resolver }
+	teamStandingResolver     struct{ *Resolver }
 )

@@ -66,6 +66,9 @@ export async function gql(query, variables, token) {
 }
 
 export const ENTRY = `rank participantId user { username displayName } portfolioValue cash totalReturn returnPercent`;
+// TEAM_STANDING is a team's line on a snapshot's team board (null for a
+// room without teams).
+export const TEAM_STANDING = `rank score team { id name members { id user { username displayName } } }`;
 // FILL is what a fill's price is made of (see model.js, fillBreakdown).
 export const FILL = `id at quantity price midPrice spreadCost slippageCost impactCost commission`;
 export const ORDER = `id symbol side type quantity limitPrice stopPrice status filledQuantity filledPrice
@@ -82,7 +85,7 @@ export const EVENT = `
   __typename sequence occurredAt
   ... on OrderEvent { kind order { ${ORDER} } }
   ... on PositionEvent { participantId position { ${POSITION} } }
-  ... on LeaderboardEvent { snapshot { id takenAt final entries { ${ENTRY} } } }
+  ... on LeaderboardEvent { snapshot { id takenAt final entries { ${ENTRY} } teams { ${TEAM_STANDING} } } }
   ... on RoomStateEvent { previousState state trigger startsAt endsAt actor { username } }
   ... on CorporateActionEvent { action { id kind symbol ratio amountPerShare exDate payDate } }
   ... on AnnouncementEvent { message }

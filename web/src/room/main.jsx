@@ -46,6 +46,7 @@ const ROOM_QUERY = `query Room($id: ID!) {
     maxPositionPercent minSharePrice maxOrdersPerMinute maxOpenOrders rankBy
     ${EXECUTION}
     afterHours maxQuoteAgeSeconds requireNote inviteCode tradingHours { ${HOURS} }
+    teamSize teamScoring
     participants { ${REMOVED} }
     owner { id username }
     me { id }
@@ -291,6 +292,11 @@ function App() {
         <Card id="card-leaderboard" title="Leaderboard">
           <Leaderboard model={model} memberId={memberId} />
         </Card>
+        {room.teamSize && (
+          <Card id="card-teams" title="Teams">
+            <TeamBoard model={model} memberId={memberId} />
+          </Card>
+        )}
         <Card id="card-chart" title="Equity of the leaders">
           <Chart model={model} />
         </Card>
@@ -439,6 +445,7 @@ function Rules({ room, owner }) {
       {room.tradingHours && <><dt>Trading hours</dt><dd id="rule-hours">{hoursText(room.tradingHours)}; after hours orders {room.afterHours === 'REJECT' ? 'are rejected' : 'wait for the open'}</dd></>}
       {room.maxQuoteAgeSeconds && <><dt>Price age</dt><dd>at most {room.maxQuoteAgeSeconds} s</dd></>}
       {room.requireNote && <><dt>Trade journal</dt><dd id="rule-journal">every order needs a note</dd></>}
+      {room.teamSize && <><dt>Teams</dt><dd id="rule-teams">up to {room.teamSize} players, scored by {TEAM_SCORING[room.teamScoring] ?? room.teamScoring}</dd></>}
       {room.inviteCode && <><dt>Invite link</dt><dd id="rule-invite"><a href={inviteLink(room.inviteCode)}>{inviteLink(room.inviteCode)}</a> (only you see it; send it to your players)</dd></>}
       </dl>
     </details>
@@ -485,6 +492,52 @@ function Leaderboard({ model, memberId }) {
                 </td>
                 <td className="num">{money(e.portfolioValue)}</td>
                 <td className={`num ${tone(e.returnPercent)}`}>{percent(e.returnPercent)}</td>
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
+    </Scroll>
+  );
+}
+
+// TEAM_SCORING says how a room's teams are scored (BullPen.teamScoring).
+const TEAM_SCORING = {
+  AVERAGE: "the members' average return",
+  SUM: "the members' portfolio values added up",
+  BEST: "the best member's return",
+};
+
+// TeamBoard is the team board of the latest snapshot, live as the players'
+// board is: each team's rank, name, score (a return, or for SUM a value)
+// and members, the viewer's own team marked.
+function TeamBoard({ model, memberId }) {
+  const board = model.board;
+  const teams = board?.teams;
+  if (!teams) return <p className="empty">No snapshot yet.</p>;
+  if (!teams.length) return <p className="empty">No teams yet: a player makes one with createTeam, others join it with joinTeam.</p>;
+  const sum = model.room.teamScoring === 'SUM';
+  return (
+    <Scroll>
+      <table id="team-board" data-seq={board.seq} data-final={board.final}>
+        {board.final && <caption>Final team standings</caption>}
+        <thead>
+          <tr>
+            <th scope="col" className="num">#</th>
+            <th scope="col">Team</th>
+            <th scope="col" className="num">{sum ? 'Value' : 'Return'}</th>
+            <th scope="col">Members</th>
+          </tr>
+        </thead>
+        <tbody>
+          {[...teams].sort((a, b) => a.rank - b.rank).map((t) => {
+            const mine = memberId && t.team.members.some((m) => m.id === memberId);
+            return (
+              <tr key={t.team.id} className={mine ? 'me' : ''} data-team={t.team.id} data-rank={t.rank}>
+                <td className="num rank">{t.rank}</td>
+                <td className="team">{t.team.name}{mine && <span className="you"> (yours)</span>}</td>
+                <td className={`num ${sum ? '' : tone(t.score)}`}>{sum ? money(t.score) : percent(t.score)}</td>
+                <td className="members">{t.team.members.map((m) => m.user.displayName || m.user.username).join(', ')}</td>
               </tr>
             );
           })}

@@ -16,7 +16,7 @@ export const TAPE_MAX = 200;
 export class RoomModel {
   constructor(room) {
     this.room = { ...room };
-    this.snapshots = []; // { seq, takenAt (ms), final, entries }, oldest first
+    this.snapshots = []; // { seq, takenAt (ms), final, entries, teams }, oldest first
     this.snapSeqs = new Set();
     this.moves = new Map(); // participantId -> last rank change (+ up, - down)
     this.flashed = new Set(); // participants whose rank changed in the latest snapshot
@@ -60,7 +60,9 @@ export class RoomModel {
     if (this.snapSeqs.has(seq)) return;
     this.snapSeqs.add(seq);
     const prev = this.board;
-    const s = { seq, id: snap.id, takenAt: Date.parse(snap.takenAt), final: snap.final, entries: snap.entries };
+    // teams: the team board ranked from the same entries, null for a room
+    // without teams.
+    const s = { seq, id: snap.id, takenAt: Date.parse(snap.takenAt), final: snap.final, entries: snap.entries, teams: snap.teams ?? null };
     this.meet(snap.entries);
     // Snapshots arrive in sequence order; one older than the latest (a
     // history page read after live events) is slotted in, moving no rank.

@@ -90,6 +90,10 @@ export type CreateBullPenInput = {
   startingCash?: string | null | undefined;
   /** Defaults to now. A room due already (no startsAt, or one in the past) is answered ACTIVE: it starts in the same transaction. */
   startsAt?: string | null | undefined;
+  /** How teams are scored (see TeamScoring); anything but AVERAGE needs teamSize. */
+  teamScoring?: TeamScoring | null | undefined;
+  /** 2 to 50: the room has teams of at most this many members; null or left out: no teams. */
+  teamSize?: number | null | undefined;
   tradeVisibility?: TradeVisibility | null | undefined;
   /** When the market is open (see BullPen.tradingHours); null or left out: always. */
   tradingHours?: TradingHoursInput | null | undefined;
@@ -218,6 +222,17 @@ export type SignUpInput = {
 export type StateTrigger =
   | 'MANUAL'
   | 'SCHEDULE';
+
+/**
+ * How a room's teams are scored, from their members' entries in one
+ * leaderboard snapshot. AVERAGE: the mean of the members' returnPercent,
+ * rounded half-even to 4 decimal places (as returnPercent is). SUM: the sum
+ * of the members' portfolioValue. BEST: the best member's returnPercent.
+ */
+export type TeamScoring =
+  | 'AVERAGE'
+  | 'BEST'
+  | 'SUM';
 
 /** Who sees a participant's order and position events besides themselves and the owner. */
 export type TradeVisibility =
