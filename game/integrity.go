@@ -133,11 +133,12 @@ func (s *Service) recordAddress(ctx context.Context, tx Tx, userID int64, hash s
 	return tx.RecordAddress(ctx, userID, hash, signUp)
 }
 
-// IntegrityReport is the room's integrity report for its owner; nil for
-// anyone else (as InviteCode).
+// IntegrityReport is the room's integrity report for its owner; anyone
+// else gets NOT_FOUND, the error of a room that does not exist (as
+// integrity.csv's 404), so the report's existence says nothing.
 func (v *View) IntegrityReport(ctx context.Context) (*IntegrityReport, error) {
 	if !v.Viewer.Owner {
-		return nil, nil
+		return nil, v.NotFound()
 	}
 	now := v.s.clock.Now()
 	ps, err := v.s.store.Participants(ctx, v.Room.ID)

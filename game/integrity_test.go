@@ -212,8 +212,8 @@ func TestIntegrityReport(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if r, err := v.IntegrityReport(h.ctx); r != nil || err != nil {
-					t.Errorf("a non-owner's report: %v, %v", r, err)
+				if r, err := v.IntegrityReport(h.ctx); r != nil || game.ErrorCode(err) != game.ENOTFOUND {
+					t.Errorf("a non-owner's report: %v, %v; want NOT_FOUND", r, err)
 				}
 			}
 

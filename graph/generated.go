@@ -3733,12 +3733,13 @@ extend type Mutation {
 
 extend type BullPen {
   """
-  The integrity report, for the room's owner only: null for everyone else
-  (as inviteCode). Computed from what is stored each time it is read; it
+  The integrity report, for the room's owner only: anyone else gets the
+  error NOT_FOUND, the same as for a room that does not exist (and so a
+  null bullPen). Computed from what is stored each time it is read; it
   never blocks, warns or changes anyone. The same report as CSV:
   /rooms/{id}/integrity.csv.
   """
-  integrityReport: IntegrityReport
+  integrityReport: IntegrityReport!
 }
 
 "What a room's log shows that may be cheating, as of generatedAt."
@@ -6893,10 +6894,10 @@ func (ec *executionContext) _BullPen_integrityReport(ctx context.Context, field 
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *game.IntegrityReport) graphql.Marshaler {
-			return ec.marshalOIntegrityReport2ᚖgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐIntegrityReport(ctx, selections, v)
+			return ec.marshalNIntegrityReport2ᚖgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐIntegrityReport(ctx, selections, v)
 		},
 		true,
-		false,
+		true,
 	)
 }
 func (ec *executionContext) fieldContext_BullPen_integrityReport(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -15930,7 +15931,7 @@ func (ec *executionContext) _BullPen(ctx context.Context, sel ast.SelectionSet, 
 				})
 		case "integrityReport":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
+				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._BullPen_integrityReport(ctx, field, obj)
 				})
@@ -19167,6 +19168,14 @@ func (ec *executionContext) marshalNIntegrityFlagKind2githubᚗcomᚋbullpenᚋb
 	return res
 }
 
+func (ec *executionContext) marshalNIntegrityReport2ᚖgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐIntegrityReport(ctx context.Context, sel ast.SelectionSet, v *game.IntegrityReport) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "IntegrityReport!")
+		return graphql.Null
+	}
+	return ec._IntegrityReport(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNLeaderboardEntry2githubᚗcomᚋbullpenᚋbullpenᚋgameᚐLeaderboardEntry(ctx context.Context, sel ast.SelectionSet, v game.LeaderboardEntry) graphql.Marshaler {
 	return ec._LeaderboardEntry(ctx, sel, &v)
 }
@@ -20013,13 +20022,6 @@ func (ec *executionContext) marshalOInt2ᚖint(ctx context.Context, sel ast.Sele
 	_ = ctx
 	res := scalar.MarshalInt(*v)
 	return res
-}
-
-func (ec *executionContext) marshalOIntegrityReport2ᚖgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐIntegrityReport(ctx context.Context, sel ast.SelectionSet, v *game.IntegrityReport) graphql.Marshaler {
-	if v == nil {
-		return graphql.Null
-	}
-	return ec._IntegrityReport(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOLeaderboardSnapshot2ᚖgithubᚗcomᚋbullpenᚋbullpenᚋgameᚐLeaderboardSnapshot(ctx context.Context, sel ast.SelectionSet, v *game.LeaderboardSnapshot) graphql.Marshaler {
