@@ -3695,7 +3695,9 @@ type League {
   Points over the ENDED rooms the caller may see, from each room's final
   leaderboard: 25 18 15 12 10 8 6 4 2 1 for ranks 1 to 10, nothing below.
   Tied players share their rank's points (two tied at 2 both get 18, the
-  next is rank 4 and gets 12). Ranked by points, ties sharing the rank;
+  next is rank 4 and gets 12). A player the organiser removed earns
+  nothing for that room, and the others' points follow their rank without
+  them. Ranked by points, ties sharing the rank;
   listed by rank, then username.
   """
   standings: [LeagueStanding!]!
