@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/jonboulle/clockwork"
+	"github.com/shopspring/decimal"
 
 	"github.com/bullpen/bullpen/db/dbtest"
 	"github.com/bullpen/bullpen/game"
@@ -310,9 +311,10 @@ var integritySeed = func() uint64 {
 // fresh. Nobody cheats, so every flag is a false positive: the test logs
 // how many (and how many pairs of players mirror 3 times or more by
 // chance, which the share threshold leaves unflagged) and allows at most
-// one.
+// one. On SQLite only: the flags are worked out in Go from what the store
+// returns, and TestIntegrityReport checks that on both engines.
 func TestIntegrityRandomHonestSession(t *testing.T) {
-	for _, backend := range dbtest.Backends() {
+	for _, backend := range []string{"sqlite"} {
 		t.Run(backend, func(t *testing.T) {
 			if testing.Short() {
 				t.Skip("1,200 orders")
@@ -321,14 +323,14 @@ func TestIntegrityRandomHonestSession(t *testing.T) {
 			rng := rand.New(rand.NewPCG(integritySeed, 1))
 			const players, ordersEach, span = 50, 24, 30 * time.Minute
 			symbols := []string{"AAPL", "MSFT", "GOOGL", "AMZN", "TSLA"}
-			prices := map[string]float64{}
+			cents := map[string]int64{} // a random walk of ±0.5% a tick, in whole cents
 			tick := func() {
 				for _, s := range symbols {
-					if prices[s] == 0 {
-						prices[s] = 100
+					if cents[s] == 0 {
+						cents[s] = 100_00
 					}
-					prices[s] *= 1 + (rng.Float64()-0.5)/100
-					h.price(s, strconv.FormatFloat(prices[s], 'f', 2, 64))
+					cents[s] = cents[s] * (10_000 + int64(rng.IntN(101)) - 50) / 10_000
+					h.price(s, decimal.New(cents[s], -2).StringFixed(2))
 				}
 			}
 			tick()
