@@ -326,3 +326,42 @@ test('corporate actions read in the feed: a split by its ratio, a dividend by it
     'KO split: 1.5 shares for each share held',
   ]);
 });
+
+test('the team board: the snapshot\'s standings by rank, then teams no snapshot has ranked yet, each with the members known now', () => {
+  const m = new RoomModel({ teamSize: 3 });
+  const member = (id) => ({ id, user: { username: `u${id}`, displayName: '' } });
+  const team = (id, name, ...ids) => ({ id, name, members: ids.map(member) });
+  assert.deepEqual(m.teamBoard(), []);
+  // The page opens: BullPen.teams (in the order made), no snapshot yet.
+  m.mergeTeams([team('1', 'Bulls', '1'), team('2', 'Bears', '2')]);
+  assert.deepEqual(m.teamBoard().map((t) => `${t.rank ?? '–'} ${t.name} ${t.members.length}`), ['– Bulls 1', '– Bears 1']);
+  assert.equal(m.teamOf('2').name, 'Bears');
+  assert.equal(m.teamOf('3'), null);
+  // A join answered before the snapshot that has it: the longer list stays.
+  m.mergeTeams([team('1', 'Bulls', '1', '3')]);
+  const ev = board(1, [entry('1', 1, '100'), entry('2', 1, '100'), entry('3', 3, '90')]);
+  ev.snapshot.teams = [{ rank: 1, score: '5', team: team('2', 'Bears', '2') }, { rank: 2, score: '-5', team: team('1', 'Bulls', '1') }];
+  m.apply(ev);
+  assert.deepEqual(m.teamBoard().map((t) => `${t.rank ?? '–'} ${t.name} ${t.score} ${t.members.map((x) => x.id).join(',')}`), ['1 Bears 5 2', '2 Bulls -5 1,3']);
+  assert.equal(m.teamOf('3').name, 'Bulls');
+  // A team made since is listed after the ranked ones, unranked; a later
+  // snapshot's members are taken.
+  m.mergeTeams([team('4', 'Stags', '4')]);
+  assert.deepEqual(m.teamBoard().map((t) => `${t.rank ?? '–'} ${t.name}`), ['1 Bears', '2 Bulls', '– Stags']);
+  const ev2 = board(2, [entry('4', 1, '100')]);
+  ev2.snapshot.teams = [{ rank: 1, score: '0', team: team('4', 'Stags', '4', '5') }];
+  m.apply(ev2);
+  assert.deepEqual(m.teamBoard().map((t) => `${t.rank ?? '–'} ${t.name} ${t.members.length}`), ['1 Stags 2', '– Bulls 2', '– Bears 1'], 'unranked in the order made');
+});
+
+test('assignments in words, and a player\'s progress on them', async () => {
+  const { assignmentText, progressText } = await import('../src/room/model.js');
+  assert.equal(assignmentText({ kind: 'ORDERS_OF_TYPE', count: 3, orderType: 'LIMIT' }), 'Fill 3 LIMIT orders');
+  assert.equal(assignmentText({ kind: 'ORDERS_OF_TYPE', count: 1, orderType: 'STOP_LIMIT' }), 'Fill 1 STOP LIMIT order');
+  assert.equal(assignmentText({ kind: 'DISTINCT_SYMBOLS', count: 4 }), 'Hold 4 symbols at once');
+  assert.equal(assignmentText({ kind: 'NOTES_WRITTEN', count: 5 }), 'Write 5 notes');
+  assert.equal(assignmentText({ kind: 'NOTES_WRITTEN', count: 1 }), 'Write 1 note');
+  assert.equal(assignmentText({ kind: 'MAX_DRAWDOWN_BELOW', count: 10 }), 'Keep max drawdown below 10%');
+  assert.equal(progressText({ kind: 'ORDERS_OF_TYPE', required: 3, done: 4, met: true }), '4/3');
+  assert.equal(progressText({ kind: 'MAX_DRAWDOWN_BELOW', required: 10, done: 5, met: true }), '5% / 10%');
+});

@@ -12,7 +12,7 @@ import { createRoot } from 'react-dom/client';
 import uPlot from 'uplot';
 import { EXECUTION, ORDER, POSITION, bookQuotes, eventLog, follow, gql, loadToken, saveToken } from './api.js';
 import {
-  FEED_MAX, RoomModel, clockLabels, countdown, marketAt, money, moneyLabels, percent, quantity, signedMoney, tick, tone, valueSeat,
+  FEED_MAX, RoomModel, assignmentText, progressText, clockLabels, countdown, marketAt, money, moneyLabels, percent, quantity, signedMoney, tick, tone, valueSeat,
   executionText, explains, fillLine, fillShort, hasCosts, orderStatusText, price, showsBook, whyPrice, working,
 } from './model.js';
 
@@ -38,6 +38,11 @@ const HOURS_QUERY = `query Hours($id: ID!) { bullPen(id: $id) { tradingHours { $
 const REMOVED = 'id removedAt';
 const REMOVED_QUERY = `query Removed($id: ID!) { bullPen(id: $id) { participants { ${REMOVED} } } }`;
 
+// TEAM is a team as the Teams card lists it (BullPen.teams, createTeam,
+// joinTeam): its members' ids tell the viewer's own team.
+const TEAM = 'id name members { id user { username displayName } }';
+const TEAMS_QUERY = `query Teams($id: ID!) { bullPen(id: $id) { teams { ${TEAM} } } }`;
+
 const ROOM_QUERY = `query Room($id: ID!) {
   me { id username displayName }
   bullPen(id: $id) {
@@ -46,7 +51,8 @@ const ROOM_QUERY = `query Room($id: ID!) {
     maxPositionPercent minSharePrice maxOrdersPerMinute maxOpenOrders rankBy
     ${EXECUTION}
     afterHours maxQuoteAgeSeconds requireNote inviteCode tradingHours { ${HOURS} }
-    teamSize teamScoring
+    teamSize teamScoring teams { ${TEAM} }
+    assignments { kind count orderType }
     participants { ${REMOVED} }
     owner { id username }
     me { id }
@@ -58,7 +64,7 @@ const ROOM_QUERY = `query Room($id: ID!) {
 // room's event stream asks only for fields every subscriber shares).
 const MINE_QUERY = `query Mine($id: ID!) {
   bullPen(id: $id) {
-    me { id cash buyingPower portfolioValue totalReturn returnPercent rank positions { ${POSITION} } }
+    me { id cash buyingPower portfolioValue totalReturn returnPercent rank positions { ${POSITION} } assignments { kind required done met } }
     orders(first: 50) { edges { node { ${ORDER} trailAmount trailPercent } } }
   }
 }`;
@@ -149,6 +155,8 @@ function App() {
           gql(FILLS_QUERY, { id: ROOM_ID }, token).catch(() => null),
         ]);
         for (const ev of snaps) m.addSnapshot(ev.sequence, ev.snapshot);
+        // Teams no snapshot has ranked yet are listed too.
+        m.mergeTeams(room.teams);
         for (const e of [...(fills?.bullPen?.orders.edges ?? []), ...(fills?.bullPen?.partly.edges ?? [])]) m.addFill(e.node, null);
         m.load(recent, after, room.lastSequence);
       }
@@ -242,6 +250,10 @@ function App() {
   const prices = {};
   for (const q of Object.values(quotes)) if (q.price != null) prices[q.symbol] = q.price;
   const seat = mine && valueSeat(mine, prices, room.startingCash);
+  // A player with a seat (not removed, not the owner) in no team may make
+  // or join one while the room runs.
+  const canJoinTeam = !!(room.teamSize && !REPLAY && memberId && !model.removed.has(memberId) && load.owner?.id !== load.me?.id
+    && OPEN_FOR_ORDERS.includes(room.state) && !model.teamOf(memberId));
 
   const header = (
     <header className="top">
@@ -267,13 +279,18 @@ function App() {
       <main className="board-view">
         {header}
         {status}
-        <div className="board-grid">
+        <div className={room.teamSize ? 'board-grid with-teams' : 'board-grid'}>
           <Card id="card-leaderboard" title="Leaderboard">
             <Leaderboard model={model} memberId={memberId} />
           </Card>
           <Card id="card-chart" title="Equity of the leaders">
             <Chart model={model} board />
           </Card>
+          {room.teamSize && (
+            <Card id="card-teams" title="Teams">
+              <TeamBoard model={model} memberId={memberId} />
+            </Card>
+          )}
           <Card id="card-tape" title="Trades">
             <Tape model={model} room={room} seesTrades={seesTrades} />
           </Card>
@@ -294,7 +311,7 @@ function App() {
         </Card>
         {room.teamSize && (
           <Card id="card-teams" title="Teams">
-            <TeamBoard model={model} memberId={memberId} />
+            <TeamBoard model={model} memberId={memberId} token={token} bump={bump} canJoin={canJoinTeam} />
           </Card>
         )}
         <Card id="card-chart" title="Equity of the leaders">
@@ -445,6 +462,14 @@ function Rules({ room, owner }) {
       {room.tradingHours && <><dt>Trading hours</dt><dd id="rule-hours">{hoursText(room.tradingHours)}; after hours orders {room.afterHours === 'REJECT' ? 'are rejected' : 'wait for the open'}</dd></>}
       {room.maxQuoteAgeSeconds && <><dt>Price age</dt><dd>at most {room.maxQuoteAgeSeconds} s</dd></>}
       {room.requireNote && <><dt>Trade journal</dt><dd id="rule-journal">every order needs a note</dd></>}
+      {room.assignments?.length > 0 && (
+        <>
+          <dt className="rule-row">Assignments</dt>
+          <dd id="rule-assignments" className="rule-row">
+            <ul className="assignment-rules">{room.assignments.map((a, i) => <li key={i} data-kind={a.kind}>{assignmentText(a)}</li>)}</ul>
+          </dd>
+        </>
+      )}
       {room.teamSize && <><dt>Teams</dt><dd id="rule-teams">up to {room.teamSize} players, scored by {TEAM_SCORING[room.teamScoring] ?? room.teamScoring}</dd></>}
       {room.inviteCode && <><dt>Invite link</dt><dd id="rule-invite"><a href={inviteLink(room.inviteCode)}>{inviteLink(room.inviteCode)}</a> (only you see it; send it to your players)</dd></>}
       </dl>
@@ -510,40 +535,106 @@ const TEAM_SCORING = {
 
 // TeamBoard is the team board of the latest snapshot, live as the players'
 // board is: each team's rank, name, score (a return, or for SUM a value)
-// and members, the viewer's own team marked.
-function TeamBoard({ model, memberId }) {
+// and members, the viewer's own team marked; teams no snapshot has ranked
+// yet follow, unranked ("–"). A player in no team (canJoin) also gets a
+// Join button on each team with a seat left, and a form to make a team;
+// the card shows the change at once, and the server's refusal if any.
+function TeamBoard({ model, memberId, token, bump, canJoin = false }) {
+  const [msg, setMsg] = useState('');
+  const [busy, setBusy] = useState(false);
   const board = model.board;
-  const teams = board?.teams;
-  if (!teams) return <p className="empty">No snapshot yet.</p>;
-  if (!teams.length) return <p className="empty">No teams yet: a player makes one with createTeam, others join it with joinTeam.</p>;
+  const rows = model.teamBoard();
+  const size = model.room.teamSize;
   const sum = model.room.teamScoring === 'SUM';
+
+  // act runs createTeam or joinTeam, shows its team at once, and reads the
+  // room's teams again (after a refusal too: a team found full shows so).
+  const act = async (query, vars, done) => {
+    setBusy(true);
+    try {
+      const d = await gql(query, vars, token);
+      const team = d.createTeam ?? d.joinTeam;
+      model.mergeTeams([team]);
+      setMsg(done(team));
+    } catch (err) {
+      setMsg(err.message);
+    }
+    try {
+      const d = await gql(TEAMS_QUERY, { id: ROOM_ID }, token);
+      if (d.bullPen) model.mergeTeams(d.bullPen.teams);
+    } catch {
+      // the next snapshot brings them
+    }
+    setBusy(false);
+    bump();
+  };
+  const create = (e) => {
+    e.preventDefault();
+    const name = String(new FormData(e.target).get('name') ?? '');
+    act(`mutation T($id: ID!, $n: String!) { createTeam(bullPenId: $id, name: $n) { ${TEAM} } }`, { id: ROOM_ID, n: name },
+      (t) => `You made team ${t.name}.`);
+  };
+  const join = (t) => act(`mutation J($t: ID!) { joinTeam(teamId: $t) { ${TEAM} } }`, { t: t.id }, (got) => `You joined team ${got.name}.`);
+
+  const note = msg && <p id="team-msg" className="note" role="status">{msg}</p>;
+  const form = canJoin && (
+    <form id="team-form" onSubmit={create} aria-label="Make a team">
+      <Field id="team-name" label="New team's name">
+        <input id="team-name" name="name" required autoComplete="off" />
+      </Field>
+      <button type="submit" className="primary" disabled={busy}>Create team</button>
+    </form>
+  );
+  if (!rows.length) {
+    return (
+      <>
+        <p className="empty">{canJoin ? 'No teams yet: make the first one.' : 'No teams yet: the players make and join them on this page.'}</p>
+        {form}
+        {note}
+      </>
+    );
+  }
   return (
-    <Scroll>
-      <table id="team-board" data-seq={board.seq} data-final={board.final}>
-        {board.final && <caption>Final team standings</caption>}
-        <thead>
-          <tr>
-            <th scope="col" className="num">#</th>
-            <th scope="col">Team</th>
-            <th scope="col" className="num">{sum ? 'Value' : 'Return'}</th>
-            <th scope="col">Members</th>
-          </tr>
-        </thead>
-        <tbody>
-          {[...teams].sort((a, b) => a.rank - b.rank).map((t) => {
-            const mine = memberId && t.team.members.some((m) => m.id === memberId);
-            return (
-              <tr key={t.team.id} className={mine ? 'me' : ''} data-team={t.team.id} data-rank={t.rank}>
-                <td className="num rank">{t.rank}</td>
-                <td className="team">{t.team.name}{mine && <span className="you"> (yours)</span>}</td>
-                <td className={`num ${sum ? '' : tone(t.score)}`}>{sum ? money(t.score) : percent(t.score)}</td>
-                <td className="members">{t.team.members.map((m) => m.user.displayName || m.user.username).join(', ')}</td>
-              </tr>
-            );
-          })}
-        </tbody>
-      </table>
-    </Scroll>
+    <>
+      <Scroll>
+        <table id="team-board" data-seq={board?.seq} data-final={board?.final}>
+          {board?.final && <caption>Final team standings</caption>}
+          <thead>
+            <tr>
+              <th scope="col" className="num">#</th>
+              <th scope="col">Team</th>
+              <th scope="col" className="num">{sum ? 'Value' : 'Return'}</th>
+              <th scope="col">Members</th>
+              {canJoin && <th scope="col" className="join-col">Seats</th>}
+            </tr>
+          </thead>
+          <tbody>
+            {rows.map((t) => {
+              const mine = memberId && t.members.some((m) => m.id === memberId);
+              const full = t.members.length >= size;
+              return (
+                <tr key={t.id} className={mine ? 'me' : ''} data-team={t.id} data-rank={t.rank ?? ''}>
+                  <td className="num rank">{t.rank ?? '–'}</td>
+                  <td className="team">{t.name}{mine && <span className="you"> (yours)</span>}</td>
+                  <td className={`num ${sum ? '' : tone(t.score)}`}>{sum ? money(t.score) : percent(t.score)}</td>
+                  <td className="members">{t.members.map((m) => m.user.displayName || m.user.username).join(', ')}</td>
+                  {canJoin && (
+                    <td className="join-col">
+                      <span className="seats">{t.members.length}/{size}</span>
+                      {full ? <span className="full"> full</span> : (
+                        <button type="button" className="join-team" disabled={busy} onClick={() => join(t)} aria-label={`Join team ${t.name}`}>Join</button>
+                      )}
+                    </td>
+                  )}
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      </Scroll>
+      {form}
+      {note}
+    </>
   );
 }
 
@@ -944,6 +1035,7 @@ function Mine({ seat, room, symbols, token, onChange }) {
         <div><dt>Buying power</dt><dd id="my-buying-power">{money(seat.buyingPower)}</dd></div>
         <div><dt>Rank</dt><dd id="my-rank">{seat.rank ?? '–'}</dd></div>
       </dl>
+      {room.assignments?.length > 0 && <Assignments rules={room.assignments} progress={seat.assignments ?? []} />}
       <div className="seat-tables">
         <div>
           <h3 id="positions-title">Positions</h3>
@@ -1037,6 +1129,31 @@ function Mine({ seat, room, symbols, token, onChange }) {
       )}
       {msg && <p id="order-msg" className="note" role="status">{msg}</p>}
     </Card>
+  );
+}
+
+// Assignments is the player's progress on the room's assignments, in the
+// room's order (each progress is the rule of the same place): what to do,
+// done/required, and a tick once met.
+function Assignments({ rules, progress }) {
+  return (
+    <div className="assignments">
+      <h3 id="assignments-title">Assignments</h3>
+      <ul id="assignments" aria-labelledby="assignments-title">
+        {rules.map((a, i) => {
+          const p = progress[i];
+          return (
+            <li key={i} data-kind={a.kind} data-met={p ? String(p.met) : ''}>
+              <span className="what">{assignmentText(a)}</span>
+              <span className="done">{p ? progressText(p) : '–'}</span>
+              <span className={p?.met ? 'met yes' : 'met'} title={p?.met ? 'met' : 'not met yet'}>
+                {p?.met ? '✓' : '○'}<span className="sr-only">{p?.met ? ' met' : ' not met yet'}</span>
+              </span>
+            </li>
+          );
+        })}
+      </ul>
+    </div>
   );
 }
 

@@ -28,6 +28,36 @@ export class RoomModel {
     this.announcement = null; // the organiser's latest word: { seq, at, message }
     this.removed = new Set(); // participants whose seat the organiser ended
     this.setRemoved(room.participants ?? []);
+    this.teams = new Map(); // team id -> { id, name, members }: every team the page knows of
+  }
+
+  // mergeTeams takes teams as BullPen.teams, createTeam and joinTeam give
+  // them, or as a snapshot's standings carry them ({ id, name, members }).
+  // Nobody leaves a team, so of two lists of a team's members the longer
+  // is the newer: a snapshot taken before a join never hides the joiner.
+  mergeTeams(teams) {
+    for (const t of teams ?? []) {
+      const had = this.teams.get(t.id);
+      if (!had || t.members.length >= had.members.length) this.teams.set(t.id, { id: t.id, name: t.name, members: t.members });
+    }
+  }
+
+  // teamOf is the team a participant is in, or null.
+  teamOf(participantId) {
+    for (const t of this.teams.values()) if (t.members.some((m) => m.id === participantId)) return t;
+    return null;
+  }
+
+  // teamBoard is the team board as the page shows it: the latest
+  // snapshot's standings by rank (each team with the members the page
+  // knows of now), then the teams no snapshot has ranked yet (just made),
+  // in the order they were made, with rank and score null.
+  teamBoard() {
+    const ranked = [...(this.board?.teams ?? [])].sort((a, b) => a.rank - b.rank);
+    const seen = new Set(ranked.map((s) => s.team.id));
+    const rows = ranked.map((s) => ({ ...(this.teams.get(s.team.id) ?? s.team), rank: s.rank, score: s.score }));
+    const fresh = [...this.teams.values()].filter((t) => !seen.has(t.id)).sort((a, b) => byId(a.id, b.id));
+    return [...rows, ...fresh.map((t) => ({ ...t, rank: null, score: null }))];
   }
 
   // setRemoved takes the room's participants ({ id, removedAt }) and marks
@@ -64,6 +94,7 @@ export class RoomModel {
     // without teams.
     const s = { seq, id: snap.id, takenAt: Date.parse(snap.takenAt), final: snap.final, entries: snap.entries, teams: snap.teams ?? null };
     this.meet(snap.entries);
+    this.mergeTeams((snap.teams ?? []).map((t) => t.team));
     // Snapshots arrive in sequence order; one older than the latest (a
     // history page read after live events) is slotted in, moving no rank.
     if (prev && prev.seq > seq) {
@@ -221,6 +252,33 @@ export function describe(ev) {
     default:
       return ev.__typename;
   }
+}
+
+// assignmentText is one of a room's assignments in words: "Fill 3 LIMIT
+// orders", "Hold 4 symbols at once", "Write 5 notes", "Keep max drawdown
+// below 10%".
+export function assignmentText(a) {
+  const n = a.count;
+  const s = n === 1 ? '' : 's';
+  switch (a.kind) {
+    case 'ORDERS_OF_TYPE':
+      return `Fill ${n} ${(a.orderType ?? '').replaceAll('_', ' ')} order${s}`;
+    case 'DISTINCT_SYMBOLS':
+      return `Hold ${n} symbol${s} at once`;
+    case 'NOTES_WRITTEN':
+      return `Write ${n} note${s}`;
+    case 'MAX_DRAWDOWN_BELOW':
+      return `Keep max drawdown below ${n}%`;
+    default:
+      return `${a.kind} ${n}`;
+  }
+}
+
+// progressText is a player's progress on an assignment
+// (AssignmentProgress): "1/3", and for the drawdown the largest so far
+// (rounded up to a whole percent) against the bound: "5% / 10%".
+export function progressText(p) {
+  return p.kind === 'MAX_DRAWDOWN_BELOW' ? `${p.done}% / ${p.required}%` : `${p.done}/${p.required}`;
 }
 
 // byId orders participant ids (decimal strings) by number, so the order
