@@ -297,23 +297,9 @@ func (s *Service) CreateTeam(ctx context.Context, user *User, roomID int64, name
 	var team *Team
 	err = s.store.Apply(ctx, Change{Rooms: []int64{roomID}, Run: func(ctx context.Context, tx Tx) error {
 		team = nil
-		room, err := lockRoom(ctx, tx, roomID)
+		_, p, teams, err := seatWithoutTeam(ctx, tx, roomID, user)
 		if err != nil {
 			return err
-		}
-		if err := checkTeamsOpen(room); err != nil {
-			return err
-		}
-		p, err := teamSeat(ctx, tx, room, user)
-		if err != nil {
-			return err
-		}
-		teams, err := tx.Teams(ctx, roomID)
-		if err != nil {
-			return err
-		}
-		if t := teamOf(teams, p.ID); t != nil {
-			return Errorf(ECONFLICT, "you are in team %q of bull pen %d already: a participant is in one team", t.Name, roomID)
 		}
 		key := teamNameKey(name)
 		if slices.ContainsFunc(teams, func(t *Team) bool { return teamNameKey(t.Name) == key }) {
@@ -335,6 +321,32 @@ func (s *Service) CreateTeam(ctx context.Context, user *User, roomID int64, name
 	}
 	s.markDirty(roomID)
 	return team, nil
+}
+
+// seatWithoutTeam locks the room for a team change and returns it, user's
+// seat in it and the room's teams: CONFLICT when the room's teams are
+// final or user is in a team already; FORBIDDEN without a seat or with an
+// ended one (teamSeat).
+func seatWithoutTeam(ctx context.Context, tx Tx, roomID int64, user *User) (*BullPen, *Participant, []*Team, error) {
+	room, err := lockRoom(ctx, tx, roomID)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if err := checkTeamsOpen(room); err != nil {
+		return nil, nil, nil, err
+	}
+	p, err := teamSeat(ctx, tx, room, user)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	teams, err := tx.Teams(ctx, roomID)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if t := teamOf(teams, p.ID); t != nil {
+		return nil, nil, nil, Errorf(ECONFLICT, "you are in team %q of bull pen %d already: a participant is in one team", t.Name, roomID)
+	}
+	return room, p, teams, nil
 }
 
 // JoinTeam puts user, a participant of the team's room in no team yet, in
@@ -367,23 +379,9 @@ func (s *Service) JoinTeam(ctx context.Context, user *User, teamID int64) (*Team
 	var team *Team
 	err = s.store.Apply(ctx, Change{Rooms: []int64{roomID}, Run: func(ctx context.Context, tx Tx) error {
 		team = nil
-		room, err := lockRoom(ctx, tx, roomID)
+		room, p, teams, err := seatWithoutTeam(ctx, tx, roomID, user)
 		if err != nil {
 			return err
-		}
-		if err := checkTeamsOpen(room); err != nil {
-			return err
-		}
-		p, err := teamSeat(ctx, tx, room, user)
-		if err != nil {
-			return err
-		}
-		teams, err := tx.Teams(ctx, roomID)
-		if err != nil {
-			return err
-		}
-		if in := teamOf(teams, p.ID); in != nil {
-			return Errorf(ECONFLICT, "you are in team %q of bull pen %d already: a participant is in one team", in.Name, roomID)
 		}
 		i := slices.IndexFunc(teams, func(t *Team) bool { return t.ID == teamID })
 		if i < 0 {
