@@ -384,3 +384,39 @@ func migrator(tb testing.TB, backend string) (*sql.DB, *goose.Provider) {
 	}
 	return raw, p
 }
+
+// migratedTo is a fresh database of backend migrated up to version, for
+// the migration tests: its raw handle, the goose provider, exec (one
+// statement, its error) and must (statements that must succeed; the test
+// stops at the first that fails, naming it).
+func migratedTo(t *testing.T, backend string, version int64) (*sql.DB, *goose.Provider, func(string) error, func(...string)) {
+	t.Helper()
+	ctx := context.Background()
+	raw, p := migrator(t, backend)
+	if _, err := p.UpTo(ctx, version); err != nil {
+		t.Fatal(err)
+	}
+	exec := func(q string) error {
+		_, err := raw.ExecContext(ctx, q)
+		return err
+	}
+	must := func(qs ...string) {
+		t.Helper()
+		for _, q := range qs {
+			if err := exec(q); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+		}
+	}
+	return raw, p, exec, must
+}
+
+// The first rows of most migration tests, valid at every version: alice,
+// her ACTIVE room r, and her seat in it.
+const (
+	seedAlice = `INSERT INTO users (username, display_name, password_hash, created_at) VALUES ('alice', 'alice', 'x', '2026-03-02 14:30:00+00')`
+	seedRoom  = `INSERT INTO bull_pens (name, owner_id, state, starts_at, ends_at, starting_cash, commission, allow_short_selling,
+		visibility, trade_visibility, invite_code, created_at) VALUES ('r', (SELECT id FROM users), 'ACTIVE',
+		'2026-03-02 14:30:00+00', '2026-03-05 14:30:00+00', '1000', '0', false, 'PUBLIC', 'PRIVATE', 'CODE', '2026-03-02 14:30:00+00')`
+	seedSeat = `INSERT INTO participants (bull_pen_id, user_id, cash, joined_at) VALUES ((SELECT id FROM bull_pens), (SELECT id FROM users), '1000', '2026-03-02 14:30:00+00')`
+)

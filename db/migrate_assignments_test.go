@@ -17,28 +17,15 @@ func TestMigration00017DownAndUp(t *testing.T) {
 	for _, backend := range dbtest.Backends() {
 		t.Run(backend, func(t *testing.T) {
 			ctx := context.Background()
-			raw, p := migrator(t, backend)
-			if _, err := p.UpTo(ctx, 17); err != nil {
-				t.Fatal(err)
-			}
-			exec := func(q string) error {
-				_, err := raw.ExecContext(ctx, q)
-				return err
-			}
+			raw, p, exec, must := migratedTo(t, backend, 17)
 			insert := func(position int, kind, count, orderType string) error {
 				return exec(fmt.Sprintf(`INSERT INTO bull_pen_assignments (bull_pen_id, position, kind, count, order_type)
 					VALUES ((SELECT id FROM bull_pens), %d, '%s', %s, %s)`, position, kind, count, orderType))
 			}
-			for _, q := range []string{
-				`INSERT INTO users (username, display_name, password_hash, created_at) VALUES ('alice', 'alice', 'x', '2026-03-02 14:30:00+00')`,
-				`INSERT INTO bull_pens (name, owner_id, state, starts_at, ends_at, starting_cash, commission, allow_short_selling,
-					visibility, trade_visibility, invite_code, created_at) VALUES ('r', (SELECT id FROM users), 'ACTIVE',
-					'2026-03-02 14:30:00+00', '2026-03-05 14:30:00+00', '1000', '0', false, 'PUBLIC', 'PRIVATE', 'CODE', '2026-03-02 14:30:00+00')`,
-			} {
-				if err := exec(q); err != nil {
-					t.Fatalf("%s: %v", q, err)
-				}
-			}
+			must(
+				seedAlice,
+				seedRoom,
+			)
 			if err := insert(0, "ORDERS_OF_TYPE", "3", "'LIMIT'"); err != nil {
 				t.Fatal(err)
 			}

@@ -15,25 +15,14 @@ func TestMigration00012DownAndUp(t *testing.T) {
 	for _, backend := range dbtest.Backends() {
 		t.Run(backend, func(t *testing.T) {
 			ctx := context.Background()
-			raw, p := migrator(t, backend)
-			if _, err := p.UpTo(ctx, 12); err != nil {
-				t.Fatal(err)
-			}
-			exec := func(q string) error {
-				_, err := raw.ExecContext(ctx, q)
-				return err
-			}
-			for _, q := range []string{
-				`INSERT INTO users (username, display_name, password_hash, created_at) VALUES ('alice', 'alice', 'x', '2026-03-02 14:30:00+00')`,
+			raw, p, exec, must := migratedTo(t, backend, 12)
+			must(
+				seedAlice,
 				`INSERT INTO bull_pens (name, owner_id, state, starts_at, ends_at, starting_cash, commission, allow_short_selling,
 					visibility, trade_visibility, invite_code, created_at, cash_interest_percent, borrow_fee_percent) VALUES ('r', (SELECT id FROM users), 'ACTIVE',
 					'2026-03-02 14:30:00+00', '2026-03-05 14:30:00+00', '1000', '0', false, 'PUBLIC', 'PRIVATE', 'CODE', '2026-03-02 14:30:00+00', '3.65', '10.95')`,
 				`INSERT INTO accruals (bull_pen_id, due_at, applied_at) VALUES ((SELECT id FROM bull_pens), '2026-03-03 00:00:00+00', '2026-03-03 00:00:00+00')`,
-			} {
-				if err := exec(q); err != nil {
-					t.Fatalf("%s: %v", q, err)
-				}
-			}
+			)
 			if _, err := p.DownTo(ctx, 11); err != nil {
 				t.Fatalf("down to 11: %v", err)
 			}

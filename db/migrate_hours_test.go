@@ -18,24 +18,13 @@ func TestMigration00011UpAndDown(t *testing.T) {
 	ctx := context.Background()
 	for _, backend := range dbtest.Backends() {
 		t.Run(backend, func(t *testing.T) {
-			raw, p := migrator(t, backend)
-			if _, err := p.UpTo(ctx, 9); err != nil {
-				t.Fatal(err)
-			}
-			exec := func(q string) error {
-				_, err := raw.ExecContext(ctx, q)
-				return err
-			}
-			for _, q := range []string{
-				`INSERT INTO users (username, display_name, password_hash, created_at) VALUES ('alice', 'alice', 'x', '2026-03-02 14:30:00+00')`,
+			raw, p, exec, must := migratedTo(t, backend, 9)
+			must(
+				seedAlice,
 				`INSERT INTO bull_pens (name, owner_id, state, starts_at, ends_at, starting_cash, commission, allow_short_selling,
 					visibility, trade_visibility, invite_code, created_at) VALUES ('r', (SELECT id FROM users), 'ACTIVE', '2026-03-02 14:30:00+00',
 					'2026-03-03 14:30:00+00', 1000, 0, false, 'PUBLIC', 'PRIVATE', 'CODE', '2026-03-02 14:30:00+00')`,
-			} {
-				if err := exec(q); err != nil {
-					t.Fatalf("%s: %v", q, err)
-				}
-			}
+			)
 			if _, err := p.Up(ctx); err != nil {
 				t.Fatal(err)
 			}

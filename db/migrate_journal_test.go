@@ -16,29 +16,16 @@ func TestMigration00014DownAndUp(t *testing.T) {
 	for _, backend := range dbtest.Backends() {
 		t.Run(backend, func(t *testing.T) {
 			ctx := context.Background()
-			raw, p := migrator(t, backend)
-			if _, err := p.UpTo(ctx, 13); err != nil {
-				t.Fatal(err)
-			}
-			exec := func(q string) error {
-				_, err := raw.ExecContext(ctx, q)
-				return err
-			}
-			for _, q := range []string{
-				`INSERT INTO users (username, display_name, password_hash, created_at) VALUES ('alice', 'alice', 'x', '2026-03-02 14:30:00+00')`,
-				`INSERT INTO bull_pens (name, owner_id, state, starts_at, ends_at, starting_cash, commission, allow_short_selling,
-					visibility, trade_visibility, invite_code, created_at) VALUES ('r', (SELECT id FROM users), 'ACTIVE',
-					'2026-03-02 14:30:00+00', '2026-03-05 14:30:00+00', '1000', '0', false, 'PUBLIC', 'PRIVATE', 'CODE', '2026-03-02 14:30:00+00')`,
-				`INSERT INTO participants (bull_pen_id, user_id, cash, joined_at) VALUES ((SELECT id FROM bull_pens), (SELECT id FROM users), '1000', '2026-03-02 14:30:00+00')`,
+			raw, p, exec, must := migratedTo(t, backend, 13)
+			must(
+				seedAlice,
+				seedRoom,
+				seedSeat,
 				`INSERT INTO orders (bull_pen_id, participant_id, symbol, side, type, quantity, status, filled_quantity, commission, reserved, created_at, updated_at)
 					VALUES ((SELECT id FROM bull_pens), (SELECT id FROM participants), 'AAPL', 'BUY', 'MARKET', 1, 'OPEN', 0, '0', '0', '2026-03-02 14:30:00+00', '2026-03-02 14:30:00+00')`,
 				`INSERT INTO ledger_entries (participant_id, kind, amount, cash_after, buying_power_after, at)
 					VALUES ((SELECT id FROM participants), 'STARTING_CASH', '1000', '1000', '1000', '2026-03-02 14:30:00+00')`,
-			} {
-				if err := exec(q); err != nil {
-					t.Fatalf("%s: %v", q, err)
-				}
-			}
+			)
 			check := func(when string) {
 				t.Helper()
 				var require bool

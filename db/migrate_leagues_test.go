@@ -14,26 +14,15 @@ func TestMigration00015DownAndUp(t *testing.T) {
 	for _, backend := range dbtest.Backends() {
 		t.Run(backend, func(t *testing.T) {
 			ctx := context.Background()
-			raw, p := migrator(t, backend)
-			if _, err := p.UpTo(ctx, 15); err != nil {
-				t.Fatal(err)
-			}
-			exec := func(q string) error {
-				_, err := raw.ExecContext(ctx, q)
-				return err
-			}
-			for _, q := range []string{
-				`INSERT INTO users (username, display_name, password_hash, created_at) VALUES ('alice', 'alice', 'x', '2026-03-02 14:30:00+00')`,
+			raw, p, exec, must := migratedTo(t, backend, 15)
+			must(
+				seedAlice,
 				`INSERT INTO bull_pens (name, owner_id, state, starts_at, ends_at, starting_cash, commission, allow_short_selling,
 					visibility, trade_visibility, invite_code, created_at) VALUES ('r', (SELECT id FROM users), 'ENDED',
 					'2026-03-02 14:30:00+00', '2026-03-05 14:30:00+00', '1000', '0', false, 'PUBLIC', 'PRIVATE', 'CODE', '2026-03-02 14:30:00+00')`,
 				`INSERT INTO leagues (name, owner_id, created_at) VALUES ('Season', (SELECT id FROM users), '2026-03-02 14:30:00+00')`,
 				`INSERT INTO league_rooms (league_id, bull_pen_id, added_at) VALUES ((SELECT id FROM leagues), (SELECT id FROM bull_pens), '2026-03-02 14:30:00+00')`,
-			} {
-				if err := exec(q); err != nil {
-					t.Fatalf("%s: %v", q, err)
-				}
-			}
+			)
 			// The key: a room is in a league once.
 			if err := exec(`INSERT INTO league_rooms (league_id, bull_pen_id, added_at) VALUES ((SELECT id FROM leagues), (SELECT id FROM bull_pens), '2026-03-02 14:31:00+00')`); err == nil {
 				t.Error("a room went into a league twice")

@@ -19,26 +19,13 @@ func TestMigration00016DownAndUp(t *testing.T) {
 	for _, backend := range dbtest.Backends() {
 		t.Run(backend, func(t *testing.T) {
 			ctx := context.Background()
-			raw, p := migrator(t, backend)
-			if _, err := p.UpTo(ctx, 15); err != nil {
-				t.Fatal(err)
-			}
-			exec := func(q string) error {
-				_, err := raw.ExecContext(ctx, q)
-				return err
-			}
-			for _, q := range []string{
-				`INSERT INTO users (username, display_name, password_hash, created_at) VALUES ('alice', 'alice', 'x', '2026-03-02 14:30:00+00')`,
-				`INSERT INTO bull_pens (name, owner_id, state, starts_at, ends_at, starting_cash, commission, allow_short_selling,
-					visibility, trade_visibility, invite_code, created_at) VALUES ('r', (SELECT id FROM users), 'ACTIVE',
-					'2026-03-02 14:30:00+00', '2026-03-05 14:30:00+00', '1000', '0', false, 'PUBLIC', 'PRIVATE', 'CODE', '2026-03-02 14:30:00+00')`,
-				`INSERT INTO participants (bull_pen_id, user_id, cash, joined_at) VALUES ((SELECT id FROM bull_pens), (SELECT id FROM users), '1000', '2026-03-02 14:30:00+00')`,
+			raw, p, exec, must := migratedTo(t, backend, 15)
+			must(
+				seedAlice,
+				seedRoom,
+				seedSeat,
 				`INSERT INTO leaderboard_snapshots (bull_pen_id, taken_at, final) VALUES ((SELECT id FROM bull_pens), '2026-03-02 14:31:00+00', false)`,
-			} {
-				if err := exec(q); err != nil {
-					t.Fatalf("%s: %v", q, err)
-				}
-			}
+			)
 			if _, err := p.UpTo(ctx, 16); err != nil {
 				t.Fatalf("up to 16: %v", err)
 			}
@@ -54,16 +41,12 @@ func TestMigration00016DownAndUp(t *testing.T) {
 			if size.Valid || scoring != "AVERAGE" || teams.Valid {
 				t.Errorf("a room from before: team_size %v, team_scoring %q, snapshot teams %v; want NULL, AVERAGE, NULL", size, scoring, teams)
 			}
-			for _, q := range []string{
+			must(
 				`UPDATE bull_pens SET team_size = 2, team_scoring = 'SUM'`,
 				`INSERT INTO teams (bull_pen_id, name, name_key, created_at) VALUES ((SELECT id FROM bull_pens), 'Bulls', 'bulls', '2026-03-02 14:32:00+00')`,
 				`INSERT INTO team_members (participant_id, team_id, joined_at) VALUES ((SELECT id FROM participants), (SELECT id FROM teams), '2026-03-02 14:32:00+00')`,
 				`UPDATE leaderboard_snapshots SET teams = '[]'`,
-			} {
-				if err := exec(q); err != nil {
-					t.Fatalf("%s: %v", q, err)
-				}
-			}
+			)
 			// The keys: a name once per room (by name_key), a participant
 			// in one team.
 			if err := exec(`INSERT INTO teams (bull_pen_id, name, name_key, created_at) VALUES ((SELECT id FROM bull_pens), 'BULLS', 'bulls', '2026-03-02 14:33:00+00')`); err == nil {
