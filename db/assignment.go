@@ -41,19 +41,25 @@ func (q writes) InsertAssignments(ctx context.Context, bullPenID int64, as []gam
 }
 
 // OrderTallies counts the room's orders (of one participant, or all when
-// participantID is 0) by participant and type: FILLED ones, and those with
-// a note (a note is stored trimmed, and NULL when empty). One pass over
-// the room's orders (index orders_room, or orders_participant).
+// participantID is 0) by participant and type: FILLED ones the player
+// placed (not a margin call's forced orders, whose trade the ledger books
+// as LIQUIDATION), and those with a note (a note is stored trimmed, and
+// NULL when empty). One pass over the room's orders (index orders_room,
+// or orders_participant), and one over its players' ledger for the
+// forced orders, which are few.
 func (q queries) OrderTallies(ctx context.Context, bullPenID, participantID int64) ([]game.OrderTally, error) {
-	cond, args := `bull_pen_id = ?`, []any{bullPenID}
+	cond, args := `o.bull_pen_id = ?`, []any{bullPenID, bullPenID}
 	if participantID != 0 {
-		cond, args = `participant_id = ? AND bull_pen_id = ?`, []any{participantID, bullPenID}
+		cond, args = `o.participant_id = ? AND o.bull_pen_id = ?`, []any{bullPenID, participantID, bullPenID}
 	}
 	var ts []game.OrderTally
-	err := q.sel(ctx, &ts, `SELECT participant_id, type,
-		SUM(CASE WHEN status = 'FILLED' THEN 1 ELSE 0 END) AS filled,
-		SUM(CASE WHEN note IS NOT NULL AND note <> '' THEN 1 ELSE 0 END) AS noted
-		FROM orders WHERE `+cond+` GROUP BY participant_id, type ORDER BY participant_id, type`, args...)
+	err := q.sel(ctx, &ts, `SELECT o.participant_id, o.type,
+		SUM(CASE WHEN o.status = 'FILLED' AND forced.order_id IS NULL THEN 1 ELSE 0 END) AS filled,
+		SUM(CASE WHEN o.note IS NOT NULL AND o.note <> '' THEN 1 ELSE 0 END) AS noted
+		FROM orders o LEFT JOIN (SELECT DISTINCT l.order_id FROM ledger_entries l
+			JOIN participants p ON p.id = l.participant_id
+			WHERE p.bull_pen_id = ? AND l.kind = 'LIQUIDATION') forced ON forced.order_id = o.id
+		WHERE `+cond+` GROUP BY o.participant_id, o.type ORDER BY o.participant_id, o.type`, args...)
 	return ts, err
 }
 

@@ -27,9 +27,9 @@ import (
 //
 //   - ORDERS_OF_TYPE: orders of orderType whose status is FILLED, every
 //     share filled. An order still PARTIALLY_FILLED, or cancelled or
-//     expired with part of it filled, does not count. A margin call's
-//     forced orders are the participant's FILLED MARKET orders in the
-//     log, and count.
+//     expired with part of it filled, does not count, and neither does a
+//     margin call's forced order: the system placed it, not the player
+//     (TestAssignmentsSkipForcedOrders).
 //   - DISTINCT_SYMBOLS: the most symbols held at once (a non-zero
 //     position, long or short) over the room's history, replayed from the
 //     participant's fills in order, with each applied split scaling the

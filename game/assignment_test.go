@@ -225,6 +225,40 @@ func TestAssignmentSymbolsAcrossASplit(t *testing.T) {
 	}
 }
 
+// TestAssignmentsSkipForcedOrders: a margin call's forced MARKET orders
+// are the system's, not the player's, so ORDERS_OF_TYPE leaves them out
+// (they are FILLED MARKET orders of the player in the log). dave shorts
+// with a LIMIT order; AAPL jumps and his short is covered by a forced
+// MARKET BUY: MARKET orders filled stay 0 of 1, LIMIT 1 of 1. Both
+// engines.
+func TestAssignmentsSkipForcedOrders(t *testing.T) {
+	for _, backend := range dbtest.Backends() {
+		t.Run(backend, func(t *testing.T) {
+			h := openHarnessDSN(t, dbtest.Open(t, backend), clockwork.NewFakeClockAt(t0))
+			owner, dave := h.user("owner"), h.user("dave")
+			h.price("AAPL", "100")
+			room := h.activeRoom(owner, func(in *game.CreateBullPenInput) {
+				in.StartingCash, in.AllowShortSelling = decp("10000"), ptr(true)
+				in.MaintenanceMarginPercent = decp("25")
+				in.Assignments = []game.AssignmentInput{
+					{Kind: game.AssignmentOrdersOfType, Count: 1, OrderType: ptr(game.OrderTypeMarket)},
+					{Kind: game.AssignmentOrdersOfType, Count: 1, OrderType: ptr(game.OrderTypeLimit)},
+				}
+			}, dave)
+			if o := h.order(dave, limit(sell(room.ID, "AAPL", 50), "100")); o.Status != game.OrderStatusFilled {
+				t.Fatalf("short: %s", why(o))
+			}
+			h.price("AAPL", "250") // margin equity 15,000 - 12,500 < 25% of 12,500
+			if liq := h.countLiquidations(room.ID); len(liq) != 1 {
+				t.Fatalf("liquidations %v, want one forced order", liq)
+			}
+			if got := h.progressOf(owner, room.ID, h.participant(room.ID, dave)); got != "0/1 false, 1/1 true" {
+				t.Errorf("dave: %s, want 0/1 false, 1/1 true", got)
+			}
+		})
+	}
+}
+
 // TestAssignmentsStoredAndCloned: a room's assignments are read back in
 // the order given (with the room they are created with), a room without
 // gets none, and a clone carries them. Both engines.
