@@ -211,8 +211,10 @@ func appendFrameHeader(b []byte, opcode byte, n int) []byte {
 // connection is closed at the TCP level (closeWith).
 type batchConn struct {
 	net.Conn
-	raw      syscall.RawConn // Conn's, for writes that never wait; nil if it has none
-	timeout  time.Duration   // the transport's WriteTimeout
+	// writeNow writes what the socket takes of a write without waiting
+	// (see writeNow); nil when Conn has no raw file descriptor.
+	writeNow func(p []byte) (int, error)
+	timeout  time.Duration // the transport's WriteTimeout
 	mu       sync.Mutex
 	deadline time.Time // the write deadline set last
 	// dead: a write failed, or the close frame was written; no byte may
@@ -265,6 +267,19 @@ func (b *batchConn) SetWriteDeadline(t time.Time) error {
 	return b.Conn.SetWriteDeadline(t)
 }
 
+// Close closes the connection. Under TLS it closes the socket beneath
+// without a close_notify alert, which would wait up to 5 seconds for a
+// peer that does not read: the WebSocket close frame, when it could be
+// sent, has ended the conversation already.
+func (b *batchConn) Close() error {
+	if tc, ok := b.Conn.(interface{ NetConn() net.Conn }); ok {
+		err := tc.NetConn().Close()
+		_ = b.Conn.Close() // frees what TLS holds; its alert fails at once
+		return err
+	}
+	return b.Conn.Close()
+}
+
 // hijacker hands gorilla's Upgrader a batchConn instead of the raw socket.
 type hijacker struct {
 	http.ResponseWriter
@@ -278,7 +293,9 @@ func (h *hijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	}
 	h.conn = &batchConn{Conn: c}
 	if sc, ok := c.(syscall.Conn); ok {
-		h.conn.raw, _ = sc.SyscallConn()
+		if raw, err := sc.SyscallConn(); err == nil {
+			h.conn.writeNow = writeNow(raw)
+		}
 	}
 	return h.conn, rw, nil
 }

@@ -268,10 +268,7 @@ func (t *WebSocket) Do(w http.ResponseWriter, r *http.Request, exec graphql.Grap
 		return
 	}
 	t.startPings()
-	go func() {
-		defer t.conns.remove(c)
-		c.serve()
-	}()
+	go c.serve()
 }
 
 func (t *WebSocket) address(r *http.Request) string {
@@ -850,7 +847,7 @@ func (c *wsConn) closeWith(code int, reason string) {
 		sent := c.raw.writeLast(append(appendFrameHeader(nil, opClose, len(msg)), msg...), time.Now().Add(time.Second))
 		c.cancel()
 		if !sent {
-			_ = c.raw.Conn.Close()
+			_ = c.raw.Close()
 			return
 		}
 		// Unblock the reader if it is waiting for a message.
@@ -894,6 +891,7 @@ func (c *wsConn) finish() {
 	c.q.close()
 	c.wg.Wait()
 	c.releaseLimits() // before closed: Shutdown returns with the counts at zero
+	c.t.conns.remove(c)
 	close(c.closed)
 }
 
