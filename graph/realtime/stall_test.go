@@ -210,6 +210,61 @@ func waitFor(t *testing.T, what string, within time.Duration, cond func() bool) 
 	}
 }
 
+// TestCloseDoesNotWaitForAStalledWrite: closing a connection whose peer
+// stopped reading, with a write to it stalled, does not wait for the
+// write timeout (a minute here): shutdown, a sign-out (the 4403 close),
+// and a sign-out of a connection whose queue is full (closed at once)
+// end the connection and its goroutines within the second a close may
+// take, whatever the socket.
+func TestCloseDoesNotWaitForAStalledWrite(t *testing.T) {
+	const within = 5 * time.Second // the write timeout is a minute
+	for _, kind := range socketKinds {
+		for _, how := range []string{"Shutdown", "SignOut", "SignOutQueueFull"} {
+			t.Run(string(kind)+"/"+how, func(t *testing.T) {
+				t.Parallel()
+				signOut := make(chan context.CancelFunc, 1)
+				ws := stallTransport(func(ctx context.Context, _ map[string]any) (context.Context, error) {
+					ctx, cancel := context.WithCancel(ctx)
+					signOut <- cancel
+					return ctx, nil
+				})
+				ws.WriteTimeout = time.Minute
+				if how == "SignOutQueueFull" {
+					ws.SendQueue, ws.MaxQueue = 4, 2
+				}
+				dial, l := wsServer(t, kind, ws)
+				c := dial(t)
+				defer ws.Shutdown(context.Background())
+				c.stall()
+				waitFor(t, "a stalled write", within, func() bool { return l.inflight.Load() > 0 })
+
+				start := time.Now()
+				switch how {
+				case "Shutdown":
+					done := make(chan struct{})
+					go func() {
+						defer close(done)
+						ws.Shutdown(context.Background())
+					}()
+					select {
+					case <-done:
+					case <-time.After(within):
+						t.Fatalf("Shutdown has not returned after %v", within)
+					}
+					if n := ws.Connections(); n != 0 {
+						t.Fatalf("%d connections open after Shutdown", n)
+					}
+				default:
+					(<-signOut)()
+					waitFor(t, "the connection to close", within, func() bool { return ws.Connections() == 0 })
+				}
+				waitFor(t, "the stalled write to end", within, func() bool { return l.inflight.Load() == 0 })
+				t.Logf("closed in %v", time.Since(start).Round(time.Millisecond))
+			})
+		}
+	}
+}
+
 // TestStalledClientsDoNotDelayOthers: as many clients stalled as the
 // writers have workers, and two more, do not keep a healthy client from
 // its results: it gets them all while the stalled ones' writes still

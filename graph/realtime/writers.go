@@ -365,12 +365,9 @@ func (b *batchConn) tryWrite(p []byte) (n int, err error) {
 		return 0, errDead
 	}
 	if b.timeout > 0 {
-		if now := time.Now(); b.deadline.Sub(now) < b.timeout/2 {
-			b.deadline = now.Add(b.timeout)
-			if err := b.Conn.SetWriteDeadline(b.deadline); err != nil {
-				b.dead = true
-				return 0, err
-			}
+		if err := b.keepDeadline(); err != nil {
+			b.dead = true
+			return 0, err
 		}
 	}
 	if b.writeNow == nil {
