@@ -1,7 +1,9 @@
 package realtime
 
 import (
+	"bufio"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -315,6 +317,65 @@ func TestStalledClientsDoNotDelayOthers(t *testing.T) {
 			if n := ws.Connections(); n != 0 {
 				t.Fatalf("%d connections open after Shutdown", n)
 			}
+		})
+	}
+}
+
+// TestSSEStreamOfANonReaderIsCutOff: an event stream whose client reads
+// nothing ends once a write takes longer than the write timeout, and
+// gives back its place (its stream, its count against the address's
+// limit), over HTTP/1.1 (plain, wrapped or TLS) and HTTP/2. (Over TLS
+// with HTTP/1.1 net/http closes the connection after the failed write
+// with a close_notify alert that waits up to 5 seconds for the peer
+// that does not read: the stream ends that much later.)
+func TestSSEStreamOfANonReaderIsCutOff(t *testing.T) {
+	type variant struct {
+		name  string
+		kind  socketKind
+		http2 bool
+	}
+	variants := []variant{{"TCP", rawSocket, false}, {"Wrapped", hiddenSocket, false}, {"TLS", tlsSocket, false}, {"HTTP2", tlsSocket, true}}
+	for _, v := range variants {
+		t.Run(v.name, func(t *testing.T) {
+			t.Parallel()
+			sse := NewSSE(clockwork.NewFakeClock(), slog.New(slog.DiscardHandler))
+			sse.WriteTimeout, sse.KeepAlive, sse.MaxPerAddress = 200*time.Millisecond, 0, 10
+			srv, _ := stallServer(t, v.kind, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				sse.Do(w, r, streamExec{})
+			}), v.http2)
+			defer sse.Shutdown(context.Background())
+			body := `{"query":"subscription { s }","variables":{"size":32768}}`
+			if v.http2 {
+				req, _ := http.NewRequest(http.MethodPost, srv.URL, strings.NewReader(body))
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("Accept", "text/event-stream")
+				resp, err := srv.Client().Do(req)
+				if err != nil || resp.StatusCode != http.StatusOK || resp.ProtoMajor != 2 {
+					t.Fatalf("stream: %v %v", resp, err)
+				}
+				defer resp.Body.Close() // never read
+			} else {
+				conn, err := dialSmall(context.Background(), "tcp", srv.Listener.Addr().String())
+				if err != nil {
+					t.Fatal(err)
+				}
+				if v.kind == tlsSocket {
+					cfg := srv.Client().Transport.(*http.Transport).TLSClientConfig.Clone()
+					cfg.ServerName = "example.com" // httptest's certificate
+					conn = tls.Client(conn, cfg)
+				}
+				defer conn.Close()
+				fmt.Fprintf(conn, "POST / HTTP/1.1\r\nHost: bullpen\r\nContent-Type: application/json\r\nAccept: text/event-stream\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
+				_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+				resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+				if err != nil || resp.StatusCode != http.StatusOK {
+					t.Fatalf("stream: %v %v", resp, err)
+				}
+				// Read no more: the next results fill the socket.
+			}
+			waitFor(t, "the stream to be cut off", 10*time.Second, func() bool {
+				return sse.streams.len() == 0 && sse.StreamsOf("127.0.0.1") == 0
+			})
 		})
 	}
 }
