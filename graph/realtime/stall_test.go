@@ -278,7 +278,11 @@ func TestStalledClientsDoNotDelayOthers(t *testing.T) {
 		t.Run(string(kind), func(t *testing.T) {
 			t.Parallel()
 			ws := stallTransport(nil)
-			ws.WriteTimeout = time.Second
+			// A stalled write is cut off between half the write timeout
+			// and all of it after the deadline was last set: long enough
+			// that the healthy client's few round trips come first on a
+			// busy machine.
+			ws.WriteTimeout = 3 * time.Second
 			ws.writers.max = 2
 			dial, l := wsServer(t, kind, ws)
 			healthy := dial(t)
