@@ -209,15 +209,25 @@ func appendFrameHeader(b []byte, opcode byte, n int) []byte {
 // and what followed as garbage). So after a failed write the socket is
 // dead: nothing more is written to it, not even a close frame, and the
 // connection is closed at the TCP level (closeWith).
+//
+// Once the connection closes, no write may end later than closeBy
+// (closeWithin): not the one in progress, which may be waiting for a peer
+// that stopped reading, nor those after it. The write deadline therefore
+// has a lock of its own, never held while writing.
 type batchConn struct {
 	net.Conn
-	raw      syscall.RawConn // Conn's, for writes that never wait; nil if it has none
-	timeout  time.Duration   // the transport's WriteTimeout
+	// writeNow writes what the socket takes of a write without waiting
+	// (see writeNow); nil when Conn has no raw file descriptor.
+	writeNow func(p []byte) (int, error)
+	timeout  time.Duration // the transport's WriteTimeout
 	mu       sync.Mutex
-	deadline time.Time // the write deadline set last
 	// dead: a write failed, or the close frame was written; no byte may
 	// follow. Read and set with mu held.
 	dead bool
+
+	dl       sync.Mutex // guards deadline and closeBy
+	deadline time.Time  // the write deadline set last
+	closeBy  time.Time  // set by closeWithin: no write ends later
 }
 
 // errDead is what writing to a dead batchConn returns.
@@ -248,21 +258,67 @@ func (b *batchConn) writeLast(p []byte, deadline time.Time) bool {
 		return false
 	}
 	b.dead = true
-	if err := b.Conn.SetWriteDeadline(deadline); err != nil {
+	if err := b.SetWriteDeadline(deadline); err != nil {
 		return false
 	}
-	b.deadline = deadline
 	n, err := b.Conn.Write(p)
 	return err == nil && n == len(p)
 }
 
-// SetWriteDeadline remembers the deadline, so that tryWrite knows
-// whether it must set its own.
+// SetWriteDeadline sets the write deadline (closeBy, if that comes
+// sooner) and remembers it, so that tryWrite knows whether it must set
+// its own.
 func (b *batchConn) SetWriteDeadline(t time.Time) error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
+	b.dl.Lock()
+	defer b.dl.Unlock()
+	return b.setDeadlineLocked(t)
+}
+
+// keepDeadline moves the write deadline to timeout from now when less
+// than half of that is left (see tryWrite).
+func (b *batchConn) keepDeadline() error {
+	b.dl.Lock()
+	defer b.dl.Unlock()
+	if now := time.Now(); b.deadline.Sub(now) < b.timeout/2 {
+		return b.setDeadlineLocked(now.Add(b.timeout))
+	}
+	return nil
+}
+
+func (b *batchConn) setDeadlineLocked(t time.Time) error {
+	if !b.closeBy.IsZero() && (t.IsZero() || t.After(b.closeBy)) {
+		t = b.closeBy
+	}
 	b.deadline = t
 	return b.Conn.SetWriteDeadline(t)
+}
+
+// closeWithin makes every write end by t: the one in progress (without
+// waiting for the write lock it holds) and those to come. A later t than
+// one given before changes nothing.
+func (b *batchConn) closeWithin(t time.Time) {
+	b.dl.Lock()
+	defer b.dl.Unlock()
+	if !b.closeBy.IsZero() && !t.Before(b.closeBy) {
+		return
+	}
+	b.closeBy = t
+	if b.deadline.IsZero() || b.deadline.After(t) {
+		_ = b.setDeadlineLocked(t)
+	}
+}
+
+// Close closes the connection. Under TLS it closes the socket beneath
+// without a close_notify alert, which would wait up to 5 seconds for a
+// peer that does not read: the WebSocket close frame, when it could be
+// sent, has ended the conversation already.
+func (b *batchConn) Close() error {
+	if tc, ok := b.Conn.(interface{ NetConn() net.Conn }); ok {
+		err := tc.NetConn().Close()
+		_ = b.Conn.Close() // frees what TLS holds; its alert fails at once
+		return err
+	}
+	return b.Conn.Close()
 }
 
 // hijacker hands gorilla's Upgrader a batchConn instead of the raw socket.
@@ -278,7 +334,9 @@ func (h *hijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	}
 	h.conn = &batchConn{Conn: c}
 	if sc, ok := c.(syscall.Conn); ok {
-		h.conn.raw, _ = sc.SyscallConn()
+		if raw, err := sc.SyscallConn(); err == nil {
+			h.conn.writeNow = writeNow(raw)
+		}
 	}
 	return h.conn, rw, nil
 }

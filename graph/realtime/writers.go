@@ -35,7 +35,10 @@ import (
 // A peer that does not read fills its socket buffer: the worker's write
 // then stops short, and the rest goes to a goroutine of that connection's
 // own (slow), which waits for the socket with the write deadline while the
-// workers go on with the other connections.
+// workers go on with the other connections. A connection with no raw file
+// descriptor (TLS, a listener that wraps its connections) cannot be
+// written without waiting: its whole write goes to such a goroutine, so
+// that a few peers that stop reading never hold every worker.
 type writers struct {
 	mu           sync.Mutex
 	urgent, bulk line
@@ -344,7 +347,9 @@ func putBatchBuffer(bp *[]byte) {
 }
 
 // tryWrite takes the write lock and writes as much of p as the socket
-// takes now, without waiting, and returns how much that was. The lock is
+// takes now, without waiting, and returns how much that was: nothing, on
+// a connection with no raw file descriptor, whose every write may wait
+// (a TLS one; writers hands it to a goroutine of its own). The lock is
 // still held on return: the caller releases it, or hands it with the rest
 // to a goroutine that waits for the socket (a sync.Mutex may be unlocked by
 // another goroutine), so that nothing gorilla writes (a pong, a close)
@@ -360,40 +365,44 @@ func (b *batchConn) tryWrite(p []byte) (n int, err error) {
 		return 0, errDead
 	}
 	if b.timeout > 0 {
-		if now := time.Now(); b.deadline.Sub(now) < b.timeout/2 {
-			b.deadline = now.Add(b.timeout)
-			if err := b.Conn.SetWriteDeadline(b.deadline); err != nil {
-				b.dead = true
-				return 0, err
-			}
+		if err := b.keepDeadline(); err != nil {
+			b.dead = true
+			return 0, err
 		}
 	}
-	if b.raw == nil {
-		n, err = b.Conn.Write(p)
-		b.dead = err != nil
-		return n, err
+	if b.writeNow == nil {
+		return 0, nil
 	}
-	werr := b.raw.Write(func(fd uintptr) bool {
-		for n < len(p) {
-			m, e := syscall.Write(int(fd), p[n:])
-			if m > 0 {
-				n += m
-			}
-			if e == syscall.EINTR {
-				continue
-			}
-			if e != nil {
-				if !errors.Is(e, syscall.EAGAIN) {
-					err = e
-				}
-				break
-			}
-		}
-		return true // never wait here
-	})
-	if err == nil {
-		err = werr
-	}
+	n, err = b.writeNow(p)
 	b.dead = err != nil
 	return n, err
+}
+
+// writeNow returns a function that writes what the socket of raw takes
+// of p now, without waiting.
+func writeNow(raw syscall.RawConn) func(p []byte) (int, error) {
+	return func(p []byte) (n int, err error) {
+		werr := raw.Write(func(fd uintptr) bool {
+			for n < len(p) {
+				m, e := syscall.Write(int(fd), p[n:])
+				if m > 0 {
+					n += m
+				}
+				if e == syscall.EINTR {
+					continue
+				}
+				if e != nil {
+					if !errors.Is(e, syscall.EAGAIN) {
+						err = e
+					}
+					break
+				}
+			}
+			return true // never wait here
+		})
+		if err == nil {
+			err = werr
+		}
+		return n, err
+	}
 }

@@ -65,7 +65,9 @@ func (f *writersFixture) conn(name string, gated bool) *wsConn {
 	if gated {
 		rc.gate = f.gate
 	}
-	c := &wsConn{t: f.ws, raw: &batchConn{Conn: rc}, ctx: context.Background()}
+	// Its writes never wait (but the gated one): as a socket's with a raw
+	// file descriptor, they are the workers'.
+	c := &wsConn{t: f.ws, raw: &batchConn{Conn: rc, writeNow: rc.Write}, ctx: context.Background()}
 	c.q.start = func(urgent bool) { f.ws.writers.add(c, urgent) }
 	return c
 }

@@ -268,10 +268,7 @@ func (t *WebSocket) Do(w http.ResponseWriter, r *http.Request, exec graphql.Grap
 		return
 	}
 	t.startPings()
-	go func() {
-		defer t.conns.remove(c)
-		c.serve()
-	}()
+	go c.serve()
 }
 
 func (t *WebSocket) address(r *http.Request) string {
@@ -827,11 +824,21 @@ func (c *wsConn) doGoAway() {
 	c.closeAfterFlush(CloseGoingAway, "server shutting down")
 }
 
+// closeGrace is how long a closing connection's writes may still take:
+// what is queued before the close frame, the write in progress included,
+// and the close frame itself. A peer that stopped reading holds a close
+// (shutdown's above all) this long, not the write timeout.
+const closeGrace = time.Second
+
 // closeAfterFlush closes the socket once the writer has sent what is
-// queued; if the queue is full the peer is not reading, so it closes now.
+// queued, within closeGrace; if the queue is full the peer is not
+// reading, so it closes now, cutting off a write in progress.
 func (c *wsConn) closeAfterFlush(code int, reason string) {
 	c.closing.Store(true)
+	now := time.Now()
+	c.raw.closeWithin(now.Add(closeGrace))
 	if !c.q.push(frame{close: true, code: code, reason: reason}, c.t.MaxQueue) {
+		c.raw.closeWithin(now)
 		c.closeWith(code, reason)
 	}
 }
@@ -843,14 +850,17 @@ func (c *wsConn) closeAfterFlush(code int, reason string) {
 // the middle of a frame, or this one times out), nothing more can be
 // written: the TCP connection is closed at once, which the peer sees as
 // the end of the stream (1006 in WebSocket clients), never a malformed
-// frame.
+// frame. A write in progress, which the close frame must wait for, has
+// closeGrace to end, as has the close frame.
 func (c *wsConn) closeWith(code int, reason string) {
 	c.closeOnce.Do(func() {
 		msg := websocket.FormatCloseMessage(code, closeReason(reason))
-		sent := c.raw.writeLast(append(appendFrameHeader(nil, opClose, len(msg)), msg...), time.Now().Add(time.Second))
+		deadline := time.Now().Add(closeGrace)
+		c.raw.closeWithin(deadline)
+		sent := c.raw.writeLast(append(appendFrameHeader(nil, opClose, len(msg)), msg...), deadline)
 		c.cancel()
 		if !sent {
-			_ = c.raw.Conn.Close()
+			_ = c.raw.Close()
 			return
 		}
 		// Unblock the reader if it is waiting for a message.
@@ -894,6 +904,7 @@ func (c *wsConn) finish() {
 	c.q.close()
 	c.wg.Wait()
 	c.releaseLimits() // before closed: Shutdown returns with the counts at zero
+	c.t.conns.remove(c)
 	close(c.closed)
 }
 
