@@ -3,6 +3,7 @@
 package db
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"embed"
@@ -61,8 +62,9 @@ type Store struct {
 	mu       sync.Mutex
 	onCommit []func(rooms map[int64]int64)
 
-	// group batches Apply's changes into shared transactions.
-	group *committer
+	// committers batch Apply's changes into shared transactions: one on
+	// SQLite, Options.Committers on PostgreSQL (see committerFor).
+	committers []*committer
 
 	// pens and quotes keep rooms' and quotes' rows for the writers;
 	// SQLite only (nil).
@@ -116,18 +118,52 @@ func CheckDSN(dsn string) error {
 	return err
 }
 
+// Options tune a Store; the zero value gives the defaults.
+type Options struct {
+	// Committers is how many group committers run Apply's changes
+	// concurrently on PostgreSQL, each in transactions of its own; 0 means
+	// DefaultCommitters. SQLite, a single writer, always has one.
+	Committers int
+}
+
+// DefaultCommitters is Options.Committers when none is given: enough
+// that 20 busy rooms keep a 2-core PostgreSQL busy (BENCHMARKS.md,
+// "PostgreSQL throughput").
+const DefaultCommitters = 4
+
+// MaxCommitters bounds Options.Committers: each holds a connection.
+const MaxCommitters = 64
+
+// CheckCommitters reports whether n is a valid Options.Committers.
+func CheckCommitters(n int) error {
+	if n < 0 || n > MaxCommitters {
+		return fmt.Errorf("%d committers: want 1 to %d (0 for the default, %d)", n, MaxCommitters, DefaultCommitters)
+	}
+	return nil
+}
+
 // Open connects to dsn ("sqlite:PATH", "sqlite::memory:" or a postgres://
-// URL) and applies every pending migration.
+// URL) with the default Options and applies every pending migration.
 func Open(ctx context.Context, dsn string, clock clockwork.Clock, log *slog.Logger) (*Store, error) {
+	return OpenWith(ctx, dsn, clock, log, Options{})
+}
+
+// OpenWith is Open with Options.
+func OpenWith(ctx context.Context, dsn string, clock clockwork.Clock, log *slog.Logger, o Options) (*Store, error) {
 	t, err := parseDSN(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("db: %w", err)
 	}
+	if err := CheckCommitters(o.Committers); err != nil {
+		return nil, fmt.Errorf("db: %w", err)
+	}
+	committers := 1
 	var db *sqlx.DB
 	if t.dialect == SQLite {
 		db, err = openSQLite(t.path)
 	} else {
-		db, err = openPostgres(ctx, t.pg)
+		committers = cmp.Or(o.Committers, DefaultCommitters)
+		db, err = openPostgres(ctx, t.pg, committers)
 	}
 	if err != nil {
 		return nil, err
@@ -141,7 +177,9 @@ func Open(ctx context.Context, dsn string, clock clockwork.Clock, log *slog.Logg
 		db.Close()
 		return nil, err
 	}
-	s.group = startCommitter(s)
+	for range committers {
+		s.committers = append(s.committers, startCommitter(s))
+	}
 	return s, nil
 }
 
@@ -208,10 +246,13 @@ func checkSQLiteDir(path string) error {
 	return os.Remove(f.Name())
 }
 
-func openPostgres(ctx context.Context, cfg *pgx.ConnConfig) (*sqlx.DB, error) {
+// openPostgres opens a pool with room for every committer's transaction
+// and 16 connections more for reads, Update and the rest.
+func openPostgres(ctx context.Context, cfg *pgx.ConnConfig, committers int) (*sqlx.DB, error) {
 	db := sqlx.NewDb(stdlib.OpenDB(*cfg, stdlib.OptionAfterConnect(scanTimesInUTC)), "pgx")
-	db.SetMaxOpenConns(20)
-	db.SetMaxIdleConns(20)
+	conns := max(20, committers+16)
+	db.SetMaxOpenConns(conns)
+	db.SetMaxIdleConns(conns)
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
@@ -284,10 +325,14 @@ func (s *Store) Dialect() Dialect { return s.dialect }
 // DB exposes the connection pool (for tests and metrics).
 func (s *Store) DB() *sqlx.DB { return s.db }
 
-// Close stops the group committer (after the batch it is running; changes
-// still queued fail) and closes the connection pool.
+// Close stops every group committer (each after the batch it is running;
+// changes still queued fail) and closes the connection pool.
 func (s *Store) Close() error {
-	s.group.close()
+	var wg sync.WaitGroup
+	for _, c := range s.committers {
+		wg.Go(c.close)
+	}
+	wg.Wait()
 	return s.db.Close()
 }
 

@@ -1,10 +1,30 @@
 package db
 
-// QueuedChanges counts the changes waiting for the group committer.
+// QueuedChanges counts the changes waiting for the group committers.
 func QueuedChanges(s *Store) int {
-	s.group.mu.Lock()
-	defer s.group.mu.Unlock()
-	return len(s.group.queue)
+	n := 0
+	for _, c := range s.committers {
+		c.mu.Lock()
+		n += len(c.queue)
+		c.mu.Unlock()
+	}
+	return n
+}
+
+// Committers counts the store's group committers.
+func Committers(s *Store) int { return len(s.committers) }
+
+// Running counts the committers whose goroutine has not returned.
+func Running(s *Store) int {
+	n := 0
+	for _, c := range s.committers {
+		select {
+		case <-c.exit:
+		default:
+			n++
+		}
+	}
+	return n
 }
 
 // EntryChunk is how many leaderboard entries one INSERT writes.
@@ -13,9 +33,15 @@ const EntryChunk = rowsChunk
 // MigrationsFS returns the embedded migrations of d and goose's dialect.
 var MigrationsFS = migrationsOf
 
-// Closing reports whether Close has begun stopping the group committer.
+// Closing reports whether Close has begun stopping every group committer.
 func Closing(s *Store) bool {
-	s.group.mu.Lock()
-	defer s.group.mu.Unlock()
-	return s.group.shut
+	for _, c := range s.committers {
+		c.mu.Lock()
+		shut := c.shut
+		c.mu.Unlock()
+		if !shut {
+			return false
+		}
+	}
+	return true
 }

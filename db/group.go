@@ -19,11 +19,22 @@ import (
 	"github.com/bullpen/bullpen/game"
 )
 
-// Group commit. Apply queues a change; one committer goroutine, owned by
+// Group commit. Apply queues a change; a committer goroutine, owned by
 // the Store (started in Open, stopped in Close), takes whatever is queued
 // (up to maxBatch, never waiting for more: batches come from contention,
 // not from a delay), runs every change in one transaction, each inside its
 // own savepoint, commits once and answers each caller with its own result.
+//
+// SQLite has one writer, and one committer. PostgreSQL has several
+// (Options.Committers), each with its own queue and transactions: rooms are
+// independent, and one committer running every room's orders one round
+// trip after another left the database mostly idle (BENCHMARKS.md,
+// "PostgreSQL throughput"). A change goes to the committer of its lowest
+// room (its lowest symbol when it names no room), so one room's changes
+// keep their order in one queue. Committers commit concurrently as
+// several instances' do: each batch takes its locks in the one global
+// order (lockAll), sequences are numbered under the room's row lock, and a
+// deadlock or serialization failure still only makes a change run alone.
 //
 // Failures:
 //   - A change that fails is rolled back to its savepoint and its caller
@@ -66,7 +77,8 @@ type request struct {
 	panic  any  // Run panicked: re-raised in the caller's goroutine
 }
 
-// committer batches changes for one Store.
+// committer batches changes for one Store; a Store has one per
+// concurrent writer it runs (see committerFor).
 type committer struct {
 	s     *Store
 	mu    sync.Mutex
@@ -154,7 +166,7 @@ func (c *committer) run() {
 			if len(batch) == 0 {
 				break
 			}
-			c.s.commitBatch(batch)
+			c.s.commitBatch(c, batch)
 		}
 	}
 }
@@ -166,7 +178,7 @@ func (s *Store) Apply(ctx context.Context, c game.Change) error {
 		return err
 	}
 	r := &request{ctx: ctx, change: c, done: make(chan struct{})}
-	if err := s.group.submit(r); err != nil {
+	if err := s.committerFor(c).submit(r); err != nil {
 		return err
 	}
 	// Wait even when ctx ends: once Run has started it runs to the end,
@@ -202,8 +214,9 @@ func (s *Store) applyAlone(ctx context.Context, c game.Change) error {
 	return err
 }
 
-// commitBatch runs batch in one transaction and answers every request.
-func (s *Store) commitBatch(batch []*request) {
+// commitBatch runs batch, taken from c, in one transaction and answers
+// every request.
+func (s *Store) commitBatch(c *committer, batch []*request) {
 	var live []*request
 	for _, r := range batch {
 		if err := r.ctx.Err(); err != nil {
@@ -293,8 +306,8 @@ func (s *Store) commitBatch(batch []*request) {
 		answer(live)
 		return
 	}
-	s.group.batches.Add(1)
-	s.group.changes.Add(int64(len(live)))
+	c.batches.Add(1)
+	c.changes.Add(int64(len(live)))
 	s.committed(tx.rooms)
 	answer(live)
 }
@@ -302,7 +315,26 @@ func (s *Store) commitBatch(batch []*request) {
 // GroupCommits reports how many shared transactions Apply has committed
 // and how many changes they carried (for metrics and benchmarks).
 func (s *Store) GroupCommits() (batches, changes int64) {
-	return s.group.batches.Load(), s.group.changes.Load()
+	for _, c := range s.committers {
+		batches += c.batches.Load()
+		changes += c.changes.Load()
+	}
+	return batches, changes
+}
+
+// committerFor picks the committer that runs c: the one of c's lowest
+// room, so that a room's changes queue in one place and commit in the
+// order they came, else the one of its lowest symbol.
+func (s *Store) committerFor(c game.Change) *committer {
+	n := len(s.committers)
+	switch {
+	case n == 1:
+	case len(c.Rooms) > 0:
+		return s.committers[uint64(slices.Min(c.Rooms))%uint64(n)]
+	case len(c.Symbols) > 0:
+		return s.committers[uint64(uint32(symbolKey(slices.Min(c.Symbols))))%uint64(n)]
+	}
+	return s.committers[0]
 }
 
 // lockAll takes, on PostgreSQL, the locks every change of the batch will

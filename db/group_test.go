@@ -39,7 +39,8 @@ func TestApply(t *testing.T) {
 	}
 }
 
-// holdCommitter occupies the committer with a change that waits until the
+// holdCommitter occupies the committer of changes that name no room or
+// symbol (the only one, on SQLite) with a change that waits until the
 // returned release is called, then waits until want more changes are
 // queued behind it: those make the next batch, all together.
 func holdCommitter(t *testing.T, s *db.Store, queue func()) (release func()) {
@@ -82,7 +83,8 @@ type marker struct {
 func testApplyEachChangeKeepsItsOwnOutcome(t *testing.T, backend string) {
 	const changes, rooms = 40, 4
 	ctx := context.Background()
-	s := mustOpen(t, backend)
+	// One committer, so that every room's changes queue behind the held one.
+	s := mustOpenWith(t, backend, db.Options{Committers: 1})
 	owner := addUser(t, s, "owner")
 	var roomIDs []int64
 	for range rooms {
@@ -385,7 +387,8 @@ func TestCloseStopsTheCommitter(t *testing.T) {
 // aborted or run twice.
 func TestApplyTakesLocksInOrder(t *testing.T) {
 	ctx := context.Background()
-	s := mustOpen(t, postgresBackend)
+	// One committer, so that both orders share the batch.
+	s := mustOpenWith(t, postgresBackend, db.Options{Committers: 1})
 	owner := addUser(t, s, "owner")
 	roomA := addRoom(t, s, owner.ID, game.RoomActive, game.VisibilityPublic).ID
 	roomB := addRoom(t, s, owner.ID, game.RoomActive, game.VisibilityPublic).ID

@@ -68,6 +68,23 @@ func openWithClock(tb testing.TB, dsn string, clock clockwork.Clock) *db.Store {
 	return s
 }
 
+// mustOpenWith opens a store with o on a fresh database of the backend,
+// with a fake clock, and closes it when tb ends.
+func mustOpenWith(tb testing.TB, backend string, o db.Options) *db.Store {
+	tb.Helper()
+	dsn := dbtest.Open(tb, backend)
+	s, err := db.OpenWith(context.Background(), dsn, clockwork.NewFakeClockAt(clockStart), discardLogger(), o)
+	if err != nil {
+		tb.Fatalf("db.OpenWith(%q): %v", dsn, err)
+	}
+	tb.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			tb.Errorf("Close: %v", err)
+		}
+	})
+	return s
+}
+
 // mustOpenClock opens a store on a fresh database of the backend ("sqlite"
 // or "postgres", see dbtest.Backends).
 func mustOpenClock(tb testing.TB, backend string) (*db.Store, *clockwork.FakeClock) {

@@ -26,6 +26,7 @@ type config struct {
 	wsInitTimeout, keepAlive         time.Duration
 	tokenTTL                         time.Duration
 	pprof                            string
+	pgCommitters                     int
 	accessLog                        bool
 	leaderboardPeriod                time.Duration
 	// clockOffset shifts the server's clock (tests only; see shiftedClock).
@@ -119,6 +120,7 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	fs.BoolVar(&c.accessLog, "access-log", true, "log one line per HTTP request (method, path, status, bytes, duration, remote address); -access-log=false turns it off")
 	fs.DurationVar(&c.leaderboardPeriod, "leaderboard-period", game.DefaultLeaderboardPeriod, "how often ACTIVE rooms whose leaderboard changed without fills get a snapshot, whole seconds from 1s to 1h")
 	fs.Int64Var(&c.seed, "seed", 0, "seed of the simulated market; 0 picks one from the clock")
+	fs.IntVar(&c.pgCommitters, "pg-committers", db.DefaultCommitters, fmt.Sprintf("on PostgreSQL, how many group committers write orders concurrently, each room's always through the same one; 1 to %d (SQLite always has one writer)", db.MaxCommitters))
 	fs.IntVar(&c.bcryptCost, "bcrypt-cost", 0, "bcrypt cost of password hashes, 4 to 31 (default 10; lower only for tests)")
 	fs.DurationVar(&c.clockOffset, "clock-offset", 0, "run the server's clock this far ahead of the real time (negative: behind); only for tests, e.g. the crash loop crossing 00:00 UTC")
 	fs.Usage = func() {
@@ -187,6 +189,7 @@ func (c config) validate() error {
 		{"token-ttl", auth.CheckTTL(c.tokenTTL)},
 		{"bcrypt-cost", auth.CheckCost(c.bcryptCost)},
 		{"pprof", checkOptionalAddr(c.pprof)},
+		{"pg-committers", checkCommitters(c.pgCommitters)},
 		{"leaderboard-period", game.CheckLeaderboardPeriod(c.leaderboardPeriod)},
 		{"max-query-depth", limit("max-query-depth", c.maxDepth)},
 		{"max-aliases", limit("max-aliases", c.maxAliases)},
@@ -265,4 +268,12 @@ func splitList(s string) []string {
 		}
 	}
 	return out
+}
+
+// checkCommitters refuses 0 as well: the flag's default is the number.
+func checkCommitters(n int) error {
+	if n < 1 || n > db.MaxCommitters {
+		return fmt.Errorf("%d: want 1 to %d", n, db.MaxCommitters)
+	}
+	return nil
 }

@@ -166,7 +166,7 @@ func (s *server) openStore(ctx context.Context) error {
 		return err
 	}
 	s.onClose(release)
-	if s.store, err = db.Open(ctx, s.c.db, s.clock, s.log); err != nil {
+	if s.store, err = db.OpenWith(ctx, s.c.db, s.clock, s.log, db.Options{Committers: s.c.pgCommitters}); err != nil {
 		return err
 	}
 	s.onClose(func() { s.store.Close() })
