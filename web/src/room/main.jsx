@@ -539,8 +539,11 @@ const TEAM_SCORING = {
 // yet follow, unranked ("–"). A player in no team (canJoin) also gets a
 // Join button on each team with a seat left, and a form to make a team;
 // the card shows the change at once, and the server's refusal if any.
-function TeamBoard({ model, memberId, token, bump, canJoin = false }) {
+function TeamBoard({ model, memberId, token, bump, canJoin: mayJoin = false }) {
   const [msg, setMsg] = useState('');
+  // Asked again of the model at each render: a team just made or joined
+  // ends the controls in the same render that shows it as the viewer's.
+  const canJoin = mayJoin && !model.teamOf(memberId);
   const [busy, setBusy] = useState(false);
   const board = model.board;
   const rows = model.teamBoard();
