@@ -178,3 +178,36 @@ export async function openPage(browser, baseURL, path, { token, setup, viewport 
   await page.goto(baseURL + path, { waitUntil: 'load' });
   return { context, page, offOrigin, pageErrors };
 }
+
+// Viewports the page tests use.
+export const PHONE = { width: 390, height: 844 };
+export const LAPTOP = { width: 1280, height: 800 };
+export const SMALL_PHONE = { width: 360, height: 740 };
+
+// overflow lists what sticks out of the viewport sideways: the document's
+// own scroll width, and every element whose box passes the viewport's edge
+// unless it is inside a box that scrolls (or clips) and itself fits, as a
+// wide table inside its card does.
+export function overflow(page) {
+  return page.evaluate(() => {
+    const W = window.innerWidth;
+    const out = [];
+    if (document.documentElement.scrollWidth > W) out.push(`document scrollWidth ${document.documentElement.scrollWidth} > ${W}`);
+    const contained = (el) => {
+      for (let a = el.parentElement; a; a = a.parentElement) {
+        if (!/(auto|scroll|hidden)/.test(getComputedStyle(a).overflowX)) continue;
+        const r = a.getBoundingClientRect();
+        if (r.left >= -0.5 && r.right <= W + 0.5) return true;
+      }
+      return false;
+    };
+    for (const el of document.body.querySelectorAll('*')) {
+      const r = el.getBoundingClientRect();
+      if (r.width === 0 && r.height === 0) continue;
+      if ((r.right > W + 0.5 || r.left < -0.5) && !contained(el)) {
+        out.push(`${el.tagName.toLowerCase()}${el.id ? '#' + el.id : ''}${el.className && typeof el.className === 'string' ? '.' + el.className.trim().replace(/\s+/g, '.') : ''} spans ${Math.round(r.left)}..${Math.round(r.right)} of ${W}`);
+      }
+    }
+    return out;
+  });
+}

@@ -5,7 +5,7 @@
 // laptop's or a phone's screen.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { Server, launch, openPage } from './harness.mjs';
+import { Server, launch, openPage, overflow, PHONE, LAPTOP } from './harness.mjs';
 
 let srv;
 let browser;
@@ -32,8 +32,6 @@ after(async () => {
   await srv?.close();
 });
 
-const PHONE = { width: 390, height: 844 };
-const LAPTOP = { width: 1280, height: 800 };
 
 async function waitFor(page, fn, arg, what) {
   try {
@@ -67,33 +65,6 @@ async function league(name, rooms) {
   const id = (await srv.gql('mutation L($n: String!) { createLeague(name: $n) { id } }', { n: name }, admin)).createLeague.id;
   for (const b of rooms) await srv.gql('mutation A($l: ID!, $b: ID!) { addRoomToLeague(leagueId: $l, bullPenId: $b) { id } }', { l: id, b }, admin);
   return id;
-}
-
-// overflow lists what sticks out of the viewport sideways (as in
-// room.test.mjs): the document's scroll width, and every element past
-// the viewport's edge unless inside a box that scrolls and itself fits.
-function overflow(page) {
-  return page.evaluate(() => {
-    const W = window.innerWidth;
-    const out = [];
-    if (document.documentElement.scrollWidth > W) out.push(`document scrollWidth ${document.documentElement.scrollWidth} > ${W}`);
-    const contained = (el) => {
-      for (let a = el.parentElement; a; a = a.parentElement) {
-        if (!/(auto|scroll|hidden)/.test(getComputedStyle(a).overflowX)) continue;
-        const r = a.getBoundingClientRect();
-        if (r.left >= -0.5 && r.right <= W + 0.5) return true;
-      }
-      return false;
-    };
-    for (const el of document.body.querySelectorAll('*')) {
-      const r = el.getBoundingClientRect();
-      if (r.width === 0 && r.height === 0) continue;
-      if ((r.right > W + 0.5 || r.left < -0.5) && !contained(el)) {
-        out.push(`${el.tagName.toLowerCase()}${el.id ? '#' + el.id : ''} spans ${Math.round(r.left)}..${Math.round(r.right)} of ${W}`);
-      }
-    }
-    return out;
-  });
 }
 
 test('the standings are the server\'s, and the page reads them again when a room of the league ends', async () => {

@@ -7,7 +7,7 @@
 // harness.mjs).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { Server, launch, openPage } from './harness.mjs';
+import { Server, launch, openPage, overflow, PHONE, LAPTOP } from './harness.mjs';
 
 let srv;
 let browser;
@@ -29,7 +29,6 @@ after(async () => {
   await srv?.close();
 });
 
-const PHONE = { width: 390, height: 844 };
 
 async function waitFor(page, fn, arg, what) {
   try {
@@ -57,33 +56,6 @@ const teamSeats = async (page) => (await teamRows(page)).map((r) => r.split('|')
 
 // controls counts the team controls on a page: the form and Join buttons.
 const controls = async (page) => (await page.locator('#team-form').count()) + (await page.locator('button.join-team').count());
-
-// overflow lists what sticks out of the viewport sideways (as in
-// room.test.mjs): the document's scroll width, and every element past the
-// viewport's edge unless inside a box that scrolls (or clips) and fits.
-function overflow(page) {
-  return page.evaluate(() => {
-    const W = window.innerWidth;
-    const out = [];
-    if (document.documentElement.scrollWidth > W) out.push(`document scrollWidth ${document.documentElement.scrollWidth} > ${W}`);
-    const contained = (el) => {
-      for (let a = el.parentElement; a; a = a.parentElement) {
-        if (!/(auto|scroll|hidden)/.test(getComputedStyle(a).overflowX)) continue;
-        const r = a.getBoundingClientRect();
-        if (r.left >= -0.5 && r.right <= W + 0.5) return true;
-      }
-      return false;
-    };
-    for (const el of document.body.querySelectorAll('*')) {
-      const r = el.getBoundingClientRect();
-      if (r.width === 0 && r.height === 0) continue;
-      if ((r.right > W + 0.5 || r.left < -0.5) && !contained(el)) {
-        out.push(`${el.tagName.toLowerCase()}${el.id ? '#' + el.id : ''} spans ${Math.round(r.left)}..${Math.round(r.right)} of ${W}`);
-      }
-    }
-    return out;
-  });
-}
 
 const clean = (...pages) => {
   for (const { offOrigin, pageErrors } of pages) {
@@ -200,7 +172,7 @@ test('teams from the page: a player makes one, another joins it, a third finds i
 
   // The projector view has the team board, without controls, beside the
   // players' board on a screen and below it on a phone.
-  for (const viewport of [{ width: 1280, height: 800 }, PHONE]) {
+  for (const viewport of [LAPTOP, PHONE]) {
     const board = await openPage(browser, srv.url, `/rooms/${room}?view=board`, { token: players.fay, viewport });
     try {
       await waitFor(board.page, () => /cat, eve/.test(document.querySelector('#team-board')?.textContent ?? ''), null, 'the team board on the projector');

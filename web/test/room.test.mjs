@@ -8,7 +8,7 @@
 // live badge on an ended room, and the projector view.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { Server, launch, openPage, sleep } from './harness.mjs';
+import { Server, launch, openPage, sleep, overflow, PHONE, LAPTOP, SMALL_PHONE } from './harness.mjs';
 import { money } from '../src/room/model.js';
 
 let srv;
@@ -450,38 +450,6 @@ test('a finished room replays from its log to the final leaderboard', async () =
 });
 
 // ---- The page's front: layout, numbers, labels, colours, history. ----
-
-const PHONE = { width: 390, height: 844 };
-const LAPTOP = { width: 1280, height: 800 };
-const SMALL_PHONE = { width: 360, height: 740 };
-
-// overflow lists what sticks out of the viewport sideways: the document's
-// own scroll width, and every element whose box passes the viewport's edge
-// unless it is inside a box that scrolls (or clips) and itself fits, as a
-// wide table inside its card does.
-function overflow(page) {
-  return page.evaluate(() => {
-    const W = window.innerWidth;
-    const out = [];
-    if (document.documentElement.scrollWidth > W) out.push(`document scrollWidth ${document.documentElement.scrollWidth} > ${W}`);
-    const contained = (el) => {
-      for (let a = el.parentElement; a; a = a.parentElement) {
-        if (!/(auto|scroll|hidden)/.test(getComputedStyle(a).overflowX)) continue;
-        const r = a.getBoundingClientRect();
-        if (r.left >= -0.5 && r.right <= W + 0.5) return true;
-      }
-      return false;
-    };
-    for (const el of document.body.querySelectorAll('*')) {
-      const r = el.getBoundingClientRect();
-      if (r.width === 0 && r.height === 0) continue;
-      if ((r.right > W + 0.5 || r.left < -0.5) && !contained(el)) {
-        out.push(`${el.tagName.toLowerCase()}${el.id ? '#' + el.id : ''}${el.className && typeof el.className === 'string' ? '.' + el.className.trim().replace(/\s+/g, '.') : ''} spans ${Math.round(r.left)}..${Math.round(r.right)} of ${W}`);
-      }
-    }
-    return out;
-  });
-}
 
 // lines counts the lines an element's text takes.
 const lines = (page, sel) => page.$eval(sel, (el) => {

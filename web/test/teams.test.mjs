@@ -5,7 +5,7 @@
 // viewer's team, fits a phone, and is absent in a room without teams.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { Server, launch, openPage } from './harness.mjs';
+import { Server, launch, openPage, PHONE } from './harness.mjs';
 
 let srv;
 let browser;
@@ -94,7 +94,7 @@ test('the team board: beside the players\' board, live from each LeaderboardEven
   }
 
   // On a phone the board fits the screen.
-  const phone = await openPage(browser, srv.url, `/rooms/${room}`, { viewport: { width: 390, height: 844 } });
+  const phone = await openPage(browser, srv.url, `/rooms/${room}`, { viewport: PHONE });
   try {
     await waitFor(phone.page, () => document.querySelectorAll('#team-board tbody tr').length === 2, null, 'the team board on a phone');
     const width = await phone.page.evaluate(() => document.documentElement.scrollWidth);
