@@ -260,15 +260,16 @@ func participantDataRule(k roomKind, r role) string {
 	return tradeSet(k, r)
 }
 
-// csvRoom: the results export, like the leaderboard, but over plain HTTP:
-// a room the caller may not see is a 404, as an unknown one.
-var csvRoom = grid(
+// roomOrNotFound: what whoever sees the room sees, and NOT_FOUND (a 404
+// over plain HTTP) for a room the caller may not see, as an unknown one:
+// the results export, a read of the room's log.
+var roomOrNotFound = grid(
 	by(shown, shown, shown, shown, shown, shown),
 	by(shown, shown, shown, shown, shown, shown),
 	by(notFound, notFound, shown, shown, shown, notFound),
 )
 
-func csvRoomRule(k roomKind, r role) string {
+func roomOrNotFoundRule(k roomKind, r role) string {
 	if !sees(k, r) {
 		return notFound
 	}
@@ -418,7 +419,7 @@ var authzReadRows = []authzRow{
 	{name: "Participant.metrics", want: roomFields, rule: roomFieldRule, check: checkParticipantMetrics},
 	{name: "Participant.equityHistory", want: roomFields, rule: roomFieldRule, check: checkEquityHistory},
 	{name: "LeaderboardEntry.metrics", want: roomFields, rule: roomFieldRule, check: checkEntryMetrics},
-	{name: "GET /rooms/{id}/results.csv", want: csvRoom, rule: csvRoomRule, check: checkResultsCSV},
+	{name: "GET /rooms/{id}/results.csv", want: roomOrNotFound, rule: roomOrNotFoundRule, check: checkResultsCSV},
 	{name: "GET /rooms/{id}/trades.csv", want: csvTrades, rule: csvTradesRule, check: checkTradesCSV},
 	{name: "Query.bullPenEventLog", want: eventCells, rule: eventRule, check: checkEventLog},
 	{name: "bullPenEvents(afterSequence:0)=bullPenEventLog(WebSocket)", want: eventCells, rule: eventRule, check: checkReplay("WebSocket")},

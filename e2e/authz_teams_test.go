@@ -31,26 +31,11 @@ const (
 	teamsByRank     = "Beta 1 100500 p2, Alpha 2 100000 p1"
 )
 
-// roomEvents: a read of the room's log, NOT_FOUND for a room the caller
-// may not see, as an unknown one.
-var roomEvents = grid(
-	by(shown, shown, shown, shown, shown, shown),
-	by(shown, shown, shown, shown, shown, shown),
-	by(notFound, notFound, shown, shown, shown, notFound),
-)
-
-func roomEventsRule(k roomKind, r role) string {
-	if !sees(k, r) {
-		return notFound
-	}
-	return shown
-}
-
 // authzTeamRows read what openTeams left in w.teams.
 var authzTeamRows = []authzRow{
 	{name: "BullPen.teamSize+teamScoring+teams", want: roomFields, rule: roomFieldRule, check: checkTeams("teams", teamsByCreation)},
 	{name: "BullPen.teamLeaderboard", want: roomFields, rule: roomFieldRule, check: checkTeams("teamLeaderboard", teamsByRank)},
-	{name: "LeaderboardEvent.snapshot.teams in Query.bullPenEventLog", want: roomEvents, rule: roomEventsRule, check: checkTeamsInEvents},
+	{name: "LeaderboardEvent.snapshot.teams in Query.bullPenEventLog", want: roomOrNotFound, rule: roomOrNotFoundRule, check: checkTeamsInEvents},
 }
 
 // memberOnly: what a participant of the room may do, and nobody else.
