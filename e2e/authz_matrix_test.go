@@ -1461,13 +1461,7 @@ func checkOrders(c *authzCell) {
 	for _, e := range got.Edges {
 		ids = append(ids, e.Node.ID)
 	}
-	want := []string{}
-	switch c.want {
-	case allOrders:
-		want = slices.Concat(c.room.orders[roleP1], c.room.orders[roleP2])
-	case ownOrders:
-		want = c.room.orders[c.role]
-	}
+	want := c.ordersSeen()
 	if !sameSet(ids, want) || got.TotalCount != len(want) {
 		c.t.Errorf("orders %v (totalCount %d), want %v (%s, totalCount %d)", ids, got.TotalCount, want, c.want, len(want))
 	}
@@ -1510,16 +1504,22 @@ func checkOrderFills(c *authzCell) {
 			c.t.Errorf("order %s: fills of %d shares, filledQuantity %d", n.ID, sum, n.FilledQuantity)
 		}
 	}
-	want := []string{}
-	switch c.want {
-	case allOrders:
-		want = slices.Concat(c.room.orders[roleP1], c.room.orders[roleP2])
-	case ownOrders:
-		want = c.room.orders[c.role]
-	}
+	want := c.ordersSeen()
 	if !sameSet(ids, want) {
 		c.t.Errorf("orders with fills %v, want %v (%s)", ids, want, c.want)
 	}
+}
+
+// ordersSeen are the ids of the orders the cell's rule lets its role
+// see: every player's (allOrders), its own (ownOrders), or none.
+func (c *authzCell) ordersSeen() []string {
+	switch c.want {
+	case allOrders:
+		return slices.Concat(c.room.orders[roleP1], c.room.orders[roleP2])
+	case ownOrders:
+		return c.room.orders[c.role]
+	}
+	return []string{}
 }
 
 // checkOrderNotes reads the notes of the orders the role sees: each
@@ -1542,13 +1542,7 @@ func checkOrderNotes(c *authzCell) {
 			c.t.Errorf("order %s: note %q, want %q", e.Node.ID, e.Node.Note, want)
 		}
 	}
-	want := []string{}
-	switch c.want {
-	case allOrders:
-		want = slices.Concat(c.room.orders[roleP1], c.room.orders[roleP2])
-	case ownOrders:
-		want = c.room.orders[c.role]
-	}
+	want := c.ordersSeen()
 	if !sameSet(ids, want) {
 		c.t.Errorf("orders with notes %v, want %v (%s)", ids, want, c.want)
 	}
