@@ -225,40 +225,7 @@ func TestRoomPage(t *testing.T) {
 	defer srv.Close()
 
 	for _, p := range []string{"/rooms/1", "/rooms/42?replay=1&speed=60", "/rooms/nope"} {
-		res, page := get(t, srv, "GET", p, nil)
-		if res.StatusCode != http.StatusOK {
-			t.Fatalf("GET %s: %d", p, res.StatusCode)
-		}
-		if ct := res.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/html") {
-			t.Errorf("GET %s: Content-Type %q", p, ct)
-		}
-		if !strings.Contains(page, "<title>Bullpen room</title>") || !strings.Contains(page, `<div id="room">`) {
-			t.Errorf("GET %s is not the room page:\n%s", p, page)
-		}
-		var js, css int
-		for _, m := range assetRef.FindAllStringSubmatch(page, -1) {
-			ref := m[1]
-			if strings.HasPrefix(ref, "data:") {
-				continue
-			}
-			if strings.Contains(ref, "://") || strings.HasPrefix(ref, "//") || !strings.HasPrefix(ref, "/assets/") {
-				t.Errorf("the room page references %q, not a file under /assets/", ref)
-				continue
-			}
-			res, body := get(t, srv, "GET", ref, nil)
-			if res.StatusCode != http.StatusOK || len(body) == 0 {
-				t.Errorf("GET %s: %d, %d bytes", ref, res.StatusCode, len(body))
-			}
-			switch {
-			case strings.HasSuffix(ref, ".js"):
-				js++
-			case strings.HasSuffix(ref, ".css"):
-				css++
-			}
-		}
-		if js == 0 || css == 0 {
-			t.Errorf("the room page references %d scripts and %d style sheets", js, css)
-		}
+		checkPage(t, srv, p, "Bullpen room", "room")
 	}
 
 	if _, body := get(t, srv, "GET", "/rooms/1/results.csv", nil); body != "csv" {
@@ -289,43 +256,51 @@ func TestLeaguePage(t *testing.T) {
 	defer srv.Close()
 
 	for _, p := range []string{"/leagues/1", "/leagues/nope"} {
-		res, page := get(t, srv, "GET", p, nil)
-		if res.StatusCode != http.StatusOK {
-			t.Fatalf("GET %s: %d", p, res.StatusCode)
-		}
-		if ct := res.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/html") {
-			t.Errorf("GET %s: Content-Type %q", p, ct)
-		}
-		if !strings.Contains(page, "<title>Bullpen league</title>") || !strings.Contains(page, `<div id="league">`) {
-			t.Errorf("GET %s is not the league page:\n%s", p, page)
-		}
-		var js, css int
-		for _, m := range assetRef.FindAllStringSubmatch(page, -1) {
-			ref := m[1]
-			if strings.HasPrefix(ref, "data:") {
-				continue
-			}
-			if strings.Contains(ref, "://") || strings.HasPrefix(ref, "//") || !strings.HasPrefix(ref, "/assets/") {
-				t.Errorf("the league page references %q, not a file under /assets/", ref)
-				continue
-			}
-			if res, body := get(t, srv, "GET", ref, nil); res.StatusCode != http.StatusOK || len(body) == 0 {
-				t.Errorf("GET %s: %d, %d bytes", ref, res.StatusCode, len(body))
-			}
-			switch {
-			case strings.HasSuffix(ref, ".js"):
-				js++
-			case strings.HasSuffix(ref, ".css"):
-				css++
-			}
-		}
-		if js == 0 || css == 0 {
-			t.Errorf("the league page references %d scripts and %d style sheets", js, css)
-		}
+		checkPage(t, srv, p, "Bullpen league", "league")
 	}
 	for _, p := range []string{"/leagues/", "/leagues", "/leagues/1/", "/league.html"} {
 		if res, _ := get(t, srv, "GET", p, nil); res.StatusCode != http.StatusNotFound {
 			t.Errorf("GET %s: %d, want 404", p, res.StatusCode)
 		}
+	}
+}
+
+// checkPage checks that GET path is the page titled title mounting
+// <div id="div">: HTML whose every reference is a same-origin file under
+// /assets/, served, with at least one script and one style sheet.
+func checkPage(t *testing.T, srv *httptest.Server, path, title, div string) {
+	t.Helper()
+	res, page := get(t, srv, "GET", path, nil)
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %d", path, res.StatusCode)
+	}
+	if ct := res.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/html") {
+		t.Errorf("GET %s: Content-Type %q", path, ct)
+	}
+	if !strings.Contains(page, "<title>"+title+"</title>") || !strings.Contains(page, `<div id="`+div+`">`) {
+		t.Errorf("GET %s is not the %s page:\n%s", path, div, page)
+	}
+	var js, css int
+	for _, m := range assetRef.FindAllStringSubmatch(page, -1) {
+		ref := m[1]
+		if strings.HasPrefix(ref, "data:") {
+			continue
+		}
+		if strings.Contains(ref, "://") || strings.HasPrefix(ref, "//") || !strings.HasPrefix(ref, "/assets/") {
+			t.Errorf("the %s page references %q, not a file under /assets/", div, ref)
+			continue
+		}
+		if res, body := get(t, srv, "GET", ref, nil); res.StatusCode != http.StatusOK || len(body) == 0 {
+			t.Errorf("GET %s: %d, %d bytes", ref, res.StatusCode, len(body))
+		}
+		switch {
+		case strings.HasSuffix(ref, ".js"):
+			js++
+		case strings.HasSuffix(ref, ".css"):
+			css++
+		}
+	}
+	if js == 0 || css == 0 {
+		t.Errorf("the %s page references %d scripts and %d style sheets", div, js, css)
 	}
 }
