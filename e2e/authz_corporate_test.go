@@ -140,13 +140,9 @@ func (c *authzCell) splitLog() (room *authzRoom, evs []struct {
 	Action   *struct{ Kind, Symbol, Ratio, AppliedAt string }
 }, ok bool) {
 	room = c.w.split[c.kind]
-	r := c.do(corporateLogQuery, map[string]any{"id": room.id})
-	if isErrorCode(c.want) {
-		c.expectError(r.Errors, room.id, func() []gqlError { return c.do(corporateLogQuery, map[string]any{"id": unknownID}).Errors })
+	data := c.roomRead(corporateLogQuery, room.id)
+	if data == nil {
 		return room, nil, false
-	}
-	if len(r.Errors) > 0 {
-		c.t.Fatalf("errors %+v, want events of %s", r.Errors, c.want)
 	}
 	var out struct {
 		Ev []struct {
@@ -155,8 +151,8 @@ func (c *authzCell) splitLog() (room *authzRoom, evs []struct {
 			Action   *struct{ Kind, Symbol, Ratio, AppliedAt string }
 		}
 	}
-	if err := json.Unmarshal(r.Data, &out); err != nil {
-		c.t.Fatalf("decode %s: %v", r.Data, err)
+	if err := json.Unmarshal(data, &out); err != nil {
+		c.t.Fatalf("decode %s: %v", data, err)
 	}
 	return room, out.Ev, true
 }

@@ -982,15 +982,9 @@ const announcementsQuery = `query($id: ID!) { ev: bullPenEventLog(bullPenId: $id
 // are the raw log's.
 func checkAnnouncements(c *authzCell) {
 	c.room = c.w.hand[c.kind]
-	r := c.do(announcementsQuery, map[string]any{"id": c.room.id})
-	if isErrorCode(c.want) {
-		c.expectError(r.Errors, c.room.id, func() []gqlError {
-			return c.do(announcementsQuery, map[string]any{"id": unknownID}).Errors
-		})
+	data := c.roomRead(announcementsQuery, c.room.id)
+	if data == nil {
 		return
-	}
-	if len(r.Errors) > 0 {
-		c.t.Fatalf("errors %+v, want %s", r.Errors, c.want)
 	}
 	evs := decode[struct {
 		Ev []struct {
@@ -998,7 +992,7 @@ func checkAnnouncements(c *authzCell) {
 			Sequence int64
 			Message  string
 		}
-	}](c, r.Data).Ev
+	}](c, data).Ev
 	var got, want []string
 	for _, ev := range evs {
 		got = append(got, fmt.Sprintf("%d %s %s", ev.Sequence, ev.Typename, ev.Message))
@@ -1554,22 +1548,16 @@ const eventNotesQuery = `query($id: ID!) { ev: bullPenEventLog(bullPenId: $id, l
 // checkEventNotes reads the order events the role sees: each carries its
 // order's note, and the events seen are those of the log's rule.
 func checkEventNotes(c *authzCell) {
-	r := c.do(eventNotesQuery, map[string]any{"id": c.room.id})
-	if isErrorCode(c.want) {
-		c.expectError(r.Errors, c.room.id, func() []gqlError {
-			return c.do(eventNotesQuery, map[string]any{"id": unknownID}).Errors
-		})
+	data := c.roomRead(eventNotesQuery, c.room.id)
+	if data == nil {
 		return
-	}
-	if len(r.Errors) > 0 {
-		c.t.Fatalf("errors %+v, want events %s", r.Errors, c.want)
 	}
 	evs := decode[struct {
 		Ev []struct {
 			Sequence int64
 			Order    struct{ ID, Note string }
 		}
-	}](c, r.Data).Ev
+	}](c, data).Ev
 	var got []string
 	for _, ev := range evs {
 		got = append(got, strconv.FormatInt(ev.Sequence, 10)+" OrderEvent")
@@ -1589,15 +1577,9 @@ const eventFillsQuery = `query($id: ID!) { ev: bullPenEventLog(bullPenId: $id, l
 // order's fills as the event left it (a FILLED event all of them, an
 // ACCEPTED one none), and the events seen are those of the log's rule.
 func checkEventFills(c *authzCell) {
-	r := c.do(eventFillsQuery, map[string]any{"id": c.room.id})
-	if isErrorCode(c.want) {
-		c.expectError(r.Errors, c.room.id, func() []gqlError {
-			return c.do(eventFillsQuery, map[string]any{"id": unknownID}).Errors
-		})
+	data := c.roomRead(eventFillsQuery, c.room.id)
+	if data == nil {
 		return
-	}
-	if len(r.Errors) > 0 {
-		c.t.Fatalf("errors %+v, want events %s", r.Errors, c.want)
 	}
 	evs := decode[struct {
 		Ev []struct {
@@ -1609,7 +1591,7 @@ func checkEventFills(c *authzCell) {
 				Fills          []struct{ Quantity int }
 			}
 		}
-	}](c, r.Data).Ev
+	}](c, data).Ev
 	seen := map[int64]bool{}
 	for _, ev := range evs {
 		seen[ev.Sequence] = true
@@ -2090,13 +2072,9 @@ const liquidatedLogQuery = `query($id: ID!) { ev: bullPenEventLog(bullPenId: $id
 // where P1's and P2's shorts were liquidated.
 func checkLiquidatedEvents(c *authzCell) {
 	room := c.w.liquidated[c.kind]
-	r := c.do(liquidatedLogQuery, map[string]any{"id": room.id})
-	if isErrorCode(c.want) {
-		c.expectError(r.Errors, room.id, func() []gqlError { return c.do(liquidatedLogQuery, map[string]any{"id": unknownID}).Errors })
+	data := c.roomRead(liquidatedLogQuery, room.id)
+	if data == nil {
 		return
-	}
-	if len(r.Errors) > 0 {
-		c.t.Fatalf("errors %+v, want events of %s", r.Errors, c.want)
 	}
 	var seen struct {
 		Ev []struct {
@@ -2104,8 +2082,8 @@ func checkLiquidatedEvents(c *authzCell) {
 			Kind     string
 		}
 	}
-	if err := json.Unmarshal(r.Data, &seen); err != nil {
-		c.t.Fatalf("decode %s: %v", r.Data, err)
+	if err := json.Unmarshal(data, &seen); err != nil {
+		c.t.Fatalf("decode %s: %v", data, err)
 	}
 	var got []int64
 	for _, e := range seen.Ev {
@@ -2844,4 +2822,21 @@ func leaked(data json.RawMessage) bool {
 		}
 	}
 	return false
+}
+
+// roomRead runs query (whose one variable $id is the room) on room id. For
+// a cell that wants an error it checks the error, which must be the same
+// as for an unknown room's, and returns nil; otherwise it fails on errors
+// and returns the data.
+func (c *authzCell) roomRead(query, id string) json.RawMessage {
+	c.t.Helper()
+	r := c.do(query, map[string]any{"id": id})
+	if isErrorCode(c.want) {
+		c.expectError(r.Errors, id, func() []gqlError { return c.do(query, map[string]any{"id": unknownID}).Errors })
+		return nil
+	}
+	if len(r.Errors) > 0 {
+		c.t.Fatalf("errors %+v, want %s", r.Errors, c.want)
+	}
+	return r.Data
 }
