@@ -275,6 +275,35 @@ func TestFanoutAcrossTwoInstances(t *testing.T) {
 	if r.Servers[0].Connections != 3 || r.Servers[1].Connections != 3 {
 		t.Fatalf("sockets per instance: %d and %d, want 3 and 3", r.Servers[0].Connections, r.Servers[1].Connections)
 	}
+	// Each instance's sockets' latencies, together, are the whole.
+	var n int
+	for _, s := range r.Servers {
+		if s.Delivery == nil || s.Delivery.Count == 0 {
+			t.Fatalf("instance %s: no delivery latency of its own: %+v", s.URL, s.Delivery)
+		}
+		n += s.Delivery.Count
+	}
+	if n != r.Delivery.Latency.Count {
+		t.Fatalf("instances' latencies %d, all %d", n, r.Delivery.Latency.Count)
+	}
+
+	// rooms: the traders take the instances in turn, so orders go in
+	// through both.
+	r = runBench(t, "rooms", "-url", a+","+b, "-rooms", "2", "-traders", "2", "-duration", "1s")
+	if o := r.Orders; o == nil || o.Sent == 0 || o.Filled != o.Sent || o.Errors != 0 {
+		t.Fatalf("orders: %+v", r.Orders)
+	}
+	var placed int64
+	for _, s := range r.Servers {
+		got := s.End.OrdersPlaced - s.Setup.OrdersPlaced
+		if got == 0 {
+			t.Fatalf("instance %s placed no order of %d", s.URL, r.Orders.Sent)
+		}
+		placed += got
+	}
+	if placed != int64(r.Orders.Sent) {
+		t.Fatalf("instances placed %d orders, the bench sent %d", placed, r.Orders.Sent)
+	}
 }
 
 func TestParseEvent(t *testing.T) {

@@ -198,12 +198,17 @@ const placeOrderDoc = `mutation($in: PlaceOrderInput!) { placeOrder(input: $in) 
 
 // placeOrder places a market order for one share and reports its status.
 func (b *bench) placeOrder(ctx context.Context, token, room, side, clientOrderID string) (string, error) {
+	return b.placeOrderAt(ctx, b.cfg.URLs[0], token, room, side, clientOrderID)
+}
+
+// placeOrderAt places a market order through the instance at base.
+func (b *bench) placeOrderAt(ctx context.Context, base, token, room, side, clientOrderID string) (string, error) {
 	in := map[string]any{"bullPenId": room, "symbol": b.cfg.Symbol, "side": side, "type": "MARKET", "quantity": 1}
 	if clientOrderID != "" {
 		in["clientOrderId"] = clientOrderID
 	}
 	var out struct{ PlaceOrder struct{ ID, Status string } }
-	err := b.do(ctx, token, placeOrderDoc, map[string]any{"in": in}, &out)
+	err := b.doAt(ctx, base, token, placeOrderDoc, map[string]any{"in": in}, &out)
 	return out.PlaceOrder.Status, err
 }
 

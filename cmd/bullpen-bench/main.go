@@ -112,7 +112,7 @@ func parseConfig(args []string, stderr io.Writer) (config, error) {
 	fs := flag.NewFlagSet("bullpen-bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, usage); fs.PrintDefaults() }
-	urls := fs.String("url", "http://127.0.0.1:8080", "server URL; a comma-separated list spreads subscribers over several instances (mutations go to the first)")
+	urls := fs.String("url", "http://127.0.0.1:8080", "server URL; a comma-separated list spreads subscribers over several instances, and the rooms scenario's traders in turn (other mutations go to the first)")
 	fs.IntVar(&c.Members, "members", 100, "signed-in subscribers, each a different user who joins the room (idle: default 0)")
 	fs.IntVar(&c.Spectators, "spectators", 0, "anonymous subscribers")
 	fs.StringVar(&c.Trades, "trades", "PUBLIC", "the room's tradeVisibility: PUBLIC or PRIVATE")

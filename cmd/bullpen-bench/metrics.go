@@ -15,6 +15,8 @@ type Snapshot struct {
 	RSSBytes   int64   `json:"rssBytes"`
 	Goroutines int64   `json:"goroutines"`
 	CPUSeconds float64 `json:"cpuSeconds"`
+	// OrdersPlaced: bullpen_orders_placed_total, every status summed.
+	OrdersPlaced int64 `json:"ordersPlaced"`
 }
 
 // scrape reads process_resident_memory_bytes, go_goroutines and
@@ -41,6 +43,12 @@ func (b *bench) scrape(ctx context.Context, base string) (Snapshot, error) {
 	for sc.Scan() {
 		name, value, ok := strings.Cut(sc.Text(), " ")
 		if !ok {
+			continue
+		}
+		if strings.HasPrefix(name, "bullpen_orders_placed_total{") {
+			if f, err := strconv.ParseFloat(strings.TrimSpace(value), 64); err == nil {
+				s.OrdersPlaced += int64(f)
+			}
 			continue
 		}
 		f, err := strconv.ParseFloat(strings.TrimSpace(value), 64)

@@ -75,15 +75,18 @@ type DeliveryReport struct {
 // made, no sockets), once every socket is live, and at the end (sockets
 // still open).
 type ServerReport struct {
-	URL                  string   `json:"url"`
-	Setup                Snapshot `json:"setup"`
-	Live                 Snapshot `json:"live"`
-	End                  Snapshot `json:"end"`
-	Connections          int      `json:"connections"`
-	RSSPerConnectionKiB  float64  `json:"rssPerConnectionKiB,omitempty"`
-	GoroutinesPerConn    float64  `json:"goroutinesPerConnection,omitempty"`
-	CPUSecondsMeasured   float64  `json:"cpuSecondsMeasured"` // live -> end
-	CPUPercentOfOneCore  float64  `json:"cpuPercentOfOneCore"`
+	URL                 string   `json:"url"`
+	Setup               Snapshot `json:"setup"`
+	Live                Snapshot `json:"live"`
+	End                 Snapshot `json:"end"`
+	Connections         int      `json:"connections"`
+	RSSPerConnectionKiB float64  `json:"rssPerConnectionKiB,omitempty"`
+	GoroutinesPerConn   float64  `json:"goroutinesPerConnection,omitempty"`
+	CPUSecondsMeasured  float64  `json:"cpuSecondsMeasured"` // live -> end
+	CPUPercentOfOneCore float64  `json:"cpuPercentOfOneCore"`
+	// Delivery: fanout over several instances, the delivery latency of
+	// this instance's sockets alone.
+	Delivery             *Latency `json:"deliveryLatency,omitempty"`
 	measuredWallDuration time.Duration
 }
 
@@ -215,6 +218,9 @@ func (r *Report) writeTable(w io.Writer) {
 			s.CPUSecondsMeasured, s.CPUPercentOfOneCore)
 		if s.Connections > 0 {
 			fmt.Fprintf(tw, "; %d sockets: %.1f KiB and %.2f goroutines each", s.Connections, s.RSSPerConnectionKiB, s.GoroutinesPerConn)
+		}
+		if l := s.Delivery; l != nil {
+			fmt.Fprintf(tw, "; its sockets' delivery p50 %.1f ms, p99 %.1f ms (n=%d)", l.P50, l.P99, l.Count)
 		}
 		fmt.Fprintln(tw)
 	}
