@@ -108,6 +108,7 @@ func runBench(t *testing.T, args ...string) *Report {
 		Delivery    *DeliveryReport `json:"delivery"`
 		Servers     []ServerReport  `json:"servers"`
 		CPU         *CPUReport      `json:"cpu"`
+		Limit       *LimitReport    `json:"limit"`
 	}
 	if err := json.Unmarshal(stdout.Bytes(), &r); err != nil {
 		t.Fatalf("report is not JSON: %v\n%s", err, stdout.String())
@@ -115,7 +116,7 @@ func runBench(t *testing.T, args ...string) *Report {
 	if r.Scenario != args[0] || r.Config["scenario"] != args[0] {
 		t.Fatalf("report of %q (config %v), want %s", r.Scenario, r.Config["scenario"], args[0])
 	}
-	return &Report{Scenario: r.Scenario, Connections: r.Connections, Orders: r.Orders, Delivery: r.Delivery, Servers: r.Servers, CPU: r.CPU}
+	return &Report{Scenario: r.Scenario, Connections: r.Connections, Orders: r.Orders, Delivery: r.Delivery, Servers: r.Servers, CPU: r.CPU, Limit: r.Limit}
 }
 
 func checkSockets(t *testing.T, r *Report, want int) {
@@ -257,6 +258,22 @@ func TestScenariosOnSQLite(t *testing.T) {
 			t.Fatalf("idle server: %+v", s)
 		}
 	})
+}
+
+// TestSQLiteLimit runs the baseline with no server: every client's
+// transactions commit, and the figures add up.
+func TestSQLiteLimit(t *testing.T) {
+	r := runBench(t, "sqlite-limit", "-rooms", "1", "-traders", "3", "-duration", "500ms")
+	l := r.Limit
+	if l == nil || l.Clients != 3 || l.Transactions == 0 || l.Errors != 0 || l.Latency.Count != l.Transactions {
+		t.Fatalf("limit report %+v", l)
+	}
+	if want := float64(l.Transactions) / l.Seconds; math.Abs(l.PerSecond-want) > 1e-9*want {
+		t.Fatalf("%v/s, want %v", l.PerSecond, want)
+	}
+	if r.Orders != nil || r.Delivery != nil || len(r.Servers) != 0 {
+		t.Fatalf("sqlite-limit touches no server: %+v %+v %+v", r.Orders, r.Delivery, r.Servers)
+	}
 }
 
 // TestFanoutAcrossTwoInstances spreads the subscribers over two servers on

@@ -78,7 +78,7 @@ type config struct {
 	timeout        time.Duration
 }
 
-const usage = `usage: bullpen-bench [flags] fanout|rooms|idle [flags]
+const usage = `usage: bullpen-bench [flags] fanout|rooms|idle|sqlite-limit [flags]
 
 Drives a running Bullpen server over real sockets (loopback only). Start the
 server with a cheap password hash, the manual market and an admin:
@@ -103,6 +103,12 @@ Scenarios:
           for -duration. Reports orders/s and placeOrder latency.
   idle    -members + -spectators subscribed idle connections, held for
           -duration. Reports server RSS and goroutines per connection.
+  sqlite-limit
+          no server: -rooms x -traders clients run pgbench's -N transaction
+          (update, select, insert, commit), one transaction at a time each,
+          on a fresh SQLite file with the server's settings, for
+          -duration. Reports transactions/s: the baseline that rooms on
+          SQLite is compared with, as rooms on PostgreSQL is with pgbench.
 
 Flags:
 `
@@ -157,12 +163,12 @@ func parseConfig(args []string, stderr io.Writer) (config, error) {
 		c.Members = 0
 	}
 	switch c.Scenario {
-	case "fanout", "rooms", "idle":
+	case "fanout", "rooms", "idle", "sqlite-limit":
 	case "":
 		fs.Usage()
-		return c, errors.New("name a scenario: fanout, rooms or idle")
+		return c, errors.New("name a scenario: fanout, rooms, idle or sqlite-limit")
 	default:
-		return c, fmt.Errorf("unknown scenario %q: fanout, rooms or idle", c.Scenario)
+		return c, fmt.Errorf("unknown scenario %q: fanout, rooms, idle or sqlite-limit", c.Scenario)
 	}
 	for _, u := range strings.Split(*urls, ",") {
 		u = strings.TrimRight(strings.TrimSpace(u), "/")
@@ -180,7 +186,7 @@ func parseConfig(args []string, stderr io.Writer) (config, error) {
 	}
 	if c.Traders == 0 {
 		c.Traders = 10
-		if c.Scenario == "rooms" {
+		if c.Scenario == "rooms" || c.Scenario == "sqlite-limit" {
 			c.Traders = 5
 		}
 		if c.Scenario == "fanout" {
@@ -203,7 +209,7 @@ func parseConfig(args []string, stderr io.Writer) (config, error) {
 	case c.Ramp <= 0 || c.Dialers < 1:
 		return c, errors.New("-ramp and -dialers must be positive")
 	}
-	if c.Scenario == "rooms" {
+	if c.Scenario == "rooms" || c.Scenario == "sqlite-limit" {
 		c.Members, c.Spectators = 0, 0
 	}
 	if c.timeout == 0 {
@@ -254,6 +260,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		rep, err = b.rooms(ctx)
 	case "idle":
 		rep, err = b.idle(ctx)
+	case "sqlite-limit":
+		rep, err = b.sqliteLimit(ctx)
 	}
 	if err != nil {
 		return err

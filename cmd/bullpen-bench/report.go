@@ -21,6 +21,7 @@ type Report struct {
 	Delivery    *DeliveryReport `json:"delivery,omitempty"`
 	Servers     []ServerReport  `json:"servers"`
 	CPU         *CPUReport      `json:"cpu,omitempty"`
+	Limit       *LimitReport    `json:"limit,omitempty"` // sqlite-limit
 	// LoadAverage is the machine's 1-minute load average at the start and
 	// at the end: figures taken under other load are not comparable.
 	LoadAverage [2]float64 `json:"loadAverage"`
@@ -191,8 +192,16 @@ func (r *Report) writeTable(w io.Writer) {
 	case "idle":
 		desc = fmt.Sprintf("idle: %d members + %d spectators subscribed, held %v", c.Members, c.Spectators, c.Duration)
 	}
-	fmt.Fprintf(w, "%s against %s (load average %.1f -> %.1f)\n", desc, strings.Join(c.URLs, ", "), r.LoadAverage[0], r.LoadAverage[1])
+	against := "against " + strings.Join(c.URLs, ", ")
+	if c.Scenario == "sqlite-limit" {
+		desc, against = "sqlite-limit: pgbench -N transactions on a fresh SQLite file", "(no server)"
+	}
+	fmt.Fprintf(w, "%s %s (load average %.1f -> %.1f)\n", desc, against, r.LoadAverage[0], r.LoadAverage[1])
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	if l := r.Limit; l != nil {
+		fmt.Fprintf(tw, "transactions\t%d by %d clients, %d errors; %.0f/s over %.1fs\n", l.Transactions, l.Clients, l.Errors, l.PerSecond, l.Seconds)
+		fmt.Fprintf(tw, "latency\tp50 %.1f ms, p95 %.1f ms, p99 %.1f ms, max %.1f ms\n", l.Latency.P50, l.Latency.P95, l.Latency.P99, l.Latency.Max)
+	}
 	if cr := r.Connections; cr != nil {
 		fmt.Fprintf(tw, "sockets\topened %d, failed %d, never live %d, opened in %.1fs; drops %v\n", cr.Opened, cr.Failed, cr.NeverLive, cr.OpenSeconds, cr.Drops)
 	}

@@ -1,0 +1,131 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	_ "modernc.org/sqlite" // the driver the server uses
+)
+
+// The sqlite-limit scenario is the baseline the rooms scenario on SQLite is
+// compared with, as PostgreSQL's is with `pgbench -N`: how many small
+// write transactions, one at a time each and committed one by one, SQLite
+// itself completes on this machine in the same sitting. It runs pgbench's
+// -N transaction (TPC-B without the branch and teller updates: update an
+// account, read it back, insert a history row) from -traders × -rooms
+// clients, on a fresh file with the server's settings (WAL, synchronous
+// NORMAL, a busy timeout, IMMEDIATE transactions). No server is involved.
+
+// sqliteLimitAccounts is pgbench's scale 1.
+const sqliteLimitAccounts = 100_000
+
+// sqliteParams are db.openSQLite's, so the limit is measured as the
+// server writes.
+const sqliteParams = "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_pragma=temp_store(MEMORY)&_txlock=immediate&_pragma=journal_mode(WAL)"
+
+// LimitReport is what the sqlite-limit scenario measured.
+type LimitReport struct {
+	Clients      int     `json:"clients"`
+	Transactions int     `json:"transactions"`
+	Errors       int     `json:"errors"`
+	Seconds      float64 `json:"seconds"`
+	PerSecond    float64 `json:"perSecond"`
+	Latency      Latency `json:"latency"`
+}
+
+func (b *bench) sqliteLimit(ctx context.Context) (*Report, error) {
+	c := b.cfg
+	dir, err := os.MkdirTemp("", "bullpen-sqlite-limit")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "limit.db")+"?"+sqliteParams)
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	clients := c.Rooms * c.Traders
+	db.SetMaxOpenConns(clients)
+	db.SetMaxIdleConns(clients)
+	if err := sqliteLimitSchema(ctx, db); err != nil {
+		return nil, fmt.Errorf("sqlite-limit: schema: %w", err)
+	}
+	b.logf("%d clients running pgbench -N transactions on SQLite for %v", clients, c.Duration)
+	rep := &LimitReport{Clients: clients}
+	var (
+		mu   sync.Mutex
+		lats []time.Duration
+		wg   sync.WaitGroup
+	)
+	start := time.Now()
+	deadline := start.Add(c.Duration)
+	for range clients {
+		wg.Go(func() {
+			var mine []time.Duration
+			var errs int
+			for time.Now().Before(deadline) && ctx.Err() == nil {
+				t0 := time.Now()
+				if err := sqliteLimitTx(ctx, db); err != nil {
+					errs++
+					continue
+				}
+				mine = append(mine, time.Since(t0))
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			lats = append(lats, mine...)
+			rep.Errors += errs
+		})
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	rep.Seconds = time.Since(start).Seconds()
+	rep.Transactions = len(lats)
+	rep.PerSecond = float64(rep.Transactions) / rep.Seconds
+	rep.Latency = summarise(durationsUS(lats))
+	return &Report{Scenario: "sqlite-limit", Config: c, Limit: rep}, nil
+}
+
+func sqliteLimitSchema(ctx context.Context, db *sql.DB) error {
+	for _, q := range []string{
+		`CREATE TABLE accounts (aid INTEGER PRIMARY KEY, bid INTEGER NOT NULL, abalance INTEGER NOT NULL, filler TEXT NOT NULL)`,
+		`CREATE TABLE history (tid INTEGER, bid INTEGER, aid INTEGER, delta INTEGER, mtime TEXT, filler TEXT)`,
+		`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i < ` + fmt.Sprint(sqliteLimitAccounts) + `)
+		 INSERT INTO accounts SELECT i, 1, 0, printf('%84s', '') FROM n`,
+	} {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// sqliteLimitTx is one pgbench -N transaction.
+func sqliteLimitTx(ctx context.Context, db *sql.DB) error {
+	aid, tid, delta := 1+rand.IntN(sqliteLimitAccounts), 1+rand.IntN(10), rand.IntN(10001)-5000
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `UPDATE accounts SET abalance = abalance + ? WHERE aid = ?`, delta, aid); err != nil {
+		return err
+	}
+	var balance int64
+	if err := tx.QueryRowContext(ctx, `SELECT abalance FROM accounts WHERE aid = ?`, aid).Scan(&balance); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO history (tid, bid, aid, delta, mtime) VALUES (?, 1, ?, ?, CURRENT_TIMESTAMP)`, tid, aid, delta); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
