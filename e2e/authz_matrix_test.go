@@ -703,6 +703,7 @@ func TestAuthzMatrix(t *testing.T) {
 			for _, row := range authzTeamWriteRows {
 				w.runRow(t, row, false)
 			}
+			t.Run("SharedFields", w.checkSharedFields)
 			for _, row := range slices.Concat(authzWriteRows, authzCorporateWriteRows) {
 				w.runRow(t, row, false)
 			}

@@ -48,7 +48,7 @@ import (
 // bounds' Timeout.
 //
 // Only documents whose every field answers alike for whoever may receive
-// the event are grouped (see sharedFields); any other document, such as
+// the event are grouped (see game.SameForEveryViewer); any other document, such as
 // one asking an order's participant for positions or buyingPower, or the
 // room's inviteCode or me, runs per subscriber.
 type Sharing struct {
@@ -705,48 +705,9 @@ func preset[T any](ctx context.Context) (<-chan T, bool) {
 	return ch, true
 }
 
-// sharedFields are the fields whose answer is the same for everyone who
-// may receive the event they are part of: the event as logged, and what
-// the leaderboard shows to whoever sees the room. A field not listed (a
-// participant's positions or buyingPower, a room's inviteCode, me or
-// orders, anything added later) makes a document run per subscriber.
-var sharedFields = map[string]map[string]bool{
-	"BullPenEvent":     set("sequence", "bullPenId", "occurredAt"),
-	"OrderEvent":       set("sequence", "bullPenId", "occurredAt", "kind", "order"),
-	"PositionEvent":    set("sequence", "bullPenId", "occurredAt", "position", "participantId"),
-	"LeaderboardEvent": set("sequence", "bullPenId", "occurredAt", "snapshot"),
-	"RoomStateEvent": set("sequence", "bullPenId", "occurredAt", "previousState", "state", "trigger", "actor",
-		"startsAt", "endsAt", "elapsedSeconds", "remainingSeconds"),
-	"Order": set("id", "clientOrderId", "bullPen", "participant", "symbol", "side", "type", "quantity", "limitPrice",
-		"stopPrice", "status", "filledQuantity", "filledPrice", "commission", "rejectReason", "rejectMessage",
-		"createdAt", "updatedAt", "filledAt"),
-	"Position": set("symbol", "quantity", "averageCost", "costBasis", "marketPrice", "marketValue", "unrealizedPnl",
-		"realizedPnl", "updatedAt"),
-	"Participant": set("id", "user", "bullPen", "cash", "portfolioValue", "totalReturn", "returnPercent", "rank", "joinedAt",
-		"metrics", "equityHistory"),
-	"BullPen": set("id", "name", "description", "owner", "state", "startsAt", "endsAt", "startingCash", "commission",
-		"allowShortSelling", "allowedSymbols", "maxParticipants", "visibility", "tradeVisibility", "rankBy", "participants",
-		"participantCount", "leaderboard", "leaderboardHistory", "lastSequence", "createdAt"),
-	"LeaderboardSnapshot": set("id", "takenAt", "final", "entries", "teams"),
-	"TeamStanding":        set("team", "rank", "score"),
-	"Team":                set("id", "name", "members", "rank", "score"),
-	"LeaderboardEntry":    set("rank", "participantId", "user", "portfolioValue", "cash", "totalReturn", "returnPercent", "metrics"),
-	"User":                set("id", "username", "displayName", "createdAt"),
-	"PerformanceMetrics": set("totalReturn", "returnPercent", "maxDrawdownPercent", "volatilityPercent", "sharpeRatio",
-		"tradeCount", "winRate"),
-	"EquityPoint": set("at", "portfolioValue"),
-}
-
-func set(names ...string) map[string]bool {
-	m := make(map[string]bool, len(names))
-	for _, n := range names {
-		m[n] = true
-	}
-	return m
-}
-
 // viewerIndependent reports whether every field selected (through
-// fragments too) is in sharedFields.
+// fragments too) answers alike for every receiver, as game's rule set
+// says (game.SameForEveryViewer).
 func viewerIndependent(sel ast.SelectionSet) bool {
 	for _, s := range sel {
 		switch s := s.(type) {
@@ -757,7 +718,7 @@ func viewerIndependent(sel ast.SelectionSet) bool {
 			if s.Name == "__typename" {
 				continue
 			}
-			if s.ObjectDefinition == nil || !sharedFields[s.ObjectDefinition.Name][s.Name] || !viewerIndependent(s.SelectionSet) {
+			if s.ObjectDefinition == nil || !game.SameForEveryViewer(s.ObjectDefinition.Name, s.Name) || !viewerIndependent(s.SelectionSet) {
 				return false
 			}
 		case *ast.InlineFragment:
