@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 	"unicode/utf8"
 
@@ -125,6 +126,12 @@ type WebSocket struct {
 	pingStopped bool
 	pingStop    chan struct{}
 	pingDone    chan struct{}
+
+	// poll reads the connections that have a raw socket (see poller);
+	// readClock is the time of their pongs and messages (silentSince),
+	// real time as a read deadline's was.
+	poll      poller
+	readClock clockwork.Clock
 }
 
 // NewWebSocket returns a transport with sensible defaults.
@@ -132,7 +139,7 @@ func NewWebSocket(init InitFunc, clock clockwork.Clock, log *slog.Logger) *WebSo
 	t := &WebSocket{
 		Init: init, InitTimeout: 10 * time.Second, KeepAlive: 15 * time.Second, WriteTimeout: 10 * time.Second,
 		MaxMessageSize: 64 << 10, SendQueue: 64, MaxQueue: 1024, MaxOperations: 200, CheckOrigin: SameOriginOrLocalhost(nil),
-		Clock: clock, Log: log,
+		Clock: clock, Log: log, readClock: clockwork.NewRealClock(),
 	}
 	t.writers.clock, t.writers.linger = clock, BulkLinger
 	return t
@@ -205,9 +212,10 @@ func SameOriginOrLocalhost(allowed []string) func(r *http.Request) bool {
 	}
 }
 
-// Do upgrades the request and returns: the connection is served by its
-// own reader goroutine, a writer runs only while there is something to
-// send, and net/http's buffers for the request are freed.
+// Do upgrades the request and returns: the poller reads the connection
+// (one without a raw socket has its own reader goroutine), a writer runs
+// only while there is something to send, and net/http's buffers for the
+// request are freed.
 func (t *WebSocket) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
 	up := websocket.Upgrader{
 		Subprotocols:    []string{ProtocolTransportWS, ProtocolLegacyWS},
@@ -231,7 +239,7 @@ func (t *WebSocket) Do(w http.ResponseWriter, r *http.Request, exec graphql.Grap
 		cancel()
 		return // the upgrader has answered with an HTTP error
 	}
-	c := &wsConn{t: t, ws: ws, raw: hj.conn, exec: exec, log: t.Log, protocol: ws.Subprotocol(),
+	c := &wsConn{t: t, raw: hj.conn, exec: exec, log: t.Log, protocol: ws.Subprotocol(),
 		ops: map[string]*opEntry{}, closed: make(chan struct{}), endPreInit: endPreInit}
 	c.q.start = func(urgent bool) { t.writers.add(c, urgent) }
 	hj.conn.timeout = t.WriteTimeout
@@ -268,7 +276,47 @@ func (t *WebSocket) Do(w http.ResponseWriter, r *http.Request, exec graphql.Grap
 		return
 	}
 	t.startPings()
-	go c.serve()
+	c.startInitTimer()
+	if c.watch() {
+		if t.poll.add(c) {
+			if c.ctx.Err() != nil {
+				c.endPolled() // closed before it was armed
+			}
+			return // gorilla's Conn, its read buffer with it, is dropped
+		}
+		if !c.unwatch() {
+			return // closed meanwhile, and finishing
+		}
+	}
+	go c.serve(ws)
+}
+
+// startInitTimer closes the connection if no connection_init comes
+// within InitTimeout; handle stops it when one does.
+func (c *wsConn) startInitTimer() {
+	if c.t.InitTimeout <= 0 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.initTimer = c.t.Clock.AfterFunc(c.t.InitTimeout, func() {
+		c.mu.Lock()
+		ok := c.initialized
+		c.mu.Unlock()
+		if !ok {
+			c.closeWith(CloseInitTimeout, "Connection initialisation timeout")
+		}
+	})
+}
+
+// stopInitTimer stops the init timer, if it runs.
+func (c *wsConn) stopInitTimer() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.initTimer != nil {
+		c.initTimer.Stop()
+		c.initTimer = nil
+	}
 }
 
 func (t *WebSocket) address(r *http.Request) string {
@@ -313,11 +361,12 @@ func (c *wsConn) releaseLimits() {
 
 // Shutdown completes every subscription, closes every socket with 1001 and
 // waits (until ctx is done) for the connections to finish; it also stops
-// the keep-alive goroutine.
+// the keep-alive goroutine and the poller.
 func (t *WebSocket) Shutdown(ctx context.Context) {
 	t.conns.stopAll(ctx)
 	t.stopPings()
 	t.writers.stop()
+	t.poll.stop()
 }
 
 // pingSlices is how many parts the keep-alive interval is cut into: the
@@ -365,9 +414,22 @@ func (t *WebSocket) startPings() {
 
 // pingDue pings the connections whose turn has come by now, and sets
 // their next one KeepAlive later (or from now, if the clock jumped past
-// it). Only the keep-alive goroutine moves a connection's nextPing.
+// it). Only the keep-alive goroutine moves a connection's nextPing. It
+// also cuts off the polled connections silent for longer than pongWait
+// (readClock's time), which a read deadline did.
 func (t *WebSocket) pingDue(now time.Time) {
-	for _, c := range t.conns.filter(func(c *wsConn) bool { return !c.nextPing.After(now) }) {
+	since := t.readClock.Now().Add(-t.pongWait()).UnixNano()
+	var silent []*wsConn
+	due := t.conns.filter(func(c *wsConn) bool {
+		if c.silent(since) {
+			silent = append(silent, c)
+		}
+		return !c.nextPing.After(now)
+	})
+	for _, c := range silent {
+		c.cutOffSilent()
+	}
+	for _, c := range due {
 		if c.nextPing = c.nextPing.Add(t.KeepAlive); !c.nextPing.After(now) {
 			c.nextPing = now.Add(t.KeepAlive)
 		}
@@ -403,8 +465,7 @@ func (c *wsConn) done() <-chan struct{} { return c.closed }
 
 type wsConn struct {
 	t        *WebSocket
-	ws       *websocket.Conn
-	raw      *batchConn // ws's socket
+	raw      *batchConn // the socket
 	exec     graphql.GraphExecutor
 	log      *slog.Logger
 	protocol string
@@ -443,6 +504,20 @@ type wsConn struct {
 	closeOnce  sync.Once
 	goAwayOnce sync.Once
 	closed     chan struct{}
+	initTimer  clockwork.Timer // until connection_init; guarded by mu
+
+	// A polled connection (see poller): its socket's descriptor; who
+	// reads it (pollOff...); the start of a frame that has come in part
+	// (nil when none, so an idle connection holds no buffer); and when
+	// the peer last sent a message or a pong (readClock's Unix
+	// nanoseconds, 0 when not polled). Only the drain that has the
+	// connection touches parser and pending.
+	fd      int
+	rawConn syscall.RawConn
+	rstate  atomic.Int32
+	parser  frameParser
+	pending *[]byte
+	heardAt atomic.Int64
 }
 
 // opEntry is a running operation; stop ends it.
@@ -483,39 +558,28 @@ type wsMessage struct {
 
 func (c *wsConn) legacy() bool { return c.protocol == ProtocolLegacyWS }
 
-// serve reads messages until the connection ends.
-func (c *wsConn) serve() {
+// serve reads messages with gorilla until the connection ends: the reader
+// of a connection the poller cannot watch.
+func (c *wsConn) serve(ws *websocket.Conn) {
 	defer c.finish()
-	c.ws.SetReadLimit(c.t.MaxMessageSize)
+	ws.SetReadLimit(c.t.MaxMessageSize)
 	// A peer must answer our pings in time; without pings, silence is fine.
 	readDeadline := func() time.Time { return time.Time{} }
 	if c.t.KeepAlive > 0 {
 		pongWait := 2*c.t.KeepAlive + c.t.WriteTimeout
 		readDeadline = func() time.Time { return time.Now().Add(pongWait) }
 	}
-	_ = c.ws.SetReadDeadline(readDeadline())
-	c.ws.SetPongHandler(func(string) error { return c.ws.SetReadDeadline(readDeadline()) })
+	_ = ws.SetReadDeadline(readDeadline())
+	ws.SetPongHandler(func(string) error { return ws.SetReadDeadline(readDeadline()) })
 	// The peer's close frame is answered by closeWith: the one close frame
 	// this side sends, written last.
-	c.ws.SetCloseHandler(func(code int, _ string) error {
+	ws.SetCloseHandler(func(code int, _ string) error {
 		c.closeWith(code, "") // echoes the peer's code, as gorilla's own handler does
 		return nil
 	})
 
-	if c.t.InitTimeout > 0 {
-		initTimer := c.t.Clock.AfterFunc(c.t.InitTimeout, func() {
-			c.mu.Lock()
-			ok := c.initialized
-			c.mu.Unlock()
-			if !ok {
-				c.closeWith(CloseInitTimeout, "Connection initialisation timeout")
-			}
-		})
-		defer initTimer.Stop()
-	}
-
 	for {
-		_, data, err := c.ws.ReadMessage()
+		_, data, err := ws.ReadMessage()
 		if err != nil {
 			if errors.Is(err, websocket.ErrReadLimit) {
 				c.closeWith(websocket.CloseMessageTooBig, "message too big")
@@ -525,7 +589,7 @@ func (c *wsConn) serve() {
 		if c.ctx.Err() != nil {
 			return // closing: drop what arrives
 		}
-		_ = c.ws.SetReadDeadline(readDeadline())
+		_ = ws.SetReadDeadline(readDeadline())
 		if !c.onMessage(data) {
 			return
 		}
@@ -672,6 +736,7 @@ func (c *wsConn) handle(data []byte) bool {
 		c.mu.Lock()
 		c.initialized = true
 		c.mu.Unlock()
+		c.stopInitTimer()
 		ctx, err := c.t.Init(c.ctx, a.payload)
 		if err != nil {
 			if c.legacy() {
@@ -859,12 +924,14 @@ func (c *wsConn) closeWith(code int, reason string) {
 		c.raw.closeWithin(deadline)
 		sent := c.raw.writeLast(append(appendFrameHeader(nil, opClose, len(msg)), msg...), deadline)
 		c.cancel()
+		c.endPolled()
 		if !sent {
 			_ = c.raw.Close()
 			return
 		}
-		// Unblock the reader if it is waiting for a message.
-		_ = c.ws.NetConn().SetReadDeadline(time.Now().Add(time.Second))
+		// Unblock the reader if it is waiting for a message (and bound
+		// finish's wait for the peer's close).
+		_ = c.raw.SetReadDeadline(time.Now().Add(time.Second))
 	})
 }
 
@@ -885,6 +952,9 @@ func closeReason(reason string) string {
 
 // finish ends every operation and waits for the connection's goroutines.
 func (c *wsConn) finish() {
+	if c.rawConn != nil {
+		c.t.poll.remove(c) // before the socket closes: its number may be reused
+	}
 	if c.closing.Load() {
 		// The writer closes the socket (and so ends ctx) when it reaches
 		// the queued close frame.
@@ -899,8 +969,14 @@ func (c *wsConn) finish() {
 	c.stopOps()
 	// Read (and drop) what the peer still sends, up to its own close or
 	// the deadline set by closeWith, then close the TCP connection.
-	_, _ = io.Copy(io.Discard, c.ws.NetConn())
-	_ = c.ws.Close()
+	_, _ = io.Copy(io.Discard, c.raw)
+	_ = c.raw.Close()
+	c.stopInitTimer()
+	if c.pending != nil {
+		putReadBuffer(c.pending)
+		c.pending = nil
+	}
+	c.parser.msg = nil
 	c.q.close()
 	c.wg.Wait()
 	c.releaseLimits() // before closed: Shutdown returns with the counts at zero
