@@ -12,7 +12,7 @@ import (
 )
 
 // writers writes for every connection of a transport: a connection with
-// frames waiting joins a FIFO, and at most max workers (GOMAXPROCS) take
+// frames waiting joins a FIFO, and at most max workers (writersFor) take
 // connections from it, each writing what that connection has queued in one
 // non-blocking write. Workers exist only while there is work; a handful of
 // them, not a goroutine per connection, keeps the run queue short when an
@@ -123,7 +123,7 @@ func (p *writers) lingers(c *wsConn) bool {
 // startLocked starts a worker unless max run; p.mu must be held.
 func (p *writers) startLocked() {
 	if p.max == 0 {
-		p.max = runtime.GOMAXPROCS(0)
+		p.max = writersFor(runtime.GOMAXPROCS(0))
 	}
 	if p.running < p.max {
 		p.running++
@@ -131,6 +131,18 @@ func (p *writers) startLocked() {
 		go p.work()
 	}
 }
+
+// writersFor is how many workers write when the Go runtime has procs Ps:
+// one fewer, so that a P is left for the goroutines that queue the
+// frames (the room's pump, the groups' executions), and is often idle.
+// A worker spends most of its time in write system calls; the runtime's
+// sysmon takes the P from a thread in a system call when no P is idle,
+// which with every P writing it did for a good part of the writes (the
+// peer's reader, woken by the write, took the core first), waking every
+// 20 µs to do so and starting threads to take the P over: 9.5% of the
+// server's CPU in the fan-out of an order to 5,000 sockets, 6.6% with
+// one P left (BENCHMARKS.md, issue 21).
+func writersFor(procs int) int { return max(1, procs-1) }
 
 // armLocked makes sure a worker starts when the first lingering
 // connection has lingered enough (the line is in the order connections

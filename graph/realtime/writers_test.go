@@ -257,3 +257,13 @@ func TestWritersStopWithTimerArmed(t *testing.T) {
 		t.Errorf("after stop: writes %q, %d workers; want b's fill only, no worker", f.log.writes, f.ws.writers.running)
 	}
 }
+
+// The writers leave one P to the goroutines that queue frames, but never
+// have none.
+func TestWritersLeaveAPForTheProducers(t *testing.T) {
+	for procs, want := range map[int]int{1: 1, 2: 1, 4: 3, 16: 15} {
+		if got := writersFor(procs); got != want {
+			t.Errorf("writersFor(%d) = %d, want %d", procs, got, want)
+		}
+	}
+}
