@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
-	"maps"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -378,7 +377,8 @@ func (s *Store) Update(ctx context.Context, fn func(tx game.Tx) error) error {
 
 func (s *Store) newTx(sqltx *sqlx.Tx) *Tx {
 	return &Tx{writes: writes{queries{ext: sqltx, dialect: s.dialect}}, tx: sqltx, now: s.clock.Now().UTC().Truncate(time.Millisecond), rooms: map[int64]int64{}, stored: map[int64]int64{}, symbols: map[string]bool{},
-		pens: txCache[int64, game.BullPen]{cache: s.pens}, quotes: txCache[string, game.Quote]{cache: s.quotes}}
+		pens: txCache[int64, game.BullPen]{cache: s.pens}, quotes: txCache[string, game.Quote]{cache: s.quotes},
+		locked: map[int64]*game.BullPen{}, heldQuotes: map[string]*game.Quote{}}
 }
 
 // committed tells the room cache and the OnCommit hooks which rooms
@@ -432,6 +432,17 @@ type Tx struct {
 	// (see rowCache).
 	pens   txCache[int64, game.BullPen]
 	quotes txCache[string, game.Quote]
+	// locked are the rooms whose rows this transaction has read and
+	// locked (FOR UPDATE, PostgreSQL), as read: nobody else changes them
+	// until it ends, so LockBullPen and AppendEvent use them instead of
+	// asking again. A write to the row drops it (MoveBullPen).
+	locked map[int64]*game.BullPen
+	// heldQuotes are quotes read while their symbol's lock was held
+	// (PostgreSQL): no price changes under that lock but this
+	// transaction's own (SaveQuote drops it).
+	heldQuotes map[string]*game.Quote
+	// pending are the writes deferred to the commit (see deferred.go).
+	pending pendingWrites
 }
 
 var _ game.Tx = (*Tx)(nil)
@@ -464,40 +475,49 @@ func (tx *Tx) LockSymbol(ctx context.Context, symbol string, exclusive bool) err
 	return nil
 }
 
-// beforeCommit stores the rooms' last sequences and queues their
-// wake-ups: the last statements of every write transaction.
+// beforeCommit writes what the transaction kept for its commit, stores
+// the rooms' last sequences and queues their wake-ups: on PostgreSQL in
+// one statement (see deferred.go), on SQLite, which has no wake-ups to
+// queue, a statement per room.
 func (tx *Tx) beforeCommit(ctx context.Context) error {
-	if err := tx.storeSequences(ctx); err != nil {
-		return err
+	if tx.deferring() {
+		return tx.commitPending(ctx)
 	}
-	return tx.notifyRooms(ctx)
+	return tx.storeSequences(ctx)
 }
 
 // Savepoint runs fn inside a savepoint: when fn fails, what it wrote is
 // rolled back and the transaction goes on as before it.
 func (tx *Tx) Savepoint(ctx context.Context, fn func() error) error {
-	fnErr, txErr := tx.savepoint(ctx, fn)
+	fnErr, txErr := tx.savepoint(ctx, fn, true)
 	return errors.Join(fnErr, txErr)
 }
 
 // savepoint runs fn inside a savepoint and tells fn's own error from a
 // failure of the transaction (the savepoint could not be taken, released
 // or rolled back to), after which the transaction is of no further use.
-func (tx *Tx) savepoint(ctx context.Context, fn func() error) (fnErr, txErr error) {
+// When fn succeeds the savepoint is released only if release is set: a
+// group commit leaves each change's savepoint standing (the next one
+// nests in it, and COMMIT ends them all), which saves a RELEASE, a round
+// trip, per change.
+func (tx *Tx) savepoint(ctx context.Context, fn func() error, release bool) (fnErr, txErr error) {
 	tx.saves++
 	name := "sp" + strconv.Itoa(tx.saves)
 	if _, err := tx.exec(ctx, `SAVEPOINT `+name); err != nil {
 		return nil, err
 	}
-	// Rolling back to the savepoint undoes its events and releases the
-	// locks taken since: forget both.
-	rooms, stored, symbols := maps.Clone(tx.rooms), maps.Clone(tx.stored), maps.Clone(tx.symbols)
+	// Rolling back to the savepoint undoes its events and writes not sent
+	// yet, and releases the locks taken since: forget them all.
+	before := tx.mark()
 	if err := fn(); err != nil {
 		if _, rbErr := tx.exec(ctx, `ROLLBACK TO SAVEPOINT `+name); rbErr != nil {
 			return err, rbErr
 		}
-		tx.rooms, tx.stored, tx.symbols = rooms, stored, symbols
+		tx.restore(before)
 		return err, nil
+	}
+	if !release {
+		return nil, nil
 	}
 	_, err := tx.exec(ctx, `RELEASE SAVEPOINT `+name)
 	return nil, err

@@ -272,7 +272,7 @@ func (s *Store) commitBatch(c *committer, batch []*request) {
 				}
 			}()
 			return r.change.Run(rctx, tx)
-		})
+		}, false)
 		if txErr != nil {
 			_ = sqltx.Rollback()
 			again(txErr)
@@ -371,8 +371,16 @@ func (tx *Tx) lockAll(ctx context.Context, batch []*request) error {
 		args[i] = id
 	}
 	marks := strings.TrimSuffix(strings.Repeat("?, ", len(rooms)), ", ")
-	var locked []int64
-	return tx.sel(ctx, &locked, `SELECT id FROM bull_pens WHERE id IN (`+marks+`) ORDER BY id FOR UPDATE`, args...)
+	// The whole rows: the changes' LockBullPen reads them from here.
+	var locked []*bullPenRow
+	if err := tx.sel(ctx, &locked, `SELECT `+bullPenCols+` FROM bull_pens WHERE id IN (`+marks+`) ORDER BY id FOR UPDATE`, args...); err != nil {
+		return err
+	}
+	for _, r := range locked {
+		b := r.domain()
+		tx.locked[b.ID] = b
+	}
+	return nil
 }
 
 // symbolKey is symbol's second advisory lock key.

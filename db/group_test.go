@@ -28,6 +28,8 @@ func TestApply(t *testing.T) {
 		{"PanicReachesOnlyItsCaller", testApplyPanicReachesOnlyItsCaller},
 		{"CancelledWhileQueuedNeverRuns", testApplyCancelledWhileQueuedNeverRuns},
 		{"DeadlockRunsAgainAlone", testApplyDeadlockRunsAgainAlone},
+		{"FailedChangeLeavesNoneOfItsRows", testApplyFailedChangeLeavesNoneOfItsRows},
+		{"RowRefusedAtCommitFailsOnlyItsChange", testApplyRowRefusedAtCommitFailsOnlyItsChange},
 	}
 	for _, backend := range dbtest.Backends() {
 		t.Run(backend, func(t *testing.T) {
@@ -455,4 +457,184 @@ func TestApplyTakesLocksInOrder(t *testing.T) {
 			t.Errorf("order %d: ran %d times, err %v; want once, no error", i, runs[i], errs[i])
 		}
 	}
+}
+
+// bookAll writes one row of each kind PostgreSQL keeps for the commit
+// (see db/deferred.go): an event, a ledger entry and a fill count, for
+// participant p, marked with change i.
+func bookAll(ctx context.Context, tx game.Tx, p *game.Participant, i int) error {
+	pid := p.ID
+	if _, err := tx.AppendEvent(ctx, p.BullPenID, game.EventOrder, &pid, marker{i, 1}); err != nil {
+		return err
+	}
+	reason := fmt.Sprint(i)
+	if err := tx.InsertLedger(ctx, []*game.LedgerEntry{{ParticipantID: p.ID, Kind: game.LedgerAdjustment, Amount: dec("1"),
+		CashAfter: dec("1"), BuyingPowerAfter: dec("1"), At: tx.Now(), Reason: &reason}}); err != nil {
+		return err
+	}
+	return tx.RecordFill(ctx, p.ID, true, false)
+}
+
+// ledgerReasons lists the reasons of p's ledger entries, oldest first.
+func ledgerReasons(ctx context.Context, q game.Queries, p *game.Participant) ([]string, error) {
+	es, _, err := q.Ledger(ctx, p.ID, 0, 100)
+	var out []string
+	for _, e := range es {
+		out = append(out, *e.Reason)
+	}
+	return out, err
+}
+
+// Three changes of one batch write an event, a ledger entry and a fill
+// count each; the second reads them back, which writes the first's rows
+// and its own, and then fails. The third reads each table back in the
+// transaction after writing to it and sees the first's rows and its own,
+// not the second's; after the commit so does everyone.
+func testApplyFailedChangeLeavesNoneOfItsRows(t *testing.T, backend string) {
+	ctx := context.Background()
+	s := mustOpenWith(t, backend, db.Options{Committers: 1})
+	owner := addUser(t, s, "owner")
+	room := addRoom(t, s, owner.ID, game.RoomActive, game.VisibilityPublic)
+	p := addParticipant(t, s, room.ID, owner.ID)
+	var (
+		wg      sync.WaitGroup
+		errs    [3]error
+		txs     [3]string
+		inTx    []string // the ledger as the third change read it
+		inTrack *game.Track
+		inCount int // the events the third change read
+	)
+	changes := []func(ctx context.Context, tx game.Tx) error{
+		func(ctx context.Context, tx game.Tx) error { return bookAll(ctx, tx, p, 0) },
+		// Its read writes the first change's rows, and its own, inside
+		// its savepoint; its failure undoes them all, yet the first's
+		// must still commit.
+		func(ctx context.Context, tx game.Tx) error {
+			if err := bookAll(ctx, tx, p, 1); err != nil {
+				return err
+			}
+			if _, err := ledgerReasons(ctx, tx, p); err != nil {
+				return err
+			}
+			return errBoom
+		},
+		// Each read follows rows of its own, kept for the commit.
+		func(ctx context.Context, tx game.Tx) error {
+			if err := bookAll(ctx, tx, p, 2); err != nil {
+				return err
+			}
+			var err error
+			if inTrack, err = tx.Track(ctx, p.ID); err != nil {
+				return err
+			}
+			if err := bookAll(ctx, tx, p, 3); err != nil {
+				return err
+			}
+			events, err := tx.Events(ctx, room.ID, 0, 100)
+			if err != nil {
+				return err
+			}
+			inCount = len(events)
+			if err := bookAll(ctx, tx, p, 4); err != nil {
+				return err
+			}
+			inTx, err = ledgerReasons(ctx, tx, p)
+			return err
+		},
+	}
+	release := holdCommitter(t, s, func() {
+		for i, run := range changes {
+			wg.Go(func() {
+				errs[i] = s.Apply(ctx, game.Change{Run: func(ctx context.Context, tx game.Tx) error {
+					txs[i] = fmt.Sprintf("%p", tx)
+					return run(ctx, tx)
+				}})
+			})
+			waitQueued(t, s, i+1) // in this order
+		}
+	})
+	release()
+	wg.Wait()
+	if txs[0] != txs[1] || txs[1] != txs[2] {
+		t.Fatalf("the changes ran in transactions %v, want one", txs)
+	}
+	if errs[0] != nil || errs[2] != nil || !errors.Is(errs[1], errBoom) {
+		t.Fatalf("errors %v, want only the second change's", errs)
+	}
+	eq(t, "fills counted in the transaction", inTrack.Fills, 2)
+	eq(t, "events read in the transaction", inCount, 3)
+	eq(t, "ledger read in the transaction", fmt.Sprint(inTx), "[0 2 3 4]")
+
+	reasons, err := ledgerReasons(ctx, s, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eq(t, "ledger", fmt.Sprint(reasons), "[0 2 3 4]")
+	track, err := s.Track(ctx, p.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eq(t, "fills counted", track.Fills, 4)
+	eq(t, "closing fills counted", track.ClosingFills, 4)
+	events, err := s.Events(ctx, room.ID, 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []int
+	for n, ev := range events {
+		var m marker
+		if err := json.Unmarshal(ev.Payload, &m); err != nil {
+			t.Fatal(err)
+		}
+		eq(t, "sequence", ev.Sequence, int64(n+1))
+		got = append(got, m.Change)
+	}
+	eq(t, "events' changes", fmt.Sprint(got), "[0 2 3 4]")
+	b, err := s.BullPen(ctx, room.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eq(t, "last sequence", b.LastSequence, int64(4))
+}
+
+// A row the database refuses only when it is written (a ledger entry of
+// no participant: its foreign key) fails its own change, never the
+// others of its batch, even when it was kept for the commit.
+func testApplyRowRefusedAtCommitFailsOnlyItsChange(t *testing.T, backend string) {
+	ctx := context.Background()
+	s := mustOpenWith(t, backend, db.Options{Committers: 1})
+	owner := addUser(t, s, "owner")
+	room := addRoom(t, s, owner.ID, game.RoomActive, game.VisibilityPublic)
+	p := addParticipant(t, s, room.ID, owner.ID)
+	nobody := &game.Participant{ID: p.ID + 1000, BullPenID: room.ID}
+	var (
+		wg   sync.WaitGroup
+		errs [2]error
+	)
+	release := holdCommitter(t, s, func() {
+		for i, who := range []*game.Participant{p, nobody} {
+			wg.Go(func() {
+				errs[i] = s.Apply(ctx, game.Change{Run: func(ctx context.Context, tx game.Tx) error { return bookAll(ctx, tx, who, i) }})
+			})
+			waitQueued(t, s, i+1)
+		}
+	})
+	release()
+	wg.Wait()
+	if errs[0] != nil {
+		t.Errorf("the good change: %v", errs[0])
+	}
+	if errs[1] == nil {
+		t.Errorf("the change booking for no participant succeeded")
+	}
+	reasons, err := ledgerReasons(ctx, s, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eq(t, "ledger", fmt.Sprint(reasons), "[0]")
+	events, err := s.Events(ctx, room.ID, 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eq(t, "events", len(events), 1)
 }

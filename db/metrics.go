@@ -36,18 +36,29 @@ func (q writes) SaveTracks(ctx context.Context, tracks []game.Track) error {
 		})
 }
 
-func (q writes) RecordFill(ctx context.Context, participantID int64, closing, win bool) error {
-	c, w := 0, 0
+// tracksInsert and tracksOnConflict add fills to participants' counts:
+// rows of (participant_id, fills, closing_fills, wins); commitRows too.
+const (
+	tracksInsert     = `INSERT INTO participant_tracks (participant_id, fills, closing_fills, wins) `
+	tracksOnConflict = `
+		ON CONFLICT (participant_id) DO UPDATE SET fills = participant_tracks.fills + excluded.fills,
+		closing_fills = participant_tracks.closing_fills + excluded.closing_fills, wins = participant_tracks.wins + excluded.wins`
+)
+
+// RecordFill counts a fill, or keeps it for the commit (see deferred.go).
+func (tx *Tx) RecordFill(ctx context.Context, participantID int64, closing, win bool) error {
+	f := fillCount{participant: participantID, fill: 1}
 	if closing {
-		c = 1
+		f.closing = 1
 	}
 	if win {
-		w = 1
+		f.win = 1
 	}
-	_, err := q.exec(ctx, `INSERT INTO participant_tracks (participant_id, fills, closing_fills, wins) VALUES (?, 1, ?, ?)
-		ON CONFLICT (participant_id) DO UPDATE SET fills = participant_tracks.fills + 1,
-		closing_fills = participant_tracks.closing_fills + excluded.closing_fills, wins = participant_tracks.wins + excluded.wins`,
-		participantID, c, w)
+	if tx.deferring() {
+		tx.pending.fills = append(tx.pending.fills, f)
+		return nil
+	}
+	_, err := tx.exec(ctx, tracksInsert+`VALUES (?, ?, ?, ?)`+tracksOnConflict, f.participant, f.fill, f.closing, f.win)
 	return err
 }
 

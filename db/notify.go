@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -106,22 +105,6 @@ func (tx *Tx) notify(ctx context.Context, channel, payload string) error {
 		return nil
 	}
 	_, err := tx.exec(ctx, `SELECT pg_notify(?, ?)`, channel, payload)
-	return err
-}
-
-// notifyRooms queues, in one statement, the wake-up of every room tx
-// appended events to.
-func (tx *Tx) notifyRooms(ctx context.Context) error {
-	if tx.dialect != Postgres || len(tx.rooms) == 0 {
-		return nil
-	}
-	args := []any{eventsChannel}
-	values := make([]string, 0, len(tx.rooms))
-	for room := range tx.rooms {
-		args = append(args, strconv.FormatInt(room, 10))
-		values = append(values, "(?)")
-	}
-	_, err := tx.exec(ctx, `SELECT pg_notify(?, room) FROM (VALUES `+strings.Join(values, ", ")+`) AS woken (room)`, args...)
 	return err
 }
 

@@ -613,9 +613,16 @@ func (q queries) Ledger(ctx context.Context, participantID, afterID int64, limit
 }
 
 // InsertLedger writes entries, many rows per statement (an order's
-// execution books at most a handful: one statement).
-func (q writes) InsertLedger(ctx context.Context, entries []*game.LedgerEntry) error {
-	return insertRows(ctx, q.queries, entries, `INSERT INTO ledger_entries (`+ledgerCols+`) VALUES `, "", 8,
+// execution books at most a handful: one statement), or keeps them for
+// the commit (see deferred.go).
+func (tx *Tx) InsertLedger(ctx context.Context, entries []*game.LedgerEntry) error {
+	if tx.deferring() {
+		for _, e := range entries {
+			tx.pending.addLedger(e)
+		}
+		return nil
+	}
+	return insertRows(ctx, tx.queries, entries, `INSERT INTO ledger_entries (`+ledgerCols+`) VALUES `, "", 8,
 		func(args []any, e *game.LedgerEntry) []any {
 			return append(args, e.ParticipantID, e.OrderID, string(e.Kind), e.Amount, e.CashAfter, e.BuyingPowerAfter, e.At, e.Reason)
 		})
@@ -924,7 +931,12 @@ func (tx *Tx) AppendEvent(ctx context.Context, bullPenID int64, kind game.EventK
 	// per transaction, not one per event, when a group commit holds many
 	// orders of a room.
 	seq, ok := tx.rooms[bullPenID]
-	if ok {
+	if b, locked := tx.locked[bullPenID]; !ok && locked {
+		// The row is locked and read: count on from its sequence, and
+		// let beforeCommit store where the room ended up.
+		seq = b.LastSequence + 1
+		tx.stored[bullPenID] = b.LastSequence
+	} else if ok {
 		seq++
 	} else {
 		if err := sqlx.GetContext(ctx, tx.ext, &seq, tx.rebind(`UPDATE bull_pens SET last_sequence = last_sequence + 1 WHERE id = ? RETURNING last_sequence`), bullPenID); err != nil {
@@ -933,7 +945,9 @@ func (tx *Tx) AppendEvent(ctx context.Context, bullPenID int64, kind game.EventK
 		tx.stored[bullPenID] = seq
 	}
 	ev := &game.Event{BullPenID: bullPenID, Sequence: seq, Kind: kind, ParticipantID: participantID, OccurredAt: tx.now, Payload: body}
-	if _, err := tx.exec(ctx, `INSERT INTO events (bull_pen_id, sequence, kind, participant_id, occurred_at, payload) VALUES (?, ?, ?, ?, ?, ?)`,
+	if tx.deferring() {
+		tx.pending.addEvent(bullPenID, seq, string(kind), participantID, tx.now, string(body))
+	} else if _, err := tx.exec(ctx, `INSERT INTO events (bull_pen_id, sequence, kind, participant_id, occurred_at, payload) VALUES (?, ?, ?, ?, ?, ?)`,
 		bullPenID, seq, string(kind), participantID, tx.now, string(body)); err != nil {
 		return nil, err
 	}

@@ -131,6 +131,9 @@ func (tx *Tx) LockBullPen(ctx context.Context, id int64) (*game.BullPen, error) 
 	if b, ok := tx.pens.get(id); ok {
 		return tx.withSequence(b), nil
 	}
+	if b, ok := tx.locked[id]; ok { // PostgreSQL: locked already
+		return tx.withSequence(clonePen(b)), nil
+	}
 	lock := ""
 	if tx.dialect == Postgres {
 		lock = " FOR UPDATE"
@@ -140,34 +143,48 @@ func (tx *Tx) LockBullPen(ctx context.Context, id int64) (*game.BullPen, error) 
 		return nil, err
 	}
 	b := r.domain()
+	if tx.dialect == Postgres {
+		tx.locked[id] = clonePen(b)
+	}
 	if tx.stored[id] == 0 { // else its last sequence is this transaction's
 		tx.pens.put(id, b)
 	}
 	return tx.withSequence(b), nil
 }
 
-// MoveBullPen is writes.MoveBullPen, dropping the room from the cache.
+// MoveBullPen is writes.MoveBullPen, dropping the room from the caches.
 func (tx *Tx) MoveBullPen(ctx context.Context, id int64, from, to game.RoomState, startsAt, endsAt time.Time) (bool, error) {
 	tx.pens.change(id)
+	delete(tx.locked, id)
 	return tx.writes.MoveBullPen(ctx, id, from, to, startsAt, endsAt)
 }
 
 // Quote reads symbol's quote.
 func (tx *Tx) Quote(ctx context.Context, symbol string) (*game.Quote, error) {
+	if q, ok := tx.heldQuotes[symbol]; ok {
+		return cloneQuote(q), nil
+	}
 	if q, ok := tx.quotes.get(symbol); ok {
 		return q, nil
 	}
+	// Whether the symbol's lock is held before the read: a quote read
+	// without it may be older than the lock.
+	_, held := tx.symbols[symbol]
 	q, err := tx.queries.Quote(ctx, symbol)
 	if err == nil {
 		tx.quotes.put(symbol, q)
+		if held {
+			tx.heldQuotes[symbol] = cloneQuote(q)
+		}
 	}
 	return q, err
 }
 
 // SaveQuote stores a quote and tells other instances (see notify),
-// dropping the symbol from the cache.
+// dropping the symbol from the caches.
 func (tx *Tx) SaveQuote(ctx context.Context, qu *game.Quote) error {
 	tx.quotes.change(qu.Symbol)
+	delete(tx.heldQuotes, qu.Symbol)
 	if err := tx.notify(ctx, quotesChannel, qu.Symbol); err != nil {
 		return err
 	}

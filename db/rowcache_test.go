@@ -77,6 +77,41 @@ func testLockBullPenAsCommitted(t *testing.T, backend string) {
 	}
 	eq(t, "last sequence after a grouped event", locked().LastSequence, int64(3))
 
+	// Within one transaction that holds the row (PostgreSQL keeps it as
+	// read): a move and an event rolled back to their savepoint, then an
+	// event and a move that stay.
+	mustUpdate(t, s, func(tx game.Tx) error {
+		eq(t, "state held", lock(tx).State, game.RoomActive)
+		err := tx.Savepoint(ctx, func() error {
+			event(tx)
+			move(tx, game.RoomActive, game.RoomPaused)
+			eq(t, "state in the moving savepoint", lock(tx).State, game.RoomPaused)
+			eq(t, "last sequence in the savepoint", lock(tx).LastSequence, int64(4))
+			return errUndo
+		})
+		if !errors.Is(err, errUndo) {
+			t.Fatalf("Savepoint: %v, want the rollback", err)
+		}
+		eq(t, "state after a move rolled back to its savepoint", lock(tx).State, game.RoomActive)
+		eq(t, "last sequence after an event rolled back to its savepoint", lock(tx).LastSequence, int64(3))
+		event(tx)
+		eq(t, "last sequence after an event", lock(tx).LastSequence, int64(4))
+		move(tx, game.RoomActive, game.RoomPaused)
+		eq(t, "state after a move", lock(tx).State, game.RoomPaused)
+		event(tx)
+		eq(t, "last sequence after a move and an event", lock(tx).LastSequence, int64(5))
+		move(tx, game.RoomPaused, game.RoomActive)
+		return nil
+	})
+	b2 := locked()
+	eq(t, "state after the holding transaction", b2.State, game.RoomActive)
+	eq(t, "last sequence after the holding transaction", b2.LastSequence, int64(5))
+	events, err := s.Events(ctx, b.ID, 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eq(t, "events", len(events), 5)
+
 	// A caller's change to what it got reaches nobody else.
 	r := locked()
 	r.State, r.AllowedSymbols = game.RoomEnded, []string{"XYZ"}
@@ -128,4 +163,28 @@ func testQuoteAsCommitted(t *testing.T, backend string) {
 	eq(t, "price after a committed save", price(), "110")
 	mustUpdate(t, s, func(tx game.Tx) error { quote(tx).Price = dec("1"); return nil })
 	eq(t, "price after a caller changed its copy", price(), "110")
+
+	// Under the symbol's lock (PostgreSQL keeps the quote it read then):
+	// a save rolled back to a savepoint, a save, a caller's change.
+	mustUpdate(t, s, func(tx game.Tx) error {
+		if err := tx.LockSymbol(ctx, "AAPL", true); err != nil {
+			return err
+		}
+		eq(t, "price under the lock", quote(tx).Price.String(), "110")
+		err := tx.Savepoint(ctx, func() error {
+			save(tx, "120")
+			eq(t, "price in the saving savepoint", quote(tx).Price.String(), "120")
+			return errUndo
+		})
+		if !errors.Is(err, errUndo) {
+			t.Fatalf("Savepoint: %v, want the rollback", err)
+		}
+		eq(t, "price after a save rolled back to its savepoint", quote(tx).Price.String(), "110")
+		quote(tx).Price = dec("1")
+		eq(t, "price after a caller changed its copy under the lock", quote(tx).Price.String(), "110")
+		save(tx, "130")
+		eq(t, "price after a save under the lock", quote(tx).Price.String(), "130")
+		return nil
+	})
+	eq(t, "price after the locked transaction", price(), "130")
 }
