@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -17,7 +18,7 @@ import (
 // statement's worth of work for the server, and an order wrote rows no
 // later statement of its transaction reads: its events, its ledger
 // entries and its fill counts (participant_tracks). A transaction keeps
-// those and writes them at commit in one statement (commitRows), with
+// those and writes them at commit in one statement (writePending), with
 // the rooms' last sequences and their wake-ups: a group commit of 64
 // orders sends one statement for them, not 260.
 //
@@ -33,7 +34,7 @@ import (
 // SQLite, in process, has no round trip to save: it writes at once.
 
 // pendingWrites are the rows a transaction will write at commit, by
-// column: commitRows takes each column as one array, so that its text,
+// column: writePending takes each column as one array, so that its text,
 // and the statement PostgreSQL prepared for it, is the same whatever the
 // number of rows.
 type pendingWrites struct {
@@ -116,19 +117,24 @@ func copyPtr[T any](v *T) *T {
 // deferring says whether tx defers the writes above.
 func (tx *Tx) deferring() bool { return tx.dialect == Postgres }
 
-// commitRows writes the pending rows, stores rooms' last sequences and
-// wakes rooms, in one statement; its arrays may be empty. The ledger's
-// rows go in in the order they were booked (their ids follow it).
-const commitRows = `WITH
-	e AS (INSERT INTO events (bull_pen_id, sequence, kind, participant_id, occurred_at, payload)
-		SELECT r, s, k, p, a, y::jsonb FROM unnest(?::bigint[], ?::bigint[], ?::text[], ?::bigint[], ?::timestamptz[], ?::text[]) AS x (r, s, k, p, a, y)),
-	l AS (INSERT INTO ledger_entries (participant_id, order_id, kind, amount, cash_after, buying_power_after, at, reason)
+// commitRows' parts: each writes one kind of row from arrays, and is left
+// out when it has none, so that a commit takes no lock on a table it does
+// not write (an order that rests writes no ledger entry or fill count,
+// and must not wait for whoever holds those tables). Each part's text,
+// and so the statement PostgreSQL prepared for each combination, is the
+// same whatever the number of rows. The ledger's rows go in in the order
+// they were booked (their ids follow it).
+const (
+	commitEvents = `INSERT INTO events (bull_pen_id, sequence, kind, participant_id, occurred_at, payload)
+		SELECT r, s, k, p, a, y::jsonb FROM unnest(?::bigint[], ?::bigint[], ?::text[], ?::bigint[], ?::timestamptz[], ?::text[]) AS x (r, s, k, p, a, y)`
+	commitLedger = `INSERT INTO ledger_entries (participant_id, order_id, kind, amount, cash_after, buying_power_after, at, reason)
 		SELECT p, o, k, m::numeric, c::numeric, b::numeric, a, w
 		FROM unnest(?::bigint[], ?::bigint[], ?::text[], ?::text[], ?::text[], ?::text[], ?::timestamptz[], ?::text[]) WITH ORDINALITY AS x (p, o, k, m, c, b, a, w, n)
-		ORDER BY n),
-	t AS (` + tracksInsert + `SELECT * FROM unnest(?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[])` + tracksOnConflict + `),
-	s AS (UPDATE bull_pens SET last_sequence = x.s FROM unnest(?::bigint[], ?::bigint[]) AS x (r, s) WHERE bull_pens.id = x.r)
-	SELECT count(pg_notify(?, x.r::text)) FROM unnest(?::bigint[]) AS x (r)`
+		ORDER BY n`
+	commitTracks    = tracksInsert + `SELECT * FROM unnest(?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[])` + tracksOnConflict
+	commitSequences = `UPDATE bull_pens SET last_sequence = x.s FROM unnest(?::bigint[], ?::bigint[]) AS x (r, s) WHERE bull_pens.id = x.r`
+	commitWake      = `SELECT count(pg_notify(?, x.r::text)) FROM unnest(?::bigint[]) AS x (r)`
+)
 
 // flush writes what is pending (PostgreSQL).
 func (tx *Tx) flush(ctx context.Context) error {
@@ -138,9 +144,9 @@ func (tx *Tx) flush(ctx context.Context) error {
 	return tx.writePending(ctx, nil, nil, nil)
 }
 
-// writePending runs commitRows with what is pending, the sequences seq
-// of rooms seqRooms to store and the rooms to wake, and counts what it
-// wrote as sent.
+// writePending writes, in one statement, what is pending, the sequences
+// seqs of rooms seqRooms and the wake-ups of rooms wake, and counts what
+// it wrote as sent.
 func (tx *Tx) writePending(ctx context.Context, seqRooms, seqs, wake []int64) error {
 	p := &tx.pending
 	e, l := p.sent.events, p.sent.ledger
@@ -148,11 +154,32 @@ func (tx *Tx) writePending(ctx context.Context, seqRooms, seqs, wake []int64) er
 	for _, f := range sumFills(p.fills[p.sent.fills:]) {
 		fp, ff, fc, fw = append(fp, f.participant), append(ff, f.fill), append(fc, f.closing), append(fw, f.win)
 	}
-	var n int64
-	if err := sqlx.GetContext(ctx, tx.ext, &n, tx.rebind(commitRows),
-		p.evRoom[e:], p.evSeq[e:], p.evKind[e:], p.evParticipant[e:], p.evAt[e:], p.evBody[e:],
-		p.lgParticipant[l:], p.lgOrder[l:], p.lgKind[l:], p.lgAmount[l:], p.lgCash[l:], p.lgBP[l:], p.lgAt[l:], p.lgReason[l:],
-		fp, ff, fc, fw, seqRooms, seqs, eventsChannel, wake); err != nil {
+	var (
+		q    strings.Builder
+		args []any
+		n    int
+	)
+	part := func(rows int, sql string, a ...any) {
+		if rows == 0 {
+			return
+		}
+		if n == 0 {
+			q.WriteString("WITH ")
+		} else {
+			q.WriteString(",\n")
+		}
+		fmt.Fprintf(&q, "w%d AS (%s)", n, sql)
+		args = append(args, a...)
+		n++
+	}
+	part(len(p.evRoom)-e, commitEvents, p.evRoom[e:], p.evSeq[e:], p.evKind[e:], p.evParticipant[e:], p.evAt[e:], p.evBody[e:])
+	part(len(p.lgParticipant)-l, commitLedger, p.lgParticipant[l:], p.lgOrder[l:], p.lgKind[l:], p.lgAmount[l:], p.lgCash[l:], p.lgBP[l:], p.lgAt[l:], p.lgReason[l:])
+	part(len(fp), commitTracks, fp, ff, fc, fw)
+	part(len(seqRooms), commitSequences, seqRooms, seqs)
+	q.WriteString("\n" + commitWake)
+	args = append(args, eventsChannel, wake)
+	var woken int64
+	if err := sqlx.GetContext(ctx, tx.ext, &woken, tx.rebind(q.String()), args...); err != nil {
 		return fmt.Errorf("deferred writes: %w", err)
 	}
 	p.sent = p.kept()

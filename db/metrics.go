@@ -37,7 +37,7 @@ func (q writes) SaveTracks(ctx context.Context, tracks []game.Track) error {
 }
 
 // tracksInsert and tracksOnConflict add fills to participants' counts:
-// rows of (participant_id, fills, closing_fills, wins); commitRows too.
+// rows of (participant_id, fills, closing_fills, wins); commitTracks too.
 const (
 	tracksInsert     = `INSERT INTO participant_tracks (participant_id, fills, closing_fills, wins) `
 	tracksOnConflict = `
