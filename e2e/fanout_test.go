@@ -376,3 +376,56 @@ func TestReplayedLeaderboardDoesNotLinger(t *testing.T) {
 		t.Fatalf("the replayed leaderboard (%s) did not arrive: %v", want, replay.snapshot().eventLabels())
 	}
 }
+
+// TestSSEAndWebSocketShareOneExecution: a subscription over SSE joins the
+// group of the same document over WebSocket: each event is executed once
+// for both, and each gets every event it may see, in order, and the
+// completion when the room ends.
+func TestSSEAndWebSocketShareOneExecution(t *testing.T) {
+	ts := withPrice(startServer(t))
+	r := newSharingRoom(t, ts, "transports", "PUBLIC", "PUBLIC")
+	ws := r.subscribe(t, "alice over WebSocket", r.alice, sharedEvents, nil)
+	sse := ts.openSSE(t, r.bob, sharedEvents, map[string]any{"id": r.id})
+	eventually(t, "both subscriptions in one group", func() bool {
+		return ts.query.Sharing.Members() == 2 && ts.events.Stats().Subscribers == 2
+	})
+	if n := ts.query.Sharing.Groups(); n != 1 {
+		t.Fatalf("%d groups, want 1", n)
+	}
+	before := ts.query.Sharing.Executions()
+	r.buy(r.bob)
+	r.buy(r.alice)
+	last := r.pause(t)
+	ws.readUntil(t, last)
+	want := r.logFor(t, r.alice, r.start)
+	if !slices.Equal(ws.seqs, want) {
+		t.Errorf("over WebSocket got %v, want %v", ws.seqs, want)
+	}
+	sseSeqs := func(s streamSnapshot) []int {
+		var seqs []int
+		for _, d := range s.events {
+			var v struct{ BullPenEvents struct{ Sequence int } }
+			if err := json.Unmarshal(d, &v); err != nil {
+				t.Fatalf("over SSE: %s: %v", d, err)
+			}
+			seqs = append(seqs, v.BullPenEvents.Sequence)
+		}
+		return seqs
+	}
+	if !sse.waitUntil(streamWait, func(s streamSnapshot) bool { q := sseSeqs(s); return len(q) > 0 && q[len(q)-1] >= last }) {
+		t.Fatalf("over SSE got %v, want up to %d", sseSeqs(sse.snapshot()), last)
+	}
+	if got := sseSeqs(sse.snapshot()); !slices.Equal(got, want) {
+		t.Errorf("over SSE got %v, want %v", got, want)
+	}
+	if got := ts.query.Sharing.Executions() - before; got != int64(len(want)) {
+		t.Errorf("%d executions for %d events to two subscribers, want one each", got, len(want))
+	}
+	ts.must(r.owner, `mutation($id: ID!) { endBullPen(id: $id) { state } }`, map[string]any{"id": r.id}, nil)
+	if !sse.waitUntil(streamWait, settled) {
+		t.Fatal("the SSE stream did not complete when the room ended")
+	}
+	if s := sse.snapshot(); len(s.errs) > 0 || s.fault != "" {
+		t.Errorf("the SSE stream ended with %v %q, want complete", s.errs, s.fault)
+	}
+}

@@ -24,20 +24,21 @@ import (
 // two ways, and the transports offer it every subscription first (see
 // realtime.Sharing):
 //
-//   - Groups (Take, over WebSocket): room subscriptions of any viewer,
-//     signed in or not, whatever their role, since visibility decides who
-//     receives an event, not what it looks like. Subscribers of one room
-//     with the same document and variables form a group; for each event a
-//     member may see, the group executes the document once and every
-//     member that may see it gets the same encoded bytes on its
-//     connection's queue, with no goroutine per subscription. Each member
-//     follows the room's stream in the hub (hub.FollowAudience) with its
-//     own View, fixed when it subscribes, deciding which events it
-//     receives.
+//   - Groups (Take, over WebSocket and SSE alike): room subscriptions of
+//     any viewer, signed in or not, whatever their role, since visibility
+//     decides who receives an event, not what it looks like. Subscribers
+//     of one room with the same document and variables form a group; for
+//     each event a member may see, the group executes the document once
+//     and every member that may see it gets the same encoded bytes on its
+//     transport's queue (a WebSocket connection's, under the operation's
+//     envelope; an SSE stream's, which its request's goroutine writes),
+//     with no goroutine per subscription. Each member follows the room's
+//     stream in the hub (hub.FollowAudience) with its own View, fixed when
+//     it subscribes, deciding which events it receives.
 //   - Streams (Run, over any transport): identical live subscriptions of
-//     anonymous spectators that groups do not serve (quotes, or any over
-//     SSE) share one execution, whose results are encoded once and
-//     queued for each spectator (see sharing_streams.go).
+//     anonymous spectators that groups do not serve (quotes) share one
+//     execution, whose results are encoded once and queued for each
+//     spectator (see sharing_streams.go).
 //
 // A group's room pump only hands each event to the groups (offer): the
 // executions run on a few workers of their own (runner), one group at a
