@@ -3,6 +3,7 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"runtime"
 	"slices"
 	"strings"
@@ -214,17 +215,18 @@ func TestSharedExecutionsDeliverExactlyWhatTheRulesAllow(t *testing.T) {
 	}
 }
 
-// TestViewerDependentDocumentsRunPerSubscriber: a document asking what a
-// participant holds is not shared, and each subscriber sees holdings only
-// where the rules allow.
-func TestViewerDependentDocumentsRunPerSubscriber(t *testing.T) {
+// TestViewerDependentDocumentsRunPerViewer: a document asking what a
+// participant holds is grouped per viewer (a group executes as its
+// viewer), and each subscriber sees holdings only where the rules allow.
+func TestViewerDependentDocumentsRunPerViewer(t *testing.T) {
 	ts := withPrice(startServer(t))
 	r := newSharingRoom(t, ts, "holdings", "PUBLIC", "PRIVATE")
 	owner := r.subscribe(t, "owner", r.owner, viewerEvents, nil)
 	alice := r.subscribe(t, "alice", r.alice, viewerEvents, nil)
-	eventually(t, "both subscriptions", func() bool { return ts.events.Stats().Subscribers == 2 })
-	if n := ts.query.Sharing.Members(); n != 0 {
-		t.Fatalf("%d shared subscriptions of a viewer-dependent document", n)
+	again := r.subscribe(t, "alice again", r.alice, viewerEvents, nil)
+	eventually(t, "the subscriptions", func() bool { return ts.events.Stats().Subscribers == 3 })
+	if m, g := ts.query.Sharing.Members(), ts.query.Sharing.Groups(); m != 3 || g != 2 {
+		t.Fatalf("%d members in %d groups, want 3 in 2 (one per viewer)", m, g)
 	}
 	r.buy(r.bob)
 	r.buy(r.alice)
@@ -243,6 +245,10 @@ func TestViewerDependentDocumentsRunPerSubscriber(t *testing.T) {
 		if strings.Contains(p, `"participant"`) && !strings.Contains(p, `"positions":[`) {
 			t.Errorf("alice, event %d (her own): %s, want positions", seq, p)
 		}
+	}
+	again.readUntil(t, last)
+	if !maps.Equal(again.payloads, alice.payloads) {
+		t.Errorf("alice's two subscriptions differ: %v and %v", again.payloads, alice.payloads)
 	}
 }
 
@@ -276,47 +282,52 @@ func TestMembershipIsFixedWhenSubscribing(t *testing.T) {
 	}
 }
 
-// TestSharedSubscriptionsNeedNoGoroutineEach: subscriptions that share
-// executions cost no goroutine per subscription between the hub and the
-// socket.
+// TestSharedSubscriptionsNeedNoGoroutineEach: subscriptions served by
+// groups cost no goroutine per subscription between the hub and the
+// socket, whether their document is shared by every viewer or only by
+// the same viewer's subscriptions.
 func TestSharedSubscriptionsNeedNoGoroutineEach(t *testing.T) {
-	ts := withPrice(startServer(t))
-	r := newSharingRoom(t, ts, "goroutines", "PUBLIC", "PUBLIC")
-	c, _, err := ts.dialWS(t, "graphql-transport-ws", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.init(map[string]any{"authorization": "Bearer " + r.alice})
-	subscribe := func(id string) {
-		c.send(map[string]any{"id": id, "type": "subscribe", "payload": map[string]any{"query": sharedEvents, "variables": map[string]any{"id": r.id}}})
-	}
-	subscribe("warm-up") // starts the room's pump
-	eventually(t, "the first subscription", func() bool { return ts.query.Sharing.Members() == 1 })
-	runtime.GC()
-	base := runtime.NumGoroutine()
-	const n = 150
-	for i := range n {
-		subscribe(fmt.Sprint(i))
-	}
-	eventually(t, "every subscription", func() bool { return ts.query.Sharing.Members() == n+1 })
-	// The goroutines that read and handled the messages end soon after
-	// (the poller's drain, each message's handler); one per subscription
-	// would stay.
-	grew := runtime.NumGoroutine() - base
-	for deadline := time.Now().Add(10 * time.Second); grew > 10 && time.Now().Before(deadline); grew = runtime.NumGoroutine() - base {
-		time.Sleep(2 * time.Millisecond)
-	}
-	if grew > 10 {
-		t.Errorf("%d subscriptions on one connection added %d goroutines", n, grew)
-	}
-	r.buy(r.alice)
-	got := map[string]bool{}
-	for len(got) < n+1 {
-		m := c.next()
-		if m.Type != "next" {
-			t.Fatalf("got %s %s", m.Type, m.Payload)
-		}
-		got[m.ID] = true
+	for _, doc := range []struct{ name, query string }{{"every viewer's", sharedEvents}, {"viewer-dependent", viewerEvents}} {
+		t.Run(doc.name, func(t *testing.T) {
+			ts := withPrice(startServer(t))
+			r := newSharingRoom(t, ts, "goroutines", "PUBLIC", "PUBLIC")
+			c, _, err := ts.dialWS(t, "graphql-transport-ws", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.init(map[string]any{"authorization": "Bearer " + r.alice})
+			subscribe := func(id string) {
+				c.send(map[string]any{"id": id, "type": "subscribe", "payload": map[string]any{"query": doc.query, "variables": map[string]any{"id": r.id}}})
+			}
+			subscribe("warm-up") // starts the room's pump
+			eventually(t, "the first subscription", func() bool { return ts.events.Stats().Subscribers == 1 })
+			runtime.GC()
+			base := runtime.NumGoroutine()
+			const n = 150
+			for i := range n {
+				subscribe(fmt.Sprint(i))
+			}
+			eventually(t, "every subscription", func() bool { return ts.events.Stats().Subscribers == n+1 })
+			// The goroutines that read and handled the messages end soon
+			// after (the poller's drain, each message's handler); one per
+			// subscription would stay.
+			grew := runtime.NumGoroutine() - base
+			for deadline := time.Now().Add(10 * time.Second); grew > 10 && time.Now().Before(deadline); grew = runtime.NumGoroutine() - base {
+				time.Sleep(2 * time.Millisecond)
+			}
+			if grew > 10 {
+				t.Errorf("%d subscriptions on one connection added %d goroutines", n, grew)
+			}
+			r.buy(r.alice)
+			got := map[string]bool{}
+			for len(got) < n+1 {
+				m := c.next()
+				if m.Type != "next" {
+					t.Fatalf("got %s %s", m.Type, m.Payload)
+				}
+				got[m.ID] = true
+			}
+		})
 	}
 }
 
@@ -374,5 +385,58 @@ func TestReplayedLeaderboardDoesNotLinger(t *testing.T) {
 	want := fmt.Sprintf("%d LeaderboardEvent", last)
 	if !replay.waitUntil(streamWait, func(s streamSnapshot) bool { return slices.Contains(s.eventLabels(), want) || settled(s) }) {
 		t.Fatalf("the replayed leaderboard (%s) did not arrive: %v", want, replay.snapshot().eventLabels())
+	}
+}
+
+// TestSSEAndWebSocketShareOneExecution: a subscription over SSE joins the
+// group of the same document over WebSocket: each event is executed once
+// for both, and each gets every event it may see, in order, and the
+// completion when the room ends.
+func TestSSEAndWebSocketShareOneExecution(t *testing.T) {
+	ts := withPrice(startServer(t))
+	r := newSharingRoom(t, ts, "transports", "PUBLIC", "PUBLIC")
+	ws := r.subscribe(t, "alice over WebSocket", r.alice, sharedEvents, nil)
+	sse := ts.openSSE(t, r.bob, sharedEvents, map[string]any{"id": r.id})
+	eventually(t, "both subscriptions in one group", func() bool {
+		return ts.query.Sharing.Members() == 2 && ts.events.Stats().Subscribers == 2
+	})
+	if n := ts.query.Sharing.Groups(); n != 1 {
+		t.Fatalf("%d groups, want 1", n)
+	}
+	before := ts.query.Sharing.Executions()
+	r.buy(r.bob)
+	r.buy(r.alice)
+	last := r.pause(t)
+	ws.readUntil(t, last)
+	want := r.logFor(t, r.alice, r.start)
+	if !slices.Equal(ws.seqs, want) {
+		t.Errorf("over WebSocket got %v, want %v", ws.seqs, want)
+	}
+	sseSeqs := func(s streamSnapshot) []int {
+		var seqs []int
+		for _, d := range s.events {
+			var v struct{ BullPenEvents struct{ Sequence int } }
+			if err := json.Unmarshal(d, &v); err != nil {
+				t.Fatalf("over SSE: %s: %v", d, err)
+			}
+			seqs = append(seqs, v.BullPenEvents.Sequence)
+		}
+		return seqs
+	}
+	if !sse.waitUntil(streamWait, func(s streamSnapshot) bool { q := sseSeqs(s); return len(q) > 0 && q[len(q)-1] >= last }) {
+		t.Fatalf("over SSE got %v, want up to %d", sseSeqs(sse.snapshot()), last)
+	}
+	if got := sseSeqs(sse.snapshot()); !slices.Equal(got, want) {
+		t.Errorf("over SSE got %v, want %v", got, want)
+	}
+	if got := ts.query.Sharing.Executions() - before; got != int64(len(want)) {
+		t.Errorf("%d executions for %d events to two subscribers, want one each", got, len(want))
+	}
+	ts.must(r.owner, `mutation($id: ID!) { endBullPen(id: $id) { state } }`, map[string]any{"id": r.id}, nil)
+	if !sse.waitUntil(streamWait, settled) {
+		t.Fatal("the SSE stream did not complete when the room ended")
+	}
+	if s := sse.snapshot(); len(s.errs) > 0 || s.fault != "" {
+		t.Errorf("the SSE stream ended with %v %q, want complete", s.errs, s.fault)
 	}
 }

@@ -121,7 +121,7 @@ func (ex *execution) end() error {
 
 // InterceptResponse bounds each result of a subscription the transport
 // runs itself (one no group of Sharing takes: a viewer's own document, or
-// any over SSE). Its clock starts with the first resolver, once the event
+// quotes). Its clock starts with the first resolver, once the event
 // is at hand. A result cut off is not sent: the stream ends with the
 // SLOW_CONSUMER error instead.
 func (b *SubscriptionBounds) InterceptResponse(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {

@@ -24,20 +24,21 @@ import (
 // two ways, and the transports offer it every subscription first (see
 // realtime.Sharing):
 //
-//   - Groups (Take, over WebSocket): room subscriptions of any viewer,
-//     signed in or not, whatever their role, since visibility decides who
-//     receives an event, not what it looks like. Subscribers of one room
-//     with the same document and variables form a group; for each event a
-//     member may see, the group executes the document once and every
-//     member that may see it gets the same encoded bytes on its
-//     connection's queue, with no goroutine per subscription. Each member
-//     follows the room's stream in the hub (hub.FollowAudience) with its
-//     own View, fixed when it subscribes, deciding which events it
-//     receives.
+//   - Groups (Take, over WebSocket and SSE alike): room subscriptions of
+//     any viewer, signed in or not, whatever their role, since visibility
+//     decides who receives an event, not what it looks like. Subscribers
+//     of one room with the same document and variables form a group; for
+//     each event a member may see, the group executes the document once
+//     and every member that may see it gets the same encoded bytes on its
+//     transport's queue (a WebSocket connection's, under the operation's
+//     envelope; an SSE stream's, which its request's goroutine writes),
+//     with no goroutine per subscription. Each member follows the room's
+//     stream in the hub (hub.FollowAudience) with its own View, fixed when
+//     it subscribes, deciding which events it receives.
 //   - Streams (Run, over any transport): identical live subscriptions of
-//     anonymous spectators that groups do not serve (quotes, or any over
-//     SSE) share one execution, whose results are encoded once and
-//     queued for each spectator (see sharing_streams.go).
+//     anonymous spectators that groups do not serve (quotes) share one
+//     execution, whose results are encoded once and queued for each
+//     spectator (see sharing_streams.go).
 //
 // A group's room pump only hands each event to the groups (offer): the
 // executions run on a few workers of their own (runner), one group at a
@@ -47,10 +48,15 @@ import (
 // with the SLOW_CONSUMER error, as is one whose execution runs past the
 // bounds' Timeout.
 //
-// Only documents whose every field answers alike for whoever may receive
-// the event are grouped (see game.SameForEveryViewer); any other document, such as
-// one asking an order's participant for positions or buyingPower, or the
-// room's inviteCode or me, runs per subscriber.
+// A document whose every field answers alike for whoever may receive the
+// event (see game.SameForEveryViewer) is grouped across viewers; any other
+// one, such as one asking an order's participant for positions or
+// buyingPower, or the room's inviteCode or me, is grouped per viewer
+// (groupKey.viewer): its group executes as that viewer, on the same
+// workers, off the hub's goroutine, still with no goroutine per
+// subscription. What Take does not take (a refusal, a document with
+// @defer or more than one root field) runs per subscriber as the
+// resolver's own stream (roomStream).
 type Sharing struct {
 	r      *Resolver
 	bounds *SubscriptionBounds
@@ -134,7 +140,15 @@ func (f *Sharing) Close(ctx context.Context) {
 type groupKey struct {
 	room int64
 	doc  string // operation name, document and variables
+	// viewer is the user whose subscriptions alone the group serves
+	// (anonymousViewer: anonymous ones) when its document has a field that
+	// answers per viewer; 0 when every field answers alike for all.
+	viewer int64
 }
+
+// anonymousViewer is groupKey.viewer for anonymous subscribers of a
+// document that answers per viewer: they are all the same viewer.
+const anonymousViewer = -1
 
 // group is the subscribers of one room sharing one document.
 type group struct {
@@ -195,7 +209,11 @@ func (f *Sharing) Take(ctx context.Context, s *realtime.Subscriber) (func(), boo
 	}
 	root := fields[0]
 	kinds, ok := roomSubscriptions[root.Name]
-	if !ok || !plainDirectives(root.Directives) || !viewerIndependent(root.SelectionSet) {
+	if !ok || !plainDirectives(root.Directives) {
+		return nil, false
+	}
+	plain, alike := selectionShares(root.SelectionSet)
+	if !plain {
 		return nil, false
 	}
 	args := root.ArgumentMap(rc.Variables)
@@ -223,7 +241,16 @@ func (f *Sharing) Take(ctx context.Context, s *realtime.Subscriber) (func(), boo
 	if !ok {
 		return nil, false
 	}
-	g := f.join(groupKey{room: v.Room.ID, doc: key}, ctx, rc, s.Exec)
+	gk := groupKey{room: v.Room.ID, doc: key}
+	if !alike {
+		// The group executes as its first member: with a field that answers
+		// per viewer, only the same viewer's subscriptions may join it.
+		gk.viewer = anonymousViewer
+		if user != nil {
+			gk.viewer = user.ID
+		}
+	}
+	g := f.join(gk, ctx, rc, s.Exec)
 	s.Share(g.op) // the group's equal operation: this one's can go
 	m := &member{g: g, s: s}
 	m.liveFrom.Store(math.MaxInt64) // replayed, until the hub says it is live
@@ -705,35 +732,47 @@ func preset[T any](ctx context.Context) (<-chan T, bool) {
 	return ch, true
 }
 
-// viewerIndependent reports whether every field selected (through
-// fragments too) answers alike for every receiver, as game's rule set
-// says (game.SameForEveryViewer).
-func viewerIndependent(sel ast.SelectionSet) bool {
+// selectionShares reads a selection (through fragments too): plain when
+// no directive but @include and @skip appears in it (a group can run
+// it), alike when every field selected answers alike for every receiver,
+// as game's rule set says (game.SameForEveryViewer), so that every
+// viewer's subscription may share its execution.
+func selectionShares(sel ast.SelectionSet) (plain, alike bool) {
+	plain, alike = true, true
 	for _, s := range sel {
+		var sub ast.SelectionSet
 		switch s := s.(type) {
 		case *ast.Field:
 			if !plainDirectives(s.Directives) {
-				return false
+				return false, false
 			}
 			if s.Name == "__typename" {
 				continue
 			}
-			if s.ObjectDefinition == nil || !game.SameForEveryViewer(s.ObjectDefinition.Name, s.Name) || !viewerIndependent(s.SelectionSet) {
-				return false
+			if s.ObjectDefinition == nil || !game.SameForEveryViewer(s.ObjectDefinition.Name, s.Name) {
+				alike = false
 			}
+			sub = s.SelectionSet
 		case *ast.InlineFragment:
-			if !plainDirectives(s.Directives) || !viewerIndependent(s.SelectionSet) {
-				return false
+			if !plainDirectives(s.Directives) {
+				return false, false
 			}
+			sub = s.SelectionSet
 		case *ast.FragmentSpread:
-			if !plainDirectives(s.Directives) || s.Definition == nil || !viewerIndependent(s.Definition.SelectionSet) {
-				return false
+			if !plainDirectives(s.Directives) || s.Definition == nil {
+				return false, false
 			}
+			sub = s.Definition.SelectionSet
 		default:
-			return false
+			return false, false
 		}
+		p, a := selectionShares(sub)
+		if !p {
+			return false, false
+		}
+		alike = alike && a
 	}
-	return true
+	return plain, alike
 }
 
 // plainDirectives: only @include and @skip (whose variables are in the

@@ -16,10 +16,10 @@ import (
 // subscribers (graph.Sharing decides who may share what). A transport
 // offers it each subscription before running one itself.
 type Sharing interface {
-	// Take serves a WebSocket subscription with no goroutine of its own:
-	// whoever produces a result hands the same encoded bytes to each
-	// subscriber's Send, which queues them on its connection without
-	// waiting. It reports whether it took s; if not, the transport runs
+	// Take serves a subscription (over WebSocket or SSE) with no
+	// goroutine of its own: whoever produces a result hands the same
+	// encoded bytes to each subscriber's Send, which queues them for its
+	// transport's writer without waiting. It reports whether it took s; if not, the transport runs
 	// the operation itself (offering it to Run). Once taken, results go to
 	// s.Send until s.End; stop, called when the client completes the
 	// operation or the connection closes, ends the feed.
@@ -37,19 +37,38 @@ type Sharing interface {
 // ended it.
 type Execution func(ctx context.Context, emit func(json.RawMessage) bool) gqlerror.List
 
-// Subscriber is one WebSocket subscription taken by a Sharing.
+// Subscriber is one subscription taken by a Sharing, over any transport:
+// its results go to the transport's sink.
 type Subscriber struct {
 	// Op is the subscription, parsed and validated; Exec runs it.
 	Op   *graphql.OperationContext
 	Exec graphql.GraphExecutor
 
-	c      *wsConn
-	id     string
-	entry  *opEntry
-	prefix []byte // the envelope before a result: {"id":…,"type":"next","payload":
-	ctx    context.Context
-	base   context.Context // ctx without the operation
-	done   atomic.Bool
+	out  sink
+	ctx  context.Context
+	base context.Context // ctx without the operation
+	done atomic.Bool
+}
+
+// sink is where a taken subscription's results go: a WebSocket
+// connection's queue (under the operation's envelope) or an SSE stream's.
+// The payload is shared by every subscriber of an execution, so a sink
+// frames it without changing it; none of its methods waits.
+type sink interface {
+	// push queues one result, bulk if it may wait for others' urgent
+	// ones; false when the transport already has its bound waiting.
+	push(payload []byte, bulk bool) bool
+	// kick wakes the writer for what push queued.
+	kick()
+	// end sends the last message after what is queued: complete when errs
+	// is empty, else the errors.
+	end(errs gqlerror.List)
+}
+
+// newSubscriber is a subscription of rc, under ctx (without the
+// operation), whose results go to out.
+func newSubscriber(ctx context.Context, rc *graphql.OperationContext, exec graphql.GraphExecutor, out sink) *Subscriber {
+	return &Subscriber{Op: rc, Exec: exec, out: out, ctx: graphql.WithOperationContext(ctx, rc), base: ctx}
 }
 
 // Share makes s use op, an operation equal to its own that the Sharing
@@ -63,10 +82,11 @@ func (s *Subscriber) Share(op *graphql.OperationContext) {
 
 // Send queues one encoded result (a next message's payload; it is shared
 // as is, so it must not change afterwards). It never waits: it reports
-// false when the connection already has MaxQueue messages waiting, and the
-// caller should then End the subscription with its SLOW_CONSUMER error.
+// false when the transport already has its bound of messages waiting
+// (MaxQueue), and the caller should then End the subscription with its
+// SLOW_CONSUMER error.
 //
-// Send does not wake the connection's writer: call Flush once the results
+// Send does not wake the transport's writer: call Flush once the results
 // at hand are queued, so that they leave in one write.
 func (s *Subscriber) Send(payload []byte) bool { return s.send(payload, false) }
 
@@ -79,11 +99,11 @@ func (s *Subscriber) send(payload []byte, bulk bool) bool {
 	if s.done.Load() {
 		return true // stopped: the feed is being detached
 	}
-	return s.c.q.pushQuiet(frame{prefix: s.prefix, data: payload, suffix: true, bulk: bulk}, s.c.t.MaxQueue)
+	return s.out.push(payload, bulk)
 }
 
-// Flush wakes the connection's writer for what Send queued.
-func (s *Subscriber) Flush() { s.c.q.kick() }
+// Flush wakes the transport's writer for what Send queued.
+func (s *Subscriber) Flush() { s.out.kick() }
 
 // End ends the subscription after what it has queued: with complete when
 // err is nil, else with err as the operation's error. It never waits.
@@ -95,32 +115,65 @@ func (s *Subscriber) End(err error) {
 	if err != nil {
 		errs = present(graphql.WithOperationContext(s.ctx, s.Op), s.Exec, []error{err})
 	}
-	s.c.end(s.id, s.entry, errs)
+	s.out.end(errs)
 }
+
+// take offers s to sharing; if it takes s, the returned stop ends the
+// feed (the client completed the operation or went away).
+func (s *Subscriber) take(sharing Sharing) (func(), bool) {
+	stop, ok := sharing.Take(s.ctx, s)
+	if !ok {
+		return nil, false
+	}
+	return func() {
+		s.done.Store(true)
+		stop()
+	}, true
+}
+
+// prepare parses and validates params for a Sharing's Take: rc is nil
+// when the operation is not a subscription or does not parse (the
+// transport then runs it as usual, and gives the errors).
+func prepare(ctx context.Context, exec graphql.GraphExecutor, params *graphql.RawParams) (rc *graphql.OperationContext, sub bool) {
+	rc, gerr := exec.CreateOperationContext(ctx, params)
+	if gerr != nil {
+		return nil, false
+	}
+	return rc, rc.Operation != nil && rc.Operation.Operation == ast.Subscription
+}
+
+// wsSink is a WebSocket operation's sink: its connection's queue, each
+// result under the operation's envelope.
+type wsSink struct {
+	c      *wsConn
+	id     string
+	entry  *opEntry
+	prefix []byte // the envelope before a result: {"id":…,"type":"next","payload":
+}
+
+func (w *wsSink) push(payload []byte, bulk bool) bool {
+	return w.c.q.pushQuiet(frame{prefix: w.prefix, data: payload, suffix: true, bulk: bulk}, w.c.t.MaxQueue)
+}
+
+func (w *wsSink) kick()                  { w.c.q.kick() }
+func (w *wsSink) end(errs gqlerror.List) { w.c.end(w.id, w.entry, errs) }
 
 // share offers a subscription to the Sharing's Take; false: run it as
 // usual (op then carries the prepared operation, so it is not parsed
 // twice).
 func (c *wsConn) share(ctx context.Context, id string, entry *opEntry, op *operation) bool {
 	ctx = graphql.StartOperationTrace(ctx)
-	base := ctx
-	rc, gerr := op.exec.CreateOperationContext(ctx, op.params)
-	if gerr != nil {
-		return false
-	}
+	rc, sub := prepare(ctx, op.exec, op.params)
 	op.prepared = rc
-	if rc.Operation == nil || rc.Operation.Operation != ast.Subscription {
+	if !sub {
 		return false
 	}
-	s := &Subscriber{Op: rc, Exec: op.exec, c: c, id: id, entry: entry, ctx: graphql.WithOperationContext(ctx, rc), base: base, prefix: c.envelope(id)}
-	stop, ok := c.t.Sharing.Take(s.ctx, s)
+	s := newSubscriber(ctx, rc, op.exec, &wsSink{c: c, id: id, entry: entry, prefix: c.envelope(id)})
+	stop, ok := s.take(c.t.Sharing)
 	if !ok {
 		return false
 	}
-	entry.setCancel(func() {
-		s.done.Store(true)
-		stop()
-	})
+	entry.setCancel(stop)
 	return true
 }
 

@@ -19,6 +19,7 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/jonboulle/clockwork"
+	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 )
 
@@ -35,6 +36,10 @@ type SSE struct {
 	// off once one takes longer. Zero (or less): writes wait forever.
 	WriteTimeout time.Duration
 	MaxBody      int64
+	// MaxQueue bounds the results a Sharing may queue for one stream
+	// while its client reads slowly: past it the subscription is dropped
+	// with the SLOW_CONSUMER error. Zero (or less): no bound.
+	MaxQueue int
 	// MaxPerAddress bounds the open streams of one client address
 	// (Address): one over it is refused with 429 and RATE_LIMITED. Zero
 	// (or less) means no limit.
@@ -59,7 +64,7 @@ type sseStream struct {
 
 // NewSSE returns an SSE transport.
 func NewSSE(clock clockwork.Clock, log *slog.Logger) *SSE {
-	return &SSE{KeepAlive: 15 * time.Second, WriteTimeout: 10 * time.Second, MaxBody: 64 << 10, Clock: clock, Log: log}
+	return &SSE{KeepAlive: 15 * time.Second, WriteTimeout: 10 * time.Second, MaxBody: 64 << 10, MaxQueue: 1024, Clock: clock, Log: log}
 }
 
 var _ graphql.Transport = (*SSE)(nil)
@@ -199,6 +204,24 @@ func (t *SSE) Stream(w http.ResponseWriter, r *http.Request, exec graphql.GraphE
 		}
 		return rc.Flush() == nil
 	}
+	// writeBatch writes shared results as next events, flushed once.
+	writeBatch := func(payloads [][]byte) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, p := range payloads {
+			setDeadline()
+			if _, err := io.WriteString(w, "event: next\ndata: "); err != nil {
+				return false
+			}
+			if _, err := w.Write(p); err != nil {
+				return false
+			}
+			if _, err := io.WriteString(w, "\n\n"); err != nil {
+				return false
+			}
+		}
+		return rc.Flush() == nil
+	}
 	kaDone := make(chan struct{})
 	var wg sync.WaitGroup
 	if t.KeepAlive > 0 {
@@ -225,10 +248,15 @@ func (t *SSE) Stream(w http.ResponseWriter, r *http.Request, exec graphql.GraphE
 			}
 		})
 	}
-	op := operation{exec: exec, log: t.Log, params: params, sharing: t.Sharing, prepared: prepared}
-	errs := op.run(ctx, func(payload json.RawMessage) bool {
-		return write("next", payload)
-	})
+	var errs gqlerror.List
+	if shared, ok := t.share(ctx, exec, params, &prepared); ok {
+		errs = shared.serve(ctx, writeBatch)
+	} else {
+		op := operation{exec: exec, log: t.Log, params: params, sharing: t.Sharing, prepared: prepared}
+		errs = op.run(ctx, func(payload json.RawMessage) bool {
+			return write("next", payload)
+		})
+	}
 	close(kaDone)
 	wg.Wait()
 	if len(errs) > 0 && r.Context().Err() == nil {
@@ -237,6 +265,110 @@ func (t *SSE) Stream(w http.ResponseWriter, r *http.Request, exec graphql.GraphE
 	if r.Context().Err() == nil {
 		write("complete", nil)
 	}
+}
+
+// share offers the stream's operation to the Sharing's Take, preparing it
+// (into *prepared, for the usual run when it is not taken).
+func (t *SSE) share(ctx context.Context, exec graphql.GraphExecutor, params *graphql.RawParams, prepared **graphql.OperationContext) (*sseShared, bool) {
+	if t.Sharing == nil {
+		return nil, false
+	}
+	ctx = graphql.StartOperationTrace(ctx)
+	rc := *prepared
+	if rc == nil {
+		rc, _ = prepare(ctx, exec, params)
+		*prepared = rc
+	}
+	if rc == nil || rc.Operation == nil || rc.Operation.Operation != ast.Subscription {
+		return nil, false
+	}
+	out := &sseSink{limit: t.MaxQueue, ready: make(chan struct{}, 1)}
+	s := newSubscriber(ctx, rc, exec, out)
+	stop, ok := s.take(t.Sharing)
+	if !ok {
+		return nil, false
+	}
+	return &sseShared{sink: out, stop: stop}, true
+}
+
+// sseShared is a stream's subscription taken by a Sharing: its results
+// wait in sink for the stream's own goroutine (the request's), which
+// writes them.
+type sseShared struct {
+	sink *sseSink
+	stop func()
+}
+
+// serve writes the subscription's results with write until it ends
+// (returning its errors), ctx is done or a write fails.
+func (s *sseShared) serve(ctx context.Context, write func([][]byte) bool) gqlerror.List {
+	defer s.stop()
+	var batch [][]byte
+	for {
+		select {
+		case <-ctx.Done():
+			return nil // shutdown, or the client left
+		case <-s.sink.ready:
+		}
+		var (
+			ended bool
+			errs  gqlerror.List
+		)
+		batch, ended, errs = s.sink.take(batch)
+		if len(batch) > 0 && !write(batch) {
+			return nil // the client is gone, or stopped reading
+		}
+		clear(batch)
+		if ended {
+			return errs
+		}
+	}
+}
+
+// sseSink is an SSE stream's sink: results wait (at most limit; no bound
+// when limit <= 0) for the stream's goroutine.
+type sseSink struct {
+	limit int
+	ready chan struct{} // cap 1: something waits
+
+	mu      sync.Mutex
+	results [][]byte
+	ended   bool
+	errs    gqlerror.List
+}
+
+func (o *sseSink) push(payload []byte, _ bool) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.limit > 0 && len(o.results) >= o.limit {
+		return false
+	}
+	o.results = append(o.results, payload)
+	return true
+}
+
+func (o *sseSink) kick() {
+	select {
+	case o.ready <- struct{}{}:
+	default:
+	}
+}
+
+func (o *sseSink) end(errs gqlerror.List) {
+	o.mu.Lock()
+	o.ended, o.errs = true, errs
+	o.mu.Unlock()
+	o.kick()
+}
+
+// take swaps the waiting results for buf (emptied), with whether the
+// subscription has ended after them, and its errors.
+func (o *sseSink) take(buf [][]byte) ([][]byte, bool, gqlerror.List) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	out := o.results
+	o.results = buf[:0]
+	return out, o.ended, o.errs
 }
 
 // readParams reads the operation of a request: from the URL of a GET, from
