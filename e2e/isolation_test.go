@@ -381,22 +381,24 @@ func TestFanoutWorkersStopWithTheirWork(t *testing.T) {
 }
 
 // ownMetricsEvents asks what the order's participant holds as well: it
-// runs for its subscriber alone, in the transport's own goroutine.
+// runs in a group of its viewer's alone.
 const ownMetricsEvents = `subscription($id: ID!) { bullPenEvents(bullPenId: $id) {
   __typename sequence ... on OrderEvent { order { participant { buyingPower metrics { tradeCount } } } }
 } }`
 
-// TestSlowOwnExecutionIsCutOff: a document executed for its subscriber
-// alone (a viewer's own over WebSocket, any over SSE) is bounded by the
-// same subscription timeout: past it, its stream ends with SLOW_CONSUMER.
+// TestSlowOwnExecutionIsCutOff: a document executed for its viewer alone
+// (over WebSocket), and a shared one over SSE, are bounded by the same
+// subscription timeout: past it, each stream ends with SLOW_CONSUMER.
 func TestSlowOwnExecutionIsCutOff(t *testing.T) {
 	ts := withPrice(startServerOn(t, dbtest.Postgres(t), "-leaderboard-period", "1h"))
 	r := newSharingRoom(t, ts, "locked-own", "PUBLIC", "PUBLIC")
 	ws := r.subscribe(t, "own", r.alice, ownMetricsEvents, nil)
 	sse := ts.subscribeSSE(t, r.bob, metricsEvents, map[string]any{"id": r.id})
 	eventually(t, "both subscriptions", func() bool { return ts.events.Stats().Subscribers == 2 })
-	if n := ts.query.Sharing.Members(); n != 0 {
-		t.Fatalf("%d subscriptions shared, want none", n)
+	// alice's document answers per viewer: a group of her own; bob's SSE
+	// one is shared, in a group of its own document.
+	if m, g := ts.query.Sharing.Members(), ts.query.Sharing.Groups(); m != 2 || g != 2 {
+		t.Fatalf("%d subscriptions in %d groups, want 2 in 2", m, g)
 	}
 	ends := make(chan string, 2) // how each stream ended
 	go func() {

@@ -68,7 +68,13 @@ type Sharing struct {
 	mu     sync.Mutex
 	groups map[groupKey]*group
 
-	run                 runner
+	// run executes the groups shared across viewers, on at most
+	// workersPerCore per core; own executes the groups of one viewer, each
+	// on a goroutine of its own while it has events waiting: a viewer's
+	// heavy document (one viewer may open many) then holds up no other
+	// group, as it held up no other subscription when each had
+	// goroutines of its own.
+	run, own            runner
 	executions, dropped atomic.Int64
 
 	streams *streams
@@ -85,6 +91,7 @@ func NewSharing(r *Resolver, bounds *SubscriptionBounds) *Sharing {
 	}
 	f := &Sharing{r: r, bounds: bounds, MaxPending: DefaultMaxPending, groups: map[groupKey]*group{}, streams: newStreams()}
 	f.run.closing, f.run.close = context.WithCancel(context.Background())
+	f.own.closing, f.own.close, f.own.max = f.run.closing, f.run.close, math.MaxInt
 	return f
 }
 
@@ -117,10 +124,12 @@ func (f *Sharing) Executions() int64 { return f.executions.Load() }
 func (f *Sharing) Dropped() int64 { return f.dropped.Load() }
 
 // Workers reports how many workers are executing groups' documents now.
-func (f *Sharing) Workers() int {
-	f.run.mu.Lock()
-	defer f.run.mu.Unlock()
-	return f.run.running
+func (f *Sharing) Workers() int { return f.run.workers() + f.own.workers() }
+
+func (p *runner) workers() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.running
 }
 
 // Streams reports how many streams' executions are running.
@@ -135,6 +144,7 @@ func (f *Sharing) Spectators() int { return f.streams.spectators() }
 func (f *Sharing) Close(ctx context.Context) {
 	f.streams.wait(ctx)
 	f.run.stop()
+	f.own.stop()
 }
 
 type groupKey struct {
@@ -158,6 +168,7 @@ type group struct {
 	// same for every member, and every member may see the room.
 	ctx     context.Context
 	cancel  context.CancelFunc // once the last member has left
+	runner  *runner            // Sharing.run, or Sharing.own for one viewer's group
 	op      *graphql.OperationContext
 	exec    graphql.GraphExecutor
 	members int // under Sharing.mu
@@ -282,7 +293,10 @@ func (f *Sharing) join(key groupKey, ctx context.Context, rc *graphql.OperationC
 	defer f.mu.Unlock()
 	g, ok := f.groups[key]
 	if !ok {
-		g = &group{f: f, key: key, op: rc, exec: exec}
+		g = &group{f: f, key: key, op: rc, exec: exec, runner: &f.run}
+		if key.viewer != 0 {
+			g.runner = &f.own
+		}
 		g.room.L = &g.mu
 		g.ctx, g.cancel = context.WithCancel(context.WithoutCancel(ctx))
 		f.groups[key] = g
@@ -320,7 +334,7 @@ func (g *group) offer(m *member, ev *game.Event) bool {
 	g.queued = true
 	g.mu.Unlock()
 	if start {
-		g.f.run.add(g)
+		g.runner.add(g)
 	}
 	return true
 }
