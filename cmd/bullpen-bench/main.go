@@ -54,23 +54,26 @@ func main() {
 
 // config is what the flags say.
 type config struct {
-	Scenario   string        `json:"scenario"`
-	URLs       []string      `json:"urls"`
-	Members    int           `json:"members"`
-	Spectators int           `json:"spectators"`
-	Trades     string        `json:"trades"`
-	Traders    int           `json:"traders"`
-	Rooms      int           `json:"rooms,omitempty"`
-	Rate       float64       `json:"rate,omitempty"`
-	Duration   time.Duration `json:"duration"`
-	Doc        string        `json:"doc"`
-	Ramp       float64       `json:"ramp"`
-	Dialers    int           `json:"dialers"`
-	Drain      time.Duration `json:"drain"`
-	Symbol     string        `json:"symbol"`
-	Price      string        `json:"price"`
-	Admin      string        `json:"admin"`
-	Execution  string        `json:"execution"`
+	Scenario   string   `json:"scenario"`
+	URLs       []string `json:"urls"`
+	Members    int      `json:"members"`
+	Spectators int      `json:"spectators"`
+	Trades     string   `json:"trades"`
+	Traders    int      `json:"traders"`
+	Rooms      int      `json:"rooms,omitempty"`
+	// RoomsByInstance: the rooms scenario sends each room's orders
+	// through one instance (room affinity) instead of every one in turn.
+	RoomsByInstance bool          `json:"roomsByInstance,omitempty"`
+	Rate            float64       `json:"rate,omitempty"`
+	Duration        time.Duration `json:"duration"`
+	Doc             string        `json:"doc"`
+	Ramp            float64       `json:"ramp"`
+	Dialers         int           `json:"dialers"`
+	Drain           time.Duration `json:"drain"`
+	Symbol          string        `json:"symbol"`
+	Price           string        `json:"price"`
+	Admin           string        `json:"admin"`
+	Execution       string        `json:"execution"`
 	// TradersProcess: fanout's traders run in a child process.
 	TradersProcess bool `json:"tradersProcess"`
 	adminPass      string
@@ -124,6 +127,7 @@ func parseConfig(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.Trades, "trades", "PUBLIC", "the room's tradeVisibility: PUBLIC or PRIVATE")
 	fs.IntVar(&c.Traders, "traders", 0, "fanout: members that place orders (default 10); rooms: traders per room (default 5)")
 	fs.IntVar(&c.Rooms, "rooms", 20, "rooms: how many rooms")
+	fs.BoolVar(&c.RoomsByInstance, "rooms-by-instance", false, "rooms, with several -url: each room's traders all use one instance (room i: instance i mod n), as behind a balancer with room affinity")
 	fs.Float64Var(&c.Rate, "rate", 10, "fanout: market orders per second, over all traders")
 	fs.DurationVar(&c.Duration, "duration", 20*time.Second, "how long orders run (idle: how long connections are held)")
 	fs.StringVar(&c.Doc, "doc", "lean", "subscription document: min (sequence and what the bench matches on), lean (the events' fields, leaderboard snapshot without entries) or full (lean plus the entries with their users)")

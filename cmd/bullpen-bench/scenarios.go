@@ -365,6 +365,9 @@ func (b *bench) rooms(ctx context.Context) (*Report, error) {
 		// Traders take the instances in turn, so each room's orders come
 		// in through every instance, as behind a round-robin balancer.
 		base := c.URLs[i%len(c.URLs)]
+		if c.RoomsByInstance {
+			base = c.URLs[(i/c.Traders)%len(c.URLs)]
+		}
 		wg.Go(func() {
 			var mine []time.Duration
 			var sent, filled, rejected, errs int
