@@ -321,6 +321,19 @@ func TestFanoutAcrossTwoInstances(t *testing.T) {
 	if placed != int64(r.Orders.Sent) {
 		t.Fatalf("instances placed %d orders, the bench sent %d", placed, r.Orders.Sent)
 	}
+
+	// -rooms-by-instance: one room's traders all use its instance, the
+	// first.
+	r = runBench(t, "rooms", "-url", a+","+b, "-rooms", "1", "-traders", "2", "-duration", "1s", "-rooms-by-instance")
+	if o := r.Orders; o == nil || o.Sent == 0 || o.Filled != o.Sent || o.Errors != 0 {
+		t.Fatalf("orders by instance: %+v", r.Orders)
+	}
+	for i, want := range []int64{int64(r.Orders.Sent), 0} {
+		s := r.Servers[i]
+		if got := s.End.OrdersPlaced - s.Setup.OrdersPlaced; got != want {
+			t.Fatalf("-rooms-by-instance: instance %s placed %d orders, want %d", s.URL, got, want)
+		}
+	}
 }
 
 func TestParseEvent(t *testing.T) {
