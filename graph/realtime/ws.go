@@ -422,7 +422,11 @@ func (t *WebSocket) pingDue(now time.Time) {
 	var silent []*wsConn
 	due := t.conns.filter(func(c *wsConn) bool {
 		if c.silent(since) {
-			silent = append(silent, c)
+			silent = append(silent, c) // cut off, not pinged
+			return false
+		}
+		if c.cutSilent() {
+			return false // cut off by an earlier tick, closing
 		}
 		return !c.nextPing.After(now)
 	})

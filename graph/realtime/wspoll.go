@@ -182,6 +182,9 @@ func (c *wsConn) silent(since int64) bool {
 	return at != 0 && at < since && c.heardAt.CompareAndSwap(at, math.MaxInt64)
 }
 
+// cutSilent reports whether silent has found c silent (it is closing).
+func (c *wsConn) cutSilent() bool { return c.heardAt.Load() == math.MaxInt64 }
+
 // pongWait is how long a peer may stay silent while pinged: two pings
 // and a write timeout. A polled connection has no read deadline: the
 // keep-alive goroutine cuts off one silent longer (pingDue).
