@@ -353,54 +353,32 @@ func (b *bench) rooms(ctx context.Context) (*Report, error) {
 	}
 	b.logf("%d traders in %d rooms placing market orders for %v", len(traders), c.Rooms, c.Duration)
 	orders := &OrderReport{ErrorKind: map[string]int{}}
-	var (
-		mu   sync.Mutex
-		lats []time.Duration
-		wg   sync.WaitGroup
-	)
-	start := time.Now()
-	deadline := start.Add(c.Duration)
-	for i, u := range traders {
-		room := rooms[i/c.Traders]
+	var mu sync.Mutex
+	bases := make([]string, len(traders))
+	for i := range traders {
 		// Traders take the instances in turn, so each room's orders come
 		// in through every instance, as behind a round-robin balancer.
-		base := c.URLs[i%len(c.URLs)]
+		bases[i] = c.URLs[i%len(c.URLs)]
 		if c.RoomsByInstance {
-			base = c.URLs[(i/c.Traders)%len(c.URLs)]
+			bases[i] = c.URLs[(i/c.Traders)%len(c.URLs)]
 		}
-		wg.Go(func() {
-			var mine []time.Duration
-			var sent, filled, rejected, errs int
-			kinds := map[string]int{}
-			for k := 0; time.Now().Before(deadline) && ctx.Err() == nil; k++ {
-				t0 := time.Now()
-				status, err := b.placeOrderAt(ctx, base, u.token, room, []string{"BUY", "SELL"}[k%2], "")
-				mine = append(mine, time.Since(t0))
-				sent++
-				switch {
-				case err != nil:
-					errs++
-					kinds[errKind(err)]++
-				case status == "FILLED":
-					filled++
-				case status == "REJECTED":
-					rejected++
-				}
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			lats = append(lats, mine...)
-			orders.Sent += sent
-			orders.Filled += filled
-			orders.Rejected += rejected
-			orders.Errors += errs
-			for k, n := range kinds {
-				orders.ErrorKind[k] += n
-			}
-		})
 	}
-	wg.Wait()
-	elapsed := time.Since(start)
+	lats, elapsed := flatOut(ctx, len(traders), c.Duration, func(i, k int) bool {
+		status, err := b.placeOrderAt(ctx, bases[i], traders[i].token, rooms[i/c.Traders], []string{"BUY", "SELL"}[k%2], "")
+		mu.Lock()
+		defer mu.Unlock()
+		orders.Sent++
+		switch {
+		case err != nil:
+			orders.Errors++
+			orders.ErrorKind[errKind(err)]++
+		case status == "FILLED":
+			orders.Filled++
+		case status == "REJECTED":
+			orders.Rejected++
+		}
+		return true
+	})
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -415,6 +393,35 @@ func (b *bench) rooms(ctx context.Context) (*Report, error) {
 		Servers: serverReports(c.URLs, setup, setup, end, make([]int, len(c.URLs)), elapsed)}
 	r.CPU = cpuReport(r)
 	return r, nil
+}
+
+// flatOut runs workers side by side for d, each calling call(worker, k)
+// for k = 0, 1, ... one call after another, and returns how long each
+// call took (those for which call reported true) and how long it ran.
+func flatOut(ctx context.Context, workers int, d time.Duration, call func(worker, k int) bool) ([]time.Duration, time.Duration) {
+	var (
+		mu   sync.Mutex
+		lats []time.Duration
+		wg   sync.WaitGroup
+	)
+	start := time.Now()
+	deadline := start.Add(d)
+	for i := range workers {
+		wg.Go(func() {
+			var mine []time.Duration
+			for k := 0; time.Now().Before(deadline) && ctx.Err() == nil; k++ {
+				t0 := time.Now()
+				if call(i, k) {
+					mine = append(mine, time.Since(t0))
+				}
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			lats = append(lats, mine...)
+		})
+	}
+	wg.Wait()
+	return lats, time.Since(start)
 }
 
 func (b *bench) idle(ctx context.Context) (*Report, error) {

@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
-	"time"
 
 	_ "modernc.org/sqlite" // the driver the server uses
 )
@@ -59,36 +58,20 @@ func (b *bench) sqliteLimit(ctx context.Context) (*Report, error) {
 	}
 	b.logf("%d clients running pgbench -N transactions on SQLite for %v", clients, c.Duration)
 	rep := &LimitReport{Clients: clients}
-	var (
-		mu   sync.Mutex
-		lats []time.Duration
-		wg   sync.WaitGroup
-	)
-	start := time.Now()
-	deadline := start.Add(c.Duration)
-	for range clients {
-		wg.Go(func() {
-			var mine []time.Duration
-			var errs int
-			for time.Now().Before(deadline) && ctx.Err() == nil {
-				t0 := time.Now()
-				if err := sqliteLimitTx(ctx, db); err != nil {
-					errs++
-					continue
-				}
-				mine = append(mine, time.Since(t0))
-			}
+	var mu sync.Mutex
+	lats, elapsed := flatOut(ctx, clients, c.Duration, func(int, int) bool {
+		if err := sqliteLimitTx(ctx, db); err != nil {
 			mu.Lock()
-			defer mu.Unlock()
-			lats = append(lats, mine...)
-			rep.Errors += errs
-		})
-	}
-	wg.Wait()
+			rep.Errors++
+			mu.Unlock()
+			return false
+		}
+		return true
+	})
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	rep.Seconds = time.Since(start).Seconds()
+	rep.Seconds = elapsed.Seconds()
 	rep.Transactions = len(lats)
 	rep.PerSecond = float64(rep.Transactions) / rep.Seconds
 	rep.Latency = summarise(durationsUS(lats))

@@ -189,34 +189,29 @@ func (t *SSE) Stream(w http.ResponseWriter, r *http.Request, exec graphql.GraphE
 	flusher.Flush()
 
 	var mu sync.Mutex // one writer at a time: results and keep-alives
-	write := func(event string, data []byte) bool {
-		mu.Lock()
-		defer mu.Unlock()
+	// event writes one SSE event, unflushed; mu is held.
+	event := func(name string, data []byte) bool {
 		setDeadline()
-		if _, err := io.WriteString(w, "event: "+event+"\ndata: "); err != nil {
+		if _, err := io.WriteString(w, "event: "+name+"\ndata: "); err != nil {
 			return false
 		}
 		if _, err := w.Write(data); err != nil {
 			return false
 		}
-		if _, err := io.WriteString(w, "\n\n"); err != nil {
-			return false
-		}
-		return rc.Flush() == nil
+		_, err := io.WriteString(w, "\n\n")
+		return err == nil
+	}
+	write := func(name string, data []byte) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return event(name, data) && rc.Flush() == nil
 	}
 	// writeBatch writes shared results as next events, flushed once.
 	writeBatch := func(payloads [][]byte) bool {
 		mu.Lock()
 		defer mu.Unlock()
 		for _, p := range payloads {
-			setDeadline()
-			if _, err := io.WriteString(w, "event: next\ndata: "); err != nil {
-				return false
-			}
-			if _, err := w.Write(p); err != nil {
-				return false
-			}
-			if _, err := io.WriteString(w, "\n\n"); err != nil {
+			if !event("next", p) {
 				return false
 			}
 		}
