@@ -1,7 +1,6 @@
 package db
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"maps"
@@ -189,19 +188,17 @@ func (tx *Tx) writePending(ctx context.Context, seqRooms, seqs, wake []int64) er
 // commitPending is beforeCommit on PostgreSQL: the pending rows, the
 // rooms' last sequences and their wake-ups, in one statement.
 func (tx *Tx) commitPending(ctx context.Context) error {
-	var seqRooms, seqs, wake []int64
-	for room, seq := range tx.rooms {
-		wake = append(wake, room)
-		if tx.stored[room] != seq {
-			seqRooms, seqs = append(seqRooms, room), append(seqs, seq)
-		}
-	}
-	if tx.pending.empty() && len(wake) == 0 {
+	if tx.pending.empty() && len(tx.rooms) == 0 {
 		return nil
 	}
 	// By id: the rows' locks are taken in the one global order.
-	slices.Sort(wake)
-	sortTogether(seqRooms, seqs)
+	wake := slices.Sorted(maps.Keys(tx.rooms))
+	var seqRooms, seqs []int64
+	for _, room := range wake {
+		if seq := tx.rooms[room]; tx.stored[room] != seq {
+			seqRooms, seqs = append(seqRooms, room), append(seqs, seq)
+		}
+	}
 	if err := tx.writePending(ctx, seqRooms, seqs, wake); err != nil {
 		return err
 	}
@@ -209,19 +206,6 @@ func (tx *Tx) commitPending(ctx context.Context) error {
 		tx.stored[room] = seqs[i]
 	}
 	return nil
-}
-
-// sortTogether sorts keys, and vals with them.
-func sortTogether(keys, vals []int64) {
-	idx := make([]int, len(keys))
-	for i := range idx {
-		idx[i] = i
-	}
-	slices.SortFunc(idx, func(a, b int) int { return cmp.Compare(keys[a], keys[b]) })
-	k, v := slices.Clone(keys), slices.Clone(vals)
-	for i, j := range idx {
-		keys[i], vals[i] = k[j], v[j]
-	}
 }
 
 // sumFills adds up the fill counts per participant, by participant id:
