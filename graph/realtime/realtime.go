@@ -18,7 +18,6 @@ import (
 	"sync"
 
 	"github.com/99designs/gqlgen/graphql"
-	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 )
 
@@ -94,7 +93,7 @@ func (op operation) run(ctx context.Context, send func(json.RawMessage) bool) gq
 		}
 	}
 	ctx = graphql.WithOperationContext(ctx, rc)
-	if op.sharing != nil && rc.Operation != nil && rc.Operation.Operation == ast.Subscription {
+	if op.sharing != nil && subscription(rc) {
 		errs, ok := op.sharing.Run(ctx, rc, func(ctx context.Context, emit func(json.RawMessage) bool) gqlerror.List {
 			return op.execute(ctx, rc, emit)
 		}, send)
@@ -127,7 +126,7 @@ func (op operation) execute(ctx context.Context, rc *graphql.OperationContext, s
 			}
 			// A subscription refused at the start (its resolver returned an
 			// error) is an operation error, not a stream of one result.
-			if first && rc.Operation != nil && rc.Operation.Operation == ast.Subscription && len(resp.Errors) > 0 && isNull(resp.Data) {
+			if first && subscription(rc) && len(resp.Errors) > 0 && isNull(resp.Data) {
 				ended = resp.Errors
 				return
 			}

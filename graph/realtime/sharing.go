@@ -139,7 +139,12 @@ func prepare(ctx context.Context, exec graphql.GraphExecutor, params *graphql.Ra
 	if gerr != nil {
 		return nil, false
 	}
-	return rc, rc.Operation != nil && rc.Operation.Operation == ast.Subscription
+	return rc, subscription(rc)
+}
+
+// subscription reports whether rc, prepared, is a subscription.
+func subscription(rc *graphql.OperationContext) bool {
+	return rc != nil && rc.Operation != nil && rc.Operation.Operation == ast.Subscription
 }
 
 // wsSink is a WebSocket operation's sink: its connection's queue, each

@@ -19,7 +19,6 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/jonboulle/clockwork"
-	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 )
 
@@ -274,7 +273,7 @@ func (t *SSE) share(ctx context.Context, exec graphql.GraphExecutor, params *gra
 		rc, _ = prepare(ctx, exec, params)
 		*prepared = rc
 	}
-	if rc == nil || rc.Operation == nil || rc.Operation.Operation != ast.Subscription {
+	if !subscription(rc) {
 		return nil, false
 	}
 	out := &sseSink{limit: t.MaxQueue, ready: make(chan struct{}, 1)}
