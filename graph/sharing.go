@@ -168,7 +168,6 @@ type group struct {
 	// same for every member, and every member may see the room.
 	ctx     context.Context
 	cancel  context.CancelFunc // once the last member has left
-	runner  *runner            // Sharing.run, or Sharing.own for one viewer's group
 	op      *graphql.OperationContext
 	exec    graphql.GraphExecutor
 	members int // under Sharing.mu
@@ -183,6 +182,15 @@ type group struct {
 	// Owned by the one worker that has the group.
 	recent [16]result // the latest results, by sequence
 	next   int
+}
+
+// runner is the runner that executes g: Sharing.own for one viewer's
+// group, else Sharing.run.
+func (g *group) runner() *runner {
+	if g.key.viewer != 0 {
+		return &g.f.own
+	}
+	return &g.f.run
 }
 
 // delivery is one event offered to a group, when, and the members to
@@ -293,10 +301,7 @@ func (f *Sharing) join(key groupKey, ctx context.Context, rc *graphql.OperationC
 	defer f.mu.Unlock()
 	g, ok := f.groups[key]
 	if !ok {
-		g = &group{f: f, key: key, op: rc, exec: exec, runner: &f.run}
-		if key.viewer != 0 {
-			g.runner = &f.own
-		}
+		g = &group{f: f, key: key, op: rc, exec: exec}
 		g.room.L = &g.mu
 		g.ctx, g.cancel = context.WithCancel(context.WithoutCancel(ctx))
 		f.groups[key] = g
@@ -334,7 +339,7 @@ func (g *group) offer(m *member, ev *game.Event) bool {
 	g.queued = true
 	g.mu.Unlock()
 	if start {
-		g.runner.add(g)
+		g.runner().add(g)
 	}
 	return true
 }
