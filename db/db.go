@@ -497,9 +497,9 @@ func (tx *Tx) Savepoint(ctx context.Context, fn func() error) error {
 // failure of the transaction (the savepoint could not be taken, released
 // or rolled back to), after which the transaction is of no further use.
 // When fn succeeds the savepoint is released only if release is set: a
-// group commit leaves each change's savepoint standing (the next one
-// nests in it, and COMMIT ends them all), which saves a RELEASE, a round
-// trip, per change.
+// group commit on PostgreSQL leaves each change's savepoint standing (the
+// next one nests in it, and COMMIT ends them all), which saves a RELEASE,
+// a round trip, per change.
 func (tx *Tx) savepoint(ctx context.Context, fn func() error, release bool) (fnErr, txErr error) {
 	tx.saves++
 	name := "sp" + strconv.Itoa(tx.saves)

@@ -265,6 +265,12 @@ func (s *Store) commitBatch(c *committer, batch []*request) {
 	}
 	for _, r := range live {
 		rctx := context.WithoutCancel(r.ctx)
+		// On PostgreSQL each change's savepoint stays open under the next
+		// (a RELEASE is a round trip). SQLite releases it: a RELEASE costs
+		// no round trip there, while a savepoint left open makes every
+		// later change copy the pages it writes into the statement journal
+		// once more, a journal that then grows with the batch (BENCHMARKS.md,
+		// "Issue 21, third sitting").
 		fnErr, txErr := tx.savepoint(rctx, func() (err error) {
 			defer func() {
 				if p := recover(); p != nil {
@@ -272,7 +278,7 @@ func (s *Store) commitBatch(c *committer, batch []*request) {
 				}
 			}()
 			return r.change.Run(rctx, tx)
-		}, false)
+		}, s.dialect == SQLite)
 		if txErr != nil {
 			_ = sqltx.Rollback()
 			again(txErr)
