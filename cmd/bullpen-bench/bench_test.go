@@ -3,9 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"math"
 	"net/http"
 	"os"
@@ -16,8 +18,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bullpen/bullpen/db"
 	"github.com/bullpen/bullpen/db/dbtest"
+	"github.com/bullpen/bullpen/game"
 	"github.com/bullpen/bullpen/internal/testbin"
+	"github.com/jonboulle/clockwork"
 )
 
 // TestMain lets the test binary be the traders process: the bench
@@ -260,19 +265,96 @@ func TestScenariosOnSQLite(t *testing.T) {
 	})
 }
 
-// TestSQLiteLimit runs the baseline with no server: every client's
-// transactions commit, and the figures add up.
+// TestSQLiteLimit runs the baseline with no server, both transactions:
+// every client's transactions commit, and the figures add up.
 func TestSQLiteLimit(t *testing.T) {
-	r := runBench(t, "sqlite-limit", "-rooms", "1", "-traders", "3", "-duration", "500ms")
-	l := r.Limit
-	if l == nil || l.Clients != 3 || l.Transactions == 0 || l.Errors != 0 || l.Latency.Count != l.Transactions {
-		t.Fatalf("limit report %+v", l)
+	for _, tx := range []string{"order", "pgbench"} {
+		t.Run(tx, func(t *testing.T) {
+			r := runBench(t, "sqlite-limit", "-limit-tx", tx, "-rooms", "1", "-traders", "3", "-duration", "500ms")
+			l := r.Limit
+			if l == nil || l.Tx != tx || l.Clients != 3 || l.Transactions == 0 || l.Errors != 0 || l.Latency.Count != l.Transactions {
+				t.Fatalf("limit report %+v", l)
+			}
+			if want := float64(l.Transactions) / l.Seconds; math.Abs(l.PerSecond-want) > 1e-9*want {
+				t.Fatalf("%v/s, want %v", l.PerSecond, want)
+			}
+			if r.Orders != nil || r.Delivery != nil || len(r.Servers) != 0 {
+				t.Fatalf("sqlite-limit touches no server: %+v %+v %+v", r.Orders, r.Delivery, r.Servers)
+			}
+		})
 	}
-	if want := float64(l.Transactions) / l.Seconds; math.Abs(l.PerSecond-want) > 1e-9*want {
-		t.Fatalf("%v/s, want %v", l.PerSecond, want)
+}
+
+// TestOrderLimitWritesWhatTheServerReads runs the order-shaped limit's
+// transactions on a file and reads them back through the server's store:
+// the rows they write are an order's rows, which the server reads as
+// filled orders, their ledger, the cash and position the last buy left,
+// and events numbered in order.
+func TestOrderLimitWritesWhatTheServerReads(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "limit.db")
+	sqlDB, err := sql.Open("sqlite", "file:"+path+"?"+sqliteParams)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if r.Orders != nil || r.Delivery != nil || len(r.Servers) != 0 {
-		t.Fatalf("sqlite-limit touches no server: %+v %+v %+v", r.Orders, r.Delivery, r.Servers)
+	defer sqlDB.Close()
+	sqlDB.SetMaxOpenConns(1)
+	run, err := orderLimit(ctx, path, sqlDB, 2, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const orders = 5 // per client: buy, sell, buy, sell, buy
+	for worker := range 4 {
+		for k := range orders {
+			if err := run(ctx, worker, k); err != nil {
+				t.Fatalf("client %d order %d: %v", worker, k, err)
+			}
+		}
+	}
+	if err := sqlDB.Close(); err != nil {
+		t.Fatal(err)
+	}
+	store, err := db.Open(ctx, "sqlite:"+path, clockwork.NewRealClock(), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	for room := int64(1); room <= 2; room++ {
+		ps, err := store.Participants(ctx, room)
+		if err != nil || len(ps) != 2 {
+			t.Fatalf("room %d participants %v, %v", room, ps, err)
+		}
+		for _, p := range ps {
+			if p.Cash.String() != "999900" {
+				t.Fatalf("participant %d cash %s after buying a share at 100, want 999900", p.ID, p.Cash)
+			}
+			pos, err := store.Positions(ctx, p.ID)
+			if err != nil || len(pos) != 1 || pos[0].Symbol != "AAPL" || pos[0].Quantity != 1 || pos[0].CostBasis.String() != "100" {
+				t.Fatalf("participant %d positions %+v, %v", p.ID, pos, err)
+			}
+			os, total, err := store.Orders(ctx, game.OrderFilter{BullPenID: room, ParticipantID: p.ID, Limit: 100})
+			if err != nil || total != orders {
+				t.Fatalf("participant %d: %d orders, %v", p.ID, total, err)
+			}
+			for _, o := range os {
+				if o.Status != game.OrderStatusFilled || o.FilledQuantity != 1 {
+					t.Fatalf("order %+v", o)
+				}
+			}
+			ledger, n, err := store.Ledger(ctx, p.ID, 0, 100)
+			if err != nil || n != orders || len(ledger) != orders {
+				t.Fatalf("participant %d ledger %d, %v", p.ID, n, err)
+			}
+		}
+		evs, err := store.Events(ctx, room, 0, 1000)
+		if err != nil || len(evs) != 2*2*orders {
+			t.Fatalf("room %d: %d events, %v", room, len(evs), err)
+		}
+		for i, e := range evs {
+			if e.Sequence != int64(i+1) {
+				t.Fatalf("room %d event %d has sequence %d", room, i, e.Sequence)
+			}
+		}
 	}
 }
 

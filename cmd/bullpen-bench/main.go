@@ -76,9 +76,11 @@ type config struct {
 	Execution       string        `json:"execution"`
 	// TradersProcess: fanout's traders run in a child process.
 	TradersProcess bool `json:"tradersProcess"`
-	adminPass      string
-	jsonOut        bool
-	timeout        time.Duration
+	// LimitTx is the sqlite-limit scenario's transaction: order or pgbench.
+	LimitTx   string `json:"limitTx,omitempty"`
+	adminPass string
+	jsonOut   bool
+	timeout   time.Duration
 }
 
 const usage = `usage: bullpen-bench [flags] fanout|rooms|idle|sqlite-limit [flags]
@@ -107,11 +109,14 @@ Scenarios:
   idle    -members + -spectators subscribed idle connections, held for
           -duration. Reports server RSS and goroutines per connection.
   sqlite-limit
-          no server: -rooms x -traders clients run pgbench's -N transaction
-          (update, select, insert, commit), one transaction at a time each,
-          on a fresh SQLite file with the server's settings, for
-          -duration. Reports transactions/s: the baseline that rooms on
-          SQLite is compared with, as rooms on PostgreSQL is with pgbench.
+          no server: -rooms x -traders clients, one transaction at a time
+          each, on a fresh SQLite file with the server's settings, for
+          -duration. -limit-tx order (the default) runs a market order's
+          own statements as the server runs them on its schema, one order
+          a transaction; -limit-tx pgbench runs pgbench's -N transaction
+          (update, select, insert). Reports transactions/s: the baseline
+          that rooms on SQLite is compared with, as rooms on PostgreSQL is
+          with pgbench.
 
 Flags:
 `
@@ -140,6 +145,7 @@ func parseConfig(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.Admin, "admin", "admin", "admin username used for setQuote; signed up on first use, then given the role with `bullpen admin grant NAME`")
 	fs.StringVar(&c.adminPass, "admin-password", "bullpen-bench-admin", "the admin's password")
 	fs.BoolVar(&c.TradersProcess, "traders-process", true, "fanout: run the traders in a child process (this binary again) so that their timing does not queue behind the subscribers' readers; false runs them in this process")
+	fs.StringVar(&c.LimitTx, "limit-tx", "order", "sqlite-limit: the transaction each client runs: order (a market order's statements as the server runs them) or pgbench (pgbench's -N)")
 	fs.BoolVar(&c.jsonOut, "json", false, "print the report as JSON on stdout (the table goes to stderr)")
 	fs.DurationVar(&c.timeout, "timeout", 0, "stop the whole run after this long (default: duration + 10m)")
 
@@ -184,6 +190,11 @@ func parseConfig(args []string, stderr io.Writer) (config, error) {
 	c.Trades = strings.ToUpper(c.Trades)
 	if c.Trades != "PUBLIC" && c.Trades != "PRIVATE" {
 		return c, fmt.Errorf("-trades %q: PUBLIC or PRIVATE", c.Trades)
+	}
+	if c.Scenario != "sqlite-limit" {
+		c.LimitTx = ""
+	} else if c.LimitTx != "order" && c.LimitTx != "pgbench" {
+		return c, fmt.Errorf("-limit-tx %q: order or pgbench", c.LimitTx)
 	}
 	if c.Doc != "min" && c.Doc != "lean" && c.Doc != "full" {
 		return c, fmt.Errorf("-doc %q: min, lean or full", c.Doc)

@@ -194,7 +194,7 @@ func (r *Report) writeTable(w io.Writer) {
 	}
 	against := "against " + strings.Join(c.URLs, ", ")
 	if c.Scenario == "sqlite-limit" {
-		desc, against = "sqlite-limit: pgbench -N transactions on a fresh SQLite file", "(no server)"
+		desc, against = "sqlite-limit: "+c.LimitTx+" transactions on a fresh SQLite file", "(no server)"
 	}
 	fmt.Fprintf(w, "%s %s (load average %.1f -> %.1f)\n", desc, against, r.LoadAverage[0], r.LoadAverage[1])
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
