@@ -54,6 +54,24 @@ func (ts *testServer) dialSmallBuffer(t testing.TB, rcvbuf int) net.Conn {
 	return conn
 }
 
+// smallSendBuffer is a server.Hooks.ListenControl that sets the send
+// buffer of the server's sockets to sndbuf bytes (Linux doubles it, and
+// grows it no more). A peer that stops reading then fills its socket
+// after that much: with the system's, the buffer grows to tcp_wmem's
+// maximum (4 MiB by default) first, and how soon a trickle of events
+// gets there is anyone's guess.
+func smallSendBuffer(sndbuf int) func(network, address string, c syscall.RawConn) error {
+	return func(_, _ string, c syscall.RawConn) error {
+		var serr error
+		if err := c.Control(func(fd uintptr) {
+			serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_SNDBUF, sndbuf)
+		}); err != nil {
+			return err
+		}
+		return serr
+	}
+}
+
 // dialRawWS opens a WebSocket to ts with a receive buffer of rcvbuf
 // bytes (see dialSmallBuffer).
 func (ts *testServer) dialRawWS(t testing.TB, rcvbuf int) *rawWS {

@@ -72,8 +72,15 @@ func startServerLogging(t testing.TB, dbURL string, logs io.Writer, extra ...str
 // written to logs.
 func startServerConfigured(t testing.TB, dbURL string, logs io.Writer, configure func(*realtime.WebSocket, *realtime.SSE), extra ...string) *testServer {
 	t.Helper()
+	return startServerHooked(t, dbURL, logs, server.Hooks{Configure: configure}, extra...)
+}
+
+// startServerHooked runs the server on a fake clock with hooks (their
+// Clock and Started are set here), its log written to logs.
+func startServerHooked(t testing.TB, dbURL string, logs io.Writer, hooks server.Hooks, extra ...string) *testServer {
+	t.Helper()
 	clock := clockwork.NewFakeClockAt(t0)
-	ts := startServerWith(t, clock, dbURL, logs, configure, extra...)
+	ts := startServerWith(t, clock, dbURL, logs, hooks, extra...)
 	ts.clock = clock
 	return ts
 }
@@ -82,12 +89,12 @@ func startServerConfigured(t testing.TB, dbURL string, logs io.Writer, configure
 // measure the server in real time).
 func startServerClocked(t testing.TB, clock clockwork.Clock, dbURL string, logs io.Writer, extra ...string) *testServer {
 	t.Helper()
-	return startServerWith(t, clock, dbURL, logs, nil, extra...)
+	return startServerWith(t, clock, dbURL, logs, server.Hooks{}, extra...)
 }
 
-// startServerWith runs the server on clock, its transports adjusted by
-// configure (nil: as the flags set them), until the test ends.
-func startServerWith(t testing.TB, clock clockwork.Clock, dbURL string, logs io.Writer, configure func(*realtime.WebSocket, *realtime.SSE), extra ...string) *testServer {
+// startServerWith runs the server on clock with hooks (their Clock and
+// Started are set here), until the test ends.
+func startServerWith(t testing.TB, clock clockwork.Clock, dbURL string, logs io.Writer, hooks server.Hooks, extra ...string) *testServer {
 	t.Helper()
 	ts := &testServer{t: t, dbURL: dbURL}
 	ready := make(chan struct{})
@@ -95,14 +102,12 @@ func startServerWith(t testing.TB, clock clockwork.Clock, dbURL string, logs io.
 	args := append([]string{"-addr", "127.0.0.1:0", "-db", dbURL, "-market", "manual", "-bcrypt-cost", "4"}, extra...)
 	done := make(chan error, 1)
 	go func() {
-		done <- server.Run(ctx, args, func(string) string { return "" }, logs, &server.Hooks{
-			Clock:     clock,
-			Configure: configure,
-			Started: func(addr string, svc *game.Service, query *graph.Handler, events *hub.Hub) {
-				ts.url, ts.svc, ts.query, ts.events = "http://"+addr, svc, query, events
-				close(ready)
-			},
-		})
+		hooks.Clock = clock
+		hooks.Started = func(addr string, svc *game.Service, query *graph.Handler, events *hub.Hub) {
+			ts.url, ts.svc, ts.query, ts.events = "http://"+addr, svc, query, events
+			close(ready)
+		}
+		done <- server.Run(ctx, args, func(string) string { return "" }, logs, &hooks)
 	}()
 	select {
 	case <-ready:

@@ -15,6 +15,7 @@ import (
 
 	"github.com/bullpen/bullpen/db/dbtest"
 	"github.com/bullpen/bullpen/graph/realtime"
+	"github.com/bullpen/bullpen/internal/server"
 )
 
 // schemaQuery answers about 43 KB: a few of them fill a socket.
@@ -65,11 +66,22 @@ func TestWriteTimeoutNeverCorruptsTheStream(t *testing.T) {
 // after a gap-free prefix of the room's events and with afterSequence at
 // the last one it got; the others in the room, sharing its executions,
 // get every event in order.
+//
+// The server's sockets have a small send buffer: with the system's, the
+// never-reading socket took 2.8 MB before it was full. Until then its
+// queue filled only in bursts of results (a group's batch of events for
+// all 150 subscriptions, queued before the writer takes them), each
+// dropping the subscriptions it reached last; when the bursts left only
+// a few, their trickle (a few hundred bytes an order) had not filled the
+// socket after 2,000 orders, and they were still live.
 func TestNeverReadingSubscriberIsDroppedAlone(t *testing.T) {
 	const maxQueue = 256
-	ts := withPrice(startServerConfigured(t, dbtest.SQLite(t), io.Discard, func(ws *realtime.WebSocket, _ *realtime.SSE) {
-		ws.MaxQueue = maxQueue
-		ws.WriteTimeout = time.Minute // dropped for its queue, never cut off for a write
+	ts := withPrice(startServerHooked(t, dbtest.SQLite(t), io.Discard, server.Hooks{
+		Configure: func(ws *realtime.WebSocket, _ *realtime.SSE) {
+			ws.MaxQueue = maxQueue
+			ws.WriteTimeout = time.Minute // dropped for its queue, never cut off for a write
+		},
+		ListenControl: smallSendBuffer(16 << 10),
 	}, noOrderLimit...))
 	r := newSharingRoom(t, ts, "slow", "PUBLIC", "PUBLIC")
 

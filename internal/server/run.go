@@ -15,6 +15,7 @@ import (
 	"net/http/pprof"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/jonboulle/clockwork"
@@ -48,6 +49,12 @@ type Hooks struct {
 	// Configure adjusts the transports after the flags have (tests
 	// shorten write timeouts and queues).
 	Configure func(ws *realtime.WebSocket, sse *realtime.SSE)
+	// ListenControl, if set, is the public listener's
+	// net.ListenConfig.Control: it sets options of the listening socket,
+	// which the connections it accepts inherit. Tests bound the send
+	// buffer with it, so that a peer that stops reading fills its socket
+	// after kilobytes, not the megabytes Linux grows the buffer to.
+	ListenControl func(network, address string, c syscall.RawConn) error
 }
 
 // Run is the bullpen command: `bullpen admin …` manages the admin role,
@@ -141,8 +148,9 @@ func (s *server) startMarket(context.Context) error {
 }
 
 // listen takes the public address, and the profiler's if -pprof is set.
-func (s *server) listen(context.Context) error {
-	ln, err := net.Listen("tcp", s.c.addr)
+func (s *server) listen(ctx context.Context) error {
+	lc := net.ListenConfig{Control: s.h.ListenControl}
+	ln, err := lc.Listen(ctx, "tcp", s.c.addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", s.c.addr, err)
 	}
