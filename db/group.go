@@ -263,22 +263,34 @@ func (s *Store) commitBatch(c *committer, batch []*request) {
 		again(err)
 		return
 	}
+	// A batch of one runs without a savepoint: when its change fails, the
+	// transaction is rolled back whole, which undoes what the savepoint
+	// would have, and holds nothing else. At a light load most batches are
+	// of one, and this saves each a round trip on PostgreSQL and the
+	// statement journal on SQLite.
+	alone := len(live) == 1
 	for _, r := range live {
 		rctx := context.WithoutCancel(r.ctx)
-		// On PostgreSQL each change's savepoint stays open under the next
-		// (a RELEASE is a round trip). SQLite releases it: a RELEASE costs
-		// no round trip there, while a savepoint left open makes every
-		// later change copy the pages it writes into the statement journal
-		// once more, a journal that then grows with the batch (BENCHMARKS.md,
-		// "Issue 21, third sitting").
-		fnErr, txErr := tx.savepoint(rctx, func() (err error) {
+		run := func() (err error) {
 			defer func() {
 				if p := recover(); p != nil {
 					r.panic, err = p, errPanicked
 				}
 			}()
 			return r.change.Run(rctx, tx)
-		}, s.dialect == SQLite)
+		}
+		var fnErr, txErr error
+		if alone {
+			fnErr = run()
+		} else {
+			// On PostgreSQL each change's savepoint stays open under the
+			// next (a RELEASE is a round trip). SQLite releases it: a
+			// RELEASE costs no round trip there, while a savepoint left
+			// open makes every later change copy the pages it writes into
+			// the statement journal once more, a journal that then grows
+			// with the batch (BENCHMARKS.md, "Issue 21, third sitting").
+			fnErr, txErr = tx.savepoint(rctx, run, s.dialect == SQLite)
+		}
 		if txErr != nil {
 			_ = sqltx.Rollback()
 			again(txErr)
@@ -290,6 +302,11 @@ func (s *Store) commitBatch(c *committer, batch []*request) {
 			r.alone = true
 		default:
 			r.err = fnErr
+		}
+		if alone && fnErr != nil {
+			_ = sqltx.Rollback()
+			answer(live)
+			return
 		}
 	}
 	if err := tx.beforeCommit(ctx); err != nil {

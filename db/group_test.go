@@ -29,6 +29,7 @@ func TestApply(t *testing.T) {
 		{"CancelledWhileQueuedNeverRuns", testApplyCancelledWhileQueuedNeverRuns},
 		{"DeadlockRunsAgainAlone", testApplyDeadlockRunsAgainAlone},
 		{"FailedChangeLeavesNoneOfItsRows", testApplyFailedChangeLeavesNoneOfItsRows},
+		{"LoneFailedChangeLeavesNoneOfItsRows", testApplyLoneFailedChangeLeavesNoneOfItsRows},
 		{"RowRefusedAtCommitFailsOnlyItsChange", testApplyRowRefusedAtCommitFailsOnlyItsChange},
 	}
 	for _, backend := range dbtest.Backends() {
@@ -595,6 +596,78 @@ func testApplyFailedChangeLeavesNoneOfItsRows(t *testing.T, backend string) {
 		t.Fatal(err)
 	}
 	eq(t, "last sequence", b.LastSequence, int64(4))
+}
+
+// A change alone in its batch runs without a savepoint: when it fails,
+// after writing and reading back rows of every deferred kind and a row of
+// its own (a user), or panics, none of what it wrote is left, and the
+// room's next change numbers its event from where the room was.
+func testApplyLoneFailedChangeLeavesNoneOfItsRows(t *testing.T, backend string) {
+	ctx := context.Background()
+	s := mustOpenWith(t, backend, db.Options{Committers: 1})
+	owner := addUser(t, s, "owner")
+	room := addRoom(t, s, owner.ID, game.RoomActive, game.VisibilityPublic)
+	p := addParticipant(t, s, room.ID, owner.ID)
+	fail := func(ctx context.Context, tx game.Tx, i int) error {
+		if err := bookAll(ctx, tx, p, i); err != nil {
+			return err
+		}
+		if _, err := ledgerReasons(ctx, tx, p); err != nil {
+			return err
+		}
+		if err := tx.InsertUser(ctx, &game.User{Username: fmt.Sprint("lone", i), DisplayName: "x", PasswordHash: "x", CreatedAt: tx.Now()}); err != nil {
+			return err
+		}
+		return errBoom
+	}
+	if err := s.Apply(ctx, game.Change{Rooms: []int64{room.ID}, Run: func(ctx context.Context, tx game.Tx) error { return fail(ctx, tx, 1) }}); !errors.Is(err, errBoom) {
+		t.Fatalf("failing change: %v, want %v", err, errBoom)
+	}
+	func() {
+		defer func() {
+			if p := recover(); p == nil {
+				t.Fatal("the panicking change's caller did not panic")
+			}
+		}()
+		_ = s.Apply(ctx, game.Change{Rooms: []int64{room.ID}, Run: func(ctx context.Context, tx game.Tx) error {
+			if err := fail(ctx, tx, 2); !errors.Is(err, errBoom) {
+				return err
+			}
+			panic("lone change")
+		}})
+	}()
+	if err := s.Apply(ctx, game.Change{Rooms: []int64{room.ID}, Run: func(ctx context.Context, tx game.Tx) error { return bookAll(ctx, tx, p, 3) }}); err != nil {
+		t.Fatal(err)
+	}
+	batches, changes := s.GroupCommits()
+	eq(t, "committed batches and changes", fmt.Sprint(batches, changes), "1 1")
+	reasons, err := ledgerReasons(ctx, s, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eq(t, "ledger", fmt.Sprint(reasons), "[3]")
+	track, err := s.Track(ctx, p.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eq(t, "fills counted", track.Fills, 1)
+	for _, name := range []string{"lone1", "lone2"} {
+		if _, err := s.UserByUsername(ctx, name); game.ErrorCode(err) != game.ENOTFOUND {
+			t.Fatalf("user %s written by a failed change: %v", name, err)
+		}
+	}
+	events, err := s.Events(ctx, room.ID, 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(events) != 1 || events[0].Sequence != 1 {
+		t.Fatalf("events %v, want the third change's alone, sequence 1", events)
+	}
+	b, err := s.BullPen(ctx, room.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eq(t, "last sequence", b.LastSequence, int64(1))
 }
 
 // A row the database refuses only when it is written (a ledger entry of
