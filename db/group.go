@@ -23,7 +23,8 @@ import (
 // the Store (started in Open, stopped in Close), takes whatever is queued
 // (up to maxBatch, never waiting for more: batches come from contention,
 // not from a delay), runs every change in one transaction, each inside its
-// own savepoint, commits once and answers each caller with its own result.
+// own savepoint (a batch of one needs none), commits once and answers each
+// caller with its own result.
 //
 // SQLite has one writer, and one committer. PostgreSQL has several
 // (Options.Committers), each with its own queue and transactions: rooms are
