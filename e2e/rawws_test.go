@@ -36,15 +36,7 @@ func (ts *testServer) dialSmallBuffer(t testing.TB, rcvbuf int) net.Conn {
 	t.Helper()
 	d := net.Dialer{Timeout: 5 * time.Second}
 	if rcvbuf > 0 {
-		d.Control = func(_, _ string, rc syscall.RawConn) error {
-			var serr error
-			if err := rc.Control(func(fd uintptr) {
-				serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, rcvbuf)
-			}); err != nil {
-				return err
-			}
-			return serr
-		}
+		d.Control = socketBuffer(syscall.SO_RCVBUF, rcvbuf)
 	}
 	conn, err := d.Dial("tcp", strings.TrimPrefix(ts.url, "http://"))
 	if err != nil {
@@ -61,10 +53,17 @@ func (ts *testServer) dialSmallBuffer(t testing.TB, rcvbuf int) net.Conn {
 // maximum (4 MiB by default) first, and how soon a trickle of events
 // gets there is anyone's guess.
 func smallSendBuffer(sndbuf int) func(network, address string, c syscall.RawConn) error {
+	return socketBuffer(syscall.SO_SNDBUF, sndbuf)
+}
+
+// socketBuffer is a Control function (of a net.Dialer or a
+// net.ListenConfig) that sets the socket's buffer option (SO_RCVBUF or
+// SO_SNDBUF) to size bytes.
+func socketBuffer(option, size int) func(network, address string, c syscall.RawConn) error {
 	return func(_, _ string, c syscall.RawConn) error {
 		var serr error
 		if err := c.Control(func(fd uintptr) {
-			serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_SNDBUF, sndbuf)
+			serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, option, size)
 		}); err != nil {
 			return err
 		}
