@@ -269,7 +269,7 @@ func (s *Store) commitBatch(c *committer, batch []*request) {
 	// would have, and holds nothing else. At a light load most batches are
 	// of one, and this saves each a round trip on PostgreSQL and the
 	// statement journal on SQLite.
-	alone := len(live) == 1
+	single := len(live) == 1
 	for _, r := range live {
 		rctx := context.WithoutCancel(r.ctx)
 		run := func() (err error) {
@@ -281,7 +281,7 @@ func (s *Store) commitBatch(c *committer, batch []*request) {
 			return r.change.Run(rctx, tx)
 		}
 		var fnErr, txErr error
-		if alone {
+		if single {
 			fnErr = run()
 		} else {
 			// On PostgreSQL each change's savepoint stays open under the
@@ -304,7 +304,7 @@ func (s *Store) commitBatch(c *committer, batch []*request) {
 		default:
 			r.err = fnErr
 		}
-		if alone && fnErr != nil {
+		if single && fnErr != nil {
 			_ = sqltx.Rollback()
 			answer(live)
 			return
